@@ -1,0 +1,69 @@
+/* access_log.h — one line per request, JSON or "combined", on stdout or a
+ * file.
+ *
+ * Worker threads append to a buffer of their own (no lock on the request
+ * path) and flush it with one write(2) when it fills or when their event
+ * loop calls access_log_flush() (a short timer), so lines never interleave.
+ * access_log_reopen() (SIGUSR1, logrotate) swaps the file under the writers
+ * with dup2(), so no line is lost or written to a closed descriptor.
+ */
+#ifndef LBD_ACCESS_LOG_H
+#define LBD_ACCESS_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum access_format {
+	ACCESS_FORMAT_JSON,
+	ACCESS_FORMAT_COMBINED,
+};
+
+/* A request as the access log sees it. Strings are not NUL-terminated where
+ * a length is given; NULL or length 0 prints as "-" (combined) or "" (JSON). */
+struct access_entry {
+	struct timespec start;      /* CLOCK_REALTIME when the request began */
+	const char *client;         /* client address, numeric */
+	const char *method; size_t method_len;
+	const char *target; size_t target_len;   /* request-target as received */
+	const char *host; size_t host_len;
+	const char *user_agent; size_t user_agent_len;
+	const char *referer; size_t referer_len;
+	int http_minor;             /* HTTP/1.<minor> */
+	int status;                 /* status sent to the client */
+	uint64_t bytes_sent;        /* bytes sent to the client, head and body */
+	uint64_t bytes_received;    /* request bytes received, head and body */
+	const char *listener;
+	const char *pool;           /* NULL when no route matched */
+	const char *server;         /* NULL when no server was reached */
+	int64_t upstream_us;        /* -1 when no server answered */
+	uint64_t total_us;
+	uint64_t generation;
+};
+
+struct access_log;
+
+/* TARGET is "stdout", "off" or a file path (opened O_APPEND, created 0640).
+ * Returns NULL with a message in ERR when the file cannot be opened. "off"
+ * returns a log whose writes do nothing. */
+struct access_log *access_log_open(const char *target, enum access_format format,
+				   char *err, size_t errlen);
+void access_log_close(struct access_log *log);
+
+/* Append one line for E to the calling thread's buffer. */
+void access_log_write(struct access_log *log, const struct access_entry *e);
+
+/* Write out the calling thread's buffered lines. */
+void access_log_flush(struct access_log *log);
+
+/* Reopen the file at the same path (a no-op for stdout and off). Returns 0,
+ * or -1 with a message in ERR; the old file stays in use on failure. */
+int access_log_reopen(struct access_log *log, char *err, size_t errlen);
+
+/* Format E as one line ending in '\n' into BUF. Returns the length, or the
+ * length it would have had when LEN is too small (like snprintf). Exposed
+ * for the unit tests. */
+size_t access_log_format(enum access_format format, const struct access_entry *e,
+			 char *buf, size_t len);
+
+#endif

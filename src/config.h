@@ -1,0 +1,137 @@
+/* config.h — the configuration model: one immutable, reference-counted
+ * object per loaded generation of lbd.yaml.
+ *
+ * A configuration is built completely by config_load() (and bound to runtime
+ * state before it is published), then never changed. Every request takes a
+ * reference for its whole life, so a reload can build the next generation
+ * beside the old one and the old one is freed when its last request ends.
+ *
+ * Runtime state (health, counters, drain flags) is not here: it lives in
+ * runtime.h, keyed by pool + server name, and survives reloads.
+ */
+#ifndef LBD_CONFIG_H
+#define LBD_CONFIG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "access_log.h"
+#include "config_error.h"
+#include "log.h"
+#include "util/addr.h"
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/lbd/lbd.yaml"
+
+/* Bounds the validator enforces. */
+#define CONFIG_WEIGHT_MAX 256
+#define CONFIG_WORKERS_MAX 256
+#define CONFIG_RETRIES_MAX 16
+#define CONFIG_NAME_MAX 64           /* listener, pool and server names */
+
+enum listener_protocol {
+	PROTO_HTTP,
+	PROTO_TCP,
+};
+
+enum balance_algo {
+	BALANCE_ROUND_ROBIN,
+};
+
+struct timeouts_conf {
+	uint64_t connect_ms;     /* upstream TCP connect */
+	uint64_t header_ms;      /* whole request head (client side) */
+	uint64_t client_idle_ms; /* keep-alive idle (client side) */
+	uint64_t server_ms;      /* upstream silent while a response is awaited */
+	uint64_t tunnel_ms;      /* idle upgraded or TCP tunnel */
+	uint64_t drain_ms;       /* longest wait for connections on stop */
+};
+
+struct limits_conf {
+	uint64_t header_size;    /* whole request head, bytes */
+	uint32_t headers;        /* number of header fields */
+	uint64_t body_size;      /* 0 = unlimited */
+};
+
+struct server_rt;
+struct pool_rt;
+
+struct server_conf {
+	char *name;              /* defaults to the address text */
+	struct lbd_addr addr;
+	uint32_t weight;         /* 0 .. CONFIG_WEIGHT_MAX; 0 takes no new traffic */
+	bool backup;
+	struct server_rt *rt;    /* runtime state, bound by runtime_attach() */
+};
+
+struct pool_conf {
+	char *name;
+	enum balance_algo balance;
+	/* Inherited from defaults; a pool may override connect, server and
+	 * tunnel timeouts, retries and limits.body_size. The client-side
+	 * values (header, client_idle, drain, header_size, headers) apply
+	 * before a pool is chosen and are only set under defaults. */
+	struct timeouts_conf timeouts;
+	uint32_t retries;
+	struct limits_conf limits;
+	struct server_conf *servers;
+	size_t nservers;
+	struct pool_rt *rt;      /* runtime state, bound by runtime_attach() */
+	void *balancer;          /* the algorithm's data, built by balance_build() */
+};
+
+struct route_conf {
+	char *host;              /* NULL: any; "*.example.com": any subdomain */
+	char *path_prefix;       /* NULL: any */
+	struct pool_conf *pool;  /* points into config.pools */
+};
+
+struct listener_conf {
+	char *name;
+	struct lbd_addr *binds;
+	size_t nbinds;
+	enum listener_protocol protocol;
+	struct route_conf *routes; /* tcp: exactly one, with no match */
+	size_t nroutes;
+};
+
+struct global_conf {
+	uint32_t workers;        /* resolved: "auto" becomes the online CPUs */
+	uint32_t max_connections;
+	struct {
+		enum log_level level;
+		char *access;    /* "stdout", "off" or a file path */
+		enum access_format format;
+	} log;
+};
+
+struct config {
+	atomic_uint refs;
+	uint64_t generation;     /* set by whoever publishes it; 0 until then */
+	char *path;
+	struct global_conf global;
+	struct timeouts_conf timeouts; /* defaults.timeouts */
+	uint32_t retries;              /* defaults.retries */
+	struct limits_conf limits;     /* defaults.limits */
+	struct listener_conf *listeners;
+	size_t nlisteners;
+	struct pool_conf *pools;
+	size_t npools;
+};
+
+/* Read, parse and validate PATH. Returns a configuration with one
+ * reference, or NULL with every problem found appended to ERRS. */
+struct config *config_load(const char *path, struct config_errors *errs);
+
+/* The same from a buffer; FILE_NAME is used in error messages only. */
+struct config *config_load_buffer(const char *file_name, const char *data,
+				  size_t len, struct config_errors *errs);
+
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg);
+
+/* NULL when absent. */
+struct pool_conf *config_find_pool(const struct config *cfg, const char *name);
+
+#endif

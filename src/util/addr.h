@@ -1,0 +1,34 @@
+/* addr.h — listener and server addresses: "HOST:PORT", "[IPv6]:PORT",
+ * "*:PORT" (all IPv4 addresses) and "unix:/path".
+ *
+ * HOST may be a name; it is resolved once, when the configuration is
+ * loaded, never on the request path.
+ */
+#ifndef LBD_UTIL_ADDR_H
+#define LBD_UTIL_ADDR_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+/* "unix:" + sun_path (108) + NUL, or "[IPv6%scope]:65535". */
+#define ADDR_TEXT_MAX 128
+
+struct lbd_addr {
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	char text[ADDR_TEXT_MAX]; /* as written in the configuration */
+};
+
+/* Parse S into OUT. Returns 0, or -1 with *WHY set to a static sentence
+ * saying what was expected ("a port from 1 to 65535", ...). */
+int addr_parse(const char *s, struct lbd_addr *out, const char **why);
+
+/* True when A and B name the same socket address (family, address, port or
+ * path); the text form is ignored. */
+bool addr_equal(const struct lbd_addr *a, const struct lbd_addr *b);
+
+/* Write the numeric form of SA ("192.0.2.1", "2001:db8::1", "unix") into
+ * BUF, without the port. For X-Forwarded-For and the access log. */
+void addr_host_text(const struct sockaddr *sa, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,2 @@
+/* demo_backend.c — skeleton. */
+int main(void) { return 0; }
