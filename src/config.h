@@ -79,6 +79,7 @@ struct pool_conf {
 	size_t nservers;
 	struct pool_rt *rt;      /* runtime state, bound by runtime_attach() */
 	void *balancer;          /* the algorithm's data, built by balance_build() */
+	void (*balancer_free)(void *balancer); /* set with it; config_unref calls it */
 };
 
 struct route_conf {

@@ -1,16 +1,44 @@
-/* lbd.c — main: arguments, start-up, signals, worker threads and reload
- * orchestration. */
+/* lbd.c — main: arguments, start-up, signals, worker threads.
+ *
+ * Start-up order: load and validate the configuration, open the access log,
+ * bind every listener (so a port conflict exits 2 before anything runs),
+ * start the workers, then wait for signals on the main thread's own event
+ * loop. Signal handlers do no work: libevent turns them into events.
+ */
 #include "build_config.h"
-#include "config.h"
 
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "access_log.h"
+#include "balance.h"
+#include "config.h"
+#include "listener.h"
 #include "log.h"
+#include "runtime.h"
+#include "worker.h"
 
 #define EXIT_BAD_CONFIG 1
 #define EXIT_RUNTIME 2
+
+struct lbd {
+	struct config *cfg;
+	struct lbd_shared shared;
+	struct worker *workers;
+	unsigned nworkers;
+	unsigned started;
+	struct event_base *base;
+	struct event *drain_ev;
+	struct event *reap_ev;
+	bool stopping;
+};
 
 static void usage(FILE *out)
 {
@@ -23,6 +51,191 @@ static void usage(FILE *out)
 		CONFIG_DEFAULT_PATH);
 }
 
+static struct config *load_config(const char *path)
+{
+	struct config_errors errs;
+
+	config_errors_init(&errs);
+	struct config *cfg = config_load(path, &errs);
+	if (!cfg)
+		config_errors_print(&errs, stderr);
+	config_errors_free(&errs);
+	return cfg;
+}
+
+/* Workers leave their loops one by one; the main loop ends with the last. */
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct lbd *l = arg;
+
+	for (unsigned i = 0; i < l->started; i++)
+		if (event_base_got_exit(l->workers[i].base) == 0 &&
+		    event_base_got_break(l->workers[i].base) == 0)
+			return;
+	event_base_loopexit(l->base, NULL);
+}
+
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct lbd *l = arg;
+
+	log_warn("drain timeout: closing the connections still open");
+	for (unsigned i = 0; i < l->started; i++)
+		worker_abort(&l->workers[i]);
+}
+
+static void begin_stop(struct lbd *l, const char *why)
+{
+	struct timeval tv = { 0, 50 * 1000 };
+
+	if (l->stopping)
+		return;
+	l->stopping = true;
+	log_info("%s: stopping; in-flight requests may take up to %llu ms", why,
+		 (unsigned long long)l->cfg->timeouts.drain_ms);
+	for (unsigned i = 0; i < l->started; i++)
+		worker_stop(&l->workers[i]);
+	event_add(l->reap_ev, &tv);
+	tv.tv_sec = (time_t)(l->cfg->timeouts.drain_ms / 1000);
+	tv.tv_usec = (suseconds_t)(l->cfg->timeouts.drain_ms % 1000) * 1000;
+	event_add(l->drain_ev, &tv);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct lbd *l = arg;
+	char err[256];
+
+	switch (sig) {
+	case SIGTERM:
+		begin_stop(l, "SIGTERM");
+		break;
+	case SIGINT:
+		begin_stop(l, "SIGINT");
+		break;
+	case SIGUSR1:
+		if (access_log_reopen(l->shared.access_log, err, sizeof(err)) < 0)
+			log_error("reopening the access log: %s", err);
+		else
+			log_info("SIGUSR1: access log reopened");
+		break;
+	case SIGHUP:
+		log_warn("SIGHUP: configuration reload is not available in this version; "
+			 "the running configuration stays");
+		break;
+	}
+}
+
+static int open_listeners(struct lbd *l)
+{
+	char err[512];
+
+	for (size_t i = 0; i < l->cfg->nlisteners; i++) {
+		const struct listener_conf *lc = &l->cfg->listeners[i];
+		for (size_t b = 0; b < lc->nbinds; b++) {
+			const struct lbd_addr *addr = &lc->binds[b];
+			bool per_worker = listener_can_reuseport(addr);
+			int shared_fd = -1;
+			for (unsigned w = 0; w < l->nworkers; w++) {
+				int fd = shared_fd;
+				if (per_worker || fd < 0)
+					fd = listener_open(addr, per_worker, err, sizeof(err));
+				if (fd < 0) {
+					log_error("listener %s: %s", lc->name, err);
+					return -1;
+				}
+				if (!per_worker)
+					shared_fd = fd;
+				if (worker_add_listen(&l->workers[w], fd, per_worker || w == 0, i) < 0)
+					return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int prepare(struct lbd *l)
+{
+	char err[512];
+
+	log_set_level(l->cfg->global.log.level);
+	l->shared.access_log = access_log_open(l->cfg->global.log.access,
+					       l->cfg->global.log.format, err, sizeof(err));
+	if (!l->shared.access_log) {
+		log_error("access log: %s", err);
+		return EXIT_BAD_CONFIG;
+	}
+	if (runtime_attach(l->cfg) < 0 || balance_build(l->cfg) < 0) {
+		log_error("out of memory");
+		return EXIT_RUNTIME;
+	}
+	l->cfg->generation = 1;
+	l->shared.max_connections = l->cfg->global.max_connections;
+	l->nworkers = l->cfg->global.workers;
+	l->workers = calloc(l->nworkers, sizeof(*l->workers));
+	if (!l->workers)
+		return EXIT_RUNTIME;
+	for (unsigned i = 0; i < l->nworkers; i++)
+		if (worker_init(&l->workers[i], i, &l->shared, l->cfg) < 0) {
+			log_error("worker %u: cannot create its event loop", i);
+			return EXIT_RUNTIME;
+		}
+	if (open_listeners(l) < 0)
+		return EXIT_RUNTIME;
+	return 0;
+}
+
+static int run(struct lbd *l)
+{
+	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+	struct event *sig_ev[sizeof(signals) / sizeof(signals[0])] = { 0 };
+	int rc = 0;
+
+	l->base = event_base_new();
+	l->drain_ev = evtimer_new(l->base, on_drain_timeout, l);
+	l->reap_ev = event_new(l->base, -1, EV_PERSIST, on_reap, l);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		sig_ev[i] = evsignal_new(l->base, signals[i], on_signal, l);
+		evsignal_add(sig_ev[i], NULL);
+	}
+	for (; l->started < l->nworkers; l->started++)
+		if (worker_start(&l->workers[l->started]) < 0) {
+			log_error("cannot start worker thread %u", l->started);
+			begin_stop(l, "start-up failure");
+			rc = EXIT_RUNTIME;
+			break;
+		}
+	if (rc == 0)
+		log_info("lbd %s serving with %u worker%s, configuration %s",
+			 PACKAGE_VERSION, l->nworkers, l->nworkers == 1 ? "" : "s", l->cfg->path);
+	event_base_dispatch(l->base);
+	for (unsigned i = 0; i < l->started; i++)
+		worker_join(&l->workers[i]);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (sig_ev[i])
+			event_free(sig_ev[i]);
+	return rc;
+}
+
+static void cleanup(struct lbd *l)
+{
+	for (unsigned i = 0; l->workers && i < l->nworkers; i++)
+		worker_free(&l->workers[i]);
+	free(l->workers);
+	if (l->drain_ev)
+		event_free(l->drain_ev);
+	if (l->reap_ev)
+		event_free(l->reap_ev);
+	if (l->base)
+		event_base_free(l->base);
+	if (l->shared.access_log)
+		access_log_close(l->shared.access_log);
+	if (l->cfg)
+		config_unref(l->cfg);
+	runtime_shutdown();
+	libevent_global_shutdown();
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -33,13 +246,13 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
-	int check_only = 0;
+	bool check_only = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
-		case 't': check_only = 1; break;
+		case 't': check_only = true; break;
 		case 'V': printf("lbd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EXIT_BAD_CONFIG;
@@ -51,21 +264,26 @@ int main(int argc, char **argv)
 		return EXIT_BAD_CONFIG;
 	}
 
-	struct config_errors errs;
-	config_errors_init(&errs);
-	struct config *cfg = config_load(path, &errs);
-	if (!cfg) {
-		config_errors_print(&errs, stderr);
-		config_errors_free(&errs);
+	struct lbd l = { 0 };
+	l.cfg = load_config(path);
+	if (!l.cfg)
 		return EXIT_BAD_CONFIG;
-	}
-	config_errors_free(&errs);
 	if (check_only) {
 		printf("%s: configuration OK\n", path);
-		config_unref(cfg);
+		config_unref(l.cfg);
 		return 0;
 	}
-	config_unref(cfg);
-	log_error("the proxy core is not built yet");
-	return EXIT_RUNTIME;
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() < 0) {
+		log_error("libevent has no thread support");
+		config_unref(l.cfg);
+		return EXIT_RUNTIME;
+	}
+	int rc = prepare(&l);
+	if (rc == 0)
+		rc = run(&l);
+	cleanup(&l);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
 }

@@ -1,0 +1,607 @@
+/* http_client.c — the client side of HTTP: reading requests with llhttp
+ * (strict mode), checking and routing them, relaying request bodies, and
+ * the connection's life between requests (keep-alive, pipelining,
+ * timeouts, lbd's own error answers, closing).
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http_conn.h"
+#include "http_error.h"
+#include "http_request.h"
+#include "log.h"
+#include "proxy.h"
+#include "route.h"
+#include "runtime.h"
+#include "tcp_proxy.h"
+#include "tunnel.h"
+
+/* After lbd's last answer, how long it keeps reading (and discarding) what
+ * the client still sends, so that closing does not reset the connection
+ * before the client has read the answer (nginx's lingering close). */
+#define LINGER_MS 2000
+
+static void client_process(struct client_conn *c);
+static void client_error(struct client_conn *c, int status);
+
+uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void ms_to_tv(uint64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
+}
+
+static void arm_timer(struct client_conn *c, uint64_t ms)
+{
+	struct timeval tv;
+
+	ms_to_tv(ms, &tv);
+	evtimer_add(c->timer, &tv);
+}
+
+static const struct timeouts_conf *client_timeouts(const struct client_conn *c)
+{
+	return c->ex.cfg ? &c->ex.cfg->timeouts : &c->w->cfg->timeouts;
+}
+
+/* --- the end of an exchange --------------------------------------------- */
+
+static void log_exchange(struct client_conn *c)
+{
+	struct exchange *ex = &c->ex;
+	const struct config *cfg = ex->cfg ? ex->cfg : c->w->cfg;
+	const struct http_head *h = &c->req;
+	struct access_entry e = {
+		.start = ex->start_real,
+		.client = c->peer_ip,
+		.method = ex->method,
+		.method_len = ex->method ? strlen(ex->method) : 0,
+		.target = h->url_len ? h->buf + h->url_off : NULL,
+		.target_len = h->url_len,
+		.http_minor = c->parser.http_minor,
+		.status = ex->status,
+		.bytes_sent = ex->bytes_out,
+		.bytes_received = ex->bytes_in,
+		.listener = cfg->listeners[c->listener_index].name,
+		.pool = ex->pool ? ex->pool->name : NULL,
+		.server = ex->served_by ? ex->served_by->name : NULL,
+		.upstream_us = ex->upstream_us,
+		.total_us = monotonic_us() - ex->start_us,
+		.generation = cfg->generation,
+	};
+	const struct http_field *f;
+
+	if (ex->method && (f = http_head_find(h, "host", NULL))) {
+		e.host = http_field_value(h, f);
+		e.host_len = f->value_len;
+	}
+	if (ex->method && (f = http_head_find(h, "user-agent", NULL))) {
+		e.user_agent = http_field_value(h, f);
+		e.user_agent_len = f->value_len;
+	}
+	if (ex->method && (f = http_head_find(h, "referer", NULL))) {
+		e.referer = http_field_value(h, f);
+		e.referer_len = f->value_len;
+	}
+	access_log_write(c->w->shared->access_log, &e);
+}
+
+/* Forget the exchange: its server, its generation, its buffers. */
+static void exchange_end(struct client_conn *c, bool upstream_reusable)
+{
+	struct exchange *ex = &c->ex;
+
+	upstream_detach(c, upstream_reusable);
+	if (ex->cfg)
+		config_unref(ex->cfg);
+	free(ex->head_out);
+	struct http_head resp = ex->resp;
+	memset(ex, 0, sizeof(*ex));
+	ex->resp = resp;
+	ex->upstream_us = -1;
+	http_head_reset(&ex->resp);
+}
+
+static void client_free(struct client_conn *c)
+{
+	if (c->in_process) {
+		c->free_pending = true;
+		return;
+	}
+	exchange_end(c, false);
+	if (c->timer)
+		event_free(c->timer);
+	if (c->bev)
+		bufferevent_free(c->bev);
+	http_head_free(&c->req);
+	http_head_free(&c->ex.resp);
+	worker_conn_remove(c->w, &c->link);
+	free(c);
+}
+
+static void linger_on_read(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void linger_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	client_free(arg);
+}
+
+/* Everything was sent: stop writing, discard input for a moment, close. */
+static void start_linger(struct client_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_setcb(c->bev, linger_on_read, NULL, linger_on_event, c);
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	arm_timer(c, LINGER_MS);
+}
+
+/* Close once the output is flushed. */
+static void client_close_after_flush(struct client_conn *c)
+{
+	c->state = CLIENT_CLOSING;
+	c->keep_alive = false;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && !c->in_process)
+		start_linger(c);
+}
+
+static void client_error(struct client_conn *c, int status)
+{
+	struct exchange *ex = &c->ex;
+
+	if (ex->resp_started) {
+		/* Part of the response is out: the client can only learn of the
+		 * failure by the connection closing before the body's end. */
+		log_exchange(c);
+		client_free(c);
+		return;
+	}
+	ex->status = status;
+	ex->bytes_out += http_error_write(bufferevent_get_output(c->bev), status, true);
+	log_exchange(c);
+	exchange_end(c, false);
+	evtimer_del(c->timer);
+	client_close_after_flush(c);
+}
+
+/* --- llhttp callbacks for requests --------------------------------------- */
+
+static struct client_conn *parser_client(llhttp_t *p)
+{
+	return p->data;
+}
+
+static int req_on_message_begin(llhttp_t *p)
+{
+	struct client_conn *c = parser_client(p);
+	struct exchange *ex = &c->ex;
+
+	ex->cfg = config_ref(c->w->cfg);
+	ex->listener = &ex->cfg->listeners[c->listener_index];
+	ex->upstream_us = -1;
+	ex->start_us = monotonic_us();
+	clock_gettime(CLOCK_REALTIME, &ex->start_real);
+	c->req.max_bytes = (uint32_t)ex->cfg->limits.header_size;
+	c->req.max_fields = ex->cfg->limits.headers;
+	http_head_reset(&c->req);
+	if (c->state == CLIENT_IDLE) {
+		c->state = CLIENT_HEAD;
+		arm_timer(c, ex->cfg->timeouts.header_ms);
+	}
+	return 0;
+}
+
+static int head_overflowed(struct client_conn *c)
+{
+	c->parse_status = c->req.overflow == HEAD_NO_MEMORY ? 500 : 431;
+	return -1;
+}
+
+static int req_on_url(llhttp_t *p, const char *at, size_t len)
+{
+	struct client_conn *c = parser_client(p);
+
+	return http_head_add_url(&c->req, at, len) < 0 ? head_overflowed(c) : 0;
+}
+
+static int req_on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct client_conn *c = parser_client(p);
+
+	return http_head_add_name(&c->req, at, len) < 0 ? head_overflowed(c) : 0;
+}
+
+static int req_on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct client_conn *c = parser_client(p);
+
+	return http_head_add_value(&c->req, at, len) < 0 ? head_overflowed(c) : 0;
+}
+
+/* Stop at the end of the head: the body is read only once a server
+ * connection is there to take it. */
+static int req_on_headers_complete(llhttp_t *p)
+{
+	struct client_conn *c = parser_client(p);
+
+	c->ex.method = llhttp_method_name(p->method);
+	c->state = CLIENT_CONNECT;
+	return HPE_PAUSED;
+}
+
+static int req_on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct client_conn *c = parser_client(p);
+	struct exchange *ex = &c->ex;
+	uint64_t limit = ex->pool->limits.body_size;
+
+	ex->req_length += len;
+	if (limit && ex->req_length > limit) {
+		c->parse_status = 413;
+		return -1;
+	}
+	return body_write(upstream_output(c), ex->req_body, at, len);
+}
+
+static int req_on_message_complete(llhttp_t *p)
+{
+	struct client_conn *c = parser_client(p);
+	struct exchange *ex = &c->ex;
+
+	if (p->upgrade)
+		return 0; /* llhttp stops with HPE_PAUSED_UPGRADE */
+	body_finish(upstream_output(c), ex->req_body);
+	ex->req_complete = true;
+	/* The client may send nothing more for a while: only the response
+	 * (and the server's timeout) matters now. */
+	struct timeval tv;
+	ms_to_tv(client_timeouts(c)->client_idle_ms, &tv);
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t request_settings = {
+	.on_message_begin = req_on_message_begin,
+	.on_url = req_on_url,
+	.on_header_field = req_on_header_field,
+	.on_header_value = req_on_header_value,
+	.on_headers_complete = req_on_headers_complete,
+	.on_body = req_on_body,
+	.on_message_complete = req_on_message_complete,
+};
+
+/* --- a complete request head --------------------------------------------- */
+
+static void handle_head(struct client_conn *c)
+{
+	struct exchange *ex = &c->ex;
+	struct request_plan plan;
+	int status;
+
+	evtimer_del(c->timer);
+	status = http_request_plan(&c->parser, &c->req, ex->listener, &plan);
+	if (status) {
+		client_error(c, status);
+		return;
+	}
+	ex->pool = plan.pool;
+	ex->req_body = plan.out.body;
+	ex->upgrade = plan.out.upgrade;
+	ex->is_head = plan.is_head;
+	ex->replayable = plan.replayable;
+	if (ex->pool->limits.body_size && plan.out.body == BODY_LENGTH &&
+	    plan.out.content_length > ex->pool->limits.body_size) {
+		client_error(c, 413);
+		return;
+	}
+	c->keep_alive = llhttp_should_keep_alive(&c->parser) && !c->w->stopping;
+	plan.out.client_ip = c->peer_ip;
+	plan.out.client_v6 = c->peer_v6;
+	plan.out.proto = "http";
+	if (http_request_render(&c->req, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
+		client_error(c, 500);
+		return;
+	}
+	upstream_dispatch(c);
+}
+
+/* --- reading ------------------------------------------------------------- */
+
+static bool may_parse(const struct client_conn *c)
+{
+	if (c->parser_paused)
+		return false;
+	switch (c->state) {
+	case CLIENT_IDLE:
+	case CLIENT_HEAD:
+		return true;
+	case CLIENT_FORWARD:
+		return !c->ex.req_complete;
+	default:
+		return false;
+	}
+}
+
+static bool upstream_full(struct client_conn *c)
+{
+	if (evbuffer_get_length(upstream_output(c)) < RELAY_HIGH_WATER)
+		return false;
+	bufferevent_disable(c->bev, EV_READ);
+	c->read_blocked = true;
+	return true;
+}
+
+static void on_parse_error(struct client_conn *c, enum llhttp_errno err)
+{
+	int status = c->parse_status ? c->parse_status : 400;
+
+	if (status == 400)
+		log_debug("client %s: bad request: %s", c->peer_ip,
+			  llhttp_get_error_reason(&c->parser));
+	if (c->state == CLIENT_IDLE && !c->ex.cfg)
+		req_on_message_begin(&c->parser); /* garbage as the first byte */
+	client_error(c, status);
+}
+
+static void client_process(struct client_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	c->in_process = true;
+	while (!c->free_pending && may_parse(c)) {
+		struct evbuffer_iovec v;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+			break;
+		if (c->state == CLIENT_FORWARD && upstream_full(c))
+			break;
+		bool in_head = c->state == CLIENT_IDLE || c->state == CLIENT_HEAD;
+		enum llhttp_errno err = llhttp_execute(&c->parser, v.iov_base, v.iov_len);
+		size_t used = err == HPE_OK ? v.iov_len :
+			(size_t)(llhttp_get_error_pos(&c->parser) - (const char *)v.iov_base);
+		evbuffer_drain(in, used);
+		c->ex.bytes_in += used;
+		if (in_head) {
+			c->head_bytes += used;
+			if (c->state == CLIENT_HEAD && c->ex.cfg &&
+			    c->head_bytes > c->ex.cfg->limits.header_size) {
+				client_error(c, 431);
+				break;
+			}
+		}
+		if (err == HPE_OK)
+			continue;
+		if (err == HPE_PAUSED) {
+			c->parser_paused = true;
+			if (c->state == CLIENT_CONNECT)
+				handle_head(c);
+			continue;
+		}
+		if (err == HPE_PAUSED_UPGRADE) {
+			c->parser_paused = true;
+			c->ex.req_complete = true;
+			if (c->state == CLIENT_CONNECT)
+				handle_head(c); /* an upgrade request without body */
+			break;
+		}
+		on_parse_error(c, err);
+		break;
+	}
+	c->in_process = false;
+	if (c->free_pending) {
+		client_free(c);
+		return;
+	}
+	if (c->state == CLIENT_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    bufferevent_get_enabled(c->bev) == 0)
+		start_linger(c);
+}
+
+/* --- what the server side reports ---------------------------------------- */
+
+void client_upstream_ready(struct client_conn *c)
+{
+	struct timeval tv;
+
+	c->state = CLIENT_FORWARD;
+	ms_to_tv(client_timeouts(c)->client_idle_ms, &tv);
+	bufferevent_set_timeouts(c->bev, c->ex.req_complete ? NULL : &tv, &tv);
+	if (c->ex.upgrade && c->ex.req_complete)
+		return; /* nothing to relay before the 101 */
+	if (c->parser_paused) {
+		llhttp_resume(&c->parser);
+		c->parser_paused = false;
+	}
+	if (!c->in_process)
+		client_process(c);
+}
+
+void client_upstream_failed(struct client_conn *c, int status)
+{
+	client_error(c, status);
+}
+
+void client_upstream_drained(struct client_conn *c)
+{
+	if (!c->read_blocked)
+		return;
+	c->read_blocked = false;
+	bufferevent_enable(c->bev, EV_READ);
+	client_process(c);
+}
+
+void client_response_done(struct client_conn *c)
+{
+	struct exchange *ex = &c->ex;
+	bool reusable = ex->resp_keep_alive && ex->req_complete;
+
+	log_exchange(c);
+	exchange_end(c, reusable);
+	c->head_bytes = 0;
+	if (!c->keep_alive || c->w->stopping) {
+		client_close_after_flush(c);
+		return;
+	}
+	c->state = CLIENT_IDLE;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	arm_timer(c, client_timeouts(c)->client_idle_ms);
+	if (c->read_blocked) {
+		c->read_blocked = false;
+		bufferevent_enable(c->bev, EV_READ);
+	}
+	if (c->parser_paused) {
+		llhttp_resume(&c->parser);
+		c->parser_paused = false;
+	}
+	client_process(c); /* a pipelined request may be waiting */
+}
+
+void client_upgraded(struct client_conn *c, struct bufferevent *server_bev)
+{
+	struct exchange *ex = &c->ex;
+	struct bufferevent *client_bev = c->bev;
+	uint64_t idle_ms = ex->pool->timeouts.tunnel_ms;
+
+	log_exchange(c);
+	exchange_end(c, false);
+	c->bev = NULL;
+	tunnel_start(c->w, client_bev, server_bev, idle_ms, NULL, NULL);
+	client_free(c);
+}
+
+/* --- connection events ----------------------------------------------------- */
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	client_process(arg);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct client_conn *c = arg;
+
+	if (c->state == CLIENT_CLOSING) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			start_linger(c);
+		return;
+	}
+	if (c->ex.up)
+		upstream_client_drained(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct client_conn *c = arg;
+
+	if ((what & BEV_EVENT_EOF) && c->state == CLIENT_FORWARD && c->ex.req_complete) {
+		/* A half-close after a complete request: answer, then close. */
+		c->keep_alive = false;
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+	    c->state == CLIENT_FORWARD && !c->ex.resp_started) {
+		client_error(c, 408); /* the request body stalled */
+		return;
+	}
+	client_free(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct client_conn *c = arg;
+
+	if (c->state == CLIENT_HEAD) {
+		log_debug("client %s: request head not complete in time", c->peer_ip);
+		client_error(c, 408);
+		return;
+	}
+	client_free(c); /* idle keep-alive, or the end of a lingering close */
+}
+
+static void client_stop(struct conn_link *link)
+{
+	struct client_conn *c = (struct client_conn *)link;
+
+	if (c->state == CLIENT_IDLE)
+		client_free(c);
+	else
+		c->keep_alive = false;
+}
+
+static void client_destroy(struct conn_link *link)
+{
+	client_free((struct client_conn *)link);
+}
+
+static int client_accept(struct worker *w, size_t listener_index, int fd,
+			 const struct sockaddr *peer)
+{
+	struct client_conn *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (!c)
+		return -1;
+	c->w = w;
+	c->listener_index = listener_index;
+	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->timer = evtimer_new(w->base, on_timer, c);
+	if (!c->bev || !c->timer) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		if (c->timer)
+			event_free(c->timer);
+		free(c);
+		return -1;
+	}
+	if (peer->sa_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	addr_host_text(peer, c->peer_ip, sizeof(c->peer_ip));
+	c->peer_v6 = peer->sa_family == AF_INET6;
+	c->state = CLIENT_IDLE;
+	c->ex.upstream_us = -1;
+	c->link.stop = client_stop;
+	c->link.destroy = client_destroy;
+	llhttp_init(&c->parser, HTTP_REQUEST, &request_settings);
+	c->parser.data = c;
+	worker_conn_add(w, &c->link);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, RELAY_HIGH_WATER);
+	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	/* The first request must start arriving within the header timeout. */
+	arm_timer(c, w->cfg->timeouts.header_ms);
+	return 0;
+}
+
+int proxy_accept(struct worker *w, size_t listener_index, int fd,
+		 const struct sockaddr *peer, socklen_t peer_len)
+{
+	if (w->cfg->listeners[listener_index].protocol == PROTO_TCP)
+		return tcp_proxy_accept(w, listener_index, fd, peer);
+	return client_accept(w, listener_index, fd, peer);
+}

@@ -1,0 +1,16 @@
+/* http_error.h — the responses lbd answers itself (SPEC §3): a status line,
+ * a short text body, and Connection: close when the connection ends. */
+#ifndef LBD_HTTP_ERROR_H
+#define LBD_HTTP_ERROR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct evbuffer;
+
+const char *http_reason(int status);
+
+/* Append a complete error response; returns the bytes appended. */
+size_t http_error_write(struct evbuffer *out, int status, bool close);
+
+#endif

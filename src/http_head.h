@@ -1,0 +1,75 @@
+/* http_head.h — a parsed HTTP/1 message head (request or response).
+ *
+ * llhttp hands out spans that point into the read buffer and may be split
+ * across reads; the head copies them into one bounded buffer so that it
+ * outlives the input it came from. The bound is the configured header_size:
+ * a head that does not fit is refused (431 for requests, 502 for
+ * responses), never grown without limit.
+ */
+#ifndef LBD_HTTP_HEAD_H
+#define LBD_HTTP_HEAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_field {
+	uint32_t name_off, name_len;
+	uint32_t value_off, value_len;
+};
+
+enum http_head_overflow {
+	HEAD_FITS,
+	HEAD_TOO_BIG,       /* more bytes than the limit */
+	HEAD_TOO_MANY,      /* more fields than the limit */
+	HEAD_NO_MEMORY,
+};
+
+struct http_head {
+	char *buf;
+	uint32_t len, cap, max_bytes;
+	struct http_field *fields;
+	uint32_t nfields, fields_cap, max_fields;
+	uint32_t url_off, url_len;        /* request-target, requests only */
+	uint32_t reason_off, reason_len;  /* reason phrase, responses only */
+	enum http_head_overflow overflow;
+	int last;                         /* which span was appended last */
+};
+
+void http_head_init(struct http_head *h, uint32_t max_bytes, uint32_t max_fields);
+void http_head_reset(struct http_head *h);
+void http_head_free(struct http_head *h);
+
+/* Append a span of the request-target, reason, field name or field value.
+ * Return 0, or -1 once the head overflows (see h->overflow). */
+int http_head_add_url(struct http_head *h, const char *at, size_t len);
+int http_head_add_reason(struct http_head *h, const char *at, size_t len);
+int http_head_add_name(struct http_head *h, const char *at, size_t len);
+int http_head_add_value(struct http_head *h, const char *at, size_t len);
+
+static inline const char *http_field_name(const struct http_head *h, const struct http_field *f)
+{
+	return h->buf + f->name_off;
+}
+
+static inline const char *http_field_value(const struct http_head *h, const struct http_field *f)
+{
+	return h->buf + f->value_off;
+}
+
+/* The first field named NAME (case-insensitive), or NULL. COUNT, when not
+ * NULL, receives how many fields have that name. */
+const struct http_field *http_head_find(const struct http_head *h, const char *name,
+					unsigned *count);
+
+/* True when field name F equals NAME, case-insensitively. */
+bool http_field_is(const struct http_head *h, const struct http_field *f, const char *name);
+
+/* True when a token of a comma-separated list equals TOKEN,
+ * case-insensitively ("keep-alive, Upgrade" has "upgrade"). */
+bool http_list_has_token(const char *list, size_t len, const char *token, size_t token_len);
+
+/* True when any Connection field of H lists the field name of F. */
+bool http_head_connection_names(const struct http_head *h, const struct http_field *f);
+
+#endif

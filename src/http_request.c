@@ -1,0 +1,170 @@
+/* http_request.c — checking, routing and framing a request head. */
+#include "http_request.h"
+
+#include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "route.h"
+
+/* RFC 9110 §7.2: a Host is a uri-host with an optional port; anything that
+ * could change how the target is understood downstream is refused. */
+static bool host_acceptable(const char *host, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)host[i];
+		if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == '\\' || ch == '@' ||
+		    ch == '?' || ch == '#' || ch == '"' || ch == '<' || ch == '>')
+			return false;
+	}
+	return true;
+}
+
+/* Split an absolute-form target ("http://host:port/path?q") into its
+ * authority and origin-form path; RFC 9112 §3.2.2 says the authority then
+ * replaces the Host field. */
+static int split_absolute(struct request_out *out, const char *url, size_t len)
+{
+	size_t skip;
+
+	if (len >= 7 && strncasecmp(url, "http://", 7) == 0)
+		skip = 7;
+	else if (len >= 8 && strncasecmp(url, "https://", 8) == 0)
+		skip = 8;
+	else
+		return -1;
+	const char *auth = url + skip;
+	size_t rest = len - skip;
+	const char *path = memchr(auth, '/', rest);
+	size_t auth_len = path ? (size_t)(path - auth) : rest;
+	const char *q = memchr(auth, '?', auth_len);
+	if (q)
+		auth_len = (size_t)(q - auth);
+	if (auth_len == 0 || !host_acceptable(auth, auth_len))
+		return -1;
+	out->host = auth;
+	out->host_len = auth_len;
+	out->replace_host = true;
+	if (path) {
+		out->target = path;
+		out->target_len = rest - (size_t)(path - auth);
+	} else {
+		out->target = "/";
+		out->target_len = 1;
+	}
+	return 0;
+}
+
+static int plan_target(const llhttp_t *p, const struct http_head *h, struct request_out *out)
+{
+	const char *url = h->buf + h->url_off;
+	size_t len = h->url_len;
+
+	if (p->method == HTTP_CONNECT)
+		return 405; /* lbd is a reverse proxy, not a forward one */
+	if (len == 0)
+		return 400;
+	if (url[0] == '/') {
+		out->target = url;
+		out->target_len = len;
+		return 0;
+	}
+	if (len == 1 && url[0] == '*')
+		return p->method == HTTP_OPTIONS ? (out->target = url, out->target_len = 1, 0) : 400;
+	return split_absolute(out, url, len) < 0 ? 400 : 0;
+}
+
+static int plan_host(const llhttp_t *p, const struct http_head *h, struct request_out *out)
+{
+	unsigned n;
+	const struct http_field *host = http_head_find(h, "host", &n);
+
+	if (n > 1)
+		return 400;
+	if (n == 0 && p->http_minor >= 1)
+		return 400; /* RFC 9112 §3.2: HTTP/1.1 requests carry a Host */
+	if (out->replace_host)
+		return 0;
+	if (host) {
+		if (!host_acceptable(http_field_value(h, host), host->value_len))
+			return 400;
+		out->host = http_field_value(h, host);
+		out->host_len = host->value_len;
+	}
+	return 0;
+}
+
+static int plan_body(const llhttp_t *p, const struct http_head *h, struct request_out *out)
+{
+	unsigned ncl;
+
+	http_head_find(h, "content-length", &ncl);
+	if ((p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) && ncl)
+		return 400; /* llhttp refuses this too: never rely on one guard */
+	if (p->flags & F_CHUNKED)
+		out->body = BODY_CHUNKED;
+	else if (p->flags & F_TRANSFER_ENCODING)
+		return 400;
+	else if (p->flags & F_CONTENT_LENGTH) {
+		out->body = BODY_LENGTH;
+		out->content_length = p->content_length;
+	} else {
+		out->body = BODY_NONE;
+	}
+	return 0;
+}
+
+static int plan_expect(const llhttp_t *p, const struct http_head *h)
+{
+	const struct http_field *f = http_head_find(h, "expect", NULL);
+
+	if (!f || p->http_minor == 0)
+		return 0;
+	if (f->value_len == 12 && strncasecmp(http_field_value(h, f), "100-continue", 12) == 0)
+		return 0;
+	return 417;
+}
+
+static size_t path_length(const char *target, size_t len)
+{
+	const char *q = memchr(target, '?', len);
+	return q ? (size_t)(q - target) : len;
+}
+
+int http_request_plan(const llhttp_t *p, const struct http_head *h,
+		      const struct listener_conf *listener, struct request_plan *plan)
+{
+	struct request_out *out = &plan->out;
+	int status;
+
+	memset(plan, 0, sizeof(*plan));
+	out->method = llhttp_method_name(p->method);
+	out->method_len = strlen(out->method);
+	if ((status = plan_target(p, h, out)) || (status = plan_host(p, h, out)) ||
+	    (status = plan_body(p, h, out)) || (status = plan_expect(p, h)))
+		return status;
+	out->upgrade = p->upgrade && http_head_find(h, "upgrade", NULL) != NULL;
+	plan->is_head = p->method == HTTP_HEAD;
+	plan->replayable = out->body == BODY_NONE &&
+		(p->method == HTTP_GET || p->method == HTTP_HEAD || p->method == HTTP_OPTIONS);
+	plan->pool = route_match(listener, out->host, out->host_len, out->target,
+				 path_length(out->target, out->target_len));
+	return plan->pool ? 0 : 404;
+}
+
+int http_request_render(const struct http_head *h, const struct request_out *req,
+			char **out, size_t *len)
+{
+	struct evbuffer *buf = evbuffer_new();
+
+	if (!buf)
+		return -1;
+	http_request_write(buf, h, req);
+	*len = evbuffer_get_length(buf);
+	*out = malloc(*len ? *len : 1);
+	if (*out)
+		evbuffer_remove(buf, *out, *len);
+	evbuffer_free(buf);
+	return *out ? 0 : -1;
+}

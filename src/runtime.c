@@ -1,0 +1,106 @@
+/* runtime.c — the registry of runtime state by identity. */
+#include "runtime.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+/* The registry is touched only when a configuration is attached (start-up
+ * and reload, on the main thread); the lock keeps that true if it ever is
+ * not. Worker threads hold direct pointers and never look things up. */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct server_rt *servers;
+static struct pool_rt *pools;
+static uint32_t next_server_id;
+
+static struct server_rt *server_rt_get(const char *pool, const char *server)
+{
+	for (struct server_rt *s = servers; s; s = s->next)
+		if (strcmp(s->pool_name, pool) == 0 && strcmp(s->server_name, server) == 0)
+			return s;
+	struct server_rt *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->pool_name = strdup(pool);
+	s->server_name = strdup(server);
+	if (!s->pool_name || !s->server_name) {
+		free(s->pool_name);
+		free(s->server_name);
+		free(s);
+		return NULL;
+	}
+	s->id = next_server_id++;
+	atomic_init(&s->state, SERVER_UP);
+	s->next = servers;
+	servers = s;
+	return s;
+}
+
+static struct pool_rt *pool_rt_get(const char *name)
+{
+	for (struct pool_rt *p = pools; p; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	struct pool_rt *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->name = strdup(name);
+	if (!p->name) {
+		free(p);
+		return NULL;
+	}
+	p->next = pools;
+	pools = p;
+	return p;
+}
+
+int runtime_attach(struct config *cfg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < cfg->npools && rc == 0; i++) {
+		struct pool_conf *pool = &cfg->pools[i];
+		pool->rt = pool_rt_get(pool->name);
+		if (!pool->rt)
+			rc = -1;
+		for (size_t j = 0; j < pool->nservers && rc == 0; j++) {
+			struct server_conf *srv = &pool->servers[j];
+			srv->rt = server_rt_get(pool->name, srv->name);
+			if (!srv->rt)
+				rc = -1;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return rc;
+}
+
+uint32_t runtime_server_count(void)
+{
+	pthread_mutex_lock(&registry_lock);
+	uint32_t n = next_server_id;
+	pthread_mutex_unlock(&registry_lock);
+	return n;
+}
+
+void runtime_shutdown(void)
+{
+	pthread_mutex_lock(&registry_lock);
+	while (servers) {
+		struct server_rt *s = servers;
+		servers = s->next;
+		free(s->pool_name);
+		free(s->server_name);
+		free(s);
+	}
+	while (pools) {
+		struct pool_rt *p = pools;
+		pools = p->next;
+		free(p->name);
+		free(p);
+	}
+	next_server_id = 0;
+	pthread_mutex_unlock(&registry_lock);
+}

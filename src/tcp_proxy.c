@@ -1,0 +1,181 @@
+/* tcp_proxy.c — connecting a TCP client to a pool server (with retries on
+ * other servers when a connect fails), then handing both to a tunnel. */
+#include "tcp_proxy.h"
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "balance.h"
+#include "log.h"
+#include "runtime.h"
+#include "tunnel.h"
+#include "worker.h"
+
+struct tcp_conn {
+	struct conn_link link;          /* first: the worker's list points here */
+	struct worker *w;
+	struct config *cfg;             /* one ref, for the pool's lifetime */
+	struct pool_conf *pool;
+	struct bufferevent *client;
+	struct bufferevent *server;
+	struct server_conf *srv;
+	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
+	size_t ntried;
+	char peer_ip[INET6_ADDRSTRLEN];
+};
+
+static void ms_to_tv(uint64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
+}
+
+static void release_server(struct server_conf *srv)
+{
+	if (srv)
+		atomic_fetch_sub_explicit(&srv->rt->active, 1, memory_order_relaxed);
+}
+
+static void tcp_free(struct tcp_conn *t)
+{
+	if (t->client)
+		bufferevent_free(t->client);
+	if (t->server)
+		bufferevent_free(t->server);
+	release_server(t->srv);
+	config_unref(t->cfg);
+	worker_conn_remove(t->w, &t->link);
+	free(t);
+}
+
+/* The tunnel is over: the server's active count and the generation go. */
+static void tunnel_done(void *arg, const uint64_t bytes[2])
+{
+	struct tcp_conn *t = arg;
+
+	release_server(t->srv);
+	config_unref(t->cfg);
+	free(t);
+}
+
+static void connect_next(struct tcp_conn *t);
+
+static void on_server_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct tcp_conn *t = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		struct bufferevent *client = t->client, *server = t->server;
+		int one = 1;
+		if (t->srv->addr.sa.ss_family != AF_UNIX)
+			setsockopt(bufferevent_getfd(server), IPPROTO_TCP, TCP_NODELAY,
+				   &one, sizeof(one));
+		t->client = t->server = NULL;
+		/* The tunnel takes both sockets; this record lives on only as
+		 * the tunnel's argument, for its end. */
+		int rc = tunnel_start(t->w, client, server, t->pool->timeouts.tunnel_ms,
+				      tunnel_done, t);
+		worker_conn_remove(t->w, &t->link);
+		if (rc < 0)
+			tunnel_done(t, (uint64_t[2]){ 0, 0 });
+		return;
+	}
+	log_warn("pool %s: server %s (%s): connect %s", t->pool->name, t->srv->name,
+		 t->srv->addr.text, (what & BEV_EVENT_TIMEOUT) ? "timed out" :
+		 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	atomic_fetch_add_explicit(&t->srv->rt->failures, 1, memory_order_relaxed);
+	bufferevent_free(t->server);
+	t->server = NULL;
+	release_server(t->srv);
+	t->tried[t->ntried++] = t->srv;
+	t->srv = NULL;
+	if (t->ntried > t->pool->retries) {
+		tcp_free(t);
+		return;
+	}
+	connect_next(t);
+}
+
+static void connect_next(struct tcp_conn *t)
+{
+	struct timeval tv;
+
+	for (;;) {
+		struct balance_ctx ctx = { .tried = t->tried, .ntried = t->ntried };
+		struct server_conf *srv = balance_pick(t->pool, &ctx);
+		if (!srv) {
+			log_warn("pool %s: no server available for TCP client %s", t->pool->name,
+				 t->peer_ip);
+			tcp_free(t);
+			return;
+		}
+		t->srv = srv;
+		atomic_fetch_add_explicit(&srv->rt->active, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&srv->rt->requests, 1, memory_order_relaxed);
+		t->server = bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+		if (t->server) {
+			bufferevent_setcb(t->server, NULL, NULL, on_server_event, t);
+			ms_to_tv(t->pool->timeouts.connect_ms, &tv);
+			bufferevent_set_timeouts(t->server, NULL, &tv);
+			if (bufferevent_socket_connect(t->server,
+						       (const struct sockaddr *)&srv->addr.sa,
+						       (int)srv->addr.salen) == 0)
+				return;
+			bufferevent_free(t->server);
+			t->server = NULL;
+		}
+		release_server(srv);
+		t->srv = NULL;
+		t->tried[t->ntried++] = srv;
+		if (t->ntried > t->pool->retries) {
+			tcp_free(t);
+			return;
+		}
+	}
+}
+
+static void on_client_event(struct bufferevent *bev, short what, void *arg)
+{
+	tcp_free(arg); /* the client left before a server was reached */
+}
+
+static void tcp_stop(struct conn_link *link)
+{
+}
+
+static void tcp_destroy(struct conn_link *link)
+{
+	tcp_free((struct tcp_conn *)link);
+}
+
+int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
+		     const struct sockaddr *peer)
+{
+	struct tcp_conn *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -1;
+	t->client = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!t->client) {
+		free(t);
+		return -1;
+	}
+	t->w = w;
+	t->cfg = config_ref(w->cfg);
+	t->pool = t->cfg->listeners[listener_index].routes[0].pool;
+	t->link.stop = tcp_stop;
+	t->link.destroy = tcp_destroy;
+	addr_host_text(peer, t->peer_ip, sizeof(t->peer_ip));
+	worker_conn_add(w, &t->link);
+	/* Bytes the client sends early wait in its input buffer (bounded by
+	 * the read watermark) and are relayed once the server is there. */
+	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
+	bufferevent_setwatermark(t->client, EV_READ, 0, 64 * 1024);
+	bufferevent_enable(t->client, EV_READ);
+	connect_next(t);
+	return 0;
+}
