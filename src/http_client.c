@@ -240,6 +240,10 @@ static int req_on_header_value(llhttp_t *p, const char *at, size_t len)
 {
 	struct client_conn *c = parser_client(p);
 
+	if (http_value_is_folded(at, c->chunk, c->chunk_prev)) {
+		c->parse_status = 400;
+		return -1;
+	}
 	return http_head_add_value(&c->req, at, len) < 0 ? head_overflowed(c) : 0;
 }
 
@@ -380,9 +384,12 @@ static void client_process(struct client_conn *c)
 		if (c->state == CLIENT_FORWARD && upstream_full(c))
 			break;
 		bool in_head = c->state == CLIENT_IDLE || c->state == CLIENT_HEAD;
+		c->chunk = v.iov_base;
 		enum llhttp_errno err = llhttp_execute(&c->parser, v.iov_base, v.iov_len);
 		size_t used = err == HPE_OK ? v.iov_len :
 			(size_t)(llhttp_get_error_pos(&c->parser) - (const char *)v.iov_base);
+		if (used)
+			c->chunk_prev = c->chunk[used - 1];
 		evbuffer_drain(in, used);
 		c->ex.bytes_in += used;
 		if (in_head) {

@@ -86,6 +86,8 @@ struct client_conn {
 	llhttp_t parser;
 	struct http_head req;
 	uint64_t head_bytes;              /* raw bytes of the head read so far */
+	const char *chunk;                /* the bytes being parsed, and the */
+	char chunk_prev;                  /* last byte before them (obs-fold) */
 	int parse_status;                 /* an answer chosen inside a callback */
 	bool parser_paused;
 	bool keep_alive;                  /* may carry another request */
@@ -105,6 +107,8 @@ struct upstream_conn {
 	bool reused;
 	bool read_blocked;                /* the client side is full */
 	uint64_t resp_bytes;
+	const char *chunk;                /* as in client_conn, for responses */
+	char chunk_prev;
 };
 
 /* http_upstream.c, called by the client side. */

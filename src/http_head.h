@@ -47,6 +47,17 @@ int http_head_add_reason(struct http_head *h, const char *at, size_t len);
 int http_head_add_name(struct http_head *h, const char *at, size_t len);
 int http_head_add_value(struct http_head *h, const char *at, size_t len);
 
+/* llhttp accepts obs-fold (a field value continued on the next line) and
+ * hands the continuation over as one more value span; RFC 9112 §5.2 lets a
+ * proxy refuse it, and lbd does, since folded values are a smuggling
+ * vector. A value span that starts right after a line break is a fold: AT
+ * is the span, CHUNK the start of the bytes being parsed, PREV the last
+ * byte of the previous chunk. */
+static inline bool http_value_is_folded(const char *at, const char *chunk, char prev)
+{
+	return (at > chunk ? at[-1] : prev) == '\n';
+}
+
 static inline const char *http_field_name(const struct http_head *h, const struct http_field *f)
 {
 	return h->buf + f->name_off;

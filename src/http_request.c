@@ -126,6 +126,21 @@ static int plan_expect(const llhttp_t *p, const struct http_head *h)
 	return 417;
 }
 
+/* llhttp accepts obs-fold (RFC 9112 §5.2) and hands the fold through as
+ * part of the value; a proxy must either refuse it or replace it, and lbd
+ * refuses: a line break inside a forwarded value is a smuggling vector. */
+static int plan_fields(const struct http_head *h)
+{
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct http_field *f = &h->fields[i];
+		const char *v = http_field_value(h, f);
+		for (uint32_t j = 0; j < f->value_len; j++)
+			if (v[j] == '\r' || v[j] == '\n' || v[j] == '\0')
+				return 400;
+	}
+	return 0;
+}
+
 static size_t path_length(const char *target, size_t len)
 {
 	const char *q = memchr(target, '?', len);
@@ -141,7 +156,7 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 	memset(plan, 0, sizeof(*plan));
 	out->method = llhttp_method_name(p->method);
 	out->method_len = strlen(out->method);
-	if ((status = plan_target(p, h, out)) || (status = plan_host(p, h, out)) ||
+	if ((status = plan_fields(h)) || (status = plan_target(p, h, out)) || (status = plan_host(p, h, out)) ||
 	    (status = plan_body(p, h, out)) || (status = plan_expect(p, h)))
 		return status;
 	out->upgrade = p->upgrade && http_head_find(h, "upgrade", NULL) != NULL;

@@ -173,6 +173,10 @@ static int resp_on_header_field(llhttp_t *p, const char *at, size_t len)
 
 static int resp_on_header_value(llhttp_t *p, const char *at, size_t len)
 {
+	struct upstream_conn *up = parser_client(p)->ex.up;
+
+	if (http_value_is_folded(at, up->chunk, up->chunk_prev))
+		return -1;
 	return http_head_add_value(&parser_client(p)->ex.resp, at, len);
 }
 
@@ -337,9 +341,12 @@ static bool process_response(struct client_conn *c)
 			return true;
 		if (ex->upstream_us < 0)
 			ex->upstream_us = (int64_t)(monotonic_us() - ex->upstream_start_us);
+		up->chunk = v.iov_base;
 		enum llhttp_errno err = llhttp_execute(&ex->rparser, v.iov_base, v.iov_len);
 		size_t used = err == HPE_OK ? v.iov_len :
 			(size_t)(llhttp_get_error_pos(&ex->rparser) - (const char *)v.iov_base);
+		if (used)
+			up->chunk_prev = up->chunk[used - 1];
 		evbuffer_drain(in, used);
 		up->resp_bytes += used;
 		if (err == HPE_OK || err == HPE_PAUSED)
