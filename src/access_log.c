@@ -76,7 +76,7 @@ struct out {
 
 static void out_mem(struct out *o, const void *p, size_t n)
 {
-	if (o->pos < o->len) {
+	if (n > 0 && o->pos < o->len) {
 		size_t room = o->len - o->pos;
 
 		memcpy(o->buf + o->pos, p, n < room ? n : room);
@@ -235,9 +235,11 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 static void json_str(struct out *o, const char *str, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *s = (const unsigned char *)(str != NULL ? str : "");
 	size_t i = 0, run = 0;
 
+	if (str == NULL)
+		len = 0;
 	out_ch(o, '"');
 	while (i < len) {
 		unsigned char c = s[i];
