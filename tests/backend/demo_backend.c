@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 #include <netdb.h>
 
@@ -41,9 +40,14 @@ struct instance {
 	struct evhttp *http;
 };
 
+/* In-flight work is kept on lists so that shutdown can free it. */
+struct link {
+	struct link *prev, *next;
+};
+
 /* A /delay request waiting for its timer. */
 struct delayed {
-	LIST_ENTRY(delayed) link;
+	struct link link; /* first: a struct link * is a struct delayed * */
 	struct instance *inst;
 	struct evhttp_request *req;
 	struct event *timer;
@@ -54,7 +58,7 @@ struct delayed {
  * queued only when the previous one has gone out, so a slow client holds
  * one chunk of memory, not the whole body. */
 struct stream {
-	LIST_ENTRY(stream) link;
+	struct link link; /* first, as in struct delayed */
 	struct evhttp_request *req;
 	struct evhttp_connection *conn;
 	uint64_t sent, total;
@@ -62,8 +66,22 @@ struct stream {
 
 static bool quiet;
 static struct event_base *base;
-static LIST_HEAD(, delayed) delays = LIST_HEAD_INITIALIZER(delays);
-static LIST_HEAD(, stream) streams = LIST_HEAD_INITIALIZER(streams);
+static struct link delays = { &delays, &delays };
+static struct link streams = { &streams, &streams };
+
+static void link_insert(struct link *head, struct link *l)
+{
+	l->next = head->next;
+	l->prev = head;
+	head->next->prev = l;
+	head->next = l;
+}
+
+static void link_remove(struct link *l)
+{
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+}
 
 static void usage(FILE *out)
 {
@@ -206,7 +224,7 @@ static int path_number(const char *path, const char *prefix, uint64_t max, uint6
 
 static void delayed_free(struct delayed *d)
 {
-	LIST_REMOVE(d, link);
+	link_remove(&d->link);
 	event_free(d->timer);
 	free(d);
 }
@@ -235,7 +253,7 @@ static void start_delay(struct instance *inst, struct evhttp_request *req, uint6
 	d->inst = inst;
 	d->req = req;
 	d->status = 200;
-	LIST_INSERT_HEAD(&delays, d, link);
+	link_insert(&delays, &d->link);
 	evtimer_add(d->timer, &tv);
 }
 
@@ -243,7 +261,7 @@ static void start_delay(struct instance *inst, struct evhttp_request *req, uint6
 
 static void stream_free(struct stream *s)
 {
-	LIST_REMOVE(s, link);
+	link_remove(&s->link);
 	free(s);
 }
 
@@ -308,7 +326,6 @@ static void start_bytes(struct instance *inst, struct evhttp_request *req, uint6
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	struct stream *s;
-	char len[24];
 
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
@@ -323,10 +340,12 @@ static void start_bytes(struct instance *inst, struct evhttp_request *req, uint6
 	/* With Content-Length libevent sends the body as is; without it, an
 	 * HTTP/1.1 response is chunked. */
 	if (!query_has(req, "chunked", "1")) {
+		char len[24];
+
 		snprintf(len, sizeof(len), "%" PRIu64, n);
 		evhttp_add_header(out, "Content-Length", len);
 	}
-	LIST_INSERT_HEAD(&streams, s, link);
+	link_insert(&streams, &s->link);
 	evhttp_connection_set_closecb(s->conn, stream_closed, s);
 	log_request(inst, req, 200);
 	evhttp_send_reply_start(req, 200, NULL);
@@ -457,8 +476,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 /* Frees what is still in flight, so that sanitizer builds see no leak. */
 static void shutdown_all(struct instance *insts, int n)
 {
-	while (!LIST_EMPTY(&delays)) {
-		struct delayed *d = LIST_FIRST(&delays);
+	while (delays.next != &delays) {
+		struct delayed *d = (struct delayed *)delays.next;
 
 		if (evhttp_request_get_connection(d->req) == NULL)
 			evhttp_request_free(d->req);
@@ -467,8 +486,8 @@ static void shutdown_all(struct instance *insts, int n)
 	for (int i = 0; i < n; i++)
 		if (insts[i].http != NULL)
 			evhttp_free(insts[i].http); /* runs stream_closed */
-	while (!LIST_EMPTY(&streams)) {
-		struct stream *s = LIST_FIRST(&streams);
+	while (streams.next != &streams) {
+		struct stream *s = (struct stream *)streams.next;
 
 		evhttp_request_free(s->req); /* detached and never closed */
 		stream_free(s);

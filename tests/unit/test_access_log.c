@@ -689,8 +689,8 @@ static size_t check_lines(char *s, int *next_gen)
 	return lines;
 }
 
-static void run_writers(struct access_log *log, bool flush_at_end, bool rotate,
-			const char *path)
+/* ROTATE_PATH: rename that file and reopen the log while the writers run. */
+static void run_writers(struct access_log *log, bool flush_at_end, const char *rotate_path)
 {
 	struct writer w[THREADS];
 	char err[256];
@@ -699,11 +699,11 @@ static void run_writers(struct access_log *log, bool flush_at_end, bool rotate,
 		w[i] = (struct writer){ .log = log, .id = i, .flush_at_end = flush_at_end };
 		ck_assert_int_eq(pthread_create(&w[i].tid, NULL, writer_main, &w[i]), 0);
 	}
-	for (int r = 0; rotate && r < 20; r++) {
+	for (int r = 0; rotate_path != NULL && r < 20; r++) {
 		char rotated[600];
 
-		snprintf(rotated, sizeof(rotated), "%s.%d", path, r);
-		ck_assert_int_eq(rename(path, rotated), 0);
+		snprintf(rotated, sizeof(rotated), "%s.%d", rotate_path, r);
+		ck_assert_int_eq(rename(rotate_path, rotated), 0);
 		ck_assert_int_eq(access_log_reopen(log, err, sizeof(err)), 0);
 		usleep(1000);
 	}
@@ -721,7 +721,7 @@ START_TEST(test_threads_whole_lines)
 	tmp_path(path, sizeof(path), "threads");
 	log = access_log_open(path, ACCESS_FORMAT_JSON, err, sizeof(err));
 	ck_assert_msg(log != NULL, "%s", err);
-	run_writers(log, true, false, path);
+	run_writers(log, true, NULL);
 	ck_assert_uint_eq(access_log_dropped(log), 0);
 	access_log_close(log);
 	s = read_file(path);
@@ -742,7 +742,7 @@ START_TEST(test_close_flushes_other_threads)
 	tmp_path(path, sizeof(path), "close");
 	log = access_log_open(path, ACCESS_FORMAT_JSON, err, sizeof(err));
 	ck_assert_msg(log != NULL, "%s", err);
-	run_writers(log, false, false, path);
+	run_writers(log, false, NULL);
 	access_log_close(log);
 	s = read_file(path);
 	ck_assert_uint_eq(check_lines(s, next_gen), THREADS * LINES_PER_THREAD);
@@ -764,7 +764,7 @@ START_TEST(test_threads_rotate)
 	tmp_path(path, sizeof(path), "threads-rotate");
 	log = access_log_open(path, ACCESS_FORMAT_JSON, err, sizeof(err));
 	ck_assert_msg(log != NULL, "%s", err);
-	run_writers(log, true, true, path);
+	run_writers(log, true, path);
 	access_log_close(log);
 	for (int r = 0; r < 20; r++) {
 		snprintf(file, sizeof(file), "%s.%d", path, r);
@@ -793,9 +793,10 @@ struct drain {
 static void *drain_main(void *arg)
 {
 	struct drain *d = arg;
-	ssize_t n;
 
 	for (;;) {
+		ssize_t n;
+
 		if (d->cap - d->len < 65536) {
 			d->cap = d->cap * 2 + 65536;
 			d->data = realloc(d->data, d->cap + 1);
@@ -829,7 +830,7 @@ START_TEST(test_stdout_pipe_whole_lines)
 
 	log = access_log_open("stdout", ACCESS_FORMAT_JSON, err, sizeof(err));
 	ck_assert_ptr_nonnull(log);
-	run_writers(log, true, false, NULL);
+	run_writers(log, true, NULL);
 	access_log_close(log);
 	dup2(saved, STDOUT_FILENO); /* the last write end: the reader sees EOF */
 	close(saved);
