@@ -5,7 +5,15 @@
  * path) and flush it with one write(2) when it fills or when their event
  * loop calls access_log_flush() (a short timer), so lines never interleave.
  * access_log_reopen() (SIGUSR1, logrotate) swaps the file under the writers
- * with dup2(), so no line is lost or written to a closed descriptor.
+ * with dup3() (a dup2() that keeps close-on-exec), so no line is lost or
+ * written to a closed descriptor.
+ *
+ * One log is shared by every worker thread and by successive configuration
+ * generations; the daemon owns it. Writing, flushing and reopening are safe
+ * from any thread at any time. Closing is not: call access_log_close() only
+ * once no thread can write to the log any more (workers stopped, or moved to
+ * another log and past their last write to this one). It writes out what
+ * every thread still has buffered, then frees the buffers.
  */
 #ifndef LBD_ACCESS_LOG_H
 #define LBD_ACCESS_LOG_H
@@ -29,7 +37,8 @@ struct access_entry {
 	const char *host; size_t host_len;
 	const char *user_agent; size_t user_agent_len;
 	const char *referer; size_t referer_len;
-	int http_minor;             /* HTTP/1.<minor> */
+	int http_minor;             /* HTTP/1.<minor>; -1 when the request
+				       head was never parsed */
 	int status;                 /* status sent to the client */
 	uint64_t bytes_sent;        /* bytes sent to the client, head and body */
 	uint64_t bytes_received;    /* request bytes received, head and body */
@@ -56,13 +65,18 @@ void access_log_write(struct access_log *log, const struct access_entry *e);
 /* Write out the calling thread's buffered lines. */
 void access_log_flush(struct access_log *log);
 
+/* Lines lost so far: a write(2) failed (disk full, a full non-blocking
+ * pipe) or memory ran out. For metrics; the log never blocks to avoid it. */
+uint64_t access_log_dropped(const struct access_log *log);
+
 /* Reopen the file at the same path (a no-op for stdout and off). Returns 0,
  * or -1 with a message in ERR; the old file stays in use on failure. */
 int access_log_reopen(struct access_log *log, char *err, size_t errlen);
 
 /* Format E as one line ending in '\n' into BUF. Returns the length, or the
- * length it would have had when LEN is too small (like snprintf). Exposed
- * for the unit tests. */
+ * length it would have had when LEN is too small (like snprintf: the line
+ * fits when the result is below LEN, and BUF is NUL-terminated whenever LEN
+ * is not 0). Exposed for the unit tests. */
 size_t access_log_format(enum access_format format, const struct access_entry *e,
 			 char *buf, size_t len);
 
