@@ -72,7 +72,7 @@ static void log_exchange(struct client_conn *c)
 		.method_len = ex->method ? strlen(ex->method) : 0,
 		.target = h->url_len ? h->buf + h->url_off : NULL,
 		.target_len = h->url_len,
-		.http_minor = c->parser.http_minor,
+		.http_minor = ex->method ? c->parser.http_minor : -1,
 		.status = ex->status,
 		.bytes_sent = ex->bytes_out,
 		.bytes_received = ex->bytes_in,
