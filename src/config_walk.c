@@ -86,6 +86,8 @@ static bool close_enough(const char *key, const char *cand, size_t d)
 
 	if (lk >= 3 && lk < lc && strncmp(key, cand, lk) == 0)
 		return true; /* "addr" for "address" */
+	if (lk >= 4 && strstr(cand, key))
+		return true; /* "idle" for "client_idle" */
 	return d <= limit && d < lk;
 }
 
