@@ -351,6 +351,17 @@ static bool may_parse(const struct client_conn *c)
 	}
 }
 
+/* In FORWARD, whether the rest of the request still needs bytes. */
+static bool body_expected(const struct client_conn *c)
+{
+	if (c->state != CLIENT_FORWARD)
+		return true;
+	if (c->ex.req_body == BODY_NONE)
+		return false;
+	return !(c->ex.req_body == BODY_LENGTH && c->parser.content_length == 0 &&
+		 c->ex.req_length == 0);
+}
+
 static bool upstream_full(struct client_conn *c)
 {
 	if (evbuffer_get_length(upstream_output(c)) < RELAY_HIGH_WATER)
@@ -379,8 +390,15 @@ static void client_process(struct client_conn *c)
 	c->in_process = true;
 	while (!c->free_pending && may_parse(c)) {
 		struct evbuffer_iovec v;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
-			break;
+		bool kick = false;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) {
+			/* llhttp paused at the end of a head whose message has no
+			 * body bytes: it completes the message on an empty feed. */
+			if (body_expected(c))
+				break;
+			v = (struct evbuffer_iovec){ .iov_base = (void *)"", .iov_len = 0 };
+			kick = true;
+		}
 		if (c->state == CLIENT_FORWARD && upstream_full(c))
 			break;
 		bool in_head = c->state == CLIENT_IDLE || c->state == CLIENT_HEAD;
@@ -400,6 +418,8 @@ static void client_process(struct client_conn *c)
 				break;
 			}
 		}
+		if (err == HPE_OK && kick)
+			break; /* nothing more to complete without bytes */
 		if (err == HPE_OK)
 			continue;
 		if (err == HPE_PAUSED) {

@@ -28,6 +28,12 @@
  * lbd usually closes first. */
 #define UPSTREAM_IDLE_MS 30000
 
+/* Bounds of a response head. Servers are trusted more than clients, but a
+ * broken one must not make lbd buffer without limit: 64 KiB holds the
+ * largest cookie sets seen in practice. */
+#define RESPONSE_HEAD_MAX_BYTES (64 * 1024)
+#define RESPONSE_HEAD_MAX_FIELDS 500
+
 static void ms_to_tv(uint64_t ms, struct timeval *tv)
 {
 	tv->tv_sec = (time_t)(ms / 1000);
@@ -502,6 +508,9 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	ex->up = up;
 	llhttp_init(&ex->rparser, HTTP_RESPONSE, &response_settings);
 	ex->rparser.data = c;
+	ex->resp.max_bytes = RESPONSE_HEAD_MAX_BYTES;
+	ex->resp.max_fields = RESPONSE_HEAD_MAX_FIELDS;
+	http_head_reset(&ex->resp);
 	bufferevent_setcb(up->bev, up_on_read, up_on_write, up_on_event, up);
 	bufferevent_setwatermark(up->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	bufferevent_enable(up->bev, EV_READ | EV_WRITE);
