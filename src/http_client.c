@@ -170,6 +170,23 @@ static void client_close_after_flush(struct client_conn *c)
 		start_linger(c);
 }
 
+/* Whether the connection can take another request after lbd answered
+ * STATUS itself: only when the request was read to its end (or has no body
+ * left to read) and the error says nothing about the connection. */
+static bool error_keeps_connection(const struct client_conn *c, int status)
+{
+	const struct exchange *ex = &c->ex;
+
+	if (!c->keep_alive || c->w->stopping || ex->upgrade || !ex->method)
+		return false;
+	if (status != 404 && status != 405 && status != 417 && status != 502 &&
+	    status != 503 && status != 504)
+		return false;
+	return ex->req_complete || ex->req_body == BODY_NONE;
+}
+
+static void client_next_request(struct client_conn *c);
+
 static void client_error(struct client_conn *c, int status)
 {
 	struct exchange *ex = &c->ex;
@@ -181,12 +198,19 @@ static void client_error(struct client_conn *c, int status)
 		client_free(c);
 		return;
 	}
+	bool keep = error_keeps_connection(c, status);
 	ex->status = status;
-	ex->bytes_out += http_error_write(bufferevent_get_output(c->bev), status, true);
+	ex->bytes_out += http_error_write(bufferevent_get_output(c->bev), status, !keep);
 	log_exchange(c);
+	/* A request answered at its head has the rest of its message (no
+	 * body bytes) still to be parsed, and discarded. */
+	c->discarding = keep && !ex->req_complete;
 	exchange_end(c, false);
 	evtimer_del(c->timer);
-	client_close_after_flush(c);
+	if (keep)
+		client_next_request(c);
+	else
+		client_close_after_flush(c);
 }
 
 /* --- llhttp callbacks for requests --------------------------------------- */
@@ -226,6 +250,16 @@ static int req_on_url(llhttp_t *p, const char *at, size_t len)
 {
 	struct client_conn *c = parser_client(p);
 
+	/* RFC 9112 §3: one space between method and target; llhttp skips
+	 * extra ones, a stricter parser behind lbd would not. */
+	if (c->req.url_len == 0 && c->req.last == 0) {
+		char before2 = at - c->chunk >= 2 ? at[-2] :
+			at - c->chunk == 1 ? c->chunk_prev : c->chunk_prev2;
+		if (before2 == ' ' || before2 == '\t') {
+			c->parse_status = 400;
+			return -1;
+		}
+	}
 	return http_head_add_url(&c->req, at, len) < 0 ? head_overflowed(c) : 0;
 }
 
@@ -277,6 +311,10 @@ static int req_on_message_complete(llhttp_t *p)
 	struct client_conn *c = parser_client(p);
 	struct exchange *ex = &c->ex;
 
+	if (c->discarding) {
+		c->discarding = false; /* answered already; on to the next one */
+		return 0;
+	}
 	if (p->upgrade)
 		return 0; /* llhttp stops with HPE_PAUSED_UPGRADE */
 	body_finish(upstream_output(c), ex->req_body);
@@ -301,6 +339,61 @@ static const llhttp_settings_t request_settings = {
 
 /* --- a complete request head --------------------------------------------- */
 
+/* Before a server sees the head, the body bytes already received are parsed
+ * on a copy of the parser: a request whose framing is broken (a bad chunk
+ * size, more data than a chunk announced) or whose body is over the limit
+ * is refused while nothing of it has left lbd. Most hostile requests arrive
+ * whole in one read; a broken body that arrives later ends the request
+ * mid-stream, and lbd's own re-framing keeps the server in sync. */
+struct lookahead {
+	uint64_t body;
+	uint64_t limit;
+	int status;
+};
+
+static int lookahead_on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct lookahead *la = p->data;
+
+	la->body += len;
+	if (la->limit && la->body > la->limit) {
+		la->status = 413;
+		return -1;
+	}
+	return 0;
+}
+
+static int lookahead_on_message_complete(llhttp_t *p)
+{
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t lookahead_settings = {
+	.on_body = lookahead_on_body,
+	.on_message_complete = lookahead_on_message_complete,
+};
+
+static int lookahead_status(struct client_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec v[16];
+	struct lookahead la = { .limit = c->ex.pool->limits.body_size };
+	llhttp_t probe = c->parser;
+	int n = evbuffer_peek(in, -1, NULL, v, 16);
+
+	probe.settings = (void *)&lookahead_settings;
+	probe.data = &la;
+	llhttp_resume(&probe);
+	for (int i = 0; i < n && i < 16; i++) {
+		enum llhttp_errno err = llhttp_execute(&probe, v[i].iov_base, v[i].iov_len);
+		if (err == HPE_PAUSED)
+			return 0;
+		if (err != HPE_OK)
+			return la.status ? la.status : 400;
+	}
+	return 0;
+}
+
 static void handle_head(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
@@ -321,6 +414,10 @@ static void handle_head(struct client_conn *c)
 	if (ex->pool->limits.body_size && plan.out.body == BODY_LENGTH &&
 	    plan.out.content_length > ex->pool->limits.body_size) {
 		client_error(c, 413);
+		return;
+	}
+	if (plan.out.body != BODY_NONE && (status = lookahead_status(c))) {
+		client_error(c, status);
 		return;
 	}
 	c->keep_alive = llhttp_should_keep_alive(&c->parser) && !c->w->stopping;
@@ -354,6 +451,8 @@ static bool may_parse(const struct client_conn *c)
 /* In FORWARD, whether the rest of the request still needs bytes. */
 static bool body_expected(const struct client_conn *c)
 {
+	if (c->discarding)
+		return false;
 	if (c->state != CLIENT_FORWARD)
 		return true;
 	if (c->ex.req_body == BODY_NONE)
@@ -406,6 +505,10 @@ static void client_process(struct client_conn *c)
 		enum llhttp_errno err = llhttp_execute(&c->parser, v.iov_base, v.iov_len);
 		size_t used = err == HPE_OK ? v.iov_len :
 			(size_t)(llhttp_get_error_pos(&c->parser) - (const char *)v.iov_base);
+		if (used >= 2)
+			c->chunk_prev2 = c->chunk[used - 2];
+		else if (used == 1)
+			c->chunk_prev2 = c->chunk_prev;
 		if (used)
 			c->chunk_prev = c->chunk[used - 1];
 		evbuffer_drain(in, used);
@@ -482,18 +585,11 @@ void client_upstream_drained(struct client_conn *c)
 	client_process(c);
 }
 
-void client_response_done(struct client_conn *c)
+/* The exchange is over and the connection stays: wait for (or parse the
+ * already buffered) next request. */
+static void client_next_request(struct client_conn *c)
 {
-	struct exchange *ex = &c->ex;
-	bool reusable = ex->resp_keep_alive && ex->req_complete;
-
-	log_exchange(c);
-	exchange_end(c, reusable);
 	c->head_bytes = 0;
-	if (!c->keep_alive || c->w->stopping) {
-		client_close_after_flush(c);
-		return;
-	}
 	c->state = CLIENT_IDLE;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	arm_timer(c, client_timeouts(c)->client_idle_ms);
@@ -502,10 +598,28 @@ void client_response_done(struct client_conn *c)
 		bufferevent_enable(c->bev, EV_READ);
 	}
 	if (c->parser_paused) {
-		llhttp_resume(&c->parser);
+		if (llhttp_get_errno(&c->parser) == HPE_PAUSED_UPGRADE)
+			llhttp_resume_after_upgrade(&c->parser);
+		else
+			llhttp_resume(&c->parser);
 		c->parser_paused = false;
 	}
-	client_process(c); /* a pipelined request may be waiting */
+	if (!c->in_process)
+		client_process(c); /* a pipelined request may be waiting */
+}
+
+void client_response_done(struct client_conn *c)
+{
+	struct exchange *ex = &c->ex;
+	bool reusable = ex->resp_keep_alive && ex->req_complete;
+
+	log_exchange(c);
+	exchange_end(c, reusable);
+	if (!c->keep_alive || c->w->stopping) {
+		client_close_after_flush(c);
+		return;
+	}
+	client_next_request(c);
 }
 
 void client_upgraded(struct client_conn *c, struct bufferevent *server_bev)

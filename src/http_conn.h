@@ -87,13 +87,15 @@ struct client_conn {
 	struct http_head req;
 	uint64_t head_bytes;              /* raw bytes of the head read so far */
 	const char *chunk;                /* the bytes being parsed, and the */
-	char chunk_prev;                  /* last byte before them (obs-fold) */
+	char chunk_prev;                  /* last two bytes before them */
+	char chunk_prev2;
 	int parse_status;                 /* an answer chosen inside a callback */
 	bool parser_paused;
 	bool keep_alive;                  /* may carry another request */
 	bool in_process;                  /* inside client_process(): no freeing */
 	bool free_pending;
 	bool read_blocked;                /* the server side is full */
+	bool discarding;                  /* the rest of an answered request */
 	struct exchange ex;
 };
 

@@ -126,13 +126,28 @@ static int plan_expect(const llhttp_t *p, const struct http_head *h)
 	return 417;
 }
 
-/* llhttp accepts obs-fold (RFC 9112 §5.2) and hands the fold through as
- * part of the value; a proxy must either refuse it or replace it, and lbd
- * refuses: a line break inside a forwarded value is a smuggling vector. */
+static bool is_tchar(unsigned char c)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z') || (c && strchr(extra, c));
+}
+
+/* llhttp 8 is lenient in places a proxy must not be: it accepts field
+ * names that are empty or hold spaces, and obs-fold (RFC 9112 §5.2), whose
+ * line break it hands through inside the value. lbd refuses all of them:
+ * each is a way to make two parsers disagree about a request. */
 static int plan_fields(const struct http_head *h)
 {
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
+		const char *name = http_field_name(h, f);
+		if (f->name_len == 0)
+			return 400;
+		for (uint32_t j = 0; j < f->name_len; j++)
+			if (!is_tchar((unsigned char)name[j]))
+				return 400;
 		const char *v = http_field_value(h, f);
 		for (uint32_t j = 0; j < f->value_len; j++)
 			if (v[j] == '\r' || v[j] == '\n' || v[j] == '\0')
