@@ -215,13 +215,14 @@ def delay_handler(seconds, then=default_handler):
     return handler
 
 
-def big_handler(n, chunked=False, abort_after=None):
-    """Stream N pattern bytes generated on the fly."""
+def big_handler(n, chunked=False, abort_after=None, digest_header=True):
+    """Stream N pattern bytes generated on the fly (X-Sha256: their digest)."""
     def handler(backend, req):
+        headers = [("X-Backend", backend.name)]
+        if digest_header:
+            headers.append(("X-Sha256", pattern_sha256(n)))
         return Response(200, pattern_stream(n), length=None if chunked else n,
-                        chunked=chunked, abort_after=abort_after,
-                        headers=[("X-Backend", backend.name),
-                                 ("X-Sha256", pattern_sha256(n))])
+                        chunked=chunked, abort_after=abort_after, headers=headers)
     return handler
 
 
@@ -769,7 +770,8 @@ def main(argv=None):
     if a.kind == "tcp":
         srv = TcpEchoBackend(a.name, port=a.port)
     else:
-        handler = big_handler(a.big, chunked=a.chunked) if a.big else default_handler
+        handler = big_handler(a.big, chunked=a.chunked, digest_header=False) \
+            if a.big else default_handler
         if a.delay:
             handler = delay_handler(a.delay, handler)
         cls = WebSocketBackend if a.kind == "websocket" else HTTPBackend

@@ -481,10 +481,16 @@ class HttpClient:
         unless INTERIM. SINK(bytes) receives the body instead of .body.
         Raises Incomplete if the connection ends first."""
         deadline = time.monotonic() + (timeout or self.timeout)
+        r = self.read_head(timeout=timeout, interim=interim)
+        return self.read_body(r, method, deadline - time.monotonic(), sink)
+
+    def read_head(self, timeout=None, interim=False):
+        """Read a status line and headers only."""
+        deadline = time.monotonic() + (timeout or self.timeout)
         while True:
             line = self._line(deadline)
             raw = bytearray(line)
-            m = re.match(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?\r?\n$", line)
+            m = re.match(rb"^(HTTP/\d\.\d) (\d{3})(?: ([^\r\n]*))?\r?\n$", line)
             if not m:
                 raise AssertionError("bad status line %r (buffer %r)" % (line, bytes(self.buf[:200])))
             headers = []
@@ -499,7 +505,11 @@ class HttpClient:
                      headers, b"", bytes(raw))
             if 100 <= r.status < 200 and r.status != 101 and not interim:
                 continue
-            break
+            return r
+
+    def read_body(self, r, method="GET", timeout=None, sink=None):
+        """Read the body of response R (from read_head) into r.body or SINK."""
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
         body = bytearray()
         put = sink or body.extend
         te = ",".join(r.headers_all("transfer-encoding")).lower()
@@ -621,13 +631,13 @@ def chunked(parts, trailers=b""):
     return out + b"0\r\n" + trailers + b"\r\n"
 
 
-def curl(*args, timeout=10):
+def curl(*args, timeout=10, input=None):
     """Run curl; returns CompletedProcess (stdout bytes). Skips without curl."""
     import shutil
     if not shutil.which("curl"):
         raise unittest.SkipTest("curl not installed")
     return subprocess.run(["curl", "-sS", "--max-time", str(timeout)] + list(args),
-                          capture_output=True, timeout=timeout + 5)
+                          input=input, capture_output=True, timeout=timeout + 5)
 
 
 # ---------------------------------------------------------------------------
