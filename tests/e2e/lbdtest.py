@@ -275,6 +275,14 @@ class Lbd:
         self.returncode = self.proc.wait()
         return self.returncode
 
+    def wait(self, timeout=5.0):
+        """Wait for lbd to exit on its own; its exit status, or None."""
+        try:
+            self.returncode = self.proc.wait(timeout)
+            return self.returncode
+        except subprocess.TimeoutExpired:
+            return None
+
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
