@@ -107,7 +107,7 @@ class ErrorStatusTest(LbdTestCase):
         lbd, port, b = self.one_backend(B.echo_handler, limits={"body_size": "1k"})
         with HttpClient(port) as c:
             c.send(build_request("POST", "/big", [("Content-Length", "2000")]))
-            r = c.read_response()   # without sending the body: lbd decides on the head
+            r = c.read_response(timeout=3)   # body not sent: lbd decides on the head
             self.assertErrorResponse(r, 413)
         self.assertNothingReached(b)
         with HttpClient(port) as c:    # at the limit is fine

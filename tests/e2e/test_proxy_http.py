@@ -3,7 +3,6 @@ bodyless responses, Expect: 100-continue, body re-framing (SPEC §3)."""
 
 import hashlib
 import socket
-import threading
 import time
 import unittest
 
