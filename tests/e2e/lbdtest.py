@@ -226,7 +226,7 @@ class Lbd:
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.ports = ports if ports is not None else _bind_ports(self.config_text)
-        self.wait = wait
+        self.wait_ready = wait
         self.start_timeout = start_timeout
         self.env = env
         self.proc = None
@@ -241,7 +241,7 @@ class Lbd:
         self.proc = subprocess.Popen([self.binary, "-c", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=self._out,
                                      stderr=self._err, cwd=self.dir, env=env)
-        if self.wait:
+        if self.wait_ready:
             for hp in self.ports:
                 host, port = hp if isinstance(hp, tuple) else (HOST, hp)
                 if not wait_port(port, host, self.start_timeout, self.proc):
