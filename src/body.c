@@ -2,16 +2,20 @@
 #include "body.h"
 
 #include <event2/buffer.h>
-#include <stdio.h>
 
 int body_write(struct evbuffer *out, enum body_mode mode, const char *data, size_t len)
 {
 	if (len == 0)
 		return 0; /* an empty chunk would end a chunked body */
 	if (mode == BODY_CHUNKED) {
-		char size[32];
-		int n = snprintf(size, sizeof(size), "%zx\r\n", len);
-		if (evbuffer_add(out, size, (size_t)n) < 0 ||
+		static const char hex[] = "0123456789abcdef";
+		char size[24];
+		size_t n = sizeof(size);
+		size[--n] = '\n';
+		size[--n] = '\r';
+		for (size_t v = len; v; v >>= 4)
+			size[--n] = hex[v & 15];
+		if (evbuffer_add(out, size + n, sizeof(size) - n) < 0 ||
 		    evbuffer_add(out, data, len) < 0 ||
 		    evbuffer_add(out, "\r\n", 2) < 0)
 			return -1;

@@ -16,6 +16,7 @@
 #include "http_conn.h"
 #include "http_error.h"
 #include "http_request.h"
+#include "io.h"
 #include "log.h"
 #include "proxy.h"
 #include "route.h"
@@ -166,7 +167,7 @@ static void client_close_after_flush(struct client_conn *c)
 	c->keep_alive = false;
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && !c->in_process)
+	if (io_flush(c->bev) && !c->in_process)
 		start_linger(c);
 }
 
@@ -546,9 +547,12 @@ static void client_process(struct client_conn *c)
 		client_free(c);
 		return;
 	}
+	if (c->ex.up && c->state == CLIENT_FORWARD)
+		upstream_flush(c);
+	io_flush(c->bev);
 	if (c->state == CLIENT_CLOSING &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-	    bufferevent_get_enabled(c->bev) == 0)
+	    !(bufferevent_get_enabled(c->bev) & EV_READ))
 		start_linger(c);
 }
 
@@ -645,9 +649,10 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct client_conn *c = arg;
+	bool empty = io_written(bev);
 
 	if (c->state == CLIENT_CLOSING) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (empty)
 			start_linger(c);
 		return;
 	}
@@ -733,7 +738,8 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, RELAY_HIGH_WATER);
 	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_disable(c->bev, EV_WRITE); /* on by default; see io.h */
+	bufferevent_enable(c->bev, EV_READ);
 	/* The first request must start arriving within the header timeout. */
 	arm_timer(c, w->cfg->timeouts.header_ms);
 	return 0;

@@ -117,6 +117,7 @@ struct upstream_conn {
 void upstream_dispatch(struct client_conn *c);
 void upstream_detach(struct client_conn *c, bool reusable);
 void upstream_client_drained(struct client_conn *c);
+void upstream_flush(struct client_conn *c);
 struct evbuffer *upstream_output(struct client_conn *c);
 
 /* http_client.c, called by the server side. */

@@ -1,7 +1,6 @@
 /* http_request.c — checking, routing and framing a request head. */
 #include "http_request.h"
 
-#include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -186,15 +185,13 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 int http_request_render(const struct http_head *h, const struct request_out *req,
 			char **out, size_t *len)
 {
-	struct evbuffer *buf = evbuffer_new();
+	struct strbuf sb = { 0 };
 
-	if (!buf)
+	if (http_request_write(&sb, h, req) < 0) {
+		strbuf_free(&sb);
 		return -1;
-	http_request_write(buf, h, req);
-	*len = evbuffer_get_length(buf);
-	*out = malloc(*len ? *len : 1);
-	if (*out)
-		evbuffer_remove(buf, *out, *len);
-	evbuffer_free(buf);
-	return *out ? 0 : -1;
+	}
+	*out = sb.data;
+	*len = sb.len;
+	return 0;
 }

@@ -1,8 +1,7 @@
-/* http_rewrite.c — writing the heads lbd forwards. */
+/* http_rewrite.c — writing the heads lbd forwards, with plain copies into a
+ * strbuf (a head is rendered once per request: no printf here). */
 #include "http_rewrite.h"
 
-#include <event2/buffer.h>
-#include <inttypes.h>
 #include <string.h>
 
 static const char *const hop_by_hop[] = {
@@ -18,16 +17,25 @@ bool http_is_hop_by_hop(const struct http_head *h, const struct http_field *f)
 	return http_head_connection_names(h, f);
 }
 
-static int add_field(struct evbuffer *out, const struct http_head *h, const struct http_field *f)
+static void add_line(struct strbuf *out, const char *name, const char *value, size_t len)
 {
-	return evbuffer_add_printf(out, "%.*s: %.*s\r\n",
-				   (int)f->name_len, http_field_name(h, f),
-				   (int)f->value_len, http_field_value(h, f)) < 0 ? -1 : 0;
+	strbuf_adds(out, name);
+	strbuf_add(out, ": ", 2);
+	strbuf_add(out, value, len);
+	strbuf_add(out, "\r\n", 2);
+}
+
+static void add_field(struct strbuf *out, const struct http_head *h, const struct http_field *f)
+{
+	strbuf_add(out, http_field_name(h, f), f->name_len);
+	strbuf_add(out, ": ", 2);
+	strbuf_add(out, http_field_value(h, f), f->value_len);
+	strbuf_add(out, "\r\n", 2);
 }
 
 /* Join every field named NAME into one list ("a, b"), as RFC 9110 §5.3
  * allows for list-valued fields. Returns whether any was found. */
-static bool add_joined(struct evbuffer *out, const struct http_head *h, const char *name)
+static bool add_joined(struct strbuf *out, const struct http_head *h, const char *name)
 {
 	bool any = false;
 
@@ -36,8 +44,8 @@ static bool add_joined(struct evbuffer *out, const struct http_head *h, const ch
 		if (!http_field_is(h, f, name) || f->value_len == 0)
 			continue;
 		if (any)
-			evbuffer_add(out, ", ", 2);
-		evbuffer_add(out, http_field_value(h, f), f->value_len);
+			strbuf_add(out, ", ", 2);
+		strbuf_add(out, http_field_value(h, f), f->value_len);
 		any = true;
 	}
 	return any;
@@ -60,24 +68,31 @@ static bool is_token(const char *s, size_t len)
 
 /* RFC 7239: for="[2001:db8::1]" needs quotes, an IPv4 address does not;
  * a host with a port contains ':' and is quoted too. */
-static void add_forwarded(struct evbuffer *out, const struct http_head *h,
+static void add_forwarded(struct strbuf *out, const struct http_head *h,
 			  const struct request_out *req)
 {
-	evbuffer_add_printf(out, "Forwarded: ");
+	strbuf_adds(out, "Forwarded: ");
 	if (add_joined(out, h, "forwarded"))
-		evbuffer_add(out, ", ", 2);
-	if (req->client_v6)
-		evbuffer_add_printf(out, "for=\"[%s]\"", req->client_ip);
-	else
-		evbuffer_add_printf(out, "for=%s", req->client_ip);
-	if (req->host && req->host_len) {
-		/* Host was validated by llhttp: no quotes or controls inside. */
-		if (is_token(req->host, req->host_len))
-			evbuffer_add_printf(out, ";host=%.*s", (int)req->host_len, req->host);
-		else
-			evbuffer_add_printf(out, ";host=\"%.*s\"", (int)req->host_len, req->host);
+		strbuf_add(out, ", ", 2);
+	if (req->client_v6) {
+		strbuf_adds(out, "for=\"[");
+		strbuf_adds(out, req->client_ip);
+		strbuf_adds(out, "]\"");
+	} else {
+		strbuf_adds(out, "for=");
+		strbuf_adds(out, req->client_ip);
 	}
-	evbuffer_add_printf(out, ";proto=%s\r\n", req->proto);
+	if (req->host && req->host_len) {
+		/* Host was checked: no quotes, controls or spaces inside. */
+		bool quote = !is_token(req->host, req->host_len);
+		strbuf_add(out, quote ? ";host=\"" : ";host=", quote ? 7 : 6);
+		strbuf_add(out, req->host, req->host_len);
+		if (quote)
+			strbuf_add(out, "\"", 1);
+	}
+	strbuf_adds(out, ";proto=");
+	strbuf_adds(out, req->proto);
+	strbuf_add(out, "\r\n", 2);
 }
 
 static bool request_drops(const struct http_head *h, const struct http_field *f,
@@ -98,67 +113,84 @@ static bool request_drops(const struct http_head *h, const struct http_field *f,
 	return false;
 }
 
-static void add_framing(struct evbuffer *out, enum body_mode mode, uint64_t length)
+static void add_framing(struct strbuf *out, enum body_mode mode, uint64_t length)
 {
-	if (mode == BODY_LENGTH)
-		evbuffer_add_printf(out, "Content-Length: %" PRIu64 "\r\n", length);
-	else if (mode == BODY_CHUNKED)
-		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+	if (mode == BODY_LENGTH) {
+		strbuf_adds(out, "Content-Length: ");
+		strbuf_add_u64(out, length);
+		strbuf_add(out, "\r\n", 2);
+	} else if (mode == BODY_CHUNKED) {
+		strbuf_adds(out, "Transfer-Encoding: chunked\r\n");
+	}
 }
 
-int http_request_write(struct evbuffer *out, const struct http_head *h,
+static void add_upgrade(struct strbuf *out, const struct http_head *h)
+{
+	const struct http_field *up = http_head_find(h, "upgrade", NULL);
+
+	strbuf_adds(out, "Connection: upgrade\r\n");
+	if (up)
+		add_line(out, "Upgrade", http_field_value(h, up), up->value_len);
+}
+
+int http_request_write(struct strbuf *out, const struct http_head *h,
 		       const struct request_out *req)
 {
-	evbuffer_add_printf(out, "%.*s %.*s HTTP/1.1\r\n",
-			    (int)req->method_len, req->method,
-			    (int)req->target_len, req->target);
+	strbuf_add(out, req->method, req->method_len);
+	strbuf_add(out, " ", 1);
+	strbuf_add(out, req->target, req->target_len);
+	strbuf_adds(out, " HTTP/1.1\r\n");
 	if (req->replace_host && req->host)
-		evbuffer_add_printf(out, "Host: %.*s\r\n", (int)req->host_len, req->host);
+		add_line(out, "Host", req->host, req->host_len);
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
 		if (!request_drops(h, f, req))
 			add_field(out, h, f);
 	}
 	add_framing(out, req->body, req->content_length);
-	if (req->upgrade) {
-		const struct http_field *up = http_head_find(h, "upgrade", NULL);
-		evbuffer_add_printf(out, "Connection: upgrade\r\nUpgrade: %.*s\r\n",
-				    (int)up->value_len, http_field_value(h, up));
-	}
+	if (req->upgrade)
+		add_upgrade(out, h);
 
-	evbuffer_add_printf(out, "X-Forwarded-For: ");
+	strbuf_adds(out, "X-Forwarded-For: ");
 	if (add_joined(out, h, "x-forwarded-for"))
-		evbuffer_add(out, ", ", 2);
-	evbuffer_add_printf(out, "%s\r\nX-Forwarded-Proto: %s\r\n", req->client_ip, req->proto);
+		strbuf_add(out, ", ", 2);
+	strbuf_adds(out, req->client_ip);
+	strbuf_adds(out, "\r\nX-Forwarded-Proto: ");
+	strbuf_adds(out, req->proto);
+	strbuf_add(out, "\r\n", 2);
 	if (req->host && req->host_len)
-		evbuffer_add_printf(out, "X-Forwarded-Host: %.*s\r\n",
-				    (int)req->host_len, req->host);
+		add_line(out, "X-Forwarded-Host", req->host, req->host_len);
 	add_forwarded(out, h, req);
-	return evbuffer_add(out, "\r\n", 2);
+	strbuf_add(out, "\r\n", 2);
+	return strbuf_failed(out) ? -1 : 0;
 }
 
-int http_response_write(struct evbuffer *out, const struct http_head *h,
+int http_response_write(struct strbuf *out, const struct http_head *h,
 			const struct response_out *resp)
 {
-	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", resp->status,
-			    (int)h->reason_len, h->buf + h->reason_off);
+	strbuf_adds(out, "HTTP/1.1 ");
+	strbuf_add_u64(out, (uint64_t)resp->status);
+	strbuf_add(out, " ", 1);
+	strbuf_add(out, h->buf + h->reason_off, h->reason_len);
+	strbuf_add(out, "\r\n", 2);
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
 		if (http_is_hop_by_hop(h, f) || http_field_is(h, f, "content-length"))
 			continue;
 		add_field(out, h, f);
 	}
-	if (resp->body == BODY_NONE && resp->declared_length >= 0)
-		evbuffer_add_printf(out, "Content-Length: %" PRId64 "\r\n", resp->declared_length);
-	add_framing(out, resp->body, resp->content_length);
-	if (resp->upgrade) {
-		const struct http_field *up = http_head_find(h, "upgrade", NULL);
-		evbuffer_add_printf(out, "Connection: upgrade\r\nUpgrade: %.*s\r\n",
-				    up ? (int)up->value_len : 0, up ? http_field_value(h, up) : "");
-	} else if (!resp->keep_alive) {
-		evbuffer_add_printf(out, "Connection: close\r\n");
-	} else if (resp->client_minor == 0) {
-		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+	if (resp->body == BODY_NONE && resp->declared_length >= 0) {
+		strbuf_adds(out, "Content-Length: ");
+		strbuf_add_u64(out, (uint64_t)resp->declared_length);
+		strbuf_add(out, "\r\n", 2);
 	}
-	return evbuffer_add(out, "\r\n", 2);
+	add_framing(out, resp->body, resp->content_length);
+	if (resp->upgrade)
+		add_upgrade(out, h);
+	else if (!resp->keep_alive)
+		strbuf_adds(out, "Connection: close\r\n");
+	else if (resp->client_minor == 0)
+		strbuf_adds(out, "Connection: keep-alive\r\n");
+	strbuf_add(out, "\r\n", 2);
+	return strbuf_failed(out) ? -1 : 0;
 }

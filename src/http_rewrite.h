@@ -15,8 +15,7 @@
 
 #include "body.h"
 #include "http_head.h"
-
-struct evbuffer;
+#include "util/strbuf.h"
 
 struct request_out {
 	const char *method; size_t method_len;
@@ -31,8 +30,9 @@ struct request_out {
 	bool upgrade;                            /* keep Upgrade, send Connection: upgrade */
 };
 
-/* Append the head of REQ (parsed into H) as lbd forwards it. */
-int http_request_write(struct evbuffer *out, const struct http_head *h,
+/* Append the head of REQ (parsed into H) as lbd forwards it. Returns 0,
+ * or -1 when OUT could not grow. */
+int http_request_write(struct strbuf *out, const struct http_head *h,
 		       const struct request_out *req);
 
 struct response_out {
@@ -48,7 +48,7 @@ struct response_out {
 
 /* Append the head of a server's response (parsed into H) as lbd sends it to
  * the client. */
-int http_response_write(struct evbuffer *out, const struct http_head *h,
+int http_response_write(struct strbuf *out, const struct http_head *h,
 			const struct response_out *resp);
 
 /* True for the fields that describe one connection only. */

@@ -19,6 +19,7 @@
 #include "balance.h"
 #include "http_conn.h"
 #include "http_rewrite.h"
+#include "io.h"
 #include "log.h"
 #include "proxy.h"
 #include "runtime.h"
@@ -191,6 +192,20 @@ static struct evbuffer *client_out(struct client_conn *c)
 	return bufferevent_get_output(c->bev);
 }
 
+/* Render the response head for the client and queue it. */
+static int send_response_head(struct client_conn *c, const struct response_out *out)
+{
+	struct strbuf *sb = &c->w->scratch;
+
+	sb->len = 0;
+	if (http_response_write(sb, &c->ex.resp, out) < 0) {
+		sb->failed = false;
+		return -1;
+	}
+	c->ex.bytes_out += sb->len;
+	return evbuffer_add(client_out(c), sb->data, sb->len);
+}
+
 /* Interim responses (100 Continue, 103 Early Hints) go to HTTP/1.1 clients
  * as they come; HTTP/1.0 clients cannot take them. */
 static int relay_interim(struct client_conn *c, int status)
@@ -199,8 +214,8 @@ static int relay_interim(struct client_conn *c, int status)
 		.status = status, .body = BODY_NONE, .declared_length = -1,
 		.keep_alive = true, .client_minor = 1,
 	};
-	if (c->parser.http_minor >= 1)
-		http_response_write(client_out(c), &c->ex.resp, &out);
+	if (c->parser.http_minor >= 1 && send_response_head(c, &out) < 0)
+		return -1;
 	return 1;
 }
 
@@ -247,8 +262,8 @@ static int resp_on_headers_complete(llhttp_t *p)
 		struct response_out out = { .status = 101, .body = BODY_NONE,
 					    .declared_length = -1, .keep_alive = true,
 					    .client_minor = 1, .upgrade = true };
-		ex->bytes_out += evbuffer_get_length(client_out(c));
-		http_response_write(client_out(c), &ex->resp, &out);
+		if (send_response_head(c, &out) < 0)
+			return -1;
 		ex->resp_started = true;
 		return 0;
 	}
@@ -267,9 +282,8 @@ static int resp_on_headers_complete(llhttp_t *p)
 		c->keep_alive = false;
 	out.keep_alive = c->keep_alive;
 	ex->resp_body = out.body;
-	size_t before = evbuffer_get_length(client_out(c));
-	http_response_write(client_out(c), &ex->resp, &out);
-	ex->bytes_out += evbuffer_get_length(client_out(c)) - before;
+	if (send_response_head(c, &out) < 0)
+		return -1;
 	ex->resp_started = true;
 	return no_body ? 1 : 0;
 }
@@ -375,19 +389,30 @@ static bool process_response(struct client_conn *c)
 	return false;
 }
 
+/* Parse and relay, then write what the client has queued right away. */
+static void relay_response(struct client_conn *c)
+{
+	struct bufferevent *client_bev = c->bev;
+
+	if (process_response(c))
+		io_flush(client_bev);
+}
+
 /* --- the active connection ---------------------------------------------- */
 
 static void up_on_read(struct bufferevent *bev, void *arg)
 {
 	struct upstream_conn *up = arg;
 
-	process_response(up->c);
+	relay_response(up->c);
 }
 
 static void up_on_write(struct bufferevent *bev, void *arg)
 {
 	struct upstream_conn *up = arg;
 
+	if (up->connected)
+		io_written(bev);
 	client_upstream_drained(up->c);
 }
 
@@ -513,7 +538,14 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	http_head_reset(&ex->resp);
 	bufferevent_setcb(up->bev, up_on_read, up_on_write, up_on_event, up);
 	bufferevent_setwatermark(up->bev, EV_WRITE, RELAY_LOW_WATER, 0);
-	bufferevent_enable(up->bev, EV_READ | EV_WRITE);
+	/* A connecting socket needs write interest to learn it connected;
+	 * a pooled one is written speculatively. */
+	if (up->connected) {
+		bufferevent_disable(up->bev, EV_WRITE);
+		bufferevent_enable(up->bev, EV_READ);
+	} else {
+		bufferevent_enable(up->bev, EV_READ | EV_WRITE);
+	}
 	bufferevent_write(up->bev, ex->head_out, ex->head_out_len);
 	ex->upstream_start_us = monotonic_us();
 }
@@ -587,7 +619,13 @@ void upstream_client_drained(struct client_conn *c)
 		return;
 	up->read_blocked = false;
 	bufferevent_enable(up->bev, EV_READ);
-	process_response(c);
+	relay_response(c);
+}
+
+void upstream_flush(struct client_conn *c)
+{
+	if (c->ex.up->connected)
+		io_flush(c->ex.up->bev);
 }
 
 struct evbuffer *upstream_output(struct client_conn *c)

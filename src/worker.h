@@ -16,6 +16,7 @@
 
 #include "access_log.h"
 #include "config.h"
+#include "util/strbuf.h"
 
 struct event;
 struct event_base;
@@ -62,6 +63,7 @@ struct worker {
 	unsigned nconns;
 	struct upstream_list *idle;   /* idle server connections by server id */
 	uint32_t nidle_lists;
+	struct strbuf scratch;        /* for rendering heads, reused */
 	bool stopping;
 	bool accept_paused;
 };
