@@ -253,7 +253,6 @@ void field_duration(struct walk *w, const struct field *f, const struct cnode *v
 	static const char *const units[] = { "ms", "s", "m", "h", "d", NULL };
 	const char *form = "a duration with a unit (ms, s, m, h or d)";
 	const char *s = walk_scalar(w, v, form);
-	char lo[32], hi[32];
 	uint64_t ms;
 
 	if (!s)
@@ -263,6 +262,7 @@ void field_duration(struct walk *w, const struct field *f, const struct cnode *v
 		return;
 	}
 	if (parse_duration_ms(s, &ms) != 0 || ms < f->min || ms > f->max) {
+		char lo[32], hi[32];
 		format_duration(f->min, lo, sizeof(lo));
 		format_duration(f->max, hi, sizeof(hi));
 		expected_range(w, v, "a duration", lo, hi);
@@ -291,7 +291,6 @@ void field_size(struct walk *w, const struct field *f, const struct cnode *v, vo
 	static const char *const units[] = { "", "k", "K", "m", "M", "g", "G", NULL };
 	const char *form = "a size in bytes with an optional k, m or g suffix";
 	const char *s = walk_scalar(w, v, form);
-	char lo[32], hi[32];
 	uint64_t n;
 
 	if (!s)
@@ -301,6 +300,7 @@ void field_size(struct walk *w, const struct field *f, const struct cnode *v, vo
 		return;
 	}
 	if (parse_size(s, &n) != 0 || n < f->min || n > f->max) {
+		char lo[32], hi[32];
 		format_size(f->min, lo, sizeof(lo));
 		format_size(f->max, hi, sizeof(hi));
 		expected_range(w, v, "a size", lo, hi);
