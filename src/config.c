@@ -73,6 +73,8 @@ static void config_free(struct config *cfg)
 	free(cfg->listeners);
 	for (size_t i = 0; i < cfg->npools; i++) {
 		struct pool_conf *p = &cfg->pools[i];
+		if (p->balancer_free)
+			p->balancer_free(p->balancer);
 		for (size_t j = 0; j < p->nservers; j++)
 			free(p->servers[j].name);
 		free(p->servers);

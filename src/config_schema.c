@@ -122,7 +122,7 @@ static const struct misplaced pool_limit_misplaced[] = {
 static const struct section pool_limits = SECTION_ELSEWHERE(pool_limit_fields, pool_limit_misplaced);
 
 static const struct field server_fields[] = {
-	{ "name", field_name, offsetof(struct server_conf, name), 0, 0, NULL, false },
+	{ "name", field_server_name, offsetof(struct server_conf, name), 0, 0, NULL, false },
 	{ "address", field_address, offsetof(struct server_conf, addr), 0, 0, NULL, true },
 	{ "weight", field_u32, offsetof(struct server_conf, weight), 0, CONFIG_WEIGHT_MAX, NULL, false },
 	{ "backup", field_bool, offsetof(struct server_conf, backup), 0, 0, NULL, false },
@@ -298,17 +298,18 @@ static void field_match(struct walk *w, const struct field *f, const struct cnod
 
 static void no_such_pool(struct walk *w, const struct cnode *v, const char *name)
 {
-	char names[512] = "";
+	char names[POOL_NAMES_SHOWN * (CONFIG_NAME_MAX + 2) + 8] = "";
 	size_t pos = 0, shown = 0;
 
-	for (size_t i = 0; i < w->cfg->npools && pos < sizeof(names) - 1; i++) {
+	for (size_t i = 0; i < w->cfg->npools; i++) {
 		const char *n = w->cfg->pools[i].name;
 		if (!n)
 			continue;
 		if (shown++ == POOL_NAMES_SHOWN) {
-			pos += (size_t)snprintf(names + pos, sizeof(names) - pos, ", ...");
+			strcat(names, ", ...");
 			break;
 		}
+		/* names are at most CONFIG_NAME_MAX bytes: the buffer holds them */
 		pos += (size_t)snprintf(names + pos, sizeof(names) - pos, "%s%s",
 					shown > 1 ? ", " : "", n);
 	}

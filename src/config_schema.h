@@ -76,6 +76,7 @@ void field_size(struct walk *w, const struct field *f, const struct cnode *v, vo
 void field_bool(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_enum(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_server_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_address(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_workers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_access(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

@@ -253,7 +253,6 @@ void field_duration(struct walk *w, const struct field *f, const struct cnode *v
 	static const char *const units[] = { "ms", "s", "m", "h", "d", NULL };
 	const char *form = "a duration with a unit (ms, s, m, h or d)";
 	const char *s = walk_scalar(w, v, form);
-	char lo[32], hi[32];
 	uint64_t ms;
 
 	if (!s)
@@ -263,6 +262,7 @@ void field_duration(struct walk *w, const struct field *f, const struct cnode *v
 		return;
 	}
 	if (parse_duration_ms(s, &ms) != 0 || ms < f->min || ms > f->max) {
+		char lo[32], hi[32];
 		format_duration(f->min, lo, sizeof(lo));
 		format_duration(f->max, hi, sizeof(hi));
 		expected_range(w, v, "a duration", lo, hi);
@@ -291,7 +291,6 @@ void field_size(struct walk *w, const struct field *f, const struct cnode *v, vo
 	static const char *const units[] = { "", "k", "K", "m", "M", "g", "G", NULL };
 	const char *form = "a size in bytes with an optional k, m or g suffix";
 	const char *s = walk_scalar(w, v, form);
-	char lo[32], hi[32];
 	uint64_t n;
 
 	if (!s)
@@ -301,6 +300,7 @@ void field_size(struct walk *w, const struct field *f, const struct cnode *v, vo
 		return;
 	}
 	if (parse_size(s, &n) != 0 || n < f->min || n > f->max) {
+		char lo[32], hi[32];
 		format_size(f->min, lo, sizeof(lo));
 		format_size(f->max, hi, sizeof(hi));
 		expected_range(w, v, "a size", lo, hi);
@@ -368,21 +368,37 @@ static void set_string(void *slot, const char *s)
 	*p = copy;
 }
 
-void field_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+static void check_name(struct walk *w, const struct field *f, const struct cnode *v,
+		       void *obj, const char *charset, const char *what)
 {
-	static const char what[] =
-		"a name of 1 to 64 letters, digits, \"_\", \".\" or \"-\"";
 	const char *s = walk_scalar(w, v, what);
 	size_t n;
 
 	if (!s)
 		return;
-	n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+	n = strspn(s, charset);
 	if (n == 0 || s[n] || n > CONFIG_NAME_MAX) {
 		expected(w, v, what);
 		return;
 	}
 	set_string(at(obj, f->off), s);
+}
+
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
+void field_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	check_name(w, f, v, obj, NAME_CHARS,
+		   "a name of 1 to 64 letters, digits, \"_\", \".\" or \"-\"");
+}
+
+/* A server's name defaults to its address, so a name written like one
+ * ("10.0.0.1:80", "[::1]:80", "unix:/run/app.sock") is accepted too. */
+void field_server_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	check_name(w, f, v, obj, NAME_CHARS ":[]/",
+		   "a name of 1 to 64 letters, digits, \"_\", \".\", \"-\", \":\", "
+		   "\"[\", \"]\" or \"/\"");
 }
 
 int walk_address(struct walk *w, const struct cnode *v, struct lbd_addr *out)

@@ -86,12 +86,11 @@ static void append_clean(char *buf, size_t len, size_t *pos, const char *s)
 
 static void path_into(const struct cnode *n, char *buf, size_t len, size_t *pos)
 {
-	char idx[32];
-
 	if (!n->parent)
 		return;
 	path_into(n->parent, buf, len, pos);
 	if (n->parent->kind == CNODE_SEQ) {
+		char idx[32];
 		snprintf(idx, sizeof(idx), "[%zu]", n->index);
 		append_clean(buf, len, pos, idx);
 		return;
@@ -310,6 +309,23 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
 	return attach(b, n);
 }
 
+/* An alias still takes a place in its map or sequence, so that the keys
+ * and values after it keep their pairing and their positions. */
+static int attach_placeholder(struct builder *b, const yaml_mark_t *mark)
+{
+	struct cnode *n = node_new(b, CNODE_SCALAR, mark);
+
+	if (!n)
+		return -1;
+	n->str = strdup("*");
+	if (!n->str) {
+		cnode_free(n);
+		cerr_doc(b->errs, 0, 0, "out of memory while reading YAML");
+		return -1;
+	}
+	return attach(b, n);
+}
+
 static int on_open(struct builder *b, const yaml_event_t *ev, enum cnode_kind kind)
 {
 	const yaml_char_t *anchor = kind == CNODE_MAP ? ev->data.mapping_start.anchor :
@@ -424,11 +440,7 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
 		cerr_doc(b->errs, (unsigned)ev->start_mark.line + 1,
 			 (unsigned)ev->start_mark.column + 1, NO_ALIASES);
 		b->tainted = true;
-		/* Keep the map's key/value pairing intact for later events. */
-		return on_scalar(b, &(yaml_event_t){ .type = YAML_SCALAR_EVENT,
-			.start_mark = ev->start_mark,
-			.data.scalar = { .value = (yaml_char_t *)"", .length = 0,
-					 .style = YAML_PLAIN_SCALAR_STYLE } });
+		return attach_placeholder(b, &ev->start_mark);
 	case YAML_SCALAR_EVENT:
 		return on_scalar(b, ev);
 	case YAML_SEQUENCE_START_EVENT:
