@@ -1,0 +1,251 @@
+/* test_config_cases.h — bad configurations and the exact errors lbd prints
+ * for them, in file order. Included by test_config.c only (it defines
+ * LISTENERS, POOLS, VALID and struct bad_case). */
+
+static const struct bad_case bad_cases[] = {
+	/* ---- YAML level ---- */
+	{ "", "bad.yaml: the file is empty" },
+	{ "# only a comment\n\n", "bad.yaml: the document is empty" },
+	{ "---\n...\n", "bad.yaml:2:1: the document is empty" },
+	{ "global:\n\tworkers: 2\n",
+	  "bad.yaml:2:1: YAML syntax error: tab character where indentation is expected (indent with spaces only)" },
+	{ "global:\n  workers: 2\n log: {}\n",
+	  "bad.yaml:3:2: YAML syntax error: did not find expected key (while parsing a block mapping at line 1)" },
+	{ "global: [1, 2\n",
+	  "bad.yaml:2:1: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 1)" },
+	{ "global: \"unterminated\n",
+	  "bad.yaml:2:1: YAML syntax error: found unexpected end of stream (while scanning a quoted scalar at line 1)" },
+	{ "global:\n  workers: 2\n  log: {}\n  workers: 3\n" VALID,
+	  "bad.yaml:4:3: global.workers: duplicate key (first at line 2)" },
+	{ "global: { workers: 2, workers: 2, workers: 3 }\n" VALID,
+	  "bad.yaml:1:23: global.workers: duplicate key (first at line 1)\n"
+	  "bad.yaml:1:35: global.workers: duplicate key (first at line 1)" },
+	{ VALID "listeners: []\n",
+	  "bad.yaml:10:1: listeners: duplicate key (first at line 1)" },
+	{ "global: &g { workers: 2 }\ndefaults: *g\n" VALID,
+	  "bad.yaml:1:9: aliases and anchors are not supported\n"
+	  "bad.yaml:2:11: aliases and anchors are not supported" },
+	{ "global: { workers: &w 2 }\n" VALID,
+	  "bad.yaml:1:20: aliases and anchors are not supported" },
+	{ "global: { workers: !!int 2 }\n" VALID,
+	  "bad.yaml:1:20: tag \"!!int\" is not supported (only !!str, !!map and !!seq)" },
+	{ "global: !custom { workers: 2 }\n" VALID,
+	  "bad.yaml:1:9: tag \"!custom\" is not supported (only !!str, !!map and !!seq)" },
+	{ VALID "---\n" VALID,
+	  "bad.yaml:10:1: a second YAML document; the file must hold exactly one" },
+	{ "- a\n- b\n",
+	  "bad.yaml:1:1: expected a mapping with keys global, defaults, pools, listeners, got a list" },
+	{ "just a string\n",
+	  "bad.yaml:1:1: expected a mapping with keys global, defaults, pools, listeners, got \"just a string\"" },
+	{ "? [a, b]\n: 1\n" VALID,
+	  "bad.yaml:1:3: a key must be a plain name, not a list" },
+	{ "\"\": 1\n" VALID, "bad.yaml:1:1: a key must be a plain name, not empty" },
+	{ "global: { workers: \"2\\0\" }\n" VALID,
+	  "bad.yaml:1:20: NUL characters are not allowed" },
+
+	/* ---- top level ---- */
+	{ "foo: 1\n" VALID,
+	  "bad.yaml:1:1: foo: unknown key (expected one of: global, defaults, pools, listeners)" },
+	{ "listener:\n" POOLS,
+	  "bad.yaml:1:1: missing required key \"listeners\"\n"
+	  "bad.yaml:1:1: listener: unknown key (did you mean \"listeners\"?)" },
+	{ POOLS, "bad.yaml:1:1: missing required key \"listeners\"" },
+	{ LISTENERS,
+	  "bad.yaml:1:1: missing required key \"pools\"\n"
+	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"web\" (no pools are defined)" },
+	{ "listeners: []\n" POOLS,
+	  "bad.yaml:1:12: listeners: expected a non-empty list of listeners, got an empty list" },
+	{ "listeners:\n" POOLS,
+	  "bad.yaml:1:11: listeners: expected a non-empty list of listeners, got nothing" },
+	{ "listeners: { name: web }\n" POOLS,
+	  "bad.yaml:1:12: listeners: expected a non-empty list of listeners, got a mapping" },
+	{ "global: 5\n" VALID,
+	  "bad.yaml:1:9: global: expected a mapping with keys workers, max_connections, log, got \"5\"" },
+
+	/* ---- global ---- */
+	{ "global: { workers: 0 }\n" VALID,
+	  "bad.yaml:1:20: global.workers: expected auto or an integer from 1 to 256, got \"0\"" },
+	{ "global: { workers: 257 }\n" VALID,
+	  "bad.yaml:1:20: global.workers: expected auto or an integer from 1 to 256, got \"257\"" },
+	{ "global: { workers: many }\n" VALID,
+	  "bad.yaml:1:20: global.workers: expected auto or an integer from 1 to 256, got \"many\"" },
+	{ "global: { max_connections: 0 }\n" VALID,
+	  "bad.yaml:1:28: global.max_connections: expected an integer from 1 to 10000000, got \"0\"" },
+	{ "global: { max_connections: 10000001 }\n" VALID,
+	  "bad.yaml:1:28: global.max_connections: expected an integer from 1 to 10000000, got \"10000001\"" },
+	{ "global: { max_connections: 1e5 }\n" VALID,
+	  "bad.yaml:1:28: global.max_connections: expected an integer from 1 to 10000000, got \"1e5\"" },
+	{ "global: { max_connections: 0100 }\n" VALID,
+	  "bad.yaml:1:28: global.max_connections: expected an integer from 1 to 10000000, got \"0100\"" },
+	{ "global:\n  log:\n    level: verbose\n    format: text\n    access: access.log\n" VALID,
+	  "bad.yaml:3:12: global.log.level: expected error, warn, info or debug, got \"verbose\"\n"
+	  "bad.yaml:4:13: global.log.format: expected json or combined, got \"text\"\n"
+	  "bad.yaml:5:13: global.log.access: expected stdout, off or an absolute file path, got \"access.log\"" },
+	{ "global:\n  log: { acces: off }\n" VALID,
+	  "bad.yaml:2:10: global.log.acces: unknown key (did you mean \"access\"?)" },
+	{ "global:\n  user: lbd\n  admin: { socket: /run/lbd.sock }\n" VALID,
+	  "bad.yaml:2:3: global.user: unknown key (expected one of: workers, max_connections, log)\n"
+	  "bad.yaml:3:3: global.admin: unknown key (expected one of: workers, max_connections, log)" },
+
+	/* ---- defaults ---- */
+	{ "defaults:\n  timeouts:\n    connect: 30\n" VALID,
+	  "bad.yaml:3:14: defaults.timeouts.connect: expected a duration with a unit (ms, s, m, h or d), got \"30\"" },
+	{ "defaults:\n  timeouts: { connect: 0s, header: 1.5s, tunnel: 31d, drain: 0s, server: }\n" VALID,
+	  "bad.yaml:2:24: defaults.timeouts.connect: expected a duration from 1ms to 30d, got \"0s\"\n"
+	  "bad.yaml:2:36: defaults.timeouts.header: expected a duration with a unit (ms, s, m, h or d), got \"1.5s\"\n"
+	  "bad.yaml:2:50: defaults.timeouts.tunnel: expected a duration from 1ms to 30d, got \"31d\"\n"
+	  "bad.yaml:2:74: defaults.timeouts.server: expected a duration with a unit (ms, s, m, h or d), got nothing" },
+	{ "defaults:\n  timeouts: { drain: 99999999999999999999s, idle: 1s }\n" VALID,
+	  "bad.yaml:2:22: defaults.timeouts.drain: expected a duration from 0s to 30d, got \"99999999999999999999s\"\n"
+	  "bad.yaml:2:45: defaults.timeouts.idle: unknown key (did you mean \"client_idle\"?)" },
+	{ "defaults: { retries: 17 }\n" VALID,
+	  "bad.yaml:1:22: defaults.retries: expected an integer from 0 to 16, got \"17\"" },
+	{ "defaults: { retries: -1 }\n" VALID,
+	  "bad.yaml:1:22: defaults.retries: expected an integer from 0 to 16, got \"-1\"" },
+	{ "defaults: { retries: [1] }\n" VALID,
+	  "bad.yaml:1:22: defaults.retries: expected an integer from 0 to 16, got a list" },
+	{ "defaults:\n  limits: { header_size: 512, headers: 0, body_size: 16kb }\n" VALID,
+	  "bad.yaml:2:26: defaults.limits.header_size: expected a size from 1k to 1m, got \"512\"\n"
+	  "bad.yaml:2:40: defaults.limits.headers: expected an integer from 1 to 1000, got \"0\"\n"
+	  "bad.yaml:2:54: defaults.limits.body_size: expected a size in bytes with an optional k, m or g suffix, got \"16kb\"" },
+	{ "defaults:\n  limits: { header_size: 2m, headers: 1001, body_size: 1025g }\n" VALID,
+	  "bad.yaml:2:26: defaults.limits.header_size: expected a size from 1k to 1m, got \"2m\"\n"
+	  "bad.yaml:2:39: defaults.limits.headers: expected an integer from 1 to 1000, got \"1001\"\n"
+	  "bad.yaml:2:56: defaults.limits.body_size: expected a size from 0 to 1024g, got \"1025g\"" },
+
+	/* ---- pools ---- */
+	{ LISTENERS "pools:\n  - name: web\n    timeouts: { header: 1s, drain: 1s, server: 1s }\n"
+	  "    limits: { headers: 5, header_size: 1k }\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:8:17: pools[0].timeouts.header: a client-side setting: it applies before a pool is chosen, so it belongs under defaults.timeouts\n"
+	  "bad.yaml:8:29: pools[0].timeouts.drain: a process-wide setting (the wait on stop): it belongs under defaults.timeouts\n"
+	  "bad.yaml:9:15: pools[0].limits.headers: a client-side setting: it applies before a pool is chosen, so it belongs under defaults.limits\n"
+	  "bad.yaml:9:27: pools[0].limits.header_size: a client-side setting: it applies before a pool is chosen, so it belongs under defaults.limits" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: least_conn\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:8:14: pools[0].balance: expected round_robin, got \"least_conn\"" },
+	{ LISTENERS "pools:\n  - servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"web\" (no pools are defined)\n"
+	  "bad.yaml:7:5: pools[0]: missing required key \"name\"" },
+	{ LISTENERS "pools:\n  - name: web\n",
+	  "bad.yaml:7:5: pools[0]: missing required key \"servers\"" },
+	{ LISTENERS "pools:\n  - name: web\n    servers: []\n",
+	  "bad.yaml:8:14: pools[0].servers: expected a non-empty list of servers, got an empty list" },
+	{ VALID "  - name: web\n    servers: [ { address: 127.0.0.1:2 } ]\n",
+	  "bad.yaml:10:11: pools[1].name: duplicate pool name \"web\" (first at line 7)" },
+	{ LISTENERS "pools:\n  - name: \"my pool\"\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"web\" (no pools are defined)\n"
+	  "bad.yaml:7:11: pools[0].name: expected a name of 1 to 64 letters, digits, \"_\", \".\" or \"-\", got \"my pool\"" },
+	{ LISTENERS "pools:\n  - name: web\n    health_check: { path: / }\n    sticky: {}\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:8:5: pools[0].health_check: unknown key (expected one of: name, balance, timeouts, retries, limits, servers)\n"
+	  "bad.yaml:9:5: pools[0].sticky: unknown key (expected one of: name, balance, timeouts, retries, limits, servers)" },
+	{ LISTENERS "pools:\n  - name: web\n    server: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:7:5: pools[0]: missing required key \"servers\"\n"
+	  "bad.yaml:8:5: pools[0].server: unknown key (did you mean \"servers\"?)" },
+
+	/* ---- servers ---- */
+	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - { name: a, address: 127.0.0.1:1 }\n"
+	  "      - { name: b, address: 127.0.0.1:1, weight: 300 }\n",
+	  "bad.yaml:10:50: pools[0].servers[1].weight: expected an integer from 0 to 256, got \"300\"" },
+	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - { address: 127.0.0.1:1, weight: 1.5, backup: yes }\n",
+	  "bad.yaml:9:41: pools[0].servers[0].weight: expected an integer from 0 to 256, got \"1.5\"\n"
+	  "bad.yaml:9:54: pools[0].servers[0].backup: expected true or false, got \"yes\"" },
+	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - { name: a, weight: 2 }\n",
+	  "bad.yaml:9:9: pools[0].servers[0]: missing required key \"address\"" },
+	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - { address: 127.0.0.1:0 }\n"
+	  "      - { address: 127.0.0.1 }\n      - { address: \"[::1:80\" }\n      - { address: 1.2.3.999:80 }\n"
+	  "      - { address: \"bad host:80\" }\n      - { address: }\n",
+	  "bad.yaml:9:20: pools[0].servers[0].address: expected a port from 1 to 65535, got \"127.0.0.1:0\"\n"
+	  "bad.yaml:10:20: pools[0].servers[1].address: expected HOST:PORT, [IPv6]:PORT or unix:/path, got \"127.0.0.1\"\n"
+	  "bad.yaml:11:20: pools[0].servers[2].address: expected a numeric IPv6 address in brackets, as in [::1]:80, got \"[::1:80\"\n"
+	  "bad.yaml:12:20: pools[0].servers[3].address: expected an IPv4 address such as 192.0.2.1, got \"1.2.3.999:80\"\n"
+	  "bad.yaml:13:20: pools[0].servers[4].address: expected a host name, an IPv4 address or an [IPv6] address before the port, got \"bad host:80\"\n"
+	  "bad.yaml:14:20: pools[0].servers[5].address: expected HOST:PORT, [IPv6]:PORT or unix:/path, got nothing" },
+	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - { name: a, address: 127.0.0.1:1 }\n"
+	  "      - { name: a, address: 127.0.0.1:2 }\n",
+	  "bad.yaml:10:17: pools[0].servers[1].name: duplicate server name \"a\" (first at line 9)" },
+	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - address: 127.0.0.1:1\n"
+	  "      - address: 127.0.0.1:1\n",
+	  "bad.yaml:10:9: pools[0].servers[1]: duplicate server name \"127.0.0.1:1\" (first at line 9); a server's name defaults to its address, so give these servers names" },
+	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - { name: \"a/b\", address: 127.0.0.1:1, wieght: 2, addr: x }\n",
+	  "bad.yaml:9:17: pools[0].servers[0].name: expected a name of 1 to 64 letters, digits, \"_\", \".\" or \"-\", got \"a/b\"\n"
+	  "bad.yaml:9:46: pools[0].servers[0].wieght: unknown key (did you mean \"weight\"?)\n"
+	  "bad.yaml:9:57: pools[0].servers[0].addr: unknown key (did you mean \"address\"?)" },
+	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - 127.0.0.1:1\n",
+	  "bad.yaml:9:9: pools[0].servers[0]: expected a mapping with keys name, address, weight, backup, got \"127.0.0.1:1\"" },
+
+	/* ---- listeners ---- */
+	{ "listeners:\n  - name: web\n    bnd: 1.2.3.4:80\n    routes: [ { pool: web } ]\n" POOLS,
+	  "bad.yaml:2:5: listeners[0]: missing required key \"bind\"\n"
+	  "bad.yaml:3:5: listeners[0].bnd: unknown key (did you mean \"bind\"?)" },
+	{ "listeners:\n  - bind: 127.0.0.1:80\n" POOLS,
+	  "bad.yaml:2:5: listeners[0]: missing required key \"name\"\n"
+	  "bad.yaml:2:5: listeners[0]: missing required key \"routes\"" },
+	{ "listeners:\n  - name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+	  "    bind: 127.0.0.1:80\n    routes: [ { pool: web } ]\n" POOLS,
+	  "bad.yaml:2:11: listeners[0].name: expected a name of 1 to 64 letters, digits, \"_\", \".\" or \"-\", got \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"" },
+	{ LISTENERS "  - name: web\n    bind: 127.0.0.1:8081\n    routes: [ { pool: web } ]\n" POOLS,
+	  "bad.yaml:6:11: listeners[1].name: duplicate listener name \"web\" (first at line 2)" },
+	{ LISTENERS "  - name: two\n    bind: [ 127.0.0.2:80, \"*:8080\", 0.0.0.0:8080, 127.0.0.1:8080 ]\n"
+	  "    routes: [ { pool: web } ]\n" POOLS,
+	  "bad.yaml:7:37: listeners[1].bind[2]: duplicate bind address \"0.0.0.0:8080\" (first at line 7, listener \"two\")\n"
+	  "bad.yaml:7:51: listeners[1].bind[3]: duplicate bind address \"127.0.0.1:8080\" (first at line 3, listener \"web\")" },
+	{ "listeners:\n  - name: web\n    bind: []\n    routes: [ { pool: web } ]\n" POOLS,
+	  "bad.yaml:3:11: listeners[0].bind: expected a non-empty list of addresses, got an empty list" },
+	{ "listeners:\n  - name: web\n    bind: unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+	  "    routes: [ { pool: web } ]\n" POOLS,
+	  "bad.yaml:3:11: listeners[0].bind: expected a unix socket path of 1 to 107 bytes after \"unix:\", got \"unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    protocol: udp\n    tls: {}\n    routes: [ { pool: web } ]\n" POOLS,
+	  "bad.yaml:4:15: listeners[0].protocol: expected http or tcp, got \"udp\"\n"
+	  "bad.yaml:5:5: listeners[0].tls: unknown key (expected one of: name, bind, protocol, routes)" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes: []\n" POOLS,
+	  "bad.yaml:4:13: listeners[0].routes: expected a non-empty list of routes, got an empty list" },
+
+	/* ---- routes ---- */
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n      - pool: ap\n"
+	  "pools:\n  - { name: api, servers: [ { address: 127.0.0.1:1 } ] }\n"
+	  "  - { name: web, servers: [ { address: 127.0.0.1:1 } ] }\n",
+	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"ap\" (pools: api, web)" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n      - match: { host: x.com }\n" POOLS,
+	  "bad.yaml:5:9: listeners[0].routes[0]: missing required key \"pool\"" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
+	  "      - { match: { host: \"example.com:8080\" }, pool: web }\n"
+	  "      - { match: { host: \"a..b\" }, pool: web }\n"
+	  "      - { match: { host: \"*\" }, pool: web }\n"
+	  "      - { match: { host: \"a.*.com\" }, pool: web }\n"
+	  "      - { match: { host: \"a b.com\" }, pool: web }\n"
+	  "      - { match: { host: \"example.com.\" }, pool: web }\n" POOLS,
+	  "bad.yaml:5:26: listeners[0].routes[0].match.host: expected a host name without a port (routes match the name in the Host header), got \"example.com:8080\"\n"
+	  "bad.yaml:6:26: listeners[0].routes[1].match.host: expected a host name such as api.example.com or *.example.com, got \"a..b\"\n"
+	  "bad.yaml:7:26: listeners[0].routes[2].match.host: expected a host name such as api.example.com or *.example.com, got \"*\"\n"
+	  "bad.yaml:8:26: listeners[0].routes[3].match.host: expected a host name such as api.example.com or *.example.com, got \"a.*.com\"\n"
+	  "bad.yaml:9:26: listeners[0].routes[4].match.host: expected a host name such as api.example.com or *.example.com, got \"a b.com\"\n"
+	  "bad.yaml:10:26: listeners[0].routes[5].match.host: expected a host name such as api.example.com or *.example.com, got \"example.com.\"" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
+	  "      - { match: { path_prefix: api }, pool: web }\n"
+	  "      - { match: { path_prefix: \"/a b\" }, pool: web }\n"
+	  "      - { match: { path_prefix: \"/a?b\" }, pool: web }\n" POOLS,
+	  "bad.yaml:5:33: listeners[0].routes[0].match.path_prefix: expected a path starting with \"/\", got \"api\"\n"
+	  "bad.yaml:6:33: listeners[0].routes[1].match.path_prefix: expected a path without spaces, control characters, \"?\" or \"#\", got \"/a b\"\n"
+	  "bad.yaml:7:33: listeners[0].routes[2].match.path_prefix: expected a path without spaces, control characters, \"?\" or \"#\", got \"/a?b\"" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
+	  "      - { match: {}, pool: web }\n      - { match: , pool: web }\n"
+	  "      - { match: { hosts: a.com, path: /x }, pool: web }\n" POOLS,
+	  "bad.yaml:5:18: listeners[0].routes[0].match: an empty match: give host, path_prefix or both, or leave match out to match every request\n"
+	  "bad.yaml:6:18: listeners[0].routes[1].match: an empty match: give host, path_prefix or both, or leave match out to match every request\n"
+	  "bad.yaml:7:20: listeners[0].routes[2].match.hosts: unknown key (did you mean \"host\"?)\n"
+	  "bad.yaml:7:34: listeners[0].routes[2].match.path: unknown key (did you mean \"path_prefix\"?)" },
+	{ "listeners:\n  - name: db\n    bind: 127.0.0.1:5432\n    protocol: tcp\n    routes:\n"
+	  "      - { match: { path_prefix: / }, pool: web }\n" POOLS,
+	  "bad.yaml:6:11: listeners[0].routes[0].match: tcp listeners route by pool only" },
+	{ "listeners:\n  - name: db\n    bind: 127.0.0.1:5432\n    protocol: tcp\n    routes:\n"
+	  "      - pool: web\n      - pool: web\n" POOLS,
+	  "bad.yaml:7:9: listeners[0].routes[1]: tcp listeners route by pool only: expected exactly one route, got 2" },
+
+	/* ---- several errors at once, reported in file order ---- */
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes: [ { pool: nope } ]\n"
+	  "pools:\n  - name: web\n    servers: [ { address: 127.0.0.1:1, weight: -2 } ]\n"
+	  "defaults: { retries: many }\nglobal: { workers: 0 }\n",
+	  "bad.yaml:4:23: listeners[0].routes[0].pool: no pool named \"nope\" (pools: web)\n"
+	  "bad.yaml:7:48: pools[0].servers[0].weight: expected an integer from 0 to 256, got \"-2\"\n"
+	  "bad.yaml:8:22: defaults.retries: expected an integer from 0 to 16, got \"many\"\n"
+	  "bad.yaml:9:20: global.workers: expected auto or an integer from 1 to 256, got \"0\"" },
+};
