@@ -165,8 +165,8 @@ static const struct bad_case bad_cases[] = {
 	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - address: 127.0.0.1:1\n"
 	  "      - address: 127.0.0.1:1\n",
 	  "bad.yaml:10:9: pools[0].servers[1]: duplicate server name \"127.0.0.1:1\" (first at line 9); a server's name defaults to its address, so give these servers names" },
-	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - { name: \"a/b\", address: 127.0.0.1:1, wieght: 2, addr: x }\n",
-	  "bad.yaml:9:17: pools[0].servers[0].name: expected a name of 1 to 64 letters, digits, \"_\", \".\" or \"-\", got \"a/b\"\n"
+	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - { name: \"a b\", address: 127.0.0.1:1, wieght: 2, addr: x }\n",
+	  "bad.yaml:9:17: pools[0].servers[0].name: expected a name of 1 to 64 letters, digits, \"_\", \".\", \"-\", \":\", \"[\", \"]\" or \"/\", got \"a b\"\n"
 	  "bad.yaml:9:46: pools[0].servers[0].wieght: unknown key (did you mean \"weight\"?)\n"
 	  "bad.yaml:9:57: pools[0].servers[0].addr: unknown key (did you mean \"address\"?)" },
 	{ LISTENERS "pools:\n  - name: web\n    servers:\n      - 127.0.0.1:1\n",
