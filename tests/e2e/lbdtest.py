@@ -722,6 +722,9 @@ class Backends:
         self.stop_all()
 
 
+SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: ")
+
+
 class LbdTestCase(unittest.TestCase):
     """TestCase with self.backends and self.start_lbd(), both cleaned up."""
 
@@ -738,13 +741,21 @@ class LbdTestCase(unittest.TestCase):
         return lbd
 
     def _cleanup_lbd(self, lbd):
+        """Stop lbd; a test whose lbd did not stop cleanly (exit 0 on
+        SIGTERM) or whose stderr holds a sanitizer report fails here."""
         try:
+            rc = None
             if lbd.alive():
-                lbd.stop(timeout=5)
+                rc = lbd.stop(timeout=5)
+            err = lbd.stderr()
             failed = self._outcome is not None and not getattr(self._outcome, "success", True)
             if failed:
-                sys.stderr.write("\n--- lbd stderr (%s) ---\n%s\n"
-                                 % (self.id(), lbd.stderr()[-3000:]))
+                sys.stderr.write("\n--- lbd stderr (%s) ---\n%s\n" % (self.id(), err[-3000:]))
+            report = SANITIZER_REPORT.search(err)
+            if report:
+                self.fail("sanitizer report from lbd:\n" + err[report.start():][:4000])
+            if rc not in (None, 0):
+                self.fail("lbd exited %s on SIGTERM; stderr:\n%s" % (rc, err[-3000:]))
         finally:
             lbd.close()
 
