@@ -5,6 +5,8 @@
 #include "access_log.h"
 
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -846,8 +848,6 @@ int main(void)
 	Suite *s = suite_create("access_log");
 	TCase *fmt = tcase_create("format");
 	TCase *io = tcase_create("io");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(fmt, test_json_full);
 	tcase_add_test(fmt, test_json_minimal);
@@ -876,9 +876,5 @@ int main(void)
 	tcase_set_timeout(io, 60);
 	suite_add_tcase(s, io);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

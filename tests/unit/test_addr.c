@@ -2,6 +2,8 @@
  * that explain a rejection. */
 #include <arpa/inet.h>
 #include <check.h>
+
+#include "check_main.h"
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,9 +232,5 @@ int main(void)
 	tcase_add_test(tc, test_equal);
 	tcase_add_test(tc, test_host_text_small_buffer);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

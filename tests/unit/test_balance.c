@@ -1,6 +1,8 @@
 /* test_balance.c — smooth weighted round-robin: shares, smoothness,
  * skipped servers, backups, weight 0. */
 #include <check.h>
+
+#include "check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,9 +178,5 @@ int main(void)
 	tcase_add_test(tc, backups_only_when_no_primary);
 	tcase_add_test(tc, all_weights_zero_gives_none);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

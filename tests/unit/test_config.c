@@ -2,6 +2,8 @@
  * every value checked, inheritance, reference counting, and a table of bad
  * configurations, each with the exact error lines lbd prints. */
 #include <check.h>
+
+#include "check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -543,9 +545,5 @@ int main(void)
 	tcase_add_test(tc, test_many_errors);
 	tcase_add_test(tc, test_error_format);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -1,5 +1,7 @@
 /* test_http.c — request checks, routing and the heads lbd forwards. */
 #include <check.h>
+
+#include "check_main.h"
 #include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,9 +350,5 @@ int main(void)
 	tcase_add_test(tc, head_limits);
 	tcase_add_test(tc, connection_tokens);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -5,6 +5,8 @@
 #include "log.h"
 
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -260,8 +262,6 @@ int main(void)
 {
 	Suite *s = suite_create("log");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_level_parse);
 	tcase_add_test(tc, test_set_get_level);
@@ -275,9 +275,5 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

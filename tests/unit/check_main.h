@@ -1,0 +1,19 @@
+/* check_main.h — the end of every unit test's main(): run the suite, exit
+ * non-zero when a check failed. */
+#ifndef LBD_TESTS_CHECK_MAIN_H
+#define LBD_TESTS_CHECK_MAIN_H
+
+#include <check.h>
+#include <stdlib.h>
+
+static inline int run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#endif
