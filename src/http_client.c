@@ -593,6 +593,12 @@ void client_upstream_drained(struct client_conn *c)
  * already buffered) next request. */
 static void client_next_request(struct client_conn *c)
 {
+	/* An idle keep-alive connection holds no head storage, so that many
+	 * thousands of them cost little; pipelined requests keep it. */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+		http_head_free(&c->req);
+		http_head_free(&c->ex.resp);
+	}
 	c->head_bytes = 0;
 	c->state = CLIENT_IDLE;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);

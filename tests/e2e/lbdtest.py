@@ -211,7 +211,8 @@ class Lbd:
     """A running lbd. Use as a context manager or call start()/stop()."""
 
     def __init__(self, config_yaml, ports=None, wait=True, start_timeout=5.0, env=None,
-                 binary=None):
+                 binary=None, nofile=None):
+        self.nofile = nofile          # RLIMIT_NOFILE for lbd, or None
         self.binary = binary or lbd_bin()
         if not self.binary:
             raise unittest.SkipTest("no lbd binary (set LBD_BIN)")
@@ -238,9 +239,15 @@ class Lbd:
         env.update(self.env or {})
         self._err = open(self.stderr_path, "wb")
         self._out = open(self.stdout_path, "wb")
+        limit = None
+        if self.nofile:
+            import resource
+            n = self.nofile
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
         self.proc = subprocess.Popen([self.binary, "-c", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=self._out,
-                                     stderr=self._err, cwd=self.dir, env=env)
+                                     stderr=self._err, cwd=self.dir, env=env,
+                                     preexec_fn=limit)
         if self.wait_ready:
             for hp in self.ports:
                 host, port = hp if isinstance(hp, tuple) else (HOST, hp)
@@ -274,6 +281,12 @@ class Lbd:
                 self.kill()
         self.returncode = self.proc.wait()
         return self.returncode
+
+    def cpu_seconds(self):
+        """User + system CPU time lbd has used so far."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def wait(self, timeout=5.0):
         """Wait for lbd to exit on its own; its exit status, or None."""

@@ -243,3 +243,41 @@ class AccessLogTest(LbdTestCase):
         lbd.stop()
         self.assertNotIn("/only-in-access-log", lbd.stderr())
         self.assertFalse(re.search(r"\bpanic|assert|AddressSanitizer", lbd.stderr()), lbd.stderr())
+
+
+class DescriptorExhaustionTest(LbdTestCase):
+    def test_out_of_descriptors_neither_crashes_nor_spins(self):
+        """With more connections than descriptors, lbd pauses accepting
+        (the rest wait in the backlog), uses no CPU meanwhile, and serves
+        normally once descriptors are free again."""
+        b = self.backends.http("b")
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [b], workers=1,
+                                           timeouts={"header": "30s", "client_idle": "30s"}),
+                             nofile=64)
+        socks = []
+        try:
+            for _ in range(120):
+                socks.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+            time.sleep(0.5)
+            before = lbd.cpu_seconds()
+            time.sleep(1.0)
+            self.assertLess(lbd.cpu_seconds() - before, 0.3, "lbd spins while out of descriptors")
+            self.assertTrue(lbd.alive(), "lbd died when descriptors ran out")
+        finally:
+            for s in socks:
+                s.close()
+        deadline = time.time() + 5
+        while True:
+            try:
+                with HttpClient(port, timeout=2) as c:
+                    self.assertEqual(c.request("GET", "/after").status, 200)
+                break
+            except (Incomplete, OSError):
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        for _ in range(5):
+            with HttpClient(port) as c:
+                self.assertEqual(c.request("GET", "/again").status, 200)
+        self.assertIn("Too many open files", lbd.stderr())
