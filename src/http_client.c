@@ -236,7 +236,10 @@ static int req_on_message_begin(llhttp_t *p)
 	http_head_reset(&c->req);
 	if (c->state == CLIENT_IDLE) {
 		c->state = CLIENT_HEAD;
-		arm_timer(c, ex->cfg->timeouts.header_ms);
+		/* A connection's first request keeps the deadline set at accept:
+		 * the head must be complete within `header` of connecting. */
+		if (c->served)
+			arm_timer(c, ex->cfg->timeouts.header_ms);
 	}
 	return 0;
 }
@@ -320,6 +323,7 @@ static int req_on_message_complete(llhttp_t *p)
 		return 0; /* llhttp stops with HPE_PAUSED_UPGRADE */
 	body_finish(upstream_output(c), ex->req_body);
 	ex->req_complete = true;
+	upstream_request_sent(c);
 	/* The client may send nothing more for a while: only the response
 	 * (and the server's timeout) matters now. */
 	struct timeval tv;
@@ -402,6 +406,7 @@ static void handle_head(struct client_conn *c)
 	int status;
 
 	evtimer_del(c->timer);
+	c->keep_alive = llhttp_should_keep_alive(&c->parser) && !c->w->stopping;
 	status = http_request_plan(&c->parser, &c->req, ex->listener, &plan);
 	if (status) {
 		client_error(c, status);
@@ -421,7 +426,6 @@ static void handle_head(struct client_conn *c)
 		client_error(c, status);
 		return;
 	}
-	c->keep_alive = llhttp_should_keep_alive(&c->parser) && !c->w->stopping;
 	plan.out.client_ip = c->peer_ip;
 	plan.out.client_v6 = c->peer_v6;
 	plan.out.proto = "http";
@@ -515,9 +519,10 @@ static void client_process(struct client_conn *c)
 		evbuffer_drain(in, used);
 		c->ex.bytes_in += used;
 		if (in_head) {
+			/* Parsing pauses at the end of a head, so USED holds no
+			 * body bytes: the count is the head's raw size exactly. */
 			c->head_bytes += used;
-			if (c->state == CLIENT_HEAD && c->ex.cfg &&
-			    c->head_bytes > c->ex.cfg->limits.header_size) {
+			if (c->ex.cfg && c->head_bytes > c->ex.cfg->limits.header_size) {
 				client_error(c, 431);
 				break;
 			}
@@ -593,6 +598,7 @@ void client_upstream_drained(struct client_conn *c)
  * already buffered) next request. */
 static void client_next_request(struct client_conn *c)
 {
+	c->served = true;
 	/* An idle keep-alive connection holds no head storage, so that many
 	 * thousands of them cost little; pipelined requests keep it. */
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {

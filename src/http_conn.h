@@ -96,6 +96,7 @@ struct client_conn {
 	bool free_pending;
 	bool read_blocked;                /* the server side is full */
 	bool discarding;                  /* the rest of an answered request */
+	bool served;                      /* a request was answered already */
 	struct exchange ex;
 };
 
@@ -118,6 +119,7 @@ void upstream_dispatch(struct client_conn *c);
 void upstream_detach(struct client_conn *c, bool reusable);
 void upstream_client_drained(struct client_conn *c);
 void upstream_flush(struct client_conn *c);
+void upstream_request_sent(struct client_conn *c);
 struct evbuffer *upstream_output(struct client_conn *c);
 
 /* http_client.c, called by the server side. */

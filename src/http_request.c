@@ -94,6 +94,39 @@ static int plan_host(const llhttp_t *p, const struct http_head *h, struct reques
 	return 0;
 }
 
+/* lbd decodes chunked and nothing else: a request that applies another
+ * coding (gzip, chunked) would lose it on the way (RFC 9112 §6.1: 501),
+ * and chunked applied twice is malformed. */
+static int plan_codings(const struct http_head *h)
+{
+	unsigned chunked = 0;
+
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct http_field *f = &h->fields[i];
+		if (!http_field_is(h, f, "transfer-encoding"))
+			continue;
+		const char *v = http_field_value(h, f);
+		size_t len = f->value_len, pos = 0;
+		while (pos < len) {
+			while (pos < len && (v[pos] == ' ' || v[pos] == '\t' || v[pos] == ','))
+				pos++;
+			size_t start = pos;
+			while (pos < len && v[pos] != ',')
+				pos++;
+			size_t end = pos;
+			while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+				end--;
+			if (end == start)
+				continue;
+			if (end - start == 7 && strncasecmp(v + start, "chunked", 7) == 0)
+				chunked++;
+			else
+				return 501;
+		}
+	}
+	return chunked == 1 ? 0 : 400;
+}
+
 static int plan_body(const llhttp_t *p, const struct http_head *h, struct request_out *out)
 {
 	unsigned ncl;
@@ -101,8 +134,12 @@ static int plan_body(const llhttp_t *p, const struct http_head *h, struct reques
 	http_head_find(h, "content-length", &ncl);
 	if ((p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) && ncl)
 		return 400; /* llhttp refuses this too: never rely on one guard */
-	if (p->flags & F_CHUNKED)
+	if (p->flags & F_CHUNKED) {
+		int status = plan_codings(h);
+		if (status)
+			return status;
 		out->body = BODY_CHUNKED;
+	}
 	else if (p->flags & F_TRANSFER_ENCODING)
 		return 400;
 	else if (p->flags & F_CONTENT_LENGTH) {
@@ -168,6 +205,10 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 	int status;
 
 	memset(plan, 0, sizeof(*plan));
+	if (p->http_major == 0)
+		return 400; /* an HTTP/0.9 request line ("GET /"): malformed here */
+	if (p->http_major != 1)
+		return 505;
 	out->method = llhttp_method_name(p->method);
 	out->method_len = strlen(out->method);
 	if ((status = plan_fields(h)) || (status = plan_target(p, h, out)) || (status = plan_host(p, h, out)) ||

@@ -20,7 +20,8 @@ struct request_plan {
 };
 
 /* Check the request parsed by P into H, route it with LISTENER's routes and
- * fill PLAN. Returns 0, or the status to answer (400, 404, 405, 417). */
+ * fill PLAN. Returns 0, or the status to answer (400, 404, 405, 417, 501,
+ * 505). */
 int http_request_plan(const llhttp_t *p, const struct http_head *h,
 		      const struct listener_conf *listener, struct request_plan *plan);
 

@@ -70,7 +70,8 @@ static void note_failure(struct exchange *ex, int status)
 	atomic_fetch_add_explicit(&srv->rt->failures, 1, memory_order_relaxed);
 	release_server(ex);
 	ex->tried[ex->ntried++] = srv;
-	ex->fail_status = status;
+	/* 504 only when every try timed out; any other failure makes it 502. */
+	ex->fail_status = (ex->ntried == 1 || ex->fail_status == 504) && status == 504 ? 504 : 502;
 	ex->server = NULL;
 }
 
@@ -433,17 +434,33 @@ static void connect_failed(struct client_conn *c, int status, const char *why)
 	upstream_dispatch(c);
 }
 
-static void on_connected(struct client_conn *c)
+/* `server` bounds how long the server may stay silent once it has the
+ * whole request (nginx's proxy_read_timeout), and how long it may refuse
+ * to read the request body; while a client is still uploading, only the
+ * latter applies. */
+static void set_server_timeouts(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
-	struct upstream_conn *up = ex->up;
 	struct timeval tv;
+
+	ms_to_tv(ex->pool->timeouts.server_ms, &tv);
+	bufferevent_set_timeouts(ex->up->bev, ex->req_complete ? &tv : NULL, &tv);
+}
+
+void upstream_request_sent(struct client_conn *c)
+{
+	if (c->ex.up && c->ex.up->connected)
+		set_server_timeouts(c);
+}
+
+static void on_connected(struct client_conn *c)
+{
+	struct upstream_conn *up = c->ex.up;
 	int one = 1;
 
 	up->connected = true;
 	setsockopt(bufferevent_getfd(up->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ms_to_tv(ex->pool->timeouts.server_ms, &tv);
-	bufferevent_set_timeouts(up->bev, &tv, &tv);
+	set_server_timeouts(c);
 	client_upstream_ready(c);
 }
 
@@ -570,9 +587,7 @@ void upstream_dispatch(struct client_conn *c)
 		if (up) {
 			up->reused = true;
 			attach(c, up);
-			struct timeval tv;
-			ms_to_tv(ex->pool->timeouts.server_ms, &tv);
-			bufferevent_set_timeouts(up->bev, &tv, &tv);
+			set_server_timeouts(c);
 			ex->req_sent = true;
 			client_upstream_ready(c);
 			return;

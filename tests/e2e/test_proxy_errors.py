@@ -67,6 +67,39 @@ class ErrorStatusTest(LbdTestCase):
         self.assertNothingReached(b)
         self.assertLogged(lbd, [408])
 
+    def test_404_keeps_or_closes_the_connection_as_asked(self):
+        """A request answered 404 at its head leaves the connection as the
+        request asked: open by default, closed with Connection: close."""
+        b = self.backends.http("api")
+        port = free_port()
+        lbd = self.start_lbd(config(
+            [listener("web", port, routes=[{"match": {"path_prefix": "/api"}, "pool": "p"}])],
+            [pool("p", [b])]))
+        with HttpClient(port) as c:
+            r = c.request("GET", "/nowhere")
+            self.assertErrorResponse(r, 404)
+            self.assertIsNone(r.header("connection"))
+            self.assertEqual(c.request("GET", "/api/x").status, 200)
+            r = c.request("GET", "/nowhere", [("Connection", "close")])
+            self.assertEqual(r.status, 404)
+            self.assertEqual(r.header("connection"), "close")
+            self.assertTrue(c.closed_within(2))
+        self.assertLogged(lbd, [404, 200, 404])
+
+    def test_408_first_request_deadline_runs_from_accept(self):
+        """The first head must be complete within `header` of connecting,
+        however late its first byte comes."""
+        lbd, port, b = self.one_backend(timeouts={"header": "800ms", "client_idle": "5s"})
+        with HttpClient(port) as c:
+            t0 = time.monotonic()
+            time.sleep(0.5)
+            c.send(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            r = c.read_response(timeout=3)
+            elapsed = time.monotonic() - t0
+            self.assertErrorResponse(r, 408)
+            self.assertLess(elapsed, 1.25, "deadline restarted at the first byte")
+        self.assertNothingReached(b)
+
     def test_408_slowloris_trickle(self):
         """Bytes keep arriving, but the head is never complete in time."""
         lbd, port, b = self.one_backend(timeouts={"header": "500ms", "client_idle": "5s"})
@@ -238,6 +271,38 @@ class ErrorStatusTest(LbdTestCase):
             self.assertLess(elapsed, 2.5)
         line = self.assertLogged(lbd, [504])[0]
         self.assertEqual(line["server"], "hang")
+
+    def test_slow_upload_is_not_a_server_timeout(self):
+        """`server` bounds the server's silence once it has the request; a
+        client that uploads slowly (but within client_idle) is served."""
+        b = self.backends.http("echo", B.echo_handler)
+        port = free_port()
+        self.start_lbd(simple_config(port, [b], pool_kw={"timeouts": {"server": "300ms"}}))
+        with HttpClient(port, timeout=5) as c:
+            c.send(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n")
+            for i in range(8):        # 8 bytes over ~1.2 s, 4 times the server timeout
+                time.sleep(0.15)
+                c.send(b"%d" % i)
+            r = c.read_response(timeout=4)
+            self.assertEqual((r.status, r.body), (200, b"01234567"))
+
+    def test_501_unknown_transfer_coding(self):
+        lbd, port, b = self.one_backend()
+        with HttpClient(port) as c:
+            c.send(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                   b"5\r\nhello\r\n0\r\n\r\n")
+            self.assertErrorResponse(c.read_response(), 501)
+            self.assertTrue(c.closed_within(2))
+        self.assertNothingReached(b)
+        self.assertLogged(lbd, [501])
+
+    def test_505_unsupported_version(self):
+        lbd, port, b = self.one_backend()
+        with HttpClient(port) as c:
+            c.send(b"GET / HTTP/2.0\r\nHost: x\r\n\r\n")
+            self.assertErrorResponse(c.read_response(), 505)
+            self.assertTrue(c.closed_within(2))
+        self.assertNothingReached(b)
 
     def test_504_server_silent_mid_body_closes_client(self):
         """After the head was sent on, a silent server can only end in a

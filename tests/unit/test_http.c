@@ -214,6 +214,8 @@ START_TEST(bad_requests_are_refused)
 		{ "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\n\r\n", 417 },
 		{ "GET /nowhere HTTP/1.1\r\nHost: example.com\r\n\r\n", 404 },
+		{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501 },
+		{ "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -245,6 +247,7 @@ START_TEST(smuggling_is_refused_by_the_parser)
 		"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
 		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
 		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost : a\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n z\r\n\r\n",
