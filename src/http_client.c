@@ -126,6 +126,7 @@ static void client_free(struct client_conn *c)
 	exchange_end(c, false);
 	if (c->timer)
 		event_free(c->timer);
+	io_reader_free(&c->rd);
 	if (c->bev)
 		bufferevent_free(c->bev);
 	http_head_free(&c->req);
@@ -152,6 +153,7 @@ static void start_linger(struct client_conn *c)
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	io_reader_set(&c->rd, false); /* the bufferevent reads from now on */
 	evbuffer_drain(in, evbuffer_get_length(in));
 	bufferevent_setcb(c->bev, linger_on_read, NULL, linger_on_event, c);
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
@@ -165,7 +167,7 @@ static void client_close_after_flush(struct client_conn *c)
 {
 	c->state = CLIENT_CLOSING;
 	c->keep_alive = false;
-	bufferevent_disable(c->bev, EV_READ);
+	io_reader_set(&c->rd, false);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	if (io_flush(c->bev) && !c->in_process)
 		start_linger(c);
@@ -326,9 +328,7 @@ static int req_on_message_complete(llhttp_t *p)
 	upstream_request_sent(c);
 	/* The client may send nothing more for a while: only the response
 	 * (and the server's timeout) matters now. */
-	struct timeval tv;
-	ms_to_tv(client_timeouts(c)->client_idle_ms, &tv);
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	io_reader_timeout(&c->rd, NULL);
 	return HPE_PAUSED;
 }
 
@@ -470,7 +470,7 @@ static bool upstream_full(struct client_conn *c)
 {
 	if (evbuffer_get_length(upstream_output(c)) < RELAY_HIGH_WATER)
 		return false;
-	bufferevent_disable(c->bev, EV_READ);
+	io_reader_set(&c->rd, false);
 	c->read_blocked = true;
 	return true;
 }
@@ -555,9 +555,10 @@ static void client_process(struct client_conn *c)
 	if (c->ex.up && c->state == CLIENT_FORWARD)
 		upstream_flush(c);
 	io_flush(c->bev);
+	io_reader_drained(&c->rd);
 	if (c->state == CLIENT_CLOSING &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-	    !(bufferevent_get_enabled(c->bev) & EV_READ))
+	    !c->rd.on)
 		start_linger(c);
 }
 
@@ -569,7 +570,8 @@ void client_upstream_ready(struct client_conn *c)
 
 	c->state = CLIENT_FORWARD;
 	ms_to_tv(client_timeouts(c)->client_idle_ms, &tv);
-	bufferevent_set_timeouts(c->bev, c->ex.req_complete ? NULL : &tv, &tv);
+	io_reader_timeout(&c->rd, c->ex.req_complete ? NULL : &tv);
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
 	if (c->ex.upgrade && c->ex.req_complete)
 		return; /* nothing to relay before the 101 */
 	if (c->parser_paused) {
@@ -590,7 +592,7 @@ void client_upstream_drained(struct client_conn *c)
 	if (!c->read_blocked)
 		return;
 	c->read_blocked = false;
-	bufferevent_enable(c->bev, EV_READ);
+	io_reader_set(&c->rd, true);
 	client_process(c);
 }
 
@@ -602,16 +604,17 @@ static void client_next_request(struct client_conn *c)
 	/* An idle keep-alive connection holds no head storage, so that many
 	 * thousands of them cost little; pipelined requests keep it. */
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
-		http_head_free(&c->req);
-		http_head_free(&c->ex.resp);
+		http_head_release(&c->req);
+		http_head_release(&c->ex.resp);
 	}
 	c->head_bytes = 0;
 	c->state = CLIENT_IDLE;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	io_reader_timeout(&c->rd, NULL);
 	arm_timer(c, client_timeouts(c)->client_idle_ms);
 	if (c->read_blocked) {
 		c->read_blocked = false;
-		bufferevent_enable(c->bev, EV_READ);
+		io_reader_set(&c->rd, true);
 	}
 	if (c->parser_paused) {
 		if (llhttp_get_errno(&c->parser) == HPE_PAUSED_UPGRADE)
@@ -646,6 +649,7 @@ void client_upgraded(struct client_conn *c, struct bufferevent *server_bev)
 
 	log_exchange(c);
 	exchange_end(c, false);
+	io_reader_free(&c->rd);
 	c->bev = NULL;
 	tunnel_start(c->w, client_bev, server_bev, idle_ms, NULL, NULL);
 	client_free(c);
@@ -653,7 +657,7 @@ void client_upgraded(struct client_conn *c, struct bufferevent *server_bev)
 
 /* --- connection events ----------------------------------------------------- */
 
-static void on_read(struct bufferevent *bev, void *arg)
+static void on_readable(void *arg)
 {
 	client_process(arg);
 }
@@ -687,6 +691,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	client_free(c);
+}
+
+static void on_read_event(short what, void *arg)
+{
+	struct client_conn *c = arg;
+
+	on_event(c->bev, what, c);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -728,9 +739,14 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	c->listener_index = listener_index;
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(w->base, on_timer, c);
-	if (!c->bev || !c->timer) {
-		if (c->bev)
+	if (!c->bev || !c->timer ||
+	    io_reader_init(&c->rd, w->base, c->bev, RELAY_HIGH_WATER, on_readable,
+			   on_read_event, c) < 0) {
+		io_reader_free(&c->rd);
+		if (c->bev) {
+			bufferevent_setfd(c->bev, -1); /* the caller closes FD */
 			bufferevent_free(c->bev);
+		}
 		if (c->timer)
 			event_free(c->timer);
 		free(c);
@@ -746,12 +762,13 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	c->link.destroy = client_destroy;
 	llhttp_init(&c->parser, HTTP_REQUEST, &request_settings);
 	c->parser.data = c;
+	c->req.cache = &w->head_cache;
+	c->ex.resp.cache = &w->head_cache;
 	worker_conn_add(w, &c->link);
-	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, RELAY_HIGH_WATER);
+	bufferevent_setcb(c->bev, NULL, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	bufferevent_disable(c->bev, EV_WRITE); /* on by default; see io.h */
-	bufferevent_enable(c->bev, EV_READ);
+	io_reader_set(&c->rd, true);
 	/* The first request must start arriving within the header timeout. */
 	arm_timer(c, w->cfg->timeouts.header_ms);
 	return 0;

@@ -18,6 +18,7 @@
 #include "body.h"
 #include "config.h"
 #include "http_head.h"
+#include "io.h"
 #include "worker.h"
 
 /* Bytes queued towards a peer before lbd stops reading the other side. */
@@ -78,6 +79,7 @@ struct client_conn {
 	struct conn_link link;            /* first: the worker's list points here */
 	struct worker *w;
 	struct bufferevent *bev;
+	struct io_reader rd;              /* reads bev's socket (io.h) */
 	size_t listener_index;
 	char peer_ip[INET6_ADDRSTRLEN];
 	bool peer_v6;
@@ -104,6 +106,7 @@ struct upstream_conn {
 	TAILQ_ENTRY(upstream_conn) idle_link;
 	struct worker *w;
 	struct bufferevent *bev;
+	struct io_reader rd;
 	struct server_rt *rt;
 	struct client_conn *c;            /* NULL while idle in the pool */
 	bool connected;

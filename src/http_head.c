@@ -24,11 +24,47 @@ void http_head_reset(struct http_head *h)
 	h->last = SPAN_NONE;
 }
 
+void http_head_cache_free(struct http_head_cache *cache)
+{
+	while (cache->nbufs)
+		free(cache->bufs[--cache->nbufs]);
+	while (cache->nfields)
+		free(cache->fields[--cache->nfields]);
+}
+
+void http_head_release(struct http_head *h)
+{
+	struct http_head_cache *cache = h->cache;
+
+	if (cache && h->cap == HEAD_CACHE_BYTES && cache->nbufs < HEAD_CACHE_MAX)
+		cache->bufs[cache->nbufs++] = h->buf;
+	else
+		free(h->buf);
+	if (cache && h->fields_cap == HEAD_CACHE_FIELDS && cache->nfields < HEAD_CACHE_MAX)
+		cache->fields[cache->nfields++] = h->fields;
+	else
+		free(h->fields);
+	h->buf = NULL;
+	h->fields = NULL;
+	h->cap = h->fields_cap = 0;
+	http_head_reset(h);
+}
+
 void http_head_free(struct http_head *h)
 {
-	free(h->buf);
-	free(h->fields);
+	http_head_release(h);
 	memset(h, 0, sizeof(*h));
+}
+
+/* First storage of a head: from the cache when it has some. */
+static void take_cached(struct http_head *h)
+{
+	struct http_head_cache *cache = h->cache;
+
+	if (h->cap == 0 && cache && cache->nbufs) {
+		h->buf = cache->bufs[--cache->nbufs];
+		h->cap = HEAD_CACHE_BYTES;
+	}
 }
 
 /* Copy a span; every span gets a NUL after it when it ends (callers rely on
@@ -41,8 +77,9 @@ static int append(struct http_head *h, const char *at, size_t len)
 		h->overflow = HEAD_TOO_BIG;
 		return -1;
 	}
+	take_cached(h);
 	if (h->len + len + 1 > h->cap) {
-		uint32_t cap = h->cap ? h->cap : 1024;
+		uint32_t cap = h->cap ? h->cap : HEAD_CACHE_BYTES;
 		while (cap < h->len + len + 1)
 			cap *= 2;
 		if (cap > h->max_bytes)
@@ -99,8 +136,12 @@ int http_head_add_name(struct http_head *h, const char *at, size_t len)
 			h->overflow = HEAD_TOO_MANY;
 			return -1;
 		}
+		if (h->fields_cap == 0 && h->cache && h->cache->nfields) {
+			h->fields = h->cache->fields[--h->cache->nfields];
+			h->fields_cap = HEAD_CACHE_FIELDS;
+		}
 		if (h->nfields == h->fields_cap) {
-			uint32_t cap = h->fields_cap ? h->fields_cap * 2 : 16;
+			uint32_t cap = h->fields_cap ? h->fields_cap * 2 : HEAD_CACHE_FIELDS;
 			struct http_field *f = realloc(h->fields, cap * sizeof(*f));
 			if (!f) {
 				h->overflow = HEAD_NO_MEMORY;

@@ -18,6 +18,22 @@ struct http_field {
 	uint32_t value_off, value_len;
 };
 
+/* Storage of the common size, recycled between the heads of one worker so
+ * that a busy keep-alive connection allocates nothing per request and an
+ * idle one holds nothing: idle connections give their storage back, active
+ * ones take it. Bounded: beyond HEAD_CACHE_MAX blocks, storage is freed. */
+#define HEAD_CACHE_BYTES 1024
+#define HEAD_CACHE_FIELDS 16
+#define HEAD_CACHE_MAX 256
+
+struct http_head_cache {
+	void *bufs[HEAD_CACHE_MAX];
+	void *fields[HEAD_CACHE_MAX];
+	unsigned nbufs, nfields;
+};
+
+void http_head_cache_free(struct http_head_cache *cache);
+
 enum http_head_overflow {
 	HEAD_FITS,
 	HEAD_TOO_BIG,       /* more bytes than the limit */
@@ -34,10 +50,14 @@ struct http_head {
 	uint32_t reason_off, reason_len;  /* reason phrase, responses only */
 	enum http_head_overflow overflow;
 	int last;                         /* which span was appended last */
+	struct http_head_cache *cache;    /* where storage comes from, or NULL */
 };
 
 void http_head_init(struct http_head *h, uint32_t max_bytes, uint32_t max_fields);
 void http_head_reset(struct http_head *h);
+/* Give the storage back (to the cache when there is one); the head stays
+ * usable and takes storage again when something is added. */
+void http_head_release(struct http_head *h);
 void http_head_free(struct http_head *h);
 
 /* Append a span of the request-target, reason, field name or field value.

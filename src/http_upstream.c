@@ -43,6 +43,7 @@ static void ms_to_tv(uint64_t ms, struct timeval *tv)
 
 static void up_free(struct upstream_conn *up)
 {
+	io_reader_free(&up->rd);
 	bufferevent_free(up->bev);
 	free(up);
 }
@@ -101,18 +102,24 @@ static struct upstream_list *idle_list(struct worker *w, const struct server_rt 
 }
 
 
-static void idle_on_read(struct bufferevent *bev, void *arg)
+static void idle_on_read(void *arg)
 {
 	struct upstream_conn *up = arg;
 
-	/* A server must not send anything on an idle connection. */
+	/* A server must not send anything on an idle connection: whatever it
+	 * is (a close, a timeout, stray bytes), the connection goes. */
 	TAILQ_REMOVE(idle_list(up->w, up->rt), up, idle_link);
 	up_free(up);
 }
 
-static void idle_on_event(struct bufferevent *bev, short what, void *arg)
+static void idle_on_event(short what, void *arg)
 {
-	idle_on_read(bev, arg);
+	idle_on_read(arg);
+}
+
+static void idle_on_bev_event(struct bufferevent *bev, short what, void *arg)
+{
+	idle_on_read(arg);
 }
 
 static void idle_put(struct upstream_conn *up)
@@ -128,10 +135,12 @@ static void idle_put(struct upstream_conn *up)
 	up->read_blocked = false;
 	up->resp_bytes = 0;
 	TAILQ_INSERT_HEAD(list, up, idle_link);
-	bufferevent_setcb(up->bev, idle_on_read, NULL, idle_on_event, up);
+	bufferevent_setcb(up->bev, NULL, NULL, idle_on_bev_event, up);
+	bufferevent_set_timeouts(up->bev, NULL, NULL);
+	io_reader_callbacks(&up->rd, idle_on_read, idle_on_event, up);
 	ms_to_tv(UPSTREAM_IDLE_MS, &tv);
-	bufferevent_set_timeouts(up->bev, &tv, NULL);
-	bufferevent_enable(up->bev, EV_READ);
+	io_reader_timeout(&up->rd, &tv);
+	io_reader_set(&up->rd, true);
 }
 
 static struct upstream_conn *idle_take(struct worker *w, struct server_rt *rt)
@@ -353,7 +362,7 @@ static bool process_response(struct client_conn *c)
 
 	while (!ex->resp_complete) {
 		if (evbuffer_get_length(client_out(c)) >= RELAY_HIGH_WATER) {
-			bufferevent_disable(up->bev, EV_READ);
+			io_reader_set(&up->rd, false);
 			up->read_blocked = true;
 			return true;
 		}
@@ -374,6 +383,7 @@ static bool process_response(struct client_conn *c)
 			continue;
 		if (err == HPE_PAUSED_UPGRADE) {
 			struct bufferevent *bev = up->bev;
+			io_reader_free(&up->rd); /* the tunnel reads from now on */
 			release_server(ex);
 			ex->server = NULL;
 			ex->up = NULL;
@@ -401,7 +411,7 @@ static void relay_response(struct client_conn *c)
 
 /* --- the active connection ---------------------------------------------- */
 
-static void up_on_read(struct bufferevent *bev, void *arg)
+static void up_on_read(void *arg)
 {
 	struct upstream_conn *up = arg;
 
@@ -444,7 +454,8 @@ static void set_server_timeouts(struct client_conn *c)
 	struct timeval tv;
 
 	ms_to_tv(ex->pool->timeouts.server_ms, &tv);
-	bufferevent_set_timeouts(ex->up->bev, ex->req_complete ? &tv : NULL, &tv);
+	io_reader_timeout(&ex->up->rd, ex->req_complete ? &tv : NULL);
+	bufferevent_set_timeouts(ex->up->bev, NULL, &tv);
 }
 
 void upstream_request_sent(struct client_conn *c)
@@ -461,6 +472,7 @@ static void on_connected(struct client_conn *c)
 	up->connected = true;
 	setsockopt(bufferevent_getfd(up->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	set_server_timeouts(c);
+	io_reader_set(&up->rd, true);
 	client_upstream_ready(c);
 }
 
@@ -517,6 +529,13 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 	fail(c, 502);
 }
 
+static void up_on_read_event(short what, void *arg)
+{
+	struct upstream_conn *up = arg;
+
+	up_on_event(up->bev, what, up);
+}
+
 static struct upstream_conn *connect_new(struct worker *w, struct server_conf *srv,
 					 const struct pool_conf *pool)
 {
@@ -535,7 +554,8 @@ static struct upstream_conn *connect_new(struct worker *w, struct server_conf *s
 	ms_to_tv(pool->timeouts.connect_ms, &tv);
 	bufferevent_set_timeouts(up->bev, NULL, &tv);
 	if (bufferevent_socket_connect(up->bev, (const struct sockaddr *)&srv->addr.sa,
-				       (int)srv->addr.salen) < 0) {
+				       (int)srv->addr.salen) < 0 ||
+	    io_reader_init(&up->rd, w->base, up->bev, 0, up_on_read, up_on_read_event, up) < 0) {
 		up_free(up);
 		return NULL;
 	}
@@ -553,15 +573,18 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	ex->resp.max_bytes = RESPONSE_HEAD_MAX_BYTES;
 	ex->resp.max_fields = RESPONSE_HEAD_MAX_FIELDS;
 	http_head_reset(&ex->resp);
-	bufferevent_setcb(up->bev, up_on_read, up_on_write, up_on_event, up);
+	bufferevent_setcb(up->bev, NULL, up_on_write, up_on_event, up);
 	bufferevent_setwatermark(up->bev, EV_WRITE, RELAY_LOW_WATER, 0);
-	/* A connecting socket needs write interest to learn it connected;
-	 * a pooled one is written speculatively. */
+	io_reader_callbacks(&up->rd, up_on_read, up_on_read_event, up);
+	io_reader_timeout(&up->rd, NULL);
+	/* A connecting socket needs write interest to learn it connected (and
+	 * is read from then on); a pooled one is written speculatively. */
 	if (up->connected) {
 		bufferevent_disable(up->bev, EV_WRITE);
-		bufferevent_enable(up->bev, EV_READ);
+		io_reader_set(&up->rd, true);
 	} else {
-		bufferevent_enable(up->bev, EV_READ | EV_WRITE);
+		io_reader_set(&up->rd, false);
+		bufferevent_enable(up->bev, EV_WRITE);
 	}
 	bufferevent_write(up->bev, ex->head_out, ex->head_out_len);
 	ex->upstream_start_us = monotonic_us();
@@ -633,7 +656,7 @@ void upstream_client_drained(struct client_conn *c)
 	if (!up || !up->read_blocked)
 		return;
 	up->read_blocked = false;
-	bufferevent_enable(up->bev, EV_READ);
+	io_reader_set(&up->rd, true);
 	relay_response(c);
 }
 

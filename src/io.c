@@ -4,6 +4,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <errno.h>
+#include <sys/socket.h>
 
 bool io_flush(struct bufferevent *bev)
 {
@@ -32,4 +34,113 @@ bool io_written(struct bufferevent *bev)
 		return false;
 	bufferevent_disable(bev, EV_WRITE);
 	return true;
+}
+
+static void reader_update(struct io_reader *r)
+{
+	bool want = r->on && !r->full;
+
+	if (!want) {
+		event_del(r->ev);
+		return;
+	}
+	event_add(r->ev, r->has_timeout ? &r->timeout : NULL);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct io_reader *r = arg;
+	struct evbuffer *in = bufferevent_get_input(r->bev);
+	struct evbuffer_iovec v;
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		io_reader_set(r, false);
+		r->on_event(BEV_EVENT_READING | BEV_EVENT_TIMEOUT, r->arg);
+		return;
+	}
+	/* The bufferevent freezes the end of its input so that only it adds;
+	 * this reader stands in for its reading and thaws it the same way. */
+	evbuffer_unfreeze(in, 0);
+	if (evbuffer_reserve_space(in, IO_READ_SIZE, &v, 1) < 1) {
+		evbuffer_freeze(in, 0);
+		io_reader_set(r, false);
+		r->on_event(BEV_EVENT_READING | BEV_EVENT_ERROR, r->arg);
+		return;
+	}
+	n = recv(fd, v.iov_base, v.iov_len < IO_READ_SIZE ? v.iov_len : IO_READ_SIZE, 0);
+	int err = errno;
+	if (n > 0) {
+		v.iov_len = (size_t)n;
+		evbuffer_commit_space(in, &v, 1);
+	} else {
+		evbuffer_commit_space(in, &v, 0);
+	}
+	evbuffer_freeze(in, 0);
+	if (n > 0) {
+		/* A persistent event's timeout restarts by itself each time it
+		 * fires, so a byte arriving needs nothing more here. */
+		if (r->high_water && evbuffer_get_length(in) >= r->high_water) {
+			r->full = true;
+			reader_update(r);
+		}
+		r->on_read(r->arg);
+		return;
+	}
+	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR))
+		return;
+	io_reader_set(r, false);
+	r->on_event(BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), r->arg);
+}
+
+int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferevent *bev,
+		   size_t high_water, io_read_fn on_read, io_event_fn on_event, void *arg)
+{
+	*r = (struct io_reader){ .bev = bev, .on_read = on_read, .on_event = on_event,
+				 .arg = arg, .high_water = high_water };
+	bufferevent_disable(bev, EV_READ);
+	r->ev = event_new(base, bufferevent_getfd(bev), EV_READ | EV_PERSIST, on_readable, r);
+	return r->ev ? 0 : -1;
+}
+
+void io_reader_callbacks(struct io_reader *r, io_read_fn on_read, io_event_fn on_event,
+			 void *arg)
+{
+	r->on_read = on_read;
+	r->on_event = on_event;
+	r->arg = arg;
+}
+
+void io_reader_set(struct io_reader *r, bool on)
+{
+	if (r->on == on)
+		return;
+	r->on = on;
+	reader_update(r);
+}
+
+void io_reader_timeout(struct io_reader *r, const struct timeval *tv)
+{
+	r->has_timeout = tv != NULL;
+	if (tv)
+		r->timeout = *tv;
+	if (r->on && !r->full)
+		reader_update(r);
+}
+
+void io_reader_drained(struct io_reader *r)
+{
+	if (!r->full ||
+	    evbuffer_get_length(bufferevent_get_input(r->bev)) >= r->high_water)
+		return;
+	r->full = false;
+	reader_update(r);
+}
+
+void io_reader_free(struct io_reader *r)
+{
+	if (r->ev)
+		event_free(r->ev);
+	r->ev = NULL;
+	r->on = false;
 }

@@ -11,8 +11,12 @@
 #define LBD_IO_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/time.h>
 
 struct bufferevent;
+struct event;
+struct event_base;
 
 /* Write what BEV's output holds now; what the socket does not take is
  * left to libevent (write interest on). Returns true when all is out. */
@@ -21,5 +25,45 @@ bool io_flush(struct bufferevent *bev);
 /* From the write callback: turn write interest off again once the output
  * is empty. Returns true when it is. */
 bool io_written(struct bufferevent *bev);
+
+/* Reading for the HTTP connections. libevent's socket bufferevent asks the
+ * kernel how much is readable (ioctl FIONREAD) before every read and reads
+ * at most 4 KiB at a time; an io_reader does one recv() of up to
+ * IO_READ_SIZE into the bufferevent's input instead, so a request costs one
+ * read per side as with HAProxy. The bufferevent still owns the socket and
+ * does the writing; its own reading stays off while a reader is in use. */
+#define IO_READ_SIZE (64 * 1024)
+
+typedef void (*io_read_fn)(void *arg);
+/* WHAT: BEV_EVENT_READING with BEV_EVENT_EOF, _ERROR or _TIMEOUT. Reading
+ * is already off when it is called. */
+typedef void (*io_event_fn)(short what, void *arg);
+
+struct io_reader {
+	struct event *ev;
+	struct bufferevent *bev;
+	io_read_fn on_read;
+	io_event_fn on_event;
+	void *arg;
+	struct timeval timeout;
+	bool has_timeout;
+	bool on;          /* reading wanted */
+	bool full;        /* paused: the input holds high_water bytes */
+	size_t high_water;
+};
+
+/* Read BEV's socket (it must have one) into its input, at most HIGH_WATER
+ * bytes buffered (0: no bound). Reading starts off. Returns 0 or -1. */
+int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferevent *bev,
+		   size_t high_water, io_read_fn on_read, io_event_fn on_event, void *arg);
+void io_reader_callbacks(struct io_reader *r, io_read_fn on_read, io_event_fn on_event,
+			 void *arg);
+void io_reader_set(struct io_reader *r, bool on);
+/* Time allowed without a byte while reading; NULL for none. */
+void io_reader_timeout(struct io_reader *r, const struct timeval *tv);
+/* Call after the consumer drained the input: reading resumes if it paused
+ * because the input was full. */
+void io_reader_drained(struct io_reader *r);
+void io_reader_free(struct io_reader *r);
 
 #endif

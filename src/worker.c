@@ -253,6 +253,7 @@ void worker_free(struct worker *w)
 	free(w->socks);
 	free(w->idle);
 	strbuf_free(&w->scratch);
+	http_head_cache_free(&w->head_cache);
 	if (w->stop_ev)
 		event_free(w->stop_ev);
 	if (w->resume_ev)

@@ -16,6 +16,7 @@
 
 #include "access_log.h"
 #include "config.h"
+#include "http_head.h"
 #include "util/strbuf.h"
 
 struct event;
@@ -64,6 +65,7 @@ struct worker {
 	struct upstream_list *idle;   /* idle server connections by server id */
 	uint32_t nidle_lists;
 	struct strbuf scratch;        /* for rendering heads, reused */
+	struct http_head_cache head_cache;
 	bool stopping;
 	bool accept_paused;
 };
