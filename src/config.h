@@ -56,6 +56,7 @@ struct limits_conf {
 
 struct server_rt;
 struct pool_rt;
+struct listener_rt;
 
 struct server_conf {
 	char *name;              /* defaults to the address text */
@@ -95,6 +96,7 @@ struct listener_conf {
 	enum listener_protocol protocol;
 	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
+	struct listener_rt *rt;  /* runtime state, bound by runtime_attach() */
 };
 
 struct global_conf {

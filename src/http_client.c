@@ -131,6 +131,7 @@ static void client_free(struct client_conn *c)
 		bufferevent_free(c->bev);
 	http_head_free(&c->req);
 	http_head_free(&c->ex.resp);
+	atomic_fetch_sub_explicit(&c->lrt->connections, 1, memory_order_relaxed);
 	worker_conn_remove(c->w, &c->link);
 	free(c);
 }
@@ -737,6 +738,7 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 		return -1;
 	c->w = w;
 	c->listener_index = listener_index;
+	c->lrt = w->cfg->listeners[listener_index].rt;
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(w->base, on_timer, c);
 	if (!c->bev || !c->timer ||
@@ -764,6 +766,7 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	c->parser.data = c;
 	c->req.cache = &w->head_cache;
 	c->ex.resp.cache = &w->head_cache;
+	atomic_fetch_add_explicit(&c->lrt->connections, 1, memory_order_relaxed);
 	worker_conn_add(w, &c->link);
 	bufferevent_setcb(c->bev, NULL, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);

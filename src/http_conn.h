@@ -81,6 +81,7 @@ struct client_conn {
 	struct bufferevent *bev;
 	struct io_reader rd;              /* reads bev's socket (io.h) */
 	size_t listener_index;
+	struct listener_rt *lrt;          /* counts this connection */
 	char peer_ip[INET6_ADDRSTRLEN];
 	bool peer_v6;
 	enum client_state state;

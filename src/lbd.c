@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "access_log.h"
 #include "balance.h"
 #include "config.h"
+#include "daemon.h"
 #include "listener.h"
 #include "log.h"
 #include "runtime.h"
@@ -28,7 +30,7 @@
 #define EXIT_BAD_CONFIG 1
 #define EXIT_RUNTIME 2
 
-struct lbd {
+struct daemon {
 	struct config *cfg;
 	struct lbd_shared shared;
 	struct worker *workers;
@@ -38,6 +40,7 @@ struct lbd {
 	struct event *drain_ev;
 	struct event *reap_ev;
 	bool stopping;
+	time_t started_at;
 };
 
 static void usage(FILE *out)
@@ -66,7 +69,7 @@ static struct config *load_config(const char *path)
 /* Workers leave their loops one by one; the main loop ends with the last. */
 static void on_reap(evutil_socket_t fd, short what, void *arg)
 {
-	struct lbd *l = arg;
+	struct daemon *l = arg;
 
 	for (unsigned i = 0; i < l->started; i++)
 		if (event_base_got_exit(l->workers[i].base) == 0 &&
@@ -77,14 +80,14 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct lbd *l = arg;
+	struct daemon *l = arg;
 
 	log_warn("drain timeout: closing the connections still open");
 	for (unsigned i = 0; i < l->started; i++)
 		worker_abort(&l->workers[i]);
 }
 
-static void begin_stop(struct lbd *l, const char *why)
+static void begin_stop(struct daemon *l, const char *why)
 {
 	struct timeval tv = { 0, 50 * 1000 };
 
@@ -101,9 +104,52 @@ static void begin_stop(struct lbd *l, const char *why)
 	event_add(l->drain_ev, &tv);
 }
 
+/* --- daemon.h ------------------------------------------------------------ */
+
+int daemon_reload(struct daemon *d, reload_done_fn done, void *arg)
+{
+	/* Reload is not wired yet: answer "busy" so callers say so. */
+	return -1;
+}
+
+const struct config *daemon_config(const struct daemon *d)
+{
+	return d->cfg;
+}
+
+unsigned daemon_live_generations(void)
+{
+	return 1;
+}
+
+uint64_t daemon_uptime_s(const struct daemon *d)
+{
+	return (uint64_t)(time(NULL) - d->started_at);
+}
+
+bool daemon_stopping(const struct daemon *d)
+{
+	return d->stopping;
+}
+
+void daemon_stop(struct daemon *d, const char *why)
+{
+	begin_stop(d, why);
+}
+
+unsigned daemon_listener_connections(const struct daemon *d, const char *name)
+{
+	return runtime_listener_connections(name);
+}
+
+struct event_base *daemon_base(struct daemon *d)
+{
+	return d->base;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct lbd *l = arg;
+	struct daemon *l = arg;
 	char err[256];
 
 	switch (sig) {
@@ -126,7 +172,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-static int open_listeners(struct lbd *l)
+static int open_listeners(struct daemon *l)
 {
 	char err[512];
 
@@ -154,7 +200,7 @@ static int open_listeners(struct lbd *l)
 	return 0;
 }
 
-static int prepare(struct lbd *l)
+static int prepare(struct daemon *l)
 {
 	char err[512];
 
@@ -185,13 +231,14 @@ static int prepare(struct lbd *l)
 	return 0;
 }
 
-static int run(struct lbd *l)
+static int run(struct daemon *l)
 {
 	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
 	struct event *sig_ev[sizeof(signals) / sizeof(signals[0])] = { 0 };
 	int rc = 0;
 
 	l->base = event_base_new();
+	l->started_at = time(NULL);
 	l->drain_ev = evtimer_new(l->base, on_drain_timeout, l);
 	l->reap_ev = event_new(l->base, -1, EV_PERSIST, on_reap, l);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
@@ -217,7 +264,7 @@ static int run(struct lbd *l)
 	return rc;
 }
 
-static void cleanup(struct lbd *l)
+static void cleanup(struct daemon *l)
 {
 	for (unsigned i = 0; l->workers && i < l->nworkers; i++)
 		worker_free(&l->workers[i]);
@@ -264,7 +311,7 @@ int main(int argc, char **argv)
 		return EXIT_BAD_CONFIG;
 	}
 
-	struct lbd l = { 0 };
+	struct daemon l = { 0 };
 	l.cfg = load_config(path);
 	if (!l.cfg)
 		return EXIT_BAD_CONFIG;
