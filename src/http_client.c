@@ -77,7 +77,7 @@ static void log_exchange(struct client_conn *c)
 		.status = ex->status,
 		.bytes_sent = ex->bytes_out,
 		.bytes_received = ex->bytes_in,
-		.listener = cfg->listeners[c->listener_index].name,
+		.listener = c->lrt->name,
 		.pool = ex->pool ? ex->pool->name : NULL,
 		.server = ex->served_by ? ex->served_by->name : NULL,
 		.upstream_us = ex->upstream_us,
@@ -224,13 +224,24 @@ static struct client_conn *parser_client(llhttp_t *p)
 	return p->data;
 }
 
+/* The connection's listener in CFG, found by identity: after a reload it
+ * may sit at another index, or be gone (NULL). */
+static const struct listener_conf *conn_listener(const struct config *cfg,
+						 const struct listener_rt *lrt)
+{
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].rt == lrt)
+			return &cfg->listeners[i];
+	return NULL;
+}
+
 static int req_on_message_begin(llhttp_t *p)
 {
 	struct client_conn *c = parser_client(p);
 	struct exchange *ex = &c->ex;
 
 	ex->cfg = config_ref(c->w->cfg);
-	ex->listener = &ex->cfg->listeners[c->listener_index];
+	ex->listener = conn_listener(ex->cfg, c->lrt);
 	ex->upstream_us = -1;
 	ex->start_us = monotonic_us();
 	clock_gettime(CLOCK_REALTIME, &ex->start_real);
@@ -408,6 +419,13 @@ static void handle_head(struct client_conn *c)
 
 	evtimer_del(c->timer);
 	c->keep_alive = llhttp_should_keep_alive(&c->parser) && !c->w->stopping;
+	if (!ex->listener) {
+		/* A reload removed this connection's listener: nothing routes
+		 * its requests any more. */
+		c->keep_alive = false;
+		client_error(c, 503);
+		return;
+	}
 	status = http_request_plan(&c->parser, &c->req, ex->listener, &plan);
 	if (status) {
 		client_error(c, status);
@@ -737,7 +755,6 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	if (!c)
 		return -1;
 	c->w = w;
-	c->listener_index = listener_index;
 	c->lrt = w->cfg->listeners[listener_index].rt;
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(w->base, on_timer, c);

@@ -80,8 +80,7 @@ struct client_conn {
 	struct worker *w;
 	struct bufferevent *bev;
 	struct io_reader rd;              /* reads bev's socket (io.h) */
-	size_t listener_index;
-	struct listener_rt *lrt;          /* counts this connection */
+	struct listener_rt *lrt;          /* its listener's identity; counts it */
 	char peer_ip[INET6_ADDRSTRLEN];
 	bool peer_v6;
 	enum client_state state;
@@ -109,6 +108,7 @@ struct upstream_conn {
 	struct bufferevent *bev;
 	struct io_reader rd;
 	struct server_rt *rt;
+	struct lbd_addr addr;             /* where it is connected */
 	struct client_conn *c;            /* NULL while idle in the pool */
 	bool connected;
 	bool reused;

@@ -143,15 +143,22 @@ static void idle_put(struct upstream_conn *up)
 	io_reader_set(&up->rd, true);
 }
 
-static struct upstream_conn *idle_take(struct worker *w, struct server_rt *rt)
+/* An idle connection to SRV. The pool is kept by server identity, which
+ * outlives reloads; a reload may have given the server another address,
+ * and connections to the old one are closed instead of reused. */
+static struct upstream_conn *idle_take(struct worker *w, const struct server_conf *srv)
 {
-	if (rt->id >= w->nidle_lists)
+	if (srv->rt->id >= w->nidle_lists)
 		return NULL;
-	struct upstream_list *list = &w->idle[rt->id];
-	struct upstream_conn *up = TAILQ_FIRST(list);
-	if (up)
+	struct upstream_list *list = &w->idle[srv->rt->id];
+	struct upstream_conn *up;
+	while ((up = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, up, idle_link);
-	return up;
+		if (addr_equal(&up->addr, &srv->addr))
+			return up;
+		up_free(up);
+	}
+	return NULL;
 }
 
 void upstream_close_idle(struct worker *w)
@@ -546,6 +553,7 @@ static struct upstream_conn *connect_new(struct worker *w, struct server_conf *s
 		return NULL;
 	up->w = w;
 	up->rt = srv->rt;
+	up->addr = srv->addr;
 	up->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (!up->bev) {
 		free(up);
@@ -606,7 +614,7 @@ void upstream_dispatch(struct client_conn *c)
 		assign_server(ex, srv);
 		/* A retry after a stale pooled connection goes to a fresh one. */
 		struct upstream_conn *up = ex->replayable || !ex->req_sent ?
-			idle_take(c->w, srv->rt) : NULL;
+			idle_take(c->w, srv) : NULL;
 		if (up) {
 			up->reused = true;
 			attach(c, up);
