@@ -7,6 +7,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -239,6 +240,10 @@ class ReloadUnderWrkTest(LbdTestCase):
             self.assertTrue(lbd.reload(cfg2 if reloads % 2 == 0 else cfg1)[0])
             reloads += 1
         out = wrk.communicate(timeout=seconds + 30)[0]
+        if os.environ.get("LBD_RELOAD_REPORT"):
+            summary = re.search(r"\d+ requests in [^\n]*", out)
+            print("\n%s: %s, %d reloads" % (" ".join(extra_args), summary.group(0) if summary
+                                            else "?", reloads), file=sys.stderr)
         self.assertNotIn("Socket errors", out, out)
         self.assertNotIn("Non-2xx", out, out)
         self.assertRegex(out, r"\d+ requests in")
