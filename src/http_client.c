@@ -183,8 +183,10 @@ static bool error_keeps_connection(const struct client_conn *c, int status)
 
 	if (!c->keep_alive || c->w->stopping || ex->upgrade || !ex->method)
 		return false;
-	if (status != 404 && status != 405 && status != 417 && status != 502 &&
-	    status != 503 && status != 504)
+	/* After a refused CONNECT the client would send tunnel bytes, and an
+	 * expectation lbd does not know says the client is confused: both
+	 * close. */
+	if (status != 404 && status != 502 && status != 503 && status != 504)
 		return false;
 	return ex->req_complete || ex->req_body == BODY_NONE;
 }
@@ -242,6 +244,7 @@ static int req_on_message_begin(llhttp_t *p)
 
 	ex->cfg = config_ref(c->w->cfg);
 	ex->listener = conn_listener(ex->cfg, c->lrt);
+	c->cg = (struct chunk_guard){ 0 };
 	ex->upstream_us = -1;
 	ex->start_us = monotonic_us();
 	clock_gettime(CLOCK_REALTIME, &ex->start_real);
@@ -321,7 +324,17 @@ static int req_on_body(llhttp_t *p, const char *at, size_t len)
 		c->parse_status = 413;
 		return -1;
 	}
+	if (ex->req_body == BODY_CHUNKED && chunk_guard_body(&c->cg, at, len, c->chunk_end) < 0) {
+		c->parse_status = 400;
+		return -1;
+	}
 	return body_write(upstream_output(c), ex->req_body, at, len);
+}
+
+static int req_on_chunk_header(llhttp_t *p)
+{
+	chunk_guard_header(&parser_client(p)->cg, p->content_length);
+	return 0;
 }
 
 static int req_on_message_complete(llhttp_t *p)
@@ -351,6 +364,7 @@ static const llhttp_settings_t request_settings = {
 	.on_header_value = req_on_header_value,
 	.on_headers_complete = req_on_headers_complete,
 	.on_body = req_on_body,
+	.on_chunk_header = req_on_chunk_header,
 	.on_message_complete = req_on_message_complete,
 };
 
@@ -366,6 +380,8 @@ struct lookahead {
 	uint64_t body;
 	uint64_t limit;
 	int status;
+	struct chunk_guard cg;
+	const char *end;          /* of the buffer being parsed */
 };
 
 static int lookahead_on_body(llhttp_t *p, const char *at, size_t len)
@@ -377,6 +393,14 @@ static int lookahead_on_body(llhttp_t *p, const char *at, size_t len)
 		la->status = 413;
 		return -1;
 	}
+	if ((p->flags & F_CHUNKED) && chunk_guard_body(&la->cg, at, len, la->end) < 0)
+		return -1;
+	return 0;
+}
+
+static int lookahead_on_chunk_header(llhttp_t *p)
+{
+	chunk_guard_header(&((struct lookahead *)p->data)->cg, p->content_length);
 	return 0;
 }
 
@@ -387,6 +411,7 @@ static int lookahead_on_message_complete(llhttp_t *p)
 
 static const llhttp_settings_t lookahead_settings = {
 	.on_body = lookahead_on_body,
+	.on_chunk_header = lookahead_on_chunk_header,
 	.on_message_complete = lookahead_on_message_complete,
 };
 
@@ -402,6 +427,9 @@ static int lookahead_status(struct client_conn *c)
 	probe.data = &la;
 	llhttp_resume(&probe);
 	for (int i = 0; i < n && i < 16; i++) {
+		la.end = (const char *)v[i].iov_base + v[i].iov_len;
+		if (chunk_guard_feed(&la.cg, v[i].iov_base, v[i].iov_len) < 0)
+			return 400;
 		enum llhttp_errno err = llhttp_execute(&probe, v[i].iov_base, v[i].iov_len);
 		if (err == HPE_PAUSED)
 			return 0;
@@ -526,6 +554,12 @@ static void client_process(struct client_conn *c)
 			break;
 		bool in_head = c->state == CLIENT_IDLE || c->state == CLIENT_HEAD;
 		c->chunk = v.iov_base;
+		c->chunk_end = c->chunk + v.iov_len;
+		if (c->state == CLIENT_FORWARD && chunk_guard_feed(&c->cg, v.iov_base, v.iov_len) < 0) {
+			c->parse_status = 400;
+			on_parse_error(c, HPE_USER);
+			break;
+		}
 		enum llhttp_errno err = llhttp_execute(&c->parser, v.iov_base, v.iov_len);
 		size_t used = err == HPE_OK ? v.iov_len :
 			(size_t)(llhttp_get_error_pos(&c->parser) - (const char *)v.iov_base);

@@ -182,6 +182,13 @@ static struct client_conn *parser_client(llhttp_t *p)
 static int resp_on_message_begin(llhttp_t *p)
 {
 	http_head_reset(&parser_client(p)->ex.resp);
+	parser_client(p)->ex.up->cg = (struct chunk_guard){ 0 };
+	return 0;
+}
+
+static int resp_on_chunk_header(llhttp_t *p)
+{
+	chunk_guard_header(&parser_client(p)->ex.up->cg, p->content_length);
 	return 0;
 }
 
@@ -310,7 +317,10 @@ static int resp_on_body(llhttp_t *p, const char *at, size_t len)
 	struct client_conn *c = parser_client(p);
 	struct evbuffer *out = client_out(c);
 	size_t before = evbuffer_get_length(out);
+	struct upstream_conn *up = c->ex.up;
 
+	if ((p->flags & F_CHUNKED) && chunk_guard_body(&up->cg, at, len, up->chunk_end) < 0)
+		return -1;
 	if (body_write(out, c->ex.resp_body, at, len) < 0)
 		return -1;
 	c->ex.bytes_out += evbuffer_get_length(out) - before;
@@ -341,6 +351,7 @@ static const llhttp_settings_t response_settings = {
 	.on_header_value = resp_on_header_value,
 	.on_headers_complete = resp_on_headers_complete,
 	.on_body = resp_on_body,
+	.on_chunk_header = resp_on_chunk_header,
 	.on_message_complete = resp_on_message_complete,
 };
 
@@ -379,6 +390,11 @@ static bool process_response(struct client_conn *c)
 		if (ex->upstream_us < 0)
 			ex->upstream_us = (int64_t)(monotonic_us() - ex->upstream_start_us);
 		up->chunk = v.iov_base;
+		up->chunk_end = up->chunk + v.iov_len;
+		if (chunk_guard_feed(&up->cg, v.iov_base, v.iov_len) < 0) {
+			fail(c, 502);
+			return false;
+		}
 		enum llhttp_errno err = llhttp_execute(&ex->rparser, v.iov_base, v.iov_len);
 		size_t used = err == HPE_OK ? v.iov_len :
 			(size_t)(llhttp_get_error_pos(&ex->rparser) - (const char *)v.iov_base);

@@ -307,6 +307,29 @@ START_TEST(chunk_framing)
 }
 END_TEST
 
+START_TEST(chunk_guard_checks_the_crlf_after_data)
+{
+	struct chunk_guard g = { 0 };
+	const char ok[] = "abc\r\n", bad[] = "abcXX";
+
+	chunk_guard_header(&g, 3);
+	ck_assert_int_eq(chunk_guard_body(&g, ok, 3, ok + 5), 0);
+	chunk_guard_header(&g, 3);
+	ck_assert_int_eq(chunk_guard_body(&g, bad, 3, bad + 5), -1);
+	/* data split over two reads, the CRLF over the next two */
+	chunk_guard_header(&g, 3);
+	ck_assert_int_eq(chunk_guard_body(&g, "ab", 2, "ab" + 2), 0);
+	ck_assert_int_eq(chunk_guard_body(&g, "c\r", 1, "c\r" + 2), 0);
+	ck_assert_int_eq(chunk_guard_feed(&g, "\n0", 2), 0);
+	chunk_guard_header(&g, 1);
+	ck_assert_int_eq(chunk_guard_body(&g, "x", 1, "x" + 1), 0);
+	ck_assert_int_eq(chunk_guard_feed(&g, "\rX", 2), -1);
+	/* more data than the chunk announced */
+	chunk_guard_header(&g, 1);
+	ck_assert_int_eq(chunk_guard_body(&g, "xy", 2, "xy" + 2), -1);
+}
+END_TEST
+
 START_TEST(head_limits)
 {
 	struct http_head h;
@@ -351,6 +374,7 @@ int main(void)
 	tcase_add_test(tc, response_head_for_clients);
 	tcase_add_test(tc, chunk_framing);
 	tcase_add_test(tc, head_limits);
+	tcase_add_test(tc, chunk_guard_checks_the_crlf_after_data);
 	tcase_add_test(tc, connection_tokens);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
