@@ -4,10 +4,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "listener.h"
+
+/* A unix: socket's file goes with the socket, as with nginx and HAProxy;
+ * the next start would find it stale anyway. */
+static void unlink_unix(const struct bind_socket *b)
+{
+	if (b->addr.sa.ss_family == AF_UNIX)
+		unlink(((const struct sockaddr_un *)&b->addr.sa)->sun_path);
+}
 
 static void socket_close_all(struct bind_socket *b, unsigned nworkers)
 {
@@ -16,6 +26,7 @@ static void socket_close_all(struct bind_socket *b, unsigned nworkers)
 	for (unsigned i = 0; i < n; i++)
 		if (b->fds[i] >= 0)
 			close(b->fds[i]);
+	unlink_unix(b);
 }
 
 static int socket_open(struct bind_socket *b, unsigned nworkers, char *err, size_t errlen)
@@ -147,8 +158,10 @@ void binds_release(struct bind_table *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		struct bind_socket *b = &t->items[i];
-		if (!b->per_worker && b->fds && b->fds[0] >= 0)
+		if (!b->per_worker && b->fds && b->fds[0] >= 0) {
 			close(b->fds[0]);
+			unlink_unix(b);
+		}
 		free(b->fds);
 	}
 	free(t->items);
