@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cookie.h"
 #include "http_conn.h"
 #include "http_error.h"
 #include "http_request.h"
@@ -399,6 +400,35 @@ static int lookahead_status(struct client_conn *c)
 	return 0;
 }
 
+/* What the pool's algorithm looks at: the key ip_hash hashes (a header's
+ * value when the pool names one and the request has it, else the client
+ * address) and the sticky cookie. */
+static void balance_inputs(struct client_conn *c)
+{
+	struct exchange *ex = &c->ex;
+	const struct pool_conf *pool = ex->pool;
+	const struct http_field *f;
+
+	ex->hash_key = c->peer_ip;
+	ex->hash_key_len = strlen(c->peer_ip);
+	if (pool->hash_key.header && (f = http_head_find(&c->req, pool->hash_key.header, NULL)) &&
+	    f->value_len) {
+		ex->hash_key = http_field_value(&c->req, f);
+		ex->hash_key_len = f->value_len;
+	}
+	ex->cookie = NULL;
+	ex->cookie_len = 0;
+	if (pool->balance != BALANCE_STICKY_COOKIE)
+		return;
+	for (uint32_t i = 0; i < c->req.nfields; i++) {
+		f = &c->req.fields[i];
+		if (http_field_is(&c->req, f, "cookie") &&
+		    cookie_find(http_field_value(&c->req, f), f->value_len, pool->sticky.cookie,
+				&ex->cookie, &ex->cookie_len))
+			return;
+	}
+}
+
 static void handle_head(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
@@ -413,6 +443,7 @@ static void handle_head(struct client_conn *c)
 		return;
 	}
 	ex->pool = plan.pool;
+	balance_inputs(c);
 	ex->req_body = plan.out.body;
 	ex->upgrade = plan.out.upgrade;
 	ex->is_head = plan.is_head;

@@ -45,6 +45,10 @@ struct exchange {
 	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
 	size_t ntried;
 	int fail_status;                  /* 502 or 504 for the last failure */
+	const char *hash_key;             /* what ip_hash hashes, and the */
+	size_t hash_key_len;              /* sticky cookie the client sent */
+	const char *cookie;               /* (NULL: none); both point into */
+	size_t cookie_len;                /* the client's request head */
 
 	const char *method;               /* NULL until the request line parsed */
 	char *head_out;                   /* rewritten request head, kept for */

@@ -255,6 +255,18 @@ static enum body_mode client_framing(const struct client_conn *c, const llhttp_t
 	return c->parser.http_minor >= 1 ? BODY_CHUNKED : BODY_EOF;
 }
 
+/* A sticky pool's response carries a cookie when the client sent none or
+ * one that names another server (it was placed anew). ID receives the
+ * value. */
+static bool sticky_cookie_needed(const struct exchange *ex, char id[STICKY_ID_LEN + 1])
+{
+	if (ex->pool->balance != BALANCE_STICKY_COOKIE || !ex->server)
+		return false;
+	balance_sticky_id(ex->pool, ex->server, id);
+	return !(ex->cookie && ex->cookie_len == STICKY_ID_LEN &&
+		 memcmp(ex->cookie, id, STICKY_ID_LEN) == 0);
+}
+
 static int resp_on_headers_complete(llhttp_t *p)
 {
 	struct client_conn *c = parser_client(p);
@@ -288,6 +300,17 @@ static int resp_on_headers_complete(llhttp_t *p)
 	};
 	if (no_body && (p->flags & F_CONTENT_LENGTH))
 		out.declared_length = (int64_t)p->content_length;
+	char id[STICKY_ID_LEN + 1];
+	struct set_cookie sc;
+	if (sticky_cookie_needed(ex, id)) {
+		sc = (struct set_cookie){
+			.name = ex->pool->sticky.cookie,
+			.value = id,
+			.max_age_s = ex->pool->sticky.max_age_ms / 1000,
+			/* TLS listeners will set .secure here. */
+		};
+		out.set_cookie = &sc;
+	}
 	if (out.body == BODY_EOF || !ex->req_complete)
 		c->keep_alive = false;
 	out.keep_alive = c->keep_alive;
@@ -595,7 +618,11 @@ void upstream_dispatch(struct client_conn *c)
 	struct exchange *ex = &c->ex;
 
 	for (;;) {
-		struct balance_ctx ctx = { .tried = ex->tried, .ntried = ex->ntried };
+		struct balance_ctx ctx = {
+			.tried = ex->tried, .ntried = ex->ntried,
+			.key = ex->hash_key, .key_len = ex->hash_key_len,
+			.cookie = ex->cookie, .cookie_len = ex->cookie_len,
+		};
 		struct server_conf *srv = balance_pick(ex->pool, &ctx);
 		if (!srv) {
 			if (!ex->ntried)

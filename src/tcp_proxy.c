@@ -105,7 +105,8 @@ static void connect_next(struct tcp_conn *t)
 	struct timeval tv;
 
 	for (;;) {
-		struct balance_ctx ctx = { .tried = t->tried, .ntried = t->ntried };
+		struct balance_ctx ctx = { .tried = t->tried, .ntried = t->ntried,
+					   .key = t->peer_ip, .key_len = strlen(t->peer_ip) };
 		struct server_conf *srv = balance_pick(t->pool, &ctx);
 		if (!srv) {
 			log_warn("pool %s: no server available for TCP client %s", t->pool->name,
