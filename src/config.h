@@ -112,6 +112,7 @@ struct listener_conf {
 	struct lbd_addr *binds;
 	size_t nbinds;
 	enum listener_protocol protocol;
+	bool proxy_protocol;     /* connections start with a PROXY v1/v2 header */
 	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
 };

@@ -175,6 +175,7 @@ static const struct field listener_fields[] = {
 	{ "name", field_name, offsetof(struct listener_conf, name), 0, 0, NULL, true },
 	{ "bind", field_binds, 0, 0, 0, NULL, true },
 	{ "protocol", field_enum, offsetof(struct listener_conf, protocol), 0, 0, protocols, false },
+	{ "proxy_protocol", field_bool, offsetof(struct listener_conf, proxy_protocol), 0, 0, NULL, false },
 	{ "routes", field_routes, 0, 0, 0, NULL, true },
 };
 static const struct section listener_section = SECTION(listener_fields);

@@ -19,6 +19,7 @@
 #include "http_request.h"
 #include "io.h"
 #include "log.h"
+#include "proxy_protocol.h"
 #include "proxy.h"
 #include "route.h"
 #include "runtime.h"
@@ -518,10 +519,42 @@ static void on_parse_error(struct client_conn *c, enum llhttp_errno err)
 	client_error(c, status);
 }
 
+/* The PROXY header at the start of a connection: its source becomes the
+ * client address. Returns 1 when it is done, 0 to wait for more bytes, -1
+ * when the connection was closed (not a valid header: nothing is
+ * answered, as HAProxy does). */
+static int read_proxy_header(struct client_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t len = evbuffer_get_length(in), used;
+	struct pp_result pp;
+
+	if (len > PP_MAX)
+		len = PP_MAX;
+	const unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)len);
+	enum pp_status st = len ? pp_parse(p, len, &pp, &used) : PP_MORE;
+	if (st == PP_MORE && len < PP_MAX)
+		return 0;
+	if (st != PP_DONE) {
+		log_debug("client %s: no valid PROXY protocol header; closing", c->peer_ip);
+		client_free(c);
+		return -1;
+	}
+	evbuffer_drain(in, used);
+	c->proxy_header = false;
+	if (pp.has_addr) {
+		addr_host_text((const struct sockaddr *)&pp.src, c->peer_ip, sizeof(c->peer_ip));
+		c->peer_v6 = pp.src.ss_family == AF_INET6;
+	}
+	return 1;
+}
+
 static void client_process(struct client_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
+	if (c->proxy_header && read_proxy_header(c) <= 0)
+		return;
 	c->in_process = true;
 	while (!c->free_pending && may_parse(c)) {
 		struct evbuffer_iovec v;
@@ -787,6 +820,7 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	addr_host_text(peer, c->peer_ip, sizeof(c->peer_ip));
 	c->peer_v6 = peer->sa_family == AF_INET6;
+	c->proxy_header = w->cfg->listeners[listener_index].proxy_protocol;
 	c->state = CLIENT_IDLE;
 	c->ex.upstream_us = -1;
 	c->link.stop = client_stop;

@@ -85,8 +85,9 @@ struct client_conn {
 	struct bufferevent *bev;
 	struct io_reader rd;              /* reads bev's socket (io.h) */
 	size_t listener_index;
-	char peer_ip[INET6_ADDRSTRLEN];
-	bool peer_v6;
+	char peer_ip[INET6_ADDRSTRLEN];   /* the client: the peer, or the */
+	bool peer_v6;                     /* source of a PROXY header */
+	bool proxy_header;                /* a PROXY header is still expected */
 	enum client_state state;
 	struct event *timer;              /* header and idle deadlines */
 	llhttp_t parser;

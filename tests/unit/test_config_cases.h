@@ -139,6 +139,8 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:9:39: pools[0].sticky.max_age: expected a duration from 1s to 30d, got \"10ms\"\n"
 	  "bad.yaml:9:55: pools[0].sticky.fallback: expected round_robin, least_conn or ip_hash, got \"sticky_cookie\"\n"
 	  "bad.yaml:9:70: pools[0].sticky.path: unknown key (expected one of: cookie, max_age, fallback)" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    proxy_protocol: maybe\n    routes:\n      - pool: web\n" POOLS,
+	  "bad.yaml:4:21: listeners[0].proxy_protocol: expected true or false, got \"maybe\"" },
 	{ "listeners:\n  - name: t\n    bind: 127.0.0.1:8080\n    protocol: tcp\n    routes:\n      - pool: web\n" "pools:\n  - name: web\n    balance: sticky_cookie\n    servers: [ { address: 127.0.0.1:1 } ]\n",
 	  "bad.yaml:6:15: listeners[0].routes[0].pool: pool \"web\" balances by sticky_cookie, which needs HTTP: a tcp listener cannot use it" },
 	{ "listeners:\n  - name: t\n    bind: 127.0.0.1:8080\n    protocol: tcp\n    routes:\n      - pool: web\n" "pools:\n  - name: web\n    balance: ip_hash\n    hash_key: header:X-Tenant\n    servers: [ { address: 127.0.0.1:1 } ]\n",
@@ -216,7 +218,7 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:3:11: listeners[0].bind: expected a unix socket path of 1 to 107 bytes after \"unix:\", got \"unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    protocol: udp\n    tls: {}\n    routes: [ { pool: web } ]\n" POOLS,
 	  "bad.yaml:4:15: listeners[0].protocol: expected http or tcp, got \"udp\"\n"
-	  "bad.yaml:5:5: listeners[0].tls: unknown key (expected one of: name, bind, protocol, routes)" },
+	  "bad.yaml:5:5: listeners[0].tls: unknown key (expected one of: name, bind, protocol, proxy_protocol, routes)" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes: []\n" POOLS,
 	  "bad.yaml:4:13: listeners[0].routes: expected a non-empty list of routes, got an empty list" },
 
