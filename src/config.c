@@ -68,6 +68,7 @@ static void config_free(struct config *cfg)
 		}
 		free(l->routes);
 		free(l->binds);
+		free(l->trusted);
 		free(l->name);
 	}
 	free(cfg->listeners);

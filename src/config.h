@@ -21,6 +21,7 @@
 #include "config_error.h"
 #include "log.h"
 #include "util/addr.h"
+#include "util/cidr.h"
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/lbd/lbd.yaml"
 
@@ -113,6 +114,8 @@ struct listener_conf {
 	size_t nbinds;
 	enum listener_protocol protocol;
 	bool proxy_protocol;     /* connections start with a PROXY v1/v2 header */
+	struct cidr *trusted;    /* peers whose X-Forwarded-For names the client */
+	size_t ntrusted;
 	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
 };

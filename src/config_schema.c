@@ -41,6 +41,8 @@ static void field_pool_ref(struct walk *w, const struct field *f, const struct c
 			   void *obj);
 static void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v,
 			   void *obj);
+static void field_trusted(struct walk *w, const struct field *f, const struct cnode *v,
+			  void *obj);
 static void field_sticky(struct walk *w, const struct field *f, const struct cnode *v,
 			 void *obj);
 
@@ -176,6 +178,7 @@ static const struct field listener_fields[] = {
 	{ "bind", field_binds, 0, 0, 0, NULL, true },
 	{ "protocol", field_enum, offsetof(struct listener_conf, protocol), 0, 0, protocols, false },
 	{ "proxy_protocol", field_bool, offsetof(struct listener_conf, proxy_protocol), 0, 0, NULL, false },
+	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },
 	{ "routes", field_routes, 0, 0, 0, NULL, true },
 };
 static const struct section listener_section = SECTION(listener_fields);
@@ -442,10 +445,38 @@ static void field_binds(struct walk *w, const struct field *f, const struct cnod
 		walk_address(w, v->kind == CNODE_SEQ ? v->items[i] : v, &l->binds[i]);
 }
 
+static void field_trusted(struct walk *w, const struct field *f, const struct cnode *v,
+			  void *obj)
+{
+	static const char what[] = "an IP address or a network without address bits beyond "
+				   "its prefix (10.0.0.0/8, 2001:db8::/32)";
+	struct listener_conf *l = obj;
+
+	if (!walk_list(w, v, "addresses or networks"))
+		return;
+	l->trusted = xcalloc(w, v, v->n, sizeof(*l->trusted));
+	if (!l->trusted)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		const char *s = walk_scalar(w, v->items[i], what);
+		if (!s)
+			continue;
+		if (cidr_parse(s, &l->trusted[l->ntrusted]) < 0)
+			cerr_at(w->errs, v->items[i], "expected %s, got \"%s\"", what, s);
+		else
+			l->ntrusted++;
+	}
+}
+
 static void check_tcp(struct walk *w, const struct listener_conf *l, const struct cnode *v)
 {
 	const struct cnode *routes = cnode_get(v, "routes");
+	const struct cnode *trusted = cnode_get(v, "trusted_proxies");
 
+	if (l->protocol == PROTO_TCP && trusted)
+		cerr_at(w->errs, trusted->key, "trusted_proxies applies to http listeners only "
+			"(X-Forwarded-For is an HTTP header); a tcp listener behind a balancer "
+			"can take the client address from proxy_protocol");
 	if (l->protocol != PROTO_TCP || !routes || routes->kind != CNODE_SEQ || routes->n == 0)
 		return;
 	if (routes->n > 1) {

@@ -45,6 +45,8 @@ struct exchange {
 	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
 	size_t ntried;
 	int fail_status;                  /* 502 or 504 for the last failure */
+	const char *client;               /* the client address of this request */
+	char client_buf[INET6_ADDRSTRLEN];/* (NULL: the connection's peer_ip) */
 	const char *hash_key;             /* what ip_hash hashes, and the */
 	size_t hash_key_len;              /* sticky cookie the client sent */
 	const char *cookie;               /* (NULL: none); both point into */

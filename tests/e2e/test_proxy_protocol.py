@@ -1,7 +1,9 @@
-"""PROXY protocol v1/v2 on listeners (listeners[].proxy_protocol): the
-header's source address is the client address for X-Forwarded-For,
-Forwarded, the access log and ip_hash; anything else closes the
-connection."""
+"""The real client address behind another balancer. PROXY protocol v1/v2
+on listeners (listeners[].proxy_protocol): the header's source address is
+the client address for X-Forwarded-For, Forwarded, the access log and
+ip_hash; anything else closes the connection. X-Forwarded-For from
+listeners[].trusted_proxies: the rightmost untrusted address is the client
+for the access log and ip_hash."""
 
 import socket
 import struct
@@ -135,3 +137,64 @@ class ProxyProtocolTcpTest(LbdTestCase):
             s.sendall(b"hello without a header\r\n")
             self.assertEqual(s.recv(100), b"")
         self.assertEqual(sum(e.connections for e in es), 40)
+
+
+class TrustedProxiesTest(LbdTestCase):
+    def _start(self, servers, trusted, proxy_protocol=False, **pool_kw):
+        port = free_port()
+        lst = listener("web", port, "p")
+        if trusted is not None:
+            lst["trusted_proxies"] = trusted
+        if proxy_protocol:
+            lst["proxy_protocol"] = True
+        lbd = self.start_lbd(config([lst], [pool("p", servers, **pool_kw)]))
+        return lbd, port
+
+    def test_rightmost_untrusted_is_the_client(self):
+        b = self.backends.http("b")
+        lbd, port = self._start([b], ["127.0.0.1", "10.0.0.0/8", "2001:db8::/32"])
+        cases = [
+            ([], "127.0.0.1"),
+            (["203.0.113.5"], "203.0.113.5"),
+            (["203.0.113.5, 10.0.0.2"], "203.0.113.5"),
+            (["198.51.100.1, 203.0.113.5 , 10.0.0.2"], "203.0.113.5"),
+            (["198.51.100.1", "203.0.113.6,10.1.2.3"], "203.0.113.6"),  # two fields
+            (["2001:db8::5, [2001:db9::1]"], "2001:db9::1"),
+            (["10.0.0.1, 10.0.0.2"], "10.0.0.1"),              # all trusted: the leftmost
+            (["unknown, 10.0.0.2"], "10.0.0.2"),               # not an address: stop
+            (["203.0.113.5:4000"], "127.0.0.1"),               # with a port: not an address
+        ]
+        with HttpClient(port) as c:
+            for xff, _ in cases:
+                r = c.request("GET", "/", headers=[("X-Forwarded-For", v) for v in xff])
+                self.assertEqual(r.status, 200)
+        # the chain reaches the server with the peer appended, as always
+        self.assertEqual(b.requests[2].header("x-forwarded-for"), "203.0.113.5, 10.0.0.2, 127.0.0.1")
+        clients = [ln["client"] for ln in lbd.access_lines(count=len(cases))]
+        self.assertEqual(clients, [want for _, want in cases])
+
+    def test_untrusted_peer_is_the_client(self):
+        b = self.backends.http("b")
+        lbd, port = self._start([b], ["10.0.0.0/8"])
+        lbd2, port2 = self._start([b], None)
+        for p in (port, port2):
+            with HttpClient(p) as c:
+                r = c.request("GET", "/", headers=[("X-Forwarded-For", "203.0.113.5")])
+                self.assertEqual(r.status, 200)
+        self.assertEqual(lbd.access_lines(count=1)[0]["client"], "127.0.0.1")
+        self.assertEqual(lbd2.access_lines(count=1)[0]["client"], "127.0.0.1")
+
+    def test_ip_hash_by_forwarded_client_behind_proxy_protocol(self):
+        bs = [self.backends.http("s%d" % i) for i in range(4)]
+        _, port = self._start(bs, ["10.0.0.0/8"], proxy_protocol=True, balance="ip_hash")
+        seen = {}
+        for rnd in range(2):
+            for k in range(30):
+                with HttpClient(port) as c:
+                    # a trusted L4 hop (PROXY source 10.9.9.9) in front of an
+                    # HTTP hop that sent X-Forwarded-For
+                    c.send(b"PROXY TCP4 10.9.9.%d 127.0.0.1 5000 80\r\n" % (rnd + 1))
+                    r = c.request("GET", "/", headers=[("X-Forwarded-For", "198.51.100.%d" % k)])
+                    seen.setdefault(k, r.header("x-backend"))
+                    self.assertEqual(seen[k], r.header("x-backend"), k)
+        self.assertGreaterEqual(len(set(seen.values())), 3, seen)

@@ -139,6 +139,14 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:9:39: pools[0].sticky.max_age: expected a duration from 1s to 30d, got \"10ms\"\n"
 	  "bad.yaml:9:55: pools[0].sticky.fallback: expected round_robin, least_conn or ip_hash, got \"sticky_cookie\"\n"
 	  "bad.yaml:9:70: pools[0].sticky.path: unknown key (expected one of: cookie, max_age, fallback)" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    trusted_proxies: [10.0.0.0/8, \"::1\", 10.0.0.1/8, bad, [1]]\n    routes:\n      - pool: web\n" POOLS,
+	  "bad.yaml:4:42: listeners[0].trusted_proxies[2]: expected an IP address or a network without address bits beyond its prefix (10.0.0.0/8, 2001:db8::/32), got \"10.0.0.1/8\"\n"
+	  "bad.yaml:4:54: listeners[0].trusted_proxies[3]: expected an IP address or a network without address bits beyond its prefix (10.0.0.0/8, 2001:db8::/32), got \"bad\"\n"
+	  "bad.yaml:4:59: listeners[0].trusted_proxies[4]: expected an IP address or a network without address bits beyond its prefix (10.0.0.0/8, 2001:db8::/32), got a list" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    trusted_proxies: []\n    routes:\n      - pool: web\n" POOLS,
+	  "bad.yaml:4:22: listeners[0].trusted_proxies: expected a non-empty list of addresses or networks, got an empty list" },
+	{ "listeners:\n  - name: t\n    bind: 127.0.0.1:8080\n    protocol: tcp\n    trusted_proxies: [10.0.0.0/8]\n    routes:\n      - pool: web\n" POOLS,
+	  "bad.yaml:5:5: listeners[0].trusted_proxies: trusted_proxies applies to http listeners only (X-Forwarded-For is an HTTP header); a tcp listener behind a balancer can take the client address from proxy_protocol" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    proxy_protocol: maybe\n    routes:\n      - pool: web\n" POOLS,
 	  "bad.yaml:4:21: listeners[0].proxy_protocol: expected true or false, got \"maybe\"" },
 	{ "listeners:\n  - name: t\n    bind: 127.0.0.1:8080\n    protocol: tcp\n    routes:\n      - pool: web\n" "pools:\n  - name: web\n    balance: sticky_cookie\n    servers: [ { address: 127.0.0.1:1 } ]\n",
@@ -218,7 +226,7 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:3:11: listeners[0].bind: expected a unix socket path of 1 to 107 bytes after \"unix:\", got \"unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    protocol: udp\n    tls: {}\n    routes: [ { pool: web } ]\n" POOLS,
 	  "bad.yaml:4:15: listeners[0].protocol: expected http or tcp, got \"udp\"\n"
-	  "bad.yaml:5:5: listeners[0].tls: unknown key (expected one of: name, bind, protocol, proxy_protocol, routes)" },
+	  "bad.yaml:5:5: listeners[0].tls: unknown key (expected one of: name, bind, protocol, proxy_protocol, trusted_proxies, routes)" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes: []\n" POOLS,
 	  "bad.yaml:4:13: listeners[0].routes: expected a non-empty list of routes, got an empty list" },
 
