@@ -123,7 +123,7 @@ static struct server_conf *sticky_pick(const struct pool_conf *pool, void *data,
 				       const struct balance_ctx *ctx)
 {
 	struct sticky_data *d = data;
-	struct sticky_entry key;
+	struct sticky_entry key = { 0, 0 };
 
 	if (parse_id(ctx->cookie, ctx->cookie_len, &key.id) == 0) {
 		const struct sticky_entry *e =

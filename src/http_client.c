@@ -476,7 +476,6 @@ static void balance_inputs(struct client_conn *c)
 	const struct pool_conf *pool = ex->pool;
 	const struct http_field *f;
 
-	request_client(c);
 	ex->hash_key = ex->client;
 	ex->hash_key_len = strlen(ex->client);
 	if (pool->hash_key.header && (f = http_head_find(&c->req, pool->hash_key.header, NULL)) &&
@@ -505,6 +504,7 @@ static void handle_head(struct client_conn *c)
 
 	evtimer_del(c->timer);
 	c->keep_alive = llhttp_should_keep_alive(&c->parser) && !c->w->stopping;
+	request_client(c);
 	status = http_request_plan(&c->parser, &c->req, ex->listener, &plan);
 	if (status) {
 		client_error(c, status);

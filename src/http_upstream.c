@@ -267,6 +267,18 @@ static bool sticky_cookie_needed(const struct exchange *ex, char id[STICKY_ID_LE
 		 memcmp(ex->cookie, id, STICKY_ID_LEN) == 0);
 }
 
+static struct set_cookie sticky_set_cookie(const struct exchange *ex, const char *id)
+{
+	return (struct set_cookie){
+		.name = ex->pool->sticky.cookie,
+		.value = id,
+		.max_age_s = ex->pool->sticky.max_age_ms / 1000,
+		/* Hook for TLS listeners (not in this version): .secure = true
+		 * when the client connection is TLS. */
+		.secure = false,
+	};
+}
+
 static int resp_on_headers_complete(llhttp_t *p)
 {
 	struct client_conn *c = parser_client(p);
@@ -284,6 +296,12 @@ static int resp_on_headers_complete(llhttp_t *p)
 		struct response_out out = { .status = 101, .body = BODY_NONE,
 					    .declared_length = -1, .keep_alive = true,
 					    .client_minor = 1, .upgrade = true };
+		char id[STICKY_ID_LEN + 1];
+		struct set_cookie sc;
+		if (sticky_cookie_needed(ex, id)) {
+			sc = sticky_set_cookie(ex, id);
+			out.set_cookie = &sc;
+		}
 		if (send_response_head(c, &out) < 0)
 			return -1;
 		ex->resp_started = true;
@@ -303,12 +321,7 @@ static int resp_on_headers_complete(llhttp_t *p)
 	char id[STICKY_ID_LEN + 1];
 	struct set_cookie sc;
 	if (sticky_cookie_needed(ex, id)) {
-		sc = (struct set_cookie){
-			.name = ex->pool->sticky.cookie,
-			.value = id,
-			.max_age_s = ex->pool->sticky.max_age_ms / 1000,
-			/* TLS listeners will set .secure here. */
-		};
+		sc = sticky_set_cookie(ex, id);
 		out.set_cookie = &sc;
 	}
 	if (out.body == BODY_EOF || !ex->req_complete)
