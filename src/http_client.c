@@ -3,7 +3,6 @@
  * the connection's life between requests (keep-alive, pipelining,
  * timeouts, lbd's own error answers, closing).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -14,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "client_addr.h"
 #include "cookie.h"
 #include "http_conn.h"
 #include "http_error.h"
@@ -402,74 +402,24 @@ static int lookahead_status(struct client_conn *c)
 	return 0;
 }
 
-/* What the pool's algorithm looks at: the key ip_hash hashes (a header's
- * value when the pool names one and the request has it, else the client
- * address) and the sticky cookie. */
-static bool is_trusted(const struct listener_conf *l, const struct ip_addr *a)
-{
-	for (size_t i = 0; i < l->ntrusted; i++)
-		if (cidr_contains(&l->trusted[i], a))
-			return true;
-	return false;
-}
-
-/* The X-Forwarded-For elements from right to left (the last field's last
- * element first): the first that is not a trusted proxy is the client. An
- * element that is not an address stops the walk; the client is then the
- * last trusted address seen, or the peer. */
-static bool forwarded_client(const struct http_head *h, const struct listener_conf *l,
-			     struct ip_addr *client)
-{
-	bool found = false;
-
-	for (uint32_t i = h->nfields; i-- > 0;) {
-		const struct http_field *f = &h->fields[i];
-		if (!http_field_is(h, f, "x-forwarded-for"))
-			continue;
-		const char *v = http_field_value(h, f);
-		size_t end = f->value_len;
-		while (end > 0) {
-			size_t start = end;
-			while (start > 0 && v[start - 1] != ',')
-				start--;
-			size_t a = start, b = end;
-			while (a < b && (v[a] == ' ' || v[a] == '\t'))
-				a++;
-			while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
-				b--;
-			end = start ? start - 1 : 0;
-			if (a == b)
-				continue; /* an empty element: "a,,b" */
-			struct ip_addr ip;
-			if (ip_parse(v + a, b - a, &ip) < 0)
-				return found;
-			*client = ip;
-			found = true;
-			if (!is_trusted(l, &ip))
-				return true;
-		}
-	}
-	return found;
-}
-
 /* The client address of this request: the connection's (its peer, or the
- * source of its PROXY header), unless that is one of the listener's
- * trusted proxies and the request carries X-Forwarded-For. */
+ * source of its PROXY header), or the one X-Forwarded-For names when that
+ * is one of the listener's trusted proxies (client_addr.h). */
 static void request_client(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
 	const struct config *cfg = ex->cfg ? ex->cfg : c->w->cfg;
 	const struct listener_conf *l = &cfg->listeners[c->listener_index];
-	struct ip_addr peer, client;
 
 	ex->client = c->peer_ip;
-	if (!l->ntrusted || ip_parse(c->peer_ip, strlen(c->peer_ip), &peer) < 0 ||
-	    !is_trusted(l, &peer) || !forwarded_client(&c->req, l, &client))
-		return;
-	if (inet_ntop(client.family, client.bytes, ex->client_buf, sizeof(ex->client_buf)))
+	if (l->ntrusted &&
+	    client_addr_forwarded(&c->req, l->trusted, l->ntrusted, c->peer_ip, ex->client_buf))
 		ex->client = ex->client_buf;
 }
 
+/* What the pool's algorithm looks at: the key ip_hash hashes (a header's
+ * value when the pool names one and the request has it, else the client
+ * address) and the sticky cookie. */
 static void balance_inputs(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
