@@ -73,6 +73,7 @@ struct limits_conf {
 
 struct server_rt;
 struct pool_rt;
+struct listener_rt;
 
 struct server_conf {
 	char *name;              /* defaults to the address text */
@@ -118,6 +119,7 @@ struct listener_conf {
 	size_t ntrusted;
 	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
+	struct listener_rt *rt;  /* runtime state, bound by runtime_attach() */
 };
 
 struct global_conf {
@@ -151,6 +153,11 @@ struct config *config_load(const char *path, struct config_errors *errs);
 /* The same from a buffer; FILE_NAME is used in error messages only. */
 struct config *config_load_buffer(const char *file_name, const char *data,
 				  size_t len, struct config_errors *errs);
+
+/* Give CFG its generation number once it is ready to serve; it then counts
+ * as live until it is freed. */
+void config_publish(struct config *cfg, uint64_t generation);
+unsigned config_live_generations(void);
 
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);

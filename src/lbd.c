@@ -15,11 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "access_log.h"
 #include "balance.h"
 #include "config.h"
+#include "daemon.h"
+#include "daemon_private.h"
 #include "listener.h"
 #include "log.h"
 #include "runtime.h"
@@ -28,17 +31,6 @@
 #define EXIT_BAD_CONFIG 1
 #define EXIT_RUNTIME 2
 
-struct lbd {
-	struct config *cfg;
-	struct lbd_shared shared;
-	struct worker *workers;
-	unsigned nworkers;
-	unsigned started;
-	struct event_base *base;
-	struct event *drain_ev;
-	struct event *reap_ev;
-	bool stopping;
-};
 
 static void usage(FILE *out)
 {
@@ -66,7 +58,7 @@ static struct config *load_config(const char *path)
 /* Workers leave their loops one by one; the main loop ends with the last. */
 static void on_reap(evutil_socket_t fd, short what, void *arg)
 {
-	struct lbd *l = arg;
+	struct daemon *l = arg;
 
 	for (unsigned i = 0; i < l->started; i++)
 		if (event_base_got_exit(l->workers[i].base) == 0 &&
@@ -77,14 +69,14 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct lbd *l = arg;
+	struct daemon *l = arg;
 
 	log_warn("drain timeout: closing the connections still open");
 	for (unsigned i = 0; i < l->started; i++)
 		worker_abort(&l->workers[i]);
 }
 
-static void begin_stop(struct lbd *l, const char *why)
+static void begin_stop(struct daemon *l, const char *why)
 {
 	struct timeval tv = { 0, 50 * 1000 };
 
@@ -101,9 +93,46 @@ static void begin_stop(struct lbd *l, const char *why)
 	event_add(l->drain_ev, &tv);
 }
 
+/* --- daemon.h ------------------------------------------------------------ */
+
+const struct config *daemon_config(const struct daemon *d)
+{
+	return d->cfg;
+}
+
+unsigned daemon_live_generations(void)
+{
+	return config_live_generations();
+}
+
+uint64_t daemon_uptime_s(const struct daemon *d)
+{
+	return (uint64_t)(time(NULL) - d->started_at);
+}
+
+bool daemon_stopping(const struct daemon *d)
+{
+	return d->stopping;
+}
+
+void daemon_stop(struct daemon *d, const char *why)
+{
+	begin_stop(d, why);
+}
+
+unsigned daemon_listener_connections(const struct daemon *d, const char *name)
+{
+	return runtime_listener_connections(name);
+}
+
+struct event_base *daemon_base(struct daemon *d)
+{
+	return d->base;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct lbd *l = arg;
+	struct daemon *l = arg;
 	char err[256];
 
 	switch (sig) {
@@ -120,41 +149,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			log_info("SIGUSR1: access log reopened");
 		break;
 	case SIGHUP:
-		log_warn("SIGHUP: configuration reload is not available in this version; "
-			 "the running configuration stays");
+		if (daemon_reload(l, NULL, NULL) < 0)
+			log_warn("SIGHUP: %s; ignored", l->stopping ? "stopping" :
+				 "a reload is already under way");
 		break;
 	}
 }
 
-static int open_listeners(struct lbd *l)
-{
-	char err[512];
-
-	for (size_t i = 0; i < l->cfg->nlisteners; i++) {
-		const struct listener_conf *lc = &l->cfg->listeners[i];
-		for (size_t b = 0; b < lc->nbinds; b++) {
-			const struct lbd_addr *addr = &lc->binds[b];
-			bool per_worker = listener_can_reuseport(addr);
-			int shared_fd = -1;
-			for (unsigned w = 0; w < l->nworkers; w++) {
-				int fd = shared_fd;
-				if (per_worker || fd < 0)
-					fd = listener_open(addr, per_worker, err, sizeof(err));
-				if (fd < 0) {
-					log_error("listener %s: %s", lc->name, err);
-					return -1;
-				}
-				if (!per_worker)
-					shared_fd = fd;
-				if (worker_add_listen(&l->workers[w], fd, per_worker || w == 0, i) < 0)
-					return -1;
-			}
-		}
-	}
-	return 0;
-}
-
-static int prepare(struct lbd *l)
+static int prepare(struct daemon *l)
 {
 	char err[512];
 
@@ -165,12 +167,11 @@ static int prepare(struct lbd *l)
 		log_error("access log: %s", err);
 		return EXIT_BAD_CONFIG;
 	}
-	if (runtime_attach(l->cfg) < 0 || balance_build(l->cfg) < 0) {
+	if (daemon_prepare(l->cfg, 1) < 0) {
 		log_error("out of memory");
 		return EXIT_RUNTIME;
 	}
-	l->cfg->generation = 1;
-	l->shared.max_connections = l->cfg->global.max_connections;
+	atomic_store(&l->shared.max_connections, l->cfg->global.max_connections);
 	l->nworkers = l->cfg->global.workers;
 	l->workers = calloc(l->nworkers, sizeof(*l->workers));
 	if (!l->workers)
@@ -180,18 +181,23 @@ static int prepare(struct lbd *l)
 			log_error("worker %u: cannot create its event loop", i);
 			return EXIT_RUNTIME;
 		}
-	if (open_listeners(l) < 0)
+	if (daemon_open_listeners(l) < 0)
 		return EXIT_RUNTIME;
 	return 0;
 }
 
-static int run(struct lbd *l)
+static int run(struct daemon *l)
 {
 	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
 	struct event *sig_ev[sizeof(signals) / sizeof(signals[0])] = { 0 };
 	int rc = 0;
 
 	l->base = event_base_new();
+	l->started_at = time(NULL);
+	if (!l->base || daemon_reload_init(l) < 0) {
+		log_error("cannot create the main event loop");
+		return EXIT_RUNTIME;
+	}
 	l->drain_ev = evtimer_new(l->base, on_drain_timeout, l);
 	l->reap_ev = event_new(l->base, -1, EV_PERSIST, on_reap, l);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
@@ -217,11 +223,13 @@ static int run(struct lbd *l)
 	return rc;
 }
 
-static void cleanup(struct lbd *l)
+static void cleanup(struct daemon *l)
 {
 	for (unsigned i = 0; l->workers && i < l->nworkers; i++)
 		worker_free(&l->workers[i]);
 	free(l->workers);
+	binds_release(&l->binds);
+	daemon_reload_cleanup(l);
 	if (l->drain_ev)
 		event_free(l->drain_ev);
 	if (l->reap_ev)
@@ -264,7 +272,7 @@ int main(int argc, char **argv)
 		return EXIT_BAD_CONFIG;
 	}
 
-	struct lbd l = { 0 };
+	struct daemon l = { .path = path };
 	l.cfg = load_config(path);
 	if (!l.cfg)
 		return EXIT_BAD_CONFIG;

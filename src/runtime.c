@@ -13,6 +13,7 @@
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct server_rt *servers;
 static struct pool_rt *pools;
+static struct listener_rt *listeners;
 static uint32_t next_server_id;
 
 static struct server_rt *server_rt_get(const char *pool, const char *server)
@@ -56,11 +57,46 @@ static struct pool_rt *pool_rt_get(const char *name)
 	return p;
 }
 
+static struct listener_rt *listener_rt_get(const char *name)
+{
+	for (struct listener_rt *l = listeners; l; l = l->next)
+		if (strcmp(l->name, name) == 0)
+			return l;
+	struct listener_rt *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->name = strdup(name);
+	if (!l->name) {
+		free(l);
+		return NULL;
+	}
+	l->next = listeners;
+	listeners = l;
+	return l;
+}
+
+unsigned runtime_listener_connections(const char *name)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (struct listener_rt *l = listeners; l; l = l->next)
+		if (strcmp(l->name, name) == 0)
+			n = atomic_load(&l->connections);
+	pthread_mutex_unlock(&registry_lock);
+	return n;
+}
+
 int runtime_attach(struct config *cfg)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < cfg->nlisteners && rc == 0; i++) {
+		cfg->listeners[i].rt = listener_rt_get(cfg->listeners[i].name);
+		if (!cfg->listeners[i].rt)
+			rc = -1;
+	}
 	for (size_t i = 0; i < cfg->npools && rc == 0; i++) {
 		struct pool_conf *pool = &cfg->pools[i];
 		pool->rt = pool_rt_get(pool->name);
@@ -94,6 +130,12 @@ void runtime_shutdown(void)
 		free(s->pool_name);
 		free(s->server_name);
 		free(s);
+	}
+	while (listeners) {
+		struct listener_rt *l = listeners;
+		listeners = l->next;
+		free(l->name);
+		free(l);
 	}
 	while (pools) {
 		struct pool_rt *p = pools;

@@ -32,6 +32,12 @@ struct server_rt {
 	struct server_rt *next;      /* registry list */
 };
 
+struct listener_rt {
+	char *name;
+	atomic_uint connections;      /* client connections open, all workers */
+	struct listener_rt *next;
+};
+
 struct pool_rt {
 	char *name;
 	atomic_uint_fast64_t rr_next; /* round-robin position, all workers */
@@ -42,6 +48,9 @@ struct pool_rt {
  * for identities seen for the first time. Called before CFG is published.
  * Returns 0, or -1 when out of memory. */
 int runtime_attach(struct config *cfg);
+
+/* Open client connections of the listener named NAME (0 when unknown). */
+unsigned runtime_listener_connections(const char *name);
 
 /* Number of server ids handed out so far (for sizing per-worker tables). */
 uint32_t runtime_server_count(void);

@@ -27,6 +27,7 @@ struct tcp_conn {
 	struct server_conf *srv;
 	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
 	size_t ntried;
+	struct listener_rt *lrt;        /* counts this connection until it ends */
 	char peer_ip[INET6_ADDRSTRLEN];
 };
 
@@ -49,6 +50,7 @@ static void tcp_free(struct tcp_conn *t)
 	if (t->server)
 		bufferevent_free(t->server);
 	release_server(t->srv);
+	atomic_fetch_sub_explicit(&t->lrt->connections, 1, memory_order_relaxed);
 	config_unref(t->cfg);
 	worker_conn_remove(t->w, &t->link);
 	free(t);
@@ -60,6 +62,7 @@ static void tunnel_done(void *arg, const uint64_t bytes[2])
 	struct tcp_conn *t = arg;
 
 	release_server(t->srv);
+	atomic_fetch_sub_explicit(&t->lrt->connections, 1, memory_order_relaxed);
 	config_unref(t->cfg);
 	free(t);
 }
@@ -203,6 +206,8 @@ int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
 	t->w = w;
 	t->cfg = config_ref(w->cfg);
 	t->pool = t->cfg->listeners[listener_index].routes[0].pool;
+	t->lrt = t->cfg->listeners[listener_index].rt;
+	atomic_fetch_add_explicit(&t->lrt->connections, 1, memory_order_relaxed);
 	t->link.stop = tcp_stop;
 	t->link.destroy = tcp_destroy;
 	addr_host_text(peer, t->peer_ip, sizeof(t->peer_ip));

@@ -270,6 +270,48 @@ class StickyCookieTest(LbdTestCase):
             self.assertEqual(r.header("x-backend"), "a")
 
 
+class AlgorithmReloadTest(LbdTestCase):
+    def test_sticky_ids_and_hash_mapping_survive_reload(self):
+        """SIGHUP with a server added: sticky clients keep their servers
+        (same ids), ip_hash keys move only to the new server."""
+        bs = [self.backends.http("s%d" % i) for i in range(4)]
+        port = free_port()
+
+        def cfg(servers):
+            return config(
+                [listener("web", port, routes=[
+                    {"match": {"path_prefix": "/h"}, "pool": "hash"},
+                    {"match": {"path_prefix": "/"}, "pool": "sticky"}])],
+                [pool("sticky", servers, balance="sticky_cookie"),
+                 pool("hash", servers, balance="ip_hash", hash_key="header:X-Key")],
+                workers=2)
+        lbd = self.start_lbd(cfg(bs[:3]))
+        cookies = {}
+        for i in range(3):
+            with HttpClient(port) as c:
+                r = c.request("GET", "/")
+                cookies[r.header("x-backend")] = r.header("set-cookie").split(";")[0]
+
+        def mapping():
+            out = {}
+            with HttpClient(port) as c:
+                for k in range(80):
+                    out[k] = c.request("GET", "/h", headers=[("X-Key", "k%d" % k)]) \
+                        .header("x-backend")
+            return out
+        before = mapping()
+        self.assertEqual(lbd.reload(cfg(bs)), (True, 2))
+        for name, cookie in cookies.items():
+            with HttpClient(port) as c:
+                r = c.request("GET", "/", headers=[("Cookie", cookie)])
+                self.assertEqual(r.header("x-backend"), name)
+                self.assertIsNone(r.header("set-cookie"))
+        after = mapping()
+        moved = [k for k in before if before[k] != after[k]]
+        self.assertTrue(all(after[k] == "s3" for k in moved), (before, after))
+        self.assertTrue(0 < len(moved) < 40, moved)
+
+
 class AlgorithmConfigTest(LbdTestCase):
     def test_sticky_cookie_on_tcp_listener_is_refused(self):
         from lbdtest import Lbd, LbdError

@@ -1,0 +1,51 @@
+/* daemon.h — what the admin API and signals may ask of the running daemon.
+ *
+ * Every function here runs on the main thread (the one with the admin
+ * socket and the signal events); worker threads never call them.
+ */
+#ifndef LBD_DAEMON_H
+#define LBD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct config;
+struct daemon;
+struct event_base;
+
+struct reload_result {
+	bool ok;
+	uint64_t generation;      /* the generation serving after the reload */
+	const char *errors;       /* when !ok: every error, one per line */
+};
+
+/* Called on the main thread when a reload ends; RESULT lives only during
+ * the call. */
+typedef void (*reload_done_fn)(void *arg, const struct reload_result *result);
+
+/* Re-read and validate the configuration file, then switch every worker to
+ * the new generation. DONE runs once every worker serves it, or at once
+ * when the file is rejected (nothing changes then). Returns 0, or -1 when
+ * a reload is already under way or lbd is stopping (DONE is not called). */
+int daemon_reload(struct daemon *d, reload_done_fn done, void *arg);
+
+/* The newest configuration. No reference is taken: it stays valid on the
+ * main thread until the next reload completes. */
+const struct config *daemon_config(const struct daemon *d);
+
+/* Configuration generations still alive (the newest, plus older ones that
+ * requests in flight still hold). */
+unsigned daemon_live_generations(void);
+
+uint64_t daemon_uptime_s(const struct daemon *d);
+bool daemon_stopping(const struct daemon *d);
+
+/* Graceful stop, as SIGTERM does; WHY goes to the log. */
+void daemon_stop(struct daemon *d, const char *why);
+
+/* Client connections open on the listener named NAME, all workers. */
+unsigned daemon_listener_connections(const struct daemon *d, const char *name);
+
+struct event_base *daemon_base(struct daemon *d);
+
+#endif
