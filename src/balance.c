@@ -3,11 +3,17 @@
 
 #include "runtime.h"
 
-static const struct balancer_ops *ops_for(enum balance_algo algo)
+const struct balancer_ops *balance_ops(enum balance_algo algo)
 {
 	switch (algo) {
 	case BALANCE_ROUND_ROBIN:
 		return &balance_round_robin;
+	case BALANCE_LEAST_CONN:
+		return &balance_least_conn;
+	case BALANCE_IP_HASH:
+		return &balance_ip_hash;
+	case BALANCE_STICKY_COOKIE:
+		return &balance_sticky_cookie;
 	}
 	return &balance_round_robin;
 }
@@ -16,7 +22,7 @@ int balance_build(struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->npools; i++) {
 		struct pool_conf *pool = &cfg->pools[i];
-		const struct balancer_ops *ops = ops_for(pool->balance);
+		const struct balancer_ops *ops = balance_ops(pool->balance);
 		pool->balancer = ops->build(pool);
 		if (!pool->balancer)
 			return -1;
@@ -28,7 +34,7 @@ int balance_build(struct config *cfg)
 struct server_conf *balance_pick(const struct pool_conf *pool,
 				 const struct balance_ctx *ctx)
 {
-	return ops_for(pool->balance)->pick(pool, pool->balancer, ctx);
+	return balance_ops(pool->balance)->pick(pool, pool->balancer, ctx);
 }
 
 int balance_server_eligible(const struct server_conf *srv,

@@ -74,6 +74,7 @@ static void config_free(struct config *cfg)
 		}
 		free(l->routes);
 		free(l->binds);
+		free(l->trusted);
 		free(l->name);
 	}
 	free(cfg->listeners);
@@ -84,6 +85,8 @@ static void config_free(struct config *cfg)
 		for (size_t j = 0; j < p->nservers; j++)
 			free(p->servers[j].name);
 		free(p->servers);
+		free(p->hash_key.header);
+		free(p->sticky.cookie);
 		free(p->name);
 	}
 	free(cfg->pools);

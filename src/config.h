@@ -21,6 +21,7 @@
 #include "config_error.h"
 #include "log.h"
 #include "util/addr.h"
+#include "util/cidr.h"
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/lbd/lbd.yaml"
 
@@ -37,6 +38,22 @@ enum listener_protocol {
 
 enum balance_algo {
 	BALANCE_ROUND_ROBIN,
+	BALANCE_LEAST_CONN,
+	BALANCE_IP_HASH,
+	BALANCE_STICKY_COOKIE,
+};
+
+/* What ip_hash hashes: the client's address, or the value of a header. */
+struct hash_key_conf {
+	char *header;            /* NULL: the client address */
+};
+
+#define STICKY_COOKIE_DEFAULT "LBSRV"
+
+struct sticky_conf {
+	char *cookie;            /* cookie name; STICKY_COOKIE_DEFAULT unless set */
+	uint64_t max_age_ms;     /* 0: a session cookie */
+	enum balance_algo fallback; /* places clients without a valid cookie */
 };
 
 struct timeouts_conf {
@@ -81,6 +98,9 @@ struct pool_conf {
 	struct pool_rt *rt;      /* runtime state, bound by runtime_attach() */
 	void *balancer;          /* the algorithm's data, built by balance_build() */
 	void (*balancer_free)(void *balancer); /* set with it; config_unref calls it */
+	struct hash_key_conf hash_key; /* ip_hash, and sticky_cookie's fallback */
+	struct sticky_conf sticky;     /* sticky_cookie */
+	bool has_hash_key, has_sticky; /* written in the file (misuse checks) */
 };
 
 struct route_conf {
@@ -94,6 +114,9 @@ struct listener_conf {
 	struct lbd_addr *binds;
 	size_t nbinds;
 	enum listener_protocol protocol;
+	bool proxy_protocol;     /* connections start with a PROXY v1/v2 header */
+	struct cidr *trusted;    /* peers whose X-Forwarded-For names the client */
+	size_t ntrusted;
 	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
 	struct listener_rt *rt;  /* runtime state, bound by runtime_attach() */

@@ -39,6 +39,12 @@ static void field_match(struct walk *w, const struct field *f, const struct cnod
 			void *obj);
 static void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v,
 			   void *obj);
+static void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v,
+			   void *obj);
+static void field_trusted(struct walk *w, const struct field *f, const struct cnode *v,
+			  void *obj);
+static void field_sticky(struct walk *w, const struct field *f, const struct cnode *v,
+			 void *obj);
 
 static const struct enum_name log_levels[] = {
 	{ "error", LOG_LEVEL_ERROR }, { "warn", LOG_LEVEL_WARN },
@@ -51,7 +57,13 @@ static const struct enum_name protocols[] = {
 	{ "http", PROTO_HTTP }, { "tcp", PROTO_TCP }, { NULL, 0 },
 };
 static const struct enum_name balances[] = {
-	{ "round_robin", BALANCE_ROUND_ROBIN }, { NULL, 0 },
+	{ "round_robin", BALANCE_ROUND_ROBIN }, { "least_conn", BALANCE_LEAST_CONN },
+	{ "ip_hash", BALANCE_IP_HASH }, { "sticky_cookie", BALANCE_STICKY_COOKIE },
+	{ NULL, 0 },
+};
+static const struct enum_name fallbacks[] = {
+	{ "round_robin", BALANCE_ROUND_ROBIN }, { "least_conn", BALANCE_LEAST_CONN },
+	{ "ip_hash", BALANCE_IP_HASH }, { NULL, 0 },
 };
 
 #define DUR(k, member, lo) { k, field_duration, offsetof(struct timeouts_conf, member), lo, DURATION_MAX_MS, NULL, false }
@@ -129,9 +141,18 @@ static const struct field server_fields[] = {
 };
 static const struct section server_section = SECTION(server_fields);
 
+static const struct field sticky_fields[] = {
+	{ "cookie", field_cookie_name, offsetof(struct sticky_conf, cookie), 0, 0, NULL, false },
+	{ "max_age", field_duration, offsetof(struct sticky_conf, max_age_ms), 1000, DURATION_MAX_MS, NULL, false },
+	{ "fallback", field_enum, offsetof(struct sticky_conf, fallback), 0, 0, fallbacks, false },
+};
+static const struct section sticky_section = SECTION(sticky_fields);
+
 static const struct field pool_fields[] = {
 	{ "name", field_name, offsetof(struct pool_conf, name), 0, 0, NULL, true },
 	{ "balance", field_enum, offsetof(struct pool_conf, balance), 0, 0, balances, false },
+	{ "hash_key", field_hash_key, 0, 0, 0, NULL, false },
+	{ "sticky", field_sticky, offsetof(struct pool_conf, sticky), 0, 0, &sticky_section, false },
 	{ "timeouts", field_section, offsetof(struct pool_conf, timeouts), 0, 0, &pool_timeouts, false },
 	{ "retries", field_u32, offsetof(struct pool_conf, retries), 0, CONFIG_RETRIES_MAX, NULL, false },
 	{ "limits", field_section, offsetof(struct pool_conf, limits), 0, 0, &pool_limits, false },
@@ -156,6 +177,8 @@ static const struct field listener_fields[] = {
 	{ "name", field_name, offsetof(struct listener_conf, name), 0, 0, NULL, true },
 	{ "bind", field_binds, 0, 0, 0, NULL, true },
 	{ "protocol", field_enum, offsetof(struct listener_conf, protocol), 0, 0, protocols, false },
+	{ "proxy_protocol", field_bool, offsetof(struct listener_conf, proxy_protocol), 0, 0, NULL, false },
+	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },
 	{ "routes", field_routes, 0, 0, 0, NULL, true },
 };
 static const struct section listener_section = SECTION(listener_fields);
@@ -180,6 +203,54 @@ static void *xcalloc(struct walk *w, const struct cnode *v, size_t n, size_t siz
 }
 
 /* ---- pools ---- */
+
+/* "client_ip" or "header:NAME" with NAME an HTTP field name (a token). */
+static void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v,
+			   void *obj)
+{
+	static const char what[] = "client_ip or header:NAME (NAME an HTTP header name)";
+	static const char tchar[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789!#$%&'*+-.^_`|~";
+	struct pool_conf *pool = obj;
+	const char *s = walk_scalar(w, v, what);
+
+	if (!s)
+		return;
+	pool->has_hash_key = true;
+	if (strcmp(s, "client_ip") == 0)
+		return;
+	if (strncmp(s, "header:", 7) == 0) {
+		size_t n = strspn(s + 7, tchar);
+		if (n > 0 && n <= CONFIG_NAME_MAX && s[7 + n] == '\0') {
+			pool->hash_key.header = strdup(s + 7);
+			if (!pool->hash_key.header)
+				cerr_at(w->errs, v, "out of memory");
+			return;
+		}
+	}
+	cerr_at(w->errs, v, "expected %s, got \"%s\"", what, s);
+}
+
+static void field_sticky(struct walk *w, const struct field *f, const struct cnode *v,
+			 void *obj)
+{
+	((struct pool_conf *)obj)->has_sticky = true;
+	field_section(w, f, v, obj);
+}
+
+/* Keys that only make sense with some algorithms. */
+static void check_balance(struct walk *w, const struct pool_conf *p, const struct cnode *v)
+{
+	const struct cnode *k;
+	bool hashes = p->balance == BALANCE_IP_HASH ||
+		(p->balance == BALANCE_STICKY_COOKIE && p->sticky.fallback == BALANCE_IP_HASH);
+
+	if (p->has_hash_key && !hashes && (k = cnode_get(v, "hash_key")))
+		cerr_at(w->errs, k->key, "hash_key applies only with balance: ip_hash "
+			"(or sticky_cookie with fallback: ip_hash)");
+	if (p->has_sticky && p->balance != BALANCE_STICKY_COOKIE && (k = cnode_get(v, "sticky")))
+		cerr_at(w->errs, k->key, "sticky applies only with balance: sticky_cookie");
+}
 
 static void report_dup_server(struct walk *w, const struct uniq *dup, const struct uniq *first)
 {
@@ -270,7 +341,11 @@ static void field_pools(struct walk *w, const struct field *f, const struct cnod
 		p->timeouts = cfg->timeouts;
 		p->retries = cfg->retries;
 		p->limits = cfg->limits;
+		p->sticky.fallback = BALANCE_ROUND_ROBIN;
 		walk_section(w, &pool_section, v->items[i], p);
+		if (!p->sticky.cookie)
+			p->sticky.cookie = strdup(STICKY_COOKIE_DEFAULT);
+		check_balance(w, p, v->items[i]);
 	}
 	u = xcalloc(w, v, v->n, sizeof(*u));
 	if (!u)
@@ -370,10 +445,38 @@ static void field_binds(struct walk *w, const struct field *f, const struct cnod
 		walk_address(w, v->kind == CNODE_SEQ ? v->items[i] : v, &l->binds[i]);
 }
 
+static void field_trusted(struct walk *w, const struct field *f, const struct cnode *v,
+			  void *obj)
+{
+	static const char what[] = "an IP address or a network without address bits beyond "
+				   "its prefix (10.0.0.0/8, 2001:db8::/32)";
+	struct listener_conf *l = obj;
+
+	if (!walk_list(w, v, "addresses or networks"))
+		return;
+	l->trusted = xcalloc(w, v, v->n, sizeof(*l->trusted));
+	if (!l->trusted)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		const char *s = walk_scalar(w, v->items[i], what);
+		if (!s)
+			continue;
+		if (cidr_parse(s, &l->trusted[l->ntrusted]) < 0)
+			cerr_at(w->errs, v->items[i], "expected %s, got \"%s\"", what, s);
+		else
+			l->ntrusted++;
+	}
+}
+
 static void check_tcp(struct walk *w, const struct listener_conf *l, const struct cnode *v)
 {
 	const struct cnode *routes = cnode_get(v, "routes");
+	const struct cnode *trusted = cnode_get(v, "trusted_proxies");
 
+	if (l->protocol == PROTO_TCP && trusted)
+		cerr_at(w->errs, trusted->key, "trusted_proxies applies to http listeners only "
+			"(X-Forwarded-For is an HTTP header); a tcp listener behind a balancer "
+			"can take the client address from proxy_protocol");
 	if (l->protocol != PROTO_TCP || !routes || routes->kind != CNODE_SEQ || routes->n == 0)
 		return;
 	if (routes->n > 1) {
@@ -385,6 +488,16 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 	const struct cnode *match = cnode_get(routes->items[0], "match");
 	if (match)
 		cerr_at(w->errs, match->key, "tcp listeners route by pool only");
+	const struct pool_conf *p = l->routes ? l->routes[0].pool : NULL;
+	const struct cnode *ref = cnode_get(routes->items[0], "pool");
+	if (!p || !ref)
+		return;
+	if (p->balance == BALANCE_STICKY_COOKIE)
+		cerr_at(w->errs, ref, "pool \"%s\" balances by sticky_cookie, which needs HTTP: "
+			"a tcp listener cannot use it", p->name);
+	else if (p->hash_key.header)
+		cerr_at(w->errs, ref, "pool \"%s\" hashes a header (hash_key: header:%s), "
+			"which needs HTTP: a tcp listener cannot use it", p->name, p->hash_key.header);
 }
 
 /* "192.0.2.1:80", "[2001:db8::1%2]:80", "unix:/path": one text per socket

@@ -81,6 +81,7 @@ void field_address(struct walk *w, const struct field *f, const struct cnode *v,
 void field_workers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_access(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_host(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_cookie_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_path_prefix(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 
 /* Parse an address from V into OUT; reports and returns -1 when invalid. */

@@ -401,6 +401,14 @@ void field_server_name(struct walk *w, const struct field *f, const struct cnode
 		   "\"[\", \"]\" or \"/\"");
 }
 
+/* RFC 6265 §4.1.1: a cookie-name is a token. */
+void field_cookie_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	check_name(w, f, v, obj,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~",
+		   "a cookie name of 1 to 64 letters, digits or !#$%&'*+-.^_`|~");
+}
+
 int walk_address(struct walk *w, const struct cnode *v, struct lbd_addr *out)
 {
 	static const char form[] = "HOST:PORT, [IPv6]:PORT or unix:/path";

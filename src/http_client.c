@@ -13,11 +13,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "client_addr.h"
+#include "cookie.h"
 #include "http_conn.h"
 #include "http_error.h"
 #include "http_request.h"
 #include "io.h"
 #include "log.h"
+#include "proxy_protocol.h"
 #include "proxy.h"
 #include "route.h"
 #include "runtime.h"
@@ -68,7 +71,7 @@ static void log_exchange(struct client_conn *c)
 	const struct http_head *h = &c->req;
 	struct access_entry e = {
 		.start = ex->start_real,
-		.client = c->peer_ip,
+		.client = ex->client ? ex->client : c->peer_ip,
 		.method = ex->method,
 		.method_len = ex->method ? strlen(ex->method) : 0,
 		.target = h->url_len ? h->buf + h->url_off : NULL,
@@ -439,6 +442,49 @@ static int lookahead_status(struct client_conn *c)
 	return 0;
 }
 
+/* The client address of this request: the connection's (its peer, or the
+ * source of its PROXY header), or the one X-Forwarded-For names when that
+ * is one of the listener's trusted proxies (client_addr.h). */
+static void request_client(struct client_conn *c)
+{
+	struct exchange *ex = &c->ex;
+	const struct listener_conf *l = ex->listener; /* checked by the caller */
+
+	ex->client = c->peer_ip;
+	if (l->ntrusted &&
+	    client_addr_forwarded(&c->req, l->trusted, l->ntrusted, c->peer_ip, ex->client_buf))
+		ex->client = ex->client_buf;
+}
+
+/* What the pool's algorithm looks at: the key ip_hash hashes (a header's
+ * value when the pool names one and the request has it, else the client
+ * address) and the sticky cookie. */
+static void balance_inputs(struct client_conn *c)
+{
+	struct exchange *ex = &c->ex;
+	const struct pool_conf *pool = ex->pool;
+	const struct http_field *f;
+
+	ex->hash_key = ex->client;
+	ex->hash_key_len = strlen(ex->client);
+	if (pool->hash_key.header && (f = http_head_find(&c->req, pool->hash_key.header, NULL)) &&
+	    f->value_len) {
+		ex->hash_key = http_field_value(&c->req, f);
+		ex->hash_key_len = f->value_len;
+	}
+	ex->cookie = NULL;
+	ex->cookie_len = 0;
+	if (pool->balance != BALANCE_STICKY_COOKIE)
+		return;
+	for (uint32_t i = 0; i < c->req.nfields; i++) {
+		f = &c->req.fields[i];
+		if (http_field_is(&c->req, f, "cookie") &&
+		    cookie_find(http_field_value(&c->req, f), f->value_len, pool->sticky.cookie,
+				&ex->cookie, &ex->cookie_len))
+			return;
+	}
+}
+
 static void handle_head(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
@@ -454,12 +500,14 @@ static void handle_head(struct client_conn *c)
 		client_error(c, 503);
 		return;
 	}
+	request_client(c);
 	status = http_request_plan(&c->parser, &c->req, ex->listener, &plan);
 	if (status) {
 		client_error(c, status);
 		return;
 	}
 	ex->pool = plan.pool;
+	balance_inputs(c);
 	ex->req_body = plan.out.body;
 	ex->upgrade = plan.out.upgrade;
 	ex->is_head = plan.is_head;
@@ -534,10 +582,42 @@ static void on_parse_error(struct client_conn *c, enum llhttp_errno err)
 	client_error(c, status);
 }
 
+/* The PROXY header at the start of a connection: its source becomes the
+ * client address. Returns 1 when it is done, 0 to wait for more bytes, -1
+ * when the connection was closed (not a valid header: nothing is
+ * answered, as HAProxy does). */
+static int read_proxy_header(struct client_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t len = evbuffer_get_length(in), used;
+	struct pp_result pp;
+
+	if (len > PP_MAX)
+		len = PP_MAX;
+	const unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)len);
+	enum pp_status st = len ? pp_parse(p, len, &pp, &used) : PP_MORE;
+	if (st == PP_MORE && len < PP_MAX)
+		return 0;
+	if (st != PP_DONE) {
+		log_debug("client %s: no valid PROXY protocol header; closing", c->peer_ip);
+		client_free(c);
+		return -1;
+	}
+	evbuffer_drain(in, used);
+	c->proxy_header = false;
+	if (pp.has_addr) {
+		addr_host_text((const struct sockaddr *)&pp.src, c->peer_ip, sizeof(c->peer_ip));
+		c->peer_v6 = pp.src.ss_family == AF_INET6;
+	}
+	return 1;
+}
+
 static void client_process(struct client_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
+	if (c->proxy_header && read_proxy_header(c) <= 0)
+		return;
 	c->in_process = true;
 	while (!c->free_pending && may_parse(c)) {
 		struct evbuffer_iovec v;
@@ -809,6 +889,7 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	addr_host_text(peer, c->peer_ip, sizeof(c->peer_ip));
 	c->peer_v6 = peer->sa_family == AF_INET6;
+	c->proxy_header = w->cfg->listeners[listener_index].proxy_protocol;
 	c->state = CLIENT_IDLE;
 	c->ex.upstream_us = -1;
 	c->link.stop = client_stop;

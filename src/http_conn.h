@@ -45,6 +45,12 @@ struct exchange {
 	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
 	size_t ntried;
 	int fail_status;                  /* 502 or 504 for the last failure */
+	const char *client;               /* the client address of this request */
+	char client_buf[INET6_ADDRSTRLEN];/* (NULL: the connection's peer_ip) */
+	const char *hash_key;             /* what ip_hash hashes, and the */
+	size_t hash_key_len;              /* sticky cookie the client sent */
+	const char *cookie;               /* (NULL: none); both point into */
+	size_t cookie_len;                /* the client's request head */
 
 	const char *method;               /* NULL until the request line parsed */
 	char *head_out;                   /* rewritten request head, kept for */
@@ -81,8 +87,9 @@ struct client_conn {
 	struct bufferevent *bev;
 	struct io_reader rd;              /* reads bev's socket (io.h) */
 	struct listener_rt *lrt;          /* its listener's identity; counts it */
-	char peer_ip[INET6_ADDRSTRLEN];
-	bool peer_v6;
+	char peer_ip[INET6_ADDRSTRLEN];   /* the client: the peer, or the */
+	bool peer_v6;                     /* source of a PROXY header */
+	bool proxy_header;                /* a PROXY header is still expected */
 	enum client_state state;
 	struct event *timer;              /* header and idle deadlines */
 	llhttp_t parser;

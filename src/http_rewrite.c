@@ -179,6 +179,8 @@ int http_response_write(struct strbuf *out, const struct http_head *h,
 			continue;
 		add_field(out, h, f);
 	}
+	if (resp->set_cookie)
+		cookie_write_set(out, resp->set_cookie);
 	if (resp->body == BODY_NONE && resp->declared_length >= 0) {
 		strbuf_adds(out, "Content-Length: ");
 		strbuf_add_u64(out, (uint64_t)resp->declared_length);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "body.h"
+#include "cookie.h"
 #include "http_head.h"
 #include "util/strbuf.h"
 
@@ -44,6 +45,7 @@ struct response_out {
 	bool keep_alive;            /* the client connection stays open */
 	int client_minor;           /* HTTP/1.<minor> of the client */
 	bool upgrade;               /* 101: keep Upgrade and Connection: upgrade */
+	const struct set_cookie *set_cookie; /* added when not NULL */
 };
 
 /* Append the head of a server's response (parsed into H) as lbd sends it to

@@ -269,6 +269,30 @@ static enum body_mode client_framing(const struct client_conn *c, const llhttp_t
 	return c->parser.http_minor >= 1 ? BODY_CHUNKED : BODY_EOF;
 }
 
+/* A sticky pool's response carries a cookie when the client sent none or
+ * one that names another server (it was placed anew). ID receives the
+ * value. */
+static bool sticky_cookie_needed(const struct exchange *ex, char id[STICKY_ID_LEN + 1])
+{
+	if (ex->pool->balance != BALANCE_STICKY_COOKIE || !ex->server)
+		return false;
+	balance_sticky_id(ex->pool, ex->server, id);
+	return !(ex->cookie && ex->cookie_len == STICKY_ID_LEN &&
+		 memcmp(ex->cookie, id, STICKY_ID_LEN) == 0);
+}
+
+static struct set_cookie sticky_set_cookie(const struct exchange *ex, const char *id)
+{
+	return (struct set_cookie){
+		.name = ex->pool->sticky.cookie,
+		.value = id,
+		.max_age_s = ex->pool->sticky.max_age_ms / 1000,
+		/* Hook for TLS listeners (not in this version): .secure = true
+		 * when the client connection is TLS. */
+		.secure = false,
+	};
+}
+
 static int resp_on_headers_complete(llhttp_t *p)
 {
 	struct client_conn *c = parser_client(p);
@@ -286,6 +310,12 @@ static int resp_on_headers_complete(llhttp_t *p)
 		struct response_out out = { .status = 101, .body = BODY_NONE,
 					    .declared_length = -1, .keep_alive = true,
 					    .client_minor = 1, .upgrade = true };
+		char id[STICKY_ID_LEN + 1];
+		struct set_cookie sc;
+		if (sticky_cookie_needed(ex, id)) {
+			sc = sticky_set_cookie(ex, id);
+			out.set_cookie = &sc;
+		}
 		if (send_response_head(c, &out) < 0)
 			return -1;
 		ex->resp_started = true;
@@ -302,6 +332,12 @@ static int resp_on_headers_complete(llhttp_t *p)
 	};
 	if (no_body && (p->flags & F_CONTENT_LENGTH))
 		out.declared_length = (int64_t)p->content_length;
+	char id[STICKY_ID_LEN + 1];
+	struct set_cookie sc;
+	if (sticky_cookie_needed(ex, id)) {
+		sc = sticky_set_cookie(ex, id);
+		out.set_cookie = &sc;
+	}
 	if (out.body == BODY_EOF || !ex->req_complete)
 		c->keep_alive = false;
 	out.keep_alive = c->keep_alive;
@@ -619,7 +655,11 @@ void upstream_dispatch(struct client_conn *c)
 	struct exchange *ex = &c->ex;
 
 	for (;;) {
-		struct balance_ctx ctx = { .tried = ex->tried, .ntried = ex->ntried };
+		struct balance_ctx ctx = {
+			.tried = ex->tried, .ntried = ex->ntried,
+			.key = ex->hash_key, .key_len = ex->hash_key_len,
+			.cookie = ex->cookie, .cookie_len = ex->cookie_len,
+		};
 		struct server_conf *srv = balance_pick(ex->pool, &ctx);
 		if (!srv) {
 			if (!ex->ntried)

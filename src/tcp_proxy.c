@@ -2,6 +2,7 @@
  * other servers when a connect fails), then handing both to a tunnel. */
 #include "tcp_proxy.h"
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 
 #include "balance.h"
 #include "log.h"
+#include "proxy_protocol.h"
 #include "runtime.h"
 #include "tunnel.h"
 #include "worker.h"
@@ -108,7 +110,8 @@ static void connect_next(struct tcp_conn *t)
 	struct timeval tv;
 
 	for (;;) {
-		struct balance_ctx ctx = { .tried = t->tried, .ntried = t->ntried };
+		struct balance_ctx ctx = { .tried = t->tried, .ntried = t->ntried,
+					   .key = t->peer_ip, .key_len = strlen(t->peer_ip) };
 		struct server_conf *srv = balance_pick(t->pool, &ctx);
 		if (!srv) {
 			log_warn("pool %s: no server available for TCP client %s", t->pool->name,
@@ -143,7 +146,40 @@ static void connect_next(struct tcp_conn *t)
 
 static void on_client_event(struct bufferevent *bev, short what, void *arg)
 {
-	tcp_free(arg); /* the client left before a server was reached */
+	tcp_free(arg); /* the client left before a server was reached, or its
+			* PROXY header did not arrive in time */
+}
+
+/* A listener with proxy_protocol: the header comes first, then the server
+ * is picked (ip_hash hashes the address it carries). Anything else than a
+ * valid header closes the connection. */
+static void on_client_header(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *t = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in), used;
+	struct pp_result pp;
+
+	if (len > PP_MAX)
+		len = PP_MAX;
+	enum pp_status st = pp_parse(evbuffer_pullup(in, (ev_ssize_t)len), len, &pp, &used);
+	if (st == PP_MORE && len < PP_MAX)
+		return;
+	if (st != PP_DONE) {
+		log_debug("TCP client %s: no valid PROXY protocol header; closing", t->peer_ip);
+		tcp_free(t);
+		return;
+	}
+	evbuffer_drain(in, used);
+	if (pp.has_addr)
+		addr_host_text((const struct sockaddr *)&pp.src, t->peer_ip, sizeof(t->peer_ip));
+	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
+	bufferevent_set_timeouts(t->client, NULL, NULL);
+	/* What followed the header waits in the input buffer; the tunnel
+	 * relays it and reads on (an end of stream already sent must not end
+	 * the connection before the server is reached). */
+	bufferevent_disable(t->client, EV_READ);
+	connect_next(t);
 }
 
 static void tcp_stop(struct conn_link *link)
@@ -178,8 +214,16 @@ int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
 	worker_conn_add(w, &t->link);
 	/* Bytes the client sends early wait in its input buffer (bounded by
 	 * the read watermark) and are relayed once the server is there. */
-	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
 	bufferevent_setwatermark(t->client, EV_READ, 0, 64 * 1024);
+	if (t->cfg->listeners[listener_index].proxy_protocol) {
+		struct timeval tv;
+		ms_to_tv(t->cfg->timeouts.header_ms, &tv);
+		bufferevent_setcb(t->client, on_client_header, NULL, on_client_event, t);
+		bufferevent_set_timeouts(t->client, &tv, NULL);
+		bufferevent_enable(t->client, EV_READ);
+		return 0;
+	}
+	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
 	bufferevent_enable(t->client, EV_READ);
 	connect_next(t);
 	return 0;

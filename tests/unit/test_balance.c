@@ -1,41 +1,55 @@
-/* test_balance.c — smooth weighted round-robin: shares, smoothness,
- * skipped servers, backups, weight 0. */
+/* test_balance.c — the balancing algorithms on their own: round-robin
+ * shares and smoothness, least_conn under uneven load, ip_hash shares and
+ * key movement, sticky_cookie ids and placement; skipped servers, backups
+ * and weight 0 for each. */
 #include <check.h>
 
 #include "check_main.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "balance.h"
+#include "config.h"
 #include "runtime.h"
 
-#define MAX_SERVERS 8
+#define MAX_SERVERS 16
+#define KEYS 100000
 
 struct fixture {
+	char names[MAX_SERVERS][16];
 	struct pool_rt prt;
 	struct server_rt srt[MAX_SERVERS];
 	struct server_conf servers[MAX_SERVERS];
 	struct pool_conf pool;
 };
 
-static void fixture_init(struct fixture *f, const unsigned *weights, const int *backup, size_t n)
+static void fixture_algo(struct fixture *f, enum balance_algo algo, const unsigned *weights,
+			 const int *backup, size_t n)
 {
 	memset(f, 0, sizeof(*f));
 	for (size_t i = 0; i < n; i++) {
-		f->servers[i].name = "s";
+		snprintf(f->names[i], sizeof(f->names[i]), "s%zu", i);
+		f->servers[i].name = f->names[i];
 		f->servers[i].weight = weights[i];
 		f->servers[i].backup = backup ? backup[i] : 0;
 		f->servers[i].rt = &f->srt[i];
 		atomic_init(&f->srt[i].state, SERVER_UP);
 	}
 	f->pool.name = "p";
-	f->pool.balance = BALANCE_ROUND_ROBIN;
+	f->pool.balance = algo;
+	f->pool.sticky.fallback = BALANCE_ROUND_ROBIN;
 	f->pool.servers = f->servers;
 	f->pool.nservers = n;
 	f->pool.rt = &f->prt;
-	f->pool.balancer = balance_round_robin.build(&f->pool);
-	f->pool.balancer_free = balance_round_robin.free;
+	f->pool.balancer = balance_ops(algo)->build(&f->pool);
+	f->pool.balancer_free = balance_ops(algo)->free;
 	ck_assert_ptr_nonnull(f->pool.balancer);
+}
+
+static void fixture_init(struct fixture *f, const unsigned *weights, const int *backup, size_t n)
+{
+	fixture_algo(f, BALANCE_ROUND_ROBIN, weights, backup, n);
 }
 
 static void fixture_free(struct fixture *f)
@@ -165,6 +179,414 @@ START_TEST(all_weights_zero_gives_none)
 }
 END_TEST
 
+
+/* ---- least_conn ---- */
+
+/* A pick as the proxy makes it: the server's active count rises until the
+ * request ends (HOLD: it never does in the test). */
+static size_t lc_take(struct fixture *f, bool hold)
+{
+	struct balance_ctx ctx = { 0 };
+	struct server_conf *s = balance_pick(&f->pool, &ctx);
+
+	if (!s)
+		return SIZE_MAX;
+	if (hold)
+		atomic_fetch_add(&s->rt->active, 1);
+	return (size_t)(s - f->servers);
+}
+
+START_TEST(lc_shares_follow_weights_under_load)
+{
+	static const unsigned w[] = { 1, 2, 3, 4 };
+	struct fixture f;
+	unsigned counts[4] = { 0 };
+
+	fixture_algo(&f, BALANCE_LEAST_CONN, w, NULL, 4);
+	for (int i = 0; i < KEYS; i++)
+		counts[lc_take(&f, true)]++;
+	for (int i = 0; i < 4; i++) {
+		double share = counts[i] / (double)KEYS, want = w[i] / 10.0;
+		ck_assert_msg(share > want * 0.97 && share < want * 1.03,
+			      "server %d: share %.4f, want %.4f", i, share, want);
+	}
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(lc_idle_equal_servers_rotate)
+{
+	static const unsigned w[] = { 2, 2, 2 };
+	struct fixture f;
+	unsigned counts[3] = { 0 };
+
+	fixture_algo(&f, BALANCE_LEAST_CONN, w, NULL, 3);
+	for (int i = 0; i < 3000; i++)
+		counts[lc_take(&f, false)]++;
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_eq(counts[i], 1000);
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(lc_uneven_load)
+{
+	static const unsigned w[] = { 1, 1, 1 }, w2[] = { 1, 4 };
+	struct fixture f;
+
+	fixture_algo(&f, BALANCE_LEAST_CONN, w, NULL, 3);
+	atomic_store(&f.srt[0].active, 5);
+	atomic_store(&f.srt[1].active, 2);
+	atomic_store(&f.srt[2].active, 7);
+	for (int i = 0; i < 10; i++)
+		ck_assert_uint_eq(lc_take(&f, false), 1);
+	/* once server 1 holds as many as server 0, they share the picks */
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_eq(lc_take(&f, true), 1);
+	unsigned c[3] = { 0 };
+	for (int i = 0; i < 4; i++)
+		c[lc_take(&f, true)]++;
+	ck_assert_uint_eq(c[0], 2);
+	ck_assert_uint_eq(c[1], 2);
+	ck_assert_uint_eq(c[2], 0);
+	fixture_free(&f);
+
+	/* relative to weight: (1+1)/1 > (3+1)/4 */
+	fixture_algo(&f, BALANCE_LEAST_CONN, w2, NULL, 2);
+	atomic_store(&f.srt[0].active, 1);
+	atomic_store(&f.srt[1].active, 3);
+	ck_assert_uint_eq(lc_take(&f, false), 1);
+	atomic_store(&f.srt[1].active, 8);
+	ck_assert_uint_eq(lc_take(&f, false), 0);
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(lc_skips_and_backups)
+{
+	static const unsigned w[] = { 0, 1, 1, 1 };
+	static const int backup[] = { 0, 0, 0, 1 };
+	struct fixture f;
+
+	fixture_algo(&f, BALANCE_LEAST_CONN, w, backup, 4);
+	atomic_store(&f.srt[2].state, SERVER_DRAINING);
+	for (int i = 0; i < 10; i++)
+		ck_assert_uint_eq(lc_take(&f, true), 1);
+	atomic_store(&f.srt[1].state, SERVER_DOWN);
+	ck_assert_uint_eq(lc_take(&f, true), 3);
+	atomic_store(&f.srt[3].state, SERVER_DISABLED);
+	ck_assert_uint_eq(lc_take(&f, true), SIZE_MAX);
+	fixture_free(&f);
+}
+END_TEST
+
+/* ---- ip_hash ---- */
+
+static size_t hash_pick_key(struct fixture *f, int k)
+{
+	char key[32];
+	struct balance_ctx ctx = { 0 };
+
+	ctx.key_len = (size_t)snprintf(key, sizeof(key), "10.%d.%d.%d", k >> 16 & 255,
+				       k >> 8 & 255, k & 255);
+	ctx.key = key;
+	struct server_conf *s = balance_pick(&f->pool, &ctx);
+	return s ? (size_t)(s - f->servers) : SIZE_MAX;
+}
+
+START_TEST(hash_shares_follow_weights)
+{
+	static const unsigned w[] = { 1, 2, 3, 4 };
+	struct fixture f;
+	unsigned counts[4] = { 0 };
+
+	fixture_algo(&f, BALANCE_IP_HASH, w, NULL, 4);
+	for (int k = 0; k < KEYS; k++)
+		counts[hash_pick_key(&f, k)]++;
+	for (int i = 0; i < 4; i++) {
+		double share = counts[i] / (double)KEYS, want = w[i] / 10.0;
+		ck_assert_msg(share > want * 0.97 && share < want * 1.03,
+			      "server %d: share %.4f, want %.4f", i, share, want);
+	}
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(hash_equal_shares)
+{
+	static const unsigned w[] = { 3, 3, 3, 3, 3, 3, 3, 3, 3, 3 };
+	struct fixture f;
+	unsigned counts[10] = { 0 };
+
+	fixture_algo(&f, BALANCE_IP_HASH, w, NULL, 10);
+	for (int k = 0; k < KEYS; k++)
+		counts[hash_pick_key(&f, k)]++;
+	for (int i = 0; i < 10; i++)
+		ck_assert_msg(counts[i] > 9700 && counts[i] < 10300, "server %d: %u", i, counts[i]);
+	fixture_free(&f);
+}
+END_TEST
+
+static uint8_t map_a[KEYS], map_b[KEYS];
+
+static void hash_map(struct fixture *f, uint8_t *map)
+{
+	for (int k = 0; k < KEYS; k++)
+		map[k] = (uint8_t)hash_pick_key(f, k);
+}
+
+/* N servers, then one added (as the last) or removed (the last): the keys
+ * that move all move to (or from) that server, at most 1.2/N of them. */
+static void check_add_remove(const unsigned *w, size_t n)
+{
+	struct fixture small, big;
+	unsigned moved = 0;
+
+	fixture_algo(&small, BALANCE_IP_HASH, w, NULL, n);
+	fixture_algo(&big, BALANCE_IP_HASH, w, NULL, n + 1);
+	hash_map(&small, map_a);
+	hash_map(&big, map_b);
+	for (int k = 0; k < KEYS; k++) {
+		if (map_a[k] == map_b[k])
+			continue;
+		moved++;
+		ck_assert_msg(map_b[k] == n, "key %d moved from %u to %u, not to the new server",
+			      k, map_a[k], map_b[k]);
+	}
+	ck_assert_msg(moved <= 1.2 * KEYS / (double)(n + 1), "added: %u keys moved of %d (N=%zu)",
+		      moved, KEYS, n + 1);
+	ck_assert_msg(moved >= 0.8 * KEYS / (double)(n + 1), "added: only %u keys moved", moved);
+	fixture_free(&small);
+	fixture_free(&big);
+}
+
+START_TEST(hash_add_remove_moves_few_keys)
+{
+	static const unsigned eq[] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+	static const unsigned mixed[] = { 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5 };
+
+	/* adding server N+1 to N is removing it from N+1, read backwards */
+	check_add_remove(eq, 4);
+	check_add_remove(eq, 9);
+	check_add_remove(mixed, 11);
+}
+END_TEST
+
+START_TEST(hash_weighted_add_moves_its_share)
+{
+	static const unsigned w[] = { 1, 2, 3, 4, 2 };
+	struct fixture small, big;
+	unsigned moved = 0;
+
+	fixture_algo(&small, BALANCE_IP_HASH, w, NULL, 4);
+	fixture_algo(&big, BALANCE_IP_HASH, w, NULL, 5);
+	hash_map(&small, map_a);
+	hash_map(&big, map_b);
+	for (int k = 0; k < KEYS; k++) {
+		if (map_a[k] != map_b[k]) {
+			moved++;
+			ck_assert_uint_eq(map_b[k], 4);
+		}
+	}
+	/* the new server's weight share: 2/12 */
+	ck_assert_msg(moved > KEYS * 2 / 12 * 0.97 && moved < KEYS * 2 / 12 * 1.03, "%u moved",
+		      moved);
+	fixture_free(&small);
+	fixture_free(&big);
+}
+END_TEST
+
+START_TEST(hash_down_server_keys_return)
+{
+	static const unsigned w[] = { 1, 1, 1, 1, 1 };
+	struct fixture f;
+	unsigned moved = 0, spread[5] = { 0 };
+
+	fixture_algo(&f, BALANCE_IP_HASH, w, NULL, 5);
+	hash_map(&f, map_a);
+	atomic_store(&f.srt[2].state, SERVER_DOWN);
+	hash_map(&f, map_b);
+	for (int k = 0; k < KEYS; k++) {
+		ck_assert_uint_ne(map_b[k], 2);
+		if (map_a[k] != map_b[k]) {
+			ck_assert_uint_eq(map_a[k], 2); /* only the down server's keys move */
+			spread[map_b[k]]++;
+			moved++;
+		}
+	}
+	for (int i = 0; i < 5; i++)
+		if (i != 2) /* ... and they spread over all the others */
+			ck_assert_msg(spread[i] > moved / 4 * 0.9 && spread[i] < moved / 4 * 1.1,
+				      "server %d took %u of %u", i, spread[i], moved);
+	atomic_store(&f.srt[2].state, SERVER_UP);
+	hash_map(&f, map_b);
+	ck_assert(memcmp(map_a, map_b, sizeof(map_a)) == 0);
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(hash_same_in_independent_instances)
+{
+	static const unsigned w[] = { 1, 3, 2, 1, 1, 5 };
+	struct fixture *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+
+	fixture_algo(a, BALANCE_IP_HASH, w, NULL, 6);
+	fixture_algo(b, BALANCE_IP_HASH, w, NULL, 6);
+	hash_map(a, map_a);
+	hash_map(b, map_b);
+	ck_assert(memcmp(map_a, map_b, sizeof(map_a)) == 0);
+	/* and in every build of lbd: the hash is fixed, not per process */
+	static const uint8_t golden[8] = { 1, 2, 4, 2, 5, 1, 5, 3 };
+	for (int k = 0; k < 8; k++)
+		ck_assert_msg(map_a[k] == golden[k], "key %d: %u", k, map_a[k]);
+	fixture_free(a);
+	fixture_free(b);
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(hash_skips_and_backups)
+{
+	static const unsigned w[] = { 0, 1, 1, 1 };
+	static const int backup[] = { 0, 0, 0, 1 };
+	struct fixture f;
+
+	fixture_algo(&f, BALANCE_IP_HASH, w, backup, 4);
+	for (int k = 0; k < 1000; k++) {
+		size_t s = hash_pick_key(&f, k);
+		ck_assert(s == 1 || s == 2);
+	}
+	atomic_store(&f.srt[1].state, SERVER_DOWN);
+	atomic_store(&f.srt[2].state, SERVER_DRAINING);
+	for (int k = 0; k < 100; k++)
+		ck_assert_uint_eq(hash_pick_key(&f, k), 3);
+	/* a key without a value (no header, no address) still hashes */
+	struct balance_ctx ctx = { 0 };
+	ck_assert_ptr_eq(balance_pick(&f.pool, &ctx), &f.servers[3]);
+	fixture_free(&f);
+}
+END_TEST
+
+/* ---- sticky_cookie ---- */
+
+static size_t sticky_pick_cookie(struct fixture *f, const char *cookie)
+{
+	struct balance_ctx ctx = { .cookie = cookie, .cookie_len = cookie ? strlen(cookie) : 0 };
+	struct server_conf *s = balance_pick(&f->pool, &ctx);
+
+	return s ? (size_t)(s - f->servers) : SIZE_MAX;
+}
+
+START_TEST(sticky_ids_stable_across_configurations)
+{
+	static const char yaml[] =
+		"listeners: [ { name: web, bind: 127.0.0.1:8080, routes: [ { pool: app } ] } ]\n"
+		"pools:\n"
+		"  - name: app\n"
+		"    balance: sticky_cookie\n"
+		"    servers:\n"
+		"      - { name: a, address: 10.0.0.1:80 }\n"
+		"      - { address: 10.0.0.2:80 }\n";
+	struct config_errors errs = { 0 };
+	struct config *one = config_load_buffer("one.yaml", yaml, sizeof(yaml) - 1, &errs);
+	struct config *two = config_load_buffer("two.yaml", yaml, sizeof(yaml) - 1, &errs);
+	char a1[STICKY_ID_LEN + 1], a2[STICKY_ID_LEN + 1], b1[STICKY_ID_LEN + 1];
+
+	ck_assert_ptr_nonnull(one);
+	ck_assert_ptr_nonnull(two);
+	balance_sticky_id(&one->pools[0], &one->pools[0].servers[0], a1);
+	balance_sticky_id(&two->pools[0], &two->pools[0].servers[0], a2);
+	balance_sticky_id(&one->pools[0], &one->pools[0].servers[1], b1);
+	ck_assert_str_eq(a1, a2);
+	ck_assert_str_ne(a1, b1);
+	ck_assert_uint_eq(strlen(a1), STICKY_ID_LEN);
+	ck_assert_uint_eq(strspn(a1, "0123456789abcdef"), STICKY_ID_LEN);
+	/* fixed across builds, and not the address */
+	ck_assert_str_eq(a1, "131d806f104a057b");
+	ck_assert_ptr_null(strstr(b1, "10"));
+	config_unref(one);
+	config_unref(two);
+}
+END_TEST
+
+START_TEST(sticky_cookie_placement)
+{
+	static const unsigned w[] = { 1, 1, 1, 1 };
+	static const int backup[] = { 0, 0, 0, 1 };
+	struct fixture f;
+	char id[4][STICKY_ID_LEN + 1];
+
+	fixture_algo(&f, BALANCE_STICKY_COOKIE, w, backup, 4);
+	for (int i = 0; i < 4; i++)
+		balance_sticky_id(&f.pool, &f.servers[i], id[i]);
+	for (int n = 0; n < 10; n++) {
+		ck_assert_uint_eq(sticky_pick_cookie(&f, id[2]), 2);
+		ck_assert_uint_eq(sticky_pick_cookie(&f, id[0]), 0);
+	}
+	/* no cookie, or one that is malformed, unknown or oversized: the
+	 * fallback (round-robin over the primaries) places the client */
+	static const char *const bad[] = {
+		NULL, "", "zzzzzzzzzzzzzzzz", "0000000000000000",
+		"ABCDEF0123456789", "0123456789abcdef0", "0123456789abcde",
+	};
+	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+		unsigned c[4] = { 0 };
+		for (int n = 0; n < 300; n++)
+			c[sticky_pick_cookie(&f, bad[b])]++;
+		ck_assert_msg(c[0] == 100 && c[1] == 100 && c[2] == 100 && c[3] == 0,
+			      "bad cookie %zu: %u %u %u %u", b, c[0], c[1], c[2], c[3]);
+	}
+	char upper[STICKY_ID_LEN + 1];
+	for (int i = 0; i <= STICKY_ID_LEN; i++)
+		upper[i] = (char)(id[2][i] >= 'a' ? id[2][i] - 32 : id[2][i]);
+	if (strcmp(upper, id[2]) != 0)
+		ck_assert_uint_ne(sticky_pick_cookie(&f, upper), SIZE_MAX);
+	/* its server down, draining, disabled or at weight 0: placed anew */
+	static const int states[] = { SERVER_DOWN, SERVER_DRAINING, SERVER_DISABLED };
+	for (int s = 0; s < 3; s++) {
+		atomic_store(&f.srt[2].state, states[s]);
+		for (int n = 0; n < 10; n++)
+			ck_assert_uint_ne(sticky_pick_cookie(&f, id[2]), 2);
+		atomic_store(&f.srt[2].state, SERVER_UP);
+	}
+	f.servers[2].weight = 0;
+	ck_assert_uint_ne(sticky_pick_cookie(&f, id[2]), 2);
+	f.servers[2].weight = 1;
+	/* tried already (its connect failed): the retry goes elsewhere */
+	struct server_conf *tried[] = { &f.servers[2] };
+	struct balance_ctx ctx = { .tried = tried, .ntried = 1, .cookie = id[2],
+				   .cookie_len = STICKY_ID_LEN };
+	ck_assert_ptr_ne(balance_pick(&f.pool, &ctx), &f.servers[2]);
+	/* a client on the backup returns to the primaries once one is up */
+	ck_assert_uint_ne(sticky_pick_cookie(&f, id[3]), 3);
+	for (int i = 0; i < 3; i++)
+		atomic_store(&f.srt[i].state, SERVER_DOWN);
+	ck_assert_uint_eq(sticky_pick_cookie(&f, id[3]), 3);
+	ck_assert_uint_eq(sticky_pick_cookie(&f, id[1]), 3);
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(sticky_fallback_least_conn)
+{
+	static const unsigned w[] = { 1, 1 };
+	struct fixture f;
+	char id0[STICKY_ID_LEN + 1];
+
+	memset(&f, 0, sizeof(f));
+	fixture_algo(&f, BALANCE_STICKY_COOKIE, w, NULL, 2);
+	f.pool.balancer_free(f.pool.balancer);
+	f.pool.sticky.fallback = BALANCE_LEAST_CONN;
+	f.pool.balancer = balance_ops(BALANCE_STICKY_COOKIE)->build(&f.pool);
+	balance_sticky_id(&f.pool, &f.servers[0], id0);
+	atomic_store(&f.srt[0].active, 10);
+	ck_assert_uint_eq(sticky_pick_cookie(&f, NULL), 1);
+	ck_assert_uint_eq(sticky_pick_cookie(&f, id0), 0); /* the cookie wins over load */
+	fixture_free(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("balance");
@@ -177,6 +599,30 @@ int main(void)
 	tcase_add_test(tc, weight_zero_and_tried_are_skipped);
 	tcase_add_test(tc, backups_only_when_no_primary);
 	tcase_add_test(tc, all_weights_zero_gives_none);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("least_conn");
+	tcase_add_test(tc, lc_shares_follow_weights_under_load);
+	tcase_add_test(tc, lc_idle_equal_servers_rotate);
+	tcase_add_test(tc, lc_uneven_load);
+	tcase_add_test(tc, lc_skips_and_backups);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ip_hash");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, hash_shares_follow_weights);
+	tcase_add_test(tc, hash_equal_shares);
+	tcase_add_test(tc, hash_add_remove_moves_few_keys);
+	tcase_add_test(tc, hash_weighted_add_moves_its_share);
+	tcase_add_test(tc, hash_down_server_keys_return);
+	tcase_add_test(tc, hash_same_in_independent_instances);
+	tcase_add_test(tc, hash_skips_and_backups);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sticky_cookie");
+	tcase_add_test(tc, sticky_ids_stable_across_configurations);
+	tcase_add_test(tc, sticky_cookie_placement);
+	tcase_add_test(tc, sticky_fallback_least_conn);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -219,6 +219,39 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg->pools[0].servers[0].weight, 1);
 	ck_assert(!cfg->pools[0].servers[0].backup);
 	ck_assert_int_eq(cfg->listeners[0].protocol, PROTO_HTTP);
+	ck_assert_ptr_null(cfg->pools[0].hash_key.header);
+	ck_assert_str_eq(cfg->pools[0].sticky.cookie, "LBSRV");
+	ck_assert_uint_eq(cfg->pools[0].sticky.max_age_ms, 0);
+	ck_assert_int_eq(cfg->pools[0].sticky.fallback, BALANCE_ROUND_ROBIN);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_balance_keys)
+{
+	struct config *cfg = load_ok("bal.yaml",
+		"listeners:\n"
+		"  - { name: web, bind: 127.0.0.1:8080, routes: [ { pool: a } ] }\n"
+		"  - { name: t, bind: 127.0.0.1:8081, protocol: tcp, routes: [ { pool: c } ] }\n"
+		"pools:\n"
+		"  - name: a\n"
+		"    balance: sticky_cookie\n"
+		"    sticky: { cookie: SRV, max_age: 2h, fallback: ip_hash }\n"
+		"    hash_key: header:X-Tenant\n"
+		"    servers: [ { address: 127.0.0.1:1 } ]\n"
+		"  - { name: b, balance: ip_hash, hash_key: client_ip, servers: [ { address: 127.0.0.1:1 } ] }\n"
+		"  - { name: c, balance: least_conn, servers: [ { address: 127.0.0.1:1 } ] }\n"
+		"  - { name: d, balance: ip_hash, servers: [ { address: 127.0.0.1:1 } ] }\n");
+
+	ck_assert_int_eq(cfg->pools[0].balance, BALANCE_STICKY_COOKIE);
+	ck_assert_str_eq(cfg->pools[0].sticky.cookie, "SRV");
+	ck_assert_uint_eq(cfg->pools[0].sticky.max_age_ms, 7200000);
+	ck_assert_int_eq(cfg->pools[0].sticky.fallback, BALANCE_IP_HASH);
+	ck_assert_str_eq(cfg->pools[0].hash_key.header, "X-Tenant");
+	ck_assert_int_eq(cfg->pools[1].balance, BALANCE_IP_HASH);
+	ck_assert_ptr_null(cfg->pools[1].hash_key.header);
+	ck_assert_int_eq(cfg->pools[2].balance, BALANCE_LEAST_CONN);
+	ck_assert_int_eq(cfg->pools[3].balance, BALANCE_IP_HASH);
 	config_unref(cfg);
 }
 END_TEST
@@ -531,6 +564,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_balance_keys);
 	tcase_add_test(tc, test_inheritance_values);
 	tcase_add_test(tc, test_refcount);
 	tcase_add_test(tc, test_quoting_does_not_change_values);

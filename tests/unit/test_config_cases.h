@@ -120,8 +120,39 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:8:29: pools[0].timeouts.drain: a process-wide setting (the wait on stop): it belongs under defaults.timeouts\n"
 	  "bad.yaml:9:15: pools[0].limits.headers: a client-side setting: it applies before a pool is chosen, so it belongs under defaults.limits\n"
 	  "bad.yaml:9:27: pools[0].limits.header_size: a client-side setting: it applies before a pool is chosen, so it belongs under defaults.limits" },
-	{ LISTENERS "pools:\n  - name: web\n    balance: least_conn\n    servers: [ { address: 127.0.0.1:1 } ]\n",
-	  "bad.yaml:8:14: pools[0].balance: expected round_robin, got \"least_conn\"" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: fastest\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:8:14: pools[0].balance: expected round_robin, least_conn, ip_hash or sticky_cookie, got \"fastest\"" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: least_conn\n    hash_key: client_ip\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:9:5: pools[0].hash_key: hash_key applies only with balance: ip_hash (or sticky_cookie with fallback: ip_hash)" },
+	{ LISTENERS "pools:\n  - name: web\n    hash_key: header:X-Tenant\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:8:5: pools[0].hash_key: hash_key applies only with balance: ip_hash (or sticky_cookie with fallback: ip_hash)" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: ip_hash\n    hash_key: cookie:sid\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:9:15: pools[0].hash_key: expected client_ip or header:NAME (NAME an HTTP header name), got \"cookie:sid\"" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: ip_hash\n    hash_key: \"header:\"\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:9:15: pools[0].hash_key: expected client_ip or header:NAME (NAME an HTTP header name), got \"header:\"" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: ip_hash\n    hash_key: \"header:X Tenant\"\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:9:15: pools[0].hash_key: expected client_ip or header:NAME (NAME an HTTP header name), got \"header:X Tenant\"" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: round_robin\n    sticky: { cookie: SRV }\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:9:5: pools[0].sticky: sticky applies only with balance: sticky_cookie" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: sticky_cookie\n    sticky: { cookie: \"a;b\", max_age: 10ms, fallback: sticky_cookie, path: / }\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:9:23: pools[0].sticky.cookie: expected a cookie name of 1 to 64 letters, digits or !#$%&'*+-.^_`|~, got \"a;b\"\n"
+	  "bad.yaml:9:39: pools[0].sticky.max_age: expected a duration from 1s to 30d, got \"10ms\"\n"
+	  "bad.yaml:9:55: pools[0].sticky.fallback: expected round_robin, least_conn or ip_hash, got \"sticky_cookie\"\n"
+	  "bad.yaml:9:70: pools[0].sticky.path: unknown key (expected one of: cookie, max_age, fallback)" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    trusted_proxies: [10.0.0.0/8, \"::1\", 10.0.0.1/8, bad, [1]]\n    routes:\n      - pool: web\n" POOLS,
+	  "bad.yaml:4:42: listeners[0].trusted_proxies[2]: expected an IP address or a network without address bits beyond its prefix (10.0.0.0/8, 2001:db8::/32), got \"10.0.0.1/8\"\n"
+	  "bad.yaml:4:54: listeners[0].trusted_proxies[3]: expected an IP address or a network without address bits beyond its prefix (10.0.0.0/8, 2001:db8::/32), got \"bad\"\n"
+	  "bad.yaml:4:59: listeners[0].trusted_proxies[4]: expected an IP address or a network without address bits beyond its prefix (10.0.0.0/8, 2001:db8::/32), got a list" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    trusted_proxies: []\n    routes:\n      - pool: web\n" POOLS,
+	  "bad.yaml:4:22: listeners[0].trusted_proxies: expected a non-empty list of addresses or networks, got an empty list" },
+	{ "listeners:\n  - name: t\n    bind: 127.0.0.1:8080\n    protocol: tcp\n    trusted_proxies: [10.0.0.0/8]\n    routes:\n      - pool: web\n" POOLS,
+	  "bad.yaml:5:5: listeners[0].trusted_proxies: trusted_proxies applies to http listeners only (X-Forwarded-For is an HTTP header); a tcp listener behind a balancer can take the client address from proxy_protocol" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    proxy_protocol: maybe\n    routes:\n      - pool: web\n" POOLS,
+	  "bad.yaml:4:21: listeners[0].proxy_protocol: expected true or false, got \"maybe\"" },
+	{ "listeners:\n  - name: t\n    bind: 127.0.0.1:8080\n    protocol: tcp\n    routes:\n      - pool: web\n" "pools:\n  - name: web\n    balance: sticky_cookie\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:6:15: listeners[0].routes[0].pool: pool \"web\" balances by sticky_cookie, which needs HTTP: a tcp listener cannot use it" },
+	{ "listeners:\n  - name: t\n    bind: 127.0.0.1:8080\n    protocol: tcp\n    routes:\n      - pool: web\n" "pools:\n  - name: web\n    balance: ip_hash\n    hash_key: header:X-Tenant\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:6:15: listeners[0].routes[0].pool: pool \"web\" hashes a header (hash_key: header:X-Tenant), which needs HTTP: a tcp listener cannot use it" },
 	{ LISTENERS "pools:\n  - servers: [ { address: 127.0.0.1:1 } ]\n",
 	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"web\" (no pools are defined)\n"
 	  "bad.yaml:7:5: pools[0]: missing required key \"name\"" },
@@ -135,8 +166,8 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"web\" (no pools are defined)\n"
 	  "bad.yaml:7:11: pools[0].name: expected a name of 1 to 64 letters, digits, \"_\", \".\" or \"-\", got \"my pool\"" },
 	{ LISTENERS "pools:\n  - name: web\n    health_check: { path: / }\n    sticky: {}\n    servers: [ { address: 127.0.0.1:1 } ]\n",
-	  "bad.yaml:8:5: pools[0].health_check: unknown key (expected one of: name, balance, timeouts, retries, limits, servers)\n"
-	  "bad.yaml:9:5: pools[0].sticky: unknown key (expected one of: name, balance, timeouts, retries, limits, servers)" },
+	  "bad.yaml:8:5: pools[0].health_check: unknown key (expected one of: name, balance, hash_key, sticky, timeouts, retries, limits, servers)\n"
+	  "bad.yaml:9:5: pools[0].sticky: sticky applies only with balance: sticky_cookie" },
 	{ LISTENERS "pools:\n  - name: web\n    server: [ { address: 127.0.0.1:1 } ]\n",
 	  "bad.yaml:7:5: pools[0]: missing required key \"servers\"\n"
 	  "bad.yaml:8:5: pools[0].server: unknown key (did you mean \"servers\"?)" },
@@ -195,7 +226,7 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:3:11: listeners[0].bind: expected a unix socket path of 1 to 107 bytes after \"unix:\", got \"unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    protocol: udp\n    tls: {}\n    routes: [ { pool: web } ]\n" POOLS,
 	  "bad.yaml:4:15: listeners[0].protocol: expected http or tcp, got \"udp\"\n"
-	  "bad.yaml:5:5: listeners[0].tls: unknown key (expected one of: name, bind, protocol, routes)" },
+	  "bad.yaml:5:5: listeners[0].tls: unknown key (expected one of: name, bind, protocol, proxy_protocol, trusted_proxies, routes)" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes: []\n" POOLS,
 	  "bad.yaml:4:13: listeners[0].routes: expected a non-empty list of routes, got an empty list" },
 
