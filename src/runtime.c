@@ -34,6 +34,7 @@ static struct server_rt *server_rt_get(const char *pool, const char *server)
 	}
 	s->id = next_server_id++;
 	atomic_init(&s->state, SERVER_UP);
+	atomic_init(&s->weight_override, -1);
 	s->next = servers;
 	servers = s;
 	return s;

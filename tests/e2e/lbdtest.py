@@ -158,11 +158,21 @@ def listener(name, port, pool_name=None, routes=None, protocol="http", host=HOST
 
 
 def config(listeners, pools, workers=1, timeouts=None, retries=None, limits=None,
-           max_connections=None, access="@ACCESS_LOG@", level="info", fmt="json"):
-    """A whole configuration as YAML text; access log to the harness file."""
+           max_connections=None, access="@ACCESS_LOG@", level="info", fmt="json",
+           admin_socket="@TMPDIR@/admin.sock", admin_listen=None, user=None, group=None):
+    """A whole configuration as YAML text; access log to the harness file,
+    admin socket in the harness's temporary directory (Lbd.admin_socket)."""
     g = {"workers": workers}
     if max_connections is not None:
         g["max_connections"] = max_connections
+    if user is not None:
+        g["user"] = user
+    if group is not None:
+        g["group"] = group
+    admin = {"socket": admin_socket}
+    if admin_listen is not None:
+        admin["listen"] = admin_listen
+    g["admin"] = admin
     g["log"] = {"level": level, "access": access, "format": fmt}
     d = {}
     t = {"connect": "1s", "header": "5s", "client_idle": "10s", "server": "10s",
@@ -224,6 +234,7 @@ class Lbd:
             .replace("@TMPDIR@", self.dir)
         with open(self.config_path, "w") as f:
             f.write(self.config_text)
+        self.admin_socket = os.path.join(self.dir, "admin.sock")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.ports = ports if ports is not None else _bind_ports(self.config_text)
