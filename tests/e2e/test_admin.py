@@ -232,14 +232,18 @@ class HealthzStopTest(AdminTestCase):
         self.assertEqual(r.json, {"ok": True})
         r = admin_request(lbd, "GET", "/healthz")
         self.assertEqual((r.status, r.body), (503, b"stopping\n"))
-        # no new connections while draining
-        self.assertFalse(wait_port(port, timeout=0.3))
+        # the listeners close (each worker closes its own, soon after)
+        deadline = time.monotonic() + 3
+        while wait_port(port, timeout=0.1) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(wait_port(port, timeout=0.1))
         release.set()
         r = c.read_response()
         self.assertEqual((r.status, r.body), (200, b"finished\n"))
         self.assertEqual(lbd.wait(10), 0)
         self.assertIn("admin API: stopping", lbd.stderr())
-        self.assertFalse(os.path.exists(lbd.admin_socket))
+        self.assertIn("stopped", lbd.stderr())
+        self.assertFalse(os.path.exists(lbd.admin_socket), lbd.stderr())
 
     def test_reload_while_stopping_is_503(self):
         release = threading.Event()
