@@ -19,6 +19,10 @@
 
 #define CONFIG_ERRORS_SHOWN 100
 
+/* Generations published and not yet freed (requests in flight hold old
+ * ones). */
+static atomic_uint live_generations;
+
 static uint32_t online_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -61,6 +65,8 @@ static struct config *config_new(const char *file)
 
 static void config_free(struct config *cfg)
 {
+	if (cfg->generation)
+		atomic_fetch_sub(&live_generations, 1);
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		struct listener_conf *l = &cfg->listeners[i];
 		for (size_t j = 0; j < l->nroutes; j++) {
@@ -88,6 +94,17 @@ static void config_free(struct config *cfg)
 	free(cfg->global.group);
 	free(cfg->path);
 	free(cfg);
+}
+
+void config_publish(struct config *cfg, uint64_t generation)
+{
+	cfg->generation = generation;
+	atomic_fetch_add(&live_generations, 1);
+}
+
+unsigned config_live_generations(void)
+{
+	return atomic_load(&live_generations);
 }
 
 struct config *config_ref(struct config *cfg)

@@ -142,6 +142,11 @@ struct config *config_load(const char *path, struct config_errors *errs);
 struct config *config_load_buffer(const char *file_name, const char *data,
 				  size_t len, struct config_errors *errs);
 
+/* Give CFG its generation number once it is ready to serve; it then counts
+ * as live until it is freed. */
+void config_publish(struct config *cfg, uint64_t generation);
+unsigned config_live_generations(void);
+
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);
 

@@ -77,7 +77,7 @@ static void log_exchange(struct client_conn *c)
 		.status = ex->status,
 		.bytes_sent = ex->bytes_out,
 		.bytes_received = ex->bytes_in,
-		.listener = cfg->listeners[c->listener_index].name,
+		.listener = c->lrt->name,
 		.pool = ex->pool ? ex->pool->name : NULL,
 		.server = ex->served_by ? ex->served_by->name : NULL,
 		.upstream_us = ex->upstream_us,
@@ -183,8 +183,10 @@ static bool error_keeps_connection(const struct client_conn *c, int status)
 
 	if (!c->keep_alive || c->w->stopping || ex->upgrade || !ex->method)
 		return false;
-	if (status != 404 && status != 405 && status != 417 && status != 502 &&
-	    status != 503 && status != 504)
+	/* After a refused CONNECT the client would send tunnel bytes, and an
+	 * expectation lbd does not know says the client is confused: both
+	 * close. */
+	if (status != 404 && status != 502 && status != 503 && status != 504)
 		return false;
 	return ex->req_complete || ex->req_body == BODY_NONE;
 }
@@ -224,13 +226,25 @@ static struct client_conn *parser_client(llhttp_t *p)
 	return p->data;
 }
 
+/* The connection's listener in CFG, found by identity: after a reload it
+ * may sit at another index, or be gone (NULL). */
+static const struct listener_conf *conn_listener(const struct config *cfg,
+						 const struct listener_rt *lrt)
+{
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].rt == lrt)
+			return &cfg->listeners[i];
+	return NULL;
+}
+
 static int req_on_message_begin(llhttp_t *p)
 {
 	struct client_conn *c = parser_client(p);
 	struct exchange *ex = &c->ex;
 
 	ex->cfg = config_ref(c->w->cfg);
-	ex->listener = &ex->cfg->listeners[c->listener_index];
+	ex->listener = conn_listener(ex->cfg, c->lrt);
+	c->cg = (struct chunk_guard){ 0 };
 	ex->upstream_us = -1;
 	ex->start_us = monotonic_us();
 	clock_gettime(CLOCK_REALTIME, &ex->start_real);
@@ -310,7 +324,17 @@ static int req_on_body(llhttp_t *p, const char *at, size_t len)
 		c->parse_status = 413;
 		return -1;
 	}
+	if (ex->req_body == BODY_CHUNKED && chunk_guard_body(&c->cg, at, len, c->chunk_end) < 0) {
+		c->parse_status = 400;
+		return -1;
+	}
 	return body_write(upstream_output(c), ex->req_body, at, len);
+}
+
+static int req_on_chunk_header(llhttp_t *p)
+{
+	chunk_guard_header(&parser_client(p)->cg, p->content_length);
+	return 0;
 }
 
 static int req_on_message_complete(llhttp_t *p)
@@ -340,6 +364,7 @@ static const llhttp_settings_t request_settings = {
 	.on_header_value = req_on_header_value,
 	.on_headers_complete = req_on_headers_complete,
 	.on_body = req_on_body,
+	.on_chunk_header = req_on_chunk_header,
 	.on_message_complete = req_on_message_complete,
 };
 
@@ -355,6 +380,8 @@ struct lookahead {
 	uint64_t body;
 	uint64_t limit;
 	int status;
+	struct chunk_guard cg;
+	const char *end;          /* of the buffer being parsed */
 };
 
 static int lookahead_on_body(llhttp_t *p, const char *at, size_t len)
@@ -366,6 +393,14 @@ static int lookahead_on_body(llhttp_t *p, const char *at, size_t len)
 		la->status = 413;
 		return -1;
 	}
+	if ((p->flags & F_CHUNKED) && chunk_guard_body(&la->cg, at, len, la->end) < 0)
+		return -1;
+	return 0;
+}
+
+static int lookahead_on_chunk_header(llhttp_t *p)
+{
+	chunk_guard_header(&((struct lookahead *)p->data)->cg, p->content_length);
 	return 0;
 }
 
@@ -376,6 +411,7 @@ static int lookahead_on_message_complete(llhttp_t *p)
 
 static const llhttp_settings_t lookahead_settings = {
 	.on_body = lookahead_on_body,
+	.on_chunk_header = lookahead_on_chunk_header,
 	.on_message_complete = lookahead_on_message_complete,
 };
 
@@ -391,6 +427,9 @@ static int lookahead_status(struct client_conn *c)
 	probe.data = &la;
 	llhttp_resume(&probe);
 	for (int i = 0; i < n && i < 16; i++) {
+		la.end = (const char *)v[i].iov_base + v[i].iov_len;
+		if (chunk_guard_feed(&la.cg, v[i].iov_base, v[i].iov_len) < 0)
+			return 400;
 		enum llhttp_errno err = llhttp_execute(&probe, v[i].iov_base, v[i].iov_len);
 		if (err == HPE_PAUSED)
 			return 0;
@@ -408,6 +447,13 @@ static void handle_head(struct client_conn *c)
 
 	evtimer_del(c->timer);
 	c->keep_alive = llhttp_should_keep_alive(&c->parser) && !c->w->stopping;
+	if (!ex->listener) {
+		/* A reload removed this connection's listener: nothing routes
+		 * its requests any more. */
+		c->keep_alive = false;
+		client_error(c, 503);
+		return;
+	}
 	status = http_request_plan(&c->parser, &c->req, ex->listener, &plan);
 	if (status) {
 		client_error(c, status);
@@ -508,6 +554,12 @@ static void client_process(struct client_conn *c)
 			break;
 		bool in_head = c->state == CLIENT_IDLE || c->state == CLIENT_HEAD;
 		c->chunk = v.iov_base;
+		c->chunk_end = c->chunk + v.iov_len;
+		if (c->state == CLIENT_FORWARD && chunk_guard_feed(&c->cg, v.iov_base, v.iov_len) < 0) {
+			c->parse_status = 400;
+			on_parse_error(c, HPE_USER);
+			break;
+		}
 		enum llhttp_errno err = llhttp_execute(&c->parser, v.iov_base, v.iov_len);
 		size_t used = err == HPE_OK ? v.iov_len :
 			(size_t)(llhttp_get_error_pos(&c->parser) - (const char *)v.iov_base);
@@ -737,7 +789,6 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	if (!c)
 		return -1;
 	c->w = w;
-	c->listener_index = listener_index;
 	c->lrt = w->cfg->listeners[listener_index].rt;
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(w->base, on_timer, c);

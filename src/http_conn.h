@@ -80,8 +80,7 @@ struct client_conn {
 	struct worker *w;
 	struct bufferevent *bev;
 	struct io_reader rd;              /* reads bev's socket (io.h) */
-	size_t listener_index;
-	struct listener_rt *lrt;          /* counts this connection */
+	struct listener_rt *lrt;          /* its listener's identity; counts it */
 	char peer_ip[INET6_ADDRSTRLEN];
 	bool peer_v6;
 	enum client_state state;
@@ -90,6 +89,7 @@ struct client_conn {
 	struct http_head req;
 	uint64_t head_bytes;              /* raw bytes of the head read so far */
 	const char *chunk;                /* the bytes being parsed, and the */
+	const char *chunk_end;
 	char chunk_prev;                  /* last two bytes before them */
 	char chunk_prev2;
 	int parse_status;                 /* an answer chosen inside a callback */
@@ -100,6 +100,7 @@ struct client_conn {
 	bool read_blocked;                /* the server side is full */
 	bool discarding;                  /* the rest of an answered request */
 	bool served;                      /* a request was answered already */
+	struct chunk_guard cg;            /* CRLF after each chunk (body.h) */
 	struct exchange ex;
 };
 
@@ -109,13 +110,16 @@ struct upstream_conn {
 	struct bufferevent *bev;
 	struct io_reader rd;
 	struct server_rt *rt;
+	struct lbd_addr addr;             /* where it is connected */
 	struct client_conn *c;            /* NULL while idle in the pool */
 	bool connected;
 	bool reused;
 	bool read_blocked;                /* the client side is full */
 	uint64_t resp_bytes;
 	const char *chunk;                /* as in client_conn, for responses */
+	const char *chunk_end;
 	char chunk_prev;
+	struct chunk_guard cg;
 };
 
 /* http_upstream.c, called by the client side. */

@@ -134,6 +134,10 @@ static int plan_body(const llhttp_t *p, const struct http_head *h, struct reques
 	http_head_find(h, "content-length", &ncl);
 	if ((p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) && ncl)
 		return 400; /* llhttp refuses this too: never rely on one guard */
+	/* RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means the
+	 * framing is faulty (an HTTP/1.0 peer behind lbd would not decode it). */
+	if ((p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) && p->http_minor == 0)
+		return 400;
 	if (p->flags & F_CHUNKED) {
 		int status = plan_codings(h);
 		if (status)

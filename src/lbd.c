@@ -23,6 +23,7 @@
 #include "balance.h"
 #include "config.h"
 #include "daemon.h"
+#include "daemon_private.h"
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
@@ -33,19 +34,6 @@
 #define EXIT_BAD_CONFIG 1
 #define EXIT_RUNTIME 2
 
-struct daemon {
-	struct config *cfg;
-	struct lbd_shared shared;
-	struct worker *workers;
-	unsigned nworkers;
-	unsigned started;
-	struct event_base *base;
-	struct event *drain_ev;
-	struct event *reap_ev;
-	bool stopping;
-	time_t started_at;
-	struct admin *admin;
-};
 
 static void usage(FILE *out)
 {
@@ -111,12 +99,6 @@ static void begin_stop(struct daemon *l, const char *why)
 
 /* --- daemon.h ------------------------------------------------------------ */
 
-int daemon_reload(struct daemon *d, reload_done_fn done, void *arg)
-{
-	/* Reload is not wired yet: answer "busy" so callers say so. */
-	return -1;
-}
-
 const struct config *daemon_config(const struct daemon *d)
 {
 	return d->cfg;
@@ -124,7 +106,7 @@ const struct config *daemon_config(const struct daemon *d)
 
 unsigned daemon_live_generations(void)
 {
-	return 1;
+	return config_live_generations();
 }
 
 uint64_t daemon_uptime_s(const struct daemon *d)
@@ -171,38 +153,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			log_info("SIGUSR1: access log reopened");
 		break;
 	case SIGHUP:
-		log_warn("SIGHUP: configuration reload is not available in this version; "
-			 "the running configuration stays");
+		if (daemon_reload(l, NULL, NULL) < 0)
+			log_warn("SIGHUP: %s; ignored", l->stopping ? "stopping" :
+				 "a reload is already under way");
 		break;
 	}
-}
-
-static int open_listeners(struct daemon *l)
-{
-	char err[512];
-
-	for (size_t i = 0; i < l->cfg->nlisteners; i++) {
-		const struct listener_conf *lc = &l->cfg->listeners[i];
-		for (size_t b = 0; b < lc->nbinds; b++) {
-			const struct lbd_addr *addr = &lc->binds[b];
-			bool per_worker = listener_can_reuseport(addr);
-			int shared_fd = -1;
-			for (unsigned w = 0; w < l->nworkers; w++) {
-				int fd = shared_fd;
-				if (per_worker || fd < 0)
-					fd = listener_open(addr, per_worker, err, sizeof(err));
-				if (fd < 0) {
-					log_error("listener %s: %s", lc->name, err);
-					return -1;
-				}
-				if (!per_worker)
-					shared_fd = fd;
-				if (worker_add_listen(&l->workers[w], fd, per_worker || w == 0, i) < 0)
-					return -1;
-			}
-		}
-	}
-	return 0;
 }
 
 static int prepare(struct daemon *l)
@@ -216,12 +171,11 @@ static int prepare(struct daemon *l)
 		log_error("access log: %s", err);
 		return EXIT_BAD_CONFIG;
 	}
-	if (runtime_attach(l->cfg) < 0 || balance_build(l->cfg) < 0) {
+	if (daemon_prepare(l->cfg, 1) < 0) {
 		log_error("out of memory");
 		return EXIT_RUNTIME;
 	}
-	l->cfg->generation = 1;
-	l->shared.max_connections = l->cfg->global.max_connections;
+	atomic_store(&l->shared.max_connections, l->cfg->global.max_connections);
 	l->nworkers = l->cfg->global.workers;
 	l->workers = calloc(l->nworkers, sizeof(*l->workers));
 	if (!l->workers)
@@ -231,7 +185,7 @@ static int prepare(struct daemon *l)
 			log_error("worker %u: cannot create its event loop", i);
 			return EXIT_RUNTIME;
 		}
-	if (open_listeners(l) < 0)
+	if (daemon_open_listeners(l) < 0)
 		return EXIT_RUNTIME;
 	return 0;
 }
@@ -270,6 +224,10 @@ static int run(struct daemon *l)
 
 	l->base = event_base_new();
 	l->started_at = time(NULL);
+	if (!l->base || daemon_reload_init(l) < 0) {
+		log_error("cannot create the main event loop");
+		return EXIT_RUNTIME;
+	}
 	l->drain_ev = evtimer_new(l->base, on_drain_timeout, l);
 	l->reap_ev = event_new(l->base, -1, EV_PERSIST, on_reap, l);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
@@ -306,6 +264,8 @@ static void cleanup(struct daemon *l)
 		worker_free(&l->workers[i]);
 	free(l->workers);
 	admin_free(l->admin);
+	binds_release(&l->binds);
+	daemon_reload_cleanup(l);
 	if (l->drain_ev)
 		event_free(l->drain_ev);
 	if (l->reap_ev)
@@ -348,7 +308,7 @@ int main(int argc, char **argv)
 		return EXIT_BAD_CONFIG;
 	}
 
-	struct daemon l = { 0 };
+	struct daemon l = { .path = path };
 	l.cfg = load_config(path);
 	if (!l.cfg)
 		return EXIT_BAD_CONFIG;

@@ -108,6 +108,8 @@ int runtime_attach(struct config *cfg)
 			srv->rt = server_rt_get(pool->name, srv->name);
 			if (!srv->rt)
 				rc = -1;
+			else if (atomic_load(&srv->rt->weight_override) >= 0)
+				srv->weight = (uint32_t)atomic_load(&srv->rt->weight_override);
 		}
 	}
 	pthread_mutex_unlock(&registry_lock);

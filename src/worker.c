@@ -35,12 +35,12 @@ static void ms_to_tv(uint64_t ms, struct timeval *tv)
 static void set_accepting(struct worker *w, bool on)
 {
 	for (size_t i = 0; i < w->nsocks; i++) {
-		if (!w->socks[i].ev)
+		if (!w->socks[i]->ev)
 			continue;
 		if (on)
-			event_add(w->socks[i].ev, NULL);
+			event_add(w->socks[i]->ev, NULL);
 		else
-			event_del(w->socks[i].ev);
+			event_del(w->socks[i]->ev);
 	}
 }
 
@@ -68,7 +68,7 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 static bool take_connection_slot(struct lbd_shared *shared)
 {
 	unsigned n = atomic_fetch_add_explicit(&shared->connections, 1, memory_order_relaxed);
-	if (n < shared->max_connections)
+	if (n < atomic_load_explicit(&shared->max_connections, memory_order_relaxed))
 		return true;
 	atomic_fetch_sub_explicit(&shared->connections, 1, memory_order_relaxed);
 	return false;
@@ -126,6 +126,116 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	access_log_flush(w->shared->access_log);
 }
 
+static void listen_sock_free(struct listen_sock *ls)
+{
+	if (ls->ev)
+		event_free(ls->ev);
+	if (ls->owns_fd && ls->fd >= 0)
+		close(ls->fd);
+	free(ls);
+}
+
+static struct listen_sock *listen_sock_new(struct worker *w, const struct listen_spec *spec)
+{
+	struct listen_sock *ls = calloc(1, sizeof(*ls));
+
+	if (!ls)
+		return NULL;
+	ls->w = w;
+	ls->fd = spec->fd;
+	ls->owns_fd = spec->owns_fd;
+	ls->listener_index = spec->listener_index;
+	ls->ev = event_new(w->base, ls->fd, EV_READ | EV_PERSIST, on_accept, ls);
+	if (!ls->ev) {
+		free(ls);
+		return NULL;
+	}
+	return ls;
+}
+
+/* Replace the polled sockets by those of SPECS: a socket that stays keeps
+ * its event (and whatever waits in its backlog), a new one gets one, a
+ * removed one is released (closed when this worker owns it). */
+static int apply_listen(struct worker *w, const struct listen_spec *specs, size_t n)
+{
+	struct listen_sock **socks = calloc(n ? n : 1, sizeof(*socks));
+
+	if (!socks)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < w->nsocks; j++) {
+			if (w->socks[j] && w->socks[j]->fd == specs[i].fd) {
+				socks[i] = w->socks[j];
+				w->socks[j] = NULL;
+				break;
+			}
+		}
+		if (!socks[i]) {
+			socks[i] = listen_sock_new(w, &specs[i]);
+			if (!socks[i]) {
+				log_error("worker %u: cannot watch a listening socket", w->index);
+				continue;
+			}
+			if (!w->accept_paused && !w->stopping && w->thread_running)
+				event_add(socks[i]->ev, NULL);
+		}
+		socks[i]->listener_index = specs[i].listener_index;
+		socks[i]->owns_fd = specs[i].owns_fd;
+	}
+	for (size_t j = 0; j < w->nsocks; j++)
+		if (w->socks[j])
+			listen_sock_free(w->socks[j]);
+	free(w->socks);
+	/* Keep only the sockets that could be watched. */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (socks[i])
+			socks[k++] = socks[i];
+	w->socks = socks;
+	w->nsocks = k;
+	return 0;
+}
+
+static void on_adopt(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct worker_mail mail;
+
+	pthread_mutex_lock(&w->mail_lock);
+	mail = w->mail;
+	memset(&w->mail, 0, sizeof(w->mail));
+	pthread_mutex_unlock(&w->mail_lock);
+	if (mail.cfg) {
+		if (!w->stopping)
+			apply_listen(w, mail.specs, mail.nspecs);
+		config_unref(w->cfg);
+		w->cfg = mail.cfg;
+	}
+	free(mail.specs);
+	atomic_fetch_sub_explicit(&w->shared->adopt_pending, 1, memory_order_acq_rel);
+	event_active(w->shared->adopted_ev, EV_READ, 0);
+}
+
+int worker_adopt(struct worker *w, struct config *cfg, const struct listen_spec *specs,
+		 size_t n)
+{
+	struct listen_spec *copy = malloc((n ? n : 1) * sizeof(*copy));
+
+	if (!copy)
+		return -1;
+	memcpy(copy, specs, n * sizeof(*copy));
+	pthread_mutex_lock(&w->mail_lock);
+	if (w->mail.cfg) { /* an adoption not yet picked up: this one replaces it */
+		config_unref(w->mail.cfg);
+		free(w->mail.specs);
+		atomic_fetch_sub_explicit(&w->shared->adopt_pending, 1, memory_order_acq_rel);
+	}
+	w->mail = (struct worker_mail){ .cfg = config_ref(cfg), .specs = copy, .nspecs = n };
+	pthread_mutex_unlock(&w->mail_lock);
+	event_active(w->adopt_ev, EV_READ, 0);
+	return 0;
+}
+
 static void maybe_finish_stop(struct worker *w)
 {
 	if (w->stopping && w->nconns == 0)
@@ -140,16 +250,9 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 		return;
 	w->stopping = true;
 	event_del(w->resume_ev);
-	for (size_t i = 0; i < w->nsocks; i++) {
-		struct listen_sock *ls = &w->socks[i];
-		if (ls->ev) {
-			event_free(ls->ev);
-			ls->ev = NULL;
-		}
-		if (ls->owns_fd && ls->fd >= 0)
-			close(ls->fd);
-		ls->fd = -1;
-	}
+	for (size_t i = 0; i < w->nsocks; i++)
+		listen_sock_free(w->socks[i]);
+	w->nsocks = 0;
 	upstream_close_idle(w);
 	struct conn_link *link, *next;
 	for (link = TAILQ_FIRST(&w->conns); link; link = next) {
@@ -172,9 +275,11 @@ int worker_init(struct worker *w, unsigned index, struct lbd_shared *shared,
 	if (!w->base)
 		return -1;
 	w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+	w->adopt_ev = event_new(w->base, -1, 0, on_adopt, w);
 	w->resume_ev = evtimer_new(w->base, on_resume, w);
 	w->flush_ev = event_new(w->base, -1, EV_PERSIST, on_flush, w);
-	if (!w->stop_ev || !w->resume_ev || !w->flush_ev)
+	pthread_mutex_init(&w->mail_lock, NULL);
+	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->flush_ev)
 		return -1;
 	ms_to_tv(ACCESS_FLUSH_MS, &tv);
 	event_add(w->flush_ev, &tv);
@@ -182,36 +287,17 @@ int worker_init(struct worker *w, unsigned index, struct lbd_shared *shared,
 	return 0;
 }
 
-int worker_add_listen(struct worker *w, int fd, bool owns_fd, size_t listener_index)
+int worker_set_listen(struct worker *w, const struct listen_spec *specs, size_t n)
 {
-	struct listen_sock *socks = realloc(w->socks, (w->nsocks + 1) * sizeof(*socks));
-
-	if (!socks)
-		return -1;
-	w->socks = socks;
-	struct listen_sock *ls = &w->socks[w->nsocks];
-	memset(ls, 0, sizeof(*ls));
-	ls->w = w;
-	ls->fd = fd;
-	ls->owns_fd = owns_fd;
-	ls->listener_index = listener_index;
-	w->nsocks++;
-	return 0;
+	return apply_listen(w, specs, n);
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	/* The listen_sock array is final now: events may point into it. */
-	for (size_t i = 0; i < w->nsocks; i++) {
-		struct listen_sock *ls = &w->socks[i];
-		ls->ev = event_new(w->base, ls->fd, EV_READ | EV_PERSIST, on_accept, ls);
-		if (ls->ev)
-			event_add(ls->ev, NULL);
-		else
-			log_error("worker %u: cannot watch a listening socket", w->index);
-	}
+	w->thread_running = true;
+	set_accepting(w, true);
 	event_base_dispatch(w->base);
 	access_log_flush(w->shared->access_log);
 	return NULL;
@@ -244,13 +330,15 @@ void worker_free(struct worker *w)
 	while ((link = TAILQ_FIRST(&w->conns)) != NULL)
 		link->destroy(link);
 	upstream_close_idle(w);
-	for (size_t i = 0; i < w->nsocks; i++) {
-		if (w->socks[i].ev)
-			event_free(w->socks[i].ev);
-		if (w->socks[i].owns_fd && w->socks[i].fd >= 0)
-			close(w->socks[i].fd);
-	}
+	for (size_t i = 0; i < w->nsocks; i++)
+		listen_sock_free(w->socks[i]);
 	free(w->socks);
+	if (w->mail.cfg)
+		config_unref(w->mail.cfg);
+	free(w->mail.specs);
+	pthread_mutex_destroy(&w->mail_lock);
+	if (w->adopt_ev)
+		event_free(w->adopt_ev);
 	free(w->idle);
 	strbuf_free(&w->scratch);
 	http_head_cache_free(&w->head_cache);

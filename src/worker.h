@@ -15,6 +15,7 @@
 #include <sys/queue.h>
 
 #include "access_log.h"
+#include "binds.h"
 #include "config.h"
 #include "http_head.h"
 #include "util/strbuf.h"
@@ -28,8 +29,10 @@ struct server_rt;
 /* Process-wide state every worker reads. */
 struct lbd_shared {
 	atomic_uint connections;      /* client connections, all workers */
-	uint32_t max_connections;
+	atomic_uint max_connections;
 	struct access_log *access_log;
+	struct event *adopted_ev;     /* main thread: a worker adopted a generation */
+	atomic_uint adopt_pending;    /* workers yet to adopt it */
 };
 
 struct listen_sock {
@@ -38,6 +41,13 @@ struct listen_sock {
 	bool owns_fd;                 /* false when all workers poll one fd */
 	size_t listener_index;        /* into w->cfg->listeners */
 	struct event *ev;
+};
+
+/* A new generation for a worker, handed over by the main thread. */
+struct worker_mail {
+	struct config *cfg;           /* one reference, for the worker */
+	struct listen_spec *specs;
+	size_t nspecs;
 };
 
 TAILQ_HEAD(conn_list, conn_link);
@@ -55,9 +65,12 @@ struct worker {
 	struct event_base *base;
 	struct lbd_shared *shared;
 	struct config *cfg;           /* generation for new requests; one ref */
-	struct listen_sock *socks;
+	struct listen_sock **socks;   /* each allocated: events point at them */
 	size_t nsocks;
 	struct event *stop_ev;        /* activated from the main thread */
+	struct event *adopt_ev;       /* activated from the main thread */
+	pthread_mutex_t mail_lock;
+	struct worker_mail mail;      /* under mail_lock */
 	struct event *flush_ev;       /* access-log flush timer */
 	struct event *resume_ev;      /* re-enables accepting after a pause */
 	struct conn_list conns;       /* client connections and tunnels */
@@ -68,14 +81,21 @@ struct worker {
 	struct http_head_cache head_cache;
 	bool stopping;
 	bool accept_paused;
+	bool thread_running;          /* set by the worker's thread */
 };
 
 /* Prepare W (its event_base and timers) with a reference to CFG. */
 int worker_init(struct worker *w, unsigned index, struct lbd_shared *shared,
 		struct config *cfg);
 
-/* Poll FD for connections to listener LISTENER_INDEX of the configuration. */
-int worker_add_listen(struct worker *w, int fd, bool owns_fd, size_t listener_index);
+/* Poll the sockets of SPECS (before the worker starts). */
+int worker_set_listen(struct worker *w, const struct listen_spec *specs, size_t n);
+
+/* Switch W to configuration CFG (a reference for the worker is taken) and
+ * the sockets of SPECS (copied), from any thread. The worker then
+ * decrements shared->adopt_pending and activates shared->adopted_ev. */
+int worker_adopt(struct worker *w, struct config *cfg, const struct listen_spec *specs,
+		 size_t n);
 
 int worker_start(struct worker *w);
 

@@ -409,6 +409,38 @@ class Lbd:
         self.returncode = self.proc.wait()
         return self.returncode
 
+    def rewrite(self, config_yaml):
+        """Replace the configuration file (for a reload)."""
+        self.config_text = config_yaml.replace("@ACCESS_LOG@", self.access_path) \
+            .replace("@TMPDIR@", self.dir)
+        tmp = self.config_path + ".new"
+        with open(tmp, "w") as f:
+            f.write(self.config_text)
+        os.replace(tmp, self.config_path)
+
+    def reload(self, config_yaml=None, timeout=10.0):
+        """SIGHUP (after writing CONFIG_YAML, if given); wait for the outcome.
+        Returns (True, generation) or (False, stderr lines of the errors)."""
+        if config_yaml is not None:
+            self.rewrite(config_yaml)
+        seen = len(self.stderr().splitlines())
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = self.stderr().splitlines()[seen:]
+            for i, line in enumerate(lines):
+                m = re.search(r"reload: generation (\d+) serving", line)
+                if m:
+                    return True, int(m.group(1))
+                if "reload rejected" in line:
+                    time.sleep(0.1)
+                    rest = self.stderr().splitlines()[seen + i + 1:]
+                    return False, [ln.split("reload: ", 1)[1] for ln in rest
+                                   if ": error: reload: " in ln]
+            time.sleep(0.02)
+        raise AssertionError("no reload outcome within %ss; stderr:\n%s"
+                             % (timeout, self.stderr()[-2000:]))
+
     def cpu_seconds(self):
         """User + system CPU time lbd has used so far."""
         with open("/proc/%d/stat" % self.proc.pid) as f:

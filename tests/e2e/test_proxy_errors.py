@@ -317,6 +317,53 @@ class ErrorStatusTest(LbdTestCase):
                 c.read_response(timeout=4)
             self.assertNotEqual(cm.exception.args[0], "timed out", "client left hanging")
 
+    def test_more_body_than_announced(self):
+        """Bytes after the announced body are not taken for the next
+        response: the client gets the announced body, and that server
+        connection is not reused."""
+        b = self.backends.http("extra", lambda be, r: B.Raw(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabHTTP/1.1 200 OK\r\n"
+            b"Content-Length: 6\r\n\r\nforged", close=False))
+        port = free_port()
+        self.start_lbd(simple_config(port, [b]))
+        with HttpClient(port) as c:
+            for i in range(3):
+                r = c.request("GET", "/r%d" % i)
+                self.assertEqual((r.status, r.body), (200, b"ab"))
+        self.assertEqual(len({req.conn_id for req in b.requests}), 3,
+                         "a connection with stray bytes was reused")
+
+    def _closes_second_request(self):
+        """A server that closes a keep-alive connection when its second
+        request arrives, without answering it: the race every pool meets."""
+        seen = {}
+
+        def handler(be, r):
+            seen[r.conn_id] = seen.get(r.conn_id, 0) + 1
+            return B.CLOSE if seen[r.conn_id] == 2 else B.Response(200, b"ok\n")
+        return self.backends.http("racy", handler)
+
+    def test_stale_pooled_connection_get_is_resent(self):
+        b = self._closes_second_request()
+        port = free_port()
+        self.start_lbd(simple_config(port, [b]))
+        for i in range(4):
+            with HttpClient(port) as c:
+                r = c.request("GET", "/g%d" % i)
+                self.assertEqual((r.status, r.body), (200, b"ok\n"))
+
+    def test_stale_pooled_connection_post_is_not_replayed(self):
+        b = self._closes_second_request()
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [b]))
+        with HttpClient(port) as c:
+            self.assertEqual(c.request("POST", "/p0", body=b"x").status, 200)
+        with HttpClient(port) as c:
+            r = c.request("POST", "/p1", body=b"y")
+            self.assertErrorResponse(r, 502)
+        self.assertEqual([q.target for q in b.requests].count("/p1"), 1, "POST replayed")
+        self.assertTrue(lbd.alive())
+
     def test_errors_do_not_leak_connections(self):
         """Many failing requests, then lbd still serves normally."""
         good = self.backends.http("good")

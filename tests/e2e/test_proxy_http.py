@@ -3,6 +3,7 @@ bodyless responses, Expect: 100-continue, body re-framing (SPEC §3)."""
 
 import hashlib
 import socket
+import subprocess
 import time
 import unittest
 
@@ -329,3 +330,39 @@ class ExpectContinueTest(LbdTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class UnixSocketTest(LbdTestCase):
+    def test_unix_listener_and_unix_server(self):
+        """A unix: bind is served by every worker, a unix: server is
+        reached, and lbd removes its socket file when it stops."""
+        import os
+        import socket as so
+        import tempfile
+        from lbdtest import config, listener, pool
+        d = tempfile.mkdtemp(prefix="lbd-unix-")
+        front, back = os.path.join(d, "front.sock"), os.path.join(d, "back.sock")
+        srv = so.socket(so.AF_UNIX)
+        srv.bind(back)
+        srv.listen(8)
+        self.addCleanup(srv.close)
+
+        def serve():
+            for _ in range(2):
+                c, _ = srv.accept()
+                c.recv(65536)
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nunix\n")
+                c.close()
+        import threading
+        threading.Thread(target=serve, daemon=True).start()
+        port = free_port()
+        web = listener("web", port, "p")
+        web["bind"] = ["unix:" + front, "127.0.0.1:%d" % port]
+        lbd = self.start_lbd(config([web], [pool("p", ["unix:" + back])], workers=2))
+        out = subprocess.run(["curl", "-s", "--unix-socket", front, "http://x/"],
+                             capture_output=True, timeout=10).stdout
+        self.assertEqual(out, b"unix\n")
+        with HttpClient(port) as c:
+            self.assertEqual(c.request().body, b"unix\n")
+        self.assertEqual(lbd.stop(), 0)
+        self.assertFalse(os.path.exists(front), "socket file left behind")

@@ -13,7 +13,8 @@ G = b"GET /s HTTP/1.1\r\nHost: example.com\r\n"
 # appended to every vector: a request that must never reach the server
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: example.com\r\n\r\n"
 
-# (name, raw request) — each must get 400 and a closed connection
+# (name, raw request[, status]) — each must get its status (400 unless
+# given) and a closed connection
 HOSTILE_REQUESTS = [
     ("cl-and-te", H + b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
     ("te-and-cl", H + b"Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n"),
@@ -54,6 +55,37 @@ HOSTILE_REQUESTS = [
     ("request-line-space-in-target", b"GET /a b HTTP/1.1\r\nHost: example.com\r\n\r\n"),
     ("request-line-bad-version", b"GET /s HTTP/1.x\r\nHost: example.com\r\n\r\n"),
     ("request-line-lowercase-version", b"GET /s http/1.1\r\nHost: example.com\r\n\r\n"),
+    ("cl-duplicate-identical", H + b"Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc"),
+    ("cl-space-inside", H + b"Content-Length: 1 2\r\n\r\n"),
+    ("cl-empty", H + b"Content-Length: \r\n\r\n"),
+    ("te-chunked-twice", H + b"Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"),
+    ("te-empty", H + b"Transfer-Encoding: \r\n\r\n0\r\n\r\n"),
+    ("te-comma-only", H + b"Transfer-Encoding: ,\r\n\r\n"),
+    ("te-in-http10", b"POST /s HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    ("cl-and-te-in-http10", b"POST /s HTTP/1.0\r\nContent-Length: 3\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\nabc"),
+    ("te-gzip-then-chunked", H + b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
+    ("chunk-missing-crlf-after-data", H + b"Transfer-Encoding: chunked\r\n\r\n3\r\nabcXX0\r\n\r\n"),
+    ("chunk-ext-control-byte", H + b"Transfer-Encoding: chunked\r\n\r\n3;a=\x01\r\nabc\r\n0\r\n\r\n"),
+    ("chunk-lf-line-endings", H + b"Transfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n"),
+    ("bare-lf-line-endings", b"GET /s HTTP/1.1\nHost: example.com\n\n"),
+    ("nul-in-target", b"GET /a\x00b HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+    ("absolute-form-userinfo", b"GET http://u@example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+    ("absolute-form-other-scheme", b"GET ftp://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+    ("asterisk-form-not-options", b"GET * HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+    ("connect-method", b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 405),
+    ("http2-preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+    ("http-version-2", b"GET /s HTTP/2.0\r\nHost: example.com\r\n\r\n", 505),
+    ("host-missing-http11", b"GET /s HTTP/1.1\r\n\r\n"),
+    ("host-twice", b"GET /s HTTP/1.1\r\nHost: a.example.com\r\nHost: b.example.com\r\n\r\n"),
+    ("host-with-slash", b"GET /s HTTP/1.1\r\nHost: example.com/x\r\n\r\n"),
+    ("host-with-space", b"GET /s HTTP/1.1\r\nHost: example .com\r\n\r\n"),
+    ("expect-unknown", G + b"Expect: 200-ok\r\n\r\n", 417),
+    ("over-long-uri", b"GET /" + b"x" * 17000 + b" HTTP/1.1\r\nHost: example.com\r\n\r\n", 431),
+    ("over-long-header", G + b"X-A: " + b"y" * 17000 + b"\r\n\r\n", 431),
+    ("too-many-headers", G + b"".join(b"X-%d: a\r\n" % i for i in range(101)) + b"\r\n", 431),
+    ("over-long-method", b"A" * 17000 + b" / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+    ("unknown-method", b"FOO /s HTTP/1.1\r\nHost: example.com\r\n\r\n"),
 ]
 
 # (name, raw request, expected body at the server) — legal, must be served
@@ -77,10 +109,13 @@ HOSTILE_RESPONSES = [
     ("nul-in-header", b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nab"),
     ("space-before-colon", b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nab"),
     ("bare-cr-in-header", b"HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nab"),
+    ("te-not-ending-in-chunked", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nab"),
+    ("obs-fold", b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nab"),
 ]
 HOSTILE_RESPONSE_BODIES = [
     ("chunk-size-non-hex", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n"),
     ("chunk-size-overflow", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\nab\r\n0\r\n\r\n"),
+    ("chunk-missing-crlf-after-data", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX0\r\n\r\n"),
 ]
 
 
@@ -92,10 +127,11 @@ class SmugglingTest(LbdTestCase):
         self.lbd = self.start_lbd(simple_config(self.port, [self.b]))
 
     def test_table_size(self):
-        self.assertGreaterEqual(len(HOSTILE_REQUESTS), 20)
+        self.assertGreaterEqual(len(HOSTILE_REQUESTS), 60)
 
     def test_hostile_requests_rejected(self):
-        for name, raw in HOSTILE_REQUESTS:
+        for name, raw, *expected in HOSTILE_REQUESTS:
+            status = expected[0] if expected else 400
             with self.subTest(name):
                 before_bytes = self.b.bytes_received
                 before_reqs = len(self.b.requests)
@@ -105,7 +141,7 @@ class SmugglingTest(LbdTestCase):
                         r = c.read_response()
                     except Incomplete as e:
                         self.fail("no response (%s) got %r" % (e, e.received[:200]))
-                    self.assertErrorResponse(r, 400)
+                    self.assertErrorResponse(r, status)
                     self.assertTrue(c.closed_within(2), "connection left open")
                 time.sleep(0.05)
                 self.assertEqual(self.b.bytes_received, before_bytes, "server received bytes")
@@ -115,7 +151,8 @@ class SmugglingTest(LbdTestCase):
         self.assertTrue(self.lbd.alive())
         # one access-log line per rejected request
         lines = self.lbd.access_lines(count=len(HOSTILE_REQUESTS))
-        self.assertEqual([ln["status"] for ln in lines], [400] * len(HOSTILE_REQUESTS))
+        self.assertEqual([ln["status"] for ln in lines],
+                         [(e[2] if len(e) > 2 else 400) for e in HOSTILE_REQUESTS])
 
     def test_legal_requests_served(self):
         for name, raw, body in LEGAL_REQUESTS:

@@ -10,61 +10,17 @@
 #include "http_request.h"
 #include "http_rewrite.h"
 #include "route.h"
+#include "head_parser.h"
 
 /* --- a tiny request parser feeding http_head, as http_client.c does ---- */
 
-struct parsed {
-	llhttp_t p;
-	struct http_head h;
-	int done;
-	const char *chunk;
-	char prev;
-};
-
-static int on_url(llhttp_t *p, const char *at, size_t len)
-{
-	return http_head_add_url(&((struct parsed *)p->data)->h, at, len);
-}
-
-static int on_field(llhttp_t *p, const char *at, size_t len)
-{
-	return http_head_add_name(&((struct parsed *)p->data)->h, at, len);
-}
-
-static int on_value(llhttp_t *p, const char *at, size_t len)
-{
-	struct parsed *r = p->data;
-
-	if (http_value_is_folded(at, r->chunk, r->prev))
-		return -1;
-	return http_head_add_value(&r->h, at, len);
-}
-
-static int on_headers_complete(llhttp_t *p)
-{
-	((struct parsed *)p->data)->done = 1;
-	return HPE_PAUSED;
-}
-
-static const llhttp_settings_t settings = {
-	.on_url = on_url,
-	.on_header_field = on_field,
-	.on_header_value = on_value,
-	.on_headers_complete = on_headers_complete,
-};
-
 /* Parse RAW byte by byte (to exercise split spans). Returns the llhttp
  * error, HPE_PAUSED on a complete head. */
-static enum llhttp_errno parse(struct parsed *r, const char *raw)
+static enum llhttp_errno parse(struct head_parser *r, const char *raw)
 {
-	memset(r, 0, sizeof(*r));
-	http_head_init(&r->h, 16384, 100);
-	llhttp_init(&r->p, HTTP_REQUEST, &settings);
-	r->p.data = r;
+	head_parser_init(r, 16384, 100);
 	for (size_t i = 0; raw[i]; i++) {
-		r->chunk = raw + i;
-		r->prev = i ? raw[i - 1] : 0;
-		enum llhttp_errno err = llhttp_execute(&r->p, raw + i, 1);
+		enum llhttp_errno err = head_parser_feed(r, raw + i, 1, i ? raw[i - 1] : 0);
 		if (err != HPE_OK)
 			return err;
 	}
@@ -102,14 +58,14 @@ START_TEST(routes_first_match_wins)
 }
 END_TEST
 
-static int plan(const char *raw, struct parsed *r, struct request_plan *pl)
+static int plan(const char *raw, struct head_parser *r, struct request_plan *pl)
 {
 	ck_assert_int_eq(parse(r, raw), HPE_PAUSED);
 	ck_assert(r->done);
 	return http_request_plan(&r->p, &r->h, &listener, pl);
 }
 
-static char *render(struct parsed *r, struct request_plan *pl)
+static char *render(struct head_parser *r, struct request_plan *pl)
 {
 	char *out;
 	size_t len;
@@ -126,7 +82,7 @@ static char *render(struct parsed *r, struct request_plan *pl)
 
 START_TEST(request_head_is_rewritten)
 {
-	struct parsed r;
+	struct head_parser r;
 	struct request_plan pl;
 
 	ck_assert_int_eq(plan("POST /api/x?y=1 HTTP/1.1\r\n"
@@ -162,7 +118,7 @@ END_TEST
 
 START_TEST(absolute_form_replaces_host)
 {
-	struct parsed r;
+	struct head_parser r;
 	struct request_plan pl;
 
 	ck_assert_int_eq(plan("GET http://API.example.com:81/api?q HTTP/1.1\r\n"
@@ -185,7 +141,7 @@ END_TEST
 
 START_TEST(chunked_and_upgrade_framing)
 {
-	struct parsed r;
+	struct head_parser r;
 	struct request_plan pl;
 
 	ck_assert_int_eq(plan("PUT /static/f HTTP/1.1\r\nHost: h\r\n"
@@ -219,7 +175,7 @@ START_TEST(bad_requests_are_refused)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct parsed r;
+		struct head_parser r;
 		struct request_plan pl;
 		ck_assert_int_eq(parse(&r, cases[i].raw), HPE_PAUSED);
 		ck_assert_msg(http_request_plan(&r.p, &r.h, &listener, &pl) == cases[i].status,
@@ -231,7 +187,7 @@ END_TEST
 
 START_TEST(http10_without_host_is_fine)
 {
-	struct parsed r;
+	struct head_parser r;
 	struct request_plan pl;
 
 	ck_assert_int_eq(plan("GET /static/a HTTP/1.0\r\n\r\n", &r, &pl), 0);
@@ -255,7 +211,7 @@ START_TEST(smuggling_is_refused_by_the_parser)
 	};
 
 	for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
-		struct parsed r;
+		struct head_parser r;
 		enum llhttp_errno err = parse(&r, raw[i]);
 		if (err == HPE_PAUSED) {
 			struct request_plan pl;
@@ -307,6 +263,29 @@ START_TEST(chunk_framing)
 }
 END_TEST
 
+START_TEST(chunk_guard_checks_the_crlf_after_data)
+{
+	struct chunk_guard g = { 0 };
+	const char ok[] = "abc\r\n", bad[] = "abcXX";
+
+	chunk_guard_header(&g, 3);
+	ck_assert_int_eq(chunk_guard_body(&g, ok, 3, ok + 5), 0);
+	chunk_guard_header(&g, 3);
+	ck_assert_int_eq(chunk_guard_body(&g, bad, 3, bad + 5), -1);
+	/* data split over two reads, the CRLF over the next two */
+	chunk_guard_header(&g, 3);
+	ck_assert_int_eq(chunk_guard_body(&g, "ab", 2, "ab" + 2), 0);
+	ck_assert_int_eq(chunk_guard_body(&g, "c\r", 1, "c\r" + 2), 0);
+	ck_assert_int_eq(chunk_guard_feed(&g, "\n0", 2), 0);
+	chunk_guard_header(&g, 1);
+	ck_assert_int_eq(chunk_guard_body(&g, "x", 1, "x" + 1), 0);
+	ck_assert_int_eq(chunk_guard_feed(&g, "\rX", 2), -1);
+	/* more data than the chunk announced */
+	chunk_guard_header(&g, 1);
+	ck_assert_int_eq(chunk_guard_body(&g, "xy", 2, "xy" + 2), -1);
+}
+END_TEST
+
 START_TEST(head_limits)
 {
 	struct http_head h;
@@ -351,6 +330,7 @@ int main(void)
 	tcase_add_test(tc, response_head_for_clients);
 	tcase_add_test(tc, chunk_framing);
 	tcase_add_test(tc, head_limits);
+	tcase_add_test(tc, chunk_guard_checks_the_crlf_after_data);
 	tcase_add_test(tc, connection_tokens);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
