@@ -436,3 +436,41 @@ class UserTest(AdminTestCase):
             gid_line = [line for line in f if line.startswith("Gid:")][0]
         self.assertEqual(gid_line.split()[1:], ["0"] * 4, group)
         self.assertEqual(os.stat(lbd.admin_socket).st_gid, 0)
+
+
+class PrivilegedPortAfterSwitchTest(AdminTestCase):
+    def test_reload_adding_a_privileged_port_is_rejected_clearly(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        try:
+            pwd.getpwnam("nobody")
+        except KeyError:
+            self.skipTest("no user nobody")
+        import socket as S
+        low = None
+        for p in range(900, 1000):     # a free port below 1024
+            with S.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                    low = p
+                    break
+                except OSError:
+                    continue
+        if low is None:
+            self.skipTest("no free port below 1024")
+        a = self.backends.http("a")
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [a], user="nobody"))
+        # reloads read the file as nobody
+        os.chmod(lbd.dir, 0o755)
+        lbd.rewrite(config([listener("web", port, "p"), listener("low", low, "p")],
+                           [pool("p", [a])], user="nobody"))
+        r = admin_request(lbd, "POST", "/reload")
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual(len(r.json["errors"]), 1, r.json)
+        self.assertIn("cannot bind 127.0.0.1:%d: Permission denied (a port below 1024 needs "
+                      "root or CAP_NET_BIND_SERVICE; lbd runs as uid %d)"
+                      % (low, pwd.getpwnam("nobody").pw_uid), r.json["errors"][0])
+        with HttpClient(port) as c:
+            self.assertEqual(c.request("GET", "/").status, 200)
+        self.assertEqual(admin_request(lbd, "GET", "/status").json["generation"], 1)
