@@ -47,3 +47,8 @@ int balance_server_eligible(const struct server_conf *srv,
 			return 0;
 	return 1;
 }
+
+const char *balance_name(enum balance_algo algo)
+{
+	return ops_for(algo)->name;
+}

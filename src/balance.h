@@ -50,6 +50,9 @@ int balance_build(struct config *cfg);
 struct server_conf *balance_pick(const struct pool_conf *pool,
 				 const struct balance_ctx *ctx);
 
+/* The algorithm's name as lbd.yaml spells it ("round_robin"). */
+const char *balance_name(enum balance_algo algo);
+
 /* True when SRV may take a new request of this pick. */
 int balance_server_eligible(const struct server_conf *srv,
 			    const struct balance_ctx *ctx);

@@ -41,7 +41,8 @@ static struct config *config_new(const char *file)
 	atomic_init(&cfg->refs, 1);
 	cfg->path = strdup(file);
 	cfg->global.log.access = strdup("stdout");
-	if (!cfg->path || !cfg->global.log.access) {
+	cfg->global.admin.socket = strdup(CONFIG_ADMIN_SOCKET_DEFAULT);
+	if (!cfg->path || !cfg->global.log.access || !cfg->global.admin.socket) {
 		config_unref(cfg);
 		return NULL;
 	}
@@ -91,6 +92,9 @@ static void config_free(struct config *cfg)
 	}
 	free(cfg->pools);
 	free(cfg->global.log.access);
+	free(cfg->global.admin.socket);
+	free(cfg->global.user);
+	free(cfg->global.group);
 	free(cfg->path);
 	free(cfg);
 }

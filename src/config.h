@@ -25,6 +25,10 @@
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/lbd/lbd.yaml"
 
+/* global.admin.socket when the file names none; lbctl's default too. The
+ * directory is not created by lbd (systemd's RuntimeDirectory=lbd does). */
+#define CONFIG_ADMIN_SOCKET_DEFAULT "/run/lbd/admin.sock"
+
 /* Bounds the validator enforces. */
 #define CONFIG_WEIGHT_MAX 256
 #define CONFIG_WORKERS_MAX 256
@@ -125,6 +129,13 @@ struct listener_conf {
 struct global_conf {
 	uint32_t workers;        /* resolved: "auto" becomes the online CPUs */
 	uint32_t max_connections;
+	char *user;              /* NULL: keep the starting user */
+	char *group;             /* NULL: the user's primary group */
+	struct {
+		char *socket;    /* path of the admin UNIX socket; NULL: off */
+		struct lbd_addr listen; /* TCP admin listener when has_listen */
+		bool has_listen;
+	} admin;
 	struct {
 		enum log_level level;
 		char *access;    /* "stdout", "off" or a file path */

@@ -80,6 +80,9 @@ void field_server_name(struct walk *w, const struct field *f, const struct cnode
 void field_address(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_workers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_access(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_socket_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_user(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_group(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_host(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_cookie_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_path_prefix(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

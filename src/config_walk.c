@@ -6,9 +6,12 @@
  */
 #include "config_schema.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "util/units.h"
 
@@ -456,6 +459,72 @@ void field_access(struct walk *w, const struct field *f, const struct cnode *v, 
 		return;
 	if (strcmp(s, "stdout") != 0 && strcmp(s, "off") != 0 && s[0] != '/') {
 		expected(w, v, what);
+		return;
+	}
+	set_string(at(obj, f->off), s);
+}
+
+void field_socket_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	char what[96];
+	const char *s;
+	char **slot = at(obj, f->off);
+
+	snprintf(what, sizeof(what), "an absolute path of at most %zu bytes, or off",
+		 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	s = walk_scalar(w, v, what);
+	if (!s)
+		return;
+	if (strcmp(s, "off") == 0) {
+		free(*slot);
+		*slot = NULL;
+		return;
+	}
+	if (s[0] != '/' || strlen(s) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		expected(w, v, what);
+		return;
+	}
+	set_string(slot, s);
+}
+
+/* User and group names as useradd(8) accepts them; the account must exist
+ * where the configuration is checked, so `lbd -t` catches a typo. */
+static const char *account_name(struct walk *w, const struct cnode *v, const char *what)
+{
+	const char *s = walk_scalar(w, v, what);
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strspn(s, NAME_CHARS);
+	if (n == 0 || s[n] || n > 32 || s[0] == '-') {
+		expected(w, v, what);
+		return NULL;
+	}
+	return s;
+}
+
+void field_user(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	const char *s = account_name(w, v, "a user name");
+
+	if (!s)
+		return;
+	if (!getpwnam(s)) {
+		cerr_at(w->errs, v, "no user named \"%s\" on this system", s);
+		return;
+	}
+	set_string(at(obj, f->off), s);
+}
+
+void field_group(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	const char *s = account_name(w, v, "a group name");
+
+	if (!s)
+		return;
+	if (!getgrnam(s)) {
+		cerr_at(w->errs, v, "no group named \"%s\" on this system", s);
 		return;
 	}
 	set_string(at(obj, f->off), s);

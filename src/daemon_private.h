@@ -32,6 +32,8 @@ struct daemon {
 	reload_done_fn reload_done;
 	void *reload_arg;
 	struct timespec reload_started;
+
+	struct admin *admin;          /* the admin API (admin.c) */
 };
 
 /* Bind the runtime state and build the balancers of CFG, and publish it as

@@ -19,12 +19,15 @@
 #include <unistd.h>
 
 #include "access_log.h"
+#include "admin.h"
 #include "balance.h"
 #include "config.h"
 #include "daemon.h"
 #include "daemon_private.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
+#include "privs.h"
 #include "runtime.h"
 #include "worker.h"
 
@@ -83,6 +86,7 @@ static void begin_stop(struct daemon *l, const char *why)
 	if (l->stopping)
 		return;
 	l->stopping = true;
+	notify_stopping(why);
 	log_info("%s: stopping; in-flight requests may take up to %llu ms", why,
 		 (unsigned long long)l->cfg->timeouts.drain_ms);
 	for (unsigned i = 0; i < l->started; i++)
@@ -186,6 +190,32 @@ static int prepare(struct daemon *l)
 	return 0;
 }
 
+/* The admin sockets are bound like listeners, before privileges are
+ * dropped; the socket file goes to the daemon's group first. */
+static int start_admin_and_drop_privileges(struct daemon *l)
+{
+	struct privs p;
+	char err[512];
+
+	if (privs_lookup(&l->cfg->global, &p, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	l->admin = admin_start(l, l->cfg, err, sizeof(err));
+	if (!l->admin) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (p.change && (admin_chown(l->admin, p.gid, err, sizeof(err)) < 0 ||
+			 privs_drop(&p, err, sizeof(err)) < 0)) {
+		log_error("dropping privileges: %s", err);
+		return -1;
+	}
+	if (p.change)
+		log_info("running as uid %u, gid %u", (unsigned)p.uid, (unsigned)p.gid);
+	return 0;
+}
+
 static int run(struct daemon *l)
 {
 	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
@@ -204,17 +234,22 @@ static int run(struct daemon *l)
 		sig_ev[i] = evsignal_new(l->base, signals[i], on_signal, l);
 		evsignal_add(sig_ev[i], NULL);
 	}
-	for (; l->started < l->nworkers; l->started++)
+	if (start_admin_and_drop_privileges(l) < 0)
+		rc = EXIT_RUNTIME;
+	for (; rc == 0 && l->started < l->nworkers; l->started++)
 		if (worker_start(&l->workers[l->started]) < 0) {
 			log_error("cannot start worker thread %u", l->started);
 			begin_stop(l, "start-up failure");
 			rc = EXIT_RUNTIME;
 			break;
 		}
-	if (rc == 0)
+	if (rc == 0) {
 		log_info("lbd %s serving with %u worker%s, configuration %s",
 			 PACKAGE_VERSION, l->nworkers, l->nworkers == 1 ? "" : "s", l->cfg->path);
-	event_base_dispatch(l->base);
+		notify_ready((unsigned long long)l->cfg->generation);
+	}
+	if (l->started > 0)
+		event_base_dispatch(l->base);
 	for (unsigned i = 0; i < l->started; i++)
 		worker_join(&l->workers[i]);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
@@ -228,6 +263,7 @@ static void cleanup(struct daemon *l)
 	for (unsigned i = 0; l->workers && i < l->nworkers; i++)
 		worker_free(&l->workers[i]);
 	free(l->workers);
+	admin_free(l->admin);
 	binds_release(&l->binds);
 	daemon_reload_cleanup(l);
 	if (l->drain_ev)

@@ -56,7 +56,12 @@ int listener_open(const struct lbd_addr *addr, bool reuseport, char *err, size_t
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	}
 	if (bind(fd, (const struct sockaddr *)&addr->sa, addr->salen) < 0) {
-		snprintf(err, errlen, "cannot bind %s: %s", addr->text, strerror(errno));
+		if (errno == EACCES && family != AF_UNIX && geteuid() != 0)
+			snprintf(err, errlen, "cannot bind %s: %s (a port below 1024 needs root or "
+				 "CAP_NET_BIND_SERVICE; lbd runs as uid %u)", addr->text,
+				 strerror(errno), (unsigned)geteuid());
+		else
+			snprintf(err, errlen, "cannot bind %s: %s", addr->text, strerror(errno));
 		close(fd);
 		return -1;
 	}

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "daemon_private.h"
 #include "log.h"
+#include "notify.h"
 #include "runtime.h"
 
 int daemon_prepare(struct config *cfg, uint64_t generation)
@@ -66,6 +67,7 @@ static void finish(struct daemon *d, bool ok, const char *errors)
 	reload_done_fn done = d->reload_done;
 
 	d->reload_done = NULL;
+	notify_ready((unsigned long long)d->cfg->generation);
 	if (done)
 		done(d->reload_arg, &result);
 }
@@ -116,6 +118,11 @@ void daemon_reload_cleanup(struct daemon *d)
 	d->shared.adopted_ev = NULL;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 /* Settings that belong to the process, not to a generation: what a reload
  * can apply at once, and what needs a restart (said in the log). */
 static void apply_process_settings(struct daemon *d, const struct config *cfg)
@@ -127,6 +134,12 @@ static void apply_process_settings(struct daemon *d, const struct config *cfg)
 	if (new->workers != d->nworkers)
 		log_warn("reload: global.workers changes with a restart; %u workers stay",
 			 d->nworkers);
+	if (!same_str(old->admin.socket, new->admin.socket) ||
+	    old->admin.has_listen != new->admin.has_listen ||
+	    (new->admin.has_listen && !addr_equal(&old->admin.listen, &new->admin.listen)) ||
+	    !same_str(old->user, new->user) || !same_str(old->group, new->group))
+		log_warn("reload: global.admin, global.user and global.group change with a "
+			 "restart; the admin API and the process's user stay as they are");
 	if (strcmp(old->log.access, new->log.access) != 0 || old->log.format != new->log.format)
 		log_warn("reload: global.log.access and global.log.format change with a "
 			 "restart; the access log stays as it is");
@@ -177,6 +190,7 @@ int daemon_reload(struct daemon *d, reload_done_fn done, void *arg)
 	d->reload_done = done;
 	d->reload_arg = arg;
 	clock_gettime(CLOCK_MONOTONIC, &d->reload_started);
+	notify_reloading();
 	log_info("reload: reading %s", d->path);
 
 	config_errors_init(&errs);

@@ -34,6 +34,7 @@ static struct server_rt *server_rt_get(const char *pool, const char *server)
 	}
 	s->id = next_server_id++;
 	atomic_init(&s->state, SERVER_UP);
+	atomic_init(&s->weight_override, -1);
 	s->next = servers;
 	servers = s;
 	return s;
@@ -107,6 +108,8 @@ int runtime_attach(struct config *cfg)
 			srv->rt = server_rt_get(pool->name, srv->name);
 			if (!srv->rt)
 				rc = -1;
+			else if (atomic_load(&srv->rt->weight_override) >= 0)
+				srv->weight = (uint32_t)atomic_load(&srv->rt->weight_override);
 		}
 	}
 	pthread_mutex_unlock(&registry_lock);

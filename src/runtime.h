@@ -30,6 +30,9 @@ struct server_rt {
 	atomic_uint_fast64_t requests;
 	atomic_uint_fast64_t failures;
 	struct server_rt *next;      /* registry list */
+	/* Weight set through the admin API (lbctl weight); -1: none. A new
+	 * generation's server takes it instead of the file's weight. */
+	atomic_int weight_override;
 };
 
 struct listener_rt {

@@ -12,11 +12,15 @@
 - Backends: starts and stops the programmable backends of backends.py,
   including backends in a separate process (so a test can kill them).
 - LbdTestCase: a unittest.TestCase that cleans all of the above up.
+- admin_request(sock, method, path, body): one request to the admin API
+  over its UNIX socket (or (host, port) for global.admin.listen);
+  lbctl(...) runs the control tool.
 
 Every wait is bounded; every process and thread a test starts is stopped in
 its cleanup, also when the test fails.
 """
 
+import http.client
 import json
 import os
 import re
@@ -70,6 +74,22 @@ def wait_port(port, host=HOST, timeout=5.0, proc=None):
             with socket.socket(fam) as s:
                 s.settimeout(0.2)
                 s.connect((host, port))
+                return True
+        except OSError:
+            time.sleep(0.02)
+    return False
+
+
+def wait_unix(path, timeout=5.0, proc=None):
+    """Poll until the UNIX socket PATH accepts a connection."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(0.2)
+                s.connect(path)
                 return True
         except OSError:
             time.sleep(0.02)
@@ -158,11 +178,21 @@ def listener(name, port, pool_name=None, routes=None, protocol="http", host=HOST
 
 
 def config(listeners, pools, workers=1, timeouts=None, retries=None, limits=None,
-           max_connections=None, access="@ACCESS_LOG@", level="info", fmt="json"):
-    """A whole configuration as YAML text; access log to the harness file."""
+           max_connections=None, access="@ACCESS_LOG@", level="info", fmt="json",
+           admin_socket="@TMPDIR@/admin.sock", admin_listen=None, user=None, group=None):
+    """A whole configuration as YAML text; access log to the harness file,
+    admin socket in the harness's temporary directory (Lbd.admin_socket)."""
     g = {"workers": workers}
     if max_connections is not None:
         g["max_connections"] = max_connections
+    if user is not None:
+        g["user"] = user
+    if group is not None:
+        g["group"] = group
+    admin = {"socket": admin_socket}
+    if admin_listen is not None:
+        admin["listen"] = admin_listen
+    g["admin"] = admin
     g["log"] = {"level": level, "access": access, "format": fmt}
     d = {}
     t = {"connect": "1s", "header": "5s", "client_idle": "10s", "server": "10s",
@@ -186,6 +216,96 @@ def simple_config(port, backends_list, **kw):
 # ---------------------------------------------------------------------------
 class LbdError(Exception):
     pass
+
+
+def lbctl_bin():
+    """Path of the lbctl under test: $LBCTL_BIN, else beside lbd."""
+    cands = [os.environ.get("LBCTL_BIN")]
+    lbd = lbd_bin()
+    if lbd:
+        cands.append(os.path.join(os.path.dirname(lbd), "lbctl"))
+    for c in cands:
+        if c and os.path.isfile(c) and os.access(c, os.X_OK):
+            return os.path.abspath(c)
+    return None
+
+
+def lbctl(*args, socket_path=None, env=None, timeout=30):
+    """Run lbctl [-s SOCKET_PATH] ARGS; the CompletedProcess (text)."""
+    binary = lbctl_bin()
+    if not binary:
+        raise unittest.SkipTest("no lbctl binary (set LBCTL_BIN)")
+    e = dict(os.environ)
+    e.pop("LBD_SOCKET", None)
+    e.update(env or {})
+    cmd = [binary] + (["-s", socket_path] if socket_path else []) + list(args)
+    return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout, env=e, check=False)
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout):
+        super().__init__("lbd", timeout=timeout)
+        self._path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self._path)
+        self.sock = s
+
+
+class AdminResp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+    @property
+    def json(self):
+        return json.loads(self.body.decode())
+
+    def __repr__(self):
+        return "<AdminResp %d %r>" % (self.status, self.body[:300])
+
+
+def admin_request(where, method, path, body=None, headers=None, timeout=10.0):
+    """One admin API request. WHERE: a socket path, an Lbd, or (host, port)."""
+    if isinstance(where, Lbd):
+        where = where.admin_socket
+    if isinstance(where, tuple):
+        conn = http.client.HTTPConnection(where[0], where[1], timeout=timeout)
+    else:
+        conn = _UnixHTTPConnection(where, timeout)
+    try:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return AdminResp(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        conn.close()
+
+
+def unix_raw(path, data, timeout=3.0):
+    """Send DATA on the UNIX socket PATH; everything read until close."""
+    out = b""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        try:
+            s.sendall(data)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except (socket.timeout, ConnectionError):
+            pass
+    return out
 
 
 _BIND_RE = re.compile(r"(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:.]+\]):(\d+)")
@@ -224,6 +344,7 @@ class Lbd:
             .replace("@TMPDIR@", self.dir)
         with open(self.config_path, "w") as f:
             f.write(self.config_text)
+        self.admin_socket = os.path.join(self.dir, "admin.sock")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.ports = ports if ports is not None else _bind_ports(self.config_text)
@@ -256,6 +377,12 @@ class Lbd:
                     self.kill()
                     raise LbdError("lbd did not accept on %s:%d (exit %s); stderr:\n%s"
                                    % (host, port, rc, self.stderr()))
+            if self.admin_socket in self.config_text and \
+                    not wait_unix(self.admin_socket, self.start_timeout, self.proc):
+                rc = self.proc.poll()
+                self.kill()
+                raise LbdError("lbd did not accept on %s (exit %s); stderr:\n%s"
+                               % (self.admin_socket, rc, self.stderr()))
         return self
 
     @property

@@ -1,0 +1,223 @@
+/* admin_proto.c — request paths and bodies of the admin API, and the status
+ * document (JSON and the table lbctl prints). */
+#include "admin_proto.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "balance.h"
+#include "runtime.h"
+#include "util/json.h"
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int admin_path_split(const char *path, char seg[][ADMIN_SEGMENT_MAX], int max)
+{
+	int n = 0;
+	const char *p = path;
+
+	if (*p != '/')
+		return -1;
+	while (*p == '/' && p[1] != '\0') {
+		size_t len = 0;
+		p++;
+		if (*p == '/' || n == max)
+			return -1;
+		for (; *p && *p != '/'; p++) {
+			char c = *p;
+			if (c == '%') {
+				int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+				if (lo < 0)
+					return -1;
+				c = (char)(hi * 16 + lo);
+				if (c == '\0')
+					return -1;
+				p += 2;
+			}
+			if (len + 1 >= ADMIN_SEGMENT_MAX)
+				return -1;
+			seg[n][len++] = c;
+		}
+		seg[n++][len] = '\0';
+	}
+	return n;
+}
+
+int admin_parse_weight(const char *body, size_t len, unsigned *out)
+{
+	char buf[128];
+	const char *p;
+	uint64_t v;
+
+	if (len >= sizeof(buf) || memchr(body, '\0', len))
+		return -1;
+	memcpy(buf, body, len);
+	buf[len] = '\0';
+	p = buf + strspn(buf, " \t\r\n");
+	if (*p == '{') {
+		const char *end = json_skip(p);
+		const char *val = json_member(p, "weight");
+		if (!end || end[strspn(end, " \t\r\n")] != '\0' || !val)
+			return -1;
+		/* Only the one member. */
+		const char *after = json_u64(val, &v);
+		if (!after || after[strspn(after, " \t\r\n")] != '}')
+			return -1;
+	} else {
+		p = json_u64(p, &v);
+		if (!p || p[strspn(p, " \t\r\n")] != '\0')
+			return -1;
+	}
+	if (v > CONFIG_WEIGHT_MAX)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+const char *admin_server_state_name(int state)
+{
+	switch (state) {
+	case SERVER_UP: return "up";
+	case SERVER_DOWN: return "down";
+	case SERVER_DRAINING: return "draining";
+	case SERVER_DISABLED: return "disabled";
+	}
+	return "unknown";
+}
+
+static const char *protocol_name(enum listener_protocol p)
+{
+	return p == PROTO_TCP ? "tcp" : "http";
+}
+
+static void add_u64(struct strbuf *sb, uint64_t v)
+{
+	strbuf_add_u64(sb, v);
+}
+
+static void add_server_json(struct strbuf *sb, const struct server_conf *s)
+{
+	strbuf_adds(sb, "{\"name\":");
+	json_add_string(sb, s->name);
+	strbuf_adds(sb, ",\"address\":");
+	json_add_string(sb, s->addr.text);
+	strbuf_adds(sb, ",\"state\":");
+	json_add_string(sb, admin_server_state_name(atomic_load(&s->rt->state)));
+	strbuf_adds(sb, ",\"weight\":");
+	add_u64(sb, s->weight);
+	strbuf_adds(sb, ",\"backup\":");
+	strbuf_adds(sb, s->backup ? "true" : "false");
+	strbuf_adds(sb, ",\"active\":");
+	int active = atomic_load(&s->rt->active);
+	add_u64(sb, active > 0 ? (uint64_t)active : 0);
+	strbuf_adds(sb, ",\"requests\":");
+	add_u64(sb, atomic_load(&s->rt->requests));
+	strbuf_adds(sb, ",\"failures\":");
+	add_u64(sb, atomic_load(&s->rt->failures));
+	/* No health checks yet: every server reports "none". */
+	strbuf_adds(sb, ",\"check\":{\"status\":\"none\"}}");
+}
+
+void admin_status_json(struct strbuf *sb, const struct config *cfg,
+		       const struct admin_status_info *info)
+{
+	strbuf_adds(sb, "{\"generation\":");
+	add_u64(sb, info->generation);
+	strbuf_adds(sb, ",\"live_generations\":");
+	add_u64(sb, info->live_generations);
+	strbuf_adds(sb, ",\"uptime_s\":");
+	add_u64(sb, info->uptime_s);
+	strbuf_adds(sb, ",\"listeners\":[");
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		const struct listener_conf *lc = &cfg->listeners[i];
+		strbuf_adds(sb, i ? ",{\"name\":" : "{\"name\":");
+		json_add_string(sb, lc->name);
+		strbuf_adds(sb, ",\"bind\":[");
+		for (size_t b = 0; b < lc->nbinds; b++) {
+			if (b)
+				strbuf_adds(sb, ",");
+			json_add_string(sb, lc->binds[b].text);
+		}
+		strbuf_adds(sb, "],\"protocol\":");
+		json_add_string(sb, protocol_name(lc->protocol));
+		strbuf_adds(sb, ",\"active_connections\":");
+		add_u64(sb, info->listener_connections(lc, info->arg));
+		strbuf_adds(sb, "}");
+	}
+	strbuf_adds(sb, "],\"pools\":[");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct pool_conf *p = &cfg->pools[i];
+		strbuf_adds(sb, i ? ",{\"name\":" : "{\"name\":");
+		json_add_string(sb, p->name);
+		strbuf_adds(sb, ",\"balance\":");
+		json_add_string(sb, balance_name(p->balance));
+		strbuf_adds(sb, ",\"servers\":[");
+		for (size_t j = 0; j < p->nservers; j++) {
+			if (j)
+				strbuf_adds(sb, ",");
+			add_server_json(sb, &p->servers[j]);
+		}
+		strbuf_adds(sb, "]}");
+	}
+	strbuf_adds(sb, "]}\n");
+}
+
+static void addf(struct strbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void addf(struct strbuf *sb, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		strbuf_add(sb, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+void admin_status_table(struct strbuf *sb, const struct config *cfg,
+			const struct admin_status_info *info)
+{
+	addf(sb, "generation %llu (%u live), up %llus\n\n",
+	     (unsigned long long)info->generation, info->live_generations,
+	     (unsigned long long)info->uptime_s);
+	addf(sb, "%-20s %-8s %11s  %s\n", "LISTENER", "PROTOCOL", "CONNECTIONS", "BIND");
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		const struct listener_conf *lc = &cfg->listeners[i];
+		addf(sb, "%-20s %-8s %11u  ", lc->name, protocol_name(lc->protocol),
+		     info->listener_connections(lc, info->arg));
+		for (size_t b = 0; b < lc->nbinds; b++)
+			addf(sb, "%s%s", b ? ", " : "", lc->binds[b].text);
+		strbuf_adds(sb, "\n");
+	}
+	strbuf_adds(sb, "\n");
+	addf(sb, "%-16s %-24s %-24s %-9s %6s %6s %10s %8s  %s\n", "POOL", "SERVER", "ADDRESS",
+	     "STATE", "WEIGHT", "ACTIVE", "REQUESTS", "FAILURES", "CHECK");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct pool_conf *p = &cfg->pools[i];
+		for (size_t j = 0; j < p->nservers; j++) {
+			const struct server_conf *s = &p->servers[j];
+			int active = atomic_load(&s->rt->active);
+			addf(sb, "%-16s %-24s %-24s %-9s %6u %6d %10llu %8llu  %s\n", p->name,
+			     s->name, s->addr.text,
+			     admin_server_state_name(atomic_load(&s->rt->state)), s->weight,
+			     active > 0 ? active : 0,
+			     (unsigned long long)atomic_load(&s->rt->requests),
+			     (unsigned long long)atomic_load(&s->rt->failures),
+			     s->backup ? "none (backup)" : "none");
+		}
+	}
+}

@@ -1,0 +1,377 @@
+/* lbctl.c — the control tool: one HTTP/1.1 request to lbd's admin socket
+ * per command, its answer printed for people (or as JSON with --json).
+ *
+ * Exit status: 0 done, 1 lbd refused (the reason is printed: every error of
+ * a rejected configuration with its file:line:column) or the command line
+ * is wrong, 2 lbd cannot be reached (the message names the socket).
+ */
+#include "build_config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util/json.h"
+#include "util/strbuf.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_UNREACHABLE 2
+#define ANSWER_MAX (16u << 20)
+#define TIMEOUT_MS 60000
+
+static const char *socket_path;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: lbctl [-s SOCKET] COMMAND [ARGUMENTS]\n"
+		"  -s, --socket SOCKET  lbd's admin socket (default $LBD_SOCKET, else %s)\n"
+		"  -V, --version        print the version and exit\n"
+		"  -h, --help           print this help and exit\n"
+		"commands:\n"
+		"  reload                    reload the configuration file\n"
+		"  status [--json]           listeners, pools and servers\n"
+		"  drain POOL SERVER         no new requests; in-flight ones finish\n"
+		"  disable POOL SERVER       no new requests\n"
+		"  enable POOL SERVER        back into rotation\n"
+		"  weight POOL SERVER N      set the server's weight (0 to %d)\n"
+		"  stop                      graceful shutdown\n",
+		CONFIG_ADMIN_SOCKET_DEFAULT, CONFIG_WEIGHT_MAX);
+}
+
+struct answer {
+	int status;
+	char *body;              /* NUL-terminated */
+};
+
+static int unreachable(const char *what, int err)
+{
+	if (err)
+		fprintf(stderr, "lbctl: cannot reach lbd at %s: %s: %s\n", socket_path, what,
+			strerror(err));
+	else
+		fprintf(stderr, "lbctl: cannot reach lbd at %s: %s\n", socket_path, what);
+	return -1;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The whole answer, read until lbd closes (Connection: close) or the
+ * Content-Length is complete. */
+static int read_answer(int fd, struct strbuf *in)
+{
+	long long deadline = now_ms() + TIMEOUT_MS;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+		char buf[16384];
+		ssize_t n;
+
+		if (left <= 0)
+			return unreachable("no answer in time", 0);
+		if (poll(&pfd, 1, (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			return unreachable("poll", errno);
+		}
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return unreachable("reading the answer", errno);
+		if (n == 0)
+			return 0;
+		if (in->len + (size_t)n > ANSWER_MAX)
+			return unreachable("the answer is too large", 0);
+		strbuf_add(in, buf, (size_t)n);
+		if (strbuf_failed(in))
+			return unreachable("out of memory", 0);
+	}
+}
+
+static int parse_answer(struct strbuf *in, struct answer *a)
+{
+	char *head_end, *cl;
+	size_t body_len;
+
+	strbuf_add(in, "", 1);
+	if (strbuf_failed(in))
+		return unreachable("out of memory", 0);
+	in->len--;
+	if (sscanf(in->data, "HTTP/1.%*1[01] %3d", &a->status) != 1)
+		return unreachable("the answer is not HTTP", 0);
+	head_end = strstr(in->data, "\r\n\r\n");
+	if (!head_end)
+		return unreachable("the answer ended early", 0);
+	*head_end = '\0';
+	body_len = in->len - (size_t)(head_end + 4 - in->data);
+	cl = strcasestr(in->data, "\r\nContent-Length:");
+	if (cl) {
+		unsigned long long n = strtoull(cl + 17, NULL, 10);
+		if (n > body_len)
+			return unreachable("the answer ended early", 0);
+		body_len = (size_t)n;
+	}
+	a->body = strndup(head_end + 4, body_len);
+	if (!a->body)
+		return unreachable("out of memory", 0);
+	return 0;
+}
+
+static int request(const char *method, const char *path, const char *body, struct answer *a)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct strbuf out = { 0 }, in = { 0 };
+	char len[32];
+	int fd, rc = -1;
+
+	if (strlen(socket_path) >= sizeof(sun.sun_path))
+		return unreachable("the socket path is too long", 0);
+	strcpy(sun.sun_path, socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return unreachable("socket", errno);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		unreachable("connect", errno);
+		close(fd);
+		return -1;
+	}
+	snprintf(len, sizeof(len), "%zu", body ? strlen(body) : 0);
+	strbuf_adds(&out, method);
+	strbuf_adds(&out, " ");
+	strbuf_adds(&out, path);
+	strbuf_adds(&out, " HTTP/1.1\r\nHost: lbd\r\nConnection: close\r\nUser-Agent: lbctl/"
+			  PACKAGE_VERSION "\r\nContent-Length: ");
+	strbuf_adds(&out, len);
+	if (body)
+		strbuf_adds(&out, "\r\nContent-Type: application/json");
+	strbuf_adds(&out, "\r\n\r\n");
+	if (body)
+		strbuf_adds(&out, body);
+	if (strbuf_failed(&out))
+		unreachable("out of memory", 0);
+	else if (write_all(fd, out.data, out.len) < 0)
+		unreachable("sending the request", errno);
+	else if (read_answer(fd, &in) == 0 && parse_answer(&in, a) == 0)
+		rc = 0;
+	close(fd);
+	strbuf_free(&out);
+	strbuf_free(&in);
+	return rc;
+}
+
+/* Percent-encode a path segment: server names may hold ':', '/', '[' and ']'. */
+static void add_segment(struct strbuf *sb, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.') {
+			strbuf_add(sb, p, 1);
+		} else {
+			char esc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			strbuf_add(sb, esc, 3);
+		}
+	}
+}
+
+/* Print why lbd refused: "errors" (a rejected configuration, one per line)
+ * or "error". */
+static void print_refusal(const struct answer *a, const char *what)
+{
+	const char *errors = json_member(a->body, "errors");
+	const char *error = json_member(a->body, "error");
+	char msg[4096];
+	const char *it = NULL;
+	bool any = false;
+
+	while (errors && json_array_next(errors, &it)) {
+		if (json_string(it, msg, sizeof(msg))) {
+			fprintf(stderr, "%s\n", msg);
+			any = true;
+		}
+	}
+	if (any) {
+		fprintf(stderr, "lbctl: %s rejected; the running configuration stays\n", what);
+		return;
+	}
+	if (error && json_string(error, msg, sizeof(msg)))
+		fprintf(stderr, "lbctl: %s: %s\n", what, msg);
+	else
+		fprintf(stderr, "lbctl: %s: lbd answered %d\n", what, a->status);
+}
+
+static uint64_t member_u64(const char *doc, const char *key)
+{
+	const char *v = json_member(doc, key);
+	uint64_t n = 0;
+
+	if (v)
+		json_u64(v, &n);
+	return n;
+}
+
+static int run(const char *method, const char *path, const char *body, const char *what,
+	       struct answer *a)
+{
+	if (request(method, path, body, a) < 0)
+		return EXIT_UNREACHABLE;
+	if (a->status != 200) {
+		print_refusal(a, what);
+		return EXIT_REFUSED;
+	}
+	return 0;
+}
+
+static int parse_weight(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || v > CONFIG_WEIGHT_MAX)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int bad_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "lbctl: %s%s\n", what, arg);
+	usage(stderr);
+	return EXIT_REFUSED;
+}
+
+static int server_command(const char *cmd, char **args, int nargs)
+{
+	struct strbuf path = { 0 };
+	struct answer a = { 0 };
+	char body[64];
+	unsigned weight = 0;
+	bool is_weight = strcmp(cmd, "weight") == 0;
+	int rc;
+
+	if (nargs != (is_weight ? 3 : 2))
+		return bad_usage(cmd, is_weight ? " needs POOL SERVER N" : " needs POOL SERVER");
+	if (is_weight && parse_weight(args[2], &weight) < 0) {
+		fprintf(stderr, "lbctl: weight: expected an integer from 0 to %d, got \"%s\"\n",
+			CONFIG_WEIGHT_MAX, args[2]);
+		return EXIT_REFUSED;
+	}
+	strbuf_adds(&path, "/servers/");
+	add_segment(&path, args[0]);
+	strbuf_adds(&path, "/");
+	add_segment(&path, args[1]);
+	strbuf_adds(&path, "/");
+	strbuf_adds(&path, cmd);
+	strbuf_add(&path, "", 1);
+	if (strbuf_failed(&path)) {
+		fprintf(stderr, "lbctl: out of memory\n");
+		return EXIT_REFUSED;
+	}
+	snprintf(body, sizeof(body), "{\"weight\":%u}", weight);
+	rc = run(is_weight ? "PUT" : "POST", path.data, is_weight ? body : NULL, cmd, &a);
+	if (rc == 0 && is_weight)
+		printf("pool %s: server %s: weight %u (generation %llu)\n", args[0], args[1],
+		       weight, (unsigned long long)member_u64(a.body, "generation"));
+	else if (rc == 0)
+		printf("pool %s: server %s: %s\n", args[0], args[1],
+		       strcmp(cmd, "drain") == 0 ? "draining"
+		       : strcmp(cmd, "disable") == 0 ? "disabled" : "up");
+	free(a.body);
+	strbuf_free(&path);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct answer a = { 0 };
+	const char *cmd;
+	int c, rc;
+
+	socket_path = getenv("LBD_SOCKET");
+	if (!socket_path || !*socket_path)
+		socket_path = CONFIG_ADMIN_SOCKET_DEFAULT;
+	/* "+": options end at the command, so "status --json" reaches it. */
+	while ((c = getopt_long(argc, argv, "+s:Vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': socket_path = optarg; break;
+		case 'V': printf("lbctl %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_REFUSED;
+		}
+	}
+	if (optind >= argc)
+		return bad_usage("no command given", "");
+	cmd = argv[optind];
+	char **args = argv + optind + 1;
+	int nargs = argc - optind - 1;
+
+	if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "stop") == 0) {
+		if (nargs)
+			return bad_usage("unexpected argument: ", args[0]);
+		bool reload = cmd[0] == 'r';
+		rc = run("POST", reload ? "/reload" : "/stop", NULL, cmd, &a);
+		if (rc == 0 && reload)
+			printf("reloaded: generation %llu\n",
+			       (unsigned long long)member_u64(a.body, "generation"));
+		else if (rc == 0)
+			printf("lbd is stopping\n");
+	} else if (strcmp(cmd, "status") == 0) {
+		bool json = nargs == 1 && strcmp(args[0], "--json") == 0;
+		if (nargs > (json ? 1 : 0))
+			return bad_usage("unexpected argument: ", args[0]);
+		rc = run("GET", json ? "/status" : "/status?format=table", NULL, cmd, &a);
+		if (rc == 0)
+			fputs(a.body, stdout);
+	} else if (strcmp(cmd, "drain") == 0 || strcmp(cmd, "enable") == 0 ||
+		   strcmp(cmd, "disable") == 0 || strcmp(cmd, "weight") == 0) {
+		return server_command(cmd, args, nargs);
+	} else {
+		return bad_usage("unknown command: ", cmd);
+	}
+	free(a.body);
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = EXIT_REFUSED;
+	return rc;
+}

@@ -1,0 +1,476 @@
+"""The admin API (SPEC §6): GET /status against real traffic, server
+drain/disable/enable taking effect at once, /healthz, POST /stop, the
+socket file, the TCP admin listener, global.user, and malformed requests
+that get a 4xx answer while lbd keeps serving."""
+
+import collections
+import grp
+import os
+import pwd
+import stat
+import threading
+import time
+
+import backends as B
+from lbdtest import (HttpClient, LbdTestCase, admin_request, config, free_port, listener,
+                     pool, server, simple_config, unix_raw, wait_port)
+
+
+class AdminTestCase(LbdTestCase):
+    def two_backends(self, workers=1, **kw):
+        a, b = self.backends.http("a"), self.backends.http("b")
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [a, b], workers=workers, **kw))
+        return lbd, port, a, b
+
+    def names(self, port, n, keepalive=False):
+        out = []
+        c = HttpClient(port) if keepalive else None
+        for i in range(n):
+            if keepalive:
+                r = c.request("GET", "/n%d" % i)
+            else:
+                with HttpClient(port) as c1:
+                    r = c1.request("GET", "/n%d" % i)
+            self.assertEqual(r.status, 200)
+            out.append(r.header("x-backend"))
+        if c:
+            c.close()
+        return out
+
+    def server_status(self, lbd, name, pool_name="p"):
+        st = admin_request(lbd, "GET", "/status").json
+        p = [x for x in st["pools"] if x["name"] == pool_name][0]
+        return [s for s in p["servers"] if s["name"] == name][0]
+
+    def assertJsonError(self, r, code):
+        self.assertEqual(r.status, code, r)
+        self.assertEqual(r.header("content-type"), "application/json", r.headers)
+        body = r.json
+        self.assertIs(body["ok"], False, body)
+        self.assertTrue(body["error"], body)
+
+
+class StatusTest(AdminTestCase):
+    def test_status_fields_and_counters(self):
+        a, b = self.backends.http("a"), self.backends.http("b")
+        port, port2 = free_port(), free_port()
+        t = self.backends.tcp("t")
+        lbd = self.start_lbd(config(
+            [listener("web", port, "p"), listener("raw", port2, "t", protocol="tcp")],
+            [pool("p", [server(a, weight=2), server(b, weight=1)]), pool("t", [t])],
+            workers=2))
+        self.names(port, 30)
+        st = admin_request(lbd, "GET", "/status")
+        self.assertEqual(st.status, 200)
+        self.assertEqual(st.header("content-type"), "application/json")
+        doc = st.json
+        self.assertEqual(doc["generation"], 1)
+        self.assertEqual(doc["live_generations"], 1)
+        self.assertIsInstance(doc["uptime_s"], int)
+        self.assertGreaterEqual(doc["uptime_s"], 0)
+        self.assertEqual(doc["listeners"], [
+            {"name": "web", "bind": ["127.0.0.1:%d" % port], "protocol": "http",
+             "active_connections": 0},
+            {"name": "raw", "bind": ["127.0.0.1:%d" % port2], "protocol": "tcp",
+             "active_connections": 0}])
+        self.assertEqual([p["name"] for p in doc["pools"]], ["p", "t"])
+        p = doc["pools"][0]
+        self.assertEqual((p["name"], p["balance"]), ("p", "round_robin"))
+        by_name = {s["name"]: s for s in p["servers"]}
+        self.assertEqual(set(by_name), {"a", "b"})
+        for s, weight, reqs, backend in (("a", 2, 20, a), ("b", 1, 10, b)):
+            srv = by_name[s]
+            self.assertEqual(srv["address"], backend.address)
+            self.assertEqual(srv["state"], "up")
+            self.assertEqual(srv["weight"], weight)
+            self.assertEqual(srv["active"], 0)
+            self.assertEqual(srv["requests"], reqs)
+            self.assertEqual(srv["failures"], 0)
+            self.assertEqual(srv["check"], {"status": "none"})
+
+    def test_open_connections_and_requests_in_flight(self):
+        release = threading.Event()
+
+        def slow(be, req):
+            release.wait(5)
+            return B.Response(200, body=b"late\n")
+
+        a = self.backends.http("a", slow)
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [a]))
+        idle = HttpClient(port)
+        busy = HttpClient(port)
+        self.addCleanup(idle.close)
+        self.addCleanup(busy.close)
+        busy.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        a.wait_requests(1)
+        doc = admin_request(lbd, "GET", "/status").json
+        self.assertEqual(doc["listeners"][0]["active_connections"], 2)
+        self.assertEqual(doc["pools"][0]["servers"][0]["active"], 1)
+        release.set()
+        self.assertEqual(busy.read_response().status, 200)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            srv = self.server_status(lbd, "a")
+            if srv["active"] == 0:
+                break
+            time.sleep(0.02)
+        self.assertEqual(srv["active"], 0)
+        self.assertEqual(srv["requests"], 1)
+
+    def test_failures_counted(self):
+        a = self.backends.http("a")
+        port = free_port()
+        dead = "127.0.0.1:%d" % free_port()
+        lbd = self.start_lbd(simple_config(port, [a, server(dead, name="dead")]))
+        self.names(port, 6)
+        self.assertGreaterEqual(self.server_status(lbd, "dead")["failures"], 1)
+        self.assertEqual(self.server_status(lbd, "a")["failures"], 0)
+
+    def test_status_table(self):
+        lbd, port, a, b = self.two_backends()
+        r = admin_request(lbd, "GET", "/status?format=table")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.header("content-type").startswith("text/plain"))
+        text = r.body.decode()
+        self.assertIn("generation 1", text)
+        self.assertRegex(text, r"(?m)^p\s+a\s+%s\s+up\s+1\s" % a.address)
+        r = admin_request(lbd, "GET", "/status?format=xml")
+        self.assertJsonError(r, 400)
+
+
+class ServerStateTest(AdminTestCase):
+    def test_drain_disable_enable_take_effect_at_once(self):
+        lbd, port, a, b = self.two_backends(workers=2)
+        keep = HttpClient(port)
+        self.addCleanup(keep.close)
+        self.assertEqual(keep.request("GET", "/first").status, 200)
+
+        r = admin_request(lbd, "POST", "/servers/p/a/drain")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json, {"ok": True, "state": "draining"})
+        self.assertEqual(self.server_status(lbd, "a")["state"], "draining")
+        self.assertEqual(set(self.names(port, 10)), {"b"})
+        # an open keep-alive connection moves at once too
+        for i in range(4):
+            self.assertEqual(keep.request("GET", "/k%d" % i).header("x-backend"), "b")
+
+        self.assertEqual(admin_request(lbd, "POST", "/servers/p/b/disable").status, 200)
+        self.assertEqual(self.server_status(lbd, "b")["state"], "disabled")
+        with HttpClient(port) as c:
+            self.assertEqual(c.request("GET", "/none").status, 503)
+
+        self.assertEqual(admin_request(lbd, "POST", "/servers/p/a/enable").status, 200)
+        self.assertEqual(set(self.names(port, 6)), {"a"})
+        self.assertEqual(admin_request(lbd, "POST", "/servers/p/b/enable").status, 200)
+        self.assertEqual(collections.Counter(self.names(port, 10)), {"a": 5, "b": 5})
+        self.assertEqual(self.server_status(lbd, "a")["state"], "up")
+
+    def test_drain_lets_the_request_in_flight_finish(self):
+        release = threading.Event()
+
+        def slow(be, req):
+            release.wait(5)
+            return B.Response(200, body=b"done\n")
+
+        a = self.backends.http("a", slow)
+        b = self.backends.http("b")
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [a, b]))
+        c = HttpClient(port)
+        self.addCleanup(c.close)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        a.wait_requests(1)
+        self.assertEqual(admin_request(lbd, "POST", "/servers/p/a/drain").status, 200)
+        self.assertEqual(set(self.names(port, 4)), {"b"})
+        release.set()
+        r = c.read_response()
+        self.assertEqual((r.status, r.body), (200, b"done\n"))
+
+    def test_server_names_are_percent_decoded(self):
+        a, b = self.backends.http("a"), self.backends.http("b")
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [server(a.address), server(b, name="x/[1]")]))
+        path = "/servers/p/%s/drain" % a.address.replace(":", "%3A")
+        self.assertEqual(admin_request(lbd, "POST", path).status, 200)
+        self.assertEqual(self.server_status(lbd, a.address)["state"], "draining")
+        self.assertEqual(admin_request(lbd, "POST", "/servers/p/x%2F%5B1%5D/disable").status, 200)
+        self.assertEqual(self.server_status(lbd, "x/[1]")["state"], "disabled")
+
+    def test_state_survives_and_counts_stay(self):
+        lbd, port, a, b = self.two_backends()
+        self.names(port, 4)
+        admin_request(lbd, "POST", "/servers/p/b/disable")
+        self.names(port, 4)
+        self.assertEqual(self.server_status(lbd, "a")["requests"], 6)
+        self.assertEqual(self.server_status(lbd, "b")["requests"], 2)
+
+
+class HealthzStopTest(AdminTestCase):
+    def test_healthz(self):
+        lbd, port, a, b = self.two_backends()
+        r = admin_request(lbd, "GET", "/healthz")
+        self.assertEqual((r.status, r.body), (200, b"ok\n"))
+
+    def test_stop_via_api_drains_and_healthz_says_503(self):
+        release = threading.Event()
+
+        def slow(be, req):
+            release.wait(5)
+            return B.Response(200, body=b"finished\n")
+
+        a = self.backends.http("a", slow)
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [a]))
+        c = HttpClient(port)
+        self.addCleanup(c.close)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        a.wait_requests(1)
+        r = admin_request(lbd, "POST", "/stop")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json, {"ok": True})
+        r = admin_request(lbd, "GET", "/healthz")
+        self.assertEqual((r.status, r.body), (503, b"stopping\n"))
+        # the listeners close (each worker closes its own, soon after)
+        deadline = time.monotonic() + 3
+        while wait_port(port, timeout=0.1) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(wait_port(port, timeout=0.1))
+        release.set()
+        r = c.read_response()
+        self.assertEqual((r.status, r.body), (200, b"finished\n"))
+        self.assertEqual(lbd.wait(10), 0)
+        self.assertIn("admin API: stopping", lbd.stderr())
+        self.assertIn("stopped", lbd.stderr())
+        self.assertFalse(os.path.exists(lbd.admin_socket), lbd.stderr())
+
+    def test_reload_while_stopping_is_503(self):
+        release = threading.Event()
+        a = self.backends.http("a", lambda be, req: (release.wait(5), B.Response(200))[1])
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [a]))
+        c = HttpClient(port)
+        self.addCleanup(c.close)
+        self.addCleanup(release.set)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        a.wait_requests(1)
+        self.assertEqual(admin_request(lbd, "POST", "/stop").status, 200)
+        self.assertJsonError(admin_request(lbd, "POST", "/reload"), 503)
+        release.set()
+
+
+class SocketTest(AdminTestCase):
+    def test_socket_mode_and_removal(self):
+        lbd, port, a, b = self.two_backends()
+        st = os.stat(lbd.admin_socket)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+        self.assertEqual(lbd.stop(), 0)
+        self.assertFalse(os.path.exists(lbd.admin_socket))
+
+    def test_stale_socket_file_replaced(self):
+        import socket as S
+        a = self.backends.http("a")
+        port = free_port()
+        from lbdtest import Lbd
+        lbd = Lbd(simple_config(port, [a]))
+        self.addCleanup(self._cleanup_lbd, lbd)
+        stale = S.socket(S.AF_UNIX)
+        stale.bind(lbd.admin_socket)
+        stale.close()                  # the file stays, nobody listens
+        lbd.start()
+        self.assertEqual(admin_request(lbd, "GET", "/healthz").status, 200)
+
+    def test_socket_in_use_is_a_start_failure(self):
+        a = self.backends.http("a")
+        port = free_port()
+        first = self.start_lbd(simple_config(port, [a]))
+        from lbdtest import Lbd
+        second = Lbd(simple_config(free_port(), [a], admin_socket=first.admin_socket),
+                     wait=False)
+        self.addCleanup(second.close)
+        second.start()
+        self.assertEqual(second.wait(10), 2)
+        self.assertIn("admin socket: cannot bind unix:%s" % first.admin_socket, second.stderr())
+        self.assertEqual(admin_request(first, "GET", "/healthz").status, 200)
+
+    def test_socket_off(self):
+        a = self.backends.http("a")
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [a], admin_socket="off"))
+        with HttpClient(port) as c:
+            self.assertEqual(c.request("GET", "/").status, 200)
+        self.assertFalse(os.path.exists(lbd.admin_socket))
+
+    def test_tcp_admin_listener(self):
+        a = self.backends.http("a")
+        port, aport = free_port(), free_port()
+        lbd = self.start_lbd(simple_config(port, [a], admin_listen="127.0.0.1:%d" % aport))
+        self.assertTrue(wait_port(aport))
+        r = admin_request(("127.0.0.1", aport), "GET", "/status")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json["listeners"][0]["name"], "web")
+        self.assertEqual(admin_request(("127.0.0.1", aport), "POST", "/servers/p/a/drain").status,
+                         200)
+        self.assertEqual(self.server_status(lbd, "a")["state"], "draining")
+
+
+class MalformedTest(AdminTestCase):
+    def assertStillServing(self, lbd, port):
+        self.assertTrue(lbd.alive())
+        self.assertEqual(admin_request(lbd, "GET", "/healthz").status, 200)
+        with HttpClient(port) as c:
+            self.assertEqual(c.request("GET", "/").status, 200)
+
+    def test_unknown_paths_and_wrong_methods(self):
+        lbd, port, a, b = self.two_backends()
+        for method, path, code in [
+                ("GET", "/", 404), ("GET", "/nope", 404), ("GET", "/status/extra", 404),
+                ("GET", "/servers/p/a", 404), ("POST", "/servers/p/a/explode", 404),
+                ("POST", "/servers/nopool/a/drain", 404), ("POST", "/servers/p/nobody/drain", 404),
+                ("GET", "/servers/p/%zz/drain", 400), ("GET", "/servers/p/a%00/drain", 400),
+                ("GET", "//status", 400),
+                ("POST", "/status", 405), ("GET", "/reload", 405), ("GET", "/stop", 405),
+                ("DELETE", "/healthz", 405), ("GET", "/servers/p/a/drain", 405),
+                ("POST", "/servers/p/a/weight", 405)]:
+            r = admin_request(lbd, method, path)
+            self.assertJsonError(r, code)
+            if code == 405:
+                self.assertTrue(r.header("allow"), (method, path))
+        r = admin_request(lbd, "POST", "/servers/nopool/a/drain")
+        self.assertEqual(r.json["error"], "no pool named nopool")
+        r = admin_request(lbd, "POST", "/servers/p/nobody/drain")
+        self.assertEqual(r.json["error"], "pool p has no server named nobody")
+        self.assertStillServing(lbd, port)
+
+    def test_bad_weight_bodies(self):
+        lbd, port, a, b = self.two_backends()
+        for body in ["", "x", "{", "{\"weight\": -1}", "{\"weight\": 257}", "{\"weight\": 1.5}",
+                     "{\"weight\": \"2\"}", "{\"wait\": 2}", "{\"weight\": 2, \"x\": 1}", "[2]",
+                     "2 3", "99999999999999999999999"]:
+            self.assertJsonError(admin_request(lbd, "PUT", "/servers/p/a/weight", body), 400)
+        self.assertEqual(self.server_status(lbd, "a")["weight"], 1)
+        self.assertStillServing(lbd, port)
+
+    def test_garbage_and_oversized_requests(self):
+        lbd, port, a, b = self.two_backends()
+        sock = lbd.admin_socket
+        for data in [b"\x00\x01\x02garbage\r\n\r\n", b"GET\r\n\r\n",
+                     b"GET /status HTTP/9.9\r\n\r\n", b"\xff" * 5000 + b"\r\n\r\n",
+                     b"GET /status HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 20000 + b"\r\n\r\n",
+                     b"POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
+                     b"{" * 100000,
+                     b"POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+                     b"GET /status HTTP/1.1\r\nHost: x\r\n"]:
+            try:
+                out = unix_raw(sock, data, timeout=2)
+            except ConnectionError:
+                out = b""
+            if out:
+                code = int(out.split(b" ", 2)[1])
+                self.assertTrue(400 <= code < 500, out[:200])
+        for method, path, body, headers in [
+                ("GET", "/status", None, {"X-Big": "a" * 20000}),
+                ("PUT", "/servers/p/a/weight", "1" * 10000, None)]:
+            try:
+                r = admin_request(lbd, method, path, body, headers=headers)
+                self.assertTrue(400 <= r.status < 500, r)
+            except ConnectionError:
+                pass        # closed before reading all of it: fine too
+        self.assertStillServing(lbd, port)
+
+    def test_many_admin_connections(self):
+        lbd, port, a, b = self.two_backends()
+        import socket as S
+        socks = []
+        for _ in range(50):
+            s = S.socket(S.AF_UNIX)
+            s.connect(lbd.admin_socket)
+            s.sendall(b"GET /status HTTP/1.1\r\n")
+            socks.append(s)
+        self.assertStillServing(lbd, port)
+        for s in socks:
+            s.close()
+        self.assertStillServing(lbd, port)
+
+
+class UserTest(AdminTestCase):
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        try:
+            self.nobody = pwd.getpwnam("nobody")
+        except KeyError:
+            self.skipTest("no user nobody")
+
+    def test_user_nobody(self):
+        a = self.backends.http("a")
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [a], user="nobody"))
+        with HttpClient(port) as c:     # workers start after the switch
+            self.assertEqual(c.request("GET", "/").status, 200)
+        with open("/proc/%d/status" % lbd.pid) as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        uid = self.nobody.pw_uid
+        gid = self.nobody.pw_gid
+        self.assertEqual(fields["Uid"].split(), [str(uid)] * 4)
+        self.assertEqual(fields["Gid"].split(), [str(gid)] * 4)
+        self.assertEqual(fields["CapEff"].strip(), "0" * 16)
+        with HttpClient(port) as c:
+            self.assertEqual(c.request("GET", "/").status, 200)
+        st = os.stat(lbd.admin_socket)
+        self.assertEqual(st.st_gid, gid)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+        self.assertIn("running as uid %d, gid %d" % (uid, gid), lbd.stderr())
+
+    def test_group(self):
+        a = self.backends.http("a")
+        port = free_port()
+        group = grp.getgrgid(self.nobody.pw_gid).gr_name
+        lbd = self.start_lbd(simple_config(port, [a], user="nobody", group="root"))
+        with HttpClient(port) as c:
+            self.assertEqual(c.request("GET", "/").status, 200)
+        with open("/proc/%d/status" % lbd.pid) as f:
+            gid_line = [line for line in f if line.startswith("Gid:")][0]
+        self.assertEqual(gid_line.split()[1:], ["0"] * 4, group)
+        self.assertEqual(os.stat(lbd.admin_socket).st_gid, 0)
+
+
+class PrivilegedPortAfterSwitchTest(AdminTestCase):
+    def test_reload_adding_a_privileged_port_is_rejected_clearly(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        try:
+            pwd.getpwnam("nobody")
+        except KeyError:
+            self.skipTest("no user nobody")
+        import socket as S
+        low = None
+        for p in range(900, 1000):     # a free port below 1024
+            with S.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                    low = p
+                    break
+                except OSError:
+                    continue
+        if low is None:
+            self.skipTest("no free port below 1024")
+        a = self.backends.http("a")
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [a], user="nobody"))
+        # reloads read the file as nobody
+        os.chmod(lbd.dir, 0o755)
+        lbd.rewrite(config([listener("web", port, "p"), listener("low", low, "p")],
+                           [pool("p", [a])], user="nobody"))
+        r = admin_request(lbd, "POST", "/reload")
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual(len(r.json["errors"]), 1, r.json)
+        self.assertIn("cannot bind 127.0.0.1:%d: Permission denied (a port below 1024 needs "
+                      "root or CAP_NET_BIND_SERVICE; lbd runs as uid %d)"
+                      % (low, pwd.getpwnam("nobody").pw_uid), r.json["errors"][0])
+        with HttpClient(port) as c:
+            self.assertEqual(c.request("GET", "/").status, 200)
+        self.assertEqual(admin_request(lbd, "GET", "/status").json["generation"], 1)

@@ -1,0 +1,222 @@
+/* test_admin.c — the pure parts of the admin API: JSON strings written and
+ * read back, request paths, weight bodies, and the status document. */
+#include <check.h>
+
+#include "check_main.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_proto.h"
+#include "balance.h"
+#include "config.h"
+#include "runtime.h"
+#include "util/json.h"
+
+static char *escaped(const char *s)
+{
+	struct strbuf sb = { 0 };
+
+	json_add_string(&sb, s);
+	strbuf_add(&sb, "", 1);
+	ck_assert(!strbuf_failed(&sb));
+	return sb.data;
+}
+
+START_TEST(json_escaping)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "", "\"\"" },
+		{ "plain", "\"plain\"" },
+		{ "a\"b\\c", "\"a\\\"b\\\\c\"" },
+		{ "line\nnext\ttab\r", "\"line\\nnext\\ttab\\r\"" },
+		{ "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
+		{ "bad\xff", "\"bad\\ufffd\"" },
+		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },        /* overlong '/' */
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" }, /* a surrogate */
+		{ "\xe2\x82", "\"\\ufffd\\ufffd\"" },          /* truncated */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = escaped(cases[i].in);
+		ck_assert_str_eq(got, cases[i].out);
+		free(got);
+	}
+}
+END_TEST
+
+START_TEST(json_round_trip)
+{
+	const char *in = "x\"\\/\n\x01 caf\xc3\xa9";
+	char *doc = escaped(in), out[64];
+
+	ck_assert_ptr_nonnull(json_string(doc, out, sizeof(out)));
+	ck_assert_str_eq(out, in);
+	free(doc);
+	ck_assert_ptr_nonnull(json_string("\"\\u00e9\\ud83d\\ude00\"", out, sizeof(out)));
+	ck_assert_str_eq(out, "\xc3\xa9\xf0\x9f\x98\x80");
+	ck_assert_ptr_nonnull(json_string("\"abcdef\"", out, 4));
+	ck_assert_str_eq(out, "abc");
+	ck_assert_ptr_null(json_string("\"open", out, sizeof(out)));
+	ck_assert_ptr_null(json_string("\"\\x\"", out, sizeof(out)));
+	ck_assert_ptr_null(json_string("\"\\u12\"", out, sizeof(out)));
+	ck_assert_ptr_null(json_string("\"a\nb\"", out, sizeof(out)));
+}
+END_TEST
+
+START_TEST(json_members)
+{
+	const char *doc = " {\"ok\": false, \"nested\": {\"errors\": [1]}, \"n\": 42,"
+			  " \"errors\": [\"a:1:2: x\", \"b\\\"\" ], \"z\": null}";
+	const char *v, *it = NULL;
+	char s[64];
+	uint64_t n;
+
+	ck_assert_ptr_nonnull(v = json_member(doc, "n"));
+	ck_assert_ptr_nonnull(json_u64(v, &n));
+	ck_assert_uint_eq(n, 42);
+	ck_assert_ptr_nonnull(v = json_member(doc, "errors"));
+	ck_assert(json_array_next(v, &it));
+	ck_assert_ptr_nonnull(json_string(it, s, sizeof(s)));
+	ck_assert_str_eq(s, "a:1:2: x");
+	ck_assert(json_array_next(v, &it));
+	ck_assert_ptr_nonnull(json_string(it, s, sizeof(s)));
+	ck_assert_str_eq(s, "b\"");
+	ck_assert(!json_array_next(v, &it));
+	ck_assert_ptr_null(json_member(doc, "missing"));
+	ck_assert_ptr_null(json_member("[1]", "n"));
+	ck_assert_ptr_null(json_member("{\"a\": tru, \"n\": 1}", "n"));
+	ck_assert_ptr_null(json_member("{\"a\" 1}", "a"));
+	ck_assert_ptr_null(json_skip("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"));
+	ck_assert_ptr_null(json_u64("18446744073709551616", &n));
+	ck_assert_ptr_null(json_u64("01", &n));
+	ck_assert_ptr_null(json_u64("-1", &n));
+}
+END_TEST
+
+START_TEST(paths)
+{
+	char seg[ADMIN_SEGMENTS_MAX][ADMIN_SEGMENT_MAX];
+	char longp[ADMIN_SEGMENT_MAX + 8];
+
+	ck_assert_int_eq(admin_path_split("/status", seg, ADMIN_SEGMENTS_MAX), 1);
+	ck_assert_str_eq(seg[0], "status");
+	ck_assert_int_eq(admin_path_split("/status/", seg, ADMIN_SEGMENTS_MAX), 1);
+	ck_assert_int_eq(admin_path_split("/", seg, ADMIN_SEGMENTS_MAX), 0);
+	ck_assert_int_eq(admin_path_split("/servers/api/10.0.0.1%3a80/drain", seg,
+					  ADMIN_SEGMENTS_MAX), 4);
+	ck_assert_str_eq(seg[2], "10.0.0.1:80");
+	ck_assert_int_eq(admin_path_split("/servers/p/%5B%3A%3A1%5D%3A80%2Fx/weight", seg,
+					  ADMIN_SEGMENTS_MAX), 4);
+	ck_assert_str_eq(seg[2], "[::1]:80/x");
+	ck_assert_int_eq(admin_path_split("status", seg, ADMIN_SEGMENTS_MAX), -1);
+	ck_assert_int_eq(admin_path_split("//status", seg, ADMIN_SEGMENTS_MAX), -1);
+	ck_assert_int_eq(admin_path_split("/a//b", seg, ADMIN_SEGMENTS_MAX), -1);
+	ck_assert_int_eq(admin_path_split("/a%2", seg, ADMIN_SEGMENTS_MAX), -1);
+	ck_assert_int_eq(admin_path_split("/a%zz", seg, ADMIN_SEGMENTS_MAX), -1);
+	ck_assert_int_eq(admin_path_split("/a%00b", seg, ADMIN_SEGMENTS_MAX), -1);
+	ck_assert_int_eq(admin_path_split("/1/2/3/4/5/6/7/8/9", seg, ADMIN_SEGMENTS_MAX), -1);
+	memset(longp, 'x', sizeof(longp));
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	ck_assert_int_eq(admin_path_split(longp, seg, ADMIN_SEGMENTS_MAX), -1);
+}
+END_TEST
+
+static int weight(const char *body, unsigned *w)
+{
+	return admin_parse_weight(body, strlen(body), w);
+}
+
+START_TEST(weights)
+{
+	static const char *const bad[] = {
+		"", " ", "x", "-1", "257", "1.5", "1e2", "01", "{", "{}", "{\"weight\": -1}",
+		"{\"weight\": \"2\"}", "{\"weight\": 2, \"x\": 1}", "{\"wait\": 2}", "[2]", "2 3",
+		"{\"weight\": 2} x", "99999999999999999999999",
+	};
+	unsigned w = 7;
+
+	ck_assert_int_eq(weight("3", &w), 0);
+	ck_assert_uint_eq(w, 3);
+	ck_assert_int_eq(weight(" 0\n", &w), 0);
+	ck_assert_uint_eq(w, 0);
+	ck_assert_int_eq(weight("{\"weight\":256}", &w), 0);
+	ck_assert_uint_eq(w, 256);
+	ck_assert_int_eq(weight(" { \"weight\" : 12 }\r\n", &w), 0);
+	ck_assert_uint_eq(w, 12);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(weight(bad[i], &w) == -1, "accepted %s", bad[i]);
+	ck_assert_int_eq(admin_parse_weight("1\0", 2, &w), -1);
+}
+END_TEST
+
+static unsigned conns(const struct listener_conf *lc, void *arg)
+{
+	return strcmp(lc->name, "web") == 0 ? 3 : 0;
+}
+
+START_TEST(status_document)
+{
+	static const char yaml[] =
+		"listeners:\n"
+		"  - { name: web, bind: [127.0.0.1:8080, \"[::1]:8080\"], routes: [{ pool: p }] }\n"
+		"pools:\n"
+		"  - name: p\n"
+		"    servers:\n"
+		"      - { name: \"a\", address: 127.0.0.1:9001, weight: 2 }\n"
+		"      - { address: 127.0.0.1:9002, backup: true }\n";
+	struct config_errors errs;
+	struct config *cfg;
+	struct strbuf sb = { 0 };
+	struct admin_status_info info = { 7, 2, 3600, conns, NULL };
+
+	config_errors_init(&errs);
+	cfg = config_load_buffer("t.yaml", yaml, sizeof(yaml) - 1, &errs);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(runtime_attach(cfg), 0);
+	ck_assert_int_eq(balance_build(cfg), 0);
+	atomic_store(&cfg->pools[0].servers[1].rt->state, SERVER_DRAINING);
+	atomic_store(&cfg->pools[0].servers[0].rt->requests, 12);
+	atomic_store(&cfg->pools[0].servers[0].rt->active, 1);
+	atomic_store(&cfg->pools[0].servers[0].rt->failures, 4);
+	admin_status_json(&sb, cfg, &info);
+	strbuf_add(&sb, "", 1);
+	ck_assert_str_eq(sb.data,
+		"{\"generation\":7,\"live_generations\":2,\"uptime_s\":3600,"
+		"\"listeners\":[{\"name\":\"web\",\"bind\":[\"127.0.0.1:8080\",\"[::1]:8080\"],"
+		"\"protocol\":\"http\",\"active_connections\":3}],"
+		"\"pools\":[{\"name\":\"p\",\"balance\":\"round_robin\",\"servers\":["
+		"{\"name\":\"a\",\"address\":\"127.0.0.1:9001\",\"state\":\"up\",\"weight\":2,"
+		"\"backup\":false,\"active\":1,\"requests\":12,\"failures\":4,"
+		"\"check\":{\"status\":\"none\"}},"
+		"{\"name\":\"127.0.0.1:9002\",\"address\":\"127.0.0.1:9002\",\"state\":\"draining\","
+		"\"weight\":1,\"backup\":true,\"active\":0,\"requests\":0,\"failures\":0,"
+		"\"check\":{\"status\":\"none\"}}]}]}\n");
+	strbuf_free(&sb);
+	memset(&sb, 0, sizeof(sb));
+	admin_status_table(&sb, cfg, &info);
+	strbuf_add(&sb, "", 1);
+	ck_assert_ptr_nonnull(strstr(sb.data, "generation 7 (2 live), up 3600s\n"));
+	ck_assert_ptr_nonnull(strstr(sb.data, "draining"));
+	strbuf_free(&sb);
+	config_unref(cfg);
+	config_errors_free(&errs);
+	runtime_shutdown();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("admin");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, json_escaping);
+	tcase_add_test(tc, json_round_trip);
+	tcase_add_test(tc, json_members);
+	tcase_add_test(tc, paths);
+	tcase_add_test(tc, weights);
+	tcase_add_test(tc, status_document);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
