@@ -50,5 +50,5 @@ int balance_server_eligible(const struct server_conf *srv,
 
 const char *balance_name(enum balance_algo algo)
 {
-	return ops_for(algo)->name;
+	return balance_ops(algo)->name;
 }

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,7 +217,7 @@ static int start_admin_and_drop_privileges(struct daemon *l)
 	return 0;
 }
 
-static int run(struct daemon *l)
+static int run(struct daemon *l, const sigset_t *control)
 {
 	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
 	struct event *sig_ev[sizeof(signals) / sizeof(signals[0])] = { 0 };
@@ -243,6 +244,7 @@ static int run(struct daemon *l)
 			rc = EXIT_RUNTIME;
 			break;
 		}
+	pthread_sigmask(SIG_UNBLOCK, control, NULL);
 	if (rc == 0) {
 		log_info("lbd %s serving with %u worker%s, configuration %s",
 			 PACKAGE_VERSION, l->nworkers, l->nworkers == 1 ? "" : "s", l->cfg->path);
@@ -323,9 +325,20 @@ int main(int argc, char **argv)
 		config_unref(l.cfg);
 		return EXIT_RUNTIME;
 	}
+	/* The control signals wait (blocked) until their events exist: a TERM
+	 * that arrives while the listeners are being bound then stops lbd
+	 * gracefully instead of killing it. Worker threads are created with
+	 * them blocked, so only the main thread ever receives them. */
+	sigset_t control;
+	sigemptyset(&control);
+	sigaddset(&control, SIGTERM);
+	sigaddset(&control, SIGINT);
+	sigaddset(&control, SIGHUP);
+	sigaddset(&control, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &control, NULL);
 	int rc = prepare(&l);
 	if (rc == 0)
-		rc = run(&l);
+		rc = run(&l, &control);
 	cleanup(&l);
 	if (rc == 0)
 		log_info("stopped");
