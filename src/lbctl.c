@@ -44,7 +44,8 @@ static void usage(FILE *out)
 		"  disable POOL SERVER       no new requests\n"
 		"  enable POOL SERVER        back into rotation\n"
 		"  weight POOL SERVER N      set the server's weight (0 to %d)\n"
-		"  stop                      graceful shutdown\n",
+		"  stop                      graceful shutdown\n"
+		"  health                    exit 0 while serving, 1 while draining\n",
 		CONFIG_ADMIN_SOCKET_DEFAULT, CONFIG_WEIGHT_MAX);
 }
 
@@ -357,6 +358,14 @@ int main(int argc, char **argv)
 			       (unsigned long long)member_u64(a.body, "generation"));
 		else if (rc == 0)
 			printf("lbd is stopping\n");
+	} else if (strcmp(cmd, "health") == 0) {
+		/* For container health checks: 0 while lbd serves, 1 while it
+		 * drains (GET /healthz answers 503), 2 when it is unreachable. */
+		if (nargs)
+			return bad_usage("unexpected argument: ", args[0]);
+		rc = run("GET", "/healthz", NULL, cmd, &a);
+		if (rc == 0)
+			printf("ok\n");
 	} else if (strcmp(cmd, "status") == 0) {
 		bool json = nargs == 1 && strcmp(args[0], "--json") == 0;
 		if (nargs > (json ? 1 : 0))

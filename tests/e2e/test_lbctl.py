@@ -5,6 +5,11 @@ reached (the message names the socket)."""
 import collections
 import json
 import os
+import signal
+import threading
+import time
+
+import backends as B
 
 from lbdtest import (HttpClient, LbdTestCase, free_port, lbctl, server, simple_config)
 
@@ -131,3 +136,28 @@ class LbctlTest(LbdTestCase):
         self.assertEqual(self.lbd.wait(10), 0)
         r = self.ctl("stop")
         self.assertEqual(r.returncode, 2)
+
+    def test_health(self):
+        """0 while serving, 1 while draining (a request holds the drain
+        open), 2 once lbd is gone."""
+        b = self.backends.http("slow", B.delay_handler(1.5))
+        port = free_port()
+        self.lbd = self.start_lbd(simple_config(port, [b]))
+        r = self.ctl("health")
+        self.assertEqual((r.returncode, r.stdout), (0, "ok\n"), r.stderr)
+        done = {}
+
+        def slow_request():
+            with HttpClient(port, timeout=10) as c:
+                done["status"] = c.request(timeout=10).status
+        t = threading.Thread(target=slow_request)
+        t.start()
+        time.sleep(0.3)
+        self.lbd.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        r = self.ctl("health")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        t.join(10)
+        self.assertEqual(done.get("status"), 200)
+        self.assertEqual(self.lbd.wait(10), 0)
+        self.assertEqual(self.ctl("health").returncode, 2)
