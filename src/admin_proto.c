@@ -100,11 +100,6 @@ static const char *protocol_name(enum listener_protocol p)
 	return p == PROTO_TCP ? "tcp" : "http";
 }
 
-static void add_u64(struct strbuf *sb, uint64_t v)
-{
-	strbuf_add_u64(sb, v);
-}
-
 static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 {
 	strbuf_adds(sb, "{\"name\":");
@@ -114,16 +109,16 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	strbuf_adds(sb, ",\"state\":");
 	json_add_string(sb, admin_server_state_name(atomic_load(&s->rt->state)));
 	strbuf_adds(sb, ",\"weight\":");
-	add_u64(sb, s->weight);
+	strbuf_add_u64(sb, s->weight);
 	strbuf_adds(sb, ",\"backup\":");
 	strbuf_adds(sb, s->backup ? "true" : "false");
 	strbuf_adds(sb, ",\"active\":");
 	int active = atomic_load(&s->rt->active);
-	add_u64(sb, active > 0 ? (uint64_t)active : 0);
+	strbuf_add_u64(sb, active > 0 ? (uint64_t)active : 0);
 	strbuf_adds(sb, ",\"requests\":");
-	add_u64(sb, atomic_load(&s->rt->requests));
+	strbuf_add_u64(sb, atomic_load(&s->rt->requests));
 	strbuf_adds(sb, ",\"failures\":");
-	add_u64(sb, atomic_load(&s->rt->failures));
+	strbuf_add_u64(sb, atomic_load(&s->rt->failures));
 	/* No health checks yet: every server reports "none". */
 	strbuf_adds(sb, ",\"check\":{\"status\":\"none\"}}");
 }
@@ -132,11 +127,11 @@ void admin_status_json(struct strbuf *sb, const struct config *cfg,
 		       const struct admin_status_info *info)
 {
 	strbuf_adds(sb, "{\"generation\":");
-	add_u64(sb, info->generation);
+	strbuf_add_u64(sb, info->generation);
 	strbuf_adds(sb, ",\"live_generations\":");
-	add_u64(sb, info->live_generations);
+	strbuf_add_u64(sb, info->live_generations);
 	strbuf_adds(sb, ",\"uptime_s\":");
-	add_u64(sb, info->uptime_s);
+	strbuf_add_u64(sb, info->uptime_s);
 	strbuf_adds(sb, ",\"listeners\":[");
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		const struct listener_conf *lc = &cfg->listeners[i];
@@ -151,7 +146,7 @@ void admin_status_json(struct strbuf *sb, const struct config *cfg,
 		strbuf_adds(sb, "],\"protocol\":");
 		json_add_string(sb, protocol_name(lc->protocol));
 		strbuf_adds(sb, ",\"active_connections\":");
-		add_u64(sb, info->listener_connections(lc, info->arg));
+		strbuf_add_u64(sb, info->listener_connections(lc, info->arg));
 		strbuf_adds(sb, "}");
 	}
 	strbuf_adds(sb, "],\"pools\":[");
