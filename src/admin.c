@@ -2,8 +2,8 @@
  * daemon (daemon.h), and answers in JSON.
  *
  * Every answer is JSON ({"ok":true,...} or {"ok":false,"error":"..."}),
- * except /healthz (plain "ok" or "stopping") and /status?format=table (the
- * table lbctl prints). Requests are bounded (head and body sizes, a
+ * except /healthz (plain "ok" or "stopping"), /status?format=table (the
+ * table lbctl prints) and /metrics (the Prometheus text format). Requests are bounded (head and body sizes, a
  * timeout); anything malformed gets a 4xx answer and nothing else happens.
  */
 #include "admin.h"
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin_proto.h"
@@ -24,8 +25,10 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "util/json.h"
+#include "util/prom.h"
 
 #define ADMIN_HEADERS_MAX 8192
 #define ADMIN_BODY_MAX 4096
@@ -212,6 +215,24 @@ static void handle_status(struct admin *a, struct evhttp_request *req)
 	reply_json(req, 200, "OK", &sb);
 }
 
+/* Prometheus adds no query unless told to (params:); one is ignored. */
+static void handle_metrics(struct admin *a, struct evhttp_request *req)
+{
+	const struct config *cfg = daemon_config(a->d);
+	struct metrics_info info = {
+		.generation = cfg->generation,
+		.live_generations = daemon_live_generations(),
+		.now = (uint64_t)time(NULL),
+	};
+	struct strbuf sb = { 0 };
+
+	if (!method_is(req, EVHTTP_REQ_GET, "GET"))
+		return;
+	daemon_counters(a->d, &info.daemon);
+	metrics_render(&sb, cfg, &info);
+	reply(req, 200, "OK", PROM_CONTENT_TYPE, &sb);
+}
+
 static void handle_healthz(struct admin *a, struct evhttp_request *req)
 {
 	struct strbuf sb = { 0 };
@@ -341,6 +362,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		handle_reload(a, req);
 	else if (n == 1 && strcmp(seg[0], "status") == 0)
 		handle_status(a, req);
+	else if (n == 1 && strcmp(seg[0], "metrics") == 0)
+		handle_metrics(a, req);
 	else if (n == 1 && strcmp(seg[0], "healthz") == 0)
 		handle_healthz(a, req);
 	else if (n == 1 && strcmp(seg[0], "stop") == 0)

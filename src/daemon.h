@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 struct config;
 struct daemon;
@@ -45,6 +46,19 @@ void daemon_stop(struct daemon *d, const char *why);
 
 /* Client connections open on the listener named NAME, all workers. */
 unsigned daemon_listener_connections(const struct daemon *d, const char *name);
+
+/* Process-wide figures for GET /metrics. */
+struct daemon_counters {
+	uint64_t reloads_ok;
+	uint64_t reloads_rejected;
+	bool last_reload_ok;      /* false from a rejected reload to the next good one */
+	time_t started_at;
+	unsigned connections;     /* client connections, all listeners */
+	unsigned max_connections;
+	uint64_t access_log_dropped;
+};
+
+void daemon_counters(const struct daemon *d, struct daemon_counters *out);
 
 struct event_base *daemon_base(struct daemon *d);
 

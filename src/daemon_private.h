@@ -32,6 +32,9 @@ struct daemon {
 	reload_done_fn reload_done;
 	void *reload_arg;
 	struct timespec reload_started;
+	uint64_t reloads_ok;          /* reloads that ended, by outcome */
+	uint64_t reloads_rejected;
+	bool last_reload_rejected;
 
 	struct admin *admin;          /* the admin API (admin.c) */
 };

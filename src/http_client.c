@@ -64,6 +64,8 @@ static const struct timeouts_conf *client_timeouts(const struct client_conn *c)
 
 /* --- the end of an exchange --------------------------------------------- */
 
+/* One access-log line and the request counters (runtime.h), written at the
+ * same point so that /metrics and the access log always agree. */
 static void log_exchange(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
@@ -102,6 +104,9 @@ static void log_exchange(struct client_conn *c)
 		e.referer_len = f->value_len;
 	}
 	access_log_write(c->w->shared->access_log, &e);
+	runtime_count_request(c->lrt, ex->pool ? ex->pool->rt : NULL,
+			      ex->served_by ? ex->served_by->rt : NULL, ex->status,
+			      ex->upstream_us, ex->bytes_in, ex->bytes_out);
 }
 
 /* Forget the exchange: its server, its generation, its buffers. */
@@ -898,7 +903,7 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	c->parser.data = c;
 	c->req.cache = &w->head_cache;
 	c->ex.resp.cache = &w->head_cache;
-	atomic_fetch_add_explicit(&c->lrt->connections, 1, memory_order_relaxed);
+	listener_rt_opened(c->lrt);
 	worker_conn_add(w, &c->link);
 	bufferevent_setcb(c->bev, NULL, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);

@@ -130,6 +130,20 @@ unsigned daemon_listener_connections(const struct daemon *d, const char *name)
 	return runtime_listener_connections(name);
 }
 
+void daemon_counters(const struct daemon *d, struct daemon_counters *out)
+{
+	*out = (struct daemon_counters){
+		.reloads_ok = d->reloads_ok,
+		.reloads_rejected = d->reloads_rejected,
+		.last_reload_ok = !d->last_reload_rejected,
+		.started_at = d->started_at,
+		.connections = atomic_load_explicit(&d->shared.connections, memory_order_relaxed),
+		.max_connections = atomic_load_explicit(&d->shared.max_connections,
+							memory_order_relaxed),
+		.access_log_dropped = access_log_dropped(d->shared.access_log),
+	};
+}
+
 struct event_base *daemon_base(struct daemon *d)
 {
 	return d->base;

@@ -67,6 +67,11 @@ static void finish(struct daemon *d, bool ok, const char *errors)
 	reload_done_fn done = d->reload_done;
 
 	d->reload_done = NULL;
+	if (ok)
+		d->reloads_ok++;
+	else
+		d->reloads_rejected++;
+	d->last_reload_rejected = !ok;
 	notify_ready((unsigned long long)d->cfg->generation);
 	if (done)
 		done(d->reload_arg, &result);

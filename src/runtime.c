@@ -16,6 +16,14 @@ static struct pool_rt *pools;
 static struct listener_rt *listeners;
 static uint32_t next_server_id;
 
+/* Prometheus's default buckets, with 1 ms and 2.5 ms in front: servers
+ * behind a load balancer on the same network often answer in less than
+ * 5 ms. */
+const uint64_t latency_bounds_us[LATENCY_BOUNDS] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000,
+};
+
 static struct server_rt *server_rt_get(const char *pool, const char *server)
 {
 	for (struct server_rt *s = servers; s; s = s->next)
@@ -114,6 +122,30 @@ int runtime_attach(struct config *cfg)
 	}
 	pthread_mutex_unlock(&registry_lock);
 	return rc;
+}
+
+void latency_read(const struct latency_hist *h, struct latency_snapshot *out)
+{
+	for (unsigned i = 0; i < LATENCY_BUCKETS; i++)
+		out->bucket[i] = atomic_load_explicit(&h->bucket[i], memory_order_relaxed);
+	out->sum_us = atomic_load_explicit(&h->sum_us, memory_order_relaxed);
+}
+
+void runtime_pool_latency(const char *name, struct latency_snapshot *out)
+{
+	struct latency_snapshot one;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&registry_lock);
+	for (struct server_rt *s = servers; s; s = s->next) {
+		if (strcmp(s->pool_name, name) != 0)
+			continue;
+		latency_read(&s->latency, &one);
+		for (unsigned i = 0; i < LATENCY_BUCKETS; i++)
+			out->bucket[i] += one.bucket[i];
+		out->sum_us += one.sum_us;
+	}
+	pthread_mutex_unlock(&registry_lock);
 }
 
 uint32_t runtime_server_count(void)

@@ -56,11 +56,14 @@ static void tcp_free(struct tcp_conn *t)
 	free(t);
 }
 
-/* The tunnel is over: the server's active count and the generation go. */
+/* The tunnel is over: its bytes are counted (BYTES[0] came from the
+ * client), the server's active count and the generation go. */
 static void tunnel_done(void *arg, const uint64_t bytes[2])
 {
 	struct tcp_conn *t = arg;
 
+	counter_add(&t->lrt->bytes_in, bytes[0]);
+	counter_add(&t->lrt->bytes_out, bytes[1]);
 	release_server(t->srv);
 	atomic_fetch_sub_explicit(&t->lrt->connections, 1, memory_order_relaxed);
 	config_unref(t->cfg);
@@ -207,7 +210,7 @@ int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
 	t->cfg = config_ref(w->cfg);
 	t->pool = t->cfg->listeners[listener_index].routes[0].pool;
 	t->lrt = t->cfg->listeners[listener_index].rt;
-	atomic_fetch_add_explicit(&t->lrt->connections, 1, memory_order_relaxed);
+	listener_rt_opened(t->lrt);
 	t->link.stop = tcp_stop;
 	t->link.destroy = tcp_destroy;
 	addr_host_text(peer, t->peer_ip, sizeof(t->peer_ip));
