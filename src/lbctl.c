@@ -40,6 +40,7 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  reload                    reload the configuration file\n"
 		"  status [--json]           listeners, pools and servers\n"
+		"  metrics                   the Prometheus metrics (GET /metrics)\n"
 		"  drain POOL SERVER         no new requests; in-flight ones finish\n"
 		"  disable POOL SERVER       no new requests\n"
 		"  enable POOL SERVER        back into rotation\n"
@@ -366,6 +367,12 @@ int main(int argc, char **argv)
 		rc = run("GET", "/healthz", NULL, cmd, &a);
 		if (rc == 0)
 			printf("ok\n");
+	} else if (strcmp(cmd, "metrics") == 0) {
+		if (nargs)
+			return bad_usage("unexpected argument: ", args[0]);
+		rc = run("GET", "/metrics", NULL, cmd, &a);
+		if (rc == 0)
+			fputs(a.body, stdout);
 	} else if (strcmp(cmd, "status") == 0) {
 		bool json = nargs == 1 && strcmp(args[0], "--json") == 0;
 		if (nargs > (json ? 1 : 0))
