@@ -33,6 +33,14 @@ void prom_family(struct strbuf *sb, const char *name, enum prom_type type, const
 	strbuf_adds(sb, "\n");
 }
 
+/* Appends the N bytes at P; nothing at all when N is 0 (an empty buffer
+ * has no data pointer to copy to). */
+static void add_run(struct strbuf *sb, const char *p, size_t n)
+{
+	if (n)
+		strbuf_add(sb, p, n);
+}
+
 void prom_add_label_value(struct strbuf *sb, const char *value)
 {
 	const char *run = value, *p;
@@ -41,11 +49,11 @@ void prom_add_label_value(struct strbuf *sb, const char *value)
 		const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : *p == '\n' ? "\\n" : NULL;
 		if (!esc)
 			continue;
-		strbuf_add(sb, run, (size_t)(p - run));
+		add_run(sb, run, (size_t)(p - run));
 		strbuf_adds(sb, esc);
 		run = p + 1;
 	}
-	strbuf_add(sb, run, (size_t)(p - run));
+	add_run(sb, run, (size_t)(p - run));
 }
 
 /* US in seconds into BUF (at least 28 bytes), NUL-terminated; the length. */
