@@ -3,8 +3,9 @@
  *
  * Every answer is JSON ({"ok":true,...} or {"ok":false,"error":"..."}),
  * except /healthz (plain "ok" or "stopping"), /status?format=table (the
- * table lbctl prints) and /metrics (the Prometheus text format). Requests are bounded (head and body sizes, a
- * timeout); anything malformed gets a 4xx answer and nothing else happens.
+ * table lbctl prints) and /metrics (the Prometheus text format). Requests
+ * are bounded (head and body sizes, a timeout); anything malformed gets a
+ * 4xx answer and nothing else happens.
  */
 #include "admin.h"
 

@@ -87,8 +87,9 @@ static size_t seconds_text(char *buf, uint64_t us)
 void prom_add_seconds(struct strbuf *sb, uint64_t us)
 {
 	char buf[32];
+	size_t n = seconds_text(buf, us);
 
-	strbuf_add(sb, buf, seconds_text(buf, us));
+	strbuf_add(sb, buf, n);
 }
 
 /* NAME{LABELS[,le="LE"]} and the space before the value. */
