@@ -7,6 +7,7 @@ reloads by result; lbctl metrics; bad admin paths still answered."""
 import math
 import re
 import socket
+import threading
 import time
 
 import backends as B
@@ -526,6 +527,33 @@ class ReloadTest(MetricsTestCase):
             if later.types.get(name) == "counter" or name.endswith(("_bucket", "_count")):
                 self.assertGreaterEqual(later.samples[(name, labels)], v, name)
 
+    def test_request_in_flight_across_a_reload_counts_for_its_server(self):
+        slow = self.backends.http("slow", B.delay_handler(0.8))
+        port = free_port()
+
+        def cfg(weight):
+            return config([listener("web", port, "p")], [pool("p", [server(slow, weight=weight)])])
+        lbd = self.start_lbd(cfg(1))
+        got = []
+        t = threading.Thread(target=lambda: got.append(self.send(port, "/slow", 1, 200)))
+        t.start()
+        self.addCleanup(t.join, 10)
+        self.assertTrue(slow.wait_requests(1, timeout=5))
+        s = scrape(lbd)
+        self.assertEqual(s.value("lbd_server_active_requests", pool="p", server="slow"), 1)
+        self.assertEqual(s.value("lbd_listener_connections", listener="web"), 1)
+        self.assertEqual(lbd.reload(cfg(2)), (True, 2))
+        t.join(10)
+        self.assertEqual(len(got), 1)
+        s = self.wait_counted(lbd, 1, listeners=("web",))
+        self.assertEqual(s.codes("lbd_server_requests_total", pool="p", server="slow"),
+                         {"2xx": 1})
+        self.assertEqual(s.value("lbd_server_upstream_response_seconds_count", pool="p",
+                                 server="slow"), 1)
+        self.assertGreaterEqual(s.value("lbd_server_upstream_response_seconds_sum", pool="p",
+                                        server="slow"), 0.8)
+        self.assertEqual(s.value("lbd_server_active_requests", pool="p", server="slow"), 0)
+
     def test_pool_histogram_keeps_a_removed_servers_answers(self):
         other = self.backends.http("app2")
         port = free_port()
@@ -565,6 +593,47 @@ class ReloadTest(MetricsTestCase):
         self.assertEqual(s.value("lbd_reloads_total", result="rejected"), 1)
         self.assertEqual(s.value("lbd_config_last_reload_successful"), 1)
         self.assertEqual(s.value("lbd_config_generation"), 3)
+
+
+class ConcurrentTest(MetricsTestCase):
+    def test_scrapes_under_load_parse_and_never_go_back(self):
+        lbd = self.start_lbd(self.cfg())
+        stop = threading.Event()
+        sent = [0] * 4
+
+        def client(i):
+            while not stop.is_set():
+                with HttpClient(self.web) as c:
+                    for _ in range(20):
+                        if stop.is_set():
+                            break
+                        self.assertEqual(c.request("GET", "/ok").status, 200)
+                        sent[i] += 1
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            prev = None
+            for _ in range(15):
+                s = scrape(lbd)
+                if prev:
+                    for key, v in prev.samples.items():
+                        name = key[0]
+                        if prev.types.get(name) == "counter" or \
+                                name.endswith(("_bucket", "_count", "_sum")):
+                            self.assertGreaterEqual(s.samples[key], v, key)
+                prev = s
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(10)
+        s = self.wait_counted(lbd, sum(sent))
+        self.assertEqual(s.codes("lbd_listener_requests_total", listener="web"),
+                         {"2xx": sum(sent)})
+        self.assertEqual(s.value("lbd_pool_upstream_response_seconds_count", pool="app"),
+                         sum(sent))
+        self.assertGreater(sum(sent), 0)
 
 
 class AdminPathsTest(MetricsTestCase):
