@@ -34,6 +34,7 @@ struct daemon {
 	struct timespec reload_started;
 
 	struct admin *admin;          /* the admin API (admin.c) */
+	struct health *health;        /* active checks (health.c), on base */
 };
 
 /* Bind the runtime state and build the balancers of CFG, and publish it as

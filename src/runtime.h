@@ -12,8 +12,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "health_state.h"
+
 struct config;
 
+/* The admin state (lbctl drain/disable/enable). Health is apart, in
+ * struct health_rt: enable never overrides a failing check. */
 enum server_state {
 	SERVER_UP,
 	SERVER_DOWN,
@@ -33,6 +37,7 @@ struct server_rt {
 	/* Weight set through the admin API (lbctl weight); -1: none. A new
 	 * generation's server takes it instead of the file's weight. */
 	atomic_int weight_override;
+	struct health_rt health;     /* active and passive checks */
 };
 
 struct listener_rt {
@@ -61,9 +66,11 @@ uint32_t runtime_server_count(void);
 /* Free every runtime entry; only at exit, once no worker runs. */
 void runtime_shutdown(void);
 
+/* On the request path (balancers): admin state allows and health says up. */
 static inline bool server_rt_available(const struct server_rt *rt)
 {
-	return atomic_load_explicit(&rt->state, memory_order_relaxed) == SERVER_UP;
+	return atomic_load_explicit(&rt->state, memory_order_relaxed) == SERVER_UP &&
+	       health_rt_up(&rt->health);
 }
 
 #endif
