@@ -177,7 +177,10 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	int code;
 
-	c->line_len += evbuffer_remove(in, c->line + c->line_len, sizeof(c->line) - c->line_len);
+	int n = evbuffer_remove(in, c->line + c->line_len, sizeof(c->line) - c->line_len);
+	if (n <= 0)
+		return;
+	c->line_len += (size_t)n;
 	int rc = health_status_line(c->line, c->line_len, &code);
 	if (rc > 0)
 		finish(c, HEALTH_RESULT_STATUS, code);
