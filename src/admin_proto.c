@@ -112,11 +112,10 @@ static const char *server_state_name(const struct server_rt *rt, const struct he
 
 static void add_check_json(struct strbuf *sb, const struct health_info *hi)
 {
-	char last[128];
-
 	strbuf_adds(sb, ",\"check\":{\"status\":");
 	json_add_string(sb, health_check_status_name(hi->status));
 	if (hi->status != HEALTH_CHECK_NONE) {
+		char last[128];
 		health_last_text(hi, last, sizeof(last));
 		strbuf_adds(sb, ",\"last\":");
 		json_add_string(sb, last);

@@ -423,6 +423,15 @@ static int apply_passive(struct health *h, const struct config *cfg)
 	free(h->watch);
 	h->watch = watch;
 	h->nwatch = k;
+	/* No wake-ups for a configuration without passive checks. */
+	if (k) {
+		struct timeval tv;
+		ms_to_tv(PASSIVE_SWEEP_MS, &tv);
+		if (!event_pending(h->sweep, EV_TIMEOUT, NULL))
+			event_add(h->sweep, &tv);
+	} else {
+		event_del(h->sweep);
+	}
 	return 0;
 }
 
@@ -469,7 +478,6 @@ int health_apply(struct health *h, const struct config *cfg)
 struct health *health_new(struct event_base *base)
 {
 	struct health *h = calloc(1, sizeof(*h));
-	struct timeval tv;
 
 	if (!h)
 		return NULL;
@@ -482,8 +490,6 @@ struct health *health_new(struct event_base *base)
 		free(h);
 		return NULL;
 	}
-	ms_to_tv(PASSIVE_SWEEP_MS, &tv);
-	event_add(h->sweep, &tv);
 	return h;
 }
 

@@ -7,6 +7,9 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <event2/event.h>
+
+#include "config.h"
 #include "health.h"
 #include "runtime.h"
 
@@ -228,6 +231,81 @@ START_TEST(texts)
 }
 END_TEST
 
+static struct config *load(const char *yaml)
+{
+	struct config_errors errs;
+	struct config *cfg;
+
+	config_errors_init(&errs);
+	cfg = config_load_buffer("t.yaml", yaml, strlen(yaml), &errs);
+	ck_assert_msg(cfg != NULL, "config rejected");
+	config_errors_free(&errs);
+	ck_assert_int_eq(runtime_attach(cfg), 0);
+	return cfg;
+}
+
+#define LISTENER "listeners: [ { name: web, bind: 127.0.0.1:8080, routes: [ { pool: p } ] } ]\n"
+
+/* A reload keeps the health of the servers that stay, marks servers that
+ * lost their checks as unchecked (and no longer down by them), and starts
+ * new servers up. No check runs: the loop is never dispatched. */
+START_TEST(apply_keeps_state_by_identity)
+{
+	struct event_base *base = event_base_new();
+	struct health *h = health_new(base);
+	struct config *one = load(LISTENER
+		"pools:\n"
+		"  - name: p\n"
+		"    health_check: { interval: 1s }\n"
+		"    servers: [ { name: a, address: 127.0.0.1:1 }, { name: b, address: 127.0.0.1:2 } ]\n");
+	struct server_rt *a = one->pools[0].servers[0].rt, *b = one->pools[0].servers[1].rt;
+	struct health_info hi;
+
+	ck_assert_int_eq(health_apply(h, one), 0);
+	ck_assert(atomic_load(&a->health.checked));
+	health_server_info(a, &hi);
+	ck_assert_int_eq(hi.status, HEALTH_CHECK_PASSING);
+	ck_assert(hi.up);
+	atomic_store(&a->health.down, true); /* as after `fall` failed checks */
+	atomic_store(&a->health.fail_run, 3);
+
+	/* same checks, one more server, other settings: a stays down */
+	struct config *two = load(LISTENER
+		"pools:\n"
+		"  - name: p\n"
+		"    health_check: { interval: 2s, fall: 5 }\n"
+		"    servers: [ { name: a, address: 127.0.0.1:1 }, { name: b, address: 127.0.0.1:2 },\n"
+		"               { name: c, address: 127.0.0.1:3 } ]\n");
+	ck_assert_ptr_eq(two->pools[0].servers[0].rt, a);
+	ck_assert_int_eq(health_apply(h, two), 0);
+	health_server_info(a, &hi);
+	ck_assert_int_eq(hi.status, HEALTH_CHECK_FAILING);
+	ck_assert(!hi.up);
+	ck_assert_uint_eq(hi.fail_run, 3);
+	ck_assert(!server_rt_available(a));
+	ck_assert(server_rt_available(two->pools[0].servers[2].rt)); /* new: starts up */
+
+	/* checks removed: not down by checks any more */
+	struct config *three = load(LISTENER
+		"pools:\n"
+		"  - name: p\n"
+		"    servers: [ { name: a, address: 127.0.0.1:1 }, { name: b, address: 127.0.0.1:2 } ]\n");
+	ck_assert_int_eq(health_apply(h, three), 0);
+	health_server_info(a, &hi);
+	ck_assert_int_eq(hi.status, HEALTH_CHECK_NONE);
+	ck_assert(hi.up);
+	ck_assert(server_rt_available(a));
+	ck_assert(!atomic_load(&b->health.checked));
+
+	health_free(h);
+	config_unref(one);
+	config_unref(two);
+	config_unref(three);
+	event_base_free(base);
+	runtime_shutdown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("health");
@@ -240,6 +318,7 @@ int main(void)
 	tcase_add_test(tc, passive_is_one_trip_under_contention);
 	tcase_add_test(tc, availability_combines_admin_and_health);
 	tcase_add_test(tc, texts);
+	tcase_add_test(tc, apply_keeps_state_by_identity);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
