@@ -2,6 +2,7 @@
 down servers get no requests, §6 state and check in /status)."""
 
 import os
+import socket
 import subprocess
 import time
 
@@ -187,6 +188,59 @@ class ActiveCheckTest(HealthTestCase):
         out = lbctl("-s", lbd.admin_socket, "status", "--json")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn('"status":"failing"', out.stdout)
+
+
+class TcpPoolTest(HealthTestCase):
+    def echo_through(self, port):
+        """One TCP connection through lbd; the greeting names the server."""
+        with socket.create_connection((HOST, port), timeout=5) as s:
+            s.settimeout(5)
+            hello = b""
+            while not hello.endswith(b"\n"):
+                chunk = s.recv(100)
+                if not chunk:
+                    break
+                hello += chunk
+            s.sendall(b"ping")
+            self.assertEqual(s.recv(4), b"ping")
+            return hello.decode().strip()
+
+    def start_tcp(self, pool_kw):
+        a = self.backends.tcp("a", greeting=b"a\n")
+        b = self.backends.tcp("b", greeting=b"b\n")
+        port = free_port()
+        lbd = self.start_lbd(config([listener("t", port, "p", protocol="tcp")],
+                                    [pool("p", [a, b], **pool_kw)]))
+        return lbd, port, a, b
+
+    def test_passive_on_a_tcp_pool(self):
+        lbd, port, a, b = self.start_tcp({"passive": {"max_fails": 1, "fail_timeout": "1h"}})
+        a.stop()
+        # the connect failure is retried on b: no client sees it
+        self.assertEqual({self.echo_through(port) for _ in range(4)}, {"b"})
+        st = server_status(lbd, "p", "a")
+        self.assertEqual(st["state"], "down")
+        self.assertTrue(st["passive"]["out"])
+        self.assertIn("pool p: server a is out for 1h: 1 failure within 1h, last: connect ",
+                      lbd.stderr())
+
+    def test_tcp_check_on_a_tcp_pool_and_http_check_on_a_non_http_server(self):
+        lbd, port, a, b = self.start_tcp(
+            {"health_check": {"type": "tcp", "interval": "100ms", "timeout": "100ms",
+                              "rise": 1, "fall": 1}})
+        wait_for(lambda: server_status(lbd, "p", "a")["check"].get("checks", 0) > 0, 5)
+        self.assertEqual(server_status(lbd, "p", "a")["state"], "up")
+        a.stop()
+        wait_state(lbd, "a", "down", 0.2 + SLACK)
+        self.assertEqual({self.echo_through(port) for _ in range(4)}, {"b"})
+        # an http check of a server that does not speak HTTP fails cleanly
+        ok, gen = lbd.reload(config([listener("t", port, "p", protocol="tcp")],
+                                    [pool("p", [b], health_check=dict(HC, fall=1))]))
+        self.assertTrue(ok, gen)
+        wait_state(lbd, "b", "down", 5)
+        self.assertRegex(server_status(lbd, "p", "b")["check"]["last"],
+                         r"^not an HTTP response \(\d+ms\)$")
+        self.assertTrue(lbd.alive())
 
 
 class BackupAndPlacementTest(HealthTestCase):
