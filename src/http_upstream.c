@@ -129,7 +129,9 @@ static void idle_put(struct upstream_conn *up)
 	struct upstream_list *list = idle_list(up->w, up->rt);
 	struct timeval tv;
 
-	if (!list || up->w->stopping) {
+	/* A server that went down while this exchange ran keeps no idle
+	 * connection: the sweep after its fall has already passed. */
+	if (!list || up->w->stopping || !server_rt_available(up->rt)) {
 		up_free(up);
 		return;
 	}
@@ -418,7 +420,8 @@ static void fail(struct client_conn *c, int status)
 	if (ex->server) {
 		atomic_fetch_add_explicit(&ex->server->rt->failures, 1, memory_order_relaxed);
 		health_passive_failure(ex->server->rt, &ex->pool->passive,
-				       status == 504 ? "timed out" : "failed (502)");
+				       status == 504 ? "response timed out (504)" :
+				       "broken or cut response (502)");
 		log_warn("pool %s: server %s: %s while %s %.*s", ex->pool->name,
 			 ex->server->name,
 			 status == 504 ? "timed out" : "failed",

@@ -314,6 +314,27 @@ class DownClosesIdleTest(HealthTestCase):
             self.assertFalse(pooled_b <= b.closed_ids)
 
 
+    def test_in_flight_request_finishes_when_its_server_goes_down(self):
+        slow = B.health_handler(then=B.delay_handler(1.0))
+        a = self.backends.http("a", slow)
+        port = free_port()
+        lbd = self.start_lbd(config([listener("web", port, "p")],
+                                    [pool("p", [a], health_check=dict(HC, fall=1))]))
+        wait_for(lambda: server_status(lbd, "p", "a")["check"].get("checks", 0) > 0, 5)
+        with HttpClient(port) as c:
+            c.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_for(lambda: "/slow" in a.targets(), 5)
+            a.health_status = 500
+            wait_state(lbd, "a", "down", 5)
+            r = c.read_response(timeout=5)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.body, b"a\n")
+            # the connection it used is not pooled: the server is down
+            conn = [q.conn_id for q in a.requests if q.target == "/slow"][0]
+            wait_for(lambda: conn in a.closed_ids, 2)
+        self.assertErrorResponse(get1(port), 503)
+
+
 class PassiveTest(HealthTestCase):
     def test_killed_backend_is_taken_out_and_returns(self):
         a = self.backends.http("a")
