@@ -330,8 +330,18 @@ static struct checker *checker_new(struct health *h, struct server_rt *rt)
 	return c;
 }
 
-static struct checker *find_checker(struct health *h, const struct server_rt *rt)
+/* The checkers by server id while health_apply() runs, so that a reload
+ * of many servers stays linear; NULL (out of memory) falls back to a scan. */
+struct checker_index {
+	struct checker **by_id;
+	uint32_t n;
+};
+
+static struct checker *find_checker(const struct health *h, const struct checker_index *ix,
+				    const struct server_rt *rt)
 {
+	if (ix->by_id)
+		return rt->id < ix->n ? ix->by_id[rt->id] : NULL;
 	for (struct checker *c = h->checkers; c; c = c->next)
 		if (c->rt == rt)
 			return c;
@@ -339,9 +349,10 @@ static struct checker *find_checker(struct health *h, const struct server_rt *rt
 }
 
 /* Bring S's checker in line with its pool's settings. */
-static int apply_server(struct health *h, const struct pool_conf *p, const struct server_conf *s)
+static int apply_server(struct health *h, const struct checker_index *ix,
+			const struct pool_conf *p, const struct server_conf *s)
 {
-	struct checker *c = find_checker(h, s->rt);
+	struct checker *c = find_checker(h, ix, s->rt);
 
 	if (c && same_check(c, &p->health_check, &s->addr)) {
 		c->keep = true;
@@ -437,16 +448,25 @@ static int apply_passive(struct health *h, const struct config *cfg)
 
 int health_apply(struct health *h, const struct config *cfg)
 {
+	struct checker_index ix = { .n = runtime_server_count() };
 	int rc = 0;
 
-	for (struct checker *c = h->checkers; c; c = c->next)
+	ix.by_id = calloc(ix.n ? ix.n : 1, sizeof(*ix.by_id));
+	for (struct checker *c = h->checkers; c; c = c->next) {
 		c->keep = false;
+		if (ix.by_id && c->rt->id < ix.n)
+			ix.by_id[c->rt->id] = c;
+	}
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct pool_conf *p = &cfg->pools[i];
-		if (!p->health_check.enabled)
+		if (!p->health_check.enabled) {
+			/* its servers' checkers, if any, go below */
+			for (size_t j = 0; j < p->nservers; j++)
+				unchecked(p->servers[j].rt);
 			continue;
+		}
 		for (size_t j = 0; j < p->nservers; j++) {
-			if (apply_server(h, p, &p->servers[j]) == 0)
+			if (apply_server(h, &ix, p, &p->servers[j]) == 0)
 				continue;
 			log_error("pool %s: server %s: out of memory; it is not checked",
 				  p->name, p->servers[j].name);
@@ -463,11 +483,7 @@ int health_apply(struct health *h, const struct config *cfg)
 		unchecked(c->rt);
 		checker_free(c);
 	}
-	/* Servers of this generation that have no checker: not checked. */
-	for (size_t i = 0; i < cfg->npools; i++)
-		for (size_t j = 0; j < cfg->pools[i].nservers; j++)
-			if (!find_checker(h, cfg->pools[i].servers[j].rt))
-				unchecked(cfg->pools[i].servers[j].rt);
+	free(ix.by_id);
 	if (apply_passive(h, cfg) < 0) {
 		log_error("out of memory: the return of passively failed servers is not logged");
 		rc = -1;
