@@ -576,6 +576,20 @@ const char *health_check_status_name(enum health_check_status s)
 	return "none";
 }
 
+const char *health_result_name(enum health_result r)
+{
+	switch (r) {
+	case HEALTH_RESULT_STATUS: return "status";
+	case HEALTH_RESULT_CONNECTED: return "connected";
+	case HEALTH_RESULT_ERROR: return "error";
+	case HEALTH_RESULT_TIMEOUT: return "timeout";
+	case HEALTH_RESULT_CLOSED: return "closed";
+	case HEALTH_RESULT_BAD: return "bad";
+	case HEALTH_RESULT_NONE: break;
+	}
+	return "none";
+}
+
 void health_last_text(const struct health_info *info, char *buf, size_t len)
 {
 	char d[32];

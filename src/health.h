@@ -76,6 +76,10 @@ void health_server_info(const struct server_rt *rt, struct health_info *out);
 /* "passing", "failing" or "none". */
 const char *health_check_status_name(enum health_check_status s);
 
+/* The kind of the last result, for labels: "none", "status", "connected",
+ * "error", "timeout", "closed" or "bad". */
+const char *health_result_name(enum health_result r);
+
 /* The last check for people: "200 in 3ms", "status 500 in 2ms", "connected
  * in 1ms", "timeout after 1s", "connect: Connection refused", "closed before
  * the status line", "not an HTTP response"; "" when no check ran. */

@@ -228,6 +228,9 @@ START_TEST(texts)
 	ck_assert_str_eq(health_check_status_name(HEALTH_CHECK_PASSING), "passing");
 	ck_assert_str_eq(health_check_status_name(HEALTH_CHECK_FAILING), "failing");
 	ck_assert_str_eq(health_check_status_name(HEALTH_CHECK_NONE), "none");
+	ck_assert_str_eq(health_result_name(HEALTH_RESULT_STATUS), "status");
+	ck_assert_str_eq(health_result_name(HEALTH_RESULT_TIMEOUT), "timeout");
+	ck_assert_str_eq(health_result_name(HEALTH_RESULT_NONE), "none");
 }
 END_TEST
 
