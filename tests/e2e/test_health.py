@@ -226,7 +226,7 @@ class TcpPoolTest(HealthTestCase):
 
     def test_tcp_check_on_a_tcp_pool_and_http_check_on_a_non_http_server(self):
         lbd, port, a, b = self.start_tcp(
-            {"health_check": {"type": "tcp", "interval": "100ms", "timeout": "100ms",
+            {"health_check": {"type": "tcp", "interval": "200ms", "timeout": "200ms",
                               "rise": 1, "fall": 1}})
         wait_for(lambda: server_status(lbd, "p", "a")["check"].get("checks", 0) > 0, 5)
         self.assertEqual(server_status(lbd, "p", "a")["state"], "up")
@@ -315,11 +315,14 @@ class DownClosesIdleTest(HealthTestCase):
 
 
     def test_in_flight_request_finishes_when_its_server_goes_down(self):
-        slow = B.health_handler(then=B.delay_handler(1.0))
+        slow = B.health_handler(then=B.delay_handler(3.0))
         a = self.backends.http("a", slow)
         port = free_port()
+        # fall 1 with room for a loaded machine: a slow check must not take
+        # the server out before the request is sent
+        hc = dict(HC, interval="500ms", timeout="500ms", fall=1)
         lbd = self.start_lbd(config([listener("web", port, "p")],
-                                    [pool("p", [a], health_check=dict(HC, fall=1))]))
+                                    [pool("p", [a], health_check=hc)]))
         wait_for(lambda: server_status(lbd, "p", "a")["check"].get("checks", 0) > 0, 5)
         with HttpClient(port) as c:
             c.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
