@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "balance.h"
+#include "health.h"
 #include "runtime.h"
 #include "util/json.h"
 
@@ -100,14 +101,53 @@ static const char *protocol_name(enum listener_protocol p)
 	return p == PROTO_TCP ? "tcp" : "http";
 }
 
+/* The state shown: the admin state, except that an enabled server that
+ * health keeps out is "down". */
+static const char *server_state_name(const struct server_rt *rt, const struct health_info *hi)
+{
+	int state = atomic_load(&rt->state);
+
+	return admin_server_state_name(state == SERVER_UP && !hi->up ? SERVER_DOWN : state);
+}
+
+static void add_check_json(struct strbuf *sb, const struct health_info *hi)
+{
+	strbuf_adds(sb, ",\"check\":{\"status\":");
+	json_add_string(sb, health_check_status_name(hi->status));
+	if (hi->status != HEALTH_CHECK_NONE) {
+		char last[128];
+		health_last_text(hi, last, sizeof(last));
+		strbuf_adds(sb, ",\"last\":");
+		json_add_string(sb, last);
+		strbuf_adds(sb, ",\"passing_in_a_row\":");
+		strbuf_add_u64(sb, hi->ok_run);
+		strbuf_adds(sb, ",\"failing_in_a_row\":");
+		strbuf_add_u64(sb, hi->fail_run);
+		strbuf_adds(sb, ",\"checks\":");
+		strbuf_add_u64(sb, hi->checks);
+		strbuf_adds(sb, ",\"checks_failed\":");
+		strbuf_add_u64(sb, hi->checks_failed);
+	}
+	strbuf_adds(sb, "},\"passive\":{\"out\":");
+	strbuf_adds(sb, hi->passive_out ? "true" : "false");
+	strbuf_adds(sb, ",\"out_for_ms\":");
+	strbuf_add_u64(sb, hi->passive_left_ms);
+	strbuf_adds(sb, ",\"trips\":");
+	strbuf_add_u64(sb, hi->passive_trips);
+	strbuf_adds(sb, "}");
+}
+
 static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 {
+	struct health_info hi;
+
+	health_server_info(s->rt, &hi);
 	strbuf_adds(sb, "{\"name\":");
 	json_add_string(sb, s->name);
 	strbuf_adds(sb, ",\"address\":");
 	json_add_string(sb, s->addr.text);
 	strbuf_adds(sb, ",\"state\":");
-	json_add_string(sb, admin_server_state_name(atomic_load(&s->rt->state)));
+	json_add_string(sb, server_state_name(s->rt, &hi));
 	strbuf_adds(sb, ",\"weight\":");
 	strbuf_add_u64(sb, s->weight);
 	strbuf_adds(sb, ",\"backup\":");
@@ -119,8 +159,8 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	strbuf_add_u64(sb, atomic_load(&s->rt->requests));
 	strbuf_adds(sb, ",\"failures\":");
 	strbuf_add_u64(sb, atomic_load(&s->rt->failures));
-	/* No health checks yet: every server reports "none". */
-	strbuf_adds(sb, ",\"check\":{\"status\":\"none\"}}");
+	add_check_json(sb, &hi);
+	strbuf_adds(sb, "}");
 }
 
 void admin_status_json(struct strbuf *sb, const struct config *cfg,
@@ -183,6 +223,26 @@ static void addf(struct strbuf *sb, const char *fmt, ...)
 		strbuf_add(sb, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/* "passing, 200 in 3ms", "failing, status 500 in 2ms (3 in a row)",
+ * "none, out 9.5s (passive)"; " (backup)" after it for backups. */
+static void check_cell(const struct health_info *hi, bool backup, char *buf, size_t len)
+{
+	char last[128];
+	int n;
+
+	health_last_text(hi, last, sizeof(last));
+	n = snprintf(buf, len, "%s", health_check_status_name(hi->status));
+	if (hi->status != HEALTH_CHECK_NONE && last[0] && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", %s", last);
+	if (hi->status == HEALTH_CHECK_FAILING && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, " (%u in a row)", hi->fail_run);
+	if (hi->passive_out && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", out %llums (passive)",
+			      (unsigned long long)hi->passive_left_ms);
+	if (backup && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " (backup)");
+}
+
 void admin_status_table(struct strbuf *sb, const struct config *cfg,
 			const struct admin_status_info *info)
 {
@@ -206,13 +266,15 @@ void admin_status_table(struct strbuf *sb, const struct config *cfg,
 		for (size_t j = 0; j < p->nservers; j++) {
 			const struct server_conf *s = &p->servers[j];
 			int active = atomic_load(&s->rt->active);
+			struct health_info hi;
+			char check[192];
+			health_server_info(s->rt, &hi);
+			check_cell(&hi, s->backup, check, sizeof(check));
 			addf(sb, "%-16s %-24s %-24s %-9s %6u %6d %10llu %8llu  %s\n", p->name,
-			     s->name, s->addr.text,
-			     admin_server_state_name(atomic_load(&s->rt->state)), s->weight,
+			     s->name, s->addr.text, server_state_name(s->rt, &hi), s->weight,
 			     active > 0 ? active : 0,
 			     (unsigned long long)atomic_load(&s->rt->requests),
-			     (unsigned long long)atomic_load(&s->rt->failures),
-			     s->backup ? "none (backup)" : "none");
+			     (unsigned long long)atomic_load(&s->rt->failures), check);
 		}
 	}
 }

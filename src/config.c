@@ -59,6 +59,7 @@ static struct config *config_new(const char *file)
 		.drain_ms = 30000,
 	};
 	cfg->retries = 2;
+	cfg->passive = (struct passive_conf){ .max_fails = 0, .fail_timeout_ms = 10000 };
 	cfg->limits = (struct limits_conf){ .header_size = 16384, .headers = 100, .body_size = 0 };
 	return cfg;
 }
@@ -88,6 +89,8 @@ static void config_free(struct config *cfg)
 		free(p->servers);
 		free(p->hash_key.header);
 		free(p->sticky.cookie);
+		free(p->health_check.path);
+		free(p->health_check.host);
 		free(p->name);
 	}
 	free(cfg->pools);

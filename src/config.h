@@ -75,6 +75,36 @@ struct limits_conf {
 	uint64_t body_size;      /* 0 = unlimited */
 };
 
+enum health_check_type {
+	HEALTH_CHECK_HTTP,
+	HEALTH_CHECK_TCP,
+};
+
+/* Bounds of the health keys (the validator's and the checker's). */
+#define HEALTH_INTERVAL_MIN_MS 10
+#define HEALTH_RISE_FALL_MAX 100
+#define HEALTH_PATH_MAX 1024
+#define PASSIVE_MAX_FAILS_MAX 1000
+#define PASSIVE_FAIL_TIMEOUT_MIN_MS 100
+
+/* pools[].health_check: active checks, run by health.c on the main thread. */
+struct health_check_conf {
+	bool enabled;            /* the key is written */
+	enum health_check_type type;
+	char *path;              /* http: the request target; "/" unless set */
+	char *host;              /* http: the Host header; NULL: the server address */
+	uint64_t interval_ms;
+	uint64_t timeout_ms;     /* never above interval_ms */
+	uint32_t rise, fall;
+	uint16_t expect_lo, expect_hi; /* accepted status codes, inclusive */
+};
+
+/* pools[].passive (or defaults.passive): failures seen on live traffic. */
+struct passive_conf {
+	uint32_t max_fails;      /* 0: off */
+	uint64_t fail_timeout_ms;
+};
+
 struct server_rt;
 struct pool_rt;
 struct listener_rt;
@@ -104,6 +134,8 @@ struct pool_conf {
 	void (*balancer_free)(void *balancer); /* set with it; config_unref calls it */
 	struct hash_key_conf hash_key; /* ip_hash, and sticky_cookie's fallback */
 	struct sticky_conf sticky;     /* sticky_cookie */
+	struct health_check_conf health_check;
+	struct passive_conf passive;   /* inherited from defaults.passive */
 	bool has_hash_key, has_sticky; /* written in the file (misuse checks) */
 };
 
@@ -151,6 +183,7 @@ struct config {
 	struct timeouts_conf timeouts; /* defaults.timeouts */
 	uint32_t retries;              /* defaults.retries */
 	struct limits_conf limits;     /* defaults.limits */
+	struct passive_conf passive;   /* defaults.passive */
 	struct listener_conf *listeners;
 	size_t nlisteners;
 	struct pool_conf *pools;

@@ -131,6 +131,7 @@ static const struct field defaults_fields[] = {
 	{ "timeouts", field_section, offsetof(struct config, timeouts), 0, 0, &defaults_timeouts, false },
 	{ "retries", field_u32, offsetof(struct config, retries), 0, CONFIG_RETRIES_MAX, NULL, false },
 	{ "limits", field_section, offsetof(struct config, limits), 0, 0, &defaults_limits, false },
+	{ "passive", field_passive, offsetof(struct config, passive), 0, 0, NULL, false },
 };
 static const struct section defaults_section = SECTION(defaults_fields);
 
@@ -180,6 +181,8 @@ static const struct field pool_fields[] = {
 	{ "timeouts", field_section, offsetof(struct pool_conf, timeouts), 0, 0, &pool_timeouts, false },
 	{ "retries", field_u32, offsetof(struct pool_conf, retries), 0, CONFIG_RETRIES_MAX, NULL, false },
 	{ "limits", field_section, offsetof(struct pool_conf, limits), 0, 0, &pool_limits, false },
+	{ "health_check", field_health_check, offsetof(struct pool_conf, health_check), 0, 0, NULL, false },
+	{ "passive", field_passive, offsetof(struct pool_conf, passive), 0, 0, NULL, false },
 	{ "servers", field_servers, 0, 0, 0, NULL, true },
 };
 static const struct section pool_section = SECTION(pool_fields);
@@ -365,6 +368,7 @@ static void field_pools(struct walk *w, const struct field *f, const struct cnod
 		p->timeouts = cfg->timeouts;
 		p->retries = cfg->retries;
 		p->limits = cfg->limits;
+		p->passive = cfg->passive;
 		p->sticky.fallback = BALANCE_ROUND_ROBIN;
 		walk_section(w, &pool_section, v->items[i], p);
 		if (!p->sticky.cookie)

@@ -85,6 +85,8 @@ void field_user(struct walk *w, const struct field *f, const struct cnode *v, vo
 void field_group(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_host(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_cookie_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_health_check(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_passive(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_path_prefix(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 
 /* Parse an address from V into OUT; reports and returns -1 when invalid. */

@@ -37,6 +37,7 @@ struct daemon {
 	bool last_reload_rejected;
 
 	struct admin *admin;          /* the admin API (admin.c) */
+	struct health *health;        /* active checks (health.c), on base */
 };
 
 /* Bind the runtime state and build the balancers of CFG, and publish it as

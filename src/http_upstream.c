@@ -12,11 +12,13 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "balance.h"
+#include "health.h"
 #include "http_conn.h"
 #include "http_rewrite.h"
 #include "io.h"
@@ -127,7 +129,9 @@ static void idle_put(struct upstream_conn *up)
 	struct upstream_list *list = idle_list(up->w, up->rt);
 	struct timeval tv;
 
-	if (!list || up->w->stopping) {
+	/* A server that went down while this exchange ran keeps no idle
+	 * connection: the sweep after its fall has already passed. */
+	if (!list || up->w->stopping || !server_rt_available(up->rt)) {
 		up_free(up);
 		return;
 	}
@@ -165,6 +169,24 @@ void upstream_close_idle(struct worker *w)
 {
 	for (uint32_t i = 0; i < w->nidle_lists; i++) {
 		struct upstream_conn *up;
+		while ((up = TAILQ_FIRST(&w->idle[i])) != NULL) {
+			TAILQ_REMOVE(&w->idle[i], up, idle_link);
+			up_free(up);
+		}
+	}
+}
+
+void upstream_close_unavailable(struct worker *w)
+{
+	uint64_t epoch = health_down_epoch();
+
+	if (epoch == w->health_epoch)
+		return;
+	w->health_epoch = epoch;
+	for (uint32_t i = 0; i < w->nidle_lists; i++) {
+		struct upstream_conn *up = TAILQ_FIRST(&w->idle[i]);
+		if (!up || server_rt_available(up->rt))
+			continue;
 		while ((up = TAILQ_FIRST(&w->idle[i])) != NULL) {
 			TAILQ_REMOVE(&w->idle[i], up, idle_link);
 			up_free(up);
@@ -397,6 +419,9 @@ static void fail(struct client_conn *c, int status)
 
 	if (ex->server) {
 		atomic_fetch_add_explicit(&ex->server->rt->failures, 1, memory_order_relaxed);
+		health_passive_failure(ex->server->rt, &ex->pool->passive,
+				       status == 504 ? "response timed out (504)" :
+				       "broken or cut response (502)");
 		log_warn("pool %s: server %s: %s while %s %.*s", ex->pool->name,
 			 ex->server->name,
 			 status == 504 ? "timed out" : "failed",
@@ -495,6 +520,9 @@ static void connect_failed(struct client_conn *c, int status, const char *why)
 		 ex->server->addr.text, why);
 	ex->up = NULL;
 	up_free(up);
+	char last[128];
+	snprintf(last, sizeof(last), "connect %s", why);
+	health_passive_failure(ex->server->rt, &ex->pool->passive, last);
 	note_failure(ex, status);
 	if (ex->ntried > ex->pool->retries) {
 		client_upstream_failed(c, status);

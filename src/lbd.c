@@ -25,6 +25,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "daemon_private.h"
+#include "health.h"
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
@@ -243,6 +244,11 @@ static int run(struct daemon *l, const sigset_t *control)
 		log_error("cannot create the main event loop");
 		return EXIT_RUNTIME;
 	}
+	l->health = health_new(l->base);
+	if (!l->health || health_apply(l->health, l->cfg) < 0) {
+		log_error("cannot start the health checks: out of memory");
+		return EXIT_RUNTIME;
+	}
 	l->drain_ev = evtimer_new(l->base, on_drain_timeout, l);
 	l->reap_ev = event_new(l->base, -1, EV_PERSIST, on_reap, l);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
@@ -280,6 +286,7 @@ static void cleanup(struct daemon *l)
 		worker_free(&l->workers[i]);
 	free(l->workers);
 	admin_free(l->admin);
+	health_free(l->health);
 	binds_release(&l->binds);
 	daemon_reload_cleanup(l);
 	if (l->drain_ev)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "admin_proto.h"
+#include "health.h"
 #include "runtime.h"
 #include "util/prom.h"
 
@@ -208,7 +209,12 @@ static void series_state(struct strbuf *sb, const char *name, const struct prom_
 {
 	static const char *const states[] = { "up", "down", "draining", "disabled" };
 
-	state_series(sb, name, l, states, 4, admin_server_state_name(server_state(s)));
+	int now = server_state(s);
+
+	/* As /status shows it: an enabled server that health took out is down. */
+	if (now == SERVER_UP && !health_rt_up(&s->rt->health))
+		now = SERVER_DOWN;
+	state_series(sb, name, l, states, 4, admin_server_state_name(now));
 }
 
 static void series_admin_state(struct strbuf *sb, const char *name, const struct prom_label *l,
@@ -280,14 +286,77 @@ static void write_server_states(struct strbuf *sb, const struct config *cfg)
 		      series_weight);
 }
 
-/* The health-check families go here once active and passive checks exist
- * (lbd_server_check_up, the last check's duration and result). Until then
- * no server has a check, so nothing is written: a 0 would claim a failed
- * check, a 1 a passing one. */
+/* Health-check series exist only for servers whose pool has a
+ * health_check: for the others a 0 would claim a failed check, a 1 a
+ * passing one. */
+static void series_check_up(struct strbuf *sb, const char *name, const struct prom_label *l,
+			    const struct server_conf *s)
+{
+	struct health_info hi;
+
+	health_server_info(s->rt, &hi);
+	if (hi.status != HEALTH_CHECK_NONE)
+		prom_sample(sb, name, l, 2, hi.status == HEALTH_CHECK_PASSING);
+}
+
+static void series_check_duration(struct strbuf *sb, const char *name,
+				  const struct prom_label *l, const struct server_conf *s)
+{
+	struct health_info hi;
+
+	health_server_info(s->rt, &hi);
+	if (hi.status != HEALTH_CHECK_NONE && hi.checks > 0)
+		prom_sample_seconds(sb, name, l, 2, (uint64_t)hi.last_ms * 1000);
+}
+
+static void series_checks(struct strbuf *sb, const char *name, const struct prom_label *l,
+			  const struct server_conf *s)
+{
+	struct health_info hi;
+	struct prom_label ls[3] = { l[0], l[1], { "result", "passed" } };
+
+	health_server_info(s->rt, &hi);
+	if (hi.status == HEALTH_CHECK_NONE)
+		return;
+	prom_sample(sb, name, ls, 3, hi.checks - hi.checks_failed);
+	ls[2].value = "failed";
+	prom_sample(sb, name, ls, 3, hi.checks_failed);
+}
+
+static void series_passive_out(struct strbuf *sb, const char *name, const struct prom_label *l,
+			       const struct server_conf *s)
+{
+	struct health_info hi;
+
+	health_server_info(s->rt, &hi);
+	prom_sample(sb, name, l, 2, hi.passive_out);
+}
+
+static void series_passive_trips(struct strbuf *sb, const char *name,
+				 const struct prom_label *l, const struct server_conf *s)
+{
+	struct health_info hi;
+
+	health_server_info(s->rt, &hi);
+	prom_sample(sb, name, l, 2, hi.passive_trips);
+}
+
 static void write_server_checks(struct strbuf *sb, const struct config *cfg)
 {
-	(void)sb;
-	(void)cfg;
+	server_family(sb, cfg, "lbd_server_check_up", PROM_GAUGE,
+		      "1 while the server's active health checks pass, 0 once fall checks "
+		      "failed in a row; only for pools with a health_check.", series_check_up);
+	server_family(sb, cfg, "lbd_server_check_duration_seconds", PROM_GAUGE,
+		      "How long the server's last active health check took.",
+		      series_check_duration);
+	server_family(sb, cfg, "lbd_server_checks_total", PROM_COUNTER,
+		      "Active health checks of the server, by result (passed, failed).",
+		      series_checks);
+	server_family(sb, cfg, "lbd_server_passive_out", PROM_GAUGE,
+		      "1 while passive checks keep the server out (max_fails failures within "
+		      "fail_timeout), else 0.", series_passive_out);
+	server_family(sb, cfg, "lbd_server_passive_trips_total", PROM_COUNTER,
+		      "Times passive checks took the server out.", series_passive_trips);
 }
 
 static void write_server_traffic(struct strbuf *sb, const struct config *cfg)

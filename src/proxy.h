@@ -15,4 +15,9 @@ int proxy_accept(struct worker *w, size_t listener_index, int fd,
 /* Close every idle pooled server connection of W. */
 void upstream_close_idle(struct worker *w);
 
+/* Close W's idle pooled connections to servers that can no longer take
+ * requests (down by health, drained, disabled), once after each time a
+ * server went down (health_down_epoch()). Cheap when nothing changed. */
+void upstream_close_unavailable(struct worker *w);
+
 #endif

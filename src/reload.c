@@ -18,6 +18,7 @@
 #include "balance.h"
 #include "config.h"
 #include "daemon_private.h"
+#include "health.h"
 #include "log.h"
 #include "notify.h"
 #include "runtime.h"
@@ -99,6 +100,8 @@ static void on_adopted(evutil_socket_t fd, short what, void *arg)
 	config_unref(d->cfg);
 	d->cfg = d->pending;
 	d->pending = NULL;
+	if (health_apply(d->health, d->cfg) < 0)
+		log_error("reload: out of memory: some servers are not health-checked");
 	log_info("reload: generation %llu serving (%llu ms), %u generation%s live",
 		 (unsigned long long)d->cfg->generation,
 		 (unsigned long long)ms_since(&d->reload_started),

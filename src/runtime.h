@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "health_state.h"
+
 struct config;
 
 /* Status classes of answered requests: 1xx .. 5xx, and anything else. */
@@ -43,6 +45,8 @@ struct latency_snapshot {
 	uint64_t sum_us;
 };
 
+/* The admin state (lbctl drain/disable/enable). Health is apart, in
+ * struct health_rt: enable never overrides a failing check. */
 enum server_state {
 	SERVER_UP,
 	SERVER_DOWN,
@@ -65,6 +69,7 @@ struct server_rt {
 	/* Weight set through the admin API (lbctl weight); -1: none. A new
 	 * generation's server takes it instead of the file's weight. */
 	atomic_int weight_override;
+	struct health_rt health;     /* active and passive checks */
 };
 
 struct listener_rt {
@@ -157,9 +162,11 @@ static inline void runtime_count_request(struct listener_rt *l, struct pool_rt *
 	}
 }
 
+/* On the request path (balancers): admin state allows and health says up. */
 static inline bool server_rt_available(const struct server_rt *rt)
 {
-	return atomic_load_explicit(&rt->state, memory_order_relaxed) == SERVER_UP;
+	return atomic_load_explicit(&rt->state, memory_order_relaxed) == SERVER_UP &&
+	       health_rt_up(&rt->health);
 }
 
 #endif

@@ -7,10 +7,12 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "balance.h"
+#include "health.h"
 #include "log.h"
 #include "proxy_protocol.h"
 #include "runtime.h"
@@ -92,10 +94,13 @@ static void on_server_event(struct bufferevent *bev, short what, void *arg)
 			tunnel_done(t, (uint64_t[2]){ 0, 0 });
 		return;
 	}
-	log_warn("pool %s: server %s (%s): connect %s", t->pool->name, t->srv->name,
-		 t->srv->addr.text, (what & BEV_EVENT_TIMEOUT) ? "timed out" :
+	char why[128];
+	snprintf(why, sizeof(why), "connect %s", (what & BEV_EVENT_TIMEOUT) ? "timed out" :
 		 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	log_warn("pool %s: server %s (%s): %s", t->pool->name, t->srv->name,
+		 t->srv->addr.text, why);
 	atomic_fetch_add_explicit(&t->srv->rt->failures, 1, memory_order_relaxed);
+	health_passive_failure(t->srv->rt, &t->pool->passive, why);
 	bufferevent_free(t->server);
 	t->server = NULL;
 	release_server(t->srv);

@@ -119,11 +119,15 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The worker's housekeeping tick: the access log, and pooled connections
+ * to servers that went down (the pool is the worker's own: it frees them
+ * itself, never another thread). */
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
 	access_log_flush(w->shared->access_log);
+	upstream_close_unavailable(w);
 }
 
 static void listen_sock_free(struct listen_sock *ls)

@@ -77,6 +77,7 @@ struct worker {
 	unsigned nconns;
 	struct upstream_list *idle;   /* idle server connections by server id */
 	uint32_t nidle_lists;
+	uint64_t health_epoch;        /* health_down_epoch() last acted on */
 	struct strbuf scratch;        /* for rendering heads, reused */
 	struct http_head_cache head_cache;
 	bool stopping;

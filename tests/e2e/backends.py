@@ -195,6 +195,20 @@ def default_handler(backend, req):
                              ("Content-Type", "text/plain")])
 
 
+def health_handler(path="/healthz", then=default_handler):
+    """PATH answers with backend.health_status (200 until a test sets it),
+    so a test can make a server's health check fail and pass again; other
+    paths go to THEN. backend.health_checks counts the checks seen."""
+    def handler(backend, req):
+        if req.target == path:
+            with backend._lock:
+                backend.health_checks = getattr(backend, "health_checks", 0) + 1
+            status = getattr(backend, "health_status", 200)
+            return Response(status, b"health\n", headers=[("Content-Type", "text/plain")])
+        return then(backend, req)
+    return handler
+
+
 def echo_handler(backend, req):
     """Echo the request body; X-Path, X-Method tell what arrived."""
     return Response(200, req.body, headers=[
@@ -306,6 +320,7 @@ class _Server:
         self._socks = set()
         self._threads = []
         self.connections = 0            # connections accepted
+        self.closed_ids = set()         # ids of the connections that ended
         self.bytes_received = 0
         self.errors = []
         self.lsock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -370,12 +385,13 @@ class _Server:
             with self._lock:
                 self.errors.append("%s: %r" % (type(e).__name__, e))
         finally:
-            with self._lock:
-                self._socks.discard(sock)
             try:
                 sock.close()
             except OSError:
                 pass
+            with self._lock:
+                self._socks.discard(sock)
+                self.closed_ids.add(conn_id)
 
     def serve(self, conn):
         raise NotImplementedError

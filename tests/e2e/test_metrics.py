@@ -636,6 +636,56 @@ class ConcurrentTest(MetricsTestCase):
         self.assertGreater(sum(sent), 0)
 
 
+class HealthMetricsTest(LbdTestCase):
+    def test_check_families_follow_the_checks(self):
+        a = self.backends.http("a", B.health_handler())
+        b = self.backends.http("b", B.health_handler())
+        port = free_port()
+        hc = {"type": "http", "path": "/healthz", "interval": "100ms", "timeout": "100ms",
+              "rise": 2, "fall": 2}
+        lbd = self.start_lbd(config(
+            [listener("web", port, "p"), listener("plain", free_port(), "q")],
+            [pool("p", [server(a), server(b)], health_check=hc),
+             pool("q", [server(self.backends.dead_address(), name="nocheck")])]))
+
+        def until(pred):
+            deadline = time.monotonic() + 10
+            while True:
+                s = scrape(lbd)
+                if pred(s) or time.monotonic() > deadline:
+                    return s
+                time.sleep(0.05)
+
+        s = until(lambda s: s.value("lbd_server_checks_total", pool="p", server="a",
+                                    result="passed") >= 2)
+        self.assertEqual(s.value("lbd_server_check_up", pool="p", server="a"), 1)
+        self.assertEqual(s.value("lbd_server_checks_total", pool="p", server="a",
+                                 result="failed"), 0)
+        self.assertGreaterEqual(s.value("lbd_server_check_duration_seconds", pool="p",
+                                        server="a"), 0)
+        # No check configured: no check series (neither 0 nor 1 would be true).
+        self.assertNotIn(("lbd_server_check_up",
+                          frozenset({"pool": "q", "server": "nocheck"}.items())), s.samples)
+        self.assertEqual(s.value("lbd_server_passive_out", pool="q", server="nocheck"), 0)
+
+        a.health_status = 500
+        s = until(lambda s: s.value("lbd_server_check_up", pool="p", server="a") == 0)
+        self.assertEqual(s.value("lbd_server_check_up", pool="p", server="a"), 0)
+        self.assertGreaterEqual(s.value("lbd_server_checks_total", pool="p", server="a",
+                                        result="failed"), 2)
+        self.assertEqual(s.value("lbd_server_up", pool="p", server="a"), 0)
+        self.assertEqual(s.value("lbd_server_state", pool="p", server="a", state="down"), 1)
+        self.assertEqual(s.value("lbd_server_admin_state", pool="p", server="a",
+                                 state="enabled"), 1)
+        self.assertEqual(s.value("lbd_pool_servers_up", pool="p"), 1)
+        self.assertEqual(s.value("lbd_server_check_up", pool="p", server="b"), 1)
+
+        a.health_status = 200
+        s = until(lambda s: s.value("lbd_server_up", pool="p", server="a") == 1)
+        self.assertEqual(s.value("lbd_server_check_up", pool="p", server="a"), 1)
+        self.assertEqual(s.value("lbd_server_state", pool="p", server="a", state="up"), 1)
+
+
 class AdminPathsTest(MetricsTestCase):
     def test_metrics_on_every_admin_transport(self):
         admin_port = free_port()

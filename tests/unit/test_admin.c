@@ -189,10 +189,12 @@ START_TEST(status_document)
 		"\"pools\":[{\"name\":\"p\",\"balance\":\"round_robin\",\"servers\":["
 		"{\"name\":\"a\",\"address\":\"127.0.0.1:9001\",\"state\":\"up\",\"weight\":2,"
 		"\"backup\":false,\"active\":1,\"requests\":12,\"failures\":4,"
-		"\"check\":{\"status\":\"none\"}},"
+		"\"check\":{\"status\":\"none\"},"
+		"\"passive\":{\"out\":false,\"out_for_ms\":0,\"trips\":0}},"
 		"{\"name\":\"127.0.0.1:9002\",\"address\":\"127.0.0.1:9002\",\"state\":\"draining\","
 		"\"weight\":1,\"backup\":true,\"active\":0,\"requests\":0,\"failures\":0,"
-		"\"check\":{\"status\":\"none\"}}]}]}\n");
+		"\"check\":{\"status\":\"none\"},"
+		"\"passive\":{\"out\":false,\"out_for_ms\":0,\"trips\":0}}]}]}\n");
 	strbuf_free(&sb);
 	memset(&sb, 0, sizeof(sb));
 	admin_status_table(&sb, cfg, &info);

@@ -256,6 +256,75 @@ START_TEST(test_balance_keys)
 }
 END_TEST
 
+START_TEST(test_health_keys)
+{
+	struct config *cfg = load_ok("health.yaml",
+		"listeners:\n"
+		"  - { name: web, bind: 127.0.0.1:8080, routes: [ { pool: a } ] }\n"
+		"defaults:\n"
+		"  passive: { max_fails: 3, fail_timeout: 30s }\n"
+		"pools:\n"
+		"  - name: a\n"
+		"    health_check: { type: http, path: \"/healthz?full=1\", host: app.internal,\n"
+		"                    interval: 5s, timeout: 2s, rise: 1, fall: 5, expect: 204 }\n"
+		"    passive: { fail_timeout: 1s }\n"
+		"    servers: [ { address: 127.0.0.1:1 } ]\n"
+		"  - name: b\n"
+		"    health_check:\n"
+		"    passive: { max_fails: 0 }\n"
+		"    servers: [ { address: 127.0.0.1:1 } ]\n"
+		"  - name: c\n"
+		"    health_check: { type: tcp, interval: 100ms }\n"
+		"    servers: [ { address: 127.0.0.1:1 } ]\n"
+		"  - { name: d, servers: [ { address: 127.0.0.1:1 } ] }\n");
+	const struct health_check_conf *a = &cfg->pools[0].health_check;
+	const struct health_check_conf *b = &cfg->pools[1].health_check;
+	const struct health_check_conf *c = &cfg->pools[2].health_check;
+
+	ck_assert(a->enabled);
+	ck_assert_int_eq(a->type, HEALTH_CHECK_HTTP);
+	ck_assert_str_eq(a->path, "/healthz?full=1");
+	ck_assert_str_eq(a->host, "app.internal");
+	ck_assert_uint_eq(a->interval_ms, 5000);
+	ck_assert_uint_eq(a->timeout_ms, 2000);
+	ck_assert_uint_eq(a->rise, 1);
+	ck_assert_uint_eq(a->fall, 5);
+	ck_assert_uint_eq(a->expect_lo, 204);
+	ck_assert_uint_eq(a->expect_hi, 204);
+	/* passive: inherited field by field */
+	ck_assert_uint_eq(cfg->pools[0].passive.max_fails, 3);
+	ck_assert_uint_eq(cfg->pools[0].passive.fail_timeout_ms, 1000);
+	ck_assert_uint_eq(cfg->pools[1].passive.max_fails, 0);
+	ck_assert_uint_eq(cfg->pools[3].passive.max_fails, 3);
+	ck_assert_uint_eq(cfg->pools[3].passive.fail_timeout_ms, 30000);
+	/* "health_check:" alone: every default */
+	ck_assert(b->enabled);
+	ck_assert_int_eq(b->type, HEALTH_CHECK_HTTP);
+	ck_assert_str_eq(b->path, "/");
+	ck_assert_ptr_null(b->host);
+	ck_assert_uint_eq(b->interval_ms, 2000);
+	ck_assert_uint_eq(b->timeout_ms, 1000);
+	ck_assert_uint_eq(b->rise, 2);
+	ck_assert_uint_eq(b->fall, 3);
+	ck_assert_uint_eq(b->expect_lo, 200);
+	ck_assert_uint_eq(b->expect_hi, 399);
+	/* a short interval brings the default timeout down with it */
+	ck_assert_int_eq(c->type, HEALTH_CHECK_TCP);
+	ck_assert_uint_eq(c->interval_ms, 100);
+	ck_assert_uint_eq(c->timeout_ms, 100);
+	ck_assert(!cfg->pools[3].health_check.enabled);
+	config_unref(cfg);
+
+	/* without defaults.passive, a written section means max_fails 1 */
+	cfg = load_ok("passive.yaml", LISTENERS
+		"pools:\n"
+		"  - { name: web, passive: { fail_timeout: 2s }, servers: [ { address: 127.0.0.1:1 } ] }\n");
+	ck_assert_uint_eq(cfg->pools[0].passive.max_fails, 1);
+	ck_assert_uint_eq(cfg->pools[0].passive.fail_timeout_ms, 2000);
+	config_unref(cfg);
+}
+END_TEST
+
 START_TEST(test_inheritance_values)
 {
 	struct config *cfg = load_ok("inherit.yaml",
@@ -566,6 +635,7 @@ int main(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_balance_keys);
 	tcase_add_test(tc, test_inheritance_values);
+	tcase_add_test(tc, test_health_keys);
 	tcase_add_test(tc, test_refcount);
 	tcase_add_test(tc, test_quoting_does_not_change_values);
 	tcase_add_test(tc, test_bounds_accepted);

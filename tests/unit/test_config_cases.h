@@ -188,9 +188,42 @@ static const struct bad_case bad_cases[] = {
 	{ LISTENERS "pools:\n  - name: \"my pool\"\n    servers: [ { address: 127.0.0.1:1 } ]\n",
 	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"web\" (no pools are defined)\n"
 	  "bad.yaml:7:11: pools[0].name: expected a name of 1 to 64 letters, digits, \"_\", \".\" or \"-\", got \"my pool\"" },
-	{ LISTENERS "pools:\n  - name: web\n    health_check: { path: / }\n    sticky: {}\n    servers: [ { address: 127.0.0.1:1 } ]\n",
-	  "bad.yaml:8:5: pools[0].health_check: unknown key (expected one of: name, balance, hash_key, sticky, timeouts, retries, limits, servers)\n"
+	{ LISTENERS "pools:\n  - name: web\n    healthcheck: { path: / }\n    sticky: {}\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:8:5: pools[0].healthcheck: unknown key (did you mean \"health_check\"?)\n"
 	  "bad.yaml:9:5: pools[0].sticky: sticky applies only with balance: sticky_cookie" },
+	/* ---- health_check and passive ---- */
+#define HC_POOL(body) LISTENERS "pools:\n  - name: web\n" body "    servers: [ { address: 127.0.0.1:1 } ]\n"
+	{ HC_POOL("    health_check: { type: udp, interval: 0s, timeout: 5, rise: 0, fall: 101 }\n"),
+	  "bad.yaml:8:27: pools[0].health_check.type: expected http or tcp, got \"udp\"\n"
+	  "bad.yaml:8:42: pools[0].health_check.interval: expected a duration from 10ms to 1h, got \"0s\"\n"
+	  "bad.yaml:8:55: pools[0].health_check.timeout: expected a duration with a unit (ms, s, m, h or d), got \"5\"\n"
+	  "bad.yaml:8:64: pools[0].health_check.rise: expected an integer from 1 to 100, got \"0\"\n"
+	  "bad.yaml:8:73: pools[0].health_check.fall: expected an integer from 1 to 100, got \"101\"" },
+	{ HC_POOL("    health_check: { expect: 200-600 }\n"),
+	  "bad.yaml:8:29: pools[0].health_check.expect: expected a status code or a range of them, from 100 to 599 (200, 200-399), got \"200-600\"" },
+	{ HC_POOL("    health_check: { expect: 399-200 }\n"),
+	  "bad.yaml:8:29: pools[0].health_check.expect: expected a status code or a range of them, from 100 to 599 (200, 200-399), got \"399-200\"" },
+	{ HC_POOL("    health_check: { path: healthz }\n"),
+	  "bad.yaml:8:27: pools[0].health_check.path: expected a path starting with \"/\" (a query is allowed) of at most 1024 bytes, got \"healthz\"" },
+	{ HC_POOL("    health_check: { path: \"/a b\" }\n"),
+	  "bad.yaml:8:27: pools[0].health_check.path: expected a path without spaces, control characters, non-ASCII bytes or \"#\", got \"/a b\"" },
+	{ HC_POOL("    health_check: { host: \"a b\" }\n"),
+	  "bad.yaml:8:27: pools[0].health_check.host: expected a host name, optionally with :PORT (letters, digits, \".-_:[]\", at most 255), got \"a b\"" },
+	{ HC_POOL("    health_check: { interval: 1s, timeout: 2s }\n"),
+	  "bad.yaml:8:44: pools[0].health_check.timeout: timeout 2s is longer than interval 1s; lbd runs one check at a time per server, so timeout must not exceed interval" },
+	{ HC_POOL("    health_check: { type: tcp, path: /x, expect: 200 }\n"),
+	  "bad.yaml:8:32: pools[0].health_check.path: path applies only with type: http\n"
+	  "bad.yaml:8:42: pools[0].health_check.expect: expect applies only with type: http" },
+	{ HC_POOL("    health_check: { intervall: 1s }\n"),
+	  "bad.yaml:8:21: pools[0].health_check.intervall: unknown key (did you mean \"interval\"?)" },
+	{ HC_POOL("    health_check: yes\n"),
+	  "bad.yaml:8:19: pools[0].health_check: expected a mapping with keys type, path, host, interval, timeout, rise, fall, expect, got \"yes\"" },
+	{ HC_POOL("    passive: { max_fails: 1001, fail_timeout: 10ms }\n"),
+	  "bad.yaml:8:27: pools[0].passive.max_fails: expected an integer from 0 to 1000, got \"1001\"\n"
+	  "bad.yaml:8:47: pools[0].passive.fail_timeout: expected a duration from 100ms to 1h, got \"10ms\"" },
+	{ "defaults: { passive: { max_fail: 3 } }\n" VALID,
+	  "bad.yaml:1:24: defaults.passive.max_fail: unknown key (did you mean \"max_fails\"?)" },
+#undef HC_POOL
 	{ LISTENERS "pools:\n  - name: web\n    server: [ { address: 127.0.0.1:1 } ]\n",
 	  "bad.yaml:7:5: pools[0]: missing required key \"servers\"\n"
 	  "bad.yaml:8:5: pools[0].server: unknown key (did you mean \"servers\"?)" },
