@@ -94,7 +94,7 @@ static const struct field health_fields[] = {
 	{ "fall", field_u32, offsetof(struct health_check_conf, fall), 1, HEALTH_RISE_FALL_MAX, NULL, false },
 	{ "expect", field_expect, 0, 0, 0, NULL, false },
 };
-static const struct section health_section = SECTION(health_fields);
+const struct section health_check_section = SECTION(health_fields);
 
 static void check_health(struct walk *w, const struct health_check_conf *hc,
 			 const struct cnode *v)
@@ -127,7 +127,7 @@ void field_health_check(struct walk *w, const struct field *f, const struct cnod
 	};
 	/* "health_check:" alone: every default. */
 	if (!(v->kind == CNODE_SCALAR && v->null))
-		walk_section(w, &health_section, v, hc);
+		walk_section(w, f->arg, v, hc);
 	if (v->kind != CNODE_MAP && !(v->kind == CNODE_SCALAR && v->null))
 		return;
 	/* A shorter interval than the default timeout: the timeout follows. */
@@ -144,7 +144,7 @@ static const struct field passive_fields[] = {
 	{ "max_fails", field_u32, offsetof(struct passive_conf, max_fails), 0, PASSIVE_MAX_FAILS_MAX, NULL, false },
 	{ "fail_timeout", field_duration, offsetof(struct passive_conf, fail_timeout_ms), PASSIVE_FAIL_TIMEOUT_MIN_MS, 3600000, NULL, false },
 };
-static const struct section passive_section = SECTION(passive_fields);
+const struct section passive_section = SECTION(passive_fields);
 
 void field_passive(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
@@ -155,5 +155,5 @@ void field_passive(struct walk *w, const struct field *f, const struct cnode *v,
 	if (pc->max_fails == 0)
 		pc->max_fails = 1;
 	if (!(v->kind == CNODE_SCALAR && v->null))
-		walk_section(w, &passive_section, v, pc);
+		walk_section(w, f->arg, v, pc);
 }

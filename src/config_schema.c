@@ -131,7 +131,7 @@ static const struct field defaults_fields[] = {
 	{ "timeouts", field_section, offsetof(struct config, timeouts), 0, 0, &defaults_timeouts, false },
 	{ "retries", field_u32, offsetof(struct config, retries), 0, CONFIG_RETRIES_MAX, NULL, false },
 	{ "limits", field_section, offsetof(struct config, limits), 0, 0, &defaults_limits, false },
-	{ "passive", field_passive, offsetof(struct config, passive), 0, 0, NULL, false },
+	{ "passive", field_passive, offsetof(struct config, passive), 0, 0, &passive_section, false },
 };
 static const struct section defaults_section = SECTION(defaults_fields);
 
@@ -181,9 +181,9 @@ static const struct field pool_fields[] = {
 	{ "timeouts", field_section, offsetof(struct pool_conf, timeouts), 0, 0, &pool_timeouts, false },
 	{ "retries", field_u32, offsetof(struct pool_conf, retries), 0, CONFIG_RETRIES_MAX, NULL, false },
 	{ "limits", field_section, offsetof(struct pool_conf, limits), 0, 0, &pool_limits, false },
-	{ "health_check", field_health_check, offsetof(struct pool_conf, health_check), 0, 0, NULL, false },
-	{ "passive", field_passive, offsetof(struct pool_conf, passive), 0, 0, NULL, false },
-	{ "servers", field_servers, 0, 0, 0, NULL, true },
+	{ "health_check", field_health_check, offsetof(struct pool_conf, health_check), 0, 0, &health_check_section, false },
+	{ "passive", field_passive, offsetof(struct pool_conf, passive), 0, 0, &passive_section, false },
+	{ "servers", field_servers, 0, 0, 0, &server_section, true },
 };
 static const struct section pool_section = SECTION(pool_fields);
 
@@ -206,7 +206,7 @@ static const struct field listener_fields[] = {
 	{ "protocol", field_enum, offsetof(struct listener_conf, protocol), 0, 0, protocols, false },
 	{ "proxy_protocol", field_bool, offsetof(struct listener_conf, proxy_protocol), 0, 0, NULL, false },
 	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },
-	{ "routes", field_routes, 0, 0, 0, NULL, true },
+	{ "routes", field_routes, 0, 0, 0, &route_section, true },
 };
 static const struct section listener_section = SECTION(listener_fields);
 
@@ -215,8 +215,8 @@ static const struct section listener_section = SECTION(listener_fields);
 static const struct field top_fields[] = {
 	{ "global", field_section, offsetof(struct config, global), 0, 0, &global_section, false },
 	{ "defaults", field_section, 0, 0, 0, &defaults_section, false },
-	{ "pools", field_pools, 0, 0, 0, NULL, true },
-	{ "listeners", field_listeners, 0, 0, 0, NULL, true },
+	{ "pools", field_pools, 0, 0, 0, &pool_section, true },
+	{ "listeners", field_listeners, 0, 0, 0, &listener_section, true },
 };
 static const struct section top_section = SECTION(top_fields);
 
@@ -309,7 +309,7 @@ static void field_servers(struct walk *w, const struct field *f, const struct cn
 	for (size_t i = 0; i < v->n; i++) {
 		struct server_conf *s = &pool->servers[i];
 		s->weight = 1;
-		walk_section(w, &server_section, v->items[i], s);
+		walk_section(w, f->arg, v->items[i], s);
 		if (!s->name && s->addr.salen)
 			s->name = strdup(s->addr.text);
 	}
@@ -370,7 +370,7 @@ static void field_pools(struct walk *w, const struct field *f, const struct cnod
 		p->limits = cfg->limits;
 		p->passive = cfg->passive;
 		p->sticky.fallback = BALANCE_ROUND_ROBIN;
-		walk_section(w, &pool_section, v->items[i], p);
+		walk_section(w, f->arg, v->items[i], p);
 		if (!p->sticky.cookie)
 			p->sticky.cookie = strdup(STICKY_COOKIE_DEFAULT);
 		check_balance(w, p, v->items[i]);
@@ -453,7 +453,7 @@ static void field_routes(struct walk *w, const struct field *f, const struct cno
 		return;
 	l->nroutes = v->n;
 	for (size_t i = 0; i < v->n; i++)
-		walk_section(w, &route_section, v->items[i], &l->routes[i]);
+		walk_section(w, f->arg, v->items[i], &l->routes[i]);
 }
 
 /* ---- listeners ---- */
@@ -619,7 +619,7 @@ static void field_listeners(struct walk *w, const struct field *f, const struct 
 	for (size_t i = 0; i < v->n; i++) {
 		struct listener_conf *l = &cfg->listeners[i];
 		l->protocol = PROTO_HTTP;
-		walk_section(w, &listener_section, v->items[i], l);
+		walk_section(w, f->arg, v->items[i], l);
 		check_tcp(w, l, v->items[i]);
 	}
 	u = xcalloc(w, v, v->n, sizeof(*u));
@@ -632,6 +632,46 @@ static void field_listeners(struct walk *w, const struct field *f, const struct 
 	walk_unique(w, u, nu, report_dup_listener);
 	free(u);
 	unique_binds(w, v);
+}
+
+/* ---- the list of keys, for the documentation tests ---- */
+
+/* Lists of mappings, so that their paths show "[]". */
+static bool field_is_list(const struct field *f)
+{
+	return f->parse == field_listeners || f->parse == field_pools ||
+	       f->parse == field_servers || f->parse == field_routes;
+}
+
+static int keys_walk(const struct section *s, char *path, size_t len, size_t cap,
+		     config_key_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < s->nfields; i++) {
+		const struct field *f = &s->fields[i];
+		bool nested = f->arg && f->parse != field_enum;
+		bool list = nested && field_is_list(f);
+		int n = snprintf(path + len, cap - len, "%s%s%s", len ? "." : "", f->key,
+				 list ? "[]" : "");
+
+		if (n < 0 || (size_t)n >= cap - len)
+			return -1;
+		fn(ctx, path, nested ? (list ? CONFIG_KEY_LIST : CONFIG_KEY_SECTION)
+				     : CONFIG_KEY_VALUE, NULL);
+		if (f->parse == field_enum)
+			for (const struct enum_name *e = f->arg; e->name; e++)
+				fn(ctx, path, CONFIG_KEY_ENUM_VALUE, e->name);
+		if (nested && keys_walk(f->arg, path, len + (size_t)n, cap, fn, ctx) < 0)
+			return -1;
+		path[len] = '\0';
+	}
+	return 0;
+}
+
+int config_schema_keys(config_key_fn fn, void *ctx)
+{
+	char path[256] = "";
+
+	return keys_walk(&top_section, path, 0, sizeof(path), fn, ctx);
 }
 
 void config_schema_apply(struct walk *w, const struct cnode *root)

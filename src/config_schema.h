@@ -33,7 +33,9 @@ struct field {
 	field_fn parse;          /* reads V into (char *)OBJ + off */
 	size_t off;
 	uint64_t min, max;       /* integers, durations, sizes */
-	const void *arg;         /* a nested struct section, or struct enum_name[] */
+	const void *arg;         /* a nested struct section (a mapping, or the
+				  * items of a list of mappings), or struct
+				  * enum_name[] for field_enum */
 	bool required;
 };
 
@@ -85,6 +87,8 @@ void field_user(struct walk *w, const struct field *f, const struct cnode *v, vo
 void field_group(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_host(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_cookie_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* Their fields take these sections as arg (so the key walk sees them). */
+extern const struct section health_check_section, passive_section;
 void field_health_check(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_passive(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_path_prefix(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
@@ -102,6 +106,26 @@ struct uniq {
 };
 void walk_unique(struct walk *w, struct uniq *u, size_t n,
 		 void (*report)(struct walk *w, const struct uniq *dup, const struct uniq *first));
+
+/* What config_schema_keys reports for one key. */
+enum config_key_kind {
+	CONFIG_KEY_VALUE,        /* a scalar, or a list of scalars */
+	CONFIG_KEY_SECTION,      /* a mapping of further keys */
+	CONFIG_KEY_LIST,         /* a list of mappings of further keys */
+	CONFIG_KEY_ENUM_VALUE,   /* one of the words an enumeration accepts */
+};
+typedef void (*config_key_fn)(void *ctx, const char *path, enum config_key_kind kind,
+			      const char *value);
+
+/* Every key of the lbd.yaml schema, straight from the tables, in table
+ * order: PATH is the key's path from the top ("pools[].servers[].weight";
+ * "[]" marks an item of a list of mappings), VALUE is NULL except for
+ * CONFIG_KEY_ENUM_VALUE. The documentation tests compare it with
+ * lbd.yaml(5). A field is seen as nested when its arg is set and its parser
+ * is not field_enum, so every parser of a mapping or of a list of mappings
+ * must take its section from arg. Returns -1 when a path does not fit in
+ * 256 bytes. */
+int config_schema_keys(config_key_fn fn, void *ctx);
 
 /* Apply the lbd.yaml schema to ROOT, filling CFG (which holds the built-in
  * defaults). Errors go to W->errs. */
