@@ -16,6 +16,7 @@
 
 #include "config_node.h"
 #include "config_schema.h"
+#include "tls_upstream.h"
 
 #define CONFIG_ERRORS_SHOWN 100
 
@@ -88,6 +89,12 @@ static void config_free(struct config *cfg)
 		free(p->servers);
 		free(p->hash_key.header);
 		free(p->sticky.cookie);
+		tls_upstream_free(p->tls.ctx);
+		free(p->tls.ca);
+		free(p->tls.sni);
+		free(p->tls.verify_name);
+		free(p->tls.cert);
+		free(p->tls.key);
 		free(p->name);
 	}
 	free(cfg->pools);

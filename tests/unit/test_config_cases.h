@@ -189,7 +189,7 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"web\" (no pools are defined)\n"
 	  "bad.yaml:7:11: pools[0].name: expected a name of 1 to 64 letters, digits, \"_\", \".\" or \"-\", got \"my pool\"" },
 	{ LISTENERS "pools:\n  - name: web\n    health_check: { path: / }\n    sticky: {}\n    servers: [ { address: 127.0.0.1:1 } ]\n",
-	  "bad.yaml:8:5: pools[0].health_check: unknown key (expected one of: name, balance, hash_key, sticky, timeouts, retries, limits, servers)\n"
+	  "bad.yaml:8:5: pools[0].health_check: unknown key (expected one of: name, balance, hash_key, sticky, timeouts, retries, limits, tls, servers)\n"
 	  "bad.yaml:9:5: pools[0].sticky: sticky applies only with balance: sticky_cookie" },
 	{ LISTENERS "pools:\n  - name: web\n    server: [ { address: 127.0.0.1:1 } ]\n",
 	  "bad.yaml:7:5: pools[0]: missing required key \"servers\"\n"
