@@ -308,6 +308,9 @@ static void field_pool_tls(struct walk *w, const struct field *f, const struct c
 	if (!tc->cert != !tc->key) {
 		const struct cnode *k = cnode_get(v, tc->cert ? "cert" : "key");
 		cerr_at(w->errs, k->key, "cert and key go together: give both or neither");
+		free(tc->cert);
+		free(tc->key);
+		tc->cert = tc->key = NULL;
 	}
 }
 
@@ -320,6 +323,10 @@ static void field_tls_path(struct walk *w, const struct field *f, const struct c
 
 	if (!s)
 		return;
+	if (!*s) {
+		cerr_at(w->errs, v, "expected %s, got \"\"", what);
+		return;
+	}
 	free(*slot);
 	*slot = strdup(s);
 	if (!*slot)

@@ -162,17 +162,35 @@ static void ssl_reason(char *buf, size_t len, const char *fallback)
 	snprintf(buf, len, "%s", r ? r : fallback);
 }
 
+/* OpenSSL says "system lib" for a missing file: say which and why first. */
+static int readable(const char *path, const char *what, struct stat *st, char *why,
+		    size_t why_len)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f || fstat(fileno(f), st) != 0) {
+		snprintf(why, why_len, "cannot read %s %s: %s", what, path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
 static int load_ca(SSL_CTX *ctx, const char *ca, char *why, size_t why_len)
 {
 	struct stat st;
 	int ok;
 
-	if (!ca)
-		return SSL_CTX_set_default_verify_paths(ctx) == 1 ? 0 : -1;
-	if (stat(ca, &st) != 0) {
-		snprintf(why, why_len, "cannot read CA file %s: %s", ca, strerror(errno));
+	if (!ca) {
+		if (SSL_CTX_set_default_verify_paths(ctx) == 1)
+			return 0;
+		snprintf(why, why_len, "cannot load OpenSSL's default CA locations");
 		return -1;
 	}
+	if (readable(ca, "CA file", &st, why, why_len) < 0)
+		return -1;
 	ERR_clear_error();
 	ok = S_ISDIR(st.st_mode) ? SSL_CTX_load_verify_dir(ctx, ca) :
 		SSL_CTX_load_verify_file(ctx, ca);
@@ -189,8 +207,17 @@ static int load_ca(SSL_CTX *ctx, const char *ca, char *why, size_t why_len)
 static int load_client_cert(SSL_CTX *ctx, const struct pool_tls_conf *tc,
 			    enum tls_upstream_key *key, char *why, size_t why_len)
 {
+	struct stat st;
 	char r[128];
 
+	if (readable(tc->cert, "certificate", &st, why, why_len) < 0) {
+		*key = TLS_KEY_CERT;
+		return -1;
+	}
+	if (readable(tc->key, "key", &st, why, why_len) < 0) {
+		*key = TLS_KEY_KEY;
+		return -1;
+	}
 	ERR_clear_error();
 	if (SSL_CTX_use_certificate_chain_file(ctx, tc->cert) != 1) {
 		ssl_reason(r, sizeof(r), "no certificate found");
