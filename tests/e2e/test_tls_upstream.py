@@ -201,6 +201,29 @@ class TlsUpstreamTest(LbdTestCase):
         self.assertEqual(b.connections, 1)
         self.assertEqual(b.tls_handshakes, 1)
 
+    def test_reload_closes_pooled_connections_of_the_old_context(self):
+        """A reload builds a new TLS context (perhaps with another CA): a
+        pooled connection made with the old one is not reused, and a
+        request in flight across the reload finishes on its own."""
+        b = self.backends.http("b1", handler=B.delay_handler(0.5), tls=server_ctx())
+        lbd, port = self._start([b], {"ca": cert("ca.pem"), "sni": "backend.test"})
+        self.assertEqual(http_request(port, "GET", "/a").status, 200)
+        self.assertEqual(b.connections, 1)
+        with HttpClient(port, timeout=10) as slow:
+            slow.send(build_request("GET", "/inflight"))
+            b.wait_requests(2)
+            ok, gen = lbd.reload()
+            self.assertTrue(ok, gen)
+            r = slow.read_response()
+            self.assertEqual(r.status, 200, r)
+        self.assertEqual(http_request(port, "GET", "/b").status, 200)
+        self.assertEqual(http_request(port, "GET", "/c").status, 200)
+        self.assertEqual(b.targets(), ["/a", "/inflight", "/b", "/c"])
+        # /inflight came on the old generation's pooled connection; /b
+        # needed a new one, which /c reused
+        self.assertEqual(b.connections, 2)
+        self.assertEqual(b.tls_resumed, 0)   # a new context starts without sessions
+
     def test_session_resumed_on_a_new_connection(self):
         """The server closes after each response: the next connection
         resumes the session the server gave (TLS 1.3 tickets, and TLS 1.2,
