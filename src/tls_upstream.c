@@ -122,32 +122,27 @@ static int fill_server(struct tls_server *ts, const struct pool_conf *pool,
 	const struct pool_tls_conf *tc = &pool->tls;
 	char host[ADDR_TEXT_MAX];
 	bool has_host = address_host(s->addr.text, host, sizeof(host));
-	const char *vname;
-
 	/* SNI carries names only (RFC 6066 §3): an IP literal sends none. */
-	if (tc->sni)
-		ts->sni = strdup(tc->sni);
-	else if (has_host && !is_ip(host))
-		ts->sni = strdup(host);
-	vname = tc->verify_name ? tc->verify_name : tc->sni ? tc->sni : has_host ? host : NULL;
+	const char *sni = tc->sni ? tc->sni : has_host && !is_ip(host) ? host : NULL;
+	const char *vname = tc->verify_name ? tc->verify_name : tc->sni ? tc->sni :
+		has_host ? host : NULL;
+
 	if (tc->verify && !vname) {
 		snprintf(why, why_len, "server %s is a unix: address: give tls.sni or "
 			 "tls.verify_name, the name its certificate must carry", s->name);
 		return -1;
 	}
+	if (sni && !(ts->sni = strdup(sni)))
+		goto oom;
 	if (tc->verify) {
-		ts->verify_name = strdup(vname);
+		if (!(ts->verify_name = strdup(vname)))
+			goto oom;
 		ts->verify_ip = is_ip(vname);
 	}
-	if ((tc->sni || (has_host && !is_ip(host))) && !ts->sni) {
-		snprintf(why, why_len, "out of memory");
-		return -1;
-	}
-	if (tc->verify && !ts->verify_name) {
-		snprintf(why, why_len, "out of memory");
-		return -1;
-	}
 	return 0;
+oom:
+	snprintf(why, why_len, "out of memory");
+	return -1;
 }
 
 /* The last OpenSSL error as a sentence ("no such file", "PEM lib"). */
