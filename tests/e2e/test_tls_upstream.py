@@ -255,6 +255,38 @@ class TlsUpstreamTest(LbdTestCase):
             self.assertEqual(len(r.body), n)
             self.assertEqual(r.header("x-sha256"), B.pattern_sha256(n))
 
+    def test_big_upload_and_concurrent_clients_over_tls(self):
+        """Bodies stream to a TLS server with backpressure, and several
+        clients at once share the worker's pooled TLS connections."""
+        import hashlib
+        import threading
+        b = self.backends.http("b1", handler=B.digest_handler, tls=server_ctx())
+        lbd, port = self._start([b], {"ca": cert("ca.pem"), "sni": "backend.test"})
+        body = os.urandom(4 * 1000 * 1000)
+        with HttpClient(port, timeout=30) as c:
+            r = c.request("POST", "/up", body=body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.body, ("%d %s\n" % (len(body), hashlib.sha256(body).hexdigest()))
+                         .encode())
+        results = []
+
+        def client(k):
+            data = os.urandom(20000 + k)
+            with HttpClient(port, timeout=30) as c:
+                for i in range(10):
+                    r = c.request("POST", "/c%d/%d" % (k, i), body=data)
+                    results.append(r.status == 200 and r.body.startswith(
+                        ("%d %s" % (len(data), hashlib.sha256(data).hexdigest())).encode()))
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(len(results), 80)
+        self.assertTrue(all(results))
+        self.assertLessEqual(b.connections, 9)
+        self.assertEqual(b.tls_errors, [])
+
     def test_websocket_over_tls_upstream(self):
         ws = self.backends.websocket("ws", tls=server_ctx())
         lbd, port = self._start([ws], {"ca": cert("ca.pem"), "sni": "backend.test"})
