@@ -572,6 +572,12 @@ static void on_connected(struct client_conn *c)
 
 	up->connected = true;
 	setsockopt(bufferevent_getfd(up->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (up->tls && log_get_level() >= LOG_LEVEL_DEBUG) {
+		char tls[160];
+		tls_upstream_describe(up->bev, tls, sizeof(tls));
+		log_debug("pool %s: server %s (%s): connected, %s", c->ex.pool->name,
+			  c->ex.server->name, c->ex.server->addr.text, tls);
+	}
 	set_server_timeouts(c);
 	up_reading(up, true);
 	client_upstream_ready(c);

@@ -430,6 +430,18 @@ void tls_upstream_error(struct bufferevent *bev, short what, char *buf, size_t l
 	snprintf(buf, len, "connect %s", evutil_socket_error_to_string(err));
 }
 
+void tls_upstream_describe(struct bufferevent *bev, char *buf, size_t len)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+	if (!ssl) {
+		snprintf(buf, len, "no TLS");
+		return;
+	}
+	snprintf(buf, len, "%s %s, %s session", SSL_get_version(ssl),
+		 SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "resumed" : "new");
+}
+
 void tls_upstream_close_notify(struct bufferevent *bev)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(bev);

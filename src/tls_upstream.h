@@ -62,6 +62,10 @@ const void *tls_upstream_pool_identity(const struct pool_conf *pool);
  * bufferevent event. */
 void tls_upstream_error(struct bufferevent *bev, short what, char *buf, size_t len);
 
+/* What the handshake of BEV agreed, for the debug log: "TLSv1.3
+ * TLS_AES_256_GCM_SHA384, new session" (or "..., resumed session"). */
+void tls_upstream_describe(struct bufferevent *bev, char *buf, size_t len);
+
 /* Send TLS close_notify on BEV if it is a TLS connection whose output is
  * empty (a tunnel half-closing towards a TLS server). */
 void tls_upstream_close_notify(struct bufferevent *bev);

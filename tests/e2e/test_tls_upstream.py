@@ -92,11 +92,12 @@ def tls_pool(name, servers, tls, **kw):
 
 
 class TlsUpstreamTest(LbdTestCase):
-    def _start(self, backends_list, tls, timeouts=None, retries=None, **pool_kw):
+    def _start(self, backends_list, tls, timeouts=None, retries=None, level="info",
+               **pool_kw):
         port = free_port()
         lbd = self.start_lbd(config([listener("web", port, "p")],
                                     [tls_pool("p", backends_list, tls, **pool_kw)],
-                                    timeouts=timeouts, retries=retries))
+                                    timeouts=timeouts, retries=retries, level=level))
         return lbd, port
 
     def _wait_log(self, lbd, pattern, timeout=5.0):
@@ -235,7 +236,8 @@ class TlsUpstreamTest(LbdTestCase):
                 ctx = server_ctx()
                 ctx.maximum_version = version
                 b = self.backends.http("b1", handler=closing, tls=ctx)
-                lbd, port = self._start([b], {"ca": cert("ca.pem"), "sni": "backend.test"})
+                lbd, port = self._start([b], {"ca": cert("ca.pem"), "sni": "backend.test"},
+                                        level="debug")
                 for i in range(4):
                     r = http_request(port, "GET", "/s%d" % i)
                     self.assertEqual(r.status, 200, r)
@@ -244,6 +246,13 @@ class TlsUpstreamTest(LbdTestCase):
                     time.sleep(0.02)
                 self.assertEqual(b.tls_handshakes, 4)
                 self.assertEqual(b.tls_resumed, 3)
+                name = "TLSv1.3" if version == ssl.TLSVersion.TLSv1_3 else "TLSv1.2"
+                log = lbd.stderr()
+                self.assertEqual(len(re.findall(r"debug: pool p: server b1 \(127\.0\.0\.1:\d+\): "
+                                                r"connected, %s \S+, new session" % name, log)),
+                                 1, log)
+                self.assertEqual(len(re.findall(r"debug: pool p: server b1 .*connected, %s "
+                                                r"\S+, resumed session" % name, log)), 3, log)
 
     def test_big_response_streams_over_tls(self):
         n = 3 * 1000 * 1000
