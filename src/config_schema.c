@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "tls_upstream.h"
 #include "util/units.h"
 
 /* field_enum stores an int. */
@@ -46,12 +45,6 @@ static void field_trusted(struct walk *w, const struct field *f, const struct cn
 			  void *obj);
 static void field_sticky(struct walk *w, const struct field *f, const struct cnode *v,
 			 void *obj);
-static void field_pool_tls(struct walk *w, const struct field *f, const struct cnode *v,
-			   void *obj);
-static void field_tls_path(struct walk *w, const struct field *f, const struct cnode *v,
-			   void *obj);
-static void field_tls_name(struct walk *w, const struct field *f, const struct cnode *v,
-			   void *obj);
 
 static const struct enum_name log_levels[] = {
 	{ "error", LOG_LEVEL_ERROR }, { "warn", LOG_LEVEL_WARN },
@@ -182,7 +175,7 @@ static const struct section sticky_section = SECTION(sticky_fields);
 static const struct enum_name tls_versions[] = {
 	{ "1.2", 0x0303 }, { "1.3", 0x0304 }, { NULL, 0 },
 };
-/* arg 1 for field_tls_name: an IP address is allowed too */
+/* arg for field_tls_name: an IP address is allowed too */
 static const int tls_name_ip = 1;
 static const struct field pool_tls_fields[] = {
 	{ "verify", field_bool, offsetof(struct pool_tls_conf, verify), 0, 0, NULL, false },
@@ -284,125 +277,6 @@ static void field_sticky(struct walk *w, const struct field *f, const struct cno
 {
 	((struct pool_conf *)obj)->has_sticky = true;
 	field_section(w, f, v, obj);
-}
-
-/* ---- pools[].tls ---- */
-
-/* One form only: a mapping, `tls: {}` for every default. */
-static void field_pool_tls(struct walk *w, const struct field *f, const struct cnode *v,
-			   void *obj)
-{
-	struct pool_tls_conf *tc = (struct pool_tls_conf *)((char *)obj + f->off);
-
-	if (v->kind != CNODE_MAP) {
-		char got[96];
-		cnode_describe(v, got, sizeof(got));
-		cerr_at(w->errs, v, "expected a mapping (tls: {} for TLS to the servers with "
-			"every default), got %s", got);
-		return;
-	}
-	tc->enabled = true;
-	tc->verify = true;
-	tc->min_version = POOL_TLS_MIN_VERSION_DEFAULT;
-	walk_section(w, f->arg, v, tc);
-	if (!tc->cert != !tc->key) {
-		const struct cnode *k = cnode_get(v, tc->cert ? "cert" : "key");
-		cerr_at(w->errs, k->key, "cert and key go together: give both or neither");
-		free(tc->cert);
-		free(tc->key);
-		tc->cert = tc->key = NULL;
-	}
-}
-
-static void field_tls_path(struct walk *w, const struct field *f, const struct cnode *v,
-			   void *obj)
-{
-	static const char what[] = "a file path";
-	char **slot = (char **)((char *)obj + f->off);
-	const char *s = walk_scalar(w, v, what);
-
-	if (!s)
-		return;
-	if (!*s) {
-		cerr_at(w->errs, v, "expected %s, got \"\"", what);
-		return;
-	}
-	free(*slot);
-	*slot = strdup(s);
-	if (!*slot)
-		cerr_at(w->errs, v, "out of memory");
-}
-
-/* A DNS name (RFC 1123 labels), or with arg also an IPv4/IPv6 address. */
-static bool dns_name_ok(const char *s)
-{
-	size_t len = strlen(s), label = 0;
-
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9');
-		if (!alnum && !(c == '-' && label > 0) && c != '_')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return s[len - 1] != '-';
-}
-
-static void field_tls_name(struct walk *w, const struct field *f, const struct cnode *v,
-			   void *obj)
-{
-	bool ip_ok = f->arg != NULL;
-	const char *what = ip_ok ? "a host name or an IP address" :
-		"a host name (SNI carries no IP addresses)";
-	char **slot = (char **)((char *)obj + f->off);
-	const char *s = walk_scalar(w, v, what);
-	unsigned char buf[sizeof(struct in6_addr)];
-	bool ip;
-
-	if (!s)
-		return;
-	ip = inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-	if ((ip && !ip_ok) || (!ip && !dns_name_ok(s))) {
-		char got[96];
-		cnode_describe(v, got, sizeof(got));
-		cerr_at(w->errs, v, "expected %s, got %s", what, got);
-		return;
-	}
-	free(*slot);
-	*slot = strdup(s);
-	if (!*slot)
-		cerr_at(w->errs, v, "out of memory");
-}
-
-/* The pool's OpenSSL context, built now so that `lbd -t` and a reload
- * report a CA file or client certificate that cannot be loaded. */
-static void build_pool_tls(struct walk *w, struct pool_conf *p, const struct cnode *v)
-{
-	static const char *const keys[] = { [TLS_KEY_CA] = "ca", [TLS_KEY_CERT] = "cert",
-					    [TLS_KEY_KEY] = "key" };
-	const struct cnode *tls = cnode_get(v, "tls");
-	enum tls_upstream_key key;
-	char why[512];
-
-	if (!p->tls.enabled || !p->nservers)
-		return;
-	for (size_t i = 0; i < p->nservers; i++)
-		if (!p->servers[i].addr.salen || !p->servers[i].name)
-			return; /* already reported */
-	if (tls_upstream_build(p, &key, why, sizeof(why)) == 0)
-		return;
-	const struct cnode *at = key != TLS_KEY_NONE ? cnode_get(tls, keys[key]) : NULL;
-	cerr_at(w->errs, at ? at : tls->key, "%s", why);
 }
 
 /* Keys that only make sense with some algorithms. */
@@ -513,7 +387,7 @@ static void field_pools(struct walk *w, const struct field *f, const struct cnod
 		if (!p->sticky.cookie)
 			p->sticky.cookie = strdup(STICKY_COOKIE_DEFAULT);
 		check_balance(w, p, v->items[i]);
-		build_pool_tls(w, p, v->items[i]);
+		config_build_pool_tls(w, p, v->items[i]);
 	}
 	u = xcalloc(w, v, v->n, sizeof(*u));
 	if (!u)

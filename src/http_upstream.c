@@ -572,12 +572,8 @@ static void on_connected(struct client_conn *c)
 
 	up->connected = true;
 	setsockopt(bufferevent_getfd(up->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (up->tls && log_get_level() >= LOG_LEVEL_DEBUG) {
-		char tls[160];
-		tls_upstream_describe(up->bev, tls, sizeof(tls));
-		log_debug("pool %s: server %s (%s): connected, %s", c->ex.pool->name,
-			  c->ex.server->name, c->ex.server->addr.text, tls);
-	}
+	if (up->tls)
+		tls_upstream_log_connected(c->ex.pool, c->ex.server, up->bev);
 	set_server_timeouts(c);
 	up_reading(up, true);
 	client_upstream_ready(c);
@@ -615,11 +611,9 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 		char why[256];
 		if (up->tls)
 			tls_upstream_error(bev, what, why, sizeof(why));
-		else if (what & BEV_EVENT_TIMEOUT)
-			snprintf(why, sizeof(why), "connect timed out");
 		else
-			snprintf(why, sizeof(why), "connect %s",
-				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+			snprintf(why, sizeof(why), "connect %s", (what & BEV_EVENT_TIMEOUT) ?
+				 "timed out" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		connect_failed(c, (what & BEV_EVENT_TIMEOUT) ? 504 : 502, why);
 		return;
 	}

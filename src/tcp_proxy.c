@@ -84,12 +84,8 @@ static void on_server_event(struct bufferevent *bev, short what, void *arg)
 		if (t->srv->addr.sa.ss_family != AF_UNIX)
 			setsockopt(bufferevent_getfd(server), IPPROTO_TCP, TCP_NODELAY,
 				   &one, sizeof(one));
-		if (t->pool->tls.enabled && log_get_level() >= LOG_LEVEL_DEBUG) {
-			char tls[160];
-			tls_upstream_describe(server, tls, sizeof(tls));
-			log_debug("pool %s: server %s (%s): connected, %s", t->pool->name,
-				  t->srv->name, t->srv->addr.text, tls);
-		}
+		if (t->pool->tls.enabled)
+			tls_upstream_log_connected(t->pool, t->srv, server);
 		t->client = t->server = NULL;
 		/* The tunnel takes both sockets; this record lives on only as
 		 * the tunnel's argument, for its end. */

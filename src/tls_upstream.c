@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "log.h"
+
 /* What a server of the pool needs at connect time. */
 struct tls_server {
 	char *sni;                       /* NULL: no SNI extension */
@@ -440,6 +442,18 @@ void tls_upstream_describe(struct bufferevent *bev, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s %s, %s session", SSL_get_version(ssl),
 		 SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "resumed" : "new");
+}
+
+void tls_upstream_log_connected(const struct pool_conf *pool, const struct server_conf *server,
+				struct bufferevent *bev)
+{
+	char tls[160];
+
+	if (log_get_level() < LOG_LEVEL_DEBUG)
+		return;
+	tls_upstream_describe(bev, tls, sizeof(tls));
+	log_debug("pool %s: server %s (%s): connected, %s", pool->name, server->name,
+		  server->addr.text, tls);
 }
 
 void tls_upstream_close_notify(struct bufferevent *bev)

@@ -66,6 +66,11 @@ void tls_upstream_error(struct bufferevent *bev, short what, char *buf, size_t l
  * TLS_AES_256_GCM_SHA384, new session" (or "..., resumed session"). */
 void tls_upstream_describe(struct bufferevent *bev, char *buf, size_t len);
 
+/* At log level debug: "pool P: server S (ADDR): connected, " and the
+ * above, for the TLS connection BEV that just connected. */
+void tls_upstream_log_connected(const struct pool_conf *pool, const struct server_conf *server,
+				struct bufferevent *bev);
+
 /* Send TLS close_notify on BEV if it is a TLS connection whose output is
  * empty (a tunnel half-closing towards a TLS server). */
 void tls_upstream_close_notify(struct bufferevent *bev);
