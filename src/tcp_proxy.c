@@ -138,14 +138,18 @@ static void connect_next(struct tcp_conn *t)
 		t->server = tls ? tls_upstream_bev(t->w->base, t->pool, srv) :
 			bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
 		if (t->server) {
-			bufferevent_setcb(t->server, NULL, NULL, on_server_event, t);
 			ms_to_tv(t->pool->timeouts.connect_ms, &tv);
 			/* the TLS handshake also waits for reading */
 			bufferevent_set_timeouts(t->server, tls ? &tv : NULL, &tv);
+			/* The callback only once connect() is under way: a connect
+			 * that fails at once reports its error synchronously, and
+			 * that is handled here, not by on_server_event(). */
 			if (bufferevent_socket_connect(t->server,
 						       (const struct sockaddr *)&srv->addr.sa,
-						       (int)srv->addr.salen) == 0)
+						       (int)srv->addr.salen) == 0) {
+				bufferevent_setcb(t->server, NULL, NULL, on_server_event, t);
 				return;
+			}
 			bufferevent_free(t->server);
 			t->server = NULL;
 		}

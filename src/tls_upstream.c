@@ -425,11 +425,20 @@ void tls_upstream_error(struct bufferevent *bev, short what, char *buf, size_t l
 		snprintf(buf, len, "TLS handshake failed: %s", reason);
 		return;
 	}
-	if ((what & BEV_EVENT_EOF) || err == 0) {
-		snprintf(buf, len, "TLS handshake failed: the server closed the connection");
+	if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
+		err = 0;
+	/* Not a byte of the ClientHello went out: the TCP connect failed
+	 * (libevent reports a refused connect as a dirty end of stream). */
+	if (err && ssl && BIO_number_written(SSL_get_wbio(ssl)) == 0) {
+		snprintf(buf, len, "connect %s", evutil_socket_error_to_string(err));
 		return;
 	}
-	snprintf(buf, len, "connect %s", evutil_socket_error_to_string(err));
+	if (what & BEV_EVENT_EOF)
+		snprintf(buf, len, "TLS handshake failed: the server closed the connection");
+	else if (err)
+		snprintf(buf, len, "TLS handshake failed: %s", evutil_socket_error_to_string(err));
+	else
+		snprintf(buf, len, "TLS handshake failed");
 }
 
 void tls_upstream_describe(struct bufferevent *bev, char *buf, size_t len)

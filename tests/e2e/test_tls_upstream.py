@@ -188,6 +188,20 @@ class TlsUpstreamTest(LbdTestCase):
         self._wait_log(lbd, r"pool p: server bad \(localhost:\d+\): TLS handshake failed: "
                             r"certificate verify failed: hostname mismatch")
 
+    def test_refused_server_in_a_tls_pool(self):
+        good = self.backends.http("good", tls=server_ctx())
+        port = free_port()
+        dead = self.backends.dead_address()
+        lbd = self.start_lbd(config(
+            [listener("web", port, "p")],
+            [tls_pool("p", [server(dead, name="dead"), good],
+                      {"ca": cert("ca.pem"), "sni": "backend.test"})], retries=1))
+        for i in range(4):
+            r = http_request(port, "GET", "/r%d" % i)
+            self.assertEqual(r.status, 200, r)
+        self._wait_log(lbd, r"pool p: server dead \(%s\): connect Connection refused"
+                       % re.escape(dead))
+
     def test_keepalive_reuses_one_tls_connection(self):
         b = self.backends.http("b1", tls=server_ctx())
         lbd, port = self._start([b], {"ca": cert("ca.pem"), "sni": "backend.test"})
