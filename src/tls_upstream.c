@@ -263,10 +263,10 @@ int tls_upstream_build(struct pool_conf *pool, enum tls_upstream_key *key, char 
 		if (fill_server(&t->table->srv[i], pool, &pool->servers[i], why, why_len) < 0)
 			goto fail;
 	SSL_CTX_set_min_proto_version(ctx, tc->min_version);
-	/* A server closing without close_notify is an end of stream, not an
-	 * error: libevent reports it as EOF (allow_dirty_shutdown) only when
-	 * OpenSSL 3 does not turn it into a protocol error first. Responses
-	 * are framed; a cut one is still seen as incomplete by the parser. */
+	/* OpenSSL 3 makes an end of stream without close_notify a protocol
+	 * error; lbd takes it for an end of stream (with libevent's
+	 * allow_dirty_shutdown), as servers often close that way. Responses
+	 * are framed, so a cut one is still seen as incomplete. */
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* Idle pooled connections should not hold 2 x 16 KiB of buffers. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);

@@ -52,9 +52,10 @@ const char *tls_upstream_verify_name(const struct pool_conf *pool,
 struct bufferevent *tls_upstream_bev(struct event_base *base, const struct pool_conf *pool,
 				     const struct server_conf *server);
 
-/* An identity of the TLS settings BEV was made with (NULL: not TLS), to
- * tell whether a pooled connection still fits a pool after a reload. */
-const void *tls_upstream_identity(struct bufferevent *bev);
+/* An identity of POOL's TLS settings (NULL: plain), kept with each
+ * connection to tell whether a pooled one still fits the pool after a
+ * reload. Unique while a connection made with it lives, since that
+ * connection holds a reference to it. */
 const void *tls_upstream_pool_identity(const struct pool_conf *pool);
 
 /* Why the TLS connection BEV failed, for the log ("certificate verify
