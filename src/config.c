@@ -16,6 +16,7 @@
 
 #include "config_node.h"
 #include "config_schema.h"
+#include "tls_upstream.h"
 
 #define CONFIG_ERRORS_SHOWN 100
 
@@ -91,6 +92,12 @@ static void config_free(struct config *cfg)
 		free(p->sticky.cookie);
 		free(p->health_check.path);
 		free(p->health_check.host);
+		tls_upstream_free(p->tls.ctx);
+		free(p->tls.ca);
+		free(p->tls.sni);
+		free(p->tls.verify_name);
+		free(p->tls.cert);
+		free(p->tls.key);
 		free(p->name);
 	}
 	free(cfg->pools);

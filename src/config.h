@@ -61,7 +61,7 @@ struct sticky_conf {
 };
 
 struct timeouts_conf {
-	uint64_t connect_ms;     /* upstream TCP connect */
+	uint64_t connect_ms;     /* upstream TCP connect (and TLS handshake) */
 	uint64_t header_ms;      /* whole request head (client side) */
 	uint64_t client_idle_ms; /* keep-alive idle (client side) */
 	uint64_t server_ms;      /* upstream silent while a response is awaited */
@@ -108,6 +108,23 @@ struct passive_conf {
 struct server_rt;
 struct pool_rt;
 struct listener_rt;
+struct tls_upstream;
+
+/* pools[].tls: lbd speaks TLS to the pool's servers. The OpenSSL side is
+ * built from it at load time (tls_upstream.h) and freed with the
+ * generation. */
+#define POOL_TLS_MIN_VERSION_DEFAULT 0x0303 /* TLS 1.2, as OpenSSL names it */
+
+struct pool_tls_conf {
+	bool enabled;            /* a tls: section was written */
+	bool verify;             /* check the server's certificate (default true) */
+	char *ca;                /* CA bundle file or directory; NULL: OpenSSL's default paths */
+	char *sni;               /* NULL: each server's host when it is a name */
+	char *verify_name;       /* NULL: sni, else each server's host (name or IP) */
+	char *cert, *key;        /* client certificate (both or neither) */
+	int min_version;         /* 0x0303 (TLS 1.2) or 0x0304 (TLS 1.3) */
+	struct tls_upstream *ctx;/* built by tls_upstream_new(); NULL until then */
+};
 
 struct server_conf {
 	char *name;              /* defaults to the address text */
@@ -137,6 +154,7 @@ struct pool_conf {
 	struct health_check_conf health_check;
 	struct passive_conf passive;   /* inherited from defaults.passive */
 	bool has_hash_key, has_sticky; /* written in the file (misuse checks) */
+	struct pool_tls_conf tls;      /* TLS to the servers when tls.enabled */
 };
 
 struct route_conf {

@@ -173,6 +173,21 @@ static const struct field sticky_fields[] = {
 };
 static const struct section sticky_section = SECTION(sticky_fields);
 
+static const struct enum_name tls_versions[] = {
+	{ "1.2", 0x0303 }, { "1.3", 0x0304 }, { NULL, 0 },
+};
+static const struct field pool_tls_fields[] = {
+	{ "verify", field_bool, offsetof(struct pool_tls_conf, verify), 0, 0, NULL, false },
+	{ "ca", field_tls_path, offsetof(struct pool_tls_conf, ca), 0, 0, NULL, false },
+	{ "sni", field_tls_name, offsetof(struct pool_tls_conf, sni), 0, 0, NULL, false },
+	/* min 1: field_tls_name takes an IP address too */
+	{ "verify_name", field_tls_name, offsetof(struct pool_tls_conf, verify_name), 1, 0, NULL, false },
+	{ "cert", field_tls_path, offsetof(struct pool_tls_conf, cert), 0, 0, NULL, false },
+	{ "key", field_tls_path, offsetof(struct pool_tls_conf, key), 0, 0, NULL, false },
+	{ "min_version", field_enum, offsetof(struct pool_tls_conf, min_version), 0, 0, tls_versions, false },
+};
+static const struct section pool_tls_section = SECTION(pool_tls_fields);
+
 static const struct field pool_fields[] = {
 	{ "name", field_name, offsetof(struct pool_conf, name), 0, 0, NULL, true },
 	{ "balance", field_enum, offsetof(struct pool_conf, balance), 0, 0, balances, false },
@@ -183,6 +198,7 @@ static const struct field pool_fields[] = {
 	{ "limits", field_section, offsetof(struct pool_conf, limits), 0, 0, &pool_limits, false },
 	{ "health_check", field_health_check, offsetof(struct pool_conf, health_check), 0, 0, &health_check_section, false },
 	{ "passive", field_passive, offsetof(struct pool_conf, passive), 0, 0, &passive_section, false },
+	{ "tls", field_pool_tls, offsetof(struct pool_conf, tls), 0, 0, &pool_tls_section, false },
 	{ "servers", field_servers, 0, 0, 0, &server_section, true },
 };
 static const struct section pool_section = SECTION(pool_fields);
@@ -374,6 +390,7 @@ static void field_pools(struct walk *w, const struct field *f, const struct cnod
 		if (!p->sticky.cookie)
 			p->sticky.cookie = strdup(STICKY_COOKIE_DEFAULT);
 		check_balance(w, p, v->items[i]);
+		config_build_pool_tls(w, p, v->items[i]);
 	}
 	u = xcalloc(w, v, v->n, sizeof(*u));
 	if (!u)

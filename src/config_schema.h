@@ -93,6 +93,15 @@ void field_health_check(struct walk *w, const struct field *f, const struct cnod
 void field_passive(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_path_prefix(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 
+/* pools[].tls (config_tls.c): the section (a mapping only), file paths,
+ * host names (with a non-NULL arg: or an IP address). */
+void field_pool_tls(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_tls_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_tls_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* Build POOL's TLS context once its servers are parsed (V: the pool's
+ * node), reporting a CA file or client certificate that cannot be loaded. */
+void config_build_pool_tls(struct walk *w, struct pool_conf *pool, const struct cnode *v);
+
 /* Parse an address from V into OUT; reports and returns -1 when invalid. */
 int walk_address(struct walk *w, const struct cnode *v, struct lbd_addr *out);
 

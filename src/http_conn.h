@@ -118,7 +118,11 @@ struct upstream_conn {
 	struct io_reader rd;
 	struct server_rt *rt;
 	struct lbd_addr addr;             /* where it is connected */
+	const void *tls_id;               /* its pool's TLS settings; NULL: plain */
 	struct client_conn *c;            /* NULL while idle in the pool */
+	bool tls;                         /* bev is a TLS bufferevent: it reads
+					   * and writes itself (no io_reader,
+					   * no speculative writes) */
 	bool connected;
 	bool reused;
 	bool read_blocked;                /* the client side is full */

@@ -6,6 +6,13 @@
  * server: after a failed connect, or — for an idempotent request without a
  * body — when a pooled connection turns out to have been closed by the
  * server before it answered anything (the race every keep-alive pool has).
+ *
+ * Connections to a pool with tls are TLS bufferevents (tls_upstream.h):
+ * they do their own reading and writing, so the io_reader and the
+ * speculative writes of io.h are for plain connections only; up_reading()
+ * and up_timeouts() hide the difference. A TLS connection reports that it
+ * connected once its handshake is done, so timeouts.connect covers both,
+ * and a failed handshake is a failed connect (retried on another server).
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -25,6 +32,7 @@
 #include "log.h"
 #include "proxy.h"
 #include "runtime.h"
+#include "tls_upstream.h"
 
 /* How long an idle pooled connection is kept: shorter than the keep-alive
  * timeout of common servers (nginx 75 s, Apache 5 s is the odd one out) so
@@ -41,6 +49,38 @@ static void ms_to_tv(uint64_t ms, struct timeval *tv)
 {
 	tv->tv_sec = (time_t)(ms / 1000);
 	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
+}
+
+/* Reading on or off, and the read (silence) and write timeouts. A plain
+ * connection reads through its io_reader; a TLS bufferevent reads itself. */
+static void up_reading(struct upstream_conn *up, bool on)
+{
+	if (!up->tls)
+		io_reader_set(&up->rd, on);
+	else if (on)
+		bufferevent_enable(up->bev, EV_READ);
+	else
+		bufferevent_disable(up->bev, EV_READ);
+}
+
+static void up_timeouts(struct upstream_conn *up, const struct timeval *rd,
+			const struct timeval *wr)
+{
+	if (up->tls) {
+		bufferevent_set_timeouts(up->bev, rd, wr);
+		return;
+	}
+	io_reader_timeout(&up->rd, rd);
+	bufferevent_set_timeouts(up->bev, NULL, wr);
+}
+
+/* A TLS bufferevent's read callback: the io_reader's callbacks stand for
+ * whoever owns the connection now (the pool or an exchange). */
+static void up_tls_read(struct bufferevent *bev, void *arg)
+{
+	struct upstream_conn *up = arg;
+
+	up->rd.on_read(up->rd.arg);
 }
 
 static void up_free(struct upstream_conn *up)
@@ -139,18 +179,19 @@ static void idle_put(struct upstream_conn *up)
 	up->read_blocked = false;
 	up->resp_bytes = 0;
 	TAILQ_INSERT_HEAD(list, up, idle_link);
-	bufferevent_setcb(up->bev, NULL, NULL, idle_on_bev_event, up);
-	bufferevent_set_timeouts(up->bev, NULL, NULL);
+	bufferevent_setcb(up->bev, up->tls ? up_tls_read : NULL, NULL, idle_on_bev_event, up);
 	io_reader_callbacks(&up->rd, idle_on_read, idle_on_event, up);
 	ms_to_tv(UPSTREAM_IDLE_MS, &tv);
-	io_reader_timeout(&up->rd, &tv);
-	io_reader_set(&up->rd, true);
+	up_timeouts(up, &tv, NULL);
+	up_reading(up, true);
 }
 
-/* An idle connection to SRV. The pool is kept by server identity, which
- * outlives reloads; a reload may have given the server another address,
- * and connections to the old one are closed instead of reused. */
-static struct upstream_conn *idle_take(struct worker *w, const struct server_conf *srv)
+/* An idle connection to SRV of POOL. The pool is kept by server identity,
+ * which outlives reloads; a reload may have given the server another
+ * address or other TLS settings, and connections made with the old ones
+ * are closed instead of reused. */
+static struct upstream_conn *idle_take(struct worker *w, const struct pool_conf *pool,
+				       const struct server_conf *srv)
 {
 	if (srv->rt->id >= w->nidle_lists)
 		return NULL;
@@ -158,7 +199,8 @@ static struct upstream_conn *idle_take(struct worker *w, const struct server_con
 	struct upstream_conn *up;
 	while ((up = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, up, idle_link);
-		if (addr_equal(&up->addr, &srv->addr))
+		if (addr_equal(&up->addr, &srv->addr) &&
+		    up->tls_id == tls_upstream_pool_identity(pool))
 			return up;
 		up_free(up);
 	}
@@ -441,7 +483,7 @@ static bool process_response(struct client_conn *c)
 
 	while (!ex->resp_complete) {
 		if (evbuffer_get_length(client_out(c)) >= RELAY_HIGH_WATER) {
-			io_reader_set(&up->rd, false);
+			up_reading(up, false);
 			up->read_blocked = true;
 			return true;
 		}
@@ -506,23 +548,22 @@ static void up_on_write(struct bufferevent *bev, void *arg)
 {
 	struct upstream_conn *up = arg;
 
-	if (up->connected)
+	if (up->connected && !up->tls)
 		io_written(bev);
 	client_upstream_drained(up->c);
 }
 
+/* WHY: "connect timed out", "TLS handshake failed: ...". */
 static void connect_failed(struct client_conn *c, int status, const char *why)
 {
 	struct exchange *ex = &c->ex;
 	struct upstream_conn *up = ex->up;
 
-	log_warn("pool %s: server %s (%s): connect %s", ex->pool->name, ex->server->name,
+	log_warn("pool %s: server %s (%s): %s", ex->pool->name, ex->server->name,
 		 ex->server->addr.text, why);
 	ex->up = NULL;
 	up_free(up);
-	char last[128];
-	snprintf(last, sizeof(last), "connect %s", why);
-	health_passive_failure(ex->server->rt, &ex->pool->passive, last);
+	health_passive_failure(ex->server->rt, &ex->pool->passive, why);
 	note_failure(ex, status);
 	if (ex->ntried > ex->pool->retries) {
 		client_upstream_failed(c, status);
@@ -541,8 +582,7 @@ static void set_server_timeouts(struct client_conn *c)
 	struct timeval tv;
 
 	ms_to_tv(ex->pool->timeouts.server_ms, &tv);
-	io_reader_timeout(&ex->up->rd, ex->req_complete ? &tv : NULL);
-	bufferevent_set_timeouts(ex->up->bev, NULL, &tv);
+	up_timeouts(ex->up, ex->req_complete ? &tv : NULL, &tv);
 }
 
 void upstream_request_sent(struct client_conn *c)
@@ -558,8 +598,10 @@ static void on_connected(struct client_conn *c)
 
 	up->connected = true;
 	setsockopt(bufferevent_getfd(up->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (up->tls)
+		tls_upstream_log_connected(c->ex.pool, c->ex.server, up->bev);
 	set_server_timeouts(c);
-	io_reader_set(&up->rd, true);
+	up_reading(up, true);
 	client_upstream_ready(c);
 }
 
@@ -592,9 +634,13 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (!up->connected) {
-		connect_failed(c, (what & BEV_EVENT_TIMEOUT) ? 504 : 502,
-			       (what & BEV_EVENT_TIMEOUT) ? "timed out" :
-			       evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		char why[256];
+		if (up->tls)
+			tls_upstream_error(bev, what, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "connect %s", (what & BEV_EVENT_TIMEOUT) ?
+				 "timed out" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		connect_failed(c, (what & BEV_EVENT_TIMEOUT) ? 504 : 502, why);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -634,16 +680,24 @@ static struct upstream_conn *connect_new(struct worker *w, struct server_conf *s
 	up->w = w;
 	up->rt = srv->rt;
 	up->addr = srv->addr;
-	up->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	up->tls = pool->tls.enabled;
+	up->tls_id = tls_upstream_pool_identity(pool);
+	up->bev = up->tls ? tls_upstream_bev(w->base, pool, srv) :
+		bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (!up->bev) {
 		free(up);
 		return NULL;
 	}
 	ms_to_tv(pool->timeouts.connect_ms, &tv);
-	bufferevent_set_timeouts(up->bev, NULL, &tv);
+	/* A TLS handshake waits for reading as often as for writing: both
+	 * are bounded by the connect timeout until it is done. */
+	bufferevent_set_timeouts(up->bev, up->tls ? &tv : NULL, &tv);
+	if (up->tls)
+		io_reader_callbacks(&up->rd, up_on_read, up_on_read_event, up);
 	if (bufferevent_socket_connect(up->bev, (const struct sockaddr *)&srv->addr.sa,
 				       (int)srv->addr.salen) < 0 ||
-	    io_reader_init(&up->rd, w->base, up->bev, 0, up_on_read, up_on_read_event, up) < 0) {
+	    (!up->tls &&
+	     io_reader_init(&up->rd, w->base, up->bev, 0, up_on_read, up_on_read_event, up) < 0)) {
 		up_free(up);
 		return NULL;
 	}
@@ -661,13 +715,20 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	ex->resp.max_bytes = RESPONSE_HEAD_MAX_BYTES;
 	ex->resp.max_fields = RESPONSE_HEAD_MAX_FIELDS;
 	http_head_reset(&ex->resp);
-	bufferevent_setcb(up->bev, NULL, up_on_write, up_on_event, up);
+	bufferevent_setcb(up->bev, up->tls ? up_tls_read : NULL, up_on_write, up_on_event, up);
 	bufferevent_setwatermark(up->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	io_reader_callbacks(&up->rd, up_on_read, up_on_read_event, up);
-	io_reader_timeout(&up->rd, NULL);
+	/* A TLS connection keeps its timeouts: while it connects they bound
+	 * the handshake, once pooled set_server_timeouts() follows. */
+	if (!up->tls)
+		io_reader_timeout(&up->rd, NULL);
 	/* A connecting socket needs write interest to learn it connected (and
-	 * is read from then on); a pooled one is written speculatively. */
-	if (up->connected) {
+	 * is read from then on); a pooled one is written speculatively. A TLS
+	 * bufferevent keeps write interest: it writes whatever is queued. */
+	if (up->tls) {
+		bufferevent_enable(up->bev, EV_WRITE);
+		up_reading(up, up->connected);
+	} else if (up->connected) {
 		bufferevent_disable(up->bev, EV_WRITE);
 		io_reader_set(&up->rd, true);
 	} else {
@@ -698,7 +759,7 @@ void upstream_dispatch(struct client_conn *c)
 		assign_server(ex, srv);
 		/* A retry after a stale pooled connection goes to a fresh one. */
 		struct upstream_conn *up = ex->replayable || !ex->req_sent ?
-			idle_take(c->w, srv) : NULL;
+			idle_take(c->w, ex->pool, srv) : NULL;
 		if (up) {
 			up->reused = true;
 			attach(c, up);
@@ -748,13 +809,13 @@ void upstream_client_drained(struct client_conn *c)
 	if (!up || !up->read_blocked)
 		return;
 	up->read_blocked = false;
-	io_reader_set(&up->rd, true);
+	up_reading(up, true);
 	relay_response(c);
 }
 
 void upstream_flush(struct client_conn *c)
 {
-	if (c->ex.up->connected)
+	if (c->ex.up->connected && !c->ex.up->tls)
 		io_flush(c->ex.up->bev);
 }
 

@@ -1,5 +1,8 @@
 /* tcp_proxy.c — connecting a TCP client to a pool server (with retries on
- * other servers when a connect fails), then handing both to a tunnel. */
+ * other servers when a connect fails), then handing both to a tunnel.
+ * With pools[].tls the server connection is TLS (lbd originates it): it
+ * counts as connected once the handshake is done, and a failed handshake
+ * is a failed connect. */
 #include "tcp_proxy.h"
 
 #include <event2/buffer.h>
@@ -16,6 +19,7 @@
 #include "log.h"
 #include "proxy_protocol.h"
 #include "runtime.h"
+#include "tls_upstream.h"
 #include "tunnel.h"
 #include "worker.h"
 
@@ -84,6 +88,8 @@ static void on_server_event(struct bufferevent *bev, short what, void *arg)
 		if (t->srv->addr.sa.ss_family != AF_UNIX)
 			setsockopt(bufferevent_getfd(server), IPPROTO_TCP, TCP_NODELAY,
 				   &one, sizeof(one));
+		if (t->pool->tls.enabled)
+			tls_upstream_log_connected(t->pool, t->srv, server);
 		t->client = t->server = NULL;
 		/* The tunnel takes both sockets; this record lives on only as
 		 * the tunnel's argument, for its end. */
@@ -94,9 +100,12 @@ static void on_server_event(struct bufferevent *bev, short what, void *arg)
 			tunnel_done(t, (uint64_t[2]){ 0, 0 });
 		return;
 	}
-	char why[128];
-	snprintf(why, sizeof(why), "connect %s", (what & BEV_EVENT_TIMEOUT) ? "timed out" :
-		 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	char why[256];
+	if (t->pool->tls.enabled)
+		tls_upstream_error(bev, what, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "connect %s", (what & BEV_EVENT_TIMEOUT) ? "timed out" :
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	log_warn("pool %s: server %s (%s): %s", t->pool->name, t->srv->name,
 		 t->srv->addr.text, why);
 	atomic_fetch_add_explicit(&t->srv->rt->failures, 1, memory_order_relaxed);
@@ -130,15 +139,22 @@ static void connect_next(struct tcp_conn *t)
 		t->srv = srv;
 		atomic_fetch_add_explicit(&srv->rt->active, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&srv->rt->requests, 1, memory_order_relaxed);
-		t->server = bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+		bool tls = t->pool->tls.enabled;
+		t->server = tls ? tls_upstream_bev(t->w->base, t->pool, srv) :
+			bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
 		if (t->server) {
-			bufferevent_setcb(t->server, NULL, NULL, on_server_event, t);
 			ms_to_tv(t->pool->timeouts.connect_ms, &tv);
-			bufferevent_set_timeouts(t->server, NULL, &tv);
+			/* the TLS handshake also waits for reading */
+			bufferevent_set_timeouts(t->server, tls ? &tv : NULL, &tv);
+			/* The callback only once connect() is under way: a connect
+			 * that fails at once reports its error synchronously, and
+			 * that is handled here, not by on_server_event(). */
 			if (bufferevent_socket_connect(t->server,
 						       (const struct sockaddr *)&srv->addr.sa,
-						       (int)srv->addr.salen) == 0)
+						       (int)srv->addr.salen) == 0) {
+				bufferevent_setcb(t->server, NULL, NULL, on_server_event, t);
 				return;
+			}
 			bufferevent_free(t->server);
 			t->server = NULL;
 		}

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "tls_upstream.h"
 #include "worker.h"
 
 /* Bytes queued towards one side before the other stops being read. */
@@ -67,6 +68,8 @@ static bool finish_direction(struct tunnel *t, int i)
 	struct bufferevent *to = t->side[i];
 
 	if (t->eof[!i] && !t->shut[i] && evbuffer_get_length(bufferevent_get_output(to)) == 0) {
+		/* A TLS peer hears the end as close_notify before the FIN. */
+		tls_upstream_close_notify(to);
 		shutdown(bufferevent_getfd(to), SHUT_WR);
 		t->shut[i] = true;
 	}

@@ -15,6 +15,10 @@ connection in a thread, records what it received and stops cleanly:
 - TcpEchoBackend: echoes bytes; when the client half-closes it sends a
   farewell line, then closes its own side.
 
+Each takes tls=SSLContext (server side) to speak TLS instead: the handshake
+runs in the connection's thread, and tls_handshakes, tls_resumed (sessions
+resumed) and tls_errors (failed handshakes) count what happened.
+
 Run as a script, it starts one backend in the foreground so that a test can
 kill the whole process (`python3 backends.py http --name a --port P`).
 """
@@ -24,6 +28,7 @@ import base64
 import hashlib
 import random
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -312,9 +317,13 @@ class _Server:
 
     kind = "server"
 
-    def __init__(self, name, port=0, host="127.0.0.1"):
+    def __init__(self, name, port=0, host="127.0.0.1", tls=None):
         self.name = name
         self.host = host
+        self.tls = tls
+        self.tls_handshakes = 0
+        self.tls_resumed = 0
+        self.tls_errors = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._socks = set()
@@ -373,8 +382,32 @@ class _Server:
             self._threads.append(t)
             t.start()
 
+    def _wrap(self, sock):
+        """The TLS handshake, bounded; None when it failed."""
+        raw = sock
+        try:
+            sock.settimeout(5.0)
+            sock = self.tls.wrap_socket(sock, server_side=True)
+            sock.settimeout(None)
+        except (ssl.SSLError, OSError) as e:
+            with self._lock:
+                self.tls_errors.append(str(e))
+            return None
+        with self._lock:
+            self._socks.discard(raw)
+            self._socks.add(sock)
+            self.tls_handshakes += 1
+            if sock.session_reused:
+                self.tls_resumed += 1
+        return sock
+
     def _serve_wrapper(self, sock, conn_id):
         try:
+            if self.tls is not None:
+                wrapped = self._wrap(sock)
+                if wrapped is None:
+                    return
+                sock = wrapped
             self.serve(_Conn(self, sock, conn_id))
         except (_Closed, ConnectionError, BrokenPipeError, OSError):
             pass
@@ -441,8 +474,8 @@ class HTTPBackend(_Server):
     kind = "http"
 
     def __init__(self, name, handler=None, on_head=None, port=0,
-                 host="127.0.0.1", send_continue=True, store_limit=1 << 20):
-        super().__init__(name, port=port, host=host)
+                 host="127.0.0.1", send_continue=True, store_limit=1 << 20, tls=None):
+        super().__init__(name, port=port, host=host, tls=tls)
         self.handler = handler or default_handler
         self.on_head = on_head
         self.send_continue = send_continue
@@ -748,8 +781,9 @@ class TcpEchoBackend(_Server):
 
     kind = "tcp"
 
-    def __init__(self, name, port=0, host="127.0.0.1", farewell=True, greeting=None):
-        super().__init__(name, port=port, host=host)
+    def __init__(self, name, port=0, host="127.0.0.1", farewell=True, greeting=None,
+                 tls=None):
+        super().__init__(name, port=port, host=host, tls=tls)
         self.farewell = farewell
         self.greeting = greeting
         self.half_closed = 0

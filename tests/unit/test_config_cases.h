@@ -136,6 +136,29 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:2:39: defaults.limits.headers: expected an integer from 1 to 1000, got \"1001\"\n"
 	  "bad.yaml:2:56: defaults.limits.body_size: expected a size from 0 to 1024g, got \"1025g\"" },
 
+	/* ---- pools[].tls ---- */
+	{ LISTENERS "pools:\n  - name: web\n    tls: true\n    servers:\n      - address: 127.0.0.1:9001\n",
+	  "bad.yaml:8:10: pools[0].tls: expected a mapping (tls: {} for TLS to the servers with every default), got \"true\"" },
+	{ LISTENERS "pools:\n  - name: web\n    tls: \n    servers:\n      - address: 127.0.0.1:9001\n",
+	  "bad.yaml:8:9: pools[0].tls: expected a mapping (tls: {} for TLS to the servers with every default), got nothing" },
+	{ LISTENERS "pools:\n  - name: web\n    tls: { verify: yes, min_version: 1.1, sni: 10.0.0.1, verify_name: \"bad name\", alpn: h2 }\n    servers:\n      - address: 127.0.0.1:9001\n",
+	  "bad.yaml:8:20: pools[0].tls.verify: expected true or false, got \"yes\"\n"
+	  "bad.yaml:8:38: pools[0].tls.min_version: expected 1.2 or 1.3, got \"1.1\"\n"
+	  "bad.yaml:8:48: pools[0].tls.sni: expected a host name (SNI carries no IP addresses), got \"10.0.0.1\"\n"
+	  "bad.yaml:8:71: pools[0].tls.verify_name: expected a host name or an IP address, got \"bad name\"\n"
+	  "bad.yaml:8:83: pools[0].tls.alpn: unknown key (expected one of: verify, ca, sni, verify_name, cert, key, min_version)" },
+	{ LISTENERS "pools:\n  - name: web\n    tls: { cert: /etc/lbd/client.pem }\n    servers:\n      - address: 127.0.0.1:9001\n",
+	  "bad.yaml:8:12: pools[0].tls.cert: cert and key go together: give both or neither" },
+	{ LISTENERS "pools:\n  - name: web\n    tls: { ca: /nonexistent/ca.pem }\n    servers:\n      - address: 127.0.0.1:9001\n",
+	  "bad.yaml:8:16: pools[0].tls.ca: cannot read CA file /nonexistent/ca.pem: No such file or directory" },
+	{ LISTENERS "pools:\n  - name: web\n    tls: { sni: -bad-.example, ca: \"\" }\n    servers:\n      - address: 127.0.0.1:9001\n",
+	  "bad.yaml:8:17: pools[0].tls.sni: expected a host name (SNI carries no IP addresses), got \"-bad-.example\"\n"
+	  "bad.yaml:8:36: pools[0].tls.ca: expected a file path, got \"\"" },
+	{ LISTENERS "pools:\n  - name: web\n    tls: { cert: /nonexistent/c.pem, key: /nonexistent/c.key }\n    servers:\n      - address: 127.0.0.1:9001\n",
+	  "bad.yaml:8:18: pools[0].tls.cert: cannot read certificate /nonexistent/c.pem: No such file or directory" },
+	{ LISTENERS "pools:\n  - name: web\n    tls: {}\n    servers:\n      - address: unix:/run/app.sock\n",
+	  "bad.yaml:8:5: pools[0].tls: server unix:/run/app.sock is a unix: address: give tls.sni or tls.verify_name, the name its certificate must carry" },
+
 	/* ---- pools ---- */
 	{ LISTENERS "pools:\n  - name: web\n    timeouts: { header: 1s, drain: 1s, server: 1s }\n"
 	  "    limits: { headers: 5, header_size: 1k }\n    servers: [ { address: 127.0.0.1:1 } ]\n",
