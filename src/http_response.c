@@ -105,13 +105,23 @@ static int on_headers_complete(llhttp_t *p)
 	struct response_parser *rp = parser_of(p);
 	int status = p->status_code;
 
-	if (!framing_ok(p, rp->head))
+	/* llhttp takes one to three digits; a status is three (RFC 9110
+	 * §15), and "10" would otherwise pass for an interim response. */
+	if (status < 100 || status > 999 || !framing_ok(p, rp->head))
 		return -1;
 	if (status < 200 && status != 101)
 		return relay_interim(rp, status);
 	rp->status = status;
 	if (status == 101) {
-		if (!rp->upgrade)
+		/* Only a switch the client asked for, and one the server names
+		 * (Upgrade and Connection: upgrade, RFC 9110 §7.8): llhttp
+		 * parses anything else as HTTP after the 101 while the client
+		 * would already be talking the new protocol. A 1xx has no
+		 * body (RFC 9112 §6.1, RFC 9110 §8.6): framing fields on a 101
+		 * would make llhttp read a body before the switch. */
+		if (!rp->upgrade || !p->upgrade ||
+		    http_head_find(rp->head, "transfer-encoding", NULL) ||
+		    http_head_find(rp->head, "content-length", NULL))
 			return -1;
 		struct response_out out = { .status = 101, .body = BODY_NONE,
 					    .declared_length = -1, .keep_alive = true,
