@@ -15,9 +15,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "balance.h"
 #include "body.h"
 #include "config.h"
+#include "cookie.h"
 #include "http_head.h"
+#include "http_response.h"
 #include "io.h"
 #include "worker.h"
 
@@ -65,7 +68,6 @@ struct exchange {
 					   * a fresh connection if a pooled one was
 					   * stale */
 
-	llhttp_t rparser;
 	struct http_head resp;
 	int status;
 	bool resp_started;                /* a response head went to the client */
@@ -127,10 +129,9 @@ struct upstream_conn {
 	bool reused;
 	bool read_blocked;                /* the client side is full */
 	uint64_t resp_bytes;
-	const char *chunk;                /* as in client_conn, for responses */
-	const char *chunk_end;
-	char chunk_prev;
-	struct chunk_guard cg;
+	struct response_parser rp;        /* the response (http_response.h) */
+	struct set_cookie sticky;         /* the sticky cookie it gets, and */
+	char sticky_id[STICKY_ID_LEN + 1];/* its value */
 };
 
 /* http_upstream.c, called by the client side. */

@@ -171,7 +171,8 @@ int http_response_write(struct strbuf *out, const struct http_head *h,
 	strbuf_adds(out, "HTTP/1.1 ");
 	strbuf_add_u64(out, (uint64_t)resp->status);
 	strbuf_add(out, " ", 1);
-	strbuf_add(out, h->buf + h->reason_off, h->reason_len);
+	if (h->reason_len) /* an empty head may have no storage at all */
+		strbuf_add(out, h->buf + h->reason_off, h->reason_len);
 	strbuf_add(out, "\r\n", 2);
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];

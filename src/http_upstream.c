@@ -236,224 +236,56 @@ void upstream_close_unavailable(struct worker *w)
 	}
 }
 
-/* --- response parsing --------------------------------------------------- */
-
-static struct client_conn *parser_client(llhttp_t *p)
-{
-	return p->data;
-}
-
-static int resp_on_message_begin(llhttp_t *p)
-{
-	http_head_reset(&parser_client(p)->ex.resp);
-	parser_client(p)->ex.up->cg = (struct chunk_guard){ 0 };
-	return 0;
-}
-
-static int resp_on_chunk_header(llhttp_t *p)
-{
-	chunk_guard_header(&parser_client(p)->ex.up->cg, p->content_length);
-	return 0;
-}
-
-static int resp_on_status(llhttp_t *p, const char *at, size_t len)
-{
-	return http_head_add_reason(&parser_client(p)->ex.resp, at, len);
-}
-
-static int resp_on_header_field(llhttp_t *p, const char *at, size_t len)
-{
-	return http_head_add_name(&parser_client(p)->ex.resp, at, len);
-}
-
-static int resp_on_header_value(llhttp_t *p, const char *at, size_t len)
-{
-	struct upstream_conn *up = parser_client(p)->ex.up;
-
-	if (http_value_is_folded(at, up->chunk, up->chunk_prev))
-		return -1;
-	return http_head_add_value(&parser_client(p)->ex.resp, at, len);
-}
+/* --- the response -------------------------------------------------------- */
 
 static struct evbuffer *client_out(struct client_conn *c)
 {
 	return bufferevent_get_output(c->bev);
 }
 
-/* Render the response head for the client and queue it. */
-static int send_response_head(struct client_conn *c, const struct response_out *out)
-{
-	struct strbuf *sb = &c->w->scratch;
-
-	sb->len = 0;
-	if (http_response_write(sb, &c->ex.resp, out) < 0) {
-		sb->failed = false;
-		return -1;
-	}
-	c->ex.bytes_out += sb->len;
-	return evbuffer_add(client_out(c), sb->data, sb->len);
-}
-
-/* Interim responses (100 Continue, 103 Early Hints) go to HTTP/1.1 clients
- * as they come; HTTP/1.0 clients cannot take them. */
-static int relay_interim(struct client_conn *c, int status)
-{
-	struct response_out out = {
-		.status = status, .body = BODY_NONE, .declared_length = -1,
-		.keep_alive = true, .client_minor = 1,
-	};
-	if (c->parser.http_minor >= 1 && send_response_head(c, &out) < 0)
-		return -1;
-	return 1;
-}
-
-/* RFC 9112 §6.3: a response with both Content-Length and Transfer-Encoding,
- * or a Transfer-Encoding that does not end in chunked, cannot be framed
- * safely; lbd refuses it rather than guess. */
-static bool response_framing_ok(const llhttp_t *p, const struct http_head *h)
-{
-	unsigned ncl;
-	bool te = http_head_find(h, "transfer-encoding", NULL) != NULL;
-
-	http_head_find(h, "content-length", &ncl);
-	if (te && ncl)
-		return false;
-	if (te && !(p->flags & F_CHUNKED))
-		return false;
-	return true;
-}
-
-static enum body_mode client_framing(const struct client_conn *c, const llhttp_t *p)
-{
-	if (p->flags & F_CONTENT_LENGTH)
-		return BODY_LENGTH;
-	/* Chunked or close-delimited from the server: HTTP/1.1 clients get
-	 * chunks (the connection can stay open), HTTP/1.0 clients get the
-	 * bytes until lbd closes. */
-	return c->parser.http_minor >= 1 ? BODY_CHUNKED : BODY_EOF;
-}
-
 /* A sticky pool's response carries a cookie when the client sent none or
- * one that names another server (it was placed anew). ID receives the
- * value. */
-static bool sticky_cookie_needed(const struct exchange *ex, char id[STICKY_ID_LEN + 1])
+ * one that names another server (it was placed anew). */
+static const struct set_cookie *sticky_cookie(struct exchange *ex, struct upstream_conn *up)
 {
 	if (ex->pool->balance != BALANCE_STICKY_COOKIE || !ex->server)
-		return false;
-	balance_sticky_id(ex->pool, ex->server, id);
-	return !(ex->cookie && ex->cookie_len == STICKY_ID_LEN &&
-		 memcmp(ex->cookie, id, STICKY_ID_LEN) == 0);
-}
-
-static struct set_cookie sticky_set_cookie(const struct exchange *ex, const char *id)
-{
-	return (struct set_cookie){
+		return NULL;
+	balance_sticky_id(ex->pool, ex->server, up->sticky_id);
+	if (ex->cookie && ex->cookie_len == STICKY_ID_LEN &&
+	    memcmp(ex->cookie, up->sticky_id, STICKY_ID_LEN) == 0)
+		return NULL;
+	up->sticky = (struct set_cookie){
 		.name = ex->pool->sticky.cookie,
-		.value = id,
+		.value = up->sticky_id,
 		.max_age_s = ex->pool->sticky.max_age_ms / 1000,
 		/* Hook for TLS listeners (not in this version): .secure = true
 		 * when the client connection is TLS. */
 		.secure = false,
 	};
+	return &up->sticky;
 }
 
-static int resp_on_headers_complete(llhttp_t *p)
+/* What the parser must know of the exchange before it is fed. */
+static void give_exchange_state(struct client_conn *c, struct response_parser *rp)
 {
-	struct client_conn *c = parser_client(p);
-	struct exchange *ex = &c->ex;
-	int status = p->status_code;
-
-	if (!response_framing_ok(p, &ex->resp))
-		return -1;
-	if (status < 200 && status != 101)
-		return relay_interim(c, status);
-	ex->status = status;
-	if (status == 101) {
-		if (!ex->upgrade)
-			return -1;
-		struct response_out out = { .status = 101, .body = BODY_NONE,
-					    .declared_length = -1, .keep_alive = true,
-					    .client_minor = 1, .upgrade = true };
-		char id[STICKY_ID_LEN + 1];
-		struct set_cookie sc;
-		if (sticky_cookie_needed(ex, id)) {
-			sc = sticky_set_cookie(ex, id);
-			out.set_cookie = &sc;
-		}
-		if (send_response_head(c, &out) < 0)
-			return -1;
-		ex->resp_started = true;
-		return 0;
-	}
-
-	bool no_body = ex->is_head || status == 204 || status == 304;
-	struct response_out out = {
-		.status = status,
-		.body = no_body ? BODY_NONE : client_framing(c, p),
-		.content_length = p->content_length,
-		.declared_length = -1,
-		.client_minor = c->parser.http_minor,
-	};
-	if (no_body && (p->flags & F_CONTENT_LENGTH))
-		out.declared_length = (int64_t)p->content_length;
-	char id[STICKY_ID_LEN + 1];
-	struct set_cookie sc;
-	if (sticky_cookie_needed(ex, id)) {
-		sc = sticky_set_cookie(ex, id);
-		out.set_cookie = &sc;
-	}
-	if (out.body == BODY_EOF || !ex->req_complete)
-		c->keep_alive = false;
-	out.keep_alive = c->keep_alive;
-	ex->resp_body = out.body;
-	if (send_response_head(c, &out) < 0)
-		return -1;
-	ex->resp_started = true;
-	return no_body ? 1 : 0;
+	rp->req_complete = c->ex.req_complete;
+	rp->keep_alive = c->keep_alive;
 }
 
-static int resp_on_body(llhttp_t *p, const char *at, size_t len)
+/* What the parser found becomes the exchange's (http_client.c reads it). */
+static void take_response_state(struct client_conn *c, struct response_parser *rp)
 {
-	struct client_conn *c = parser_client(p);
-	struct evbuffer *out = client_out(c);
-	size_t before = evbuffer_get_length(out);
-	struct upstream_conn *up = c->ex.up;
-
-	if ((p->flags & F_CHUNKED) && chunk_guard_body(&up->cg, at, len, up->chunk_end) < 0)
-		return -1;
-	if (body_write(out, c->ex.resp_body, at, len) < 0)
-		return -1;
-	c->ex.bytes_out += evbuffer_get_length(out) - before;
-	return 0;
-}
-
-static int resp_on_message_complete(llhttp_t *p)
-{
-	struct client_conn *c = parser_client(p);
 	struct exchange *ex = &c->ex;
 
-	if (!ex->resp_started)
-		return 0; /* an interim response: the final one follows */
-	if (ex->status == 101)
-		return 0; /* llhttp stops with HPE_PAUSED_UPGRADE */
-	ex->resp_keep_alive = llhttp_should_keep_alive(p);
-	ex->resp_complete = true;
-	size_t before = evbuffer_get_length(client_out(c));
-	body_finish(client_out(c), ex->resp_body);
-	ex->bytes_out += evbuffer_get_length(client_out(c)) - before;
-	return HPE_PAUSED;
+	c->keep_alive = rp->keep_alive;
+	if (rp->status)
+		ex->status = rp->status;
+	ex->resp_started = rp->started;
+	ex->resp_complete = rp->complete;
+	ex->resp_keep_alive = rp->server_keep_alive;
+	ex->resp_body = rp->body;
+	ex->bytes_out += rp->bytes_out;
+	rp->bytes_out = 0;
 }
-
-static const llhttp_settings_t response_settings = {
-	.on_message_begin = resp_on_message_begin,
-	.on_status = resp_on_status,
-	.on_header_field = resp_on_header_field,
-	.on_header_value = resp_on_header_value,
-	.on_headers_complete = resp_on_headers_complete,
-	.on_body = resp_on_body,
-	.on_chunk_header = resp_on_chunk_header,
-	.on_message_complete = resp_on_message_complete,
-};
 
 static void fail(struct client_conn *c, int status)
 {
@@ -492,22 +324,16 @@ static bool process_response(struct client_conn *c)
 			return true;
 		if (ex->upstream_us < 0)
 			ex->upstream_us = (int64_t)(monotonic_us() - ex->upstream_start_us);
-		up->chunk = v.iov_base;
-		up->chunk_end = up->chunk + v.iov_len;
-		if (chunk_guard_feed(&up->cg, v.iov_base, v.iov_len) < 0) {
-			fail(c, 502);
-			return false;
-		}
-		enum llhttp_errno err = llhttp_execute(&ex->rparser, v.iov_base, v.iov_len);
-		size_t used = err == HPE_OK ? v.iov_len :
-			(size_t)(llhttp_get_error_pos(&ex->rparser) - (const char *)v.iov_base);
-		if (used)
-			up->chunk_prev = up->chunk[used - 1];
+		struct response_parser *rp = &up->rp;
+		size_t used;
+		give_exchange_state(c, rp);
+		enum response_step step = response_parser_feed(rp, v.iov_base, v.iov_len, &used);
+		take_response_state(c, rp);
 		evbuffer_drain(in, used);
 		up->resp_bytes += used;
-		if (err == HPE_OK || err == HPE_PAUSED)
+		if (step == RESPONSE_MORE || step == RESPONSE_DONE)
 			continue;
-		if (err == HPE_PAUSED_UPGRADE) {
+		if (step == RESPONSE_UPGRADE) {
 			struct bufferevent *bev = up->bev;
 			io_reader_free(&up->rd); /* the tunnel reads from now on */
 			release_server(ex);
@@ -518,7 +344,7 @@ static bool process_response(struct client_conn *c)
 			return false;
 		}
 		log_debug("pool %s: invalid response: %s", ex->pool->name,
-			  llhttp_get_error_reason(&ex->rparser));
+			  response_parser_error(rp));
 		fail(c, 502);
 		return false;
 	}
@@ -627,7 +453,6 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct upstream_conn *up = arg;
 	struct client_conn *c = up->c;
-	struct exchange *ex = &c->ex;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		on_connected(c);
@@ -647,12 +472,13 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 		fail(c, 504);
 		return;
 	}
-	if ((what & BEV_EVENT_EOF) && ex->resp_started && !ex->resp_complete &&
-	    llhttp_message_needs_eof(&ex->rparser)) {
+	if ((what & BEV_EVENT_EOF) && response_parser_needs_eof(&up->rp)) {
 		if (!process_response(c))
 			return;
-		if (llhttp_finish(&ex->rparser) == HPE_OK || ex->resp_complete) {
-			ex->resp_keep_alive = false;
+		give_exchange_state(c, &up->rp);
+		bool done = response_parser_finish(&up->rp);
+		take_response_state(c, &up->rp);
+		if (done) {
 			client_response_done(c);
 			return;
 		}
@@ -710,11 +536,13 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 
 	up->c = c;
 	ex->up = up;
-	llhttp_init(&ex->rparser, HTTP_RESPONSE, &response_settings);
-	ex->rparser.data = c;
 	ex->resp.max_bytes = RESPONSE_HEAD_MAX_BYTES;
 	ex->resp.max_fields = RESPONSE_HEAD_MAX_FIELDS;
-	http_head_reset(&ex->resp);
+	response_parser_init(&up->rp, &ex->resp, client_out(c), &c->w->scratch);
+	up->rp.is_head = ex->is_head;
+	up->rp.upgrade = ex->upgrade;
+	up->rp.client_minor = c->parser.http_minor;
+	up->rp.set_cookie = sticky_cookie(ex, up);
 	bufferevent_setcb(up->bev, up->tls ? up_tls_read : NULL, up_on_write, up_on_event, up);
 	bufferevent_setwatermark(up->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	io_reader_callbacks(&up->rd, up_on_read, up_on_read_event, up);

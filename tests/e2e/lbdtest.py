@@ -5,8 +5,11 @@
 - Lbd(config_yaml, ports=None): runs `$LBD_BIN -c CFG` in a temporary
   directory, waits until its listeners accept, captures stderr; stop(sig)
   returns the exit status (SIGKILL after a bounded wait); stderr(),
-  access_lines(), rss_kb(). `@ACCESS_LOG@` and `@TMPDIR@` in the config
-  text are replaced by the access-log path and the temporary directory.
+  access_lines(), rss_kb(), hwm_kb(). `@ACCESS_LOG@` and `@TMPDIR@` in the
+  config text are replaced by the access-log path and the temporary
+  directory. $LBD_WRAPPER is a command lbd runs under (`make valgrind-e2e`
+  sets valgrind memcheck; `@DIR@` in it is that temporary directory), and
+  $LBD_TIMEOUT_SCALE multiplies the start, stop and reload waits for it.
 - HttpClient / http_raw / http_request / read_response: raw-socket HTTP
   exchanges that return exactly what lbd sent.
 - Backends: starts and stops the programmable backends of backends.py,
@@ -24,6 +27,7 @@ import http.client
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -40,6 +44,10 @@ import backends  # noqa: E402
 from backends import (HTTPBackend, TcpEchoBackend, WebSocketBackend)  # noqa: E402,F401
 
 HOST = "127.0.0.1"
+
+# What lbd runs under (see the module doc), and how much slower it is then.
+WRAPPER = shlex.split(os.environ.get("LBD_WRAPPER", ""))
+TIMEOUT_SCALE = float(os.environ.get("LBD_TIMEOUT_SCALE") or 1)
 
 
 def lbd_bin():
@@ -349,7 +357,7 @@ class Lbd:
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.ports = ports if ports is not None else _bind_ports(self.config_text)
         self.wait_ready = wait
-        self.start_timeout = start_timeout
+        self.start_timeout = start_timeout * TIMEOUT_SCALE
         self.env = env
         self.proc = None
         self.returncode = None
@@ -365,7 +373,8 @@ class Lbd:
             import resource
             n = self.nofile
             limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
-        self.proc = subprocess.Popen([self.binary, "-c", self.config_path],
+        wrapper = [w.replace("@DIR@", self.dir) for w in WRAPPER]
+        self.proc = subprocess.Popen(wrapper + [self.binary, "-c", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=self._out,
                                      stderr=self._err, cwd=self.dir, env=env,
                                      preexec_fn=limit)
@@ -403,7 +412,7 @@ class Lbd:
             except ProcessLookupError:
                 pass
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(timeout * TIMEOUT_SCALE)
             except subprocess.TimeoutExpired:
                 self.kill()
         self.returncode = self.proc.wait()
@@ -425,7 +434,7 @@ class Lbd:
             self.rewrite(config_yaml)
         seen = len(self.stderr().splitlines())
         self.proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * TIMEOUT_SCALE
         while time.monotonic() < deadline:
             lines = self.stderr().splitlines()[seen:]
             for i, line in enumerate(lines):
@@ -450,7 +459,7 @@ class Lbd:
     def wait(self, timeout=5.0):
         """Wait for lbd to exit on its own; its exit status, or None."""
         try:
-            self.returncode = self.proc.wait(timeout)
+            self.returncode = self.proc.wait(timeout * TIMEOUT_SCALE)
             return self.returncode
         except subprocess.TimeoutExpired:
             return None
@@ -478,8 +487,26 @@ class Lbd:
             self.stop(timeout=5)
             if etype is not None and not isinstance(exc, unittest.SkipTest):
                 sys.stderr.write("\n--- lbd stderr ---\n%s\n" % self.stderr()[-4000:])
+            report = self.memcheck_report()
+            if report and etype is None:
+                raise AssertionError("valgrind found errors in lbd:\n" + report)
         finally:
             self.close()
+
+    def memcheck_report(self):
+        """Under `make valgrind-e2e`: the valgrind log of this lbd when it
+        reports an error (a definite leak counts), else None. An lbd that
+        was killed leaves no summary, and is not judged."""
+        path = os.path.join(self.dir, "valgrind.log")
+        try:
+            with open(path, errors="replace") as f:
+                text = f.read()
+        except OSError:
+            return None
+        m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+        if not m or m.group(1) == "0":
+            return None
+        return text[-6000:]
 
     # -- inspection --------------------------------------------------------
     def stderr(self):
@@ -508,16 +535,23 @@ class Lbd:
             time.sleep(0.02)
         return lines if raw else [json.loads(line) for line in lines]
 
-    def rss_kb(self):
-        """VmRSS of lbd in KiB (0 once it has exited)."""
+    def _status_kb(self, field):
         try:
             with open("/proc/%d/status" % self.proc.pid) as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field + ":"):
                         return int(line.split()[1])
         except OSError:
             pass
         return 0
+
+    def rss_kb(self):
+        """VmRSS of lbd in KiB (0 once it has exited)."""
+        return self._status_kb("VmRSS")
+
+    def hwm_kb(self):
+        """VmHWM, the peak resident size of lbd so far, in KiB."""
+        return self._status_kb("VmHWM")
 
 
 class RssSampler:
@@ -926,6 +960,9 @@ class LbdTestCase(unittest.TestCase):
             report = SANITIZER_REPORT.search(err)
             if report:
                 self.fail("sanitizer report from lbd:\n" + err[report.start():][:4000])
+            report = lbd.memcheck_report()
+            if report:
+                self.fail("valgrind found errors in lbd:\n" + report)
             if rc not in (None, 0):
                 self.fail("lbd exited %s on SIGTERM; stderr:\n%s" % (rc, err[-3000:]))
         finally:

@@ -228,6 +228,15 @@ class ErrorStatusTest(LbdTestCase):
     def test_502_reset_after_head(self):
         self._server_failure("resethead", on_head=lambda be, r: B.RESET)
 
+    def test_502_reset_mid_response_head(self):
+        """The server sends half a response head, then resets."""
+        self._server_failure("resetmidhead", lambda be, r: B.Raw(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/pl", reset=True))
+
+    def test_502_close_mid_response_head(self):
+        self._server_failure("closemidhead", lambda be, r: B.Raw(
+            b"HTTP/1.1 200 OK\r\nContent-Le", close=True))
+
     def test_502_close_without_response(self):
         self._server_failure("close", lambda be, r: B.CLOSE)
 

@@ -111,6 +111,9 @@ HOSTILE_RESPONSES = [
     ("bare-cr-in-header", b"HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nab"),
     ("te-not-ending-in-chunked", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nab"),
     ("obs-fold", b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nab"),
+    ("two-digit-status", b"HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\nab"),
+    ("one-digit-status", b"HTTP/1.1 2 OK\r\nContent-Length: 2\r\n\r\nab"),
+    ("two-digit-interim", b"HTTP/1.1 10\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab"),
 ]
 HOSTILE_RESPONSE_BODIES = [
     ("chunk-size-non-hex", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n"),
@@ -191,6 +194,27 @@ class ResponseSmugglingTest(LbdTestCase):
                 lbd, port = self._serve(raw)
                 with HttpClient(port) as c:
                     c.send(build_request())
+                    self.assertErrorResponse(c.read_response(), 502)
+                self.assertEqual([ln["status"] for ln in lbd.access_lines(count=1)], [502])
+
+    def test_switch_the_server_does_not_name_502(self):
+        """A 101 to an upgrade request, without Upgrade and Connection:
+        upgrade (lbd would parse the tunnel as HTTP), or with a body's
+        framing, is refused."""
+        upgrade = [("Connection", "Upgrade"), ("Upgrade", "websocket")]
+        for name, raw in [
+            ("no-connection-upgrade", b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"),
+            ("no-upgrade", b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n"),
+            ("bare", b"HTTP/1.1 101 Switching Protocols\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+            ("chunked-101", b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+            ("length-101", b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+             b"Content-Length: 5\r\n\r\nhello"),
+        ]:
+            with self.subTest(name):
+                lbd, port = self._serve(raw)
+                with HttpClient(port) as c:
+                    c.send(build_request(headers=upgrade))
                     self.assertErrorResponse(c.read_response(), 502)
                 self.assertEqual([ln["status"] for ln in lbd.access_lines(count=1)], [502])
 

@@ -1,8 +1,10 @@
 """Bodies stream with bounded memory (SPEC §3, DESIGN invariants): big
-responses and uploads, a slow reader, a server dying mid-response."""
+responses and uploads, a slow reader, a slow server under a fast upload, a
+server dying mid-response."""
 
 import hashlib
 import socket
+import sys
 import threading
 import time
 
@@ -101,6 +103,55 @@ class StreamingTest(LbdTestCase):
             r = c.read_response(sink=h.update, timeout=30)
         self.assertEqual(r.status, 200)
         self.assertEqual(h.hexdigest(), B.pattern_sha256(n))
+        self.reportPeak(lbd, base, "slow reader, fast server, 100 MB")
+
+    def reportPeak(self, lbd, base_kb, what):
+        """Print lbd's peak RSS (VmHWM, start-up included) for the record,
+        and hold it to the same bound as the sampled RSS."""
+        hwm = lbd.hwm_kb()
+        sys.stderr.write("\n%s: lbd peak RSS (VmHWM) %d KiB, %d KiB at the start\n"
+                         % (what, hwm, base_kb))
+        self.assertLess(hwm - base_kb, RSS_GROWTH_LIMIT_KB, what)
+
+    def test_slow_server_fast_upload_does_not_grow_memory(self):
+        """The reverse: the client uploads 100 MB as fast as it can while the
+        server does not read for 1.5 s; lbd must stop reading from the
+        client (backpressure), not buffer the upload."""
+        n = 100 * MB
+        stall = threading.Event()
+
+        def slow_start(be, req):
+            stall.wait(10)      # the server reads nothing until released
+        b = self.backends.http("slow", B.digest_handler, on_head=slow_start)
+        self.addCleanup(stall.set)
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [b]))
+        base = lbd.rss_kb()
+        sent = [0]
+        with HttpClient(port, timeout=30) as c:
+            c.send(build_request("POST", "/up", [("Content-Length", str(n))]))
+
+            def upload():
+                try:
+                    for piece in B.pattern_stream(n):
+                        c.sock.sendall(piece)
+                        sent[0] += len(piece)
+                except OSError:
+                    pass            # reported by the digest check below
+            t = threading.Thread(target=upload, daemon=True)
+            with RssSampler(lbd, interval=0.03) as stalled_rss:
+                t.start()
+                b.wait_requests(1, timeout=10)
+                time.sleep(1.5)
+                during = sent[0]
+            self.assertLess(during, n // 4, "lbd kept reading the upload")
+            self.assertRssBounded(base, stalled_rss, "fast upload to a stalled server")
+            stall.set()
+            r = c.read_response(timeout=60)
+            t.join(30)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, ("%d %s\n" % (n, B.pattern_sha256(n))).encode())
+        self.reportPeak(lbd, base, "fast upload, slow server, 100 MB")
 
     def test_server_killed_mid_response(self):
         """A server process dies while streaming: that client sees its

@@ -3,7 +3,9 @@
  *
  * Built by `make fuzz-config` with clang -fsanitize=fuzzer,address,undefined.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* RTLD_NEXT */
+#endif
 #include <dlfcn.h>
 #include <netdb.h>
 #include <stddef.h>

@@ -11,6 +11,8 @@
 #include "http_request.h"
 #include "../unit/head_parser.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static struct pool_conf pools[2] = { { .name = "api" }, { .name = "web" } };
 static struct route_conf routes[] = {
 	{ .host = "*.example.com", .path_prefix = "/api", .pool = &pools[0] },
