@@ -102,6 +102,13 @@ unsigned daemon_listener_connections(const struct daemon *d, const char *name)
 	return 3;
 }
 
+void daemon_counters(const struct daemon *d, struct daemon_counters *out)
+{
+	*out = (struct daemon_counters){ .reloads_ok = 1, .last_reload_ok = true,
+					 .started_at = 1, .connections = 3,
+					 .max_connections = 100 };
+}
+
 struct event_base *daemon_base(struct daemon *d)
 {
 	return d->base;
