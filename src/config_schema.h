@@ -87,6 +87,10 @@ void field_host(struct walk *w, const struct field *f, const struct cnode *v, vo
 void field_cookie_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_path_prefix(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 
+/* listeners[].tls (config_tls.c): OBJ is the listener; the certificates
+ * and keys are loaded and checked. */
+void field_listener_tls(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+
 /* Parse an address from V into OUT; reports and returns -1 when invalid. */
 int walk_address(struct walk *w, const struct cnode *v, struct lbd_addr *out);
 

@@ -25,6 +25,7 @@
 #include "route.h"
 #include "runtime.h"
 #include "tcp_proxy.h"
+#include "tls_listener.h"
 #include "tunnel.h"
 
 /* After lbd's last answer, how long it keeps reading (and discarding) what
@@ -156,6 +157,8 @@ static void start_linger(struct client_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
+	if (c->tls)
+		tls_close_notify(c->bev);
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	io_reader_set(&c->rd, false); /* the bufferevent reads from now on */
 	evbuffer_drain(in, evbuffer_get_length(in));
@@ -523,7 +526,7 @@ static void handle_head(struct client_conn *c)
 	}
 	plan.out.client_ip = c->peer_ip;
 	plan.out.client_v6 = c->peer_v6;
-	plan.out.proto = "http";
+	plan.out.proto = c->tls ? "https" : "http";
 	if (http_request_render(&c->req, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
 		client_error(c, 500);
 		return;
@@ -809,9 +812,19 @@ static void on_write(struct bufferevent *bev, void *arg)
 		upstream_client_drained(c);
 }
 
+static void on_tls_read(struct bufferevent *bev, void *arg)
+{
+	struct client_conn *c = arg;
+
+	io_reader_tls_readable(&c->rd);
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct client_conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* the TLS handshake is done; the request follows */
 
 	if ((what & BEV_EVENT_EOF) && c->state == CLIENT_FORWARD && c->ex.req_complete) {
 		/* A half-close after a complete request: answer, then close. */
@@ -864,13 +877,18 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 			 const struct sockaddr *peer)
 {
 	struct client_conn *c = calloc(1, sizeof(*c));
+	const struct listener_conf *l = &w->cfg->listeners[listener_index];
 	int one = 1;
 
 	if (!c)
 		return -1;
 	c->w = w;
-	c->lrt = w->cfg->listeners[listener_index].rt;
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->lrt = l->rt;
+	c->tls = l->tls != NULL;
+	if (c->tls)
+		c->bev = tls_listener_bev(l->tls->ctx, w->base, fd);
+	else
+		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(w->base, on_timer, c);
 	if (!c->bev || !c->timer ||
 	    io_reader_init(&c->rd, w->base, c->bev, RELAY_HIGH_WATER, on_readable,
@@ -900,7 +918,7 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	c->ex.resp.cache = &w->head_cache;
 	atomic_fetch_add_explicit(&c->lrt->connections, 1, memory_order_relaxed);
 	worker_conn_add(w, &c->link);
-	bufferevent_setcb(c->bev, NULL, on_write, on_event, c);
+	bufferevent_setcb(c->bev, c->tls ? on_tls_read : NULL, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	bufferevent_disable(c->bev, EV_WRITE); /* on by default; see io.h */
 	io_reader_set(&c->rd, true);

@@ -90,6 +90,7 @@ struct client_conn {
 	char peer_ip[INET6_ADDRSTRLEN];   /* the client: the peer, or the */
 	bool peer_v6;                     /* source of a PROXY header */
 	bool proxy_header;                /* a PROXY header is still expected */
+	bool tls;                         /* bev is TLS (bufferevent_openssl) */
 	enum client_state state;
 	struct event *timer;              /* header and idle deadlines */
 	llhttp_t parser;

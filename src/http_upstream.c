@@ -281,15 +281,15 @@ static bool sticky_cookie_needed(const struct exchange *ex, char id[STICKY_ID_LE
 		 memcmp(ex->cookie, id, STICKY_ID_LEN) == 0);
 }
 
-static struct set_cookie sticky_set_cookie(const struct exchange *ex, const char *id)
+static struct set_cookie sticky_set_cookie(const struct client_conn *c, const char *id)
 {
+	const struct exchange *ex = &c->ex;
+
 	return (struct set_cookie){
 		.name = ex->pool->sticky.cookie,
 		.value = id,
 		.max_age_s = ex->pool->sticky.max_age_ms / 1000,
-		/* Hook for TLS listeners (not in this version): .secure = true
-		 * when the client connection is TLS. */
-		.secure = false,
+		.secure = c->tls,
 	};
 }
 
@@ -313,7 +313,7 @@ static int resp_on_headers_complete(llhttp_t *p)
 		char id[STICKY_ID_LEN + 1];
 		struct set_cookie sc;
 		if (sticky_cookie_needed(ex, id)) {
-			sc = sticky_set_cookie(ex, id);
+			sc = sticky_set_cookie(c, id);
 			out.set_cookie = &sc;
 		}
 		if (send_response_head(c, &out) < 0)
@@ -335,7 +335,7 @@ static int resp_on_headers_complete(llhttp_t *p)
 	char id[STICKY_ID_LEN + 1];
 	struct set_cookie sc;
 	if (sticky_cookie_needed(ex, id)) {
-		sc = sticky_set_cookie(ex, id);
+		sc = sticky_set_cookie(c, id);
 		out.set_cookie = &sc;
 	}
 	if (out.body == BODY_EOF || !ex->req_complete)

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "proxy_protocol.h"
 #include "runtime.h"
+#include "tls_listener.h"
 #include "tunnel.h"
 #include "worker.h"
 
@@ -182,6 +183,23 @@ static void on_client_header(struct bufferevent *bev, void *arg)
 	connect_next(t);
 }
 
+/* A TLS listener: the server is reached once the client's handshake is
+ * done, so that garbage or a stalled handshake never costs a server
+ * connection. */
+static void on_client_handshake(struct bufferevent *bev, short what, void *arg)
+{
+	struct tcp_conn *t = arg;
+
+	if (!(what & BEV_EVENT_CONNECTED)) {
+		log_debug("TLS client %s: handshake failed or timed out", t->peer_ip);
+		tcp_free(t);
+		return;
+	}
+	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
+	bufferevent_set_timeouts(t->client, NULL, NULL);
+	connect_next(t);
+}
+
 static void tcp_stop(struct conn_link *link)
 {
 }
@@ -195,10 +213,14 @@ int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
 		     const struct sockaddr *peer)
 {
 	struct tcp_conn *t = calloc(1, sizeof(*t));
+	const struct listener_conf *l = &w->cfg->listeners[listener_index];
 
 	if (!t)
 		return -1;
-	t->client = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (l->tls)
+		t->client = tls_listener_bev(l->tls->ctx, w->base, fd);
+	else
+		t->client = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!t->client) {
 		free(t);
 		return -1;
@@ -219,6 +241,15 @@ int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
 		struct timeval tv;
 		ms_to_tv(t->cfg->timeouts.header_ms, &tv);
 		bufferevent_setcb(t->client, on_client_header, NULL, on_client_event, t);
+		bufferevent_set_timeouts(t->client, &tv, NULL);
+		bufferevent_enable(t->client, EV_READ);
+		return 0;
+	}
+	if (l->tls) {
+		/* the handshake must be over within the header timeout */
+		struct timeval tv;
+		ms_to_tv(t->cfg->timeouts.header_ms, &tv);
+		bufferevent_setcb(t->client, NULL, NULL, on_client_handshake, t);
 		bufferevent_set_timeouts(t->client, &tv, NULL);
 		bufferevent_enable(t->client, EV_READ);
 		return 0;
