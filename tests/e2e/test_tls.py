@@ -409,6 +409,39 @@ class TlsTest(LbdTestCase):
         self.assertGreater(time.monotonic() - start, 0.5)
         self.assertEqual(echo.connections, 0)  # no server connection for it
 
+    def test_websocket_over_tls(self):
+        ws = self.backends.websocket("ws")
+        lbd, port, _ = self.start_tls(backend=ws)
+        key = "dGhlIHNhbXBsZSBub25jZQ=="
+        with tls_connect(port, client_context(self.pki), "a.test") as s:
+            s.sendall(("GET /chat HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                       "Sec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+            s.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(4096)
+                self.assertTrue(chunk, data)
+                data += chunk
+            head, rest = data.split(b"\r\n\r\n", 1)
+            self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
+            self.assertIn(B.ws_accept_key(key).encode(), head)
+            s.sendall(B.ws_frame(b"ping over tls", mask=b"\x01\x02\x03\x04"))
+            buf = [rest]
+
+            def take(n):
+                while len(buf[0]) < n:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        raise AssertionError("closed")
+                    buf[0] += chunk
+                out, buf[0] = buf[0][:n], buf[0][n:]
+                return out
+            payload = B.ws_read_frame(take)[2]
+            self.assertEqual(payload, b"ping over tls")
+        req = ws.wait_requests(1)[0]
+        self.assertEqual(req.header("x-forwarded-proto"), "https")
+
     # ---- hostile clients ---------------------------------------------------------
 
     def assert_still_serving(self, port):
