@@ -836,6 +836,11 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		client_error(c, 408); /* the request body stalled */
 		return;
 	}
+	if (c->tls && (what & BEV_EVENT_ERROR) && !c->served && c->state == CLIENT_IDLE) {
+		char why[128];
+		tls_error_text(c->bev, why, sizeof(why));
+		log_debug("client %s: TLS handshake failed: %s", c->peer_ip, why);
+	}
 	client_free(c);
 }
 

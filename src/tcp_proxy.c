@@ -191,7 +191,10 @@ static void on_client_handshake(struct bufferevent *bev, short what, void *arg)
 	struct tcp_conn *t = arg;
 
 	if (!(what & BEV_EVENT_CONNECTED)) {
-		log_debug("TLS client %s: handshake failed or timed out", t->peer_ip);
+		char why[128] = "timed out";
+		if (!(what & BEV_EVENT_TIMEOUT))
+			tls_error_text(bev, why, sizeof(why));
+		log_debug("TCP client %s: TLS handshake failed: %s", t->peer_ip, why);
 		tcp_free(t);
 		return;
 	}

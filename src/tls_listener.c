@@ -387,6 +387,22 @@ struct bufferevent *tls_listener_bev(const struct tls_listener *t, struct event_
 	return bev;
 }
 
+void tls_error_text(struct bufferevent *bev, char *buf, size_t len)
+{
+	unsigned long e, cause = 0;
+
+	/* libevent hands the errors back newest first, and among them the
+	 * SSL_get_error() code, which is no OpenSSL error: the oldest real
+	 * error is the cause. */
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		if (ERR_reason_error_string(e))
+			cause = e;
+	if (cause)
+		snprintf(buf, len, "%s", ERR_reason_error_string(cause));
+	else
+		snprintf(buf, len, "connection closed or reset");
+}
+
 void tls_close_notify(struct bufferevent *bev)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(bev);
