@@ -146,9 +146,6 @@ void field_listener_tls(struct walk *w, const struct field *f, const struct cnod
 		cerr_at(w->errs, v, "out of memory");
 		return;
 	}
-	if (l->proxy_protocol)
-		cerr_at(w->errs, v, "tls together with proxy_protocol is not supported yet: "
-			"terminate TLS in front of lbd, or drop proxy_protocol");
 	l->tls->min_version = TLS_MIN_1_2;
 	l->tls->session_tickets = true;
 	walk_section(w, &tls_section, v, l->tls);

@@ -20,6 +20,7 @@
 #include "http_request.h"
 #include "io.h"
 #include "log.h"
+#include "pp_socket.h"
 #include "proxy_protocol.h"
 #include "proxy.h"
 #include "route.h"
@@ -130,6 +131,7 @@ static void client_free(struct client_conn *c)
 	exchange_end(c, false);
 	if (c->timer)
 		event_free(c->timer);
+	pp_wait_free(c->ppw, 1);
 	io_reader_free(&c->rd);
 	if (c->bev)
 		bufferevent_free(c->bev);
@@ -878,11 +880,66 @@ static void client_destroy(struct conn_link *link)
 	client_free((struct client_conn *)link);
 }
 
+/* Give C its bufferevent and start reading. Returns 0, or -1 with BEV
+ * left to the caller. */
+static int client_attach(struct client_conn *c, struct bufferevent *bev)
+{
+	if (io_reader_init(&c->rd, c->w->base, bev, RELAY_HIGH_WATER, on_readable,
+			   on_read_event, c) < 0) {
+		io_reader_free(&c->rd);
+		return -1;
+	}
+	c->bev = bev;
+	bufferevent_setcb(c->bev, c->tls ? on_tls_read : NULL, on_write, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
+	bufferevent_disable(c->bev, EV_WRITE); /* on by default; see io.h */
+	io_reader_set(&c->rd, true);
+	return 0;
+}
+
+/* A TLS listener with proxy_protocol: the PROXY header, read from the
+ * socket itself (pp_socket.h), then the TLS bufferevent. The header
+ * timeout set at accept bounds both. */
+static void on_pp_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct client_conn *c = arg;
+	struct pp_result pp;
+	enum pp_status st = pp_socket_read(fd, &c->ppw->st, &pp);
+	struct bufferevent *bev;
+
+	if (st == PP_MORE)
+		return;
+	if (st != PP_DONE) {
+		log_debug("client %s: no valid PROXY protocol header; closing", c->peer_ip);
+		client_free(c);
+		return;
+	}
+	if (pp.has_addr) {
+		addr_host_text((const struct sockaddr *)&pp.src, c->peer_ip, sizeof(c->peer_ip));
+		c->peer_v6 = pp.src.ss_family == AF_INET6;
+	}
+	bev = tls_bev_new(c->ppw->ssl, c->w->base, fd);
+	c->ppw->ssl = NULL; /* the bufferevent's now, or freed */
+	if (!bev) {
+		client_free(c);
+		return;
+	}
+	if (client_attach(c, bev) < 0) {
+		bufferevent_setfd(bev, -1); /* ppw closes FD */
+		bufferevent_free(bev);
+		client_free(c);
+		return;
+	}
+	pp_wait_free(c->ppw, 0);
+	c->ppw = NULL;
+}
+
 static int client_accept(struct worker *w, size_t listener_index, int fd,
 			 const struct sockaddr *peer)
 {
 	struct client_conn *c = calloc(1, sizeof(*c));
 	const struct listener_conf *l = &w->cfg->listeners[listener_index];
+	struct bufferevent *bev = NULL;
 	int one = 1;
 
 	if (!c)
@@ -890,19 +947,22 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	c->w = w;
 	c->lrt = l->rt;
 	c->tls = l->tls != NULL;
-	if (c->tls)
-		c->bev = tls_listener_bev(l->tls->ctx, w->base, fd);
-	else
-		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(w->base, on_timer, c);
-	if (!c->bev || !c->timer ||
-	    io_reader_init(&c->rd, w->base, c->bev, RELAY_HIGH_WATER, on_readable,
-			   on_read_event, c) < 0) {
-		io_reader_free(&c->rd);
-		if (c->bev) {
-			bufferevent_setfd(c->bev, -1); /* the caller closes FD */
-			bufferevent_free(c->bev);
+	if (c->timer && c->tls && l->proxy_protocol) {
+		SSL *ssl = tls_listener_ssl(l->tls->ctx);
+		if (ssl)
+			c->ppw = pp_wait_new(w->base, fd, ssl, on_pp_readable, c, 0);
+	} else if (c->timer && c->tls) {
+		bev = tls_listener_bev(l->tls->ctx, w->base, fd);
+	} else if (c->timer) {
+		bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!c->timer || (!bev && !c->ppw) || (bev && client_attach(c, bev) < 0)) {
+		if (bev) {
+			bufferevent_setfd(bev, -1); /* the caller closes FD */
+			bufferevent_free(bev);
 		}
+		pp_wait_free(c->ppw, 0);
 		if (c->timer)
 			event_free(c->timer);
 		free(c);
@@ -912,7 +972,8 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	addr_host_text(peer, c->peer_ip, sizeof(c->peer_ip));
 	c->peer_v6 = peer->sa_family == AF_INET6;
-	c->proxy_header = w->cfg->listeners[listener_index].proxy_protocol;
+	/* Before TLS the header was read already (ppw). */
+	c->proxy_header = l->proxy_protocol && !c->tls;
 	c->state = CLIENT_IDLE;
 	c->ex.upstream_us = -1;
 	c->link.stop = client_stop;
@@ -923,10 +984,6 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	c->ex.resp.cache = &w->head_cache;
 	atomic_fetch_add_explicit(&c->lrt->connections, 1, memory_order_relaxed);
 	worker_conn_add(w, &c->link);
-	bufferevent_setcb(c->bev, c->tls ? on_tls_read : NULL, on_write, on_event, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
-	bufferevent_disable(c->bev, EV_WRITE); /* on by default; see io.h */
-	io_reader_set(&c->rd, true);
 	/* The first request must start arriving within the header timeout. */
 	arm_timer(c, w->cfg->timeouts.header_ms);
 	return 0;

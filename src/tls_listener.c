@@ -361,14 +361,23 @@ void tls_listener_free(struct tls_listener *t)
 	free(t);
 }
 
+SSL *tls_listener_ssl(const struct tls_listener *t)
+{
+	return SSL_new(t->ctx);
+}
+
 struct bufferevent *tls_listener_bev(const struct tls_listener *t, struct event_base *base,
 				     int fd)
 {
 	SSL *ssl = SSL_new(t->ctx);
+
+	return ssl ? tls_bev_new(ssl, base, fd) : NULL;
+}
+
+struct bufferevent *tls_bev_new(SSL *ssl, struct event_base *base, int fd)
+{
 	struct bufferevent *bev;
 
-	if (!ssl)
-		return NULL;
 	/* Created without its descriptor, then given it: libevent's failure
 	 * paths may close the descriptor they were given, and the caller
 	 * closes FD when this fails. */

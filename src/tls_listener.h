@@ -51,10 +51,17 @@ void tls_listener_free(struct tls_listener *t);
 struct bufferevent;
 struct event_base;
 
-/* A bufferevent that accepts TLS on FD (handshake first), or NULL; FD is
- * still the caller's to close when it fails. Freeing the bufferevent closes
- * FD. Its callbacks are deferred to the loop, so that writing from inside
- * a callback (io_flush) never calls another one back. */
+/* A new server-side SSL on the listener's contexts, or NULL. */
+SSL *tls_listener_ssl(const struct tls_listener *t);
+
+/* A bufferevent that accepts TLS on FD (handshake first) with SSL, which
+ * it takes, or NULL; FD is still the caller's to close when it fails.
+ * Freeing the bufferevent closes FD. Its callbacks are deferred to the
+ * loop, so that writing from inside a callback (io_flush) never calls
+ * another one back. */
+struct bufferevent *tls_bev_new(SSL *ssl, struct event_base *base, int fd);
+
+/* Both at once. */
 struct bufferevent *tls_listener_bev(const struct tls_listener *t, struct event_base *base,
 				     int fd);
 

@@ -442,6 +442,56 @@ class TlsTest(LbdTestCase):
         req = ws.wait_requests(1)[0]
         self.assertEqual(req.header("x-forwarded-proto"), "https")
 
+    def test_proxy_protocol_before_tls(self):
+        b = self.backends.http("b1")
+        echo = self.backends.tcp("echo")
+        port, tport = free_port(), free_port()
+        web = listener("web", port, "p")
+        web.update({"proxy_protocol": True, "tls": {"certificates": [self.a, self.b]}})
+        tcp = listener("tcp", tport, "e", protocol="tcp")
+        tcp.update({"proxy_protocol": True, "tls": {"certificates": [self.b]}})
+        lbd = self.start_lbd(config([web, tcp], [pool("p", [b]), pool("e", [echo])],
+                                    timeouts={"header": "2s"}))
+        ctx = client_context(self.pki)
+        header = b"PROXY TCP4 203.0.113.7 127.0.0.1 5555 443\r\n"
+        for split in (False, True):
+            raw = socket.create_connection((HOST, port), timeout=5)
+            if split:  # the header in pieces, the handshake right behind it
+                raw.sendall(header[:7])
+                time.sleep(0.1)
+                raw.sendall(header[7:])
+            else:
+                raw.sendall(header)
+            with ctx.wrap_socket(raw, server_hostname="x.b.test") as s:
+                self.assertEqual(subject_cn(s), "b.test")
+                self.assertEqual(get(s)[0], 200)
+        req = b.wait_requests(2)[-1]
+        self.assertEqual(req.header("x-forwarded-for"), "203.0.113.7")
+        self.assertEqual(req.header("x-forwarded-proto"), "https")
+        self.assertEqual(lbd.access_lines(2)[-1]["client"], "203.0.113.7")
+        # a v2 header on the tcp listener, then TLS to the echo server
+        v2 = (b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, 0x11, 0, 12]) +
+              socket.inet_aton("198.51.100.1") + socket.inet_aton("127.0.0.1") +
+              (4000).to_bytes(2, "big") + (443).to_bytes(2, "big"))
+        raw = socket.create_connection((HOST, tport), timeout=5)
+        raw.sendall(v2)
+        with ctx.wrap_socket(raw, server_hostname="y.b.test") as s:
+            s.sendall(b"ping\n")
+            s.settimeout(5)
+            self.assertEqual(s.recv(100), b"ping\n")
+        # no header, or only TLS: closed, nothing reaches a server
+        for p in (port, tport):
+            raw = socket.create_connection((HOST, p), timeout=5)
+            with self.assertRaises((ssl.SSLError, ConnectionResetError, OSError)):
+                ctx.wrap_socket(raw, server_hostname="a.test")
+            raw.close()
+        self.assertEqual(len(b.wait_requests(3, timeout=0.3)), 2)
+        # a header that never ends is closed after the header timeout
+        raw = socket.create_connection((HOST, port), timeout=5)
+        self.addCleanup(raw.close)
+        raw.sendall(b"PROXY TCP4 203.0.113.7")
+        self.assertTrue(closed_within(raw, 8))
+
     # ---- hostile clients ---------------------------------------------------------
 
     def assert_still_serving(self, port):

@@ -323,7 +323,7 @@ static const struct bad_case bad_cases[] = {
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: { certificates: [ { cert: \"\", key: /k } ] }\n" POOLS,
 	  "bad.yaml:6:36: listeners[0].tls.certificates[0].cert: expected a file path, got an empty string" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    proxy_protocol: true\n    tls: { certificates: [ { cert: /nonexistent/a.pem, key: /k } ] }\n" POOLS,
-	  "bad.yaml:7:10: listeners[0].tls: tls together with proxy_protocol is not supported yet: terminate TLS in front of lbd, or drop proxy_protocol" },
+	  "bad.yaml:7:36: listeners[0].tls.certificates[0].cert: cannot open certificate /nonexistent/a.pem: No such file or directory" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: { certificates: [ { cert: \"" TESTS_SRCDIR "/configs/good/full.yaml\", key: /k } ] }\n" POOLS,
 	  "bad.yaml:6:36: listeners[0].tls.certificates[0].cert: " TESTS_SRCDIR "/configs/good/full.yaml: no PEM certificate (no start line)" },
 };
