@@ -814,6 +814,32 @@ static void on_write(struct bufferevent *bev, void *arg)
 		upstream_client_drained(c);
 }
 
+/* A plain HTTP request on a TLS port (OpenSSL recognises one by its first
+ * bytes and writes nothing): answer 400 in the clear, as nginx does, so the
+ * client learns why instead of seeing the connection drop (one access-log
+ * line, as for every answer of lbd's own). What the client
+ * sent is read first so that closing does not reset the answer away; the
+ * answer is small enough for an empty socket buffer. */
+static void answer_plain_http(struct client_conn *c)
+{
+	int fd = bufferevent_getfd(c->bev);
+	struct evbuffer *out = evbuffer_new();
+	char discard[4096];
+
+	for (int i = 0; i < 16 && recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0; i++)
+		;
+	if (!out)
+		return;
+	c->ex.start_us = monotonic_us();
+	clock_gettime(CLOCK_REALTIME, &c->ex.start_real);
+	c->ex.status = 400;
+	c->ex.bytes_out = http_error_write(out, 400, true);
+	evbuffer_write(out, fd);
+	evbuffer_free(out);
+	shutdown(fd, SHUT_WR);
+	log_exchange(c);
+}
+
 static void on_tls_read(struct bufferevent *bev, void *arg)
 {
 	struct client_conn *c = arg;
@@ -840,8 +866,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (c->tls && (what & BEV_EVENT_ERROR) && !c->served && c->state == CLIENT_IDLE) {
 		char why[128];
-		tls_error_text(c->bev, why, sizeof(why));
+		bool plain = tls_error_text(c->bev, why, sizeof(why));
 		log_debug("client %s: TLS handshake failed: %s", c->peer_ip, why);
+		if (plain)
+			answer_plain_http(c);
 	}
 	client_free(c);
 }

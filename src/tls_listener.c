@@ -399,7 +399,7 @@ struct bufferevent *tls_bev_new(SSL *ssl, struct event_base *base, int fd)
 	return bev;
 }
 
-void tls_error_text(struct bufferevent *bev, char *buf, size_t len)
+bool tls_error_text(struct bufferevent *bev, char *buf, size_t len)
 {
 	unsigned long e, cause = 0;
 
@@ -413,6 +413,8 @@ void tls_error_text(struct bufferevent *bev, char *buf, size_t len)
 		snprintf(buf, len, "%s", ERR_reason_error_string(cause));
 	else
 		snprintf(buf, len, "connection closed or reset");
+	return cause && ERR_GET_LIB(cause) == ERR_LIB_SSL &&
+	       ERR_GET_REASON(cause) == SSL_R_HTTP_REQUEST;
 }
 
 void tls_close_notify(struct bufferevent *bev)

@@ -65,8 +65,9 @@ struct bufferevent *tls_bev_new(SSL *ssl, struct event_base *base, int fd);
 struct bufferevent *tls_listener_bev(const struct tls_listener *t, struct event_base *base,
 				     int fd);
 
-/* Why BEV's TLS failed, as OpenSSL says it (for the debug log). */
-void tls_error_text(struct bufferevent *bev, char *buf, size_t len);
+/* Why BEV's TLS failed, as OpenSSL says it (for the debug log). Returns
+ * true when what arrived was a plain HTTP request. */
+bool tls_error_text(struct bufferevent *bev, char *buf, size_t len);
 
 /* Send the close_notify alert on BEV if it is a TLS bufferevent (before
  * shutting the socket down for writing). */

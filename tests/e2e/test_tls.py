@@ -19,7 +19,8 @@ import time
 import unittest
 
 import backends as B
-from lbdtest import (HOST, LbdTestCase, config, curl, free_port, lbd_bin, listener, pool)
+from lbdtest import (HOST, HttpClient, LbdTestCase, build_request, config, curl, free_port,
+                     lbd_bin, listener, pool)
 
 OPENSSL = shutil.which("openssl")
 
@@ -498,10 +499,10 @@ class TlsTest(LbdTestCase):
         with tls_connect(port, client_context(self.pki), "a.test") as s:
             self.assertEqual(get(s)[0], 200)
 
-    def test_garbage_and_plain_http_are_closed(self):
+    def test_garbage_is_closed(self):
         lbd, port, b = self.start_tls()
         for junk in (b"\x00\xffgarbage" * 50, b"\x16\x03\x01\x00\x05hello",
-                     b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"):
+                     b"\x16\x03\x01\x40\x00" + os.urandom(16384)):
             raw = socket.create_connection((HOST, port), timeout=5)
             try:
                 raw.sendall(junk)
@@ -520,6 +521,23 @@ class TlsTest(LbdTestCase):
                 raw.close()
             self.assert_still_serving(port)
         self.assertEqual(len(b.wait_requests(3, timeout=0.5)), 3)  # only the good ones
+
+    def test_plain_http_to_a_tls_port_gets_400(self):
+        lbd, port, b = self.start_tls()
+        for body in (b"", b"x" * 20000):
+            with HttpClient(port) as c:
+                c.send(build_request("POST" if body else "GET", "/", body=body,
+                                     host="a.test"))
+                r = c.read_response()
+                self.assertErrorResponse(r, 400)
+                self.assertEqual(r.header("connection"), "close")
+                self.assertTrue(c.closed_within(5))
+        r = curl("-sS", "http://127.0.0.1:%d/" % port)
+        self.assertEqual(r.stdout, b"400 Bad Request\n")
+        self.assertNothingReached(b)
+        lines = lbd.access_lines(3)
+        self.assertEqual([ln["status"] for ln in lines], [400, 400, 400])
+        self.assert_still_serving(port)
 
     def test_stalled_handshakes_are_closed_after_the_header_timeout(self):
         lbd, port, b = self.start_tls(timeouts={"header": "1s"})
