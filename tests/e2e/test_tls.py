@@ -51,12 +51,15 @@ class Pki:
     def path(self, name):
         return os.path.join(self.dir, name)
 
-    def issue(self, name, cn, sans=None, start=None, end=None):
+    def issue(self, name, cn, sans=None, start=None, end=None, rsa=False):
         """NAME.pem and NAME.key for CN with DNS SANS; START/END as
-        YYYYMMDDHHMMSSZ (default: valid now for 5 days)."""
+        YYYYMMDDHHMMSSZ (default: valid now for 5 days); an EC P-256 key,
+        or RSA 2048 with RSA."""
         key, csr, pem = self.path(name + ".key"), self.path(name + ".csr"), self.path(name + ".pem")
-        args = [OPENSSL, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + cn]
+        newkey = ["-newkey", "rsa:2048"] if rsa else \
+            ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        args = [OPENSSL, "req"] + newkey + [
+            "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + cn]
         if sans:
             args += ["-addext", "subjectAltName=" + ",".join("DNS:" + s for s in sans)]
         run(*args)
@@ -373,6 +376,21 @@ class TlsTest(LbdTestCase):
         with tls_connect(port, client_context(self.pki), "a.test") as s:
             self.assertEqual(s.version(), "TLSv1.3")
             self.assertEqual(get(s)[0], 200)
+
+    def test_rsa_and_ec_certificates_side_by_side(self):
+        r = self.pki.issue("r", "r.test", ["r.test"], rsa=True)
+        lbd, port, b = self.start_tls(certs=[self.a, r])
+        for version in (ssl.TLSVersion.TLSv1_2, None):
+            ctx = client_context(self.pki, max_version=version)
+            with tls_connect(port, ctx, "r.test") as s:
+                self.assertEqual(subject_cn(s), "r.test")
+                if version:
+                    self.assertIn("RSA", s.cipher()[0])
+                self.assertEqual(get(s)[0], 200)
+            with tls_connect(port, ctx, "a.test") as s:
+                self.assertEqual(subject_cn(s), "a.test")
+                if version:
+                    self.assertIn("ECDSA", s.cipher()[0])
 
     def test_default_allows_tls12(self):
         lbd, port, b = self.start_tls()
