@@ -19,7 +19,7 @@ import time
 import unittest
 
 import backends as B
-from lbdtest import (HOST, HttpClient, LbdTestCase, build_request, config, curl, free_port,
+from lbdtest import (HOST, HttpClient, Lbd, LbdTestCase, build_request, config, curl, free_port,
                      lbd_bin, listener, pool)
 
 OPENSSL = shutil.which("openssl")
@@ -305,6 +305,22 @@ class TlsTest(LbdTestCase):
             self.assertEqual(subject_cn(s), "c.test")
         with tls_connect(port, ctx, "a.test") as s:
             self.assertEqual(subject_cn(s), "b.test")  # a is gone: the default
+
+    def test_relative_paths_are_taken_from_the_config_directory(self):
+        b = self.backends.http("b1")
+        port = free_port()
+        lbd = Lbd(self.tls_config(port, b, certs=[{"cert": "certs/c.pem", "key": "certs/c.key"}]))
+        self.addCleanup(self._cleanup_lbd, lbd)
+        os.mkdir(os.path.join(lbd.dir, "certs"))
+        shutil.copy(self.c["cert"], os.path.join(lbd.dir, "certs", "c.pem"))
+        shutil.copy(self.c["key"], os.path.join(lbd.dir, "certs", "c.key"))
+        lbd.start()
+        with tls_connect(port, client_context(self.pki), "c.test") as s:
+            self.assertEqual(subject_cn(s), "c.test")
+        # not from the working directory
+        r = subprocess.run([lbd_bin(), "-t", "-c", lbd.config_path], cwd="/",
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r)
 
     def test_reload_rereads_the_files(self):
         b = self.backends.http("b1")
