@@ -16,6 +16,7 @@
 
 #include "config_node.h"
 #include "config_schema.h"
+#include "tls_listener.h"
 #include "tls_upstream.h"
 
 #define CONFIG_ERRORS_SHOWN 100
@@ -77,6 +78,17 @@ static void config_free(struct config *cfg)
 		}
 		free(l->routes);
 		free(l->binds);
+		if (l->tls) {
+			tls_listener_free(l->tls->ctx);
+			for (size_t j = 0; j < l->tls->ncerts; j++) {
+				free(l->tls->certs[j].cert);
+				free(l->tls->certs[j].key);
+			}
+			free(l->tls->certs);
+			free(l->tls->ciphers);
+			free(l->tls->ciphersuites);
+			free(l->tls);
+		}
 		free(l->trusted);
 		free(l->name);
 	}

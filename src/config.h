@@ -163,12 +163,36 @@ struct route_conf {
 	struct pool_conf *pool;  /* points into config.pools */
 };
 
+/* listeners[].tls */
+enum tls_min_version {
+	TLS_MIN_1_2,
+	TLS_MIN_1_3,
+};
+
+struct tls_cert_conf {
+	char *cert;              /* PEM: the certificate, then its intermediates */
+	char *key;               /* PEM, unencrypted */
+};
+
+struct tls_listener;
+
+struct listener_tls_conf {
+	struct tls_cert_conf *certs; /* the first is the default */
+	size_t ncerts;
+	enum tls_min_version min_version;
+	char *ciphers;           /* TLS 1.2 cipher list; NULL: lbd's default */
+	char *ciphersuites;      /* TLS 1.3; NULL: OpenSSL's default */
+	bool session_tickets;
+	struct tls_listener *ctx; /* built while loading (tls_listener.h) */
+};
+
 struct listener_conf {
 	char *name;
 	struct lbd_addr *binds;
 	size_t nbinds;
 	enum listener_protocol protocol;
 	bool proxy_protocol;     /* connections start with a PROXY v1/v2 header */
+	struct listener_tls_conf *tls; /* NULL: plain TCP */
 	struct cidr *trusted;    /* peers whose X-Forwarded-For names the client */
 	size_t ntrusted;
 	struct route_conf *routes; /* tcp: exactly one, with no match */

@@ -221,6 +221,7 @@ static const struct field listener_fields[] = {
 	{ "bind", field_binds, 0, 0, 0, NULL, true },
 	{ "protocol", field_enum, offsetof(struct listener_conf, protocol), 0, 0, protocols, false },
 	{ "proxy_protocol", field_bool, offsetof(struct listener_conf, proxy_protocol), 0, 0, NULL, false },
+	{ "tls", field_listener_tls, 0, 0, 0, NULL, false },
 	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },
 	{ "routes", field_routes, 0, 0, 0, &route_section, true },
 };

@@ -93,14 +93,18 @@ void field_health_check(struct walk *w, const struct field *f, const struct cnod
 void field_passive(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_path_prefix(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 
-/* pools[].tls (config_tls.c): the section (a mapping only), file paths,
- * host names (with a non-NULL arg: or an IP address). */
+/* pools[].tls (config_pool_tls.c): the section (a mapping only), host
+ * names (with min 1: or an IP address); file paths, relative to the
+ * configuration's directory (config_listener_tls.c). */
 void field_pool_tls(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_tls_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_tls_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 /* Build POOL's TLS context once its servers are parsed (V: the pool's
  * node), reporting a CA file or client certificate that cannot be loaded. */
 void config_build_pool_tls(struct walk *w, struct pool_conf *pool, const struct cnode *v);
+/* listeners[].tls (config_listener_tls.c): OBJ is the listener; the certificates
+ * and keys are loaded and checked. */
+void field_listener_tls(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 
 /* Parse an address from V into OUT; reports and returns -1 when invalid. */
 int walk_address(struct walk *w, const struct cnode *v, struct lbd_addr *out);

@@ -20,11 +20,13 @@
 #include "http_request.h"
 #include "io.h"
 #include "log.h"
+#include "pp_socket.h"
 #include "proxy_protocol.h"
 #include "proxy.h"
 #include "route.h"
 #include "runtime.h"
 #include "tcp_proxy.h"
+#include "tls_listener.h"
 #include "tunnel.h"
 
 /* After lbd's last answer, how long it keeps reading (and discarding) what
@@ -134,6 +136,7 @@ static void client_free(struct client_conn *c)
 	exchange_end(c, false);
 	if (c->timer)
 		event_free(c->timer);
+	pp_wait_free(c->ppw, 1);
 	io_reader_free(&c->rd);
 	if (c->bev)
 		bufferevent_free(c->bev);
@@ -161,6 +164,8 @@ static void start_linger(struct client_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
+	if (c->tls)
+		tls_close_notify(c->bev);
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	io_reader_set(&c->rd, false); /* the bufferevent reads from now on */
 	evbuffer_drain(in, evbuffer_get_length(in));
@@ -528,7 +533,7 @@ static void handle_head(struct client_conn *c)
 	}
 	plan.out.client_ip = c->peer_ip;
 	plan.out.client_v6 = c->peer_v6;
-	plan.out.proto = "http";
+	plan.out.proto = c->tls ? "https" : "http";
 	if (http_request_render(&c->req, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
 		client_error(c, 500);
 		return;
@@ -814,9 +819,45 @@ static void on_write(struct bufferevent *bev, void *arg)
 		upstream_client_drained(c);
 }
 
+/* A plain HTTP request on a TLS port (OpenSSL recognises one by its first
+ * bytes and writes nothing): answer 400 in the clear, as nginx does, so the
+ * client learns why instead of seeing the connection drop (one access-log
+ * line, as for every answer of lbd's own). What the client
+ * sent is read first so that closing does not reset the answer away; the
+ * answer is small enough for an empty socket buffer. */
+static void answer_plain_http(struct client_conn *c)
+{
+	int fd = bufferevent_getfd(c->bev);
+	struct evbuffer *out = evbuffer_new();
+	char discard[4096];
+
+	for (int i = 0; i < 16 && recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0; i++)
+		;
+	if (!out)
+		return;
+	c->ex.start_us = monotonic_us();
+	clock_gettime(CLOCK_REALTIME, &c->ex.start_real);
+	c->ex.status = 400;
+	c->ex.bytes_out = http_error_write(out, 400, true);
+	evbuffer_write(out, fd);
+	evbuffer_free(out);
+	shutdown(fd, SHUT_WR);
+	log_exchange(c);
+}
+
+static void on_tls_read(struct bufferevent *bev, void *arg)
+{
+	struct client_conn *c = arg;
+
+	io_reader_tls_readable(&c->rd);
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct client_conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* the TLS handshake is done; the request follows */
 
 	if ((what & BEV_EVENT_EOF) && c->state == CLIENT_FORWARD && c->ex.req_complete) {
 		/* A half-close after a complete request: answer, then close. */
@@ -827,6 +868,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	    c->state == CLIENT_FORWARD && !c->ex.resp_started) {
 		client_error(c, 408); /* the request body stalled */
 		return;
+	}
+	if (c->tls && (what & BEV_EVENT_ERROR) && !c->served && c->state == CLIENT_IDLE) {
+		char why[128];
+		bool plain = tls_error_text(c->bev, why, sizeof(why));
+		log_debug("client %s: TLS handshake failed: %s", c->peer_ip, why);
+		if (plain)
+			answer_plain_http(c);
 	}
 	client_free(c);
 }
@@ -865,26 +913,89 @@ static void client_destroy(struct conn_link *link)
 	client_free((struct client_conn *)link);
 }
 
+/* Give C its bufferevent and start reading. Returns 0, or -1 with BEV
+ * left to the caller. */
+static int client_attach(struct client_conn *c, struct bufferevent *bev)
+{
+	if (io_reader_init(&c->rd, c->w->base, bev, RELAY_HIGH_WATER, on_readable,
+			   on_read_event, c) < 0) {
+		io_reader_free(&c->rd);
+		return -1;
+	}
+	c->bev = bev;
+	bufferevent_setcb(c->bev, c->tls ? on_tls_read : NULL, on_write, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
+	bufferevent_disable(c->bev, EV_WRITE); /* on by default; see io.h */
+	io_reader_set(&c->rd, true);
+	return 0;
+}
+
+/* A TLS listener with proxy_protocol: the PROXY header, read from the
+ * socket itself (pp_socket.h), then the TLS bufferevent. The header
+ * timeout set at accept bounds both. */
+static void on_pp_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct client_conn *c = arg;
+	struct pp_result pp;
+	enum pp_status st = pp_socket_read(fd, &c->ppw->st, &pp);
+	struct bufferevent *bev;
+
+	if (st == PP_MORE)
+		return;
+	if (st != PP_DONE) {
+		log_debug("client %s: no valid PROXY protocol header; closing", c->peer_ip);
+		client_free(c);
+		return;
+	}
+	if (pp.has_addr) {
+		addr_host_text((const struct sockaddr *)&pp.src, c->peer_ip, sizeof(c->peer_ip));
+		c->peer_v6 = pp.src.ss_family == AF_INET6;
+	}
+	bev = tls_bev_new(c->ppw->ssl, c->w->base, fd);
+	c->ppw->ssl = NULL; /* the bufferevent's now, or freed */
+	if (!bev) {
+		client_free(c);
+		return;
+	}
+	if (client_attach(c, bev) < 0) {
+		bufferevent_setfd(bev, -1); /* ppw closes FD */
+		bufferevent_free(bev);
+		client_free(c);
+		return;
+	}
+	pp_wait_free(c->ppw, 0);
+	c->ppw = NULL;
+}
+
 static int client_accept(struct worker *w, size_t listener_index, int fd,
 			 const struct sockaddr *peer)
 {
 	struct client_conn *c = calloc(1, sizeof(*c));
+	const struct listener_conf *l = &w->cfg->listeners[listener_index];
+	struct bufferevent *bev = NULL;
 	int one = 1;
 
 	if (!c)
 		return -1;
 	c->w = w;
-	c->lrt = w->cfg->listeners[listener_index].rt;
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->lrt = l->rt;
+	c->tls = l->tls != NULL;
 	c->timer = evtimer_new(w->base, on_timer, c);
-	if (!c->bev || !c->timer ||
-	    io_reader_init(&c->rd, w->base, c->bev, RELAY_HIGH_WATER, on_readable,
-			   on_read_event, c) < 0) {
-		io_reader_free(&c->rd);
-		if (c->bev) {
-			bufferevent_setfd(c->bev, -1); /* the caller closes FD */
-			bufferevent_free(c->bev);
+	if (c->timer && c->tls && l->proxy_protocol) {
+		SSL *ssl = tls_listener_ssl(l->tls->ctx);
+		if (ssl)
+			c->ppw = pp_wait_new(w->base, fd, ssl, on_pp_readable, c, 0);
+	} else if (c->timer && c->tls) {
+		bev = tls_listener_bev(l->tls->ctx, w->base, fd);
+	} else if (c->timer) {
+		bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!c->timer || (!bev && !c->ppw) || (bev && client_attach(c, bev) < 0)) {
+		if (bev) {
+			bufferevent_setfd(bev, -1); /* the caller closes FD */
+			bufferevent_free(bev);
 		}
+		pp_wait_free(c->ppw, 0);
 		if (c->timer)
 			event_free(c->timer);
 		free(c);
@@ -894,7 +1005,8 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	addr_host_text(peer, c->peer_ip, sizeof(c->peer_ip));
 	c->peer_v6 = peer->sa_family == AF_INET6;
-	c->proxy_header = w->cfg->listeners[listener_index].proxy_protocol;
+	/* Before TLS the header was read already (ppw). */
+	c->proxy_header = l->proxy_protocol && !c->tls;
 	c->state = CLIENT_IDLE;
 	c->ex.upstream_us = -1;
 	c->link.stop = client_stop;
@@ -905,10 +1017,6 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	c->ex.resp.cache = &w->head_cache;
 	listener_rt_opened(c->lrt);
 	worker_conn_add(w, &c->link);
-	bufferevent_setcb(c->bev, NULL, on_write, on_event, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
-	bufferevent_disable(c->bev, EV_WRITE); /* on by default; see io.h */
-	io_reader_set(&c->rd, true);
 	/* The first request must start arriving within the header timeout. */
 	arm_timer(c, w->cfg->timeouts.header_ms);
 	return 0;

@@ -37,6 +37,7 @@ enum client_state {
 };
 
 struct upstream_conn;
+struct pp_wait;
 
 struct exchange {
 	struct config *cfg;               /* the generation serving it; one ref */
@@ -92,6 +93,9 @@ struct client_conn {
 	char peer_ip[INET6_ADDRSTRLEN];   /* the client: the peer, or the */
 	bool peer_v6;                     /* source of a PROXY header */
 	bool proxy_header;                /* a PROXY header is still expected */
+	bool tls;                         /* bev is TLS (bufferevent_openssl) */
+	struct pp_wait *ppw;              /* TLS after a PROXY header: until the
+					   * header is read, no bev (pp_socket.h) */
 	enum client_state state;
 	struct event *timer;              /* header and idle deadlines */
 	llhttp_t parser;

@@ -245,8 +245,10 @@ static struct evbuffer *client_out(struct client_conn *c)
 
 /* A sticky pool's response carries a cookie when the client sent none or
  * one that names another server (it was placed anew). */
-static const struct set_cookie *sticky_cookie(struct exchange *ex, struct upstream_conn *up)
+static const struct set_cookie *sticky_cookie(struct client_conn *c, struct upstream_conn *up)
 {
+	struct exchange *ex = &c->ex;
+
 	if (ex->pool->balance != BALANCE_STICKY_COOKIE || !ex->server)
 		return NULL;
 	balance_sticky_id(ex->pool, ex->server, up->sticky_id);
@@ -257,9 +259,7 @@ static const struct set_cookie *sticky_cookie(struct exchange *ex, struct upstre
 		.name = ex->pool->sticky.cookie,
 		.value = up->sticky_id,
 		.max_age_s = ex->pool->sticky.max_age_ms / 1000,
-		/* Hook for TLS listeners (not in this version): .secure = true
-		 * when the client connection is TLS. */
-		.secure = false,
+		.secure = c->tls, /* SPEC §4: Secure on TLS listeners */
 	};
 	return &up->sticky;
 }
@@ -542,7 +542,7 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	up->rp.is_head = ex->is_head;
 	up->rp.upgrade = ex->upgrade;
 	up->rp.client_minor = c->parser.http_minor;
-	up->rp.set_cookie = sticky_cookie(ex, up);
+	up->rp.set_cookie = sticky_cookie(c, up);
 	bufferevent_setcb(up->bev, up->tls ? up_tls_read : NULL, up_on_write, up_on_event, up);
 	bufferevent_setwatermark(up->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	io_reader_callbacks(&up->rd, up_on_read, up_on_read_event, up);

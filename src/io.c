@@ -3,9 +3,30 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <errno.h>
 #include <sys/socket.h>
+
+bool io_is_tls(struct bufferevent *bev)
+{
+	return bufferevent_openssl_get_ssl(bev) != NULL;
+}
+
+/* bufferevent_openssl writes (SSL_write) as soon as bytes are added to an
+ * output it may write, and has no call to write what is already there:
+ * with writing allowed, one byte taken from the front and put back makes
+ * it write the whole output now, in as few records as the chains allow.
+ * Whatever the socket does not take it writes when the socket is ready. */
+static bool tls_flush(struct bufferevent *bev, struct evbuffer *out)
+{
+	char first;
+
+	bufferevent_enable(bev, EV_WRITE);
+	if (evbuffer_remove(out, &first, 1) == 1)
+		evbuffer_prepend(out, &first, 1);
+	return evbuffer_get_length(out) == 0;
+}
 
 bool io_flush(struct bufferevent *bev)
 {
@@ -15,6 +36,8 @@ bool io_flush(struct bufferevent *bev)
 		return true;
 	if (bufferevent_get_enabled(bev) & EV_WRITE)
 		return false; /* libevent is writing already */
+	if (io_is_tls(bev))
+		return tls_flush(bev, out);
 	/* A socket bufferevent freezes the front of its output so that only
 	 * it drains it; it thaws it around its own writes, and so does this.
 	 * Errors other than EAGAIN are left for libevent to meet on its own
@@ -40,6 +63,17 @@ static void reader_update(struct io_reader *r)
 {
 	bool want = r->on && !r->full;
 
+	if (r->tls) {
+		if (r->on)
+			bufferevent_enable(r->bev, EV_READ);
+		else
+			bufferevent_disable(r->bev, EV_READ);
+		if (r->on && r->has_timeout)
+			event_add(r->ev, &r->timeout);
+		else
+			event_del(r->ev);
+		return;
+	}
 	if (!want) {
 		event_del(r->ev);
 		return;
@@ -93,12 +127,33 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	r->on_event(BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), r->arg);
 }
 
+static void on_tls_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct io_reader *r = arg;
+
+	io_reader_set(r, false);
+	r->on_event(BEV_EVENT_READING | BEV_EVENT_TIMEOUT, r->arg);
+}
+
+void io_reader_tls_readable(struct io_reader *r)
+{
+	if (r->on && r->has_timeout)
+		event_add(r->ev, &r->timeout); /* the timeout counts from the last byte */
+	r->on_read(r->arg);
+}
+
 int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferevent *bev,
 		   size_t high_water, io_read_fn on_read, io_event_fn on_event, void *arg)
 {
 	*r = (struct io_reader){ .bev = bev, .on_read = on_read, .on_event = on_event,
 				 .arg = arg, .high_water = high_water };
 	bufferevent_disable(bev, EV_READ);
+	if (io_is_tls(bev)) {
+		r->tls = true;
+		bufferevent_setwatermark(bev, EV_READ, 0, high_water);
+		r->ev = evtimer_new(base, on_tls_timeout, r);
+		return r->ev ? 0 : -1;
+	}
 	r->ev = event_new(base, bufferevent_getfd(bev), EV_READ | EV_PERSIST, on_readable, r);
 	return r->ev ? 0 : -1;
 }
@@ -130,7 +185,7 @@ void io_reader_timeout(struct io_reader *r, const struct timeval *tv)
 
 void io_reader_drained(struct io_reader *r)
 {
-	if (!r->full ||
+	if (r->tls || !r->full ||
 	    evbuffer_get_length(bufferevent_get_input(r->bev)) >= r->high_water)
 		return;
 	r->full = false;

@@ -18,7 +18,8 @@ struct bufferevent;
 struct event;
 struct event_base;
 
-/* Write what BEV's output holds now; what the socket does not take is
+/* Write what BEV's output holds now (through SSL_write for a TLS
+ * bufferevent); what the socket does not take is
  * left to libevent (write interest on). Returns true when all is out. */
 bool io_flush(struct bufferevent *bev);
 
@@ -39,8 +40,15 @@ typedef void (*io_read_fn)(void *arg);
  * is already off when it is called. */
 typedef void (*io_event_fn)(short what, void *arg);
 
+/* A TLS connection's bufferevent (bufferevent_openssl) has to do its own
+ * reading, through SSL_read: its reader only turns that reading on and off
+ * and keeps the timeout (an event of its own, as the bufferevent's read
+ * timeout is shared with the code that sets write timeouts), and the
+ * bufferevent's read callback must call io_reader_tls_readable(). Its
+ * buffer bound is the bufferevent's read watermark. */
 struct io_reader {
-	struct event *ev;
+	struct event *ev;        /* TLS: the timeout alone */
+	bool tls;
 	struct bufferevent *bev;
 	io_read_fn on_read;
 	io_event_fn on_event;
@@ -65,5 +73,11 @@ void io_reader_timeout(struct io_reader *r, const struct timeval *tv);
  * because the input was full. */
 void io_reader_drained(struct io_reader *r);
 void io_reader_free(struct io_reader *r);
+
+/* From a TLS bufferevent's read callback: bytes arrived in its input. */
+void io_reader_tls_readable(struct io_reader *r);
+
+/* Whether BEV is a TLS bufferevent. */
+bool io_is_tls(struct bufferevent *bev);
 
 #endif

@@ -17,8 +17,10 @@
 #include "balance.h"
 #include "health.h"
 #include "log.h"
+#include "pp_socket.h"
 #include "proxy_protocol.h"
 #include "runtime.h"
+#include "tls_listener.h"
 #include "tls_upstream.h"
 #include "tunnel.h"
 #include "worker.h"
@@ -34,6 +36,8 @@ struct tcp_conn {
 	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
 	size_t ntried;
 	struct listener_rt *lrt;        /* counts this connection until it ends */
+	struct pp_wait *ppw;            /* TLS after a PROXY header: no client
+					 * bufferevent until it is read */
 	char peer_ip[INET6_ADDRSTRLEN];
 };
 
@@ -51,6 +55,7 @@ static void release_server(struct server_conf *srv)
 
 static void tcp_free(struct tcp_conn *t)
 {
+	pp_wait_free(t->ppw, 1);
 	if (t->client)
 		bufferevent_free(t->client);
 	if (t->server)
@@ -206,6 +211,65 @@ static void on_client_header(struct bufferevent *bev, void *arg)
 	connect_next(t);
 }
 
+/* A TLS listener: the server is reached once the client's handshake is
+ * done, so that garbage or a stalled handshake never costs a server
+ * connection. */
+static void on_client_handshake(struct bufferevent *bev, short what, void *arg)
+{
+	struct tcp_conn *t = arg;
+
+	if (!(what & BEV_EVENT_CONNECTED)) {
+		char why[128] = "timed out";
+		if (!(what & BEV_EVENT_TIMEOUT))
+			tls_error_text(bev, why, sizeof(why));
+		log_debug("TCP client %s: TLS handshake failed: %s", t->peer_ip, why);
+		tcp_free(t);
+		return;
+	}
+	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
+	bufferevent_set_timeouts(t->client, NULL, NULL);
+	connect_next(t);
+}
+
+static void start_handshake(struct tcp_conn *t)
+{
+	struct timeval tv;
+
+	ms_to_tv(t->cfg->timeouts.header_ms, &tv);
+	bufferevent_setcb(t->client, NULL, NULL, on_client_handshake, t);
+	bufferevent_set_timeouts(t->client, &tv, NULL);
+	bufferevent_enable(t->client, EV_READ);
+}
+
+/* A TLS listener with proxy_protocol: the header is read from the socket
+ * itself (pp_socket.h), then the handshake starts. */
+static void on_pp_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *t = arg;
+	struct pp_result pp;
+	enum pp_status st = (what & EV_TIMEOUT) ? PP_BAD : pp_socket_read(fd, &t->ppw->st, &pp);
+
+	if (st == PP_MORE)
+		return;
+	if (st != PP_DONE) {
+		log_debug("TCP client %s: no valid PROXY protocol header; closing", t->peer_ip);
+		tcp_free(t);
+		return;
+	}
+	if (pp.has_addr)
+		addr_host_text((const struct sockaddr *)&pp.src, t->peer_ip, sizeof(t->peer_ip));
+	t->client = tls_bev_new(t->ppw->ssl, t->w->base, fd);
+	t->ppw->ssl = NULL; /* the bufferevent's now, or freed */
+	if (!t->client) {
+		tcp_free(t);
+		return;
+	}
+	pp_wait_free(t->ppw, 0);
+	t->ppw = NULL;
+	bufferevent_setwatermark(t->client, EV_READ, 0, 64 * 1024);
+	start_handshake(t);
+}
+
 static void tcp_stop(struct conn_link *link)
 {
 }
@@ -219,11 +283,21 @@ int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
 		     const struct sockaddr *peer)
 {
 	struct tcp_conn *t = calloc(1, sizeof(*t));
+	const struct listener_conf *l = &w->cfg->listeners[listener_index];
 
 	if (!t)
 		return -1;
-	t->client = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!t->client) {
+	if (l->tls && l->proxy_protocol) {
+		SSL *ssl = tls_listener_ssl(l->tls->ctx);
+		if (ssl)
+			t->ppw = pp_wait_new(w->base, fd, ssl, on_pp_readable, t,
+					     w->cfg->timeouts.header_ms);
+	} else if (l->tls) {
+		t->client = tls_listener_bev(l->tls->ctx, w->base, fd);
+	} else {
+		t->client = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!t->client && !t->ppw) {
 		free(t);
 		return -1;
 	}
@@ -236,6 +310,8 @@ int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
 	t->link.destroy = tcp_destroy;
 	addr_host_text(peer, t->peer_ip, sizeof(t->peer_ip));
 	worker_conn_add(w, &t->link);
+	if (t->ppw)
+		return 0;
 	/* Bytes the client sends early wait in its input buffer (bounded by
 	 * the read watermark) and are relayed once the server is there. */
 	bufferevent_setwatermark(t->client, EV_READ, 0, 64 * 1024);
@@ -245,6 +321,10 @@ int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
 		bufferevent_setcb(t->client, on_client_header, NULL, on_client_event, t);
 		bufferevent_set_timeouts(t->client, &tv, NULL);
 		bufferevent_enable(t->client, EV_READ);
+		return 0;
+	}
+	if (l->tls) {
+		start_handshake(t); /* over within the header timeout */
 		return 0;
 	}
 	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);

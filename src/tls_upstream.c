@@ -464,11 +464,3 @@ void tls_upstream_log_connected(const struct pool_conf *pool, const struct serve
 	log_debug("pool %s: server %s (%s): connected, %s", pool->name, server->name,
 		  server->addr.text, tls);
 }
-
-void tls_upstream_close_notify(struct bufferevent *bev)
-{
-	SSL *ssl = bufferevent_openssl_get_ssl(bev);
-
-	if (ssl && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		SSL_shutdown(ssl); /* best effort: the socket is shut down next */
-}

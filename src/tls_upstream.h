@@ -72,8 +72,4 @@ void tls_upstream_describe(struct bufferevent *bev, char *buf, size_t len);
 void tls_upstream_log_connected(const struct pool_conf *pool, const struct server_conf *server,
 				struct bufferevent *bev);
 
-/* Send TLS close_notify on BEV if it is a TLS connection whose output is
- * empty (a tunnel half-closing towards a TLS server). */
-void tls_upstream_close_notify(struct bufferevent *bev);
-
 #endif

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "tls_upstream.h"
+#include "tls_listener.h"
 #include "worker.h"
 
 /* Bytes queued towards one side before the other stops being read. */
@@ -69,7 +69,7 @@ static bool finish_direction(struct tunnel *t, int i)
 
 	if (t->eof[!i] && !t->shut[i] && evbuffer_get_length(bufferevent_get_output(to)) == 0) {
 		/* A TLS peer hears the end as close_notify before the FIN. */
-		tls_upstream_close_notify(to);
+		tls_close_notify(to);
 		shutdown(bufferevent_getfd(to), SHUT_WR);
 		t->shut[i] = true;
 	}
@@ -118,6 +118,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	struct tunnel *t = arg;
 	int i = side_of(t, bev);
 
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* a TLS side finished its handshake */
 	if (what & BEV_EVENT_EOF) {
 		relay(t, i);
 		t->eof[i] = true;

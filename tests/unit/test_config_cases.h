@@ -305,7 +305,7 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:3:11: listeners[0].bind: expected a unix socket path of 1 to 107 bytes after \"unix:\", got \"unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    protocol: udp\n    tls: {}\n    routes: [ { pool: web } ]\n" POOLS,
 	  "bad.yaml:4:15: listeners[0].protocol: expected http or tcp, got \"udp\"\n"
-	  "bad.yaml:5:5: listeners[0].tls: unknown key (expected one of: name, bind, protocol, proxy_protocol, trusted_proxies, routes)" },
+	  "bad.yaml:5:10: listeners[0].tls: missing required key \"certificates\"" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes: []\n" POOLS,
 	  "bad.yaml:4:13: listeners[0].routes: expected a non-empty list of routes, got an empty list" },
 
@@ -358,4 +358,28 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:7:48: pools[0].servers[0].weight: expected an integer from 0 to 256, got \"-2\"\n"
 	  "bad.yaml:8:22: defaults.retries: expected an integer from 0 to 16, got \"many\"\n"
 	  "bad.yaml:9:20: global.workers: expected auto or an integer from 1 to 256, got \"0\"" },
+
+	/* ---- listeners[].tls ---- */
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: {}\n" POOLS,
+	  "bad.yaml:6:10: listeners[0].tls: missing required key \"certificates\"" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: { certificates: [] }\n" POOLS,
+	  "bad.yaml:6:26: listeners[0].tls.certificates: expected a non-empty list of certificates ({cert: PATH, key: PATH}), got an empty list" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: { certificates: [ { cert: /nonexistent/a.pem } ] }\n" POOLS,
+	  "bad.yaml:6:28: listeners[0].tls.certificates[0]: missing required key \"key\"" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: { certificates: [ { cert: /nonexistent/a.pem, key: /nonexistent/a.key } ] }\n" POOLS,
+	  "bad.yaml:6:36: listeners[0].tls.certificates[0].cert: cannot open certificate /nonexistent/a.pem: No such file or directory" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: { certificates: [ { cert: /nonexistent/a.pem, key: /k } ], min_version: \"1.1\" }\n" POOLS,
+	  "bad.yaml:6:82: listeners[0].tls.min_version: expected 1.2 or 1.3, got \"1.1\"" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: { certificates: [ { cert: /a, key: /k } ], session_tickets: maybe, ciphers: \"A B\" }\n" POOLS,
+	  "bad.yaml:6:70: listeners[0].tls.session_tickets: expected true or false, got \"maybe\"\n"
+	  "bad.yaml:6:86: listeners[0].tls.ciphers: expected an OpenSSL cipher list such as ECDHE+AESGCM:ECDHE+CHACHA20, without spaces or control characters" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: { certificate: [ { cert: /a, key: /k } ] }\n" POOLS,
+	  "bad.yaml:6:10: listeners[0].tls: missing required key \"certificates\"\n"
+	  "bad.yaml:6:12: listeners[0].tls.certificate: unknown key (did you mean \"certificates\"?)" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: { certificates: [ { cert: \"\", key: /k } ] }\n" POOLS,
+	  "bad.yaml:6:36: listeners[0].tls.certificates[0].cert: expected a file path, got an empty string" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    proxy_protocol: true\n    tls: { certificates: [ { cert: /nonexistent/a.pem, key: /k } ] }\n" POOLS,
+	  "bad.yaml:7:36: listeners[0].tls.certificates[0].cert: cannot open certificate /nonexistent/a.pem: No such file or directory" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: { certificates: [ { cert: \"" TESTS_SRCDIR "/configs/good/full.yaml\", key: /k } ] }\n" POOLS,
+	  "bad.yaml:6:36: listeners[0].tls.certificates[0].cert: " TESTS_SRCDIR "/configs/good/full.yaml: no PEM certificate (no start line)" },
 };

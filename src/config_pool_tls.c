@@ -1,4 +1,4 @@
-/* config_tls.c — the pools[].tls keys: the section's own form, file paths,
+/* config_pool_tls.c — the pools[].tls keys: the section's own form,
  * host names for SNI and verification, and building the pool's OpenSSL
  * context (tls_upstream.h) once its servers are known, so that errors
  * loading a CA file or client certificate carry their line and key path. */
@@ -35,24 +35,6 @@ void field_pool_tls(struct walk *w, const struct field *f, const struct cnode *v
 	}
 }
 
-void field_tls_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
-{
-	static const char what[] = "a file path";
-	char **slot = (char **)((char *)obj + f->off);
-	const char *s = walk_scalar(w, v, what);
-
-	if (!s)
-		return;
-	if (!*s) {
-		cerr_at(w->errs, v, "expected %s, got \"\"", what);
-		return;
-	}
-	free(*slot);
-	*slot = strdup(s);
-	if (!*slot)
-		cerr_at(w->errs, v, "out of memory");
-}
-
 /* A DNS name (RFC 1123 labels), or with arg also an IPv4/IPv6 address. */
 static bool dns_name_ok(const char *s)
 {
@@ -80,7 +62,7 @@ static bool dns_name_ok(const char *s)
 
 void field_tls_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
-	bool ip_ok = f->min != 0; /* verify_name: an IP address is a name too */
+	bool ip_ok = f->arg != NULL;
 	const char *what = ip_ok ? "a host name or an IP address" :
 		"a host name (SNI carries no IP addresses)";
 	char **slot = (char **)((char *)obj + f->off);

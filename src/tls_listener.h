@@ -1,0 +1,76 @@
+/* tls_listener.h — TLS termination on a listener: the OpenSSL contexts
+ * built from listeners[].tls, one per certificate, and the SSL objects of
+ * accepted connections.
+ *
+ * The contexts belong to the configuration generation: they are built (and
+ * every certificate and key checked) while the configuration loads, so
+ * `lbd -t` and a reload reject a bad file before anything serves it, and
+ * freed with the generation. An accepted connection's SSL holds references
+ * to the contexts it uses, so a connection in flight keeps its certificate
+ * and session across reloads.
+ */
+#ifndef LBD_TLS_LISTENER_H
+#define LBD_TLS_LISTENER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+struct listener_tls_conf;
+
+/* Which setting a load error is about, so that the configuration loader
+ * can point at its line. */
+enum tls_part {
+	TLS_PART_CERT,
+	TLS_PART_KEY,
+	TLS_PART_CIPHERS,
+	TLS_PART_CIPHERSUITES,
+	TLS_PART_OTHER,
+};
+
+struct tls_load_error {
+	size_t cert;             /* index into conf->certs (CERT, KEY) */
+	enum tls_part part;
+	char msg[512];           /* names the file; never the key's contents */
+};
+
+/* The default for ciphers (TLS 1.2): forward-secret AEAD suites only. */
+#define TLS_DEFAULT_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+struct tls_listener;
+
+/* Load every certificate and key of CONF and build the contexts; HTTP
+ * selects http/1.1 by ALPN. Returns NULL with ERR filled. */
+struct tls_listener *tls_listener_new(const struct listener_tls_conf *conf, bool http,
+				      struct tls_load_error *err);
+void tls_listener_free(struct tls_listener *t);
+
+struct bufferevent;
+struct event_base;
+
+/* A new server-side SSL on the listener's contexts, or NULL. */
+SSL *tls_listener_ssl(const struct tls_listener *t);
+
+/* A bufferevent that accepts TLS on FD (handshake first) with SSL, which
+ * it takes, or NULL; FD is still the caller's to close when it fails.
+ * Freeing the bufferevent closes FD. Its callbacks are deferred to the
+ * loop, so that writing from inside a callback (io_flush) never calls
+ * another one back. */
+struct bufferevent *tls_bev_new(SSL *ssl, struct event_base *base, int fd);
+
+/* Both at once. */
+struct bufferevent *tls_listener_bev(const struct tls_listener *t, struct event_base *base,
+				     int fd);
+
+/* Why BEV's TLS failed, as OpenSSL says it (for the debug log). Returns
+ * true when what arrived was a plain HTTP request. */
+bool tls_error_text(struct bufferevent *bev, char *buf, size_t len);
+
+/* Send the close_notify alert on BEV if it is a TLS bufferevent (before
+ * shutting the socket down for writing). */
+void tls_close_notify(struct bufferevent *bev);
+
+#endif
