@@ -85,9 +85,9 @@ static const struct field cert_fields[] = {
 	{ "cert", field_tls_path, offsetof(struct tls_cert_conf, cert), 0, 0, NULL, true },
 	{ "key", field_tls_path, offsetof(struct tls_cert_conf, key), 0, 0, NULL, true },
 };
-static const struct section cert_section = SECTION(cert_fields);
+const struct section listener_tls_cert_section = SECTION(cert_fields);
 
-static void field_certificates(struct walk *w, const struct field *f, const struct cnode *v,
+void field_certificates(struct walk *w, const struct field *f, const struct cnode *v,
 			       void *obj)
 {
 	struct listener_tls_conf *t = obj;
@@ -101,17 +101,17 @@ static void field_certificates(struct walk *w, const struct field *f, const stru
 	}
 	t->ncerts = v->n;
 	for (size_t i = 0; i < v->n; i++)
-		walk_section(w, &cert_section, v->items[i], &t->certs[i]);
+		walk_section(w, f->arg, v->items[i], &t->certs[i]);
 }
 
 static const struct field tls_fields[] = {
-	{ "certificates", field_certificates, 0, 0, 0, NULL, true },
+	{ "certificates", field_certificates, 0, 0, 0, &listener_tls_cert_section, true },
 	{ "min_version", field_enum, offsetof(struct listener_tls_conf, min_version), 0, 0, tls_versions, false },
 	{ "ciphers", field_cipher_list, offsetof(struct listener_tls_conf, ciphers), 0, 0, NULL, false },
 	{ "ciphersuites", field_cipher_list, offsetof(struct listener_tls_conf, ciphersuites), 0, 0, NULL, false },
 	{ "session_tickets", field_bool, offsetof(struct listener_tls_conf, session_tickets), 0, 0, NULL, false },
 };
-static const struct section tls_section = SECTION(tls_fields);
+const struct section listener_tls_section = SECTION(tls_fields);
 
 /* The line a load error is about. */
 static const struct cnode *error_node(const struct cnode *v, const struct tls_load_error *e)
@@ -149,7 +149,7 @@ void field_listener_tls(struct walk *w, const struct field *f, const struct cnod
 	}
 	l->tls->min_version = TLS_MIN_1_2;
 	l->tls->session_tickets = true;
-	walk_section(w, &tls_section, v, l->tls);
+	walk_section(w, f->arg, v, l->tls);
 	if (w->errs->list.count != before || l->tls->ncerts == 0)
 		return; /* the files are only loaded from a well-formed section */
 	l->tls->ctx = tls_listener_new(l->tls, l->protocol == PROTO_HTTP, &err);

@@ -62,7 +62,7 @@ static bool dns_name_ok(const char *s)
 
 void field_tls_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
-	bool ip_ok = f->arg != NULL;
+	bool ip_ok = f->min != 0; /* verify_name: an IP address is a name too */
 	const char *what = ip_ok ? "a host name or an IP address" :
 		"a host name (SNI carries no IP addresses)";
 	char **slot = (char **)((char *)obj + f->off);

@@ -221,7 +221,7 @@ static const struct field listener_fields[] = {
 	{ "bind", field_binds, 0, 0, 0, NULL, true },
 	{ "protocol", field_enum, offsetof(struct listener_conf, protocol), 0, 0, protocols, false },
 	{ "proxy_protocol", field_bool, offsetof(struct listener_conf, proxy_protocol), 0, 0, NULL, false },
-	{ "tls", field_listener_tls, 0, 0, 0, NULL, false },
+	{ "tls", field_listener_tls, 0, 0, 0, &listener_tls_section, false },
 	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },
 	{ "routes", field_routes, 0, 0, 0, &route_section, true },
 };
@@ -658,7 +658,8 @@ static void field_listeners(struct walk *w, const struct field *f, const struct 
 static bool field_is_list(const struct field *f)
 {
 	return f->parse == field_listeners || f->parse == field_pools ||
-	       f->parse == field_servers || f->parse == field_routes;
+	       f->parse == field_servers || f->parse == field_routes ||
+	       f->parse == field_certificates;
 }
 
 static int keys_walk(const struct section *s, char *path, size_t len, size_t cap,

@@ -105,6 +105,9 @@ void config_build_pool_tls(struct walk *w, struct pool_conf *pool, const struct 
 /* listeners[].tls (config_listener_tls.c): OBJ is the listener; the certificates
  * and keys are loaded and checked. */
 void field_listener_tls(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* Its section and its list of {cert, key} items (arg: the item section). */
+extern const struct section listener_tls_section, listener_tls_cert_section;
+void field_certificates(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 
 /* Parse an address from V into OUT; reports and returns -1 when invalid. */
 int walk_address(struct walk *w, const struct cnode *v, struct lbd_addr *out);

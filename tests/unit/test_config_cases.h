@@ -153,7 +153,7 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:8:16: pools[0].tls.ca: cannot read CA file /nonexistent/ca.pem: No such file or directory" },
 	{ LISTENERS "pools:\n  - name: web\n    tls: { sni: -bad-.example, ca: \"\" }\n    servers:\n      - address: 127.0.0.1:9001\n",
 	  "bad.yaml:8:17: pools[0].tls.sni: expected a host name (SNI carries no IP addresses), got \"-bad-.example\"\n"
-	  "bad.yaml:8:36: pools[0].tls.ca: expected a file path, got \"\"" },
+	  "bad.yaml:8:36: pools[0].tls.ca: expected a file path, got an empty string" },
 	{ LISTENERS "pools:\n  - name: web\n    tls: { cert: /nonexistent/c.pem, key: /nonexistent/c.key }\n    servers:\n      - address: 127.0.0.1:9001\n",
 	  "bad.yaml:8:18: pools[0].tls.cert: cannot read certificate /nonexistent/c.pem: No such file or directory" },
 	{ LISTENERS "pools:\n  - name: web\n    tls: {}\n    servers:\n      - address: unix:/run/app.sock\n",
