@@ -43,6 +43,16 @@ class AdminTestCase(LbdTestCase):
         p = [x for x in st["pools"] if x["name"] == pool_name][0]
         return [s for s in p["servers"] if s["name"] == name][0]
 
+    def wait_status(self, lbd, pred, timeout=5.0):
+        """GET /status until PRED(doc) holds (counters of connections that
+        just closed settle once lbd has seen the close); the last doc."""
+        deadline = time.monotonic() + timeout
+        while True:
+            doc = admin_request(lbd, "GET", "/status").json
+            if pred(doc) or time.monotonic() > deadline:
+                return doc
+            time.sleep(0.02)
+
     def assertJsonError(self, r, code):
         self.assertEqual(r.status, code, r)
         self.assertEqual(r.header("content-type"), "application/json", r.headers)
@@ -61,6 +71,10 @@ class StatusTest(AdminTestCase):
             [pool("p", [server(a, weight=2), server(b, weight=1)]), pool("t", [t])],
             workers=2))
         self.names(port, 30)
+        # the clients closed; lbd may not have seen the last close yet
+        self.wait_status(lbd, lambda d: all(l["active_connections"] == 0
+                                            for l in d["listeners"]) and
+                         all(s["active"] == 0 for p in d["pools"] for s in p["servers"]))
         st = admin_request(lbd, "GET", "/status")
         self.assertEqual(st.status, 200)
         self.assertEqual(st.header("content-type"), "application/json")
@@ -105,19 +119,20 @@ class StatusTest(AdminTestCase):
         self.addCleanup(busy.close)
         busy.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         a.wait_requests(1)
-        doc = admin_request(lbd, "GET", "/status").json
+        # the idle client may be accepted after the busy one's request left
+        doc = self.wait_status(lbd, lambda d: d["listeners"][0]["active_connections"] == 2)
         self.assertEqual(doc["listeners"][0]["active_connections"], 2)
         self.assertEqual(doc["pools"][0]["servers"][0]["active"], 1)
         release.set()
         self.assertEqual(busy.read_response().status, 200)
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            srv = self.server_status(lbd, "a")
-            if srv["active"] == 0:
-                break
-            time.sleep(0.02)
+        doc = self.wait_status(lbd, lambda d: d["pools"][0]["servers"][0]["active"] == 0)
+        srv = doc["pools"][0]["servers"][0]
         self.assertEqual(srv["active"], 0)
         self.assertEqual(srv["requests"], 1)
+        idle.close()
+        busy.close()
+        doc = self.wait_status(lbd, lambda d: d["listeners"][0]["active_connections"] == 0)
+        self.assertEqual(doc["listeners"][0]["active_connections"], 0)
 
     def test_failures_counted(self):
         a = self.backends.http("a")
