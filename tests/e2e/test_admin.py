@@ -182,6 +182,33 @@ class ServerStateTest(AdminTestCase):
         self.assertEqual(collections.Counter(self.names(port, 10)), {"a": 5, "b": 5})
         self.assertEqual(self.server_status(lbd, "a")["state"], "up")
 
+    def test_drain_and_disable_close_idle_pooled_connections(self):
+        """As for a server that went down: lbd closes its idle pooled
+        connections to a drained or disabled server within a worker's tick
+        (HAProxy does on `set server state maint`), not at their idle
+        timeout; those to the other server stay pooled."""
+        lbd, port, a, b = self.two_backends(workers=2)
+
+        def still_open(backend):
+            with backend._lock:
+                return {r.conn_id for r in backend.requests} - backend.closed_ids
+
+        for action in ("drain", "disable"):
+            self.assertEqual(set(self.names(port, 6, keepalive=True)), {"a", "b"})
+            pooled_a, pooled_b = still_open(a), still_open(b)
+            self.assertTrue(pooled_a and pooled_b, action)
+            r = admin_request(lbd, "POST", "/servers/p/a/" + action)
+            self.assertEqual(r.status, 200, r)
+            deadline = time.monotonic() + 5
+            while still_open(a) & pooled_a and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertFalse(still_open(a) & pooled_a, "%s: a's pooled connections stay open"
+                             % action)
+            self.assertLessEqual(pooled_b, still_open(b), action)
+            self.assertEqual(set(self.names(port, 3, keepalive=True)), {"b"})
+            self.assertLessEqual(pooled_b, still_open(b), action)
+            self.assertEqual(admin_request(lbd, "POST", "/servers/p/a/enable").status, 200)
+
     def test_drain_lets_the_request_in_flight_finish(self):
         release = threading.Event()
 
