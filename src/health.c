@@ -143,6 +143,10 @@ static void finish(struct checker *c, enum health_result result, int code, int d
 		  (result == HEALTH_RESULT_STATUS && code >= c->conf.expect_lo &&
 		   code <= c->conf.expect_hi);
 
+	/* A TLS server should see a clean end, not a cut connection, in its
+	 * log: the check is over, whatever it found. */
+	if (c->tls && c->connected && c->bev)
+		tls_upstream_close_notify(c->bev);
 	stop_check(c);
 	atomic_store(&hr->last_result, result);
 	atomic_store(&hr->last_code, code);
@@ -214,11 +218,11 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	struct checker *c = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		c->connected = true;
 		if (c->conf.type == HEALTH_CHECK_TCP) {
 			finish(c, HEALTH_RESULT_CONNECTED, 0, 0);
 			return;
 		}
-		c->connected = true;
 		bufferevent_write(bev, c->request, c->request_len);
 		bufferevent_enable(bev, EV_READ);
 		return;
