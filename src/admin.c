@@ -24,6 +24,7 @@
 #include "admin_proto.h"
 #include "config.h"
 #include "daemon.h"
+#include "health_state.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -336,6 +337,11 @@ static void handle_server(struct admin *a, struct evhttp_request *req,
 		if (!method_is(req, EVHTTP_REQ_POST, "POST"))
 			return;
 		atomic_store(&s->rt->state, actions[i].state);
+		/* Workers close their idle pooled connections to it on their next
+		 * tick, as for a server that went down: a drained or disabled
+		 * server should see them go promptly, not at their idle timeout. */
+		if (actions[i].state != SERVER_UP)
+			health_down_epoch_bump();
 		log_info("admin: pool %s: server %s: %s", seg[1], seg[2],
 			 admin_server_state_name(actions[i].state));
 		snprintf(msg, sizeof(msg), ",\"state\":\"%s\"",

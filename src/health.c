@@ -4,8 +4,9 @@
  * One checker per checked server, keyed by its runtime state (identity),
  * so a reload keeps a server's schedule and state when its settings stay.
  * A checker runs one check at a time (timeout <= interval is validated):
- * connect, for http send one request and read only the status line, then
- * close. Checks are spread with jitter so that servers of a pool (and
+ * connect (and for a pool with tls, the handshake), for http send one
+ * request and read only the status line, then close. The timeout covers it
+ * all. Checks are spread with jitter so that servers of a pool (and
  * several lbd instances) do not check in step.
  */
 #include "health.h"
@@ -23,6 +24,7 @@
 #include "config.h"
 #include "log.h"
 #include "runtime.h"
+#include "tls_upstream.h"
 #include "util/strbuf.h"
 #include "util/units.h"
 
@@ -38,6 +40,7 @@ struct checker {
 	struct server_rt *rt;         /* outlives the checker (runtime registry) */
 	struct lbd_addr addr;
 	struct health_check_conf conf; /* path and host owned */
+	struct tls_upstream_peer *tls; /* the pool's tls of the newest generation */
 	char *request;                /* http: the whole request */
 	size_t request_len;
 	struct event *timer;          /* the next check */
@@ -46,7 +49,7 @@ struct checker {
 	uint64_t started_us;
 	char line[HEALTH_STATUS_LINE_MAX];
 	size_t line_len;
-	bool connected;
+	bool connected;               /* and the TLS handshake done */
 	bool keep;                    /* health_apply: still configured */
 	struct checker *next;
 };
@@ -130,7 +133,7 @@ static void log_transition(const struct checker *c, enum health_transition t, un
 			 c->rt->pool_name, c->rt->server_name, run, run == 1 ? "" : "s", last);
 }
 
-static void finish(struct checker *c, enum health_result result, int code)
+static void finish(struct checker *c, enum health_result result, int code, int detail)
 {
 	struct health_rt *hr = &c->rt->health;
 	uint64_t us = now_us() - c->started_us;
@@ -140,9 +143,14 @@ static void finish(struct checker *c, enum health_result result, int code)
 		  (result == HEALTH_RESULT_STATUS && code >= c->conf.expect_lo &&
 		   code <= c->conf.expect_hi);
 
+	/* A TLS server should see a clean end, not a cut connection, in its
+	 * log: the check is over, whatever it found. */
+	if (c->tls && c->connected && c->bev)
+		tls_upstream_close_notify(c->bev);
 	stop_check(c);
 	atomic_store(&hr->last_result, result);
 	atomic_store(&hr->last_code, code);
+	atomic_store(&hr->last_detail, detail);
 	atomic_store(&hr->last_ms, ms);
 	atomic_store(&hr->last_ok, ok);
 	atomic_fetch_add(&hr->checks, 1);
@@ -183,9 +191,26 @@ static void on_read(struct bufferevent *bev, void *arg)
 	c->line_len += (size_t)n;
 	int rc = health_status_line(c->line, c->line_len, &code);
 	if (rc > 0)
-		finish(c, HEALTH_RESULT_STATUS, code);
+		finish(c, HEALTH_RESULT_STATUS, code, 0);
 	else if (rc < 0)
-		finish(c, HEALTH_RESULT_BAD, 0);
+		finish(c, HEALTH_RESULT_BAD, 0, 0);
+}
+
+/* A TLS connection failed: a failed TCP connect reads as in a plain check,
+ * anything OpenSSL explains as a TLS result. False when it is neither (an
+ * end of stream or socket error after the handshake). */
+static bool tls_failed(struct checker *c, struct bufferevent *bev, short what)
+{
+	struct tls_failure f;
+
+	tls_upstream_failure(bev, what, c->connected, &f);
+	if (f.kind == TLS_FAIL_CONNECT)
+		finish(c, HEALTH_RESULT_ERROR, f.code, 0);
+	else if (!c->connected || f.kind == TLS_FAIL_LATER)
+		finish(c, HEALTH_RESULT_TLS, (int)f.kind, f.code);
+	else
+		return false;
+	return true;
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -193,27 +218,30 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	struct checker *c = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		c->connected = true;
 		if (c->conf.type == HEALTH_CHECK_TCP) {
-			finish(c, HEALTH_RESULT_CONNECTED, 0);
+			finish(c, HEALTH_RESULT_CONNECTED, 0, 0);
 			return;
 		}
-		c->connected = true;
 		bufferevent_write(bev, c->request, c->request_len);
 		bufferevent_enable(bev, EV_READ);
 		return;
 	}
+	if (c->tls && (what & (BEV_EVENT_ERROR | (c->connected ? 0 : BEV_EVENT_EOF))) &&
+	    tls_failed(c, bev, what))
+		return;
 	if (what & BEV_EVENT_ERROR) {
 		int err = EVUTIL_SOCKET_ERROR();
 		/* errno, negated once connected: the text says which step failed */
-		finish(c, HEALTH_RESULT_ERROR, (err ? err : EIO) * (c->connected ? -1 : 1));
+		finish(c, HEALTH_RESULT_ERROR, (err ? err : EIO) * (c->connected ? -1 : 1), 0);
 		return;
 	}
-	finish(c, HEALTH_RESULT_CLOSED, 0);
+	finish(c, HEALTH_RESULT_CLOSED, 0, 0);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
-	finish(arg, HEALTH_RESULT_TIMEOUT, 0);
+	finish(arg, HEALTH_RESULT_TIMEOUT, 0, 0);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -224,9 +252,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	c->started_us = now_us();
 	c->line_len = 0;
 	c->connected = false;
-	c->bev = bufferevent_socket_new(c->h->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = c->tls ? tls_upstream_peer_bev(c->h->base, c->tls) :
+		 bufferevent_socket_new(c->h->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev) {
-		finish(c, HEALTH_RESULT_ERROR, ENOMEM);
+		finish(c, HEALTH_RESULT_ERROR, ENOMEM, 0);
 		return;
 	}
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
@@ -235,7 +264,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&c->addr.sa,
 				       (int)c->addr.salen) < 0) {
 		int err = errno;
-		finish(c, HEALTH_RESULT_ERROR, err ? err : EIO);
+		finish(c, HEALTH_RESULT_ERROR, err ? err : EIO, 0);
 	}
 }
 
@@ -251,12 +280,12 @@ static bool same_str(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-static bool same_check(const struct checker *c, const struct health_check_conf *hc,
+static bool same_check(const struct checker *c, const struct pool_conf *p,
 		       const struct lbd_addr *addr)
 {
-	const struct health_check_conf *o = &c->conf;
+	const struct health_check_conf *o = &c->conf, *hc = &p->health_check;
 
-	return o->type == hc->type && same_str(o->path, hc->path) &&
+	return (c->tls != NULL) == p->tls.enabled && o->type == hc->type && same_str(o->path, hc->path) &&
 	       same_str(o->host, hc->host) && o->interval_ms == hc->interval_ms &&
 	       o->timeout_ms == hc->timeout_ms && o->rise == hc->rise && o->fall == hc->fall &&
 	       o->expect_lo == hc->expect_lo && o->expect_hi == hc->expect_hi &&
@@ -310,6 +339,7 @@ static void checker_free(struct checker *c)
 		event_free(c->deadline);
 	conf_free(&c->conf);
 	free(c->request);
+	tls_upstream_peer_free(c->tls);
 	free(c);
 }
 
@@ -348,13 +378,30 @@ static struct checker *find_checker(const struct health *h, const struct checker
 	return NULL;
 }
 
-/* Bring S's checker in line with its pool's settings. */
+/* C's checks follow the tls of P as built for the generation being
+ * applied: a reload's new context takes over from the next check on (a
+ * running one finishes on its own connection). */
+static int set_tls(struct checker *c, const struct pool_conf *p, const struct server_conf *s)
+{
+	struct tls_upstream_peer *peer = NULL;
+
+	if (p->tls.enabled && !(peer = tls_upstream_peer_new(p, s)))
+		return -1;
+	tls_upstream_peer_free(c->tls);
+	c->tls = peer;
+	return 0;
+}
+
+/* Bring S's checker in line with its pool's settings. A checker left
+ * without keep is freed by the caller (the server is not checked). */
 static int apply_server(struct health *h, const struct checker_index *ix,
 			const struct pool_conf *p, const struct server_conf *s)
 {
 	struct checker *c = find_checker(h, ix, s->rt);
 
-	if (c && same_check(c, &p->health_check, &s->addr)) {
+	if (c && same_check(c, p, &s->addr)) {
+		if (set_tls(c, p, s) < 0)
+			return -1;
 		c->keep = true;
 		return 0;
 	}
@@ -364,7 +411,7 @@ static int apply_server(struct health *h, const struct checker_index *ix,
 		if (!c)
 			return -1;
 	}
-	if (checker_set(c, &p->health_check, &s->addr) < 0) {
+	if (checker_set(c, &p->health_check, &s->addr) < 0 || set_tls(c, p, s) < 0) {
 		if (fresh)
 			checker_free(c);
 		return -1;
@@ -556,6 +603,7 @@ void health_server_info(const struct server_rt *rt, struct health_info *out)
 		.passive_trips = atomic_load(&hr->passive_trips),
 		.last_result = (enum health_result)atomic_load(&hr->last_result),
 		.last_code = atomic_load(&hr->last_code),
+		.last_detail = atomic_load(&hr->last_detail),
 		.last_ms = atomic_load(&hr->last_ms),
 		.last_ok = atomic_load(&hr->last_ok),
 		.ok_run = atomic_load(&hr->ok_run),
@@ -585,6 +633,7 @@ const char *health_result_name(enum health_result r)
 	case HEALTH_RESULT_TIMEOUT: return "timeout";
 	case HEALTH_RESULT_CLOSED: return "closed";
 	case HEALTH_RESULT_BAD: return "bad";
+	case HEALTH_RESULT_TLS: return "tls";
 	case HEALTH_RESULT_NONE: break;
 	}
 	return "none";
@@ -620,6 +669,10 @@ void health_last_text(const struct health_info *info, char *buf, size_t len)
 		break;
 	case HEALTH_RESULT_BAD:
 		snprintf(buf, len, "not an HTTP response (%ums)", info->last_ms);
+		break;
+	case HEALTH_RESULT_TLS:
+		tls_upstream_failure_text(&(struct tls_failure){
+			(enum tls_failure_kind)info->last_code, info->last_detail }, buf, len);
 		break;
 	}
 }

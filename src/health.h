@@ -2,7 +2,9 @@
  *
  * Active checks run once per server, on the main thread's event loop (not
  * once per worker): an http check sends GET path with Connection: close and
- * compares the status with expect, a tcp check only connects. Results go to
+ * compares the status with expect, a tcp check only connects. Checks of a
+ * pool with tls do the TLS handshake first, with the pool's settings of the
+ * newest generation (a failed verification fails the check). Results go to
  * the server's struct health_rt (runtime state, kept across reloads), which
  * the balancers read through server_rt_available(). Passive checks count
  * failures that workers see on live traffic (health_passive_failure()).
@@ -63,7 +65,9 @@ struct health_info {
 	uint64_t passive_trips;  /* times passive checks took it out */
 	enum health_result last_result;
 	int last_code;           /* HTTP status; errno for HEALTH_RESULT_ERROR
-				    * (negated: after the connect) */
+				    * (negated: after the connect); the kind of
+				    * failure for HEALTH_RESULT_TLS */
+	int last_detail;         /* HEALTH_RESULT_TLS: its number */
 	unsigned last_ms;        /* duration of the last check */
 	bool last_ok;
 	unsigned ok_run, fail_run; /* consecutive passing / failing checks */
@@ -77,12 +81,13 @@ void health_server_info(const struct server_rt *rt, struct health_info *out);
 const char *health_check_status_name(enum health_check_status s);
 
 /* The kind of the last result, for labels: "none", "status", "connected",
- * "error", "timeout", "closed" or "bad". */
+ * "error", "timeout", "closed", "bad" or "tls". */
 const char *health_result_name(enum health_result r);
 
 /* The last check for people: "200 in 3ms", "status 500 in 2ms", "connected
  * in 1ms", "timeout after 1s", "connect: Connection refused", "closed before
- * the status line", "not an HTTP response"; "" when no check ran. */
+ * the status line", "not an HTTP response", "TLS handshake failed:
+ * certificate verify failed: ..."; "" when no check ran. */
 void health_last_text(const struct health_info *info, char *buf, size_t len);
 
 #endif

@@ -26,6 +26,8 @@ enum health_result {
 	HEALTH_RESULT_TIMEOUT,   /* no answer within timeout */
 	HEALTH_RESULT_CLOSED,    /* the server closed before a status line */
 	HEALTH_RESULT_BAD,       /* not an HTTP status line */
+	HEALTH_RESULT_TLS,       /* TLS failed: enum tls_failure_kind in last_code,
+				  * its number in last_detail (tls_upstream.h) */
 };
 
 struct health_rt {
@@ -36,6 +38,7 @@ struct health_rt {
 	atomic_uint_fast64_t checks, checks_failed;
 	atomic_int last_result;       /* enum health_result */
 	atomic_int last_code;         /* status code, or errno */
+	atomic_int last_detail;       /* HEALTH_RESULT_TLS: what went wrong */
 	atomic_uint last_ms;          /* how long the last check took */
 	atomic_bool last_ok;
 
@@ -104,8 +107,9 @@ bool health_passive_note(struct health_rt *h, unsigned max_fails, uint64_t fail_
  * when this call did it. */
 bool health_passive_clear(struct health_rt *h, uint64_t now);
 
-/* Bumped on every change that takes a server out; workers compare it with
- * what they saw to close idle connections to servers that went. */
+/* Bumped on every change that takes a server out (health, or the admin
+ * API's drain and disable); workers compare it with what they saw to close
+ * idle connections to servers that went. */
 uint64_t health_down_epoch(void);
 void health_down_epoch_bump(void);
 

@@ -1,6 +1,7 @@
 /* tls_upstream.c — the OpenSSL client side of pools[].tls: one SSL_CTX per
- * pool and generation, per-server names and session slots, and TLS
- * bufferevents for the connection code. */
+ * pool and generation, per-server names and session slots, TLS
+ * bufferevents for the connection code and the health checks, and why a
+ * TLS connection failed. */
 #include "tls_upstream.h"
 
 #include <arpa/inet.h>
@@ -345,9 +346,9 @@ static void offer_session(SSL *ssl, struct tls_server *ts)
 		SSL_SESSION_free(s);
 }
 
-static SSL *new_ssl(const struct pool_conf *pool, struct tls_server *ts)
+static SSL *new_ssl(SSL_CTX *ctx, struct tls_server *ts)
 {
-	SSL *ssl = SSL_new(pool->tls.ctx->ctx);
+	SSL *ssl = SSL_new(ctx);
 
 	if (!ssl)
 		return NULL;
@@ -371,14 +372,13 @@ fail:
 	return NULL;
 }
 
-struct bufferevent *tls_upstream_bev(struct event_base *base, const struct pool_conf *pool,
-				     const struct server_conf *server)
+static struct bufferevent *new_bev(struct event_base *base, SSL_CTX *ctx,
+				   struct tls_server *ts)
 {
-	struct tls_server *ts = server_of(pool, server);
 	struct bufferevent *bev;
 	SSL *ssl;
 
-	if (!ts || !(ssl = new_ssl(pool, ts)))
+	if (!ts || !(ssl = new_ssl(ctx, ts)))
 		return NULL;
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 					     BEV_OPT_CLOSE_ON_FREE);
@@ -392,53 +392,148 @@ struct bufferevent *tls_upstream_bev(struct event_base *base, const struct pool_
 	return bev;
 }
 
+struct bufferevent *tls_upstream_bev(struct event_base *base, const struct pool_conf *pool,
+				     const struct server_conf *server)
+{
+	struct tls_server *ts = server_of(pool, server);
+
+	return ts ? new_bev(base, pool->tls.ctx->ctx, ts) : NULL;
+}
+
+struct tls_upstream_peer {
+	SSL_CTX *ctx;                    /* a reference of its own */
+	struct tls_server *ts;           /* in ctx's table */
+};
+
+struct tls_upstream_peer *tls_upstream_peer_new(const struct pool_conf *pool,
+						const struct server_conf *server)
+{
+	struct tls_server *ts = server_of(pool, server);
+	struct tls_upstream_peer *peer;
+
+	if (!ts || !(peer = malloc(sizeof(*peer))))
+		return NULL;
+	if (SSL_CTX_up_ref(pool->tls.ctx->ctx) != 1) {
+		free(peer);
+		return NULL;
+	}
+	peer->ctx = pool->tls.ctx->ctx;
+	peer->ts = ts;
+	return peer;
+}
+
+void tls_upstream_peer_free(struct tls_upstream_peer *peer)
+{
+	if (!peer)
+		return;
+	SSL_CTX_free(peer->ctx); /* and the table, when it was the last one */
+	free(peer);
+}
+
+struct bufferevent *tls_upstream_peer_bev(struct event_base *base,
+					  const struct tls_upstream_peer *peer)
+{
+	return new_bev(base, peer->ctx, peer->ts);
+}
+
 const void *tls_upstream_pool_identity(const struct pool_conf *pool)
 {
 	return pool->tls.ctx ? (const void *)pool->tls.ctx->ctx : NULL;
 }
 
-void tls_upstream_error(struct bufferevent *bev, short what, char *buf, size_t len)
+/* An OpenSSL error code as its library and reason only (no system flag),
+ * so that it fits an int and still names its reason text (a system error
+ * is the library SYS with errno as the reason). */
+static int reason_code(unsigned long e)
+{
+	return (int)ERR_PACK(ERR_GET_LIB(e), 0, ERR_GET_REASON(e));
+}
+
+void tls_upstream_failure(struct bufferevent *bev, short what, bool handshaken,
+			  struct tls_failure *out)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(bev);
 	int err = EVUTIL_SOCKET_ERROR();
-	const char *reason = NULL;
-	unsigned long e;
+	unsigned long e, first = 0;
 
+	*out = (struct tls_failure){ TLS_FAIL_OTHER, 0 };
 	if (what & BEV_EVENT_TIMEOUT) {
-		snprintf(buf, len, "connect or TLS handshake timed out");
+		out->kind = TLS_FAIL_TIMEOUT;
 		return;
 	}
-	if (ssl && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) {
+	if (!handshaken && ssl && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) {
 		long v = SSL_get_verify_result(ssl);
 		if (v != X509_V_OK) {
-			snprintf(buf, len, "TLS handshake failed: certificate verify failed: %s",
-				 X509_verify_cert_error_string(v));
+			*out = (struct tls_failure){ TLS_FAIL_VERIFY, (int)v };
 			return;
 		}
 	}
 	/* libevent keeps the OpenSSL errors of the connection (and the
-	 * SSL_get_error() codes, which have no reason text). */
+	 * SSL_get_error() codes, which have no reason text); the first with
+	 * a text is the cause. */
 	while ((e = bufferevent_get_openssl_error(bev)) != 0)
-		if (!reason)
-			reason = ERR_reason_error_string(e);
-	if (reason) {
-		snprintf(buf, len, "TLS handshake failed: %s", reason);
+		if (!first && ERR_reason_error_string(e))
+			first = e;
+	if (first) {
+		*out = (struct tls_failure){ handshaken ? TLS_FAIL_LATER : TLS_FAIL_REASON,
+					     reason_code(first) };
 		return;
 	}
+	if (handshaken)
+		return;
 	if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
 		err = 0;
 	/* Not a byte of the ClientHello went out: the TCP connect failed
 	 * (libevent reports a refused connect as a dirty end of stream). */
-	if (err && ssl && BIO_number_written(SSL_get_wbio(ssl)) == 0) {
-		snprintf(buf, len, "connect %s", evutil_socket_error_to_string(err));
-		return;
-	}
-	if (what & BEV_EVENT_EOF)
-		snprintf(buf, len, "TLS handshake failed: the server closed the connection");
+	if (err && ssl && BIO_number_written(SSL_get_wbio(ssl)) == 0)
+		*out = (struct tls_failure){ TLS_FAIL_CONNECT, err };
+	else if (what & BEV_EVENT_EOF)
+		out->kind = TLS_FAIL_CLOSED;
 	else if (err)
-		snprintf(buf, len, "TLS handshake failed: %s", evutil_socket_error_to_string(err));
-	else
-		snprintf(buf, len, "TLS handshake failed");
+		*out = (struct tls_failure){ TLS_FAIL_ERRNO, err };
+}
+
+void tls_upstream_failure_text(const struct tls_failure *f, char *buf, size_t len)
+{
+	const char *r;
+
+	switch (f->kind) {
+	case TLS_FAIL_TIMEOUT:
+		snprintf(buf, len, "connect or TLS handshake timed out");
+		return;
+	case TLS_FAIL_CONNECT:
+		snprintf(buf, len, "connect %s", evutil_socket_error_to_string(f->code));
+		return;
+	case TLS_FAIL_VERIFY:
+		snprintf(buf, len, "TLS handshake failed: certificate verify failed: %s",
+			 X509_verify_cert_error_string(f->code));
+		return;
+	case TLS_FAIL_REASON:
+	case TLS_FAIL_LATER:
+		r = ERR_reason_error_string((unsigned long)f->code);
+		snprintf(buf, len, "%s: %s", f->kind == TLS_FAIL_LATER ? "TLS error after the "
+			 "handshake" : "TLS handshake failed", r ? r : "unknown error");
+		return;
+	case TLS_FAIL_CLOSED:
+		snprintf(buf, len, "TLS handshake failed: the server closed the connection");
+		return;
+	case TLS_FAIL_ERRNO:
+		snprintf(buf, len, "TLS handshake failed: %s",
+			 evutil_socket_error_to_string(f->code));
+		return;
+	case TLS_FAIL_NONE:
+	case TLS_FAIL_OTHER:
+		break;
+	}
+	snprintf(buf, len, "TLS handshake failed");
+}
+
+void tls_upstream_error(struct bufferevent *bev, short what, char *buf, size_t len)
+{
+	struct tls_failure f;
+
+	tls_upstream_failure(bev, what, false, &f);
+	tls_upstream_failure_text(&f, buf, len);
 }
 
 void tls_upstream_describe(struct bufferevent *bev, char *buf, size_t len)

@@ -52,15 +52,55 @@ const char *tls_upstream_verify_name(const struct pool_conf *pool,
 struct bufferevent *tls_upstream_bev(struct event_base *base, const struct pool_conf *pool,
 				     const struct server_conf *server);
 
+/* One server's TLS side for code that outlives a generation (the health
+ * checks of the main loop): it holds a reference to the context of POOL's
+ * generation, so connections made with it need neither POOL nor SERVER.
+ * NULL when POOL has no tls or out of memory. */
+struct tls_upstream_peer;
+struct tls_upstream_peer *tls_upstream_peer_new(const struct pool_conf *pool,
+						const struct server_conf *server);
+void tls_upstream_peer_free(struct tls_upstream_peer *peer);
+
+/* As tls_upstream_bev(), for PEER. */
+struct bufferevent *tls_upstream_peer_bev(struct event_base *base,
+					  const struct tls_upstream_peer *peer);
+
 /* An identity of POOL's TLS settings (NULL: plain), kept with each
  * connection to tell whether a pooled one still fits the pool after a
  * reload. Unique while a connection made with it lives, since that
  * connection holds a reference to it. */
 const void *tls_upstream_pool_identity(const struct pool_conf *pool);
 
-/* Why the TLS connection BEV failed, for the log ("certificate verify
- * failed: unable to get local issuer certificate", ...). WHAT is the
- * bufferevent event. */
+/* Why a TLS connection failed, as two numbers, so that it fits in atomics
+ * (the last health check of a server) and is put in words later. */
+enum tls_failure_kind {
+	TLS_FAIL_NONE,
+	TLS_FAIL_TIMEOUT,        /* the bufferevent's own timeout */
+	TLS_FAIL_CONNECT,        /* the TCP connect failed: code is errno */
+	TLS_FAIL_VERIFY,         /* the certificate: code is the X509_V_ERR_* */
+	TLS_FAIL_REASON,         /* OpenSSL said why: code is its library and reason */
+	TLS_FAIL_CLOSED,         /* the server closed during the handshake */
+	TLS_FAIL_ERRNO,          /* a socket error in the handshake: code is errno */
+	TLS_FAIL_OTHER,          /* nothing more is known */
+	TLS_FAIL_LATER,          /* OpenSSL said why, after the handshake: code as REASON */
+};
+
+struct tls_failure {
+	enum tls_failure_kind kind;
+	int code;
+};
+
+/* Why the TLS connection BEV failed; WHAT is the bufferevent event.
+ * HANDSHAKEN: it failed after the handshake (a protocol error then is
+ * TLS_FAIL_LATER, any other kind means the caller has it better). */
+void tls_upstream_failure(struct bufferevent *bev, short what, bool handshaken,
+			  struct tls_failure *out);
+
+/* F in words: "TLS handshake failed: certificate verify failed: unable to
+ * get local issuer certificate", "connect Connection refused", ... */
+void tls_upstream_failure_text(const struct tls_failure *f, char *buf, size_t len);
+
+/* Both of the above for a connect or handshake failure, for the log. */
 void tls_upstream_error(struct bufferevent *bev, short what, char *buf, size_t len);
 
 /* What the handshake of BEV agreed, for the debug log: "TLSv1.3

@@ -43,6 +43,16 @@ class AdminTestCase(LbdTestCase):
         p = [x for x in st["pools"] if x["name"] == pool_name][0]
         return [s for s in p["servers"] if s["name"] == name][0]
 
+    def wait_status(self, lbd, pred, timeout=5.0):
+        """GET /status until PRED(doc) holds (counters of connections that
+        just closed settle once lbd has seen the close); the last doc."""
+        deadline = time.monotonic() + timeout
+        while True:
+            doc = admin_request(lbd, "GET", "/status").json
+            if pred(doc) or time.monotonic() > deadline:
+                return doc
+            time.sleep(0.02)
+
     def assertJsonError(self, r, code):
         self.assertEqual(r.status, code, r)
         self.assertEqual(r.header("content-type"), "application/json", r.headers)
@@ -61,6 +71,10 @@ class StatusTest(AdminTestCase):
             [pool("p", [server(a, weight=2), server(b, weight=1)]), pool("t", [t])],
             workers=2))
         self.names(port, 30)
+        # the clients closed; lbd may not have seen the last close yet
+        self.wait_status(lbd, lambda d: all(l["active_connections"] == 0
+                                            for l in d["listeners"]) and
+                         all(s["active"] == 0 for p in d["pools"] for s in p["servers"]))
         st = admin_request(lbd, "GET", "/status")
         self.assertEqual(st.status, 200)
         self.assertEqual(st.header("content-type"), "application/json")
@@ -105,19 +119,20 @@ class StatusTest(AdminTestCase):
         self.addCleanup(busy.close)
         busy.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         a.wait_requests(1)
-        doc = admin_request(lbd, "GET", "/status").json
+        # the idle client may be accepted after the busy one's request left
+        doc = self.wait_status(lbd, lambda d: d["listeners"][0]["active_connections"] == 2)
         self.assertEqual(doc["listeners"][0]["active_connections"], 2)
         self.assertEqual(doc["pools"][0]["servers"][0]["active"], 1)
         release.set()
         self.assertEqual(busy.read_response().status, 200)
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            srv = self.server_status(lbd, "a")
-            if srv["active"] == 0:
-                break
-            time.sleep(0.02)
+        doc = self.wait_status(lbd, lambda d: d["pools"][0]["servers"][0]["active"] == 0)
+        srv = doc["pools"][0]["servers"][0]
         self.assertEqual(srv["active"], 0)
         self.assertEqual(srv["requests"], 1)
+        idle.close()
+        busy.close()
+        doc = self.wait_status(lbd, lambda d: d["listeners"][0]["active_connections"] == 0)
+        self.assertEqual(doc["listeners"][0]["active_connections"], 0)
 
     def test_failures_counted(self):
         a = self.backends.http("a")
@@ -166,6 +181,33 @@ class ServerStateTest(AdminTestCase):
         self.assertEqual(admin_request(lbd, "POST", "/servers/p/b/enable").status, 200)
         self.assertEqual(collections.Counter(self.names(port, 10)), {"a": 5, "b": 5})
         self.assertEqual(self.server_status(lbd, "a")["state"], "up")
+
+    def test_drain_and_disable_close_idle_pooled_connections(self):
+        """As for a server that went down: lbd closes its idle pooled
+        connections to a drained or disabled server within a worker's tick
+        (HAProxy does on `set server state maint`), not at their idle
+        timeout; those to the other server stay pooled."""
+        lbd, port, a, b = self.two_backends(workers=2)
+
+        def still_open(backend):
+            with backend._lock:
+                return {r.conn_id for r in backend.requests} - backend.closed_ids
+
+        for action in ("drain", "disable"):
+            self.assertEqual(set(self.names(port, 6, keepalive=True)), {"a", "b"})
+            pooled_a, pooled_b = still_open(a), still_open(b)
+            self.assertTrue(pooled_a and pooled_b, action)
+            r = admin_request(lbd, "POST", "/servers/p/a/" + action)
+            self.assertEqual(r.status, 200, r)
+            deadline = time.monotonic() + 5
+            while still_open(a) & pooled_a and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertFalse(still_open(a) & pooled_a, "%s: a's pooled connections stay open"
+                             % action)
+            self.assertLessEqual(pooled_b, still_open(b), action)
+            self.assertEqual(set(self.names(port, 3, keepalive=True)), {"b"})
+            self.assertLessEqual(pooled_b, still_open(b), action)
+            self.assertEqual(admin_request(lbd, "POST", "/servers/p/a/enable").status, 200)
 
     def test_drain_lets_the_request_in_flight_finish(self):
         release = threading.Event()

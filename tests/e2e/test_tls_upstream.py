@@ -1,8 +1,9 @@
 """TLS from lbd to servers (pools[].tls): verification with a CA and SNI,
 verification failures (wrong CA, name mismatch) and verify: false, pooled
 TLS connections and session resumption, tcp listeners and WebSocket tunnels
-over TLS, servers that stall in the handshake or speak plain HTTP, and the
-configuration errors `lbd -t` and a reload report.
+over TLS, servers that stall in the handshake or speak plain HTTP, the
+configuration errors `lbd -t` and a reload report, and active health checks
+of a pool with tls (over TLS, with the pool's verification).
 
 The certificates are made here with the openssl command: a CA, a server
 certificate for backend.test and 127.0.0.1 signed by it, and a second CA
@@ -21,6 +22,7 @@ import unittest
 import backends as B
 from lbdtest import (LbdTestCase, HttpClient, build_request, config, free_port, http_request,
                      lbd_bin, listener, pool, server)
+from test_health import server_status, wait_for, wait_state
 
 WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 CERTS = None
@@ -447,6 +449,156 @@ class TlsUpstreamTest(LbdTestCase):
         r = http_request(port, "GET", "/", timeout=10)
         self.assertErrorResponse(r, 502)
         self._wait_log(lbd, r"pool p: server c .*TLS handshake failed")
+
+
+# Room for a TLS handshake with a Python server on a loaded 2-CPU machine.
+TLS_HC = {"type": "http", "path": "/healthz", "interval": "400ms", "timeout": "400ms",
+          "rise": 2, "fall": 2}
+
+
+class TlsHealthCheckTest(LbdTestCase):
+    """Active checks of a pool with tls speak TLS with the pool's settings
+    (SPEC §2 health_check, pools[].tls)."""
+
+    def _start(self, pools, **kw):
+        port = free_port()
+        lbd = self.start_lbd(config([listener("web", port, pools[0]["name"])], pools, **kw))
+        return lbd, port
+
+    def _checked(self, lbd, name, pool_name="p", n=1):
+        wait_for(lambda: server_status(lbd, pool_name, name)["check"].get("checks", 0) >= n,
+                 10)
+        return server_status(lbd, pool_name, name)
+
+    def _last(self, lbd, name, pattern, pool_name="p", timeout=10):
+        """The server's status once its check.last matches PATTERN (a check
+        may time out now and then on a loaded machine: the next one
+        counts)."""
+        wait_for(lambda: re.search(pattern, server_status(lbd, pool_name, name)["check"]
+                                   .get("last", "")), timeout)
+        return server_status(lbd, pool_name, name)
+
+    def test_http_check_over_tls_passes_then_a_500_takes_it_down(self):
+        names = []
+        a = self.backends.http("a", B.health_handler(), tls=server_ctx(names))
+        b = self.backends.http("b", B.health_handler(), tls=server_ctx())
+        lbd, port = self._start([tls_pool("p", [a, b], {"ca": cert("ca.pem"),
+                                                        "sni": "backend.test"},
+                                          health_check=TLS_HC)])
+        self._checked(lbd, "a", n=2)
+        st = self._last(lbd, "a", r"^200 in \d+ms$")
+        self.assertEqual((st["state"], st["check"]["status"]), ("up", "passing"), st)
+        # the check went over TLS, with the pool's SNI, and the usual request
+        self.assertGreaterEqual(a.health_checks, 2)
+        self.assertGreaterEqual(a.tls_handshakes, 2)
+        self.assertIn("backend.test", names)
+        self.assertEqual(a.tls_errors, [])
+        req = [r for r in a.requests if r.target == "/healthz"][0]
+        self.assertEqual((req.method, req.header("host")), ("GET", a.address))
+        served = {http_request(port, "GET", "/r%d" % i).header("x-backend") for i in range(6)}
+        self.assertEqual(served, {"a", "b"})
+
+        a.health_status = 500
+        wait_state(lbd, "a", "down", 10)
+        st = self._last(lbd, "a", r"^status 500 in \d+ms$")
+        self.assertEqual(st["check"]["status"], "failing")
+        self.assertRegex(lbd.stderr(), r"pool p: server a is down: 2 failed checks, last: "
+                         r"(status 500 in|timeout after)")
+        served = {http_request(port, "GET", "/s%d" % i).header("x-backend") for i in range(4)}
+        self.assertEqual(served, {"b"})
+        a.health_status = 200
+        wait_state(lbd, "a", "up", 10)
+        self.assertEqual(server_status(lbd, "p", "b")["state"], "up")
+
+    def test_check_fails_when_the_certificate_does_not_verify(self):
+        """A wrong CA and a name the certificate lacks: each check fails
+        with the TLS reason, in check.last and in the log; the server never
+        sees a check request."""
+        a = self.backends.http("a", B.health_handler(), tls=server_ctx())
+        b = self.backends.http("b", B.health_handler(), tls=server_ctx())
+        c = self.backends.http("c", B.health_handler(), tls=server_ctx())
+        # c is reached as "localhost": its certificate names backend.test and 127.0.0.1
+        lbd, port = self._start([
+            tls_pool("p", [a], {"ca": cert("otherca.pem"), "sni": "backend.test"},
+                     health_check=TLS_HC),
+            tls_pool("q", [b, server("localhost:%d" % c.port, name="c")],
+                     {"ca": cert("ca.pem")}, health_check=TLS_HC)])
+        wait_state(lbd, "a", "down", 10)
+        st = self._last(lbd, "a", r"^TLS handshake failed: certificate verify failed: unable "
+                        r"to get local issuer certificate$")
+        self.assertEqual(st["check"]["status"], "failing")
+        # the log says why too (unless a loaded machine made the last one a timeout)
+        self.assertRegex(lbd.stderr(), r"pool p: server a is down: 2 failed checks, last: "
+                         r"(TLS handshake failed: certificate verify failed: unable to get "
+                         r"local issuer certificate|timeout after)")
+        wait_state(lbd, "c", "down", 10, pool_name="q")
+        self._last(lbd, "c", r"^TLS handshake failed: certificate verify failed: hostname "
+                   r"mismatch$", pool_name="q")
+        self._checked(lbd, "b", "q", n=2)
+        st = self._last(lbd, "b", r"^200 in", pool_name="q")
+        self.assertEqual(st["state"], "up", st)
+        self.assertEqual(getattr(a, "health_checks", 0), 0)
+        self.assertEqual(getattr(c, "health_checks", 0), 0)
+        self.assertErrorResponse(http_request(port, "GET", "/"), 503)
+        self.assertTrue(lbd.alive())
+
+    def test_reload_checks_with_the_new_generations_context(self):
+        a = self.backends.http("a", B.health_handler(), tls=server_ctx())
+        port = free_port()
+
+        def cfg(tls):
+            return config([listener("web", port, "p")],
+                          [tls_pool("p", [a], tls, health_check=TLS_HC)])
+        lbd = self.start_lbd(cfg({"ca": cert("otherca.pem"), "sni": "backend.test"}))
+        wait_state(lbd, "a", "down", 10)
+        ok, gen = lbd.reload(cfg({"ca": cert("ca.pem"), "sni": "backend.test"}))
+        self.assertTrue(ok, gen)
+        wait_state(lbd, "a", "up", 10)
+        self._last(lbd, "a", r"^200 in \d+ms$")
+        self.assertEqual(http_request(port, "GET", "/x").status, 200)
+        # and back to a context whose verification fails: down again
+        ok, gen = lbd.reload(cfg({"ca": cert("otherca.pem"), "sni": "backend.test"}))
+        self.assertTrue(ok, gen)
+        wait_state(lbd, "a", "down", 10)
+        # verify: false checks pass against the same server
+        ok, gen = lbd.reload(cfg({"verify": False}))
+        self.assertTrue(ok, gen)
+        wait_state(lbd, "a", "up", 10)
+
+    def test_tcp_check_on_a_tls_pool_does_the_handshake(self):
+        a = self.backends.http("a", tls=server_ctx())
+        plain = self.backends.http("plain")
+        hc = {"type": "tcp", "interval": "400ms", "timeout": "400ms", "rise": 1, "fall": 2}
+        lbd, port = self._start([tls_pool("p", [a, plain], {"ca": cert("ca.pem"),
+                                                            "sni": "backend.test"},
+                                          health_check=hc)])
+        self._checked(lbd, "a", n=2)
+        st = self._last(lbd, "a", r"^connected in \d+ms$")
+        self.assertEqual((st["state"], st["check"]["status"]), ("up", "passing"), st)
+        self.assertGreaterEqual(a.tls_handshakes, 2)
+        self.assertEqual(a.requests, [])
+        # a server that accepts the connection but does not speak TLS fails
+        wait_state(lbd, "plain", "down", 10)
+        self._last(lbd, "plain", r"^TLS handshake failed: ")
+        self.assertEqual(http_request(port, "GET", "/").header("x-backend"), "a")
+        # and one that refuses it, as in a plain check
+        a.stop()
+        wait_state(lbd, "a", "down", 10)
+        self._last(lbd, "a", r"^connect: Connection refused$")
+
+    def test_timeout_covers_the_handshake(self):
+        """A server that accepts TCP and never answers the ClientHello."""
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(16)
+        self.addCleanup(srv.close)
+        hc = dict(TLS_HC, rise=1, fall=1)
+        lbd, port = self._start([tls_pool("p", [server("127.0.0.1:%d" % srv.getsockname()[1],
+                                                       name="mute")],
+                                          {"verify": False}, health_check=hc)])
+        wait_state(lbd, "mute", "down", 10)
+        self.assertEqual(server_status(lbd, "p", "mute")["check"]["last"],
+                         "timeout after 400ms")
 
 
 def lbd_status(lbd):

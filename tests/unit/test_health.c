@@ -8,10 +8,12 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <openssl/x509_vfy.h>
 
 #include "config.h"
 #include "health.h"
 #include "runtime.h"
+#include "tls_upstream.h"
 
 START_TEST(expect_ranges)
 {
@@ -231,6 +233,18 @@ START_TEST(texts)
 	ck_assert_str_eq(health_result_name(HEALTH_RESULT_STATUS), "status");
 	ck_assert_str_eq(health_result_name(HEALTH_RESULT_TIMEOUT), "timeout");
 	ck_assert_str_eq(health_result_name(HEALTH_RESULT_NONE), "none");
+	ck_assert_str_eq(health_result_name(HEALTH_RESULT_TLS), "tls");
+
+	/* a TLS failure keeps its kind and number; the words are tls_upstream's */
+	struct health_info hi = { .last_result = HEALTH_RESULT_TLS, .last_code = TLS_FAIL_VERIFY,
+				  .last_detail = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT };
+	char buf[160];
+	health_last_text(&hi, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "TLS handshake failed: certificate verify failed: self-signed "
+			      "certificate");
+	hi.last_code = TLS_FAIL_CLOSED;
+	health_last_text(&hi, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "TLS handshake failed: the server closed the connection");
 }
 END_TEST
 

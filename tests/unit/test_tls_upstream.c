@@ -1,9 +1,18 @@
 /* test_tls_upstream.c — pools[].tls as loaded: defaults, the SNI and the
  * verified name each server gets (names, IP literals, overrides), the
- * OpenSSL context built at load and released with the generation. */
+ * OpenSSL context built at load and released with the generation, a
+ * server's TLS side that outlives its generation (health checks), and the
+ * words for each kind of TLS failure. */
 #include <check.h>
 
 #include "check_main.h"
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +136,78 @@ START_TEST(test_generations_have_their_own_context)
 }
 END_TEST
 
+START_TEST(test_peer_outlives_its_generation)
+{
+	struct config *cfg = load("  - name: p\n    tls: { sni: api.internal }\n    servers:\n"
+				  "      - address: 127.0.0.1:443\n"
+				  "      - address: localhost:8443\n"
+				  "  - name: plain\n    servers:\n      - address: 127.0.0.1:80\n");
+	struct tls_upstream_peer *peer = tls_upstream_peer_new(&cfg->pools[0],
+							       &cfg->pools[0].servers[1]);
+	struct event_base *base = event_base_new();
+
+	ck_assert_ptr_nonnull(peer);
+	ck_assert_ptr_nonnull(base);
+	ck_assert_ptr_null(tls_upstream_peer_new(&cfg->pools[1], &cfg->pools[1].servers[0]));
+	/* the generation goes; the peer keeps its context and names */
+	config_unref(cfg);
+	struct bufferevent *bev = tls_upstream_peer_bev(base, peer);
+	ck_assert_ptr_nonnull(bev);
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	ck_assert_ptr_nonnull(ssl);
+	ck_assert_str_eq(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), "api.internal");
+	ck_assert_str_eq(X509_VERIFY_PARAM_get0_host(SSL_get0_param(ssl), 0), "api.internal");
+	ck_assert(SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER);
+	tls_upstream_peer_free(peer);
+	/* and the connection keeps it past the peer */
+	ck_assert_str_eq(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), "api.internal");
+	bufferevent_free(bev);
+	event_base_free(base);
+	tls_upstream_peer_free(NULL);
+}
+END_TEST
+
+static const char *failure_text(enum tls_failure_kind kind, int code)
+{
+	static char buf[256];
+
+	tls_upstream_failure_text(&(struct tls_failure){ kind, code }, buf, sizeof(buf));
+	return buf;
+}
+
+START_TEST(test_failure_texts)
+{
+	/* the reason strings of libssl are loaded with its first context */
+	struct config *cfg = load("  - name: p\n    tls: {}\n    servers:\n"
+				  "      - address: 127.0.0.1:443\n");
+
+	ck_assert_str_eq(failure_text(TLS_FAIL_VERIFY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+			 "TLS handshake failed: certificate verify failed: unable to get local "
+			 "issuer certificate");
+	ck_assert_str_eq(failure_text(TLS_FAIL_VERIFY, X509_V_ERR_HOSTNAME_MISMATCH),
+			 "TLS handshake failed: certificate verify failed: hostname mismatch");
+	ck_assert_str_eq(failure_text(TLS_FAIL_REASON,
+				      (int)ERR_PACK(ERR_LIB_SSL, 0, SSL_R_WRONG_VERSION_NUMBER)),
+			 "TLS handshake failed: wrong version number");
+	ck_assert_str_eq(failure_text(TLS_FAIL_LATER,
+				      (int)ERR_PACK(ERR_LIB_SSL, 0, SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC)),
+			 "TLS error after the handshake: decryption failed or bad record mac");
+	ck_assert_str_eq(failure_text(TLS_FAIL_REASON, 0x7fffff),
+			 "TLS handshake failed: unknown error");
+	ck_assert_str_eq(failure_text(TLS_FAIL_CONNECT, ECONNREFUSED),
+			 "connect Connection refused");
+	ck_assert_str_eq(failure_text(TLS_FAIL_ERRNO, ECONNRESET),
+			 "TLS handshake failed: Connection reset by peer");
+	ck_assert_str_eq(failure_text(TLS_FAIL_CLOSED, 0),
+			 "TLS handshake failed: the server closed the connection");
+	ck_assert_str_eq(failure_text(TLS_FAIL_TIMEOUT, 0), "connect or TLS handshake timed out");
+	ck_assert_str_eq(failure_text(TLS_FAIL_OTHER, 0), "TLS handshake failed");
+	/* a text, not a crash, for numbers that came from nowhere */
+	ck_assert_str_eq(failure_text((enum tls_failure_kind)99, 0), "TLS handshake failed");
+	config_unref(cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tls_upstream");
@@ -137,6 +218,8 @@ int main(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_sni_and_verify_name);
 	tcase_add_test(tc, test_generations_have_their_own_context);
+	tcase_add_test(tc, test_peer_outlives_its_generation);
+	tcase_add_test(tc, test_failure_texts);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
