@@ -24,6 +24,7 @@
 #include "config.h"
 #include "log.h"
 #include "runtime.h"
+#include "tls_listener.h"
 #include "tls_upstream.h"
 #include "util/strbuf.h"
 #include "util/units.h"
@@ -146,7 +147,7 @@ static void finish(struct checker *c, enum health_result result, int code, int d
 	/* A TLS server should see a clean end, not a cut connection, in its
 	 * log: the check is over, whatever it found. */
 	if (c->tls && c->connected && c->bev)
-		tls_upstream_close_notify(c->bev);
+		tls_close_notify(c->bev);
 	stop_check(c);
 	atomic_store(&hr->last_result, result);
 	atomic_store(&hr->last_code, code);
