@@ -1,41 +1,27 @@
-/* http_client.c — the client side of HTTP: reading requests with llhttp
- * (strict mode), checking and routing them, relaying request bodies, and
- * the connection's life between requests (keep-alive, pipelining,
- * timeouts, lbd's own error answers, closing).
+/* http_client.c — the requests on a client connection: reading them with
+ * llhttp (strict mode), checking and routing them, relaying request
+ * bodies, the end of each exchange (one access-log line and the counters),
+ * and what happens between requests (keep-alive, pipelining, the header
+ * and idle deadlines, lbd's own error answers). The connection's socket,
+ * from accept to close, is http_client_conn.c's (http_client.h).
  */
-#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "client_addr.h"
 #include "cookie.h"
-#include "http_conn.h"
+#include "http_client.h"
 #include "http_error.h"
 #include "http_request.h"
 #include "io.h"
 #include "log.h"
-#include "pp_socket.h"
-#include "proxy_protocol.h"
-#include "proxy.h"
 #include "route.h"
 #include "runtime.h"
-#include "tcp_proxy.h"
-#include "tls_listener.h"
 #include "tunnel.h"
-
-/* After lbd's last answer, how long it keeps reading (and discarding) what
- * the client still sends, so that closing does not reset the connection
- * before the client has read the answer (nginx's lingering close). */
-#define LINGER_MS 2000
-
-static void client_process(struct client_conn *c);
-static void client_error(struct client_conn *c, int status);
 
 uint64_t monotonic_us(void)
 {
@@ -51,7 +37,7 @@ static void ms_to_tv(uint64_t ms, struct timeval *tv)
 	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
 }
 
-static void arm_timer(struct client_conn *c, uint64_t ms)
+void client_arm_timer(struct client_conn *c, uint64_t ms)
 {
 	struct timeval tv;
 
@@ -68,7 +54,7 @@ static const struct timeouts_conf *client_timeouts(const struct client_conn *c)
 
 /* One access-log line and the request counters (runtime.h), written at the
  * same point so that /metrics and the access log always agree. */
-static void log_exchange(struct client_conn *c)
+void client_log_exchange(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
 	const struct config *cfg = ex->cfg ? ex->cfg : c->w->cfg;
@@ -112,7 +98,7 @@ static void log_exchange(struct client_conn *c)
 }
 
 /* Forget the exchange: its server, its generation, its buffers. */
-static void exchange_end(struct client_conn *c, bool upstream_reusable)
+void client_exchange_end(struct client_conn *c, bool upstream_reusable)
 {
 	struct exchange *ex = &c->ex;
 
@@ -127,55 +113,6 @@ static void exchange_end(struct client_conn *c, bool upstream_reusable)
 	http_head_reset(&ex->resp);
 }
 
-static void client_free(struct client_conn *c)
-{
-	if (c->in_process) {
-		c->free_pending = true;
-		return;
-	}
-	exchange_end(c, false);
-	if (c->timer)
-		event_free(c->timer);
-	pp_wait_free(c->ppw, 1);
-	io_reader_free(&c->rd);
-	if (c->bev)
-		bufferevent_free(c->bev);
-	http_head_free(&c->req);
-	http_head_free(&c->ex.resp);
-	atomic_fetch_sub_explicit(&c->lrt->connections, 1, memory_order_relaxed);
-	worker_conn_remove(c->w, &c->link);
-	free(c);
-}
-
-static void linger_on_read(struct bufferevent *bev, void *arg)
-{
-	struct evbuffer *in = bufferevent_get_input(bev);
-
-	evbuffer_drain(in, evbuffer_get_length(in));
-}
-
-static void linger_on_event(struct bufferevent *bev, short what, void *arg)
-{
-	client_free(arg);
-}
-
-/* Everything was sent: stop writing, discard input for a moment, close. */
-static void start_linger(struct client_conn *c)
-{
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-
-	if (c->tls)
-		tls_close_notify(c->bev);
-	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-	io_reader_set(&c->rd, false); /* the bufferevent reads from now on */
-	evbuffer_drain(in, evbuffer_get_length(in));
-	bufferevent_setcb(c->bev, linger_on_read, NULL, linger_on_event, c);
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	bufferevent_enable(c->bev, EV_READ);
-	arm_timer(c, LINGER_MS);
-}
-
 /* Close once the output is flushed. */
 static void client_close_after_flush(struct client_conn *c)
 {
@@ -184,7 +121,7 @@ static void client_close_after_flush(struct client_conn *c)
 	io_reader_set(&c->rd, false);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	if (io_flush(c->bev) && !c->in_process)
-		start_linger(c);
+		client_start_linger(c);
 }
 
 /* Whether the connection can take another request after lbd answered
@@ -206,25 +143,25 @@ static bool error_keeps_connection(const struct client_conn *c, int status)
 
 static void client_next_request(struct client_conn *c);
 
-static void client_error(struct client_conn *c, int status)
+void client_error(struct client_conn *c, int status)
 {
 	struct exchange *ex = &c->ex;
 
 	if (ex->resp_started) {
 		/* Part of the response is out: the client can only learn of the
 		 * failure by the connection closing before the body's end. */
-		log_exchange(c);
+		client_log_exchange(c);
 		client_free(c);
 		return;
 	}
 	bool keep = error_keeps_connection(c, status);
 	ex->status = status;
 	ex->bytes_out += http_error_write(bufferevent_get_output(c->bev), status, !keep);
-	log_exchange(c);
+	client_log_exchange(c);
 	/* A request answered at its head has the rest of its message (no
 	 * body bytes) still to be parsed, and discarded. */
 	c->discarding = keep && !ex->req_complete;
-	exchange_end(c, false);
+	client_exchange_end(c, false);
 	evtimer_del(c->timer);
 	if (keep)
 		client_next_request(c);
@@ -269,7 +206,7 @@ static int req_on_message_begin(llhttp_t *p)
 		/* A connection's first request keeps the deadline set at accept:
 		 * the head must be complete within `header` of connecting. */
 		if (c->served)
-			arm_timer(c, ex->cfg->timeouts.header_ms);
+			client_arm_timer(c, ex->cfg->timeouts.header_ms);
 	}
 	return 0;
 }
@@ -380,6 +317,16 @@ static const llhttp_settings_t request_settings = {
 	.on_chunk_header = req_on_chunk_header,
 	.on_message_complete = req_on_message_complete,
 };
+
+void client_requests_init(struct client_conn *c)
+{
+	c->state = CLIENT_IDLE;
+	c->ex.upstream_us = -1;
+	llhttp_init(&c->parser, HTTP_REQUEST, &request_settings);
+	c->parser.data = c;
+	c->req.cache = &c->w->head_cache;
+	c->ex.resp.cache = &c->w->head_cache;
+}
 
 /* --- a complete request head --------------------------------------------- */
 
@@ -592,42 +539,10 @@ static void on_parse_error(struct client_conn *c, enum llhttp_errno err)
 	client_error(c, status);
 }
 
-/* The PROXY header at the start of a connection: its source becomes the
- * client address. Returns 1 when it is done, 0 to wait for more bytes, -1
- * when the connection was closed (not a valid header: nothing is
- * answered, as HAProxy does). */
-static int read_proxy_header(struct client_conn *c)
-{
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	size_t len = evbuffer_get_length(in), used;
-	struct pp_result pp;
-
-	if (len > PP_MAX)
-		len = PP_MAX;
-	const unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)len);
-	enum pp_status st = len ? pp_parse(p, len, &pp, &used) : PP_MORE;
-	if (st == PP_MORE && len < PP_MAX)
-		return 0;
-	if (st != PP_DONE) {
-		log_debug("client %s: no valid PROXY protocol header; closing", c->peer_ip);
-		client_free(c);
-		return -1;
-	}
-	evbuffer_drain(in, used);
-	c->proxy_header = false;
-	if (pp.has_addr) {
-		addr_host_text((const struct sockaddr *)&pp.src, c->peer_ip, sizeof(c->peer_ip));
-		c->peer_v6 = pp.src.ss_family == AF_INET6;
-	}
-	return 1;
-}
-
-static void client_process(struct client_conn *c)
+void client_process(struct client_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
-	if (c->proxy_header && read_proxy_header(c) <= 0)
-		return;
 	c->in_process = true;
 	while (!c->free_pending && may_parse(c)) {
 		struct evbuffer_iovec v;
@@ -702,7 +617,7 @@ static void client_process(struct client_conn *c)
 	if (c->state == CLIENT_CLOSING &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
 	    !c->rd.on)
-		start_linger(c);
+		client_start_linger(c);
 }
 
 /* --- what the server side reports ---------------------------------------- */
@@ -754,7 +669,7 @@ static void client_next_request(struct client_conn *c)
 	c->state = CLIENT_IDLE;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	io_reader_timeout(&c->rd, NULL);
-	arm_timer(c, client_timeouts(c)->client_idle_ms);
+	client_arm_timer(c, client_timeouts(c)->client_idle_ms);
 	if (c->read_blocked) {
 		c->read_blocked = false;
 		io_reader_set(&c->rd, true);
@@ -775,8 +690,8 @@ void client_response_done(struct client_conn *c)
 	struct exchange *ex = &c->ex;
 	bool reusable = ex->resp_keep_alive && ex->req_complete;
 
-	log_exchange(c);
-	exchange_end(c, reusable);
+	client_log_exchange(c);
+	client_exchange_end(c, reusable);
 	if (!c->keep_alive || c->w->stopping) {
 		client_close_after_flush(c);
 		return;
@@ -790,242 +705,10 @@ void client_upgraded(struct client_conn *c, struct bufferevent *server_bev)
 	struct bufferevent *client_bev = c->bev;
 	uint64_t idle_ms = ex->pool->timeouts.tunnel_ms;
 
-	log_exchange(c);
-	exchange_end(c, false);
+	client_log_exchange(c);
+	client_exchange_end(c, false);
 	io_reader_free(&c->rd);
 	c->bev = NULL;
 	tunnel_start(c->w, client_bev, server_bev, idle_ms, NULL, NULL);
 	client_free(c);
-}
-
-/* --- connection events ----------------------------------------------------- */
-
-static void on_readable(void *arg)
-{
-	client_process(arg);
-}
-
-static void on_write(struct bufferevent *bev, void *arg)
-{
-	struct client_conn *c = arg;
-	bool empty = io_written(bev);
-
-	if (c->state == CLIENT_CLOSING) {
-		if (empty)
-			start_linger(c);
-		return;
-	}
-	if (c->ex.up)
-		upstream_client_drained(c);
-}
-
-/* A plain HTTP request on a TLS port (OpenSSL recognises one by its first
- * bytes and writes nothing): answer 400 in the clear, as nginx does, so the
- * client learns why instead of seeing the connection drop (one access-log
- * line, as for every answer of lbd's own). What the client
- * sent is read first so that closing does not reset the answer away; the
- * answer is small enough for an empty socket buffer. */
-static void answer_plain_http(struct client_conn *c)
-{
-	int fd = bufferevent_getfd(c->bev);
-	struct evbuffer *out = evbuffer_new();
-	char discard[4096];
-
-	for (int i = 0; i < 16 && recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0; i++)
-		;
-	if (!out)
-		return;
-	c->ex.start_us = monotonic_us();
-	clock_gettime(CLOCK_REALTIME, &c->ex.start_real);
-	c->ex.status = 400;
-	c->ex.bytes_out = http_error_write(out, 400, true);
-	evbuffer_write(out, fd);
-	evbuffer_free(out);
-	shutdown(fd, SHUT_WR);
-	log_exchange(c);
-}
-
-static void on_tls_read(struct bufferevent *bev, void *arg)
-{
-	struct client_conn *c = arg;
-
-	io_reader_tls_readable(&c->rd);
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct client_conn *c = arg;
-
-	if (what & BEV_EVENT_CONNECTED)
-		return; /* the TLS handshake is done; the request follows */
-
-	if ((what & BEV_EVENT_EOF) && c->state == CLIENT_FORWARD && c->ex.req_complete) {
-		/* A half-close after a complete request: answer, then close. */
-		c->keep_alive = false;
-		return;
-	}
-	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
-	    c->state == CLIENT_FORWARD && !c->ex.resp_started) {
-		client_error(c, 408); /* the request body stalled */
-		return;
-	}
-	if (c->tls && (what & BEV_EVENT_ERROR) && !c->served && c->state == CLIENT_IDLE) {
-		char why[128];
-		bool plain = tls_error_text(c->bev, why, sizeof(why));
-		log_debug("client %s: TLS handshake failed: %s", c->peer_ip, why);
-		if (plain)
-			answer_plain_http(c);
-	}
-	client_free(c);
-}
-
-static void on_read_event(short what, void *arg)
-{
-	struct client_conn *c = arg;
-
-	on_event(c->bev, what, c);
-}
-
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct client_conn *c = arg;
-
-	if (c->state == CLIENT_HEAD) {
-		log_debug("client %s: request head not complete in time", c->peer_ip);
-		client_error(c, 408);
-		return;
-	}
-	client_free(c); /* idle keep-alive, or the end of a lingering close */
-}
-
-static void client_stop(struct conn_link *link)
-{
-	struct client_conn *c = (struct client_conn *)link;
-
-	if (c->state == CLIENT_IDLE)
-		client_free(c);
-	else
-		c->keep_alive = false;
-}
-
-static void client_destroy(struct conn_link *link)
-{
-	client_free((struct client_conn *)link);
-}
-
-/* Give C its bufferevent and start reading. Returns 0, or -1 with BEV
- * left to the caller. */
-static int client_attach(struct client_conn *c, struct bufferevent *bev)
-{
-	if (io_reader_init(&c->rd, c->w->base, bev, RELAY_HIGH_WATER, on_readable,
-			   on_read_event, c) < 0) {
-		io_reader_free(&c->rd);
-		return -1;
-	}
-	c->bev = bev;
-	bufferevent_setcb(c->bev, c->tls ? on_tls_read : NULL, on_write, on_event, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
-	bufferevent_disable(c->bev, EV_WRITE); /* on by default; see io.h */
-	io_reader_set(&c->rd, true);
-	return 0;
-}
-
-/* A TLS listener with proxy_protocol: the PROXY header, read from the
- * socket itself (pp_socket.h), then the TLS bufferevent. The header
- * timeout set at accept bounds both. */
-static void on_pp_readable(evutil_socket_t fd, short what, void *arg)
-{
-	struct client_conn *c = arg;
-	struct pp_result pp;
-	enum pp_status st = pp_socket_read(fd, &c->ppw->st, &pp);
-	struct bufferevent *bev;
-
-	if (st == PP_MORE)
-		return;
-	if (st != PP_DONE) {
-		log_debug("client %s: no valid PROXY protocol header; closing", c->peer_ip);
-		client_free(c);
-		return;
-	}
-	if (pp.has_addr) {
-		addr_host_text((const struct sockaddr *)&pp.src, c->peer_ip, sizeof(c->peer_ip));
-		c->peer_v6 = pp.src.ss_family == AF_INET6;
-	}
-	bev = tls_bev_new(c->ppw->ssl, c->w->base, fd);
-	c->ppw->ssl = NULL; /* the bufferevent's now, or freed */
-	if (!bev) {
-		client_free(c);
-		return;
-	}
-	if (client_attach(c, bev) < 0) {
-		bufferevent_setfd(bev, -1); /* ppw closes FD */
-		bufferevent_free(bev);
-		client_free(c);
-		return;
-	}
-	pp_wait_free(c->ppw, 0);
-	c->ppw = NULL;
-}
-
-static int client_accept(struct worker *w, size_t listener_index, int fd,
-			 const struct sockaddr *peer)
-{
-	struct client_conn *c = calloc(1, sizeof(*c));
-	const struct listener_conf *l = &w->cfg->listeners[listener_index];
-	struct bufferevent *bev = NULL;
-	int one = 1;
-
-	if (!c)
-		return -1;
-	c->w = w;
-	c->lrt = l->rt;
-	c->tls = l->tls != NULL;
-	c->timer = evtimer_new(w->base, on_timer, c);
-	if (c->timer && c->tls && l->proxy_protocol) {
-		SSL *ssl = tls_listener_ssl(l->tls->ctx);
-		if (ssl)
-			c->ppw = pp_wait_new(w->base, fd, ssl, on_pp_readable, c, 0);
-	} else if (c->timer && c->tls) {
-		bev = tls_listener_bev(l->tls->ctx, w->base, fd);
-	} else if (c->timer) {
-		bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	}
-	if (!c->timer || (!bev && !c->ppw) || (bev && client_attach(c, bev) < 0)) {
-		if (bev) {
-			bufferevent_setfd(bev, -1); /* the caller closes FD */
-			bufferevent_free(bev);
-		}
-		pp_wait_free(c->ppw, 0);
-		if (c->timer)
-			event_free(c->timer);
-		free(c);
-		return -1;
-	}
-	if (peer->sa_family != AF_UNIX)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	addr_host_text(peer, c->peer_ip, sizeof(c->peer_ip));
-	c->peer_v6 = peer->sa_family == AF_INET6;
-	/* Before TLS the header was read already (ppw). */
-	c->proxy_header = l->proxy_protocol && !c->tls;
-	c->state = CLIENT_IDLE;
-	c->ex.upstream_us = -1;
-	c->link.stop = client_stop;
-	c->link.destroy = client_destroy;
-	llhttp_init(&c->parser, HTTP_REQUEST, &request_settings);
-	c->parser.data = c;
-	c->req.cache = &w->head_cache;
-	c->ex.resp.cache = &w->head_cache;
-	listener_rt_opened(c->lrt);
-	worker_conn_add(w, &c->link);
-	/* The first request must start arriving within the header timeout. */
-	arm_timer(c, w->cfg->timeouts.header_ms);
-	return 0;
-}
-
-int proxy_accept(struct worker *w, size_t listener_index, int fd,
-		 const struct sockaddr *peer, socklen_t peer_len)
-{
-	if (w->cfg->listeners[listener_index].protocol == PROTO_TCP)
-		return tcp_proxy_accept(w, listener_index, fd, peer);
-	return client_accept(w, listener_index, fd, peer);
 }

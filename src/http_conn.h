@@ -1,6 +1,7 @@
 /* http_conn.h — the two halves of an HTTP exchange and what they tell each
- * other. http_client.c owns the client connection and the request;
- * http_upstream.c owns server connections, their pool and the response.
+ * other. http_client.c and http_client_conn.c (http_client.h) own the
+ * client connection and the request; http_upstream.c owns server
+ * connections, their pool and the response.
  *
  * A client connection carries one exchange at a time: pipelined requests
  * wait in its input buffer (the request parser is paused) until the
