@@ -28,6 +28,7 @@
 #include "tls_upstream.h"
 #include "util/strbuf.h"
 #include "util/units.h"
+#include "util/clock.h"
 
 /* How often servers out after passive failures are looked at, to log their
  * return (they take requests again at their time without it). */
@@ -69,20 +70,6 @@ struct health {
 	uint64_t rand_state;
 };
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void ms_to_tv(uint64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
-}
-
 /* xorshift64: jitter needs no quality, only no shared state. */
 static uint64_t next_rand(struct health *h)
 {
@@ -99,7 +86,7 @@ static void schedule(struct checker *c, uint64_t ms)
 {
 	struct timeval tv;
 
-	ms_to_tv(ms, &tv);
+	ms_to_timeval(ms, &tv);
 	evtimer_add(c->timer, &tv);
 }
 
@@ -137,7 +124,7 @@ static void log_transition(const struct checker *c, enum health_transition t, un
 static void finish(struct checker *c, enum health_result result, int code, int detail)
 {
 	struct health_rt *hr = &c->rt->health;
-	uint64_t us = now_us() - c->started_us;
+	uint64_t us = monotonic_us() - c->started_us;
 	unsigned ms = result == HEALTH_RESULT_TIMEOUT ? (unsigned)c->conf.timeout_ms :
 		      (unsigned)(us / 1000);
 	bool ok = result == HEALTH_RESULT_CONNECTED ||
@@ -250,7 +237,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	struct checker *c = arg;
 	struct timeval tv;
 
-	c->started_us = now_us();
+	c->started_us = monotonic_us();
 	c->line_len = 0;
 	c->connected = false;
 	c->bev = c->tls ? tls_upstream_peer_bev(c->h->base, c->tls) :
@@ -260,7 +247,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
-	ms_to_tv(c->conf.timeout_ms, &tv);
+	ms_to_timeval(c->conf.timeout_ms, &tv);
 	evtimer_add(c->deadline, &tv);
 	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&c->addr.sa,
 				       (int)c->addr.salen) < 0) {
@@ -485,7 +472,7 @@ static int apply_passive(struct health *h, const struct config *cfg)
 	/* No wake-ups for a configuration without passive checks. */
 	if (k) {
 		struct timeval tv;
-		ms_to_tv(PASSIVE_SWEEP_MS, &tv);
+		ms_to_timeval(PASSIVE_SWEEP_MS, &tv);
 		if (!event_pending(h->sweep, EV_TIMEOUT, NULL))
 			event_add(h->sweep, &tv);
 	} else {
@@ -546,7 +533,7 @@ struct health *health_new(struct event_base *base)
 	if (!h)
 		return NULL;
 	h->base = base;
-	h->rand_state = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ now_us();
+	h->rand_state = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ monotonic_us();
 	if (h->rand_state == 0)
 		h->rand_state = 1;
 	h->sweep = event_new(base, -1, EV_PERSIST, on_sweep, h);

@@ -22,26 +22,13 @@
 #include "route.h"
 #include "runtime.h"
 #include "tunnel.h"
-
-uint64_t monotonic_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void ms_to_tv(uint64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
-}
+#include "util/clock.h"
 
 void client_arm_timer(struct client_conn *c, uint64_t ms)
 {
 	struct timeval tv;
 
-	ms_to_tv(ms, &tv);
+	ms_to_timeval(ms, &tv);
 	evtimer_add(c->timer, &tv);
 }
 
@@ -627,7 +614,7 @@ void client_upstream_ready(struct client_conn *c)
 	struct timeval tv;
 
 	c->state = CLIENT_FORWARD;
-	ms_to_tv(client_timeouts(c)->client_idle_ms, &tv);
+	ms_to_timeval(client_timeouts(c)->client_idle_ms, &tv);
 	io_reader_timeout(&c->rd, c->ex.req_complete ? NULL : &tv);
 	bufferevent_set_timeouts(c->bev, NULL, &tv);
 	if (c->ex.upgrade && c->ex.req_complete)

@@ -24,6 +24,7 @@
 #include "http_response.h"
 #include "io.h"
 #include "worker.h"
+#include "util/clock.h"
 
 /* Bytes queued towards a peer before lbd stops reading the other side. */
 #define RELAY_HIGH_WATER (128 * 1024)
@@ -153,6 +154,5 @@ void client_upstream_failed(struct client_conn *c, int status);
 void client_response_done(struct client_conn *c);
 void client_upgraded(struct client_conn *c, struct bufferevent *server_bev);
 void client_upstream_drained(struct client_conn *c);
-uint64_t monotonic_us(void);
 
 #endif

@@ -33,6 +33,7 @@
 #include "proxy.h"
 #include "runtime.h"
 #include "tls_upstream.h"
+#include "util/clock.h"
 
 /* How long an idle pooled connection is kept: shorter than the keep-alive
  * timeout of common servers (nginx 75 s, Apache 5 s is the odd one out) so
@@ -44,12 +45,6 @@
  * largest cookie sets seen in practice. */
 #define RESPONSE_HEAD_MAX_BYTES (64 * 1024)
 #define RESPONSE_HEAD_MAX_FIELDS 500
-
-static void ms_to_tv(uint64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
-}
 
 /* Reading on or off, and the read (silence) and write timeouts. A plain
  * connection reads through its io_reader; a TLS bufferevent reads itself. */
@@ -181,7 +176,7 @@ static void idle_put(struct upstream_conn *up)
 	TAILQ_INSERT_HEAD(list, up, idle_link);
 	bufferevent_setcb(up->bev, up->tls ? up_tls_read : NULL, NULL, idle_on_bev_event, up);
 	io_reader_callbacks(&up->rd, idle_on_read, idle_on_event, up);
-	ms_to_tv(UPSTREAM_IDLE_MS, &tv);
+	ms_to_timeval(UPSTREAM_IDLE_MS, &tv);
 	up_timeouts(up, &tv, NULL);
 	up_reading(up, true);
 }
@@ -407,7 +402,7 @@ static void set_server_timeouts(struct client_conn *c)
 	struct exchange *ex = &c->ex;
 	struct timeval tv;
 
-	ms_to_tv(ex->pool->timeouts.server_ms, &tv);
+	ms_to_timeval(ex->pool->timeouts.server_ms, &tv);
 	up_timeouts(ex->up, ex->req_complete ? &tv : NULL, &tv);
 }
 
@@ -514,7 +509,7 @@ static struct upstream_conn *connect_new(struct worker *w, struct server_conf *s
 		free(up);
 		return NULL;
 	}
-	ms_to_tv(pool->timeouts.connect_ms, &tv);
+	ms_to_timeval(pool->timeouts.connect_ms, &tv);
 	/* A TLS handshake waits for reading as often as for writing: both
 	 * are bounded by the connect timeout until it is done. */
 	bufferevent_set_timeouts(up->bev, up->tls ? &tv : NULL, &tv);

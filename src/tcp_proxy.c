@@ -24,6 +24,7 @@
 #include "tls_upstream.h"
 #include "tunnel.h"
 #include "worker.h"
+#include "util/clock.h"
 
 struct tcp_conn {
 	struct conn_link link;          /* first: the worker's list points here */
@@ -40,12 +41,6 @@ struct tcp_conn {
 					 * bufferevent until it is read */
 	char peer_ip[INET6_ADDRSTRLEN];
 };
-
-static void ms_to_tv(uint64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
-}
 
 static void release_server(struct server_conf *srv)
 {
@@ -148,7 +143,7 @@ static void connect_next(struct tcp_conn *t)
 		t->server = tls ? tls_upstream_bev(t->w->base, t->pool, srv) :
 			bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
 		if (t->server) {
-			ms_to_tv(t->pool->timeouts.connect_ms, &tv);
+			ms_to_timeval(t->pool->timeouts.connect_ms, &tv);
 			/* the TLS handshake also waits for reading */
 			bufferevent_set_timeouts(t->server, tls ? &tv : NULL, &tv);
 			/* The callback only once connect() is under way: a connect
@@ -235,7 +230,7 @@ static void start_handshake(struct tcp_conn *t)
 {
 	struct timeval tv;
 
-	ms_to_tv(t->cfg->timeouts.header_ms, &tv);
+	ms_to_timeval(t->cfg->timeouts.header_ms, &tv);
 	bufferevent_setcb(t->client, NULL, NULL, on_client_handshake, t);
 	bufferevent_set_timeouts(t->client, &tv, NULL);
 	bufferevent_enable(t->client, EV_READ);
@@ -317,7 +312,7 @@ int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
 	bufferevent_setwatermark(t->client, EV_READ, 0, 64 * 1024);
 	if (t->cfg->listeners[listener_index].proxy_protocol) {
 		struct timeval tv;
-		ms_to_tv(t->cfg->timeouts.header_ms, &tv);
+		ms_to_timeval(t->cfg->timeouts.header_ms, &tv);
 		bufferevent_setcb(t->client, on_client_header, NULL, on_client_event, t);
 		bufferevent_set_timeouts(t->client, &tv, NULL);
 		bufferevent_enable(t->client, EV_READ);

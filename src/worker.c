@@ -21,16 +21,11 @@
 #include "log.h"
 #include "proxy.h"
 #include "runtime.h"
+#include "util/clock.h"
 
 #define ACCEPT_PAUSE_MS 100
 #define ACCEPT_BATCH 64
 #define ACCESS_FLUSH_MS 100
-
-static void ms_to_tv(uint64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)((ms % 1000) * 1000);
-}
 
 static void set_accepting(struct worker *w, bool on)
 {
@@ -52,7 +47,7 @@ static void pause_accepting(struct worker *w)
 		return;
 	w->accept_paused = true;
 	set_accepting(w, false);
-	ms_to_tv(ACCEPT_PAUSE_MS, &tv);
+	ms_to_timeval(ACCEPT_PAUSE_MS, &tv);
 	event_add(w->resume_ev, &tv);
 }
 
@@ -285,7 +280,7 @@ int worker_init(struct worker *w, unsigned index, struct lbd_shared *shared,
 	pthread_mutex_init(&w->mail_lock, NULL);
 	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->flush_ev)
 		return -1;
-	ms_to_tv(ACCESS_FLUSH_MS, &tv);
+	ms_to_timeval(ACCESS_FLUSH_MS, &tv);
 	event_add(w->flush_ev, &tv);
 	w->cfg = config_ref(cfg);
 	return 0;
