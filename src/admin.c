@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +37,26 @@
 #define ADMIN_BODY_MAX 4096
 #define ADMIN_TIMEOUT_S 30
 
+/* How long an admin listener rests after accept() failed (out of
+ * descriptors), as the workers' listeners do. */
+#define ADMIN_ACCEPT_PAUSE_MS 100
+
 struct admin {
 	struct daemon *d;
 	struct evhttp *http;
 	char *socket_path;       /* removed by admin_free */
 	int socket_fd;
 	int tcp_fd;
+	/* The listening sockets evhttp serves (owned by it), and the timer
+	 * that ends a pause after a failed accept(). */
+	struct evconnlistener *ls[2];
+	size_t nls;
+	struct event *resume;
 };
+
+/* The one admin of the process: libevent's accept-error callback gets
+ * evhttp's argument, not ours. */
+static struct admin *admin_self;
 
 /* A request waiting for a reload to end (POST /reload, PUT weight). */
 struct pending {
@@ -383,6 +397,45 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* --- sockets --------------------------------------------------------------- */
 
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *a = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < a->nls; i++)
+		evconnlistener_enable(a->ls[i]);
+}
+
+/* libevent retries a failed accept() for as long as the socket is
+ * readable, so an admin connection waiting while descriptors run out would
+ * spin the main loop: rest the listeners instead; the connection waits in
+ * the backlog. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval tv = { 0, ADMIN_ACCEPT_PAUSE_MS * 1000 };
+
+	(void)arg;
+	log_debug("admin: accept: %s; pausing for %dms",
+		  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), ADMIN_ACCEPT_PAUSE_MS);
+	evconnlistener_disable(l);
+	if (admin_self)
+		evtimer_add(admin_self->resume, &tv);
+}
+
+/* Serve FD with the admin's evhttp, resting after accept errors. */
+static int admin_serve(struct admin *a, evutil_socket_t fd)
+{
+	struct evhttp_bound_socket *bs = evhttp_accept_socket_with_handle(a->http, fd);
+
+	if (!bs)
+		return -1;
+	a->ls[a->nls] = evhttp_bound_socket_get_listener(bs);
+	evconnlistener_set_error_cb(a->ls[a->nls], on_accept_error);
+	a->nls++;
+	return 0;
+}
+
 struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 			  size_t errlen)
 {
@@ -409,6 +462,11 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 						    EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE |
 						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(a->http, on_request, a);
+	a->resume = evtimer_new(daemon_base(d), on_accept_resume, a);
+	if (!a->resume) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (cfg->global.admin.socket) {
 		char lerr[512];
 		snprintf(path, sizeof(path), "unix:%s", cfg->global.admin.socket);
@@ -427,7 +485,7 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 				 cfg->global.admin.socket, strerror(errno));
 			goto fail;
 		}
-		if (!evhttp_accept_socket_with_handle(a->http, a->socket_fd)) {
+		if (admin_serve(a, a->socket_fd) < 0) {
 			snprintf(err, errlen, "admin socket %s: cannot serve it",
 				 cfg->global.admin.socket);
 			goto fail;
@@ -441,13 +499,14 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 			snprintf(err, errlen, "admin listener: %s", lerr);
 			goto fail;
 		}
-		if (!evhttp_accept_socket_with_handle(a->http, a->tcp_fd)) {
+		if (admin_serve(a, a->tcp_fd) < 0) {
 			snprintf(err, errlen, "admin listener %s: cannot serve it",
 				 cfg->global.admin.listen.text);
 			goto fail;
 		}
 		a->tcp_fd = -1;
 	}
+	admin_self = a;
 	return a;
 fail:
 	admin_free(a);
@@ -470,6 +529,10 @@ void admin_free(struct admin *a)
 {
 	if (!a)
 		return;
+	if (admin_self == a)
+		admin_self = NULL;
+	if (a->resume)
+		event_free(a->resume);
 	if (a->http)
 		evhttp_free(a->http);
 	if (a->socket_fd >= 0)

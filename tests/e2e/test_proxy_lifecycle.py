@@ -281,3 +281,38 @@ class DescriptorExhaustionTest(LbdTestCase):
             with HttpClient(port) as c:
                 self.assertEqual(c.request("GET", "/again").status, 200)
         self.assertIn("Too many open files", lbd.stderr())
+
+    def test_admin_connection_waiting_while_out_of_descriptors(self):
+        """An admin client that connects while descriptors are out waits in
+        the backlog without lbd's main loop spinning, and is answered once
+        descriptors are free."""
+        b = self.backends.http("b")
+        port = free_port()
+        lbd = self.start_lbd(simple_config(port, [b], workers=1,
+                                           timeouts={"header": "30s", "client_idle": "30s"}),
+                             nofile=64)
+        socks = []
+        admin = socket.socket(socket.AF_UNIX)
+        try:
+            for _ in range(120):
+                socks.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+            time.sleep(0.5)
+            admin.connect(lbd.admin_socket)
+            admin.sendall(b"GET /healthz HTTP/1.1\r\nHost: lbd\r\n\r\n")
+            time.sleep(0.3)
+            before = lbd.cpu_seconds()
+            time.sleep(1.0)
+            self.assertLess(lbd.cpu_seconds() - before, 0.3,
+                            "lbd spins while an admin client waits for a descriptor")
+        finally:
+            for s in socks:
+                s.close()
+        admin.settimeout(10)
+        answer = b""
+        while b"\r\n\r\nok" not in answer:
+            chunk = admin.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        admin.close()
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer)
