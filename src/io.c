@@ -4,28 +4,37 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <errno.h>
 #include <sys/socket.h>
+
+#include <openssl/ssl.h>
 
 bool io_is_tls(struct bufferevent *bev)
 {
 	return bufferevent_openssl_get_ssl(bev) != NULL;
 }
 
-/* bufferevent_openssl writes (SSL_write) as soon as bytes are added to an
- * output it may write, and has no call to write what is already there:
- * with writing allowed, one byte taken from the front and put back makes
- * it write the whole output now, in as few records as the chains allow.
- * Whatever the socket does not take it writes when the socket is ready. */
-static bool tls_flush(struct bufferevent *bev, struct evbuffer *out)
+/* libevent 2.1's bufferevent_openssl on a socket writes only from its
+ * write event: queueing bytes adds write interest, and the SSL_write waits
+ * for the next epoll_wait to report the socket writable, an extra loop
+ * pass and two epoll_ctl() calls per response (its output callback writes
+ * at once only for a filtering bufferevent). Activating that write event
+ * by hand runs the same write path (SSL_write, its WANT_WRITE/WANT_READ
+ * bookkeeping, the write callback) in this loop pass instead, without
+ * asking the kernel first; a socket that is full just leaves the event
+ * pending, as libevent would. ev_write is the public bufferevent struct's
+ * (event2/bufferevent_struct.h); before the handshake is done it belongs
+ * to the handshake and is left alone. */
+static bool tls_flush(struct bufferevent *bev)
 {
-	char first;
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
 
 	bufferevent_enable(bev, EV_WRITE);
-	if (evbuffer_remove(out, &first, 1) == 1)
-		evbuffer_prepend(out, &first, 1);
-	return evbuffer_get_length(out) == 0;
+	if (SSL_is_init_finished(ssl))
+		event_active(&bev->ev_write, EV_WRITE, 1);
+	return false;
 }
 
 bool io_flush(struct bufferevent *bev)
@@ -37,7 +46,7 @@ bool io_flush(struct bufferevent *bev)
 	if (bufferevent_get_enabled(bev) & EV_WRITE)
 		return false; /* libevent is writing already */
 	if (io_is_tls(bev))
-		return tls_flush(bev, out);
+		return tls_flush(bev);
 	/* A socket bufferevent freezes the front of its output so that only
 	 * it drains it; it thaws it around its own writes, and so does this.
 	 * Errors other than EAGAIN are left for libevent to meet on its own
@@ -59,26 +68,40 @@ bool io_written(struct bufferevent *bev)
 	return true;
 }
 
+/* Called on every exchange (timeouts change around each request), so it
+ * touches libevent only where something changes: an event_add() or
+ * bufferevent_enable() that changes nothing still costs a lock and, for
+ * the TLS bufferevent, a re-add of its read event. */
 static void reader_update(struct io_reader *r)
 {
 	bool want = r->on && !r->full;
 
 	if (r->tls) {
-		if (r->on)
+		bool reading = bufferevent_get_enabled(r->bev) & EV_READ;
+		if (r->on && !reading)
 			bufferevent_enable(r->bev, EV_READ);
-		else
+		else if (!r->on && reading)
 			bufferevent_disable(r->bev, EV_READ);
-		if (r->on && r->has_timeout)
+		if (r->on && r->has_timeout) {
 			event_add(r->ev, &r->timeout);
-		else
+			r->armed = true;
+		} else if (r->armed) {
 			event_del(r->ev);
+			r->armed = false;
+		}
 		return;
 	}
 	if (!want) {
-		event_del(r->ev);
+		if (r->armed)
+			event_del(r->ev);
+		r->armed = r->armed_tv = false;
 		return;
 	}
+	if (r->armed && !r->armed_tv && !r->has_timeout)
+		return; /* waiting already, with no timeout */
 	event_add(r->ev, r->has_timeout ? &r->timeout : NULL);
+	r->armed_tv = r->has_timeout || (r->armed && r->armed_tv);
+	r->armed = true;
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
@@ -131,6 +154,7 @@ static void on_tls_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct io_reader *r = arg;
 
+	r->armed = false; /* a timer fires once */
 	io_reader_set(r, false);
 	r->on_event(BEV_EVENT_READING | BEV_EVENT_TIMEOUT, r->arg);
 }
@@ -197,5 +221,5 @@ void io_reader_free(struct io_reader *r)
 	if (r->ev)
 		event_free(r->ev);
 	r->ev = NULL;
-	r->on = false;
+	r->on = r->armed = r->armed_tv = false;
 }

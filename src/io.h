@@ -18,9 +18,11 @@ struct bufferevent;
 struct event;
 struct event_base;
 
-/* Write what BEV's output holds now (through SSL_write for a TLS
- * bufferevent); what the socket does not take is
- * left to libevent (write interest on). Returns true when all is out. */
+/* Write what BEV's output holds now; what the socket does not take is
+ * left to libevent (write interest on). Returns true when all is out. A
+ * TLS bufferevent writes (SSL_write) later in this same loop pass, from
+ * its write event run at once (io.c), and this returns false: its write
+ * callback reports the end. */
 bool io_flush(struct bufferevent *bev);
 
 /* From the write callback: turn write interest off again once the output
@@ -57,6 +59,8 @@ struct io_reader {
 	bool has_timeout;
 	bool on;          /* reading wanted */
 	bool full;        /* paused: the input holds high_water bytes */
+	bool armed;       /* ev is pending */
+	bool armed_tv;    /* ... with a timeout (event_add(NULL) keeps one) */
 	size_t high_water;
 };
 

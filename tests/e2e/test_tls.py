@@ -611,6 +611,41 @@ class TlsTest(LbdTestCase):
         self.assertEqual(errors, [])
         self.assertEqual(len(b.wait_requests(120, timeout=5)), 120)
 
+    def test_keepalive_requests_pipelined_and_one_by_one(self):
+        """Responses are written in the pass that produced them (io.c); a
+        connection carries many exchanges, pipelined ones answered in order."""
+        lbd, port, b = self.start_tls()
+        with tls_connect(port, client_context(self.pki), "a.test") as s:
+            for i in range(200):
+                status, _, body = get(s, "/one/%d" % i)
+                self.assertEqual((status, body), (200, b"b1\n"))
+            s.sendall(b"".join(b"GET /pipe/%d HTTP/1.1\r\nHost: a.test\r\n\r\n" % i
+                               for i in range(20)))
+            for i in range(20):
+                status, _, body = read_response(s)
+                self.assertEqual((status, body), (200, b"b1\n"))
+        paths = [r.target for r in b.wait_requests(220, timeout=10)]
+        self.assertEqual(paths[200:], ["/pipe/%d" % i for i in range(20)])
+
+    def test_keepalive_idle_and_header_timeouts_after_exchanges(self):
+        """The read timeouts still fire on a TLS connection that served
+        requests: client_idle between requests, header inside one."""
+        lbd, port, _ = self.start_tls(timeouts={"client_idle": "1s", "header": "1s"})
+        ctx = client_context(self.pki)
+        with tls_connect(port, ctx, "a.test") as idle:
+            for _ in range(3):
+                self.assertEqual(get(idle)[0], 200)
+            start = time.monotonic()
+            self.assertTrue(closed_within(idle, 6))
+            self.assertGreater(time.monotonic() - start, 0.5)
+        with tls_connect(port, ctx, "a.test") as partial:
+            self.assertEqual(get(partial)[0], 200)
+            partial.sendall(b"GET / HTTP/1.1\r\nHost: a.")
+            start = time.monotonic()
+            self.assertTrue(closed_within(partial, 6))
+            self.assertGreater(time.monotonic() - start, 0.5)
+        self.assert_still_serving(port)
+
     def test_large_bodies_both_ways(self):
         echo = self.backends.http("echo", handler=B.echo_handler, store_limit=8 << 20)
         lbd, port, _ = self.start_tls(backend=echo)
