@@ -382,10 +382,8 @@ static struct bufferevent *new_bev(struct event_base *base, SSL_CTX *ctx,
 		return NULL;
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 					     BEV_OPT_CLOSE_ON_FREE);
-	if (!bev) {
-		SSL_free(ssl);
-		return NULL;
-	}
+	if (!bev)
+		return NULL; /* with BEV_OPT_CLOSE_ON_FREE libevent freed SSL */
 	/* Many servers close without close_notify after a response; framing
 	 * (Content-Length, chunked) is what tells a complete response. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
