@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "util/json.h"
 #include "util/strbuf.h"
 

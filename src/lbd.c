@@ -19,19 +19,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "access_log.h"
-#include "admin.h"
-#include "balance.h"
-#include "config.h"
-#include "daemon.h"
-#include "daemon_private.h"
-#include "health.h"
-#include "listener.h"
-#include "log.h"
-#include "notify.h"
-#include "privs.h"
-#include "runtime.h"
-#include "worker.h"
+#include "core/access_log.h"
+#include "daemon/admin.h"
+#include "balance/balance.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/daemon_private.h"
+#include "daemon/health.h"
+#include "event/listener.h"
+#include "core/log.h"
+#include "core/notify.h"
+#include "daemon/privs.h"
+#include "core/runtime.h"
+#include "event/worker.h"
 
 #define EXIT_BAD_CONFIG 1
 #define EXIT_RUNTIME 2

@@ -22,12 +22,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "admin.h"
-#include "balance.h"
-#include "config.h"
-#include "daemon.h"
-#include "log.h"
-#include "runtime.h"
+#include "daemon/admin.h"
+#include "balance/balance.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "core/log.h"
+#include "core/runtime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_error.h"
-#include "http_response.h"
+#include "http/http_error.h"
+#include "http/http_response.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "config_schema.h"
+#include "config/config_schema.h"
 
 static void print_key(void *ctx, const char *path, enum config_key_kind kind, const char *value)
 {

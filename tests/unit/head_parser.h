@@ -8,7 +8,7 @@
 #include <llhttp.h>
 #include <string.h>
 
-#include "http_head.h"
+#include "http/http_head.h"
 
 struct head_parser {
 	llhttp_t p;

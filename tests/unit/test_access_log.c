@@ -2,7 +2,7 @@
  * bytes, the snprintf-like size contract, buffering, rotation with reopen,
  * and whole lines from many threads. */
 #include "build_config.h"
-#include "access_log.h"
+#include "core/access_log.h"
 
 #include <check.h>
 

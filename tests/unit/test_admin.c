@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin_proto.h"
-#include "balance.h"
-#include "config.h"
-#include "runtime.h"
+#include "daemon/admin_proto.h"
+#include "balance/balance.h"
+#include "config/config.h"
+#include "core/runtime.h"
 #include "util/json.h"
 
 static char *escaped(const char *s)

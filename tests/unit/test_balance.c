@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "balance.h"
-#include "config.h"
-#include "runtime.h"
+#include "balance/balance.h"
+#include "config/config.h"
+#include "core/runtime.h"
 
 #define MAX_SERVERS 16
 #define KEYS 100000

@@ -5,7 +5,7 @@
 #include "check_main.h"
 #include <string.h>
 
-#include "client_addr.h"
+#include "http/client_addr.h"
 
 static struct cidr trusted[3];
 

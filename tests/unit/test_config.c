@@ -13,7 +13,7 @@
 
 /* By path: a stale generated config.h at the top of the tree would shadow
  * the model's header through -I$(top_builddir). */
-#include "../../src/config.h"
+#include "config/config.h"
 #include "util/units.h"
 
 /* A valid listener and pool, for cases about something else. */

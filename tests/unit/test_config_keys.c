@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/config.h"
-#include "config_schema.h"
+#include "config/config.h"
+#include "config/config_schema.h"
 
 #define MAX_KEYS 512
 

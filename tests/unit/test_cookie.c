@@ -4,7 +4,7 @@
 #include "check_main.h"
 #include <string.h>
 
-#include "cookie.h"
+#include "http/cookie.h"
 
 static const char *find(const char *list, const char *name)
 {

@@ -10,10 +10,10 @@
 #include <event2/event.h>
 #include <openssl/x509_vfy.h>
 
-#include "config.h"
-#include "health.h"
-#include "runtime.h"
-#include "tls_upstream.h"
+#include "config/config.h"
+#include "daemon/health.h"
+#include "core/runtime.h"
+#include "tls/tls_upstream.h"
 
 START_TEST(expect_ranges)
 {

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "body.h"
-#include "http_request.h"
-#include "http_rewrite.h"
-#include "route.h"
+#include "http/body.h"
+#include "http/http_request.h"
+#include "http/http_rewrite.h"
+#include "http/route.h"
 #include "head_parser.h"
 
 /* --- a tiny request parser feeding http_head, as http_client.c does ---- */

@@ -2,7 +2,7 @@
  * escaping, truncation, and whole lines from many threads. Each test sends
  * stderr to a temporary file and reads back what log.c wrote. */
 #include "build_config.h"
-#include "log.h"
+#include "core/log.h"
 
 #include <check.h>
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "metrics.h"
-#include "runtime.h"
+#include "config/config.h"
+#include "daemon/metrics.h"
+#include "core/runtime.h"
 #include "util/prom.h"
 
 /* SB's text, NUL-terminated, handed to the caller. */

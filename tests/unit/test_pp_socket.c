@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "pp_socket.h"
+#include "stream/pp_socket.h"
 
 static int pair[2];
 

@@ -7,7 +7,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "proxy_protocol.h"
+#include "stream/proxy_protocol.h"
 
 static enum pp_status parse(const void *buf, size_t len, struct pp_result *r, size_t *used)
 {

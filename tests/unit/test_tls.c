@@ -5,8 +5,8 @@
 #include "check_main.h"
 #include <string.h>
 
-#include "tls_sni.h"
-#include "tls_tickets.h"
+#include "tls/tls_sni.h"
+#include "tls/tls_tickets.h"
 
 static void add(struct tls_sni *t, const char *name, size_t index)
 {

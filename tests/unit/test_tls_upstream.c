@@ -18,8 +18,8 @@
 
 /* By path: a stale generated config.h at the top of the tree would shadow
  * the model's header through -I$(top_builddir). */
-#include "../../src/config.h"
-#include "tls_upstream.h"
+#include "config/config.h"
+#include "tls/tls_upstream.h"
 
 #define LISTENERS \
 	"listeners:\n" \

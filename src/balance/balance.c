@@ -1,0 +1,54 @@
+/* balance.c — dispatch from a pool to its algorithm. */
+#include "balance/balance.h"
+
+#include "core/runtime.h"
+
+const struct balancer_ops *balance_ops(enum balance_algo algo)
+{
+	switch (algo) {
+	case BALANCE_ROUND_ROBIN:
+		return &balance_round_robin;
+	case BALANCE_LEAST_CONN:
+		return &balance_least_conn;
+	case BALANCE_IP_HASH:
+		return &balance_ip_hash;
+	case BALANCE_STICKY_COOKIE:
+		return &balance_sticky_cookie;
+	}
+	return &balance_round_robin;
+}
+
+int balance_build(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->npools; i++) {
+		struct pool_conf *pool = &cfg->pools[i];
+		const struct balancer_ops *ops = balance_ops(pool->balance);
+		pool->balancer = ops->build(pool);
+		if (!pool->balancer)
+			return -1;
+		pool->balancer_free = ops->free;
+	}
+	return 0;
+}
+
+struct server_conf *balance_pick(const struct pool_conf *pool,
+				 const struct balance_ctx *ctx)
+{
+	return balance_ops(pool->balance)->pick(pool, pool->balancer, ctx);
+}
+
+int balance_server_eligible(const struct server_conf *srv,
+			    const struct balance_ctx *ctx)
+{
+	if (srv->weight == 0 || !server_rt_available(srv->rt))
+		return 0;
+	for (size_t i = 0; i < ctx->ntried; i++)
+		if (ctx->tried[i] == srv)
+			return 0;
+	return 1;
+}
+
+const char *balance_name(enum balance_algo algo)
+{
+	return balance_ops(algo)->name;
+}

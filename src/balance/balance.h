@@ -1,0 +1,68 @@
+/* balance.h — one interface for every balancing algorithm.
+ *
+ * An algorithm is one file that fills a struct balancer_ops: build its data
+ * from a pool's (immutable) configuration, pick a server for a request, and
+ * free its data. Picks run on worker threads concurrently and take no lock:
+ * shared state is atomics in the runtime (runtime.h).
+ */
+#ifndef LBD_BALANCE_H
+#define LBD_BALANCE_H
+
+#include <stddef.h>
+
+#include "config/config.h"
+
+/* What a pick may look at. TRIED lists the servers this request already
+ * failed to connect to; they are not picked again. KEY is what ip_hash
+ * hashes (the client address text, or a header's value); COOKIE the value
+ * of the pool's sticky cookie as the client sent it (NULL when absent).
+ * Both point into the request and live as long as the pick. */
+struct balance_ctx {
+	struct server_conf *const *tried;
+	size_t ntried;
+	const char *key;
+	size_t key_len;
+	const char *cookie;
+	size_t cookie_len;
+};
+
+struct balancer_ops {
+	const char *name;
+	void *(*build)(const struct pool_conf *pool);
+	void (*free)(void *data);
+	/* NULL when no server can take the request. */
+	struct server_conf *(*pick)(const struct pool_conf *pool, void *data,
+				    const struct balance_ctx *ctx);
+};
+
+extern const struct balancer_ops balance_round_robin;
+extern const struct balancer_ops balance_least_conn;
+extern const struct balancer_ops balance_ip_hash;
+extern const struct balancer_ops balance_sticky_cookie;
+
+/* The algorithm of ALGO. */
+const struct balancer_ops *balance_ops(enum balance_algo algo);
+
+/* Build every pool's balancer data. Returns 0, or -1 out of memory. */
+int balance_build(struct config *cfg);
+
+/* NULL when no server is available (the caller answers 503). */
+struct server_conf *balance_pick(const struct pool_conf *pool,
+				 const struct balance_ctx *ctx);
+
+/* The algorithm's name as lbd.yaml spells it ("round_robin"). */
+const char *balance_name(enum balance_algo algo);
+
+/* True when SRV may take a new request of this pick. */
+int balance_server_eligible(const struct server_conf *srv,
+			    const struct balance_ctx *ctx);
+
+/* Sticky cookie values: 16 lowercase hex digits of a hash of the pool and
+ * server names (balance_sticky.c). */
+#define STICKY_ID_LEN 16
+
+/* Write SRV's id in POOL as STICKY_ID_LEN characters plus a NUL into OUT. */
+void balance_sticky_id(const struct pool_conf *pool, const struct server_conf *srv,
+		       char out[STICKY_ID_LEN + 1]);
+
+#endif

@@ -1,0 +1,254 @@
+/* config.h — the configuration model: one immutable, reference-counted
+ * object per loaded generation of lbd.yaml.
+ *
+ * A configuration is built completely by config_load() (and bound to runtime
+ * state before it is published), then never changed. Every request takes a
+ * reference for its whole life, so a reload can build the next generation
+ * beside the old one and the old one is freed when its last request ends.
+ *
+ * Runtime state (health, counters, drain flags) is not here: it lives in
+ * runtime.h, keyed by pool + server name, and survives reloads.
+ */
+#ifndef LBD_CONFIG_H
+#define LBD_CONFIG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/access_log.h"
+#include "config/config_error.h"
+#include "core/log.h"
+#include "util/addr.h"
+#include "util/cidr.h"
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/lbd/lbd.yaml"
+
+/* global.admin.socket when the file names none; lbctl's default too. The
+ * directory is not created by lbd (systemd's RuntimeDirectory=lbd does). */
+#define CONFIG_ADMIN_SOCKET_DEFAULT "/run/lbd/admin.sock"
+
+/* Bounds the validator enforces. */
+#define CONFIG_WEIGHT_MAX 256
+#define CONFIG_WORKERS_MAX 256
+#define CONFIG_RETRIES_MAX 16
+#define CONFIG_NAME_MAX 64           /* listener, pool and server names */
+
+enum listener_protocol {
+	PROTO_HTTP,
+	PROTO_TCP,
+};
+
+enum balance_algo {
+	BALANCE_ROUND_ROBIN,
+	BALANCE_LEAST_CONN,
+	BALANCE_IP_HASH,
+	BALANCE_STICKY_COOKIE,
+};
+
+/* What ip_hash hashes: the client's address, or the value of a header. */
+struct hash_key_conf {
+	char *header;            /* NULL: the client address */
+};
+
+#define STICKY_COOKIE_DEFAULT "LBSRV"
+
+struct sticky_conf {
+	char *cookie;            /* cookie name; STICKY_COOKIE_DEFAULT unless set */
+	uint64_t max_age_ms;     /* 0: a session cookie */
+	enum balance_algo fallback; /* places clients without a valid cookie */
+};
+
+struct timeouts_conf {
+	uint64_t connect_ms;     /* upstream TCP connect (and TLS handshake) */
+	uint64_t header_ms;      /* whole request head (client side) */
+	uint64_t client_idle_ms; /* keep-alive idle (client side) */
+	uint64_t server_ms;      /* upstream silent while a response is awaited */
+	uint64_t tunnel_ms;      /* idle upgraded or TCP tunnel */
+	uint64_t drain_ms;       /* longest wait for connections on stop */
+};
+
+struct limits_conf {
+	uint64_t header_size;    /* whole request head, bytes */
+	uint32_t headers;        /* number of header fields */
+	uint64_t body_size;      /* 0 = unlimited */
+};
+
+enum health_check_type {
+	HEALTH_CHECK_HTTP,
+	HEALTH_CHECK_TCP,
+};
+
+/* Bounds of the health keys (the validator's and the checker's). */
+#define HEALTH_INTERVAL_MIN_MS 10
+#define HEALTH_RISE_FALL_MAX 100
+#define HEALTH_PATH_MAX 1024
+#define PASSIVE_MAX_FAILS_MAX 1000
+#define PASSIVE_FAIL_TIMEOUT_MIN_MS 100
+
+/* pools[].health_check: active checks, run by health.c on the main thread. */
+struct health_check_conf {
+	bool enabled;            /* the key is written */
+	enum health_check_type type;
+	char *path;              /* http: the request target; "/" unless set */
+	char *host;              /* http: the Host header; NULL: the server address */
+	uint64_t interval_ms;
+	uint64_t timeout_ms;     /* never above interval_ms */
+	uint32_t rise, fall;
+	uint16_t expect_lo, expect_hi; /* accepted status codes, inclusive */
+};
+
+/* pools[].passive (or defaults.passive): failures seen on live traffic. */
+struct passive_conf {
+	uint32_t max_fails;      /* 0: off */
+	uint64_t fail_timeout_ms;
+};
+
+struct server_rt;
+struct pool_rt;
+struct listener_rt;
+struct tls_upstream;
+
+/* pools[].tls: lbd speaks TLS to the pool's servers. The OpenSSL side is
+ * built from it at load time (tls_upstream.h) and freed with the
+ * generation. */
+#define POOL_TLS_MIN_VERSION_DEFAULT 0x0303 /* TLS 1.2, as OpenSSL names it */
+
+struct pool_tls_conf {
+	bool enabled;            /* a tls: section was written */
+	bool verify;             /* check the server's certificate (default true) */
+	char *ca;                /* CA bundle file or directory; NULL: OpenSSL's default paths */
+	char *sni;               /* NULL: each server's host when it is a name */
+	char *verify_name;       /* NULL: sni, else each server's host (name or IP) */
+	char *cert, *key;        /* client certificate (both or neither) */
+	int min_version;         /* 0x0303 (TLS 1.2) or 0x0304 (TLS 1.3) */
+	struct tls_upstream *ctx;/* built by tls_upstream_new(); NULL until then */
+};
+
+struct server_conf {
+	char *name;              /* defaults to the address text */
+	struct lbd_addr addr;
+	uint32_t weight;         /* 0 .. CONFIG_WEIGHT_MAX; 0 takes no new traffic */
+	bool backup;
+	struct server_rt *rt;    /* runtime state, bound by runtime_attach() */
+};
+
+struct pool_conf {
+	char *name;
+	enum balance_algo balance;
+	/* Inherited from defaults; a pool may override connect, server and
+	 * tunnel timeouts, retries and limits.body_size. The client-side
+	 * values (header, client_idle, drain, header_size, headers) apply
+	 * before a pool is chosen and are only set under defaults. */
+	struct timeouts_conf timeouts;
+	uint32_t retries;
+	struct limits_conf limits;
+	struct server_conf *servers;
+	size_t nservers;
+	struct pool_rt *rt;      /* runtime state, bound by runtime_attach() */
+	void *balancer;          /* the algorithm's data, built by balance_build() */
+	void (*balancer_free)(void *balancer); /* set with it; config_unref calls it */
+	struct hash_key_conf hash_key; /* ip_hash, and sticky_cookie's fallback */
+	struct sticky_conf sticky;     /* sticky_cookie */
+	struct health_check_conf health_check;
+	struct passive_conf passive;   /* inherited from defaults.passive */
+	bool has_hash_key, has_sticky; /* written in the file (misuse checks) */
+	struct pool_tls_conf tls;      /* TLS to the servers when tls.enabled */
+};
+
+struct route_conf {
+	char *host;              /* NULL: any; "*.example.com": any subdomain */
+	char *path_prefix;       /* NULL: any */
+	struct pool_conf *pool;  /* points into config.pools */
+};
+
+/* listeners[].tls */
+enum tls_min_version {
+	TLS_MIN_1_2,
+	TLS_MIN_1_3,
+};
+
+struct tls_cert_conf {
+	char *cert;              /* PEM: the certificate, then its intermediates */
+	char *key;               /* PEM, unencrypted */
+};
+
+struct tls_listener;
+
+struct listener_tls_conf {
+	struct tls_cert_conf *certs; /* the first is the default */
+	size_t ncerts;
+	enum tls_min_version min_version;
+	char *ciphers;           /* TLS 1.2 cipher list; NULL: lbd's default */
+	char *ciphersuites;      /* TLS 1.3; NULL: OpenSSL's default */
+	bool session_tickets;
+	struct tls_listener *ctx; /* built while loading (tls_listener.h) */
+};
+
+struct listener_conf {
+	char *name;
+	struct lbd_addr *binds;
+	size_t nbinds;
+	enum listener_protocol protocol;
+	bool proxy_protocol;     /* connections start with a PROXY v1/v2 header */
+	struct listener_tls_conf *tls; /* NULL: plain TCP */
+	struct cidr *trusted;    /* peers whose X-Forwarded-For names the client */
+	size_t ntrusted;
+	struct route_conf *routes; /* tcp: exactly one, with no match */
+	size_t nroutes;
+	struct listener_rt *rt;  /* runtime state, bound by runtime_attach() */
+};
+
+struct global_conf {
+	uint32_t workers;        /* resolved: "auto" becomes the online CPUs */
+	uint32_t max_connections;
+	char *user;              /* NULL: keep the starting user */
+	char *group;             /* NULL: the user's primary group */
+	struct {
+		char *socket;    /* path of the admin UNIX socket; NULL: off */
+		struct lbd_addr listen; /* TCP admin listener when has_listen */
+		bool has_listen;
+	} admin;
+	struct {
+		enum log_level level;
+		char *access;    /* "stdout", "off" or a file path */
+		enum access_format format;
+	} log;
+};
+
+struct config {
+	atomic_uint refs;
+	uint64_t generation;     /* set by whoever publishes it; 0 until then */
+	char *path;
+	struct global_conf global;
+	struct timeouts_conf timeouts; /* defaults.timeouts */
+	uint32_t retries;              /* defaults.retries */
+	struct limits_conf limits;     /* defaults.limits */
+	struct passive_conf passive;   /* defaults.passive */
+	struct listener_conf *listeners;
+	size_t nlisteners;
+	struct pool_conf *pools;
+	size_t npools;
+};
+
+/* Read, parse and validate PATH. Returns a configuration with one
+ * reference, or NULL with every problem found appended to ERRS. */
+struct config *config_load(const char *path, struct config_errors *errs);
+
+/* The same from a buffer; FILE_NAME is used in error messages only. */
+struct config *config_load_buffer(const char *file_name, const char *data,
+				  size_t len, struct config_errors *errs);
+
+/* Give CFG its generation number once it is ready to serve; it then counts
+ * as live until it is freed. */
+void config_publish(struct config *cfg, uint64_t generation);
+unsigned config_live_generations(void);
+
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg);
+
+/* NULL when absent. */
+struct pool_conf *config_find_pool(const struct config *cfg, const char *name);
+
+#endif

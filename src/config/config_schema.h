@@ -1,0 +1,150 @@
+/* config_schema.h — the table-driven schema engine (private to the
+ * configuration loader).
+ *
+ * A section is a table of fields: key, parser, offset into the object being
+ * filled, bounds, a nested table or value list, and whether it is required.
+ * config_walk.c implements the engine and the scalar types (integers,
+ * durations, sizes, names...); config_schema.c holds the tables for
+ * lbd.yaml, the lists, and the checks that span several sections.
+ */
+#ifndef LBD_CONFIG_SCHEMA_H
+#define LBD_CONFIG_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "config/config_node.h"
+
+struct walk {
+	struct config *cfg;
+	struct cerrs *errs;
+	struct pool_conf **pool_index; /* named pools sorted by name, for routes */
+	size_t npool_index;
+};
+
+struct field;
+typedef void (*field_fn)(struct walk *w, const struct field *f, const struct cnode *v,
+			 void *obj);
+
+struct field {
+	const char *key;
+	field_fn parse;          /* reads V into (char *)OBJ + off */
+	size_t off;
+	uint64_t min, max;       /* integers, durations, sizes */
+	const void *arg;         /* a nested struct section (a mapping, or the
+				  * items of a list of mappings), or struct
+				  * enum_name[] for field_enum */
+	bool required;
+};
+
+/* A key that is valid elsewhere, with the sentence that says where. */
+struct misplaced {
+	const char *key;
+	const char *why;
+};
+
+struct section {
+	const struct field *fields;
+	size_t nfields;
+	const struct misplaced *misplaced;
+	size_t nmisplaced;
+};
+
+#define SECTION(f) { (f), sizeof(f) / sizeof((f)[0]), NULL, 0 }
+#define SECTION_ELSEWHERE(f, m) { (f), sizeof(f) / sizeof((f)[0]), (m), sizeof(m) / sizeof((m)[0]) }
+
+struct enum_name {
+	const char *name;        /* NULL ends the list */
+	int value;
+};
+
+/* Fill OBJ from the mapping V: every field present is parsed, every
+ * required one absent and every unknown key is reported. */
+void walk_section(struct walk *w, const struct section *s, const struct cnode *v, void *obj);
+
+/* V's text when it is a non-empty scalar, else reports "expected WHAT". */
+const char *walk_scalar(struct walk *w, const struct cnode *v, const char *what);
+
+/* V when it is a non-empty list, else reports "expected a non-empty list of WHAT". */
+const struct cnode *walk_list(struct walk *w, const struct cnode *v, const char *what);
+
+/* Field parsers; OBJ + off points at the type named. */
+void field_section(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_u32(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_duration(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_size(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_bool(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_enum(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_server_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_address(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_workers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_access(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_socket_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_user(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_group(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_host(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_cookie_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* Their fields take these sections as arg (so the key walk sees them). */
+extern const struct section health_check_section, passive_section;
+void field_health_check(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_passive(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_path_prefix(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+
+/* pools[].tls (config_pool_tls.c): the section (a mapping only), host
+ * names (with min 1: or an IP address); file paths, relative to the
+ * configuration's directory (config_listener_tls.c). */
+void field_pool_tls(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_tls_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_tls_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* Build POOL's TLS context once its servers are parsed (V: the pool's
+ * node), reporting a CA file or client certificate that cannot be loaded. */
+void config_build_pool_tls(struct walk *w, struct pool_conf *pool, const struct cnode *v);
+/* listeners[].tls (config_listener_tls.c): OBJ is the listener; the certificates
+ * and keys are loaded and checked. */
+void field_listener_tls(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* Its section and its list of {cert, key} items (arg: the item section). */
+extern const struct section listener_tls_section, listener_tls_cert_section;
+void field_certificates(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+
+/* Parse an address from V into OUT; reports and returns -1 when invalid. */
+int walk_address(struct walk *w, const struct cnode *v, struct lbd_addr *out);
+
+/* Uniqueness over many entries in O(n log n): each repeat of a key is
+ * passed to REPORT with the first entry of that key. */
+struct uniq {
+	const char *key;
+	const struct cnode *node;
+	const void *owner;
+	size_t order;
+};
+void walk_unique(struct walk *w, struct uniq *u, size_t n,
+		 void (*report)(struct walk *w, const struct uniq *dup, const struct uniq *first));
+
+/* What config_schema_keys reports for one key. */
+enum config_key_kind {
+	CONFIG_KEY_VALUE,        /* a scalar, or a list of scalars */
+	CONFIG_KEY_SECTION,      /* a mapping of further keys */
+	CONFIG_KEY_LIST,         /* a list of mappings of further keys */
+	CONFIG_KEY_ENUM_VALUE,   /* one of the words an enumeration accepts */
+};
+typedef void (*config_key_fn)(void *ctx, const char *path, enum config_key_kind kind,
+			      const char *value);
+
+/* Every key of the lbd.yaml schema, straight from the tables, in table
+ * order: PATH is the key's path from the top ("pools[].servers[].weight";
+ * "[]" marks an item of a list of mappings), VALUE is NULL except for
+ * CONFIG_KEY_ENUM_VALUE. The documentation tests compare it with
+ * lbd.yaml(5). A field is seen as nested when its arg is set and its parser
+ * is not field_enum, so every parser of a mapping or of a list of mappings
+ * must take its section from arg. Returns -1 when a path does not fit in
+ * 256 bytes. */
+int config_schema_keys(config_key_fn fn, void *ctx);
+
+/* Apply the lbd.yaml schema to ROOT, filling CFG (which holds the built-in
+ * defaults). Errors go to W->errs. */
+void config_schema_apply(struct walk *w, const struct cnode *root);
+
+#endif

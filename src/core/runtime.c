@@ -1,0 +1,183 @@
+/* runtime.c — the registry of runtime state by identity. */
+#include "core/runtime.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+
+/* The registry is touched only when a configuration is attached (start-up
+ * and reload, on the main thread); the lock keeps that true if it ever is
+ * not. Worker threads hold direct pointers and never look things up. */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct server_rt *servers;
+static struct pool_rt *pools;
+static struct listener_rt *listeners;
+static uint32_t next_server_id;
+
+/* Prometheus's default buckets, with 1 ms and 2.5 ms in front: servers
+ * behind a load balancer on the same network often answer in less than
+ * 5 ms. */
+const uint64_t latency_bounds_us[LATENCY_BOUNDS] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000,
+};
+
+static struct server_rt *server_rt_get(const char *pool, const char *server)
+{
+	for (struct server_rt *s = servers; s; s = s->next)
+		if (strcmp(s->pool_name, pool) == 0 && strcmp(s->server_name, server) == 0)
+			return s;
+	struct server_rt *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->pool_name = strdup(pool);
+	s->server_name = strdup(server);
+	if (!s->pool_name || !s->server_name) {
+		free(s->pool_name);
+		free(s->server_name);
+		free(s);
+		return NULL;
+	}
+	s->id = next_server_id++;
+	atomic_init(&s->state, SERVER_UP);
+	atomic_init(&s->weight_override, -1);
+	s->next = servers;
+	servers = s;
+	return s;
+}
+
+static struct pool_rt *pool_rt_get(const char *name)
+{
+	for (struct pool_rt *p = pools; p; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	struct pool_rt *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->name = strdup(name);
+	if (!p->name) {
+		free(p);
+		return NULL;
+	}
+	p->next = pools;
+	pools = p;
+	return p;
+}
+
+static struct listener_rt *listener_rt_get(const char *name)
+{
+	for (struct listener_rt *l = listeners; l; l = l->next)
+		if (strcmp(l->name, name) == 0)
+			return l;
+	struct listener_rt *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->name = strdup(name);
+	if (!l->name) {
+		free(l);
+		return NULL;
+	}
+	l->next = listeners;
+	listeners = l;
+	return l;
+}
+
+unsigned runtime_listener_connections(const char *name)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (struct listener_rt *l = listeners; l; l = l->next)
+		if (strcmp(l->name, name) == 0)
+			n = atomic_load(&l->connections);
+	pthread_mutex_unlock(&registry_lock);
+	return n;
+}
+
+int runtime_attach(struct config *cfg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < cfg->nlisteners && rc == 0; i++) {
+		cfg->listeners[i].rt = listener_rt_get(cfg->listeners[i].name);
+		if (!cfg->listeners[i].rt)
+			rc = -1;
+	}
+	for (size_t i = 0; i < cfg->npools && rc == 0; i++) {
+		struct pool_conf *pool = &cfg->pools[i];
+		pool->rt = pool_rt_get(pool->name);
+		if (!pool->rt)
+			rc = -1;
+		for (size_t j = 0; j < pool->nservers && rc == 0; j++) {
+			struct server_conf *srv = &pool->servers[j];
+			srv->rt = server_rt_get(pool->name, srv->name);
+			if (!srv->rt)
+				rc = -1;
+			else if (atomic_load(&srv->rt->weight_override) >= 0)
+				srv->weight = (uint32_t)atomic_load(&srv->rt->weight_override);
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return rc;
+}
+
+void latency_read(const struct latency_hist *h, struct latency_snapshot *out)
+{
+	for (unsigned i = 0; i < LATENCY_BUCKETS; i++)
+		out->bucket[i] = atomic_load_explicit(&h->bucket[i], memory_order_relaxed);
+	out->sum_us = atomic_load_explicit(&h->sum_us, memory_order_relaxed);
+}
+
+void runtime_pool_latency(const char *name, struct latency_snapshot *out)
+{
+	struct latency_snapshot one;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&registry_lock);
+	for (struct server_rt *s = servers; s; s = s->next) {
+		if (strcmp(s->pool_name, name) != 0)
+			continue;
+		latency_read(&s->latency, &one);
+		for (unsigned i = 0; i < LATENCY_BUCKETS; i++)
+			out->bucket[i] += one.bucket[i];
+		out->sum_us += one.sum_us;
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+uint32_t runtime_server_count(void)
+{
+	pthread_mutex_lock(&registry_lock);
+	uint32_t n = next_server_id;
+	pthread_mutex_unlock(&registry_lock);
+	return n;
+}
+
+void runtime_shutdown(void)
+{
+	pthread_mutex_lock(&registry_lock);
+	while (servers) {
+		struct server_rt *s = servers;
+		servers = s->next;
+		free(s->pool_name);
+		free(s->server_name);
+		free(s);
+	}
+	while (listeners) {
+		struct listener_rt *l = listeners;
+		listeners = l->next;
+		free(l->name);
+		free(l);
+	}
+	while (pools) {
+		struct pool_rt *p = pools;
+		pools = p->next;
+		free(p->name);
+		free(p);
+	}
+	next_server_id = 0;
+	pthread_mutex_unlock(&registry_lock);
+}

@@ -1,0 +1,172 @@
+/* runtime.h — per-server and per-pool runtime state, keyed by identity.
+ *
+ * A server's identity is its pool name + server name. Its runtime state
+ * (active requests, counters, health and admin flags) lives here, apart from
+ * the immutable configuration, so that it survives every reload in which the
+ * identity survives. Worker threads touch it only through atomics.
+ */
+#ifndef LBD_RUNTIME_H
+#define LBD_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/health_state.h"
+
+struct config;
+
+/* Status classes of answered requests: 1xx .. 5xx, and anything else. */
+enum status_class {
+	STATUS_1XX,
+	STATUS_2XX,
+	STATUS_3XX,
+	STATUS_4XX,
+	STATUS_5XX,
+	STATUS_OTHER,
+	STATUS_CLASSES,
+};
+
+/* Upstream response time: non-cumulative counts per bucket (the last one
+ * is +Inf) and the sum. Workers add with relaxed atomics; a scrape adds the
+ * buckets up, so the count always equals the +Inf bucket. */
+#define LATENCY_BOUNDS 13
+#define LATENCY_BUCKETS (LATENCY_BOUNDS + 1)
+extern const uint64_t latency_bounds_us[LATENCY_BOUNDS];
+
+struct latency_hist {
+	atomic_uint_fast64_t bucket[LATENCY_BUCKETS];
+	atomic_uint_fast64_t sum_us;
+};
+
+/* A copy of a histogram, or the sum of several (a pool's servers). */
+struct latency_snapshot {
+	uint64_t bucket[LATENCY_BUCKETS];
+	uint64_t sum_us;
+};
+
+/* The admin state (lbctl drain/disable/enable). Health is apart, in
+ * struct health_rt: enable never overrides a failing check. */
+enum server_state {
+	SERVER_UP,
+	SERVER_DOWN,
+	SERVER_DRAINING,
+	SERVER_DISABLED,
+};
+
+struct server_rt {
+	uint32_t id;                 /* dense, for per-worker tables */
+	char *pool_name;
+	char *server_name;
+	atomic_int state;            /* enum server_state */
+	atomic_int active;           /* requests in flight, all workers */
+	atomic_uint_fast64_t requests;  /* times a balancer picked it */
+	atomic_uint_fast64_t failures;
+	/* Requests whose access-log line names this server, by status. */
+	atomic_uint_fast64_t answered[STATUS_CLASSES];
+	struct latency_hist latency;
+	struct server_rt *next;      /* registry list */
+	/* Weight set through the admin API (lbctl weight); -1: none. A new
+	 * generation's server takes it instead of the file's weight. */
+	atomic_int weight_override;
+	struct health_rt health;     /* active and passive checks */
+};
+
+struct listener_rt {
+	char *name;
+	atomic_uint connections;      /* client connections open, all workers */
+	atomic_uint_fast64_t accepted; /* client connections accepted */
+	atomic_uint_fast64_t answered[STATUS_CLASSES]; /* HTTP requests, by status */
+	/* Bytes from and to clients: HTTP requests and responses when their
+	 * access-log line is written, TCP connections when they end. */
+	atomic_uint_fast64_t bytes_in;
+	atomic_uint_fast64_t bytes_out;
+	struct listener_rt *next;
+};
+
+struct pool_rt {
+	char *name;
+	atomic_uint_fast64_t rr_next; /* round-robin position, all workers */
+	atomic_uint_fast64_t answered[STATUS_CLASSES]; /* requests routed here */
+	struct pool_rt *next;
+};
+
+/* Bind every server and pool of CFG to its runtime state, creating state
+ * for identities seen for the first time. Called before CFG is published.
+ * Returns 0, or -1 when out of memory. */
+int runtime_attach(struct config *cfg);
+
+/* Open client connections of the listener named NAME (0 when unknown). */
+unsigned runtime_listener_connections(const char *name);
+
+/* Number of server ids handed out so far (for sizing per-worker tables). */
+uint32_t runtime_server_count(void);
+
+/* The upstream response times of every server the pool named NAME ever
+ * had (servers removed by a reload included, so the sum never goes back). */
+void runtime_pool_latency(const char *name, struct latency_snapshot *out);
+
+/* Free every runtime entry; only at exit, once no worker runs. */
+void runtime_shutdown(void);
+
+static inline enum status_class status_class_of(int status)
+{
+	return status >= 100 && status <= 599 ? (enum status_class)(status / 100 - 1)
+					      : STATUS_OTHER;
+}
+
+static inline void counter_add(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static inline void latency_observe(struct latency_hist *h, uint64_t us)
+{
+	unsigned i = 0;
+
+	while (i < LATENCY_BOUNDS && us > latency_bounds_us[i])
+		i++;
+	counter_add(&h->bucket[i], 1);
+	counter_add(&h->sum_us, us);
+}
+
+void latency_read(const struct latency_hist *h, struct latency_snapshot *out);
+
+/* A client connection opened on L (HTTP or TCP). */
+static inline void listener_rt_opened(struct listener_rt *l)
+{
+	atomic_fetch_add_explicit(&l->connections, 1, memory_order_relaxed);
+	counter_add(&l->accepted, 1);
+}
+
+/* One answered HTTP request, counted where its access-log line is written
+ * so that the counters and the log agree. POOL is NULL when no route
+ * matched, SERVER when no server was tried; UPSTREAM_US is -1 when no
+ * server answered. */
+static inline void runtime_count_request(struct listener_rt *l, struct pool_rt *pool,
+					 struct server_rt *server, int status,
+					 int64_t upstream_us, uint64_t bytes_in,
+					 uint64_t bytes_out)
+{
+	enum status_class sc = status_class_of(status);
+
+	counter_add(&l->answered[sc], 1);
+	counter_add(&l->bytes_in, bytes_in);
+	counter_add(&l->bytes_out, bytes_out);
+	if (pool)
+		counter_add(&pool->answered[sc], 1);
+	if (server) {
+		counter_add(&server->answered[sc], 1);
+		if (upstream_us >= 0)
+			latency_observe(&server->latency, (uint64_t)upstream_us);
+	}
+}
+
+/* On the request path (balancers): admin state allows and health says up. */
+static inline bool server_rt_available(const struct server_rt *rt)
+{
+	return atomic_load_explicit(&rt->state, memory_order_relaxed) == SERVER_UP &&
+	       health_rt_up(&rt->health);
+}
+
+#endif

@@ -1,0 +1,547 @@
+/* admin.c — the admin API over evhttp: sockets, routing of requests to the
+ * daemon (daemon.h), and answers in JSON.
+ *
+ * Every answer is JSON ({"ok":true,...} or {"ok":false,"error":"..."}),
+ * except /healthz (plain "ok" or "stopping"), /status?format=table (the
+ * table lbctl prints) and /metrics (the Prometheus text format). Requests
+ * are bounded (head and body sizes, a timeout); anything malformed gets a
+ * 4xx answer and nothing else happens.
+ */
+#include "daemon/admin.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/admin_proto.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "core/health_state.h"
+#include "event/listener.h"
+#include "core/log.h"
+#include "daemon/metrics.h"
+#include "core/runtime.h"
+#include "util/json.h"
+#include "util/prom.h"
+
+#define ADMIN_HEADERS_MAX 8192
+#define ADMIN_BODY_MAX 4096
+#define ADMIN_TIMEOUT_S 30
+
+/* How long an admin listener rests after accept() failed (out of
+ * descriptors), as the workers' listeners do. */
+#define ADMIN_ACCEPT_PAUSE_MS 100
+
+struct admin {
+	struct daemon *d;
+	struct evhttp *http;
+	char *socket_path;       /* removed by admin_free */
+	int socket_fd;
+	int tcp_fd;
+	/* The listening sockets evhttp serves (owned by it), and the timer
+	 * that ends a pause after a failed accept(). */
+	struct evconnlistener *ls[2];
+	size_t nls;
+	struct event *resume;
+};
+
+/* The one admin of the process: libevent's accept-error callback gets
+ * evhttp's argument, not ours. */
+static struct admin *admin_self;
+
+/* A request waiting for a reload to end (POST /reload, PUT weight). */
+struct pending {
+	struct evhttp_request *req;
+	struct server_rt *rt;    /* weight: the server whose override changed */
+	int old_override;
+	unsigned weight;
+};
+
+static void reply(struct evhttp_request *req, int code, const char *reason,
+		  const char *type, struct strbuf *body)
+{
+	struct evbuffer *out = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	if (!out || strbuf_failed(body)) {
+		evbuffer_free(out);
+		strbuf_free(body);
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	evbuffer_add(out, body->data, body->len);
+	strbuf_free(body);
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, reason, out);
+	evbuffer_free(out);
+}
+
+static void reply_json(struct evhttp_request *req, int code, const char *reason,
+		       struct strbuf *body)
+{
+	reply(req, code, reason, "application/json", body);
+}
+
+static void reply_error(struct evhttp_request *req, int code, const char *reason,
+			const char *msg)
+{
+	struct strbuf sb = { 0 };
+
+	strbuf_adds(&sb, "{\"ok\":false,\"error\":");
+	json_add_string(&sb, msg);
+	strbuf_adds(&sb, "}\n");
+	reply_json(req, code, reason, &sb);
+}
+
+static void reply_ok(struct evhttp_request *req, const char *extra)
+{
+	struct strbuf sb = { 0 };
+
+	strbuf_adds(&sb, "{\"ok\":true");
+	strbuf_adds(&sb, extra);
+	strbuf_adds(&sb, "}\n");
+	reply_json(req, 200, "OK", &sb);
+}
+
+static bool method_is(struct evhttp_request *req, enum evhttp_cmd_type want,
+		      const char *allow)
+{
+	if (evhttp_request_get_command(req) == want)
+		return true;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	reply_error(req, 405, "Method Not Allowed", "method not allowed");
+	return false;
+}
+
+/* --- reload ---------------------------------------------------------------- */
+
+static void reload_done(void *arg, const struct reload_result *r)
+{
+	struct pending *p = arg;
+	struct strbuf sb = { 0 };
+
+	if (r->ok) {
+		strbuf_adds(&sb, "{\"ok\":true,\"generation\":");
+		strbuf_add_u64(&sb, r->generation);
+		if (p->rt) {
+			strbuf_adds(&sb, ",\"weight\":");
+			strbuf_add_u64(&sb, p->weight);
+		}
+		strbuf_adds(&sb, "}\n");
+		reply_json(p->req, 200, "OK", &sb);
+		free(p);
+		return;
+	}
+	if (p->rt)
+		atomic_store(&p->rt->weight_override, p->old_override);
+	strbuf_adds(&sb, "{\"ok\":false,\"errors\":[");
+	const char *e = r->errors ? r->errors : "";
+	bool first = true;
+	while (*e) {
+		size_t n = strcspn(e, "\n");
+		if (n) {
+			char *line = strndup(e, n);
+			if (!first)
+				strbuf_adds(&sb, ",");
+			json_add_string(&sb, line ? line : "out of memory");
+			free(line);
+			first = false;
+		}
+		e += n;
+		if (*e)
+			e++;
+	}
+	strbuf_adds(&sb, "]}\n");
+	reply_json(p->req, 422, "Unprocessable Entity", &sb);
+	free(p);
+}
+
+/* Start a reload for P; answers at once when none can start. */
+static void start_reload(struct admin *a, struct pending *p)
+{
+	if (daemon_reload(a->d, reload_done, p) == 0)
+		return;
+	if (p->rt)
+		atomic_store(&p->rt->weight_override, p->old_override);
+	if (daemon_stopping(a->d))
+		reply_error(p->req, 503, "Service Unavailable", "lbd is stopping");
+	else
+		reply_error(p->req, 409, "Conflict", "a reload is already under way");
+	free(p);
+}
+
+static void handle_reload(struct admin *a, struct evhttp_request *req)
+{
+	struct pending *p;
+
+	if (!method_is(req, EVHTTP_REQ_POST, "POST"))
+		return;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		reply_error(req, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	p->req = req;
+	log_info("admin: reload requested");
+	start_reload(a, p);
+}
+
+/* --- status ---------------------------------------------------------------- */
+
+static unsigned listener_connections(const struct listener_conf *lc, void *arg)
+{
+	return daemon_listener_connections(arg, lc->name);
+}
+
+static void handle_status(struct admin *a, struct evhttp_request *req)
+{
+	const struct config *cfg = daemon_config(a->d);
+	struct admin_status_info info = {
+		.generation = cfg->generation,
+		.live_generations = daemon_live_generations(),
+		.uptime_s = daemon_uptime_s(a->d),
+		.listener_connections = listener_connections,
+		.arg = a->d,
+	};
+	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct strbuf sb = { 0 };
+
+	if (!method_is(req, EVHTTP_REQ_GET, "GET"))
+		return;
+	if (query && strcmp(query, "format=table") == 0) {
+		admin_status_table(&sb, cfg, &info);
+		reply(req, 200, "OK", "text/plain; charset=utf-8", &sb);
+		return;
+	}
+	if (query && *query) {
+		reply_error(req, 400, "Bad Request", "unknown query (format=table is the only one)");
+		return;
+	}
+	admin_status_json(&sb, cfg, &info);
+	reply_json(req, 200, "OK", &sb);
+}
+
+/* Prometheus adds no query unless told to (params:); one is ignored. */
+static void handle_metrics(struct admin *a, struct evhttp_request *req)
+{
+	const struct config *cfg = daemon_config(a->d);
+	struct metrics_info info = {
+		.generation = cfg->generation,
+		.live_generations = daemon_live_generations(),
+		.now = (uint64_t)time(NULL),
+	};
+	struct strbuf sb = { 0 };
+
+	if (!method_is(req, EVHTTP_REQ_GET, "GET"))
+		return;
+	daemon_counters(a->d, &info.daemon);
+	metrics_render(&sb, cfg, &info);
+	reply(req, 200, "OK", PROM_CONTENT_TYPE, &sb);
+}
+
+static void handle_healthz(struct admin *a, struct evhttp_request *req)
+{
+	struct strbuf sb = { 0 };
+
+	if (!method_is(req, EVHTTP_REQ_GET, "GET"))
+		return;
+	if (daemon_stopping(a->d)) {
+		strbuf_adds(&sb, "stopping\n");
+		reply(req, 503, "Service Unavailable", "text/plain", &sb);
+	} else {
+		strbuf_adds(&sb, "ok\n");
+		reply(req, 200, "OK", "text/plain", &sb);
+	}
+}
+
+static void handle_stop(struct admin *a, struct evhttp_request *req)
+{
+	if (!method_is(req, EVHTTP_REQ_POST, "POST"))
+		return;
+	reply_ok(req, "");
+	daemon_stop(a->d, "admin API");
+}
+
+/* --- servers --------------------------------------------------------------- */
+
+static struct server_conf *find_server(const struct config *cfg, const char *pool,
+				       const char *server, bool *pool_found)
+{
+	struct pool_conf *p = config_find_pool(cfg, pool);
+
+	*pool_found = p != NULL;
+	for (size_t i = 0; p && i < p->nservers; i++)
+		if (strcmp(p->servers[i].name, server) == 0)
+			return &p->servers[i];
+	return NULL;
+}
+
+static void handle_weight(struct admin *a, struct evhttp_request *req, struct server_conf *s)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char body[128];
+	unsigned weight;
+	struct pending *p;
+
+	if (!method_is(req, EVHTTP_REQ_PUT, "PUT"))
+		return;
+	if (len >= sizeof(body) || evbuffer_copyout(in, body, len) != (ev_ssize_t)len ||
+	    admin_parse_weight(body, len, &weight) != 0) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "expected {\"weight\": N} or N with N from 0 to %d",
+			 CONFIG_WEIGHT_MAX);
+		reply_error(req, 400, "Bad Request", msg);
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		reply_error(req, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	p->req = req;
+	p->rt = s->rt;
+	p->weight = weight;
+	p->old_override = atomic_exchange(&s->rt->weight_override, (int)weight);
+	log_info("admin: pool %s: server %s: weight %u, applied by a reload",
+		 s->rt->pool_name, s->rt->server_name, weight);
+	start_reload(a, p);
+}
+
+static void handle_server(struct admin *a, struct evhttp_request *req,
+			  char seg[][ADMIN_SEGMENT_MAX])
+{
+	static const struct {
+		const char *action;
+		int state;
+	} actions[] = {
+		{ "drain", SERVER_DRAINING },
+		{ "disable", SERVER_DISABLED },
+		{ "enable", SERVER_UP },
+	};
+	bool pool_found;
+	struct server_conf *s = find_server(daemon_config(a->d), seg[1], seg[2], &pool_found);
+	char msg[ADMIN_SEGMENT_MAX * 2 + 64];
+
+	if (!s) {
+		if (pool_found)
+			snprintf(msg, sizeof(msg), "pool %s has no server named %s", seg[1], seg[2]);
+		else
+			snprintf(msg, sizeof(msg), "no pool named %s", seg[1]);
+		reply_error(req, 404, "Not Found", msg);
+		return;
+	}
+	if (strcmp(seg[3], "weight") == 0) {
+		handle_weight(a, req, s);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		if (strcmp(seg[3], actions[i].action) != 0)
+			continue;
+		if (!method_is(req, EVHTTP_REQ_POST, "POST"))
+			return;
+		atomic_store(&s->rt->state, actions[i].state);
+		/* Workers close their idle pooled connections to it on their next
+		 * tick, as for a server that went down: a drained or disabled
+		 * server should see them go promptly, not at their idle timeout. */
+		if (actions[i].state != SERVER_UP)
+			health_down_epoch_bump();
+		log_info("admin: pool %s: server %s: %s", seg[1], seg[2],
+			 admin_server_state_name(actions[i].state));
+		snprintf(msg, sizeof(msg), ",\"state\":\"%s\"",
+			 admin_server_state_name(actions[i].state));
+		reply_ok(req, msg);
+		return;
+	}
+	reply_error(req, 404, "Not Found",
+		    "unknown server action (drain, enable, disable or weight)");
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	char seg[ADMIN_SEGMENTS_MAX][ADMIN_SEGMENT_MAX];
+	int n = path ? admin_path_split(path, seg, ADMIN_SEGMENTS_MAX) : -1;
+
+	if (n < 0) {
+		reply_error(req, 400, "Bad Request", "malformed path");
+		return;
+	}
+	if (n == 1 && strcmp(seg[0], "reload") == 0)
+		handle_reload(a, req);
+	else if (n == 1 && strcmp(seg[0], "status") == 0)
+		handle_status(a, req);
+	else if (n == 1 && strcmp(seg[0], "metrics") == 0)
+		handle_metrics(a, req);
+	else if (n == 1 && strcmp(seg[0], "healthz") == 0)
+		handle_healthz(a, req);
+	else if (n == 1 && strcmp(seg[0], "stop") == 0)
+		handle_stop(a, req);
+	else if (n == 4 && strcmp(seg[0], "servers") == 0)
+		handle_server(a, req, seg);
+	else
+		reply_error(req, 404, "Not Found", "no such endpoint");
+}
+
+/* --- sockets --------------------------------------------------------------- */
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *a = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < a->nls; i++)
+		evconnlistener_enable(a->ls[i]);
+}
+
+/* libevent retries a failed accept() for as long as the socket is
+ * readable, so an admin connection waiting while descriptors run out would
+ * spin the main loop: rest the listeners instead; the connection waits in
+ * the backlog. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval tv = { 0, ADMIN_ACCEPT_PAUSE_MS * 1000 };
+
+	(void)arg;
+	log_debug("admin: accept: %s; pausing for %dms",
+		  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), ADMIN_ACCEPT_PAUSE_MS);
+	evconnlistener_disable(l);
+	if (admin_self)
+		evtimer_add(admin_self->resume, &tv);
+}
+
+/* Serve FD with the admin's evhttp, resting after accept errors. */
+static int admin_serve(struct admin *a, evutil_socket_t fd)
+{
+	struct evhttp_bound_socket *bs = evhttp_accept_socket_with_handle(a->http, fd);
+
+	if (!bs)
+		return -1;
+	a->ls[a->nls] = evhttp_bound_socket_get_listener(bs);
+	evconnlistener_set_error_cb(a->ls[a->nls], on_accept_error);
+	a->nls++;
+	return 0;
+}
+
+struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
+			  size_t errlen)
+{
+	struct admin *a = calloc(1, sizeof(*a));
+	struct lbd_addr addr;
+	const char *why;
+	char path[ADDR_TEXT_MAX];
+
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->d = d;
+	a->socket_fd = a->tcp_fd = -1;
+	a->http = evhttp_new(daemon_base(d));
+	if (!a->http) {
+		snprintf(err, errlen, "cannot create the admin HTTP server");
+		goto fail;
+	}
+	evhttp_set_max_headers_size(a->http, ADMIN_HEADERS_MAX);
+	evhttp_set_max_body_size(a->http, ADMIN_BODY_MAX);
+	evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+						    EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(a->http, on_request, a);
+	a->resume = evtimer_new(daemon_base(d), on_accept_resume, a);
+	if (!a->resume) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (cfg->global.admin.socket) {
+		char lerr[512];
+		snprintf(path, sizeof(path), "unix:%s", cfg->global.admin.socket);
+		if (addr_parse(path, &addr, &why) != 0) {
+			snprintf(err, errlen, "admin socket %s: %s", cfg->global.admin.socket, why);
+			goto fail;
+		}
+		a->socket_fd = listener_open(&addr, false, lerr, sizeof(lerr));
+		if (a->socket_fd < 0) {
+			snprintf(err, errlen, "admin socket: %s", lerr);
+			goto fail;
+		}
+		a->socket_path = strdup(cfg->global.admin.socket);
+		if (chmod(cfg->global.admin.socket, 0660) < 0) {
+			snprintf(err, errlen, "admin socket %s: chmod: %s",
+				 cfg->global.admin.socket, strerror(errno));
+			goto fail;
+		}
+		if (admin_serve(a, a->socket_fd) < 0) {
+			snprintf(err, errlen, "admin socket %s: cannot serve it",
+				 cfg->global.admin.socket);
+			goto fail;
+		}
+		a->socket_fd = -1; /* the evhttp listener owns it now */
+	}
+	if (cfg->global.admin.has_listen) {
+		char lerr[512];
+		a->tcp_fd = listener_open(&cfg->global.admin.listen, false, lerr, sizeof(lerr));
+		if (a->tcp_fd < 0) {
+			snprintf(err, errlen, "admin listener: %s", lerr);
+			goto fail;
+		}
+		if (admin_serve(a, a->tcp_fd) < 0) {
+			snprintf(err, errlen, "admin listener %s: cannot serve it",
+				 cfg->global.admin.listen.text);
+			goto fail;
+		}
+		a->tcp_fd = -1;
+	}
+	admin_self = a;
+	return a;
+fail:
+	admin_free(a);
+	return NULL;
+}
+
+int admin_chown(struct admin *a, gid_t gid, char *err, size_t errlen)
+{
+	if (!a || !a->socket_path)
+		return 0;
+	if (chown(a->socket_path, (uid_t)-1, gid) < 0) {
+		snprintf(err, errlen, "admin socket %s: chown: %s", a->socket_path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void admin_free(struct admin *a)
+{
+	if (!a)
+		return;
+	if (admin_self == a)
+		admin_self = NULL;
+	if (a->resume)
+		event_free(a->resume);
+	if (a->http)
+		evhttp_free(a->http);
+	if (a->socket_fd >= 0)
+		close(a->socket_fd);
+	if (a->tcp_fd >= 0)
+		close(a->tcp_fd);
+	if (a->socket_path) {
+		unlink(a->socket_path);
+		free(a->socket_path);
+	}
+	free(a);
+}

@@ -1,0 +1,280 @@
+/* admin_proto.c — request paths and bodies of the admin API, and the status
+ * document (JSON and the table lbctl prints). */
+#include "daemon/admin_proto.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "balance/balance.h"
+#include "daemon/health.h"
+#include "core/runtime.h"
+#include "util/json.h"
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int admin_path_split(const char *path, char seg[][ADMIN_SEGMENT_MAX], int max)
+{
+	int n = 0;
+	const char *p = path;
+
+	if (*p != '/')
+		return -1;
+	while (*p == '/' && p[1] != '\0') {
+		size_t len = 0;
+		p++;
+		if (*p == '/' || n == max)
+			return -1;
+		for (; *p && *p != '/'; p++) {
+			char c = *p;
+			if (c == '%') {
+				int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+				if (lo < 0)
+					return -1;
+				c = (char)(hi * 16 + lo);
+				if (c == '\0')
+					return -1;
+				p += 2;
+			}
+			if (len + 1 >= ADMIN_SEGMENT_MAX)
+				return -1;
+			seg[n][len++] = c;
+		}
+		seg[n++][len] = '\0';
+	}
+	return n;
+}
+
+int admin_parse_weight(const char *body, size_t len, unsigned *out)
+{
+	char buf[128];
+	const char *p;
+	uint64_t v;
+
+	if (len >= sizeof(buf) || memchr(body, '\0', len))
+		return -1;
+	memcpy(buf, body, len);
+	buf[len] = '\0';
+	p = buf + strspn(buf, " \t\r\n");
+	if (*p == '{') {
+		const char *end = json_skip(p);
+		const char *val = json_member(p, "weight");
+		if (!end || end[strspn(end, " \t\r\n")] != '\0' || !val)
+			return -1;
+		/* Only the one member. */
+		const char *after = json_u64(val, &v);
+		if (!after || after[strspn(after, " \t\r\n")] != '}')
+			return -1;
+	} else {
+		p = json_u64(p, &v);
+		if (!p || p[strspn(p, " \t\r\n")] != '\0')
+			return -1;
+	}
+	if (v > CONFIG_WEIGHT_MAX)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+const char *admin_server_state_name(int state)
+{
+	switch (state) {
+	case SERVER_UP: return "up";
+	case SERVER_DOWN: return "down";
+	case SERVER_DRAINING: return "draining";
+	case SERVER_DISABLED: return "disabled";
+	}
+	return "unknown";
+}
+
+static const char *protocol_name(enum listener_protocol p)
+{
+	return p == PROTO_TCP ? "tcp" : "http";
+}
+
+/* The state shown: the admin state, except that an enabled server that
+ * health keeps out is "down". */
+static const char *server_state_name(const struct server_rt *rt, const struct health_info *hi)
+{
+	int state = atomic_load(&rt->state);
+
+	return admin_server_state_name(state == SERVER_UP && !hi->up ? SERVER_DOWN : state);
+}
+
+static void add_check_json(struct strbuf *sb, const struct health_info *hi)
+{
+	strbuf_adds(sb, ",\"check\":{\"status\":");
+	json_add_string(sb, health_check_status_name(hi->status));
+	if (hi->status != HEALTH_CHECK_NONE) {
+		char last[128];
+		health_last_text(hi, last, sizeof(last));
+		strbuf_adds(sb, ",\"last\":");
+		json_add_string(sb, last);
+		strbuf_adds(sb, ",\"passing_in_a_row\":");
+		strbuf_add_u64(sb, hi->ok_run);
+		strbuf_adds(sb, ",\"failing_in_a_row\":");
+		strbuf_add_u64(sb, hi->fail_run);
+		strbuf_adds(sb, ",\"checks\":");
+		strbuf_add_u64(sb, hi->checks);
+		strbuf_adds(sb, ",\"checks_failed\":");
+		strbuf_add_u64(sb, hi->checks_failed);
+	}
+	strbuf_adds(sb, "},\"passive\":{\"out\":");
+	strbuf_adds(sb, hi->passive_out ? "true" : "false");
+	strbuf_adds(sb, ",\"out_for_ms\":");
+	strbuf_add_u64(sb, hi->passive_left_ms);
+	strbuf_adds(sb, ",\"trips\":");
+	strbuf_add_u64(sb, hi->passive_trips);
+	strbuf_adds(sb, "}");
+}
+
+static void add_server_json(struct strbuf *sb, const struct server_conf *s)
+{
+	struct health_info hi;
+
+	health_server_info(s->rt, &hi);
+	strbuf_adds(sb, "{\"name\":");
+	json_add_string(sb, s->name);
+	strbuf_adds(sb, ",\"address\":");
+	json_add_string(sb, s->addr.text);
+	strbuf_adds(sb, ",\"state\":");
+	json_add_string(sb, server_state_name(s->rt, &hi));
+	strbuf_adds(sb, ",\"weight\":");
+	strbuf_add_u64(sb, s->weight);
+	strbuf_adds(sb, ",\"backup\":");
+	strbuf_adds(sb, s->backup ? "true" : "false");
+	strbuf_adds(sb, ",\"active\":");
+	int active = atomic_load(&s->rt->active);
+	strbuf_add_u64(sb, active > 0 ? (uint64_t)active : 0);
+	strbuf_adds(sb, ",\"requests\":");
+	strbuf_add_u64(sb, atomic_load(&s->rt->requests));
+	strbuf_adds(sb, ",\"failures\":");
+	strbuf_add_u64(sb, atomic_load(&s->rt->failures));
+	add_check_json(sb, &hi);
+	strbuf_adds(sb, "}");
+}
+
+void admin_status_json(struct strbuf *sb, const struct config *cfg,
+		       const struct admin_status_info *info)
+{
+	strbuf_adds(sb, "{\"generation\":");
+	strbuf_add_u64(sb, info->generation);
+	strbuf_adds(sb, ",\"live_generations\":");
+	strbuf_add_u64(sb, info->live_generations);
+	strbuf_adds(sb, ",\"uptime_s\":");
+	strbuf_add_u64(sb, info->uptime_s);
+	strbuf_adds(sb, ",\"listeners\":[");
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		const struct listener_conf *lc = &cfg->listeners[i];
+		strbuf_adds(sb, i ? ",{\"name\":" : "{\"name\":");
+		json_add_string(sb, lc->name);
+		strbuf_adds(sb, ",\"bind\":[");
+		for (size_t b = 0; b < lc->nbinds; b++) {
+			if (b)
+				strbuf_adds(sb, ",");
+			json_add_string(sb, lc->binds[b].text);
+		}
+		strbuf_adds(sb, "],\"protocol\":");
+		json_add_string(sb, protocol_name(lc->protocol));
+		strbuf_adds(sb, ",\"active_connections\":");
+		strbuf_add_u64(sb, info->listener_connections(lc, info->arg));
+		strbuf_adds(sb, "}");
+	}
+	strbuf_adds(sb, "],\"pools\":[");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct pool_conf *p = &cfg->pools[i];
+		strbuf_adds(sb, i ? ",{\"name\":" : "{\"name\":");
+		json_add_string(sb, p->name);
+		strbuf_adds(sb, ",\"balance\":");
+		json_add_string(sb, balance_name(p->balance));
+		strbuf_adds(sb, ",\"servers\":[");
+		for (size_t j = 0; j < p->nservers; j++) {
+			if (j)
+				strbuf_adds(sb, ",");
+			add_server_json(sb, &p->servers[j]);
+		}
+		strbuf_adds(sb, "]}");
+	}
+	strbuf_adds(sb, "]}\n");
+}
+
+static void addf(struct strbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void addf(struct strbuf *sb, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		strbuf_add(sb, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* "passing, 200 in 3ms", "failing, status 500 in 2ms (3 in a row)",
+ * "none, out 9.5s (passive)"; " (backup)" after it for backups. */
+static void check_cell(const struct health_info *hi, bool backup, char *buf, size_t len)
+{
+	char last[128];
+	int n;
+
+	health_last_text(hi, last, sizeof(last));
+	n = snprintf(buf, len, "%s", health_check_status_name(hi->status));
+	if (hi->status != HEALTH_CHECK_NONE && last[0] && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", %s", last);
+	if (hi->status == HEALTH_CHECK_FAILING && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, " (%u in a row)", hi->fail_run);
+	if (hi->passive_out && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", out %llums (passive)",
+			      (unsigned long long)hi->passive_left_ms);
+	if (backup && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " (backup)");
+}
+
+void admin_status_table(struct strbuf *sb, const struct config *cfg,
+			const struct admin_status_info *info)
+{
+	addf(sb, "generation %llu (%u live), up %llus\n\n",
+	     (unsigned long long)info->generation, info->live_generations,
+	     (unsigned long long)info->uptime_s);
+	addf(sb, "%-20s %-8s %11s  %s\n", "LISTENER", "PROTOCOL", "CONNECTIONS", "BIND");
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		const struct listener_conf *lc = &cfg->listeners[i];
+		addf(sb, "%-20s %-8s %11u  ", lc->name, protocol_name(lc->protocol),
+		     info->listener_connections(lc, info->arg));
+		for (size_t b = 0; b < lc->nbinds; b++)
+			addf(sb, "%s%s", b ? ", " : "", lc->binds[b].text);
+		strbuf_adds(sb, "\n");
+	}
+	strbuf_adds(sb, "\n");
+	addf(sb, "%-16s %-24s %-24s %-9s %6s %6s %10s %8s  %s\n", "POOL", "SERVER", "ADDRESS",
+	     "STATE", "WEIGHT", "ACTIVE", "REQUESTS", "FAILURES", "CHECK");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct pool_conf *p = &cfg->pools[i];
+		for (size_t j = 0; j < p->nservers; j++) {
+			const struct server_conf *s = &p->servers[j];
+			int active = atomic_load(&s->rt->active);
+			struct health_info hi;
+			char check[192];
+			health_server_info(s->rt, &hi);
+			check_cell(&hi, s->backup, check, sizeof(check));
+			addf(sb, "%-16s %-24s %-24s %-9s %6u %6d %10llu %8llu  %s\n", p->name,
+			     s->name, s->addr.text, server_state_name(s->rt, &hi), s->weight,
+			     active > 0 ? active : 0,
+			     (unsigned long long)atomic_load(&s->rt->requests),
+			     (unsigned long long)atomic_load(&s->rt->failures), check);
+		}
+	}
+}

@@ -1,0 +1,56 @@
+/* daemon_private.h — the daemon's state, shared by lbd.c (start-up,
+ * signals, stop) and reload.c (new generations). Nothing else includes it:
+ * the rest of lbd sees daemon.h. */
+#ifndef LBD_DAEMON_PRIVATE_H
+#define LBD_DAEMON_PRIVATE_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "event/binds.h"
+#include "daemon/daemon.h"
+#include "event/worker.h"
+
+struct daemon {
+	const char *path;             /* the configuration file */
+	struct config *cfg;           /* the newest generation; one reference */
+	struct lbd_shared shared;
+	struct worker *workers;
+	unsigned nworkers;
+	unsigned started;
+	struct bind_table binds;      /* the sockets of the newest generation */
+	struct event_base *base;
+	struct event *drain_ev;
+	struct event *reap_ev;
+	bool stopping;
+	time_t started_at;
+
+	/* A reload under way: the generation the workers are adopting, the
+	 * sockets it retires, and whom to tell. */
+	struct config *pending;
+	struct bind_table retired;
+	reload_done_fn reload_done;
+	void *reload_arg;
+	struct timespec reload_started;
+	uint64_t reloads_ok;          /* reloads that ended, by outcome */
+	uint64_t reloads_rejected;
+	bool last_reload_rejected;
+
+	struct admin *admin;          /* the admin API (admin.c) */
+	struct health *health;        /* active checks (health.c), on base */
+};
+
+/* Bind the runtime state and build the balancers of CFG, and publish it as
+ * generation GENERATION. Returns 0 or -1 (out of memory). */
+int daemon_prepare(struct config *cfg, uint64_t generation);
+
+/* Open the listening sockets of d->cfg and give each worker its share
+ * (start-up). Returns 0, or -1 after logging which bind failed. */
+int daemon_open_listeners(struct daemon *d);
+
+/* Start-up of reloading: the event workers activate when they adopted a
+ * generation. Returns 0 or -1. */
+int daemon_reload_init(struct daemon *d);
+void daemon_reload_cleanup(struct daemon *d);
+
+#endif

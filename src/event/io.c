@@ -1,0 +1,225 @@
+/* io.c — speculative writes on bufferevents. */
+#include "event/io.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/event.h>
+#include <errno.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+bool io_is_tls(struct bufferevent *bev)
+{
+	return bufferevent_openssl_get_ssl(bev) != NULL;
+}
+
+/* libevent 2.1's bufferevent_openssl on a socket writes only from its
+ * write event: queueing bytes adds write interest, and the SSL_write waits
+ * for the next epoll_wait to report the socket writable, an extra loop
+ * pass and two epoll_ctl() calls per response (its output callback writes
+ * at once only for a filtering bufferevent). Activating that write event
+ * by hand runs the same write path (SSL_write, its WANT_WRITE/WANT_READ
+ * bookkeeping, the write callback) in this loop pass instead, without
+ * asking the kernel first; a socket that is full just leaves the event
+ * pending, as libevent would. ev_write is the public bufferevent struct's
+ * (event2/bufferevent_struct.h); before the handshake is done it belongs
+ * to the handshake and is left alone. */
+static bool tls_flush(struct bufferevent *bev)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+	bufferevent_enable(bev, EV_WRITE);
+	if (SSL_is_init_finished(ssl))
+		event_active(&bev->ev_write, EV_WRITE, 1);
+	return false;
+}
+
+bool io_flush(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+
+	if (evbuffer_get_length(out) == 0)
+		return true;
+	if (bufferevent_get_enabled(bev) & EV_WRITE)
+		return false; /* libevent is writing already */
+	if (io_is_tls(bev))
+		return tls_flush(bev);
+	/* A socket bufferevent freezes the front of its output so that only
+	 * it drains it; it thaws it around its own writes, and so does this.
+	 * Errors other than EAGAIN are left for libevent to meet on its own
+	 * write, so that they reach the event callback like any other. */
+	evbuffer_unfreeze(out, 1);
+	evbuffer_write(out, bufferevent_getfd(bev));
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) == 0)
+		return true;
+	bufferevent_enable(bev, EV_WRITE);
+	return false;
+}
+
+bool io_written(struct bufferevent *bev)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return false;
+	bufferevent_disable(bev, EV_WRITE);
+	return true;
+}
+
+/* Called on every exchange (timeouts change around each request), so it
+ * touches libevent only where something changes: an event_add() or
+ * bufferevent_enable() that changes nothing still costs a lock and, for
+ * the TLS bufferevent, a re-add of its read event. */
+static void reader_update(struct io_reader *r)
+{
+	bool want = r->on && !r->full;
+
+	if (r->tls) {
+		bool reading = bufferevent_get_enabled(r->bev) & EV_READ;
+		if (r->on && !reading)
+			bufferevent_enable(r->bev, EV_READ);
+		else if (!r->on && reading)
+			bufferevent_disable(r->bev, EV_READ);
+		if (r->on && r->has_timeout) {
+			event_add(r->ev, &r->timeout);
+			r->armed = true;
+		} else if (r->armed) {
+			event_del(r->ev);
+			r->armed = false;
+		}
+		return;
+	}
+	if (!want) {
+		if (r->armed)
+			event_del(r->ev);
+		r->armed = r->armed_tv = false;
+		return;
+	}
+	if (r->armed && !r->armed_tv && !r->has_timeout)
+		return; /* waiting already, with no timeout */
+	event_add(r->ev, r->has_timeout ? &r->timeout : NULL);
+	r->armed_tv = r->has_timeout || (r->armed && r->armed_tv);
+	r->armed = true;
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct io_reader *r = arg;
+	struct evbuffer *in = bufferevent_get_input(r->bev);
+	struct evbuffer_iovec v;
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		io_reader_set(r, false);
+		r->on_event(BEV_EVENT_READING | BEV_EVENT_TIMEOUT, r->arg);
+		return;
+	}
+	/* The bufferevent freezes the end of its input so that only it adds;
+	 * this reader stands in for its reading and thaws it the same way. */
+	evbuffer_unfreeze(in, 0);
+	if (evbuffer_reserve_space(in, IO_READ_SIZE, &v, 1) < 1) {
+		evbuffer_freeze(in, 0);
+		io_reader_set(r, false);
+		r->on_event(BEV_EVENT_READING | BEV_EVENT_ERROR, r->arg);
+		return;
+	}
+	n = recv(fd, v.iov_base, v.iov_len < IO_READ_SIZE ? v.iov_len : IO_READ_SIZE, 0);
+	int err = errno;
+	if (n > 0) {
+		v.iov_len = (size_t)n;
+		evbuffer_commit_space(in, &v, 1);
+	} else {
+		evbuffer_commit_space(in, &v, 0);
+	}
+	evbuffer_freeze(in, 0);
+	if (n > 0) {
+		/* A persistent event's timeout restarts by itself each time it
+		 * fires, so a byte arriving needs nothing more here. */
+		if (r->high_water && evbuffer_get_length(in) >= r->high_water) {
+			r->full = true;
+			reader_update(r);
+		}
+		r->on_read(r->arg);
+		return;
+	}
+	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR))
+		return;
+	io_reader_set(r, false);
+	r->on_event(BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), r->arg);
+}
+
+static void on_tls_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct io_reader *r = arg;
+
+	r->armed = false; /* a timer fires once */
+	io_reader_set(r, false);
+	r->on_event(BEV_EVENT_READING | BEV_EVENT_TIMEOUT, r->arg);
+}
+
+void io_reader_tls_readable(struct io_reader *r)
+{
+	if (r->on && r->has_timeout)
+		event_add(r->ev, &r->timeout); /* the timeout counts from the last byte */
+	r->on_read(r->arg);
+}
+
+int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferevent *bev,
+		   size_t high_water, io_read_fn on_read, io_event_fn on_event, void *arg)
+{
+	*r = (struct io_reader){ .bev = bev, .on_read = on_read, .on_event = on_event,
+				 .arg = arg, .high_water = high_water };
+	bufferevent_disable(bev, EV_READ);
+	if (io_is_tls(bev)) {
+		r->tls = true;
+		bufferevent_setwatermark(bev, EV_READ, 0, high_water);
+		r->ev = evtimer_new(base, on_tls_timeout, r);
+		return r->ev ? 0 : -1;
+	}
+	r->ev = event_new(base, bufferevent_getfd(bev), EV_READ | EV_PERSIST, on_readable, r);
+	return r->ev ? 0 : -1;
+}
+
+void io_reader_callbacks(struct io_reader *r, io_read_fn on_read, io_event_fn on_event,
+			 void *arg)
+{
+	r->on_read = on_read;
+	r->on_event = on_event;
+	r->arg = arg;
+}
+
+void io_reader_set(struct io_reader *r, bool on)
+{
+	if (r->on == on)
+		return;
+	r->on = on;
+	reader_update(r);
+}
+
+void io_reader_timeout(struct io_reader *r, const struct timeval *tv)
+{
+	r->has_timeout = tv != NULL;
+	if (tv)
+		r->timeout = *tv;
+	if (r->on && !r->full)
+		reader_update(r);
+}
+
+void io_reader_drained(struct io_reader *r)
+{
+	if (r->tls || !r->full ||
+	    evbuffer_get_length(bufferevent_get_input(r->bev)) >= r->high_water)
+		return;
+	r->full = false;
+	reader_update(r);
+}
+
+void io_reader_free(struct io_reader *r)
+{
+	if (r->ev)
+		event_free(r->ev);
+	r->ev = NULL;
+	r->on = r->armed = r->armed_tv = false;
+}

@@ -1,0 +1,379 @@
+/* worker.c — a worker thread: accepting, connection bookkeeping, stopping.
+ *
+ * Accepting stops for a short while (ACCEPT_PAUSE_MS) when
+ * global.max_connections is reached or the process runs out of descriptors,
+ * the way nginx does: the pending connections wait in the kernel's backlog
+ * instead of being accepted and dropped, and a full descriptor table never
+ * makes the loop spin.
+ */
+#include "event/worker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "event/proxy.h"
+#include "core/runtime.h"
+#include "util/clock.h"
+
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_BATCH 64
+#define ACCESS_FLUSH_MS 100
+
+static void set_accepting(struct worker *w, bool on)
+{
+	for (size_t i = 0; i < w->nsocks; i++) {
+		if (!w->socks[i]->ev)
+			continue;
+		if (on)
+			event_add(w->socks[i]->ev, NULL);
+		else
+			event_del(w->socks[i]->ev);
+	}
+}
+
+static void pause_accepting(struct worker *w)
+{
+	struct timeval tv;
+
+	if (w->accept_paused || w->stopping)
+		return;
+	w->accept_paused = true;
+	set_accepting(w, false);
+	ms_to_timeval(ACCEPT_PAUSE_MS, &tv);
+	event_add(w->resume_ev, &tv);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	w->accept_paused = false;
+	if (!w->stopping)
+		set_accepting(w, true);
+}
+
+static bool take_connection_slot(struct lbd_shared *shared)
+{
+	unsigned n = atomic_fetch_add_explicit(&shared->connections, 1, memory_order_relaxed);
+	if (n < atomic_load_explicit(&shared->max_connections, memory_order_relaxed))
+		return true;
+	atomic_fetch_sub_explicit(&shared->connections, 1, memory_order_relaxed);
+	return false;
+}
+
+/* Out of descriptors is logged at most once a second per worker. */
+static void log_accept_error(int err)
+{
+	static _Thread_local time_t last;
+	time_t now = time(NULL);
+
+	if (now == last)
+		return;
+	last = now;
+	log_error("accept: %s; pausing new connections for %d ms", strerror(err),
+		  ACCEPT_PAUSE_MS);
+}
+
+static void on_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct listen_sock *ls = arg;
+	struct worker *w = ls->w;
+
+	for (int i = 0; i < ACCEPT_BATCH && !w->stopping; i++) {
+		if (!take_connection_slot(w->shared)) {
+			pause_accepting(w);
+			return;
+		}
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			int err = errno;
+			atomic_fetch_sub_explicit(&w->shared->connections, 1, memory_order_relaxed);
+			if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+				log_accept_error(err);
+				pause_accepting(w);
+			} else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR &&
+				   err != ECONNABORTED) {
+				log_error("accept: %s", strerror(err));
+			}
+			return;
+		}
+		if (proxy_accept(w, ls->listener_index, cfd, (struct sockaddr *)&peer, len) < 0) {
+			close(cfd);
+			atomic_fetch_sub_explicit(&w->shared->connections, 1, memory_order_relaxed);
+		}
+	}
+}
+
+/* The worker's housekeeping tick: the access log, and pooled connections
+ * to servers that went down (the pool is the worker's own: it frees them
+ * itself, never another thread). */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	access_log_flush(w->shared->access_log);
+	upstream_close_unavailable(w);
+}
+
+static void listen_sock_free(struct listen_sock *ls)
+{
+	if (ls->ev)
+		event_free(ls->ev);
+	if (ls->owns_fd && ls->fd >= 0)
+		close(ls->fd);
+	free(ls);
+}
+
+static struct listen_sock *listen_sock_new(struct worker *w, const struct listen_spec *spec)
+{
+	struct listen_sock *ls = calloc(1, sizeof(*ls));
+
+	if (!ls)
+		return NULL;
+	ls->w = w;
+	ls->fd = spec->fd;
+	ls->owns_fd = spec->owns_fd;
+	ls->listener_index = spec->listener_index;
+	ls->ev = event_new(w->base, ls->fd, EV_READ | EV_PERSIST, on_accept, ls);
+	if (!ls->ev) {
+		free(ls);
+		return NULL;
+	}
+	return ls;
+}
+
+/* Replace the polled sockets by those of SPECS: a socket that stays keeps
+ * its event (and whatever waits in its backlog), a new one gets one, a
+ * removed one is released (closed when this worker owns it). */
+static int apply_listen(struct worker *w, const struct listen_spec *specs, size_t n)
+{
+	struct listen_sock **socks = calloc(n ? n : 1, sizeof(*socks));
+
+	if (!socks)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < w->nsocks; j++) {
+			if (w->socks[j] && w->socks[j]->fd == specs[i].fd) {
+				socks[i] = w->socks[j];
+				w->socks[j] = NULL;
+				break;
+			}
+		}
+		if (!socks[i]) {
+			socks[i] = listen_sock_new(w, &specs[i]);
+			if (!socks[i]) {
+				log_error("worker %u: cannot watch a listening socket", w->index);
+				continue;
+			}
+			if (!w->accept_paused && !w->stopping && w->thread_running)
+				event_add(socks[i]->ev, NULL);
+		}
+		socks[i]->listener_index = specs[i].listener_index;
+		socks[i]->owns_fd = specs[i].owns_fd;
+	}
+	for (size_t j = 0; j < w->nsocks; j++)
+		if (w->socks[j])
+			listen_sock_free(w->socks[j]);
+	free(w->socks);
+	/* Keep only the sockets that could be watched. */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (socks[i])
+			socks[k++] = socks[i];
+	w->socks = socks;
+	w->nsocks = k;
+	return 0;
+}
+
+static void on_adopt(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct worker_mail mail;
+
+	pthread_mutex_lock(&w->mail_lock);
+	mail = w->mail;
+	memset(&w->mail, 0, sizeof(w->mail));
+	pthread_mutex_unlock(&w->mail_lock);
+	if (mail.cfg) {
+		if (!w->stopping)
+			apply_listen(w, mail.specs, mail.nspecs);
+		config_unref(w->cfg);
+		w->cfg = mail.cfg;
+	}
+	free(mail.specs);
+	atomic_fetch_sub_explicit(&w->shared->adopt_pending, 1, memory_order_acq_rel);
+	event_active(w->shared->adopted_ev, EV_READ, 0);
+}
+
+int worker_adopt(struct worker *w, struct config *cfg, const struct listen_spec *specs,
+		 size_t n)
+{
+	struct listen_spec *copy = malloc((n ? n : 1) * sizeof(*copy));
+
+	if (!copy)
+		return -1;
+	memcpy(copy, specs, n * sizeof(*copy));
+	pthread_mutex_lock(&w->mail_lock);
+	if (w->mail.cfg) { /* an adoption not yet picked up: this one replaces it */
+		config_unref(w->mail.cfg);
+		free(w->mail.specs);
+		atomic_fetch_sub_explicit(&w->shared->adopt_pending, 1, memory_order_acq_rel);
+	}
+	w->mail = (struct worker_mail){ .cfg = config_ref(cfg), .specs = copy, .nspecs = n };
+	pthread_mutex_unlock(&w->mail_lock);
+	event_active(w->adopt_ev, EV_READ, 0);
+	return 0;
+}
+
+static void maybe_finish_stop(struct worker *w)
+{
+	if (w->stopping && w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (w->stopping)
+		return;
+	w->stopping = true;
+	event_del(w->resume_ev);
+	for (size_t i = 0; i < w->nsocks; i++)
+		listen_sock_free(w->socks[i]);
+	w->nsocks = 0;
+	upstream_close_idle(w);
+	struct conn_link *link, *next;
+	for (link = TAILQ_FIRST(&w->conns); link; link = next) {
+		next = TAILQ_NEXT(link, entry);
+		link->stop(link);
+	}
+	maybe_finish_stop(w);
+}
+
+int worker_init(struct worker *w, unsigned index, struct lbd_shared *shared,
+		struct config *cfg)
+{
+	struct timeval tv;
+
+	memset(w, 0, sizeof(*w));
+	w->index = index;
+	w->shared = shared;
+	TAILQ_INIT(&w->conns);
+	/* With the changelist, epoll learns of interest changes once per loop
+	 * pass, so write interest added and dropped again in one pass (a TLS
+	 * response written at once, see io.c) costs no epoll_ctl() at all.
+	 * Its one hazard, descriptors shared through dup(), does not arise:
+	 * a worker's sockets are its own. */
+	struct event_config *ecfg = event_config_new();
+	if (!ecfg)
+		return -1;
+	event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	w->base = event_base_new_with_config(ecfg);
+	event_config_free(ecfg);
+	if (!w->base)
+		return -1;
+	w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+	w->adopt_ev = event_new(w->base, -1, 0, on_adopt, w);
+	w->resume_ev = evtimer_new(w->base, on_resume, w);
+	w->flush_ev = event_new(w->base, -1, EV_PERSIST, on_flush, w);
+	pthread_mutex_init(&w->mail_lock, NULL);
+	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->flush_ev)
+		return -1;
+	ms_to_timeval(ACCESS_FLUSH_MS, &tv);
+	event_add(w->flush_ev, &tv);
+	w->cfg = config_ref(cfg);
+	return 0;
+}
+
+int worker_set_listen(struct worker *w, const struct listen_spec *specs, size_t n)
+{
+	return apply_listen(w, specs, n);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	w->thread_running = true;
+	set_accepting(w, true);
+	event_base_dispatch(w->base);
+	access_log_flush(w->shared->access_log);
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+}
+
+void worker_stop(struct worker *w)
+{
+	event_active(w->stop_ev, EV_READ, 0);
+}
+
+void worker_abort(struct worker *w)
+{
+	event_base_loopbreak(w->base);
+}
+
+void worker_join(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+}
+
+void worker_free(struct worker *w)
+{
+	struct conn_link *link;
+
+	while ((link = TAILQ_FIRST(&w->conns)) != NULL)
+		link->destroy(link);
+	upstream_close_idle(w);
+	for (size_t i = 0; i < w->nsocks; i++)
+		listen_sock_free(w->socks[i]);
+	free(w->socks);
+	if (w->mail.cfg)
+		config_unref(w->mail.cfg);
+	free(w->mail.specs);
+	pthread_mutex_destroy(&w->mail_lock);
+	if (w->adopt_ev)
+		event_free(w->adopt_ev);
+	free(w->idle);
+	strbuf_free(&w->scratch);
+	http_head_cache_free(&w->head_cache);
+	if (w->stop_ev)
+		event_free(w->stop_ev);
+	if (w->resume_ev)
+		event_free(w->resume_ev);
+	if (w->flush_ev)
+		event_free(w->flush_ev);
+	if (w->base)
+		event_base_free(w->base);
+	if (w->cfg)
+		config_unref(w->cfg);
+	memset(w, 0, sizeof(*w));
+}
+
+void worker_conn_add(struct worker *w, struct conn_link *link)
+{
+	TAILQ_INSERT_TAIL(&w->conns, link, entry);
+	w->nconns++;
+}
+
+void worker_conn_remove(struct worker *w, struct conn_link *link)
+{
+	TAILQ_REMOVE(&w->conns, link, entry);
+	w->nconns--;
+	atomic_fetch_sub_explicit(&w->shared->connections, 1, memory_order_relaxed);
+	maybe_finish_stop(w);
+}

@@ -1,0 +1,41 @@
+/* http_client.h — what the two files of the client side tell each other.
+ * http_client_conn.c owns a client connection's socket from accept to
+ * close: the bufferevent (plain or TLS), the PROXY header, the events of
+ * the socket and of its timer, the lingering close and freeing.
+ * http_client.c owns the requests on it: parsing, routing, relaying and
+ * the end of each exchange.
+ */
+#ifndef LBD_HTTP_CLIENT_H
+#define LBD_HTTP_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http/http_conn.h"
+
+/* http_client.c, called by http_client_conn.c. */
+
+/* The request side of a new connection: no exchange yet, the request
+ * parser, head storage from the worker's cache. */
+void client_requests_init(struct client_conn *c);
+/* Parse and act on what the input buffer holds. */
+void client_process(struct client_conn *c);
+/* Answer STATUS (lbd's own answer), or close when a response started. */
+void client_error(struct client_conn *c, int status);
+/* One access-log line and the request counters for the exchange. */
+void client_log_exchange(struct client_conn *c);
+/* Forget the exchange: its server connection (kept in the idle pool when
+ * UPSTREAM_REUSABLE), its generation, its buffers. */
+void client_exchange_end(struct client_conn *c, bool upstream_reusable);
+/* (Re)arm the connection's timer to fire in MS milliseconds. */
+void client_arm_timer(struct client_conn *c, uint64_t ms);
+
+/* http_client_conn.c, called by http_client.c. */
+
+/* Free C and all it holds, or mark it to be freed once client_process()
+ * returns. */
+void client_free(struct client_conn *c);
+/* Everything was sent: stop writing, discard input for a moment, close. */
+void client_start_linger(struct client_conn *c);
+
+#endif

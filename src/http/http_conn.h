@@ -1,0 +1,158 @@
+/* http_conn.h — the two halves of an HTTP exchange and what they tell each
+ * other. http_client.c and http_client_conn.c (http_client.h) own the
+ * client connection and the request; http_upstream.c owns server
+ * connections, their pool and the response.
+ *
+ * A client connection carries one exchange at a time: pipelined requests
+ * wait in its input buffer (the request parser is paused) until the
+ * response before them is complete, so answers leave in order.
+ */
+#ifndef LBD_HTTP_CONN_H
+#define LBD_HTTP_CONN_H
+
+#include <llhttp.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "balance/balance.h"
+#include "http/body.h"
+#include "config/config.h"
+#include "http/cookie.h"
+#include "http/http_head.h"
+#include "http/http_response.h"
+#include "event/io.h"
+#include "event/worker.h"
+#include "util/clock.h"
+
+/* Bytes queued towards a peer before lbd stops reading the other side. */
+#define RELAY_HIGH_WATER (128 * 1024)
+#define RELAY_LOW_WATER (32 * 1024)
+
+enum client_state {
+	CLIENT_IDLE,       /* between requests */
+	CLIENT_HEAD,       /* reading a request head */
+	CLIENT_CONNECT,    /* head read; waiting for a server connection */
+	CLIENT_FORWARD,    /* relaying the request body and the response */
+	CLIENT_CLOSING,    /* flushing the last bytes, then closing */
+};
+
+struct upstream_conn;
+struct pp_wait;
+
+struct exchange {
+	struct config *cfg;               /* the generation serving it; one ref */
+	const struct listener_conf *listener;
+	struct pool_conf *pool;
+	struct server_conf *server;       /* the server it is assigned to */
+	struct server_conf *served_by;    /* the last server tried, for the log */
+	struct upstream_conn *up;
+	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
+	size_t ntried;
+	int fail_status;                  /* 502 or 504 for the last failure */
+	const char *client;               /* the client address of this request */
+	char client_buf[INET6_ADDRSTRLEN];/* (NULL: the connection's peer_ip) */
+	const char *hash_key;             /* what ip_hash hashes, and the */
+	size_t hash_key_len;              /* sticky cookie the client sent */
+	const char *cookie;               /* (NULL: none); both point into */
+	size_t cookie_len;                /* the client's request head */
+
+	const char *method;               /* NULL until the request line parsed */
+	char *head_out;                   /* rewritten request head, kept for */
+	size_t head_out_len;              /* a retry on another server */
+	enum body_mode req_body;
+	uint64_t req_length;
+	bool req_complete;                /* whole request parsed and forwarded */
+	bool req_sent;                    /* a byte of it may have reached a server */
+	bool upgrade;
+	bool is_head;
+	bool replayable;                  /* idempotent, no body: safe to resend on
+					   * a fresh connection if a pooled one was
+					   * stale */
+
+	struct http_head resp;
+	int status;
+	bool resp_started;                /* a response head went to the client */
+	bool resp_complete;
+	bool resp_keep_alive;             /* the server connection may be reused */
+	enum body_mode resp_body;         /* framing towards the client */
+
+	struct timespec start_real;
+	uint64_t start_us;                /* monotonic */
+	uint64_t upstream_start_us;
+	int64_t upstream_us;              /* first response byte, or -1 */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+};
+
+struct client_conn {
+	struct conn_link link;            /* first: the worker's list points here */
+	struct worker *w;
+	struct bufferevent *bev;
+	struct io_reader rd;              /* reads bev's socket (io.h) */
+	struct listener_rt *lrt;          /* its listener's identity; counts it */
+	char peer_ip[INET6_ADDRSTRLEN];   /* the client: the peer, or the */
+	bool peer_v6;                     /* source of a PROXY header */
+	bool proxy_header;                /* a PROXY header is still expected */
+	bool tls;                         /* bev is TLS (bufferevent_openssl) */
+	struct pp_wait *ppw;              /* TLS after a PROXY header: until the
+					   * header is read, no bev (pp_socket.h) */
+	enum client_state state;
+	struct event *timer;              /* header and idle deadlines */
+	llhttp_t parser;
+	struct http_head req;
+	uint64_t head_bytes;              /* raw bytes of the head read so far */
+	const char *chunk;                /* the bytes being parsed, and the */
+	const char *chunk_end;
+	char chunk_prev;                  /* last two bytes before them */
+	char chunk_prev2;
+	int parse_status;                 /* an answer chosen inside a callback */
+	bool parser_paused;
+	bool keep_alive;                  /* may carry another request */
+	bool in_process;                  /* inside client_process(): no freeing */
+	bool free_pending;
+	bool read_blocked;                /* the server side is full */
+	bool discarding;                  /* the rest of an answered request */
+	bool served;                      /* a request was answered already */
+	struct chunk_guard cg;            /* CRLF after each chunk (body.h) */
+	struct exchange ex;
+};
+
+struct upstream_conn {
+	TAILQ_ENTRY(upstream_conn) idle_link;
+	struct worker *w;
+	struct bufferevent *bev;
+	struct io_reader rd;
+	struct server_rt *rt;
+	struct lbd_addr addr;             /* where it is connected */
+	const void *tls_id;               /* its pool's TLS settings; NULL: plain */
+	struct client_conn *c;            /* NULL while idle in the pool */
+	bool tls;                         /* bev is a TLS bufferevent: it reads
+					   * and writes itself (no io_reader,
+					   * no speculative writes) */
+	bool connected;
+	bool reused;
+	bool read_blocked;                /* the client side is full */
+	uint64_t resp_bytes;
+	struct response_parser rp;        /* the response (http_response.h) */
+	struct set_cookie sticky;         /* the sticky cookie it gets, and */
+	char sticky_id[STICKY_ID_LEN + 1];/* its value */
+};
+
+/* http_upstream.c, called by the client side. */
+void upstream_dispatch(struct client_conn *c);
+void upstream_detach(struct client_conn *c, bool reusable);
+void upstream_client_drained(struct client_conn *c);
+void upstream_flush(struct client_conn *c);
+void upstream_request_sent(struct client_conn *c);
+struct evbuffer *upstream_output(struct client_conn *c);
+
+/* http_client.c, called by the server side. */
+void client_upstream_ready(struct client_conn *c);
+void client_upstream_failed(struct client_conn *c, int status);
+void client_response_done(struct client_conn *c);
+void client_upgraded(struct client_conn *c, struct bufferevent *server_bev);
+void client_upstream_drained(struct client_conn *c);
+
+#endif

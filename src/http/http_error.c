@@ -1,0 +1,43 @@
+/* http_error.c — lbd's own short answers. */
+#include "http/http_error.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+
+const char *http_reason(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+size_t http_error_write(struct evbuffer *out, int status, bool close)
+{
+	char body[96];
+	int blen = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
+	size_t before = evbuffer_get_length(out);
+
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\n"
+			    "Content-Type: text/plain\r\n"
+			    "Content-Length: %d\r\n"
+			    "Cache-Control: no-store\r\n"
+			    "%s"
+			    "\r\n%s",
+			    status, http_reason(status), blen,
+			    close ? "Connection: close\r\n" : "", body);
+	return evbuffer_get_length(out) - before;
+}

@@ -1,0 +1,242 @@
+/* http_request.c — checking, routing and framing a request head. */
+#include "http/http_request.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/route.h"
+
+/* RFC 9110 §7.2: a Host is a uri-host with an optional port; anything that
+ * could change how the target is understood downstream is refused. */
+static bool host_acceptable(const char *host, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)host[i];
+		if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == '\\' || ch == '@' ||
+		    ch == '?' || ch == '#' || ch == '"' || ch == '<' || ch == '>')
+			return false;
+	}
+	return true;
+}
+
+/* Split an absolute-form target ("http://host:port/path?q") into its
+ * authority and origin-form path; RFC 9112 §3.2.2 says the authority then
+ * replaces the Host field. */
+static int split_absolute(struct request_out *out, const char *url, size_t len)
+{
+	size_t skip;
+
+	if (len >= 7 && strncasecmp(url, "http://", 7) == 0)
+		skip = 7;
+	else if (len >= 8 && strncasecmp(url, "https://", 8) == 0)
+		skip = 8;
+	else
+		return -1;
+	const char *auth = url + skip;
+	size_t rest = len - skip;
+	const char *path = memchr(auth, '/', rest);
+	size_t auth_len = path ? (size_t)(path - auth) : rest;
+	const char *q = memchr(auth, '?', auth_len);
+	if (q)
+		auth_len = (size_t)(q - auth);
+	if (auth_len == 0 || !host_acceptable(auth, auth_len))
+		return -1;
+	out->host = auth;
+	out->host_len = auth_len;
+	out->replace_host = true;
+	if (path) {
+		out->target = path;
+		out->target_len = rest - (size_t)(path - auth);
+	} else {
+		out->target = "/";
+		out->target_len = 1;
+	}
+	return 0;
+}
+
+static int plan_target(const llhttp_t *p, const struct http_head *h, struct request_out *out)
+{
+	const char *url = h->buf + h->url_off;
+	size_t len = h->url_len;
+
+	if (p->method == HTTP_CONNECT)
+		return 405; /* lbd is a reverse proxy, not a forward one */
+	if (len == 0)
+		return 400;
+	if (url[0] == '/') {
+		out->target = url;
+		out->target_len = len;
+		return 0;
+	}
+	if (len == 1 && url[0] == '*')
+		return p->method == HTTP_OPTIONS ? (out->target = url, out->target_len = 1, 0) : 400;
+	return split_absolute(out, url, len) < 0 ? 400 : 0;
+}
+
+static int plan_host(const llhttp_t *p, const struct http_head *h, struct request_out *out)
+{
+	unsigned n;
+	const struct http_field *host = http_head_find(h, "host", &n);
+
+	if (n > 1)
+		return 400;
+	if (n == 0 && p->http_minor >= 1)
+		return 400; /* RFC 9112 §3.2: HTTP/1.1 requests carry a Host */
+	if (out->replace_host)
+		return 0;
+	if (host) {
+		if (!host_acceptable(http_field_value(h, host), host->value_len))
+			return 400;
+		out->host = http_field_value(h, host);
+		out->host_len = host->value_len;
+	}
+	return 0;
+}
+
+/* lbd decodes chunked and nothing else: a request that applies another
+ * coding (gzip, chunked) would lose it on the way (RFC 9112 §6.1: 501),
+ * and chunked applied twice is malformed. */
+static int plan_codings(const struct http_head *h)
+{
+	unsigned chunked = 0;
+
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct http_field *f = &h->fields[i];
+		if (!http_field_is(h, f, "transfer-encoding"))
+			continue;
+		const char *v = http_field_value(h, f);
+		size_t len = f->value_len, pos = 0;
+		while (pos < len) {
+			while (pos < len && (v[pos] == ' ' || v[pos] == '\t' || v[pos] == ','))
+				pos++;
+			size_t start = pos;
+			while (pos < len && v[pos] != ',')
+				pos++;
+			size_t end = pos;
+			while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+				end--;
+			if (end == start)
+				continue;
+			if (end - start == 7 && strncasecmp(v + start, "chunked", 7) == 0)
+				chunked++;
+			else
+				return 501;
+		}
+	}
+	return chunked == 1 ? 0 : 400;
+}
+
+static int plan_body(const llhttp_t *p, const struct http_head *h, struct request_out *out)
+{
+	unsigned ncl;
+
+	http_head_find(h, "content-length", &ncl);
+	if ((p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) && ncl)
+		return 400; /* llhttp refuses this too: never rely on one guard */
+	/* RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means the
+	 * framing is faulty (an HTTP/1.0 peer behind lbd would not decode it). */
+	if ((p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) && p->http_minor == 0)
+		return 400;
+	if (p->flags & F_CHUNKED) {
+		int status = plan_codings(h);
+		if (status)
+			return status;
+		out->body = BODY_CHUNKED;
+	}
+	else if (p->flags & F_TRANSFER_ENCODING)
+		return 400;
+	else if (p->flags & F_CONTENT_LENGTH) {
+		out->body = BODY_LENGTH;
+		out->content_length = p->content_length;
+	} else {
+		out->body = BODY_NONE;
+	}
+	return 0;
+}
+
+static int plan_expect(const llhttp_t *p, const struct http_head *h)
+{
+	const struct http_field *f = http_head_find(h, "expect", NULL);
+
+	if (!f || p->http_minor == 0)
+		return 0;
+	if (f->value_len == 12 && strncasecmp(http_field_value(h, f), "100-continue", 12) == 0)
+		return 0;
+	return 417;
+}
+
+static bool is_tchar(unsigned char c)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z') || (c && strchr(extra, c));
+}
+
+/* llhttp 8 is lenient in places a proxy must not be: it accepts field
+ * names that are empty or hold spaces, and obs-fold (RFC 9112 §5.2), whose
+ * line break it hands through inside the value. lbd refuses all of them:
+ * each is a way to make two parsers disagree about a request. */
+static int plan_fields(const struct http_head *h)
+{
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct http_field *f = &h->fields[i];
+		const char *name = http_field_name(h, f);
+		if (f->name_len == 0)
+			return 400;
+		for (uint32_t j = 0; j < f->name_len; j++)
+			if (!is_tchar((unsigned char)name[j]))
+				return 400;
+		const char *v = http_field_value(h, f);
+		for (uint32_t j = 0; j < f->value_len; j++)
+			if (v[j] == '\r' || v[j] == '\n' || v[j] == '\0')
+				return 400;
+	}
+	return 0;
+}
+
+static size_t path_length(const char *target, size_t len)
+{
+	const char *q = memchr(target, '?', len);
+	return q ? (size_t)(q - target) : len;
+}
+
+int http_request_plan(const llhttp_t *p, const struct http_head *h,
+		      const struct listener_conf *listener, struct request_plan *plan)
+{
+	struct request_out *out = &plan->out;
+	int status;
+
+	memset(plan, 0, sizeof(*plan));
+	if (p->http_major == 0)
+		return 400; /* an HTTP/0.9 request line ("GET /"): malformed here */
+	if (p->http_major != 1)
+		return 505;
+	out->method = llhttp_method_name(p->method);
+	out->method_len = strlen(out->method);
+	if ((status = plan_fields(h)) || (status = plan_target(p, h, out)) || (status = plan_host(p, h, out)) ||
+	    (status = plan_body(p, h, out)) || (status = plan_expect(p, h)))
+		return status;
+	out->upgrade = p->upgrade && http_head_find(h, "upgrade", NULL) != NULL;
+	plan->is_head = p->method == HTTP_HEAD;
+	plan->replayable = out->body == BODY_NONE &&
+		(p->method == HTTP_GET || p->method == HTTP_HEAD || p->method == HTTP_OPTIONS);
+	plan->pool = route_match(listener, out->host, out->host_len, out->target,
+				 path_length(out->target, out->target_len));
+	return plan->pool ? 0 : 404;
+}
+
+int http_request_render(const struct http_head *h, const struct request_out *req,
+			char **out, size_t *len)
+{
+	struct strbuf sb = { 0 };
+
+	if (http_request_write(&sb, h, req) < 0) {
+		strbuf_free(&sb);
+		return -1;
+	}
+	*out = sb.data;
+	*len = sb.len;
+	return 0;
+}

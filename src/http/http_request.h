@@ -1,0 +1,33 @@
+/* http_request.h — what lbd makes of a complete request head: is it
+ * acceptable, where does it go, and how is it framed onward. Pure
+ * functions, so the unit tests can hold them to RFC 9110/9112.
+ */
+#ifndef LBD_HTTP_REQUEST_H
+#define LBD_HTTP_REQUEST_H
+
+#include <llhttp.h>
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "http/http_head.h"
+#include "http/http_rewrite.h"
+
+struct request_plan {
+	struct request_out out;     /* client_ip, client_v6, proto: caller's */
+	struct pool_conf *pool;
+	bool is_head;
+	bool replayable;            /* idempotent and without a body */
+};
+
+/* Check the request parsed by P into H, route it with LISTENER's routes and
+ * fill PLAN. Returns 0, or the status to answer (400, 404, 405, 417, 501,
+ * 505). */
+int http_request_plan(const llhttp_t *p, const struct http_head *h,
+		      const struct listener_conf *listener, struct request_plan *plan);
+
+/* Render the head to send to the server into a new buffer (*OUT, *LEN;
+ * the caller frees it). Returns 0, or -1 out of memory. */
+int http_request_render(const struct http_head *h, const struct request_out *req,
+			char **out, size_t *len);
+
+#endif

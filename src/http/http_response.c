@@ -1,0 +1,257 @@
+/* http_response.c — parsing a server's response and queueing what the
+ * client gets: heads rewritten, interim responses passed on to HTTP/1.1
+ * clients, bodies framed again. */
+#include "http/http_response.h"
+
+#include <event2/buffer.h>
+#include <string.h>
+
+#include "http/http_rewrite.h"
+
+static struct response_parser *parser_of(llhttp_t *p)
+{
+	return p->data;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+	struct response_parser *rp = parser_of(p);
+
+	http_head_reset(rp->head);
+	rp->cg = (struct chunk_guard){ 0 };
+	return 0;
+}
+
+static int on_chunk_header(llhttp_t *p)
+{
+	chunk_guard_header(&parser_of(p)->cg, p->content_length);
+	return 0;
+}
+
+static int on_status(llhttp_t *p, const char *at, size_t len)
+{
+	return http_head_add_reason(parser_of(p)->head, at, len);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	return http_head_add_name(parser_of(p)->head, at, len);
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct response_parser *rp = parser_of(p);
+
+	if (http_value_is_folded(at, rp->chunk, rp->chunk_prev))
+		return -1;
+	return http_head_add_value(rp->head, at, len);
+}
+
+/* Render the head for the client and queue it. */
+static int send_head(struct response_parser *rp, const struct response_out *out)
+{
+	struct strbuf *sb = rp->scratch;
+
+	sb->len = 0;
+	if (http_response_write(sb, rp->head, out) < 0) {
+		sb->failed = false;
+		return -1;
+	}
+	rp->bytes_out += sb->len;
+	return evbuffer_add(rp->out, sb->data, sb->len);
+}
+
+/* Interim responses (100 Continue, 103 Early Hints) go to HTTP/1.1 clients
+ * as they come; HTTP/1.0 clients cannot take them. */
+static int relay_interim(struct response_parser *rp, int status)
+{
+	struct response_out out = {
+		.status = status, .body = BODY_NONE, .declared_length = -1,
+		.keep_alive = true, .client_minor = 1,
+	};
+	if (rp->client_minor >= 1 && send_head(rp, &out) < 0)
+		return -1;
+	return 1;
+}
+
+/* RFC 9112 §6.3: a response with both Content-Length and Transfer-Encoding,
+ * or a Transfer-Encoding that does not end in chunked, cannot be framed
+ * safely; lbd refuses it rather than guess. */
+static bool framing_ok(const llhttp_t *p, const struct http_head *h)
+{
+	unsigned ncl;
+	bool te = http_head_find(h, "transfer-encoding", NULL) != NULL;
+
+	http_head_find(h, "content-length", &ncl);
+	if (te && ncl)
+		return false;
+	if (te && !(p->flags & F_CHUNKED))
+		return false;
+	return true;
+}
+
+static enum body_mode client_framing(const struct response_parser *rp)
+{
+	if (rp->p.flags & F_CONTENT_LENGTH)
+		return BODY_LENGTH;
+	/* Chunked or close-delimited from the server: HTTP/1.1 clients get
+	 * chunks (the connection can stay open), HTTP/1.0 clients get the
+	 * bytes until lbd closes. */
+	return rp->client_minor >= 1 ? BODY_CHUNKED : BODY_EOF;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+	struct response_parser *rp = parser_of(p);
+	int status = p->status_code;
+
+	/* llhttp takes one to three digits; a status is three (RFC 9110
+	 * §15), and "10" would otherwise pass for an interim response. */
+	if (status < 100 || status > 999 || !framing_ok(p, rp->head))
+		return -1;
+	if (status < 200 && status != 101)
+		return relay_interim(rp, status);
+	rp->status = status;
+	if (status == 101) {
+		/* Only a switch the client asked for, and one the server names
+		 * (Upgrade and Connection: upgrade, RFC 9110 §7.8): llhttp
+		 * parses anything else as HTTP after the 101 while the client
+		 * would already be talking the new protocol. A 1xx has no
+		 * body (RFC 9112 §6.1, RFC 9110 §8.6): framing fields on a 101
+		 * would make llhttp read a body before the switch. */
+		if (!rp->upgrade || !p->upgrade ||
+		    http_head_find(rp->head, "transfer-encoding", NULL) ||
+		    http_head_find(rp->head, "content-length", NULL))
+			return -1;
+		struct response_out out = { .status = 101, .body = BODY_NONE,
+					    .declared_length = -1, .keep_alive = true,
+					    .client_minor = 1, .upgrade = true,
+					    .set_cookie = rp->set_cookie };
+		if (send_head(rp, &out) < 0)
+			return -1;
+		rp->started = true;
+		return 0;
+	}
+
+	bool no_body = rp->is_head || status == 204 || status == 304;
+	struct response_out out = {
+		.status = status,
+		.body = no_body ? BODY_NONE : client_framing(rp),
+		.content_length = p->content_length,
+		.declared_length = -1,
+		.client_minor = rp->client_minor,
+		.set_cookie = rp->set_cookie,
+	};
+	if (no_body && (p->flags & F_CONTENT_LENGTH))
+		out.declared_length = (int64_t)p->content_length;
+	if (out.body == BODY_EOF || !rp->req_complete)
+		rp->keep_alive = false;
+	out.keep_alive = rp->keep_alive;
+	rp->body = out.body;
+	if (send_head(rp, &out) < 0)
+		return -1;
+	rp->started = true;
+	return no_body ? 1 : 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct response_parser *rp = parser_of(p);
+	size_t before = evbuffer_get_length(rp->out);
+
+	if ((p->flags & F_CHUNKED) && chunk_guard_body(&rp->cg, at, len, rp->chunk_end) < 0) {
+		rp->guard_failed = true;
+		return -1;
+	}
+	if (body_write(rp->out, rp->body, at, len) < 0)
+		return -1;
+	rp->bytes_out += evbuffer_get_length(rp->out) - before;
+	return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+	struct response_parser *rp = parser_of(p);
+
+	if (!rp->started)
+		return 0; /* an interim response: the final one follows */
+	if (rp->status == 101)
+		return 0; /* llhttp stops with HPE_PAUSED_UPGRADE */
+	rp->server_keep_alive = llhttp_should_keep_alive(p);
+	rp->complete = true;
+	size_t before = evbuffer_get_length(rp->out);
+	body_finish(rp->out, rp->body);
+	rp->bytes_out += evbuffer_get_length(rp->out) - before;
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t response_settings = {
+	.on_message_begin = on_message_begin,
+	.on_status = on_status,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_chunk_header = on_chunk_header,
+	.on_message_complete = on_message_complete,
+};
+
+void response_parser_init(struct response_parser *rp, struct http_head *head,
+			  struct evbuffer *out, struct strbuf *scratch)
+{
+	memset(rp, 0, sizeof(*rp));
+	llhttp_init(&rp->p, HTTP_RESPONSE, &response_settings);
+	rp->p.data = rp;
+	rp->head = head;
+	rp->out = out;
+	rp->scratch = scratch;
+	http_head_reset(head);
+}
+
+enum response_step response_parser_feed(struct response_parser *rp, const char *buf,
+					size_t len, size_t *used)
+{
+	*used = 0;
+	rp->chunk = buf;
+	rp->chunk_end = buf + len;
+	if (chunk_guard_feed(&rp->cg, buf, len) < 0) {
+		rp->guard_failed = true;
+		return RESPONSE_INVALID;
+	}
+	enum llhttp_errno err = llhttp_execute(&rp->p, buf, len);
+	size_t n = err == HPE_OK ? len : (size_t)(llhttp_get_error_pos(&rp->p) - buf);
+	if (n)
+		rp->chunk_prev = buf[n - 1];
+	*used = n;
+	switch (err) {
+	case HPE_OK:
+		return RESPONSE_MORE;
+	case HPE_PAUSED:
+		/* Only a complete message pauses the parser. */
+		return RESPONSE_DONE;
+	case HPE_PAUSED_UPGRADE:
+		return RESPONSE_UPGRADE;
+	default:
+		return RESPONSE_INVALID;
+	}
+}
+
+bool response_parser_needs_eof(const struct response_parser *rp)
+{
+	return rp->started && !rp->complete && llhttp_message_needs_eof(&rp->p);
+}
+
+bool response_parser_finish(struct response_parser *rp)
+{
+	if (llhttp_finish(&rp->p) != HPE_OK && !rp->complete)
+		return false;
+	rp->server_keep_alive = false;
+	return true;
+}
+
+const char *response_parser_error(const struct response_parser *rp)
+{
+	if (rp->guard_failed)
+		return "no CRLF after chunk data";
+	return llhttp_get_error_reason(&rp->p);
+}

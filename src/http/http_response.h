@@ -1,0 +1,82 @@
+/* http_response.h — a server's response on its way to the client: llhttp in
+ * response mode into a bounded head (obs-fold refused), the framing checks
+ * of RFC 9112 §6.3, the head the client gets (http_rewrite.h) and the body
+ * framed again for the client (body.h).
+ *
+ * No sockets and no connection state: the owner (http_upstream.c) says what
+ * it knows of the exchange, feeds the bytes the server sent and reads back
+ * what was found; what the client gets is queued on an evbuffer. The
+ * response fuzz target drives it the same way.
+ */
+#ifndef LBD_HTTP_RESPONSE_H
+#define LBD_HTTP_RESPONSE_H
+
+#include <llhttp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/body.h"
+#include "http/cookie.h"
+#include "http/http_head.h"
+#include "util/strbuf.h"
+
+struct evbuffer;
+
+struct response_parser {
+	llhttp_t p;
+	struct http_head *head;       /* the server's head (the owner's storage) */
+	struct evbuffer *out;         /* towards the client */
+	struct strbuf *scratch;       /* for rendering heads, reused */
+
+	/* The exchange, as the owner knows it before each feed. */
+	bool is_head;                 /* the request was HEAD */
+	bool upgrade;                 /* the request asked for an upgrade */
+	bool req_complete;            /* the whole request reached the server */
+	bool keep_alive;              /* the client connection may stay open;
+				       * cleared when this response ends it */
+	int client_minor;             /* HTTP/1.<minor> of the client */
+	const struct set_cookie *set_cookie; /* added to the final head, or NULL */
+
+	/* What the response said. */
+	int status;                   /* of the final response; 0 before it */
+	bool started;                 /* the final head was queued on OUT */
+	bool complete;
+	bool server_keep_alive;       /* the server connection may be reused */
+	enum body_mode body;          /* the framing towards the client */
+	uint64_t bytes_out;           /* bytes queued on OUT, added to */
+
+	/* The raw bytes being parsed, for the obs-fold and chunk CRLF checks. */
+	const char *chunk, *chunk_end;
+	char chunk_prev;
+	bool guard_failed;
+	struct chunk_guard cg;
+};
+
+enum response_step {
+	RESPONSE_MORE,     /* every byte was used; more is to come */
+	RESPONSE_DONE,     /* the response is complete; bytes after it unused */
+	RESPONSE_UPGRADE,  /* a 101 was relayed; the bytes after it are a tunnel */
+	RESPONSE_INVALID,  /* refused: a 502 if nothing went to the client yet */
+};
+
+/* Start parsing a response into HEAD (bounds set by the owner), queueing
+ * what the client gets on OUT. Inputs are then set by the owner. */
+void response_parser_init(struct response_parser *rp, struct http_head *head,
+			  struct evbuffer *out, struct strbuf *scratch);
+
+/* Parse LEN bytes at BUF; *USED receives how many were consumed. */
+enum response_step response_parser_feed(struct response_parser *rp, const char *buf,
+					size_t len, size_t *used);
+
+/* True when the server closing the connection is what ends this response
+ * (a body delimited by the close). */
+bool response_parser_needs_eof(const struct response_parser *rp);
+
+/* The server closed: returns true when that completes the response. */
+bool response_parser_finish(struct response_parser *rp);
+
+/* Why the last feed returned RESPONSE_INVALID, for the log. */
+const char *response_parser_error(const struct response_parser *rp);
+
+#endif

@@ -1,0 +1,199 @@
+/* http_rewrite.c — writing the heads lbd forwards, with plain copies into a
+ * strbuf (a head is rendered once per request: no printf here). */
+#include "http/http_rewrite.h"
+
+#include <string.h>
+
+static const char *const hop_by_hop[] = {
+	"connection", "keep-alive", "proxy-connection", "te", "trailer",
+	"transfer-encoding", "upgrade",
+};
+
+bool http_is_hop_by_hop(const struct http_head *h, const struct http_field *f)
+{
+	for (size_t i = 0; i < sizeof(hop_by_hop) / sizeof(hop_by_hop[0]); i++)
+		if (http_field_is(h, f, hop_by_hop[i]))
+			return true;
+	return http_head_connection_names(h, f);
+}
+
+static void add_line(struct strbuf *out, const char *name, const char *value, size_t len)
+{
+	strbuf_adds(out, name);
+	strbuf_add(out, ": ", 2);
+	strbuf_add(out, value, len);
+	strbuf_add(out, "\r\n", 2);
+}
+
+static void add_field(struct strbuf *out, const struct http_head *h, const struct http_field *f)
+{
+	strbuf_add(out, http_field_name(h, f), f->name_len);
+	strbuf_add(out, ": ", 2);
+	strbuf_add(out, http_field_value(h, f), f->value_len);
+	strbuf_add(out, "\r\n", 2);
+}
+
+/* Join every field named NAME into one list ("a, b"), as RFC 9110 §5.3
+ * allows for list-valued fields. Returns whether any was found. */
+static bool add_joined(struct strbuf *out, const struct http_head *h, const char *name)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct http_field *f = &h->fields[i];
+		if (!http_field_is(h, f, name) || f->value_len == 0)
+			continue;
+		if (any)
+			strbuf_add(out, ", ", 2);
+		strbuf_add(out, http_field_value(h, f), f->value_len);
+		any = true;
+	}
+	return any;
+}
+
+static bool is_token(const char *s, size_t len)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		      (c >= 'A' && c <= 'Z') || (c && strchr(extra, c))))
+			return false;
+	}
+	return true;
+}
+
+/* RFC 7239: for="[2001:db8::1]" needs quotes, an IPv4 address does not;
+ * a host with a port contains ':' and is quoted too. */
+static void add_forwarded(struct strbuf *out, const struct http_head *h,
+			  const struct request_out *req)
+{
+	strbuf_adds(out, "Forwarded: ");
+	if (add_joined(out, h, "forwarded"))
+		strbuf_add(out, ", ", 2);
+	if (req->client_v6) {
+		strbuf_adds(out, "for=\"[");
+		strbuf_adds(out, req->client_ip);
+		strbuf_adds(out, "]\"");
+	} else {
+		strbuf_adds(out, "for=");
+		strbuf_adds(out, req->client_ip);
+	}
+	if (req->host && req->host_len) {
+		/* Host was checked: no quotes, controls or spaces inside. */
+		bool quote = !is_token(req->host, req->host_len);
+		strbuf_add(out, quote ? ";host=\"" : ";host=", quote ? 7 : 6);
+		strbuf_add(out, req->host, req->host_len);
+		if (quote)
+			strbuf_add(out, "\"", 1);
+	}
+	strbuf_adds(out, ";proto=");
+	strbuf_adds(out, req->proto);
+	strbuf_add(out, "\r\n", 2);
+}
+
+static bool request_drops(const struct http_head *h, const struct http_field *f,
+			  const struct request_out *req)
+{
+	static const char *const replaced[] = {
+		"content-length", "x-forwarded-for", "x-forwarded-proto",
+		"x-forwarded-host", "forwarded",
+	};
+
+	if (http_is_hop_by_hop(h, f))
+		return true;
+	if (req->replace_host && http_field_is(h, f, "host"))
+		return true;
+	for (size_t i = 0; i < sizeof(replaced) / sizeof(replaced[0]); i++)
+		if (http_field_is(h, f, replaced[i]))
+			return true;
+	return false;
+}
+
+static void add_framing(struct strbuf *out, enum body_mode mode, uint64_t length)
+{
+	if (mode == BODY_LENGTH) {
+		strbuf_adds(out, "Content-Length: ");
+		strbuf_add_u64(out, length);
+		strbuf_add(out, "\r\n", 2);
+	} else if (mode == BODY_CHUNKED) {
+		strbuf_adds(out, "Transfer-Encoding: chunked\r\n");
+	}
+}
+
+static void add_upgrade(struct strbuf *out, const struct http_head *h)
+{
+	const struct http_field *up = http_head_find(h, "upgrade", NULL);
+
+	strbuf_adds(out, "Connection: upgrade\r\n");
+	if (up)
+		add_line(out, "Upgrade", http_field_value(h, up), up->value_len);
+}
+
+int http_request_write(struct strbuf *out, const struct http_head *h,
+		       const struct request_out *req)
+{
+	strbuf_add(out, req->method, req->method_len);
+	strbuf_add(out, " ", 1);
+	strbuf_add(out, req->target, req->target_len);
+	strbuf_adds(out, " HTTP/1.1\r\n");
+	if (req->replace_host && req->host)
+		add_line(out, "Host", req->host, req->host_len);
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct http_field *f = &h->fields[i];
+		if (!request_drops(h, f, req))
+			add_field(out, h, f);
+	}
+	add_framing(out, req->body, req->content_length);
+	if (req->upgrade)
+		add_upgrade(out, h);
+
+	strbuf_adds(out, "X-Forwarded-For: ");
+	if (add_joined(out, h, "x-forwarded-for"))
+		strbuf_add(out, ", ", 2);
+	strbuf_adds(out, req->client_ip);
+	strbuf_adds(out, "\r\nX-Forwarded-Proto: ");
+	strbuf_adds(out, req->proto);
+	strbuf_add(out, "\r\n", 2);
+	if (req->host && req->host_len)
+		add_line(out, "X-Forwarded-Host", req->host, req->host_len);
+	add_forwarded(out, h, req);
+	strbuf_add(out, "\r\n", 2);
+	return strbuf_failed(out) ? -1 : 0;
+}
+
+int http_response_write(struct strbuf *out, const struct http_head *h,
+			const struct response_out *resp)
+{
+	strbuf_adds(out, "HTTP/1.1 ");
+	strbuf_add_u64(out, (uint64_t)resp->status);
+	strbuf_add(out, " ", 1);
+	if (h->reason_len) /* an empty head may have no storage at all */
+		strbuf_add(out, h->buf + h->reason_off, h->reason_len);
+	strbuf_add(out, "\r\n", 2);
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct http_field *f = &h->fields[i];
+		if (http_is_hop_by_hop(h, f) || http_field_is(h, f, "content-length"))
+			continue;
+		add_field(out, h, f);
+	}
+	if (resp->set_cookie)
+		cookie_write_set(out, resp->set_cookie);
+	if (resp->body == BODY_NONE && resp->declared_length >= 0) {
+		strbuf_adds(out, "Content-Length: ");
+		strbuf_add_u64(out, (uint64_t)resp->declared_length);
+		strbuf_add(out, "\r\n", 2);
+	}
+	add_framing(out, resp->body, resp->content_length);
+	if (resp->upgrade)
+		add_upgrade(out, h);
+	else if (!resp->keep_alive)
+		strbuf_adds(out, "Connection: close\r\n");
+	else if (resp->client_minor == 0)
+		strbuf_adds(out, "Connection: keep-alive\r\n");
+	strbuf_add(out, "\r\n", 2);
+	return strbuf_failed(out) ? -1 : 0;
+}

@@ -1,0 +1,59 @@
+/* http_rewrite.h — the heads lbd sends: a client's request as the server
+ * gets it, and a server's response as the client gets it.
+ *
+ * Hop-by-hop fields (Connection and every field it names, Keep-Alive,
+ * Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade) never cross
+ * lbd; the framing of each side is lbd's own (body.h). Requests gain
+ * X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and Forwarded; the
+ * Host field is kept.
+ */
+#ifndef LBD_HTTP_REWRITE_H
+#define LBD_HTTP_REWRITE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http/body.h"
+#include "http/cookie.h"
+#include "http/http_head.h"
+#include "util/strbuf.h"
+
+struct request_out {
+	const char *method; size_t method_len;
+	const char *target; size_t target_len;   /* origin-form */
+	const char *host; size_t host_len;       /* NULL: the request had none */
+	bool replace_host;                       /* absolute-form: HOST replaces Host */
+	const char *client_ip;                   /* numeric */
+	bool client_v6;
+	const char *proto;                       /* "http" or "https" */
+	enum body_mode body;
+	uint64_t content_length;                 /* with BODY_LENGTH */
+	bool upgrade;                            /* keep Upgrade, send Connection: upgrade */
+};
+
+/* Append the head of REQ (parsed into H) as lbd forwards it. Returns 0,
+ * or -1 when OUT could not grow. */
+int http_request_write(struct strbuf *out, const struct http_head *h,
+		       const struct request_out *req);
+
+struct response_out {
+	int status;
+	enum body_mode body;        /* the framing lbd uses towards the client */
+	uint64_t content_length;    /* with BODY_LENGTH */
+	int64_t declared_length;    /* BODY_NONE (HEAD, 304): the server's
+				     * Content-Length, passed on; -1 if none */
+	bool keep_alive;            /* the client connection stays open */
+	int client_minor;           /* HTTP/1.<minor> of the client */
+	bool upgrade;               /* 101: keep Upgrade and Connection: upgrade */
+	const struct set_cookie *set_cookie; /* added when not NULL */
+};
+
+/* Append the head of a server's response (parsed into H) as lbd sends it to
+ * the client. */
+int http_response_write(struct strbuf *out, const struct http_head *h,
+			const struct response_out *resp);
+
+/* True for the fields that describe one connection only. */
+bool http_is_hop_by_hop(const struct http_head *h, const struct http_field *f);
+
+#endif
