@@ -1,41 +1,14 @@
-/* lbd.c — main: arguments, start-up, signals, worker threads.
- *
- * Start-up order: load and validate the configuration, open the access log,
- * bind every listener (so a port conflict exits 2 before anything runs),
- * start the workers, then wait for signals on the main thread's own event
- * loop. Signal handlers do no work: libevent turns them into events.
+/* lbd.c — main: the command line, the configuration check (-t), then
+ * the daemon (daemon/lifecycle.c).
  */
 #include "build_config.h"
 
-#include <errno.h>
-#include <event2/event.h>
-#include <event2/thread.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "core/access_log.h"
-#include "daemon/admin.h"
-#include "balance/balance.h"
 #include "config/config.h"
-#include "daemon/daemon.h"
-#include "daemon/daemon_private.h"
-#include "daemon/health.h"
-#include "event/listener.h"
-#include "core/log.h"
-#include "core/notify.h"
-#include "daemon/privs.h"
-#include "core/runtime.h"
-#include "event/worker.h"
-
-#define EXIT_BAD_CONFIG 1
-#define EXIT_RUNTIME 2
-
+#include "daemon/lifecycle.h"
 
 static void usage(FILE *out)
 {
@@ -60,249 +33,6 @@ static struct config *load_config(const char *path)
 	return cfg;
 }
 
-/* Workers leave their loops one by one; the main loop ends with the last. */
-static void on_reap(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *l = arg;
-
-	for (unsigned i = 0; i < l->started; i++)
-		if (event_base_got_exit(l->workers[i].base) == 0 &&
-		    event_base_got_break(l->workers[i].base) == 0)
-			return;
-	event_base_loopexit(l->base, NULL);
-}
-
-static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *l = arg;
-
-	log_warn("drain timeout: closing the connections still open");
-	for (unsigned i = 0; i < l->started; i++)
-		worker_abort(&l->workers[i]);
-}
-
-static void begin_stop(struct daemon *l, const char *why)
-{
-	struct timeval tv = { 0, 50 * 1000 };
-
-	if (l->stopping)
-		return;
-	l->stopping = true;
-	notify_stopping(why);
-	log_info("%s: stopping; in-flight requests may take up to %llu ms", why,
-		 (unsigned long long)l->cfg->timeouts.drain_ms);
-	for (unsigned i = 0; i < l->started; i++)
-		worker_stop(&l->workers[i]);
-	event_add(l->reap_ev, &tv);
-	tv.tv_sec = (time_t)(l->cfg->timeouts.drain_ms / 1000);
-	tv.tv_usec = (suseconds_t)(l->cfg->timeouts.drain_ms % 1000) * 1000;
-	event_add(l->drain_ev, &tv);
-}
-
-/* --- daemon.h ------------------------------------------------------------ */
-
-const struct config *daemon_config(const struct daemon *d)
-{
-	return d->cfg;
-}
-
-unsigned daemon_live_generations(void)
-{
-	return config_live_generations();
-}
-
-uint64_t daemon_uptime_s(const struct daemon *d)
-{
-	return (uint64_t)(time(NULL) - d->started_at);
-}
-
-bool daemon_stopping(const struct daemon *d)
-{
-	return d->stopping;
-}
-
-void daemon_stop(struct daemon *d, const char *why)
-{
-	begin_stop(d, why);
-}
-
-unsigned daemon_listener_connections(const struct daemon *d, const char *name)
-{
-	return runtime_listener_connections(name);
-}
-
-void daemon_counters(const struct daemon *d, struct daemon_counters *out)
-{
-	*out = (struct daemon_counters){
-		.reloads_ok = d->reloads_ok,
-		.reloads_rejected = d->reloads_rejected,
-		.last_reload_ok = !d->last_reload_rejected,
-		.started_at = d->started_at,
-		.connections = atomic_load_explicit(&d->shared.connections, memory_order_relaxed),
-		.max_connections = atomic_load_explicit(&d->shared.max_connections,
-							memory_order_relaxed),
-		.access_log_dropped = access_log_dropped(d->shared.access_log),
-	};
-}
-
-struct event_base *daemon_base(struct daemon *d)
-{
-	return d->base;
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct daemon *l = arg;
-	char err[256];
-
-	switch (sig) {
-	case SIGTERM:
-		begin_stop(l, "SIGTERM");
-		break;
-	case SIGINT:
-		begin_stop(l, "SIGINT");
-		break;
-	case SIGUSR1:
-		if (access_log_reopen(l->shared.access_log, err, sizeof(err)) < 0)
-			log_error("reopening the access log: %s", err);
-		else
-			log_info("SIGUSR1: access log reopened");
-		break;
-	case SIGHUP:
-		if (daemon_reload(l, NULL, NULL) < 0)
-			log_warn("SIGHUP: %s; ignored", l->stopping ? "stopping" :
-				 "a reload is already under way");
-		break;
-	}
-}
-
-static int prepare(struct daemon *l)
-{
-	char err[512];
-
-	log_set_level(l->cfg->global.log.level);
-	l->shared.access_log = access_log_open(l->cfg->global.log.access,
-					       l->cfg->global.log.format, err, sizeof(err));
-	if (!l->shared.access_log) {
-		log_error("access log: %s", err);
-		return EXIT_BAD_CONFIG;
-	}
-	if (daemon_prepare(l->cfg, 1) < 0) {
-		log_error("out of memory");
-		return EXIT_RUNTIME;
-	}
-	atomic_store(&l->shared.max_connections, l->cfg->global.max_connections);
-	l->nworkers = l->cfg->global.workers;
-	l->workers = calloc(l->nworkers, sizeof(*l->workers));
-	if (!l->workers)
-		return EXIT_RUNTIME;
-	for (unsigned i = 0; i < l->nworkers; i++)
-		if (worker_init(&l->workers[i], i, &l->shared, l->cfg) < 0) {
-			log_error("worker %u: cannot create its event loop", i);
-			return EXIT_RUNTIME;
-		}
-	if (daemon_open_listeners(l) < 0)
-		return EXIT_RUNTIME;
-	return 0;
-}
-
-/* The admin sockets are bound like listeners, before privileges are
- * dropped; the socket file goes to the daemon's group first. */
-static int start_admin_and_drop_privileges(struct daemon *l)
-{
-	struct privs p;
-	char err[512];
-
-	if (privs_lookup(&l->cfg->global, &p, err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		return -1;
-	}
-	l->admin = admin_start(l, l->cfg, err, sizeof(err));
-	if (!l->admin) {
-		log_error("%s", err);
-		return -1;
-	}
-	if (p.change && (admin_chown(l->admin, p.gid, err, sizeof(err)) < 0 ||
-			 privs_drop(&p, err, sizeof(err)) < 0)) {
-		log_error("dropping privileges: %s", err);
-		return -1;
-	}
-	if (p.change)
-		log_info("running as uid %u, gid %u", (unsigned)p.uid, (unsigned)p.gid);
-	return 0;
-}
-
-static int run(struct daemon *l, const sigset_t *control)
-{
-	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
-	struct event *sig_ev[sizeof(signals) / sizeof(signals[0])] = { 0 };
-	int rc = 0;
-
-	l->base = event_base_new();
-	l->started_at = time(NULL);
-	if (!l->base || daemon_reload_init(l) < 0) {
-		log_error("cannot create the main event loop");
-		return EXIT_RUNTIME;
-	}
-	l->health = health_new(l->base);
-	if (!l->health || health_apply(l->health, l->cfg) < 0) {
-		log_error("cannot start the health checks: out of memory");
-		return EXIT_RUNTIME;
-	}
-	l->drain_ev = evtimer_new(l->base, on_drain_timeout, l);
-	l->reap_ev = event_new(l->base, -1, EV_PERSIST, on_reap, l);
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
-		sig_ev[i] = evsignal_new(l->base, signals[i], on_signal, l);
-		evsignal_add(sig_ev[i], NULL);
-	}
-	if (start_admin_and_drop_privileges(l) < 0)
-		rc = EXIT_RUNTIME;
-	for (; rc == 0 && l->started < l->nworkers; l->started++)
-		if (worker_start(&l->workers[l->started]) < 0) {
-			log_error("cannot start worker thread %u", l->started);
-			begin_stop(l, "start-up failure");
-			rc = EXIT_RUNTIME;
-			break;
-		}
-	pthread_sigmask(SIG_UNBLOCK, control, NULL);
-	if (rc == 0) {
-		log_info("lbd %s serving with %u worker%s, configuration %s",
-			 PACKAGE_VERSION, l->nworkers, l->nworkers == 1 ? "" : "s", l->cfg->path);
-		notify_ready((unsigned long long)l->cfg->generation);
-	}
-	if (l->started > 0)
-		event_base_dispatch(l->base);
-	for (unsigned i = 0; i < l->started; i++)
-		worker_join(&l->workers[i]);
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		if (sig_ev[i])
-			event_free(sig_ev[i]);
-	return rc;
-}
-
-static void cleanup(struct daemon *l)
-{
-	for (unsigned i = 0; l->workers && i < l->nworkers; i++)
-		worker_free(&l->workers[i]);
-	free(l->workers);
-	admin_free(l->admin);
-	health_free(l->health);
-	binds_release(&l->binds);
-	daemon_reload_cleanup(l);
-	if (l->drain_ev)
-		event_free(l->drain_ev);
-	if (l->reap_ev)
-		event_free(l->reap_ev);
-	if (l->base)
-		event_base_free(l->base);
-	if (l->shared.access_log)
-		access_log_close(l->shared.access_log);
-	if (l->cfg)
-		config_unref(l->cfg);
-	runtime_shutdown();
-	libevent_global_shutdown();
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -322,46 +52,22 @@ int main(int argc, char **argv)
 		case 't': check_only = true; break;
 		case 'V': printf("lbd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_BAD_CONFIG;
+		default: usage(stderr); return LBD_EXIT_BAD_CONFIG;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "lbd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		return EXIT_BAD_CONFIG;
+		return LBD_EXIT_BAD_CONFIG;
 	}
 
-	struct daemon l = { .path = path };
-	l.cfg = load_config(path);
-	if (!l.cfg)
-		return EXIT_BAD_CONFIG;
+	struct config *cfg = load_config(path);
+	if (!cfg)
+		return LBD_EXIT_BAD_CONFIG;
 	if (check_only) {
 		printf("%s: configuration OK\n", path);
-		config_unref(l.cfg);
+		config_unref(cfg);
 		return 0;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	if (evthread_use_pthreads() < 0) {
-		log_error("libevent has no thread support");
-		config_unref(l.cfg);
-		return EXIT_RUNTIME;
-	}
-	/* The control signals wait (blocked) until their events exist: a TERM
-	 * that arrives while the listeners are being bound then stops lbd
-	 * gracefully instead of killing it. Worker threads are created with
-	 * them blocked, so only the main thread ever receives them. */
-	sigset_t control;
-	sigemptyset(&control);
-	sigaddset(&control, SIGTERM);
-	sigaddset(&control, SIGINT);
-	sigaddset(&control, SIGHUP);
-	sigaddset(&control, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &control, NULL);
-	int rc = prepare(&l);
-	if (rc == 0)
-		rc = run(&l, &control);
-	cleanup(&l);
-	if (rc == 0)
-		log_info("stopped");
-	return rc;
+	return daemon_main(path, cfg);
 }

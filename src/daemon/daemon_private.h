@@ -1,4 +1,4 @@
-/* daemon_private.h — the daemon's state, shared by lbd.c (start-up,
+/* daemon_private.h — the daemon's state, shared by lifecycle.c (start-up,
  * signals, stop) and reload.c (new generations). Nothing else includes it:
  * the rest of lbd sees daemon.h. */
 #ifndef LBD_DAEMON_PRIVATE_H
@@ -14,7 +14,9 @@
 struct daemon {
 	const char *path;             /* the configuration file */
 	struct config *cfg;           /* the newest generation; one reference */
-	struct lbd_shared shared;
+	struct conn_limit conns;      /* client connections, all workers */
+	struct access_log *access_log;
+	struct worker_adoption adoption; /* a reload's handshake with the workers */
 	struct worker *workers;
 	unsigned nworkers;
 	unsigned started;

@@ -94,7 +94,7 @@ static void on_adopted(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 
 	if (!d->pending ||
-	    atomic_load_explicit(&d->shared.adopt_pending, memory_order_acquire) != 0)
+	    atomic_load_explicit(&d->adoption.pending, memory_order_acquire) != 0)
 		return;
 	binds_release(&d->retired);
 	config_unref(d->cfg);
@@ -111,8 +111,8 @@ static void on_adopted(evutil_socket_t fd, short what, void *arg)
 
 int daemon_reload_init(struct daemon *d)
 {
-	d->shared.adopted_ev = event_new(d->base, -1, EV_PERSIST, on_adopted, d);
-	return d->shared.adopted_ev ? 0 : -1;
+	d->adoption.done_ev = event_new(d->base, -1, EV_PERSIST, on_adopted, d);
+	return d->adoption.done_ev ? 0 : -1;
 }
 
 void daemon_reload_cleanup(struct daemon *d)
@@ -121,9 +121,9 @@ void daemon_reload_cleanup(struct daemon *d)
 		config_unref(d->pending);
 	d->pending = NULL;
 	binds_release(&d->retired);
-	if (d->shared.adopted_ev)
-		event_free(d->shared.adopted_ev);
-	d->shared.adopted_ev = NULL;
+	if (d->adoption.done_ev)
+		event_free(d->adoption.done_ev);
+	d->adoption.done_ev = NULL;
 }
 
 static bool same_str(const char *a, const char *b)
@@ -138,7 +138,7 @@ static void apply_process_settings(struct daemon *d, const struct config *cfg)
 	const struct global_conf *old = &d->cfg->global, *new = &cfg->global;
 
 	log_set_level(new->log.level);
-	atomic_store(&d->shared.max_connections, new->max_connections);
+	atomic_store(&d->conns.max, new->max_connections);
 	if (new->workers != d->nworkers)
 		log_warn("reload: global.workers changes with a restart; %u workers stay",
 			 d->nworkers);
@@ -226,7 +226,7 @@ int daemon_reload(struct daemon *d, reload_done_fn done, void *arg)
 	d->retired = old;       /* what CFG no longer binds */
 	d->binds = binds;
 	d->pending = cfg;
-	atomic_store(&d->shared.adopt_pending, d->nworkers);
+	atomic_store(&d->adoption.pending, d->nworkers);
 	if (hand_out_listeners(d, cfg, true) < 0)
 		log_error("reload: out of memory handing the generation to the workers");
 	return 0;

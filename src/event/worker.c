@@ -1,4 +1,6 @@
-/* worker.c — a worker thread: accepting, connection bookkeeping, stopping.
+/* worker.c — a worker thread: accepting (handing each connection to its
+ * listening socket's protocol), connection bookkeeping, housekeeping,
+ * adopting a new generation, stopping.
  *
  * Accepting stops for a short while (ACCEPT_PAUSE_MS) when
  * global.max_connections is reached or the process runs out of descriptors,
@@ -19,13 +21,10 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "event/proxy.h"
-#include "core/runtime.h"
 #include "util/clock.h"
 
 #define ACCEPT_PAUSE_MS 100
 #define ACCEPT_BATCH 64
-#define ACCESS_FLUSH_MS 100
 
 static void set_accepting(struct worker *w, bool on)
 {
@@ -60,13 +59,18 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 		set_accepting(w, true);
 }
 
-static bool take_connection_slot(struct lbd_shared *shared)
+static bool take_connection_slot(struct conn_limit *limit)
 {
-	unsigned n = atomic_fetch_add_explicit(&shared->connections, 1, memory_order_relaxed);
-	if (n < atomic_load_explicit(&shared->max_connections, memory_order_relaxed))
+	unsigned n = atomic_fetch_add_explicit(&limit->open, 1, memory_order_relaxed);
+	if (n < atomic_load_explicit(&limit->max, memory_order_relaxed))
 		return true;
-	atomic_fetch_sub_explicit(&shared->connections, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&limit->open, 1, memory_order_relaxed);
 	return false;
+}
+
+static void give_connection_slot(struct conn_limit *limit)
+{
+	atomic_fetch_sub_explicit(&limit->open, 1, memory_order_relaxed);
 }
 
 /* Out of descriptors is logged at most once a second per worker. */
@@ -88,7 +92,7 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = ls->w;
 
 	for (int i = 0; i < ACCEPT_BATCH && !w->stopping; i++) {
-		if (!take_connection_slot(w->shared)) {
+		if (!take_connection_slot(w->env.conns)) {
 			pause_accepting(w);
 			return;
 		}
@@ -97,7 +101,7 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 		int cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			int err = errno;
-			atomic_fetch_sub_explicit(&w->shared->connections, 1, memory_order_relaxed);
+			give_connection_slot(w->env.conns);
 			if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
 				log_accept_error(err);
 				pause_accepting(w);
@@ -107,22 +111,25 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 			}
 			return;
 		}
-		if (proxy_accept(w, ls->listener_index, cfd, (struct sockaddr *)&peer, len) < 0) {
+		if (ls->proto->p->accept(ls->proto->ctx, ls->listener_index, cfd,
+					 (struct sockaddr *)&peer, len) < 0) {
 			close(cfd);
-			atomic_fetch_sub_explicit(&w->shared->connections, 1, memory_order_relaxed);
+			give_connection_slot(w->env.conns);
 		}
 	}
 }
 
-/* The worker's housekeeping tick: the access log, and pooled connections
- * to servers that went down (the pool is the worker's own: it frees them
- * itself, never another thread). */
-static void on_flush(evutil_socket_t fd, short what, void *arg)
+/* The worker's housekeeping tick: the access log, and each protocol's
+ * (HTTP closes pooled connections to servers that went down: the pool is
+ * the worker's own, so it frees them itself, never another thread). */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	access_log_flush(w->shared->access_log);
-	upstream_close_unavailable(w);
+	access_log_flush(w->env.access_log);
+	for (size_t i = 0; i < w->env.nprotocols; i++)
+		if (w->protos[i].p->tick)
+			w->protos[i].p->tick(w->protos[i].ctx);
 }
 
 static void listen_sock_free(struct listen_sock *ls)
@@ -132,6 +139,15 @@ static void listen_sock_free(struct listen_sock *ls)
 	if (ls->owns_fd && ls->fd >= 0)
 		close(ls->fd);
 	free(ls);
+}
+
+/* The protocol of listener INDEX of CFG, as this worker runs it. */
+static const struct worker_proto *protocol_of(const struct worker *w, const struct config *cfg,
+					      size_t index)
+{
+	unsigned proto = (unsigned)cfg->listeners[index].protocol;
+
+	return proto < w->env.nprotocols ? &w->protos[proto] : NULL;
 }
 
 static struct listen_sock *listen_sock_new(struct worker *w, const struct listen_spec *spec)
@@ -152,10 +168,12 @@ static struct listen_sock *listen_sock_new(struct worker *w, const struct listen
 	return ls;
 }
 
-/* Replace the polled sockets by those of SPECS: a socket that stays keeps
- * its event (and whatever waits in its backlog), a new one gets one, a
- * removed one is released (closed when this worker owns it). */
-static int apply_listen(struct worker *w, const struct listen_spec *specs, size_t n)
+/* Replace the polled sockets by those of SPECS, listeners of CFG: a socket
+ * that stays keeps its event (and whatever waits in its backlog), a new
+ * one gets one, a removed one is released (closed when this worker owns
+ * it). Each takes the protocol of its listener in CFG. */
+static int apply_listen(struct worker *w, const struct config *cfg,
+			const struct listen_spec *specs, size_t n)
 {
 	struct listen_sock **socks = calloc(n ? n : 1, sizeof(*socks));
 
@@ -169,6 +187,15 @@ static int apply_listen(struct worker *w, const struct listen_spec *specs, size_
 				break;
 			}
 		}
+		const struct worker_proto *proto = protocol_of(w, cfg, specs[i].listener_index);
+		if (!proto) {
+			log_error("worker %u: listener %s has no protocol", w->index,
+				  cfg->listeners[specs[i].listener_index].name);
+			if (socks[i])
+				listen_sock_free(socks[i]);
+			socks[i] = NULL;
+			continue;
+		}
 		if (!socks[i]) {
 			socks[i] = listen_sock_new(w, &specs[i]);
 			if (!socks[i]) {
@@ -180,6 +207,7 @@ static int apply_listen(struct worker *w, const struct listen_spec *specs, size_
 		}
 		socks[i]->listener_index = specs[i].listener_index;
 		socks[i]->owns_fd = specs[i].owns_fd;
+		socks[i]->proto = proto;
 	}
 	for (size_t j = 0; j < w->nsocks; j++)
 		if (w->socks[j])
@@ -206,13 +234,13 @@ static void on_adopt(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->mail_lock);
 	if (mail.cfg) {
 		if (!w->stopping)
-			apply_listen(w, mail.specs, mail.nspecs);
+			apply_listen(w, mail.cfg, mail.specs, mail.nspecs);
 		config_unref(w->cfg);
 		w->cfg = mail.cfg;
 	}
 	free(mail.specs);
-	atomic_fetch_sub_explicit(&w->shared->adopt_pending, 1, memory_order_acq_rel);
-	event_active(w->shared->adopted_ev, EV_READ, 0);
+	atomic_fetch_sub_explicit(&w->env.adoption->pending, 1, memory_order_acq_rel);
+	event_active(w->env.adoption->done_ev, EV_READ, 0);
 }
 
 int worker_adopt(struct worker *w, struct config *cfg, const struct listen_spec *specs,
@@ -227,7 +255,7 @@ int worker_adopt(struct worker *w, struct config *cfg, const struct listen_spec 
 	if (w->mail.cfg) { /* an adoption not yet picked up: this one replaces it */
 		config_unref(w->mail.cfg);
 		free(w->mail.specs);
-		atomic_fetch_sub_explicit(&w->shared->adopt_pending, 1, memory_order_acq_rel);
+		atomic_fetch_sub_explicit(&w->env.adoption->pending, 1, memory_order_acq_rel);
 	}
 	w->mail = (struct worker_mail){ .cfg = config_ref(cfg), .specs = copy, .nspecs = n };
 	pthread_mutex_unlock(&w->mail_lock);
@@ -252,7 +280,9 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < w->nsocks; i++)
 		listen_sock_free(w->socks[i]);
 	w->nsocks = 0;
-	upstream_close_idle(w);
+	for (size_t i = 0; i < w->env.nprotocols; i++)
+		if (w->protos[i].p->stop)
+			w->protos[i].p->stop(w->protos[i].ctx);
 	struct conn_link *link, *next;
 	for (link = TAILQ_FIRST(&w->conns); link; link = next) {
 		next = TAILQ_NEXT(link, entry);
@@ -261,14 +291,14 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	maybe_finish_stop(w);
 }
 
-int worker_init(struct worker *w, unsigned index, struct lbd_shared *shared,
+int worker_init(struct worker *w, unsigned index, const struct worker_env *env,
 		struct config *cfg)
 {
 	struct timeval tv;
 
 	memset(w, 0, sizeof(*w));
 	w->index = index;
-	w->shared = shared;
+	w->env = *env;
 	TAILQ_INIT(&w->conns);
 	/* With the changelist, epoll learns of interest changes once per loop
 	 * pass, so write interest added and dropped again in one pass (a TLS
@@ -286,19 +316,28 @@ int worker_init(struct worker *w, unsigned index, struct lbd_shared *shared,
 	w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
 	w->adopt_ev = event_new(w->base, -1, 0, on_adopt, w);
 	w->resume_ev = evtimer_new(w->base, on_resume, w);
-	w->flush_ev = event_new(w->base, -1, EV_PERSIST, on_flush, w);
+	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
 	pthread_mutex_init(&w->mail_lock, NULL);
-	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->flush_ev)
+	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->tick_ev)
 		return -1;
-	ms_to_timeval(ACCESS_FLUSH_MS, &tv);
-	event_add(w->flush_ev, &tv);
+	ms_to_timeval(WORKER_TICK_MS, &tv);
+	event_add(w->tick_ev, &tv);
 	w->cfg = config_ref(cfg);
+	w->protos = calloc(env->nprotocols ? env->nprotocols : 1, sizeof(*w->protos));
+	if (!w->protos)
+		return -1;
+	for (size_t i = 0; i < env->nprotocols; i++) {
+		w->protos[i].p = env->protocols[i];
+		w->protos[i].ctx = env->protocols[i]->init(w);
+		if (!w->protos[i].ctx)
+			return -1;
+	}
 	return 0;
 }
 
 int worker_set_listen(struct worker *w, const struct listen_spec *specs, size_t n)
 {
-	return apply_listen(w, specs, n);
+	return apply_listen(w, w->cfg, specs, n);
 }
 
 static void *worker_main(void *arg)
@@ -308,7 +347,7 @@ static void *worker_main(void *arg)
 	w->thread_running = true;
 	set_accepting(w, true);
 	event_base_dispatch(w->base);
-	access_log_flush(w->shared->access_log);
+	access_log_flush(w->env.access_log);
 	return NULL;
 }
 
@@ -338,7 +377,10 @@ void worker_free(struct worker *w)
 
 	while ((link = TAILQ_FIRST(&w->conns)) != NULL)
 		link->destroy(link);
-	upstream_close_idle(w);
+	for (size_t i = 0; w->protos && i < w->env.nprotocols; i++)
+		if (w->protos[i].ctx)
+			w->protos[i].p->free(w->protos[i].ctx);
+	free(w->protos);
 	for (size_t i = 0; i < w->nsocks; i++)
 		listen_sock_free(w->socks[i]);
 	free(w->socks);
@@ -348,15 +390,12 @@ void worker_free(struct worker *w)
 	pthread_mutex_destroy(&w->mail_lock);
 	if (w->adopt_ev)
 		event_free(w->adopt_ev);
-	free(w->idle);
-	strbuf_free(&w->scratch);
-	http_head_cache_free(&w->head_cache);
 	if (w->stop_ev)
 		event_free(w->stop_ev);
 	if (w->resume_ev)
 		event_free(w->resume_ev);
-	if (w->flush_ev)
-		event_free(w->flush_ev);
+	if (w->tick_ev)
+		event_free(w->tick_ev);
 	if (w->base)
 		event_base_free(w->base);
 	if (w->cfg)
@@ -374,6 +413,12 @@ void worker_conn_remove(struct worker *w, struct conn_link *link)
 {
 	TAILQ_REMOVE(&w->conns, link, entry);
 	w->nconns--;
-	atomic_fetch_sub_explicit(&w->shared->connections, 1, memory_order_relaxed);
+	give_connection_slot(w->env.conns);
 	maybe_finish_stop(w);
+}
+
+void worker_conn_replace(struct worker *w, struct conn_link *old, struct conn_link *new)
+{
+	TAILQ_INSERT_BEFORE(old, new, entry);
+	TAILQ_REMOVE(&w->conns, old, entry);
 }

@@ -1,9 +1,15 @@
 /* worker.h — one event loop per thread: its listening sockets, its client
- * connections, its pool of idle server connections.
+ * connections, and the per-worker state of each protocol.
  *
- * Nothing here is shared between workers except struct lbd_shared (atomics
- * and the access log) and the configuration generations, which are
- * immutable and reference-counted.
+ * The worker knows no protocol. Each listening socket carries the protocol
+ * that takes its connections (as nginx's listening socket carries its
+ * handler), and each protocol keeps its own per-worker state (HTTP: the
+ * pool of idle server connections) behind an opaque context.
+ *
+ * Nothing here is shared between workers except the connection limit,
+ * the access log and the adoption handshake (each its own object, owned by
+ * the daemon) and the configuration generations, which are immutable and
+ * reference-counted.
  */
 #ifndef LBD_WORKER_H
 #define LBD_WORKER_H
@@ -13,26 +19,61 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
+#include "config/config.h"
 #include "core/access_log.h"
 #include "event/binds.h"
-#include "config/config.h"
-#include "http/http_head.h"
-#include "util/strbuf.h"
 
 struct event;
 struct event_base;
-struct client_conn;
-struct upstream_conn;
-struct server_rt;
+struct worker;
 
-/* Process-wide state every worker reads. */
-struct lbd_shared {
-	atomic_uint connections;      /* client connections, all workers */
-	atomic_uint max_connections;
+/* Client connections of every worker together, against
+ * global.max_connections. */
+struct conn_limit {
+	atomic_uint open;
+	atomic_uint max;
+};
+
+/* A reload's handshake: each worker that adopted the new generation
+ * decrements PENDING and activates DONE_EV (the main thread's). */
+struct worker_adoption {
+	atomic_uint pending;
+	struct event *done_ev;
+};
+
+/* What a worker calls a protocol for. INIT makes the protocol's state for
+ * one worker (NULL when out of memory), on any thread before the worker
+ * runs; the other calls run on the worker's thread. */
+struct worker_protocol {
+	const char *name;
+	void *(*init)(struct worker *w);
+	/* Take over the accepted descriptor FD of listener LISTENER_INDEX of
+	 * the worker's configuration. Returns 0, or -1 when the caller must
+	 * close FD. */
+	int (*accept)(void *ctx, size_t listener_index, int fd, const struct sockaddr *peer,
+		      socklen_t peer_len);
+	void (*tick)(void *ctx);   /* housekeeping, every WORKER_TICK_MS */
+	void (*stop)(void *ctx);   /* the worker stops: drop what is idle */
+	void (*free)(void *ctx);   /* after every connection was freed */
+};
+
+#define WORKER_TICK_MS 100
+
+/* What every worker is given: the protocols by enum listener_protocol
+ * (a listening socket's protocol indexes it), and the shared objects. */
+struct worker_env {
+	const struct worker_protocol *const *protocols;
+	size_t nprotocols;
+	struct conn_limit *conns;
 	struct access_log *access_log;
-	struct event *adopted_ev;     /* main thread: a worker adopted a generation */
-	atomic_uint adopt_pending;    /* workers yet to adopt it */
+	struct worker_adoption *adoption;
+};
+
+struct worker_proto {
+	const struct worker_protocol *p;
+	void *ctx;
 };
 
 struct listen_sock {
@@ -40,6 +81,7 @@ struct listen_sock {
 	int fd;
 	bool owns_fd;                 /* false when all workers poll one fd */
 	size_t listener_index;        /* into w->cfg->listeners */
+	const struct worker_proto *proto; /* who takes its connections */
 	struct event *ev;
 };
 
@@ -57,13 +99,12 @@ struct conn_link {
 	void (*destroy)(struct conn_link *link); /* free it now (worker teardown) */
 };
 
-TAILQ_HEAD(upstream_list, upstream_conn);
-
 struct worker {
 	unsigned index;
 	pthread_t thread;
 	struct event_base *base;
-	struct lbd_shared *shared;
+	struct worker_env env;
+	struct worker_proto *protos;  /* env.nprotocols, by listener protocol */
 	struct config *cfg;           /* generation for new requests; one ref */
 	struct listen_sock **socks;   /* each allocated: events point at them */
 	size_t nsocks;
@@ -71,22 +112,18 @@ struct worker {
 	struct event *adopt_ev;       /* activated from the main thread */
 	pthread_mutex_t mail_lock;
 	struct worker_mail mail;      /* under mail_lock */
-	struct event *flush_ev;       /* access-log flush timer */
+	struct event *tick_ev;        /* housekeeping timer */
 	struct event *resume_ev;      /* re-enables accepting after a pause */
 	struct conn_list conns;       /* client connections and tunnels */
 	unsigned nconns;
-	struct upstream_list *idle;   /* idle server connections by server id */
-	uint32_t nidle_lists;
-	uint64_t health_epoch;        /* health_down_epoch() last acted on */
-	struct strbuf scratch;        /* for rendering heads, reused */
-	struct http_head_cache head_cache;
 	bool stopping;
 	bool accept_paused;
 	bool thread_running;          /* set by the worker's thread */
 };
 
-/* Prepare W (its event_base and timers) with a reference to CFG. */
-int worker_init(struct worker *w, unsigned index, struct lbd_shared *shared,
+/* Prepare W (its event_base, timers and protocol states) with a reference
+ * to CFG. ENV is copied; what it points at must outlive W. */
+int worker_init(struct worker *w, unsigned index, const struct worker_env *env,
 		struct config *cfg);
 
 /* Poll the sockets of SPECS (before the worker starts). */
@@ -94,7 +131,7 @@ int worker_set_listen(struct worker *w, const struct listen_spec *specs, size_t 
 
 /* Switch W to configuration CFG (a reference for the worker is taken) and
  * the sockets of SPECS (copied), from any thread. The worker then
- * decrements shared->adopt_pending and activates shared->adopted_ev. */
+ * decrements env.adoption->pending and activates its done_ev. */
 int worker_adopt(struct worker *w, struct config *cfg, const struct listen_spec *specs,
 		 size_t n);
 
@@ -110,8 +147,14 @@ void worker_abort(struct worker *w);
 void worker_join(struct worker *w);
 void worker_free(struct worker *w);
 
-/* Connection bookkeeping, on W's thread. */
+/* Connection bookkeeping, on W's thread. A connection accepted by W holds
+ * one place of the connection limit from accept on; it is given back when
+ * the link that stands for the connection last is removed. */
 void worker_conn_add(struct worker *w, struct conn_link *link);
 void worker_conn_remove(struct worker *w, struct conn_link *link);
+/* NEW stands for the connection OLD stood for (a TCP connection becoming a
+ * tunnel, an accepted socket handed to its protocol): the connection keeps
+ * its place. */
+void worker_conn_replace(struct worker *w, struct conn_link *old, struct conn_link *new);
 
 #endif

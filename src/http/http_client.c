@@ -78,7 +78,7 @@ void client_log_exchange(struct client_conn *c)
 		e.referer = http_field_value(h, f);
 		e.referer_len = f->value_len;
 	}
-	access_log_write(c->w->shared->access_log, &e);
+	access_log_write(c->w->env.access_log, &e);
 	runtime_count_request(c->lrt, ex->pool ? ex->pool->rt : NULL,
 			      ex->served_by ? ex->served_by->rt : NULL, ex->status,
 			      ex->upstream_us, ex->bytes_in, ex->bytes_out);
@@ -311,8 +311,8 @@ void client_requests_init(struct client_conn *c)
 	c->ex.upstream_us = -1;
 	llhttp_init(&c->parser, HTTP_REQUEST, &request_settings);
 	c->parser.data = c;
-	c->req.cache = &c->w->head_cache;
-	c->ex.resp.cache = &c->w->head_cache;
+	c->req.cache = &c->hw->head_cache;
+	c->ex.resp.cache = &c->hw->head_cache;
 }
 
 /* --- a complete request head --------------------------------------------- */

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "http/http_conn.h"
 
@@ -29,6 +30,13 @@ void client_log_exchange(struct client_conn *c);
 void client_exchange_end(struct client_conn *c, bool upstream_reusable);
 /* (Re)arm the connection's timer to fire in MS milliseconds. */
 void client_arm_timer(struct client_conn *c, uint64_t ms);
+
+/* http_client_conn.c, called by http_worker.c. */
+
+/* Take over FD, accepted on listener LISTENER_INDEX of HW's worker's
+ * configuration. Returns 0, or -1 when the caller must close FD. */
+int client_accept(struct http_worker *hw, size_t listener_index, int fd,
+		  const struct sockaddr *peer);
 
 /* http_client_conn.c, called by http_client.c. */
 

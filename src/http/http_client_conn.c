@@ -21,9 +21,7 @@
 #include "core/log.h"
 #include "stream/pp_socket.h"
 #include "stream/proxy_protocol.h"
-#include "event/proxy.h"
 #include "core/runtime.h"
-#include "stream/tcp_proxy.h"
 #include "tls/tls_listener.h"
 #include "util/addr.h"
 
@@ -292,9 +290,10 @@ static void on_pp_readable(evutil_socket_t fd, short what, void *arg)
 	c->ppw = NULL;
 }
 
-static int client_accept(struct worker *w, size_t listener_index, int fd,
-			 const struct sockaddr *peer)
+int client_accept(struct http_worker *hw, size_t listener_index, int fd,
+		  const struct sockaddr *peer)
 {
+	struct worker *w = hw->w;
 	struct client_conn *c = calloc(1, sizeof(*c));
 	const struct listener_conf *l = &w->cfg->listeners[listener_index];
 	struct bufferevent *bev = NULL;
@@ -303,6 +302,7 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	if (!c)
 		return -1;
 	c->w = w;
+	c->hw = hw;
 	c->lrt = l->rt;
 	c->tls = l->tls != NULL;
 	c->timer = evtimer_new(w->base, on_timer, c);
@@ -340,12 +340,4 @@ static int client_accept(struct worker *w, size_t listener_index, int fd,
 	/* The first request must start arriving within the header timeout. */
 	client_arm_timer(c, w->cfg->timeouts.header_ms);
 	return 0;
-}
-
-int proxy_accept(struct worker *w, size_t listener_index, int fd,
-		 const struct sockaddr *peer, socklen_t peer_len)
-{
-	if (w->cfg->listeners[listener_index].protocol == PROTO_TCP)
-		return tcp_proxy_accept(w, listener_index, fd, peer);
-	return client_accept(w, listener_index, fd, peer);
 }

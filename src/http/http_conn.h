@@ -39,6 +39,7 @@ enum client_state {
 };
 
 struct upstream_conn;
+struct upstream_pool;
 struct pp_wait;
 
 struct exchange {
@@ -89,6 +90,7 @@ struct exchange {
 struct client_conn {
 	struct conn_link link;            /* first: the worker's list points here */
 	struct worker *w;
+	struct http_worker *hw;
 	struct bufferevent *bev;
 	struct io_reader rd;              /* reads bev's socket (io.h) */
 	struct listener_rt *lrt;          /* its listener's identity; counts it */
@@ -119,26 +121,23 @@ struct client_conn {
 	struct exchange ex;
 };
 
-struct upstream_conn {
-	TAILQ_ENTRY(upstream_conn) idle_link;
+/* The HTTP state of one worker: its worker_protocol context (http.h). */
+struct http_worker {
 	struct worker *w;
-	struct bufferevent *bev;
-	struct io_reader rd;
-	struct server_rt *rt;
-	struct lbd_addr addr;             /* where it is connected */
-	const void *tls_id;               /* its pool's TLS settings; NULL: plain */
-	struct client_conn *c;            /* NULL while idle in the pool */
-	bool tls;                         /* bev is a TLS bufferevent: it reads
-					   * and writes itself (no io_reader,
-					   * no speculative writes) */
-	bool connected;
-	bool reused;
-	bool read_blocked;                /* the client side is full */
-	uint64_t resp_bytes;
-	struct response_parser rp;        /* the response (http_response.h) */
-	struct set_cookie sticky;         /* the sticky cookie it gets, and */
-	char sticky_id[STICKY_ID_LEN + 1];/* its value */
+	struct upstream_pool *pool;       /* idle server connections (http_upstream.c) */
+	struct strbuf scratch;            /* for rendering heads, reused */
+	struct http_head_cache head_cache;
 };
+
+/* http_upstream.c: the worker's pool of idle server connections. */
+struct upstream_pool *upstream_pool_new(struct http_worker *hw);
+/* Close every idle connection (the worker stops). */
+void upstream_pool_close_idle(struct upstream_pool *pool);
+/* Close the idle connections to servers that can no longer take requests
+ * (down by health, drained, disabled), once after each time a server went
+ * down (health_down_epoch()). Cheap when nothing changed. */
+void upstream_pool_close_unavailable(struct upstream_pool *pool);
+void upstream_pool_free(struct upstream_pool *pool);
 
 /* http_upstream.c, called by the client side. */
 void upstream_dispatch(struct client_conn *c);

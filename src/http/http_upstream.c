@@ -30,7 +30,6 @@
 #include "http/http_rewrite.h"
 #include "event/io.h"
 #include "core/log.h"
-#include "event/proxy.h"
 #include "core/runtime.h"
 #include "tls/tls_upstream.h"
 #include "util/clock.h"
@@ -45,6 +44,38 @@
  * largest cookie sets seen in practice. */
 #define RESPONSE_HEAD_MAX_BYTES (64 * 1024)
 #define RESPONSE_HEAD_MAX_FIELDS 500
+
+struct upstream_conn {
+	TAILQ_ENTRY(upstream_conn) idle_link;
+	struct http_worker *hw;
+	struct bufferevent *bev;
+	struct io_reader rd;
+	struct server_rt *rt;
+	struct lbd_addr addr;             /* where it is connected */
+	const void *tls_id;               /* its pool's TLS settings; NULL: plain */
+	struct client_conn *c;            /* NULL while idle in the pool */
+	bool tls;                         /* bev is a TLS bufferevent: it reads
+					   * and writes itself (no io_reader,
+					   * no speculative writes) */
+	bool connected;
+	bool reused;
+	bool read_blocked;                /* the client side is full */
+	uint64_t resp_bytes;
+	struct response_parser rp;        /* the response (http_response.h) */
+	struct set_cookie sticky;         /* the sticky cookie it gets, and */
+	char sticky_id[STICKY_ID_LEN + 1];/* its value */
+};
+
+TAILQ_HEAD(upstream_list, upstream_conn);
+
+/* A worker's idle connections, one list per server id (runtime.h), grown
+ * on demand. */
+struct upstream_pool {
+	struct http_worker *hw;
+	struct upstream_list *lists;
+	uint32_t nlists;
+	uint64_t health_epoch;            /* health_down_epoch() last acted on */
+};
 
 /* Reading on or off, and the read (silence) and write timeouts. A plain
  * connection reads through its io_reader; a TLS bufferevent reads itself. */
@@ -115,27 +146,26 @@ static void note_failure(struct exchange *ex, int status)
 
 /* --- the idle pool ------------------------------------------------------ */
 
-/* The worker's idle lists are indexed by server id, grown on demand. */
-static struct upstream_list *idle_list(struct worker *w, const struct server_rt *rt)
+static struct upstream_list *idle_list(struct upstream_pool *pool, const struct server_rt *rt)
 {
-	if (rt->id >= w->nidle_lists) {
+	if (rt->id >= pool->nlists) {
 		uint32_t n = rt->id + 16;
-		struct upstream_list *lists = realloc(w->idle, n * sizeof(*lists));
+		struct upstream_list *lists = realloc(pool->lists, n * sizeof(*lists));
 		if (!lists)
 			return NULL;
-		for (uint32_t i = w->nidle_lists; i < n; i++)
+		for (uint32_t i = pool->nlists; i < n; i++)
 			TAILQ_INIT(&lists[i]);
 		/* TAILQ heads point at themselves when empty: fix up moved ones. */
-		for (uint32_t i = 0; i < w->nidle_lists; i++) {
+		for (uint32_t i = 0; i < pool->nlists; i++) {
 			if (TAILQ_EMPTY(&lists[i]))
 				TAILQ_INIT(&lists[i]);
 			else
 				TAILQ_FIRST(&lists[i])->idle_link.tqe_prev = &TAILQ_FIRST(&lists[i]);
 		}
-		w->idle = lists;
-		w->nidle_lists = n;
+		pool->lists = lists;
+		pool->nlists = n;
 	}
-	return &w->idle[rt->id];
+	return &pool->lists[rt->id];
 }
 
 
@@ -145,7 +175,7 @@ static void idle_on_read(void *arg)
 
 	/* A server must not send anything on an idle connection: whatever it
 	 * is (a close, a timeout, stray bytes), the connection goes. */
-	TAILQ_REMOVE(idle_list(up->w, up->rt), up, idle_link);
+	TAILQ_REMOVE(idle_list(up->hw->pool, up->rt), up, idle_link);
 	up_free(up);
 }
 
@@ -161,12 +191,12 @@ static void idle_on_bev_event(struct bufferevent *bev, short what, void *arg)
 
 static void idle_put(struct upstream_conn *up)
 {
-	struct upstream_list *list = idle_list(up->w, up->rt);
+	struct upstream_list *list = idle_list(up->hw->pool, up->rt);
 	struct timeval tv;
 
 	/* A server that went down while this exchange ran keeps no idle
 	 * connection: the sweep after its fall has already passed. */
-	if (!list || up->w->stopping || !server_rt_available(up->rt)) {
+	if (!list || up->hw->w->stopping || !server_rt_available(up->rt)) {
 		up_free(up);
 		return;
 	}
@@ -185,12 +215,12 @@ static void idle_put(struct upstream_conn *up)
  * which outlives reloads; a reload may have given the server another
  * address or other TLS settings, and connections made with the old ones
  * are closed instead of reused. */
-static struct upstream_conn *idle_take(struct worker *w, const struct pool_conf *pool,
+static struct upstream_conn *idle_take(struct upstream_pool *idle, const struct pool_conf *pool,
 				       const struct server_conf *srv)
 {
-	if (srv->rt->id >= w->nidle_lists)
+	if (srv->rt->id >= idle->nlists)
 		return NULL;
-	struct upstream_list *list = &w->idle[srv->rt->id];
+	struct upstream_list *list = &idle->lists[srv->rt->id];
 	struct upstream_conn *up;
 	while ((up = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, up, idle_link);
@@ -202,33 +232,52 @@ static struct upstream_conn *idle_take(struct worker *w, const struct pool_conf 
 	return NULL;
 }
 
-void upstream_close_idle(struct worker *w)
+static void close_list(struct upstream_list *list)
 {
-	for (uint32_t i = 0; i < w->nidle_lists; i++) {
-		struct upstream_conn *up;
-		while ((up = TAILQ_FIRST(&w->idle[i])) != NULL) {
-			TAILQ_REMOVE(&w->idle[i], up, idle_link);
-			up_free(up);
-		}
+	struct upstream_conn *up;
+
+	while ((up = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, up, idle_link);
+		up_free(up);
 	}
 }
 
-void upstream_close_unavailable(struct worker *w)
+struct upstream_pool *upstream_pool_new(struct http_worker *hw)
+{
+	struct upstream_pool *pool = calloc(1, sizeof(*pool));
+
+	if (pool)
+		pool->hw = hw;
+	return pool;
+}
+
+void upstream_pool_close_idle(struct upstream_pool *pool)
+{
+	for (uint32_t i = 0; i < pool->nlists; i++)
+		close_list(&pool->lists[i]);
+}
+
+void upstream_pool_close_unavailable(struct upstream_pool *pool)
 {
 	uint64_t epoch = health_down_epoch();
 
-	if (epoch == w->health_epoch)
+	if (epoch == pool->health_epoch)
 		return;
-	w->health_epoch = epoch;
-	for (uint32_t i = 0; i < w->nidle_lists; i++) {
-		struct upstream_conn *up = TAILQ_FIRST(&w->idle[i]);
-		if (!up || server_rt_available(up->rt))
-			continue;
-		while ((up = TAILQ_FIRST(&w->idle[i])) != NULL) {
-			TAILQ_REMOVE(&w->idle[i], up, idle_link);
-			up_free(up);
-		}
+	pool->health_epoch = epoch;
+	for (uint32_t i = 0; i < pool->nlists; i++) {
+		struct upstream_conn *up = TAILQ_FIRST(&pool->lists[i]);
+		if (up && !server_rt_available(up->rt))
+			close_list(&pool->lists[i]);
 	}
+}
+
+void upstream_pool_free(struct upstream_pool *pool)
+{
+	if (!pool)
+		return;
+	upstream_pool_close_idle(pool);
+	free(pool->lists);
+	free(pool);
 }
 
 /* --- the response -------------------------------------------------------- */
@@ -490,15 +539,16 @@ static void up_on_read_event(short what, void *arg)
 	up_on_event(up->bev, what, up);
 }
 
-static struct upstream_conn *connect_new(struct worker *w, struct server_conf *srv,
+static struct upstream_conn *connect_new(struct http_worker *hw, struct server_conf *srv,
 					 const struct pool_conf *pool)
 {
 	struct upstream_conn *up = calloc(1, sizeof(*up));
+	struct worker *w = hw->w;
 	struct timeval tv;
 
 	if (!up)
 		return NULL;
-	up->w = w;
+	up->hw = hw;
 	up->rt = srv->rt;
 	up->addr = srv->addr;
 	up->tls = pool->tls.enabled;
@@ -533,7 +583,7 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	ex->up = up;
 	ex->resp.max_bytes = RESPONSE_HEAD_MAX_BYTES;
 	ex->resp.max_fields = RESPONSE_HEAD_MAX_FIELDS;
-	response_parser_init(&up->rp, &ex->resp, client_out(c), &c->w->scratch);
+	response_parser_init(&up->rp, &ex->resp, client_out(c), &c->hw->scratch);
 	up->rp.is_head = ex->is_head;
 	up->rp.upgrade = ex->upgrade;
 	up->rp.client_minor = c->parser.http_minor;
@@ -582,7 +632,7 @@ void upstream_dispatch(struct client_conn *c)
 		assign_server(ex, srv);
 		/* A retry after a stale pooled connection goes to a fresh one. */
 		struct upstream_conn *up = ex->replayable || !ex->req_sent ?
-			idle_take(c->w, ex->pool, srv) : NULL;
+			idle_take(c->hw->pool, ex->pool, srv) : NULL;
 		if (up) {
 			up->reused = true;
 			attach(c, up);
@@ -591,7 +641,7 @@ void upstream_dispatch(struct client_conn *c)
 			client_upstream_ready(c);
 			return;
 		}
-		up = connect_new(c->w, srv, ex->pool);
+		up = connect_new(c->hw, srv, ex->pool);
 		if (up) {
 			attach(c, up);
 			ex->req_sent = true;

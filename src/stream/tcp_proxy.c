@@ -274,9 +274,10 @@ static void tcp_destroy(struct conn_link *link)
 	tcp_free((struct tcp_conn *)link);
 }
 
-int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
-		     const struct sockaddr *peer)
+static int tcp_proxy_accept(void *ctx, size_t listener_index, int fd,
+			    const struct sockaddr *peer, socklen_t peer_len)
 {
+	struct worker *w = ctx;
 	struct tcp_conn *t = calloc(1, sizeof(*t));
 	const struct listener_conf *l = &w->cfg->listeners[listener_index];
 
@@ -327,3 +328,20 @@ int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
 	connect_next(t);
 	return 0;
 }
+
+/* TCP keeps no per-worker state: its context is the worker itself. */
+static void *tcp_worker_init(struct worker *w)
+{
+	return w;
+}
+
+static void tcp_worker_free(void *ctx)
+{
+}
+
+const struct worker_protocol tcp_protocol = {
+	.name = "tcp",
+	.init = tcp_worker_init,
+	.accept = tcp_proxy_accept,
+	.free = tcp_worker_free,
+};

@@ -3,12 +3,9 @@
 #ifndef LBD_TCP_PROXY_H
 #define LBD_TCP_PROXY_H
 
-#include <stddef.h>
-#include <sys/socket.h>
+#include "event/worker.h"
 
-struct worker;
-
-int tcp_proxy_accept(struct worker *w, size_t listener_index, int fd,
-		     const struct sockaddr *peer);
+/* What the daemon hands to each worker for listeners with protocol: tcp. */
+extern const struct worker_protocol tcp_protocol;
 
 #endif

@@ -177,7 +177,7 @@ int tunnel_start(struct worker *w, struct bufferevent *a, struct bufferevent *b,
 	t->last_activity_ms = now_ms();
 	/* The tunnel is a client connection of its own; the connection it
 	 * replaces gives its slot back when it unregisters. */
-	atomic_fetch_add_explicit(&w->shared->connections, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->env.conns->open, 1, memory_order_relaxed);
 	worker_conn_add(w, &t->link);
 	for (int i = 0; i < 2; i++) {
 		bufferevent_setcb(t->side[i], on_read, on_write, on_event, t);
