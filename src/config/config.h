@@ -212,4 +212,11 @@ void config_unref(struct config *cfg);
 /* NULL when absent. */
 struct pool_conf *config_find_pool(const struct config *cfg, const char *name);
 
+/* SERVER's index among POOL's servers: how tls_upstream.h knows a server. */
+static inline size_t config_server_index(const struct pool_conf *pool,
+					 const struct server_conf *server)
+{
+	return (size_t)(server - pool->servers);
+}
+
 #endif

@@ -195,7 +195,7 @@ static struct upstream_conn *idle_take(struct worker *w, const struct pool_conf 
 	while ((up = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, up, idle_link);
 		if (addr_equal(&up->addr, &srv->addr) &&
-		    up->tls_id == tls_upstream_pool_identity(pool))
+		    up->tls_id == tls_upstream_pool_identity(&pool->tls))
 			return up;
 		up_free(up);
 	}
@@ -420,7 +420,8 @@ static void on_connected(struct client_conn *c)
 	up->connected = true;
 	setsockopt(bufferevent_getfd(up->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (up->tls)
-		tls_upstream_log_connected(c->ex.pool, c->ex.server, up->bev);
+		tls_upstream_log_connected(c->ex.pool->name, c->ex.server->name,
+					   c->ex.server->addr.text, up->bev);
 	set_server_timeouts(c);
 	up_reading(up, true);
 	client_upstream_ready(c);
@@ -502,8 +503,8 @@ static struct upstream_conn *connect_new(struct worker *w, struct server_conf *s
 	up->rt = srv->rt;
 	up->addr = srv->addr;
 	up->tls = pool->tls.enabled;
-	up->tls_id = tls_upstream_pool_identity(pool);
-	up->bev = up->tls ? tls_upstream_bev(w->base, pool, srv) :
+	up->tls_id = tls_upstream_pool_identity(&pool->tls);
+	up->bev = up->tls ? tls_upstream_bev(w->base, &pool->tls, config_server_index(pool, srv)) :
 		bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (!up->bev) {
 		free(up);
