@@ -115,7 +115,7 @@ struct server_conf {
 	struct lbd_addr addr;
 	uint32_t weight;         /* 0 .. CONFIG_WEIGHT_MAX; 0 takes no new traffic */
 	bool backup;
-	struct server_rt *rt;    /* runtime state, bound by runtime_attach() */
+	struct server_rt *rt;    /* runtime state, bound by config_attach_runtime() */
 };
 
 struct pool_conf {
@@ -130,7 +130,7 @@ struct pool_conf {
 	struct limits_conf limits;
 	struct server_conf *servers;
 	size_t nservers;
-	struct pool_rt *rt;      /* runtime state, bound by runtime_attach() */
+	struct pool_rt *rt;      /* runtime state, bound by config_attach_runtime() */
 	void *balancer;          /* the algorithm's data, built by balance_build() */
 	void (*balancer_free)(void *balancer); /* set with it; config_unref calls it */
 	struct hash_key_conf hash_key; /* ip_hash, and sticky_cookie's fallback */
@@ -158,7 +158,7 @@ struct listener_conf {
 	size_t ntrusted;
 	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
-	struct listener_rt *rt;  /* runtime state, bound by runtime_attach() */
+	struct listener_rt *rt;  /* runtime state, bound by config_attach_runtime() */
 };
 
 struct global_conf {
