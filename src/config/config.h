@@ -20,6 +20,7 @@
 #include "core/access_log.h"
 #include "config/config_error.h"
 #include "core/log.h"
+#include "tls/tls_conf.h"
 #include "util/addr.h"
 #include "util/cidr.h"
 
@@ -108,30 +109,13 @@ struct passive_conf {
 struct server_rt;
 struct pool_rt;
 struct listener_rt;
-struct tls_upstream;
-
-/* pools[].tls: lbd speaks TLS to the pool's servers. The OpenSSL side is
- * built from it at load time (tls_upstream.h) and freed with the
- * generation. */
-#define POOL_TLS_MIN_VERSION_DEFAULT 0x0303 /* TLS 1.2, as OpenSSL names it */
-
-struct pool_tls_conf {
-	bool enabled;            /* a tls: section was written */
-	bool verify;             /* check the server's certificate (default true) */
-	char *ca;                /* CA bundle file or directory; NULL: OpenSSL's default paths */
-	char *sni;               /* NULL: each server's host when it is a name */
-	char *verify_name;       /* NULL: sni, else each server's host (name or IP) */
-	char *cert, *key;        /* client certificate (both or neither) */
-	int min_version;         /* 0x0303 (TLS 1.2) or 0x0304 (TLS 1.3) */
-	struct tls_upstream *ctx;/* built by tls_upstream_new(); NULL until then */
-};
 
 struct server_conf {
 	char *name;              /* defaults to the address text */
 	struct lbd_addr addr;
 	uint32_t weight;         /* 0 .. CONFIG_WEIGHT_MAX; 0 takes no new traffic */
 	bool backup;
-	struct server_rt *rt;    /* runtime state, bound by runtime_attach() */
+	struct server_rt *rt;    /* runtime state, bound by config_attach_runtime() */
 };
 
 struct pool_conf {
@@ -146,7 +130,7 @@ struct pool_conf {
 	struct limits_conf limits;
 	struct server_conf *servers;
 	size_t nservers;
-	struct pool_rt *rt;      /* runtime state, bound by runtime_attach() */
+	struct pool_rt *rt;      /* runtime state, bound by config_attach_runtime() */
 	void *balancer;          /* the algorithm's data, built by balance_build() */
 	void (*balancer_free)(void *balancer); /* set with it; config_unref calls it */
 	struct hash_key_conf hash_key; /* ip_hash, and sticky_cookie's fallback */
@@ -163,29 +147,6 @@ struct route_conf {
 	struct pool_conf *pool;  /* points into config.pools */
 };
 
-/* listeners[].tls */
-enum tls_min_version {
-	TLS_MIN_1_2,
-	TLS_MIN_1_3,
-};
-
-struct tls_cert_conf {
-	char *cert;              /* PEM: the certificate, then its intermediates */
-	char *key;               /* PEM, unencrypted */
-};
-
-struct tls_listener;
-
-struct listener_tls_conf {
-	struct tls_cert_conf *certs; /* the first is the default */
-	size_t ncerts;
-	enum tls_min_version min_version;
-	char *ciphers;           /* TLS 1.2 cipher list; NULL: lbd's default */
-	char *ciphersuites;      /* TLS 1.3; NULL: OpenSSL's default */
-	bool session_tickets;
-	struct tls_listener *ctx; /* built while loading (tls_listener.h) */
-};
-
 struct listener_conf {
 	char *name;
 	struct lbd_addr *binds;
@@ -197,7 +158,7 @@ struct listener_conf {
 	size_t ntrusted;
 	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
-	struct listener_rt *rt;  /* runtime state, bound by runtime_attach() */
+	struct listener_rt *rt;  /* runtime state, bound by config_attach_runtime() */
 };
 
 struct global_conf {
@@ -250,5 +211,12 @@ void config_unref(struct config *cfg);
 
 /* NULL when absent. */
 struct pool_conf *config_find_pool(const struct config *cfg, const char *name);
+
+/* SERVER's index among POOL's servers: how tls_upstream.h knows a server. */
+static inline size_t config_server_index(const struct pool_conf *pool,
+					 const struct server_conf *server)
+{
+	return (size_t)(server - pool->servers);
+}
 
 #endif

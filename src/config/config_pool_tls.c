@@ -90,15 +90,28 @@ void config_build_pool_tls(struct walk *w, struct pool_conf *p, const struct cno
 	static const char *const keys[] = { [TLS_KEY_CA] = "ca", [TLS_KEY_CERT] = "cert",
 					    [TLS_KEY_KEY] = "key" };
 	const struct cnode *tls = cnode_get(v, "tls");
+	struct tls_upstream_target *targets;
 	enum tls_upstream_key key;
 	char why[512];
+	int rc;
 
 	if (!p->tls.enabled || !p->nservers)
 		return;
 	for (size_t i = 0; i < p->nservers; i++)
 		if (!p->servers[i].addr.salen || !p->servers[i].name)
 			return; /* already reported */
-	if (tls_upstream_build(p, &key, why, sizeof(why)) == 0)
+	/* In the order of p->servers: a server's index is its place there. */
+	targets = calloc(p->nservers, sizeof(*targets));
+	if (!targets) {
+		cerr_at(w->errs, tls->key, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < p->nservers; i++)
+		targets[i] = (struct tls_upstream_target){ p->servers[i].name,
+							   &p->servers[i].addr };
+	rc = tls_upstream_build(&p->tls, targets, p->nservers, &key, why, sizeof(why));
+	free(targets);
+	if (rc == 0)
 		return;
 	const struct cnode *at = key != TLS_KEY_NONE ? cnode_get(tls, keys[key]) : NULL;
 	cerr_at(w->errs, at ? at : tls->key, "%s", why);

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
-
 /* The registry is touched only when a configuration is attached (start-up
  * and reload, on the main thread); the lock keeps that true if it ever is
  * not. Worker threads hold direct pointers and never look things up. */
@@ -16,6 +14,16 @@ static struct pool_rt *pools;
 static struct listener_rt *listeners;
 static uint32_t next_server_id;
 
+void runtime_lock(void)
+{
+	pthread_mutex_lock(&registry_lock);
+}
+
+void runtime_unlock(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+}
+
 /* Prometheus's default buckets, with 1 ms and 2.5 ms in front: servers
  * behind a load balancer on the same network often answer in less than
  * 5 ms. */
@@ -24,7 +32,7 @@ const uint64_t latency_bounds_us[LATENCY_BOUNDS] = {
 	1000000, 2500000, 5000000, 10000000,
 };
 
-static struct server_rt *server_rt_get(const char *pool, const char *server)
+struct server_rt *runtime_server_get(const char *pool, const char *server)
 {
 	for (struct server_rt *s = servers; s; s = s->next)
 		if (strcmp(s->pool_name, pool) == 0 && strcmp(s->server_name, server) == 0)
@@ -48,7 +56,7 @@ static struct server_rt *server_rt_get(const char *pool, const char *server)
 	return s;
 }
 
-static struct pool_rt *pool_rt_get(const char *name)
+struct pool_rt *runtime_pool_get(const char *name)
 {
 	for (struct pool_rt *p = pools; p; p = p->next)
 		if (strcmp(p->name, name) == 0)
@@ -66,7 +74,7 @@ static struct pool_rt *pool_rt_get(const char *name)
 	return p;
 }
 
-static struct listener_rt *listener_rt_get(const char *name)
+struct listener_rt *runtime_listener_get(const char *name)
 {
 	for (struct listener_rt *l = listeners; l; l = l->next)
 		if (strcmp(l->name, name) == 0)
@@ -94,34 +102,6 @@ unsigned runtime_listener_connections(const char *name)
 			n = atomic_load(&l->connections);
 	pthread_mutex_unlock(&registry_lock);
 	return n;
-}
-
-int runtime_attach(struct config *cfg)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&registry_lock);
-	for (size_t i = 0; i < cfg->nlisteners && rc == 0; i++) {
-		cfg->listeners[i].rt = listener_rt_get(cfg->listeners[i].name);
-		if (!cfg->listeners[i].rt)
-			rc = -1;
-	}
-	for (size_t i = 0; i < cfg->npools && rc == 0; i++) {
-		struct pool_conf *pool = &cfg->pools[i];
-		pool->rt = pool_rt_get(pool->name);
-		if (!pool->rt)
-			rc = -1;
-		for (size_t j = 0; j < pool->nservers && rc == 0; j++) {
-			struct server_conf *srv = &pool->servers[j];
-			srv->rt = server_rt_get(pool->name, srv->name);
-			if (!srv->rt)
-				rc = -1;
-			else if (atomic_load(&srv->rt->weight_override) >= 0)
-				srv->weight = (uint32_t)atomic_load(&srv->rt->weight_override);
-		}
-	}
-	pthread_mutex_unlock(&registry_lock);
-	return rc;
 }
 
 void latency_read(const struct latency_hist *h, struct latency_snapshot *out)

@@ -14,8 +14,6 @@
 
 #include "core/health_state.h"
 
-struct config;
-
 /* Status classes of answered requests: 1xx .. 5xx, and anything else. */
 enum status_class {
 	STATUS_1XX,
@@ -91,10 +89,18 @@ struct pool_rt {
 	struct pool_rt *next;
 };
 
-/* Bind every server and pool of CFG to its runtime state, creating state
- * for identities seen for the first time. Called before CFG is published.
- * Returns 0, or -1 when out of memory. */
-int runtime_attach(struct config *cfg);
+/* The registry's lock. config_attach_runtime() holds it across the lookups
+ * of one configuration, so that nothing reading the registry sees a
+ * generation half bound. */
+void runtime_lock(void);
+void runtime_unlock(void);
+
+/* With the lock held: the runtime state of an identity, created (and a
+ * server given the next id) when it is seen for the first time. NULL when
+ * out of memory. */
+struct server_rt *runtime_server_get(const char *pool, const char *server);
+struct pool_rt *runtime_pool_get(const char *name);
+struct listener_rt *runtime_listener_get(const char *name);
 
 /* Open client connections of the listener named NAME (0 when unknown). */
 unsigned runtime_listener_connections(const char *name);

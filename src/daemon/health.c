@@ -373,7 +373,7 @@ static int set_tls(struct checker *c, const struct pool_conf *p, const struct se
 {
 	struct tls_upstream_peer *peer = NULL;
 
-	if (p->tls.enabled && !(peer = tls_upstream_peer_new(p, s)))
+	if (p->tls.enabled && !(peer = tls_upstream_peer_new(&p->tls, config_server_index(p, s))))
 		return -1;
 	tls_upstream_peer_free(c->tls);
 	c->tls = peer;

@@ -17,15 +17,15 @@
 
 #include "balance/balance.h"
 #include "config/config.h"
+#include "config/config_runtime.h"
 #include "daemon/daemon_private.h"
 #include "daemon/health.h"
 #include "core/log.h"
 #include "core/notify.h"
-#include "core/runtime.h"
 
 int daemon_prepare(struct config *cfg, uint64_t generation)
 {
-	if (runtime_attach(cfg) < 0 || balance_build(cfg) < 0)
+	if (config_attach_runtime(cfg) < 0 || balance_build(cfg) < 0)
 		return -1;
 	config_publish(cfg, generation);
 	return 0;

@@ -225,7 +225,7 @@ static struct upstream_conn *idle_take(struct upstream_pool *idle, const struct 
 	while ((up = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, up, idle_link);
 		if (addr_equal(&up->addr, &srv->addr) &&
-		    up->tls_id == tls_upstream_pool_identity(pool))
+		    up->tls_id == tls_upstream_pool_identity(&pool->tls))
 			return up;
 		up_free(up);
 	}
@@ -469,7 +469,8 @@ static void on_connected(struct client_conn *c)
 	up->connected = true;
 	setsockopt(bufferevent_getfd(up->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (up->tls)
-		tls_upstream_log_connected(c->ex.pool, c->ex.server, up->bev);
+		tls_upstream_log_connected(c->ex.pool->name, c->ex.server->name,
+					   c->ex.server->addr.text, up->bev);
 	set_server_timeouts(c);
 	up_reading(up, true);
 	client_upstream_ready(c);
@@ -552,8 +553,8 @@ static struct upstream_conn *connect_new(struct http_worker *hw, struct server_c
 	up->rt = srv->rt;
 	up->addr = srv->addr;
 	up->tls = pool->tls.enabled;
-	up->tls_id = tls_upstream_pool_identity(pool);
-	up->bev = up->tls ? tls_upstream_bev(w->base, pool, srv) :
+	up->tls_id = tls_upstream_pool_identity(&pool->tls);
+	up->bev = up->tls ? tls_upstream_bev(w->base, &pool->tls, config_server_index(pool, srv)) :
 		bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (!up->bev) {
 		free(up);

@@ -89,7 +89,8 @@ static void on_server_event(struct bufferevent *bev, short what, void *arg)
 			setsockopt(bufferevent_getfd(server), IPPROTO_TCP, TCP_NODELAY,
 				   &one, sizeof(one));
 		if (t->pool->tls.enabled)
-			tls_upstream_log_connected(t->pool, t->srv, server);
+			tls_upstream_log_connected(t->pool->name, t->srv->name, t->srv->addr.text,
+						   server);
 		t->client = t->server = NULL;
 		/* The tunnel takes both sockets; this record lives on only as
 		 * the tunnel's argument, for its end. */
@@ -140,7 +141,8 @@ static void connect_next(struct tcp_conn *t)
 		atomic_fetch_add_explicit(&srv->rt->active, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&srv->rt->requests, 1, memory_order_relaxed);
 		bool tls = t->pool->tls.enabled;
-		t->server = tls ? tls_upstream_bev(t->w->base, t->pool, srv) :
+		t->server = tls ? tls_upstream_bev(t->w->base, &t->pool->tls,
+						   config_server_index(t->pool, srv)) :
 			bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
 		if (t->server) {
 			ms_to_timeval(t->pool->timeouts.connect_ms, &tv);

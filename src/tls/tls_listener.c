@@ -23,7 +23,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "config/config.h"
+#include "tls/tls_conf.h"
 #include "tls/tls_sni.h"
 #include "tls/tls_tickets.h"
 

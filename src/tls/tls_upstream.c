@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "core/log.h"
+#include "util/addr.h"
 
 /* What a server of the pool needs at connect time. */
 struct tls_server {
@@ -119,12 +120,11 @@ static int new_session(SSL *ssl, SSL_SESSION *sess)
 	return 0; /* OpenSSL keeps its reference to SESS */
 }
 
-static int fill_server(struct tls_server *ts, const struct pool_conf *pool,
-		       const struct server_conf *s, char *why, size_t why_len)
+static int fill_server(struct tls_server *ts, const struct pool_tls_conf *tc,
+		       const struct tls_upstream_target *s, char *why, size_t why_len)
 {
-	const struct pool_tls_conf *tc = &pool->tls;
 	char host[ADDR_TEXT_MAX];
-	bool has_host = address_host(s->addr.text, host, sizeof(host));
+	bool has_host = address_host(s->addr->text, host, sizeof(host));
 	/* SNI carries names only (RFC 6066 §3): an IP literal sends none. */
 	const char *sni = tc->sni ? tc->sni : has_host && !is_ip(host) ? host : NULL;
 	const char *vname = tc->verify_name ? tc->verify_name : tc->sni ? tc->sni :
@@ -237,10 +237,9 @@ static int load_client_cert(SSL_CTX *ctx, const struct pool_tls_conf *tc,
 	return 0;
 }
 
-int tls_upstream_build(struct pool_conf *pool, enum tls_upstream_key *key, char *why,
-		       size_t why_len)
+int tls_upstream_build(struct pool_tls_conf *tc, const struct tls_upstream_target *servers,
+		       size_t n, enum tls_upstream_key *key, char *why, size_t why_len)
 {
-	const struct pool_tls_conf *tc = &pool->tls;
 	struct tls_upstream *t = NULL;
 	struct tls_table *table = NULL;
 	SSL_CTX *ctx = NULL;
@@ -250,18 +249,18 @@ int tls_upstream_build(struct pool_conf *pool, enum tls_upstream_key *key, char 
 	if (table_index < 0)
 		goto oom;
 	t = calloc(1, sizeof(*t));
-	table = calloc(1, sizeof(*table) + pool->nservers * sizeof(table->srv[0]));
+	table = calloc(1, sizeof(*table) + n * sizeof(table->srv[0]));
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (!t || !table || !ctx)
 		goto oom;
 	if (SSL_CTX_set_ex_data(ctx, table_index, table) != 1)
 		goto oom;
-	table->n = pool->nservers;
+	table->n = n;
 	t->ctx = ctx;
 	t->table = table;
 	table = NULL; /* the context frees it from now on */
-	for (size_t i = 0; i < pool->nservers; i++)
-		if (fill_server(&t->table->srv[i], pool, &pool->servers[i], why, why_len) < 0)
+	for (size_t i = 0; i < n; i++)
+		if (fill_server(&t->table->srv[i], tc, &servers[i], why, why_len) < 0)
 			goto fail;
 	SSL_CTX_set_min_proto_version(ctx, tc->min_version);
 	/* OpenSSL 3 makes an end of stream without close_notify a protocol
@@ -285,7 +284,7 @@ int tls_upstream_build(struct pool_conf *pool, enum tls_upstream_key *key, char 
 	}
 	if (tc->cert && load_client_cert(ctx, tc, key, why, why_len) < 0)
 		goto fail;
-	pool->tls.ctx = t;
+	tc->ctx = t;
 	return 0;
 oom:
 	snprintf(why, why_len, "out of memory");
@@ -304,26 +303,23 @@ void tls_upstream_free(struct tls_upstream *t)
 	free(t);
 }
 
-static struct tls_server *server_of(const struct pool_conf *pool, const struct server_conf *s)
+static struct tls_server *server_of(const struct pool_tls_conf *tc, size_t i)
 {
-	size_t i = (size_t)(s - pool->servers);
-
-	if (!pool->tls.ctx || i >= pool->tls.ctx->table->n)
+	if (!tc->ctx || i >= tc->ctx->table->n)
 		return NULL;
-	return &pool->tls.ctx->table->srv[i];
+	return &tc->ctx->table->srv[i];
 }
 
-const char *tls_upstream_sni(const struct pool_conf *pool, const struct server_conf *server)
+const char *tls_upstream_sni(const struct pool_tls_conf *tc, size_t server)
 {
-	struct tls_server *ts = server_of(pool, server);
+	struct tls_server *ts = server_of(tc, server);
 
 	return ts ? ts->sni : NULL;
 }
 
-const char *tls_upstream_verify_name(const struct pool_conf *pool,
-				     const struct server_conf *server)
+const char *tls_upstream_verify_name(const struct pool_tls_conf *tc, size_t server)
 {
-	struct tls_server *ts = server_of(pool, server);
+	struct tls_server *ts = server_of(tc, server);
 
 	return ts ? ts->verify_name : NULL;
 }
@@ -390,12 +386,12 @@ static struct bufferevent *new_bev(struct event_base *base, SSL_CTX *ctx,
 	return bev;
 }
 
-struct bufferevent *tls_upstream_bev(struct event_base *base, const struct pool_conf *pool,
-				     const struct server_conf *server)
+struct bufferevent *tls_upstream_bev(struct event_base *base, const struct pool_tls_conf *tc,
+				     size_t server)
 {
-	struct tls_server *ts = server_of(pool, server);
+	struct tls_server *ts = server_of(tc, server);
 
-	return ts ? new_bev(base, pool->tls.ctx->ctx, ts) : NULL;
+	return ts ? new_bev(base, tc->ctx->ctx, ts) : NULL;
 }
 
 struct tls_upstream_peer {
@@ -403,19 +399,18 @@ struct tls_upstream_peer {
 	struct tls_server *ts;           /* in ctx's table */
 };
 
-struct tls_upstream_peer *tls_upstream_peer_new(const struct pool_conf *pool,
-						const struct server_conf *server)
+struct tls_upstream_peer *tls_upstream_peer_new(const struct pool_tls_conf *tc, size_t server)
 {
-	struct tls_server *ts = server_of(pool, server);
+	struct tls_server *ts = server_of(tc, server);
 	struct tls_upstream_peer *peer;
 
 	if (!ts || !(peer = malloc(sizeof(*peer))))
 		return NULL;
-	if (SSL_CTX_up_ref(pool->tls.ctx->ctx) != 1) {
+	if (SSL_CTX_up_ref(tc->ctx->ctx) != 1) {
 		free(peer);
 		return NULL;
 	}
-	peer->ctx = pool->tls.ctx->ctx;
+	peer->ctx = tc->ctx->ctx;
 	peer->ts = ts;
 	return peer;
 }
@@ -434,9 +429,9 @@ struct bufferevent *tls_upstream_peer_bev(struct event_base *base,
 	return new_bev(base, peer->ctx, peer->ts);
 }
 
-const void *tls_upstream_pool_identity(const struct pool_conf *pool)
+const void *tls_upstream_pool_identity(const struct pool_tls_conf *tc)
 {
-	return pool->tls.ctx ? (const void *)pool->tls.ctx->ctx : NULL;
+	return tc->ctx ? (const void *)tc->ctx->ctx : NULL;
 }
 
 /* An OpenSSL error code as its library and reason only (no system flag),
@@ -546,7 +541,7 @@ void tls_upstream_describe(struct bufferevent *bev, char *buf, size_t len)
 		 SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "resumed" : "new");
 }
 
-void tls_upstream_log_connected(const struct pool_conf *pool, const struct server_conf *server,
+void tls_upstream_log_connected(const char *pool, const char *server, const char *addr,
 				struct bufferevent *bev)
 {
 	char tls[160];
@@ -554,6 +549,5 @@ void tls_upstream_log_connected(const struct pool_conf *pool, const struct serve
 	if (log_get_level() < LOG_LEVEL_DEBUG)
 		return;
 	tls_upstream_describe(bev, tls, sizeof(tls));
-	log_debug("pool %s: server %s (%s): connected, %s", pool->name, server->name,
-		  server->addr.text, tls);
+	log_debug("pool %s: server %s (%s): connected, %s", pool, server, addr, tls);
 }

@@ -17,10 +17,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config/config.h"
+#include "tls/tls_conf.h"
 
 struct bufferevent;
 struct event_base;
+struct lbd_addr;
 
 /* Which key of pools[].tls a build error is about. */
 enum tls_upstream_key {
@@ -30,46 +31,53 @@ enum tls_upstream_key {
 	TLS_KEY_KEY,
 };
 
-/* Build the client context for POOL (its servers parsed, POOL->tls filled)
- * into POOL->tls.ctx. Returns 0, or -1 with a sentence in WHY and the key
- * it is about in *KEY. */
-int tls_upstream_build(struct pool_conf *pool, enum tls_upstream_key *key, char *why,
-		       size_t why_len);
+/* A server of the pool as the context needs it: its name (for errors) and
+ * its address (whose host is its default SNI and verified name). */
+struct tls_upstream_target {
+	const char *name;
+	const struct lbd_addr *addr;
+};
+
+/* Build the client context for the pool whose settings are TC and whose
+ * servers are the N of SERVERS, into TC->ctx; a server is known to the
+ * functions below by its index in SERVERS. Returns 0, or -1 with a
+ * sentence in WHY and the key it is about in *KEY. */
+int tls_upstream_build(struct pool_tls_conf *tc, const struct tls_upstream_target *servers,
+		       size_t n, enum tls_upstream_key *key, char *why, size_t why_len);
 
 /* Drop the generation's reference; connections still using it keep it. */
 void tls_upstream_free(struct tls_upstream *t);
 
-/* The SNI name and the verified name lbd uses for SERVER of POOL: NULL
- * when none (for the unit tests and the log). */
-const char *tls_upstream_sni(const struct pool_conf *pool, const struct server_conf *server);
-const char *tls_upstream_verify_name(const struct pool_conf *pool,
-				     const struct server_conf *server);
+/* The SNI name and the verified name lbd uses for server SERVER (an index)
+ * of the pool with settings TC: NULL when none (for the unit tests and the
+ * log). */
+const char *tls_upstream_sni(const struct pool_tls_conf *tc, size_t server);
+const char *tls_upstream_verify_name(const struct pool_tls_conf *tc, size_t server);
 
-/* A bufferevent that connects to SERVER of POOL and does the TLS handshake
- * before it reports BEV_EVENT_CONNECTED (bufferevent_socket_connect() is
- * called on it as on a socket bufferevent). Freeing it closes the socket.
- * NULL when out of memory. */
-struct bufferevent *tls_upstream_bev(struct event_base *base, const struct pool_conf *pool,
-				     const struct server_conf *server);
+/* A bufferevent that connects to server SERVER of the pool with settings
+ * TC and does the TLS handshake before it reports BEV_EVENT_CONNECTED
+ * (bufferevent_socket_connect() is called on it as on a socket
+ * bufferevent). Freeing it closes the socket. NULL when out of memory. */
+struct bufferevent *tls_upstream_bev(struct event_base *base, const struct pool_tls_conf *tc,
+				     size_t server);
 
 /* One server's TLS side for code that outlives a generation (the health
- * checks of the main loop): it holds a reference to the context of POOL's
- * generation, so connections made with it need neither POOL nor SERVER.
- * NULL when POOL has no tls or out of memory. */
+ * checks of the main loop): it holds a reference to the context of TC's
+ * generation, so connections made with it need neither TC nor the pool.
+ * NULL when TC has no context or out of memory. */
 struct tls_upstream_peer;
-struct tls_upstream_peer *tls_upstream_peer_new(const struct pool_conf *pool,
-						const struct server_conf *server);
+struct tls_upstream_peer *tls_upstream_peer_new(const struct pool_tls_conf *tc, size_t server);
 void tls_upstream_peer_free(struct tls_upstream_peer *peer);
 
 /* As tls_upstream_bev(), for PEER. */
 struct bufferevent *tls_upstream_peer_bev(struct event_base *base,
 					  const struct tls_upstream_peer *peer);
 
-/* An identity of POOL's TLS settings (NULL: plain), kept with each
+/* An identity of a pool's TLS settings TC (NULL: plain), kept with each
  * connection to tell whether a pooled one still fits the pool after a
  * reload. Unique while a connection made with it lives, since that
  * connection holds a reference to it. */
-const void *tls_upstream_pool_identity(const struct pool_conf *pool);
+const void *tls_upstream_pool_identity(const struct pool_tls_conf *tc);
 
 /* Why a TLS connection failed, as two numbers, so that it fits in atomics
  * (the last health check of a server) and is put in words later. */
@@ -107,9 +115,10 @@ void tls_upstream_error(struct bufferevent *bev, short what, char *buf, size_t l
  * TLS_AES_256_GCM_SHA384, new session" (or "..., resumed session"). */
 void tls_upstream_describe(struct bufferevent *bev, char *buf, size_t len);
 
-/* At log level debug: "pool P: server S (ADDR): connected, " and the
- * above, for the TLS connection BEV that just connected. */
-void tls_upstream_log_connected(const struct pool_conf *pool, const struct server_conf *server,
+/* At log level debug: "pool POOL: server SERVER (ADDR): connected, " and
+ * the above, for the TLS connection BEV that just connected. ADDR is the
+ * server's address as written. */
+void tls_upstream_log_connected(const char *pool, const char *server, const char *addr,
 				struct bufferevent *bev);
 
 #endif

@@ -25,6 +25,7 @@
 #include "daemon/admin.h"
 #include "balance/balance.h"
 #include "config/config.h"
+#include "config/config_runtime.h"
 #include "daemon/daemon.h"
 #include "core/log.h"
 #include "core/runtime.h"
@@ -151,7 +152,7 @@ static int setup(void)
 	}
 	config_errors_free(&errs);
 	fake.base = event_base_new();
-	if (!fake.cfg || !fake.base || runtime_attach(fake.cfg) != 0 ||
+	if (!fake.cfg || !fake.base || config_attach_runtime(fake.cfg) != 0 ||
 	    balance_build(fake.cfg) != 0)
 		abort();
 	unlink(socket_path);

@@ -9,6 +9,7 @@
 #include "daemon/admin_proto.h"
 #include "balance/balance.h"
 #include "config/config.h"
+#include "config/config_runtime.h"
 #include "core/runtime.h"
 #include "util/json.h"
 
@@ -174,7 +175,7 @@ START_TEST(status_document)
 	config_errors_init(&errs);
 	cfg = config_load_buffer("t.yaml", yaml, sizeof(yaml) - 1, &errs);
 	ck_assert_ptr_nonnull(cfg);
-	ck_assert_int_eq(runtime_attach(cfg), 0);
+	ck_assert_int_eq(config_attach_runtime(cfg), 0);
 	ck_assert_int_eq(balance_build(cfg), 0);
 	atomic_store(&cfg->pools[0].servers[1].rt->state, SERVER_DRAINING);
 	atomic_store(&cfg->pools[0].servers[0].rt->requests, 12);

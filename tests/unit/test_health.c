@@ -11,6 +11,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "config/config.h"
+#include "config/config_runtime.h"
 #include "daemon/health.h"
 #include "core/runtime.h"
 #include "tls/tls_upstream.h"
@@ -257,7 +258,7 @@ static struct config *load(const char *yaml)
 	cfg = config_load_buffer("t.yaml", yaml, strlen(yaml), &errs);
 	ck_assert_msg(cfg != NULL, "config rejected");
 	config_errors_free(&errs);
-	ck_assert_int_eq(runtime_attach(cfg), 0);
+	ck_assert_int_eq(config_attach_runtime(cfg), 0);
 	return cfg;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/config_runtime.h"
 #include "daemon/metrics.h"
 #include "core/runtime.h"
 #include "util/prom.h"
@@ -165,7 +166,7 @@ static struct config *load(void)
 	cfg = config_load_buffer("t.yaml", yaml, sizeof(yaml) - 1, &errs);
 	config_errors_free(&errs);
 	ck_assert_ptr_nonnull(cfg);
-	ck_assert_int_eq(runtime_attach(cfg), 0);
+	ck_assert_int_eq(config_attach_runtime(cfg), 0);
 	return cfg;
 }
 

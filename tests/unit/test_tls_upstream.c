@@ -62,8 +62,8 @@ START_TEST(test_no_tls)
 
 	ck_assert(!p->tls.enabled);
 	ck_assert_ptr_null(p->tls.ctx);
-	ck_assert_ptr_null(tls_upstream_pool_identity(p));
-	ck_assert_ptr_null(tls_upstream_sni(p, &p->servers[0]));
+	ck_assert_ptr_null(tls_upstream_pool_identity(&p->tls));
+	ck_assert_ptr_null(tls_upstream_sni(&p->tls, 0));
 	config_unref(cfg);
 }
 END_TEST
@@ -81,14 +81,14 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(p->tls.min_version, 0x0303);
 	ck_assert_ptr_null(p->tls.ca);
 	ck_assert_ptr_nonnull(p->tls.ctx);
-	ck_assert_ptr_nonnull(tls_upstream_pool_identity(p));
+	ck_assert_ptr_nonnull(tls_upstream_pool_identity(&p->tls));
 	/* a name is sent as SNI and checked; an IP literal is only checked */
-	assert_str_or_null(tls_upstream_sni(p, &p->servers[0]), "localhost");
-	assert_str_or_null(tls_upstream_verify_name(p, &p->servers[0]), "localhost");
-	assert_str_or_null(tls_upstream_sni(p, &p->servers[1]), NULL);
-	assert_str_or_null(tls_upstream_verify_name(p, &p->servers[1]), "127.0.0.1");
-	assert_str_or_null(tls_upstream_sni(p, &p->servers[2]), NULL);
-	assert_str_or_null(tls_upstream_verify_name(p, &p->servers[2]), "::1");
+	assert_str_or_null(tls_upstream_sni(&p->tls, 0), "localhost");
+	assert_str_or_null(tls_upstream_verify_name(&p->tls, 0), "localhost");
+	assert_str_or_null(tls_upstream_sni(&p->tls, 1), NULL);
+	assert_str_or_null(tls_upstream_verify_name(&p->tls, 1), "127.0.0.1");
+	assert_str_or_null(tls_upstream_sni(&p->tls, 2), NULL);
+	assert_str_or_null(tls_upstream_verify_name(&p->tls, 2), "::1");
 	config_unref(cfg);
 }
 END_TEST
@@ -107,19 +107,19 @@ START_TEST(test_sni_and_verify_name)
 	struct pool_conf *p = &cfg->pools[0], *q = &cfg->pools[1], *r = &cfg->pools[2];
 	struct pool_conf *s = &cfg->pools[3];
 
-	assert_str_or_null(tls_upstream_sni(p, &p->servers[0]), "api.internal");
-	assert_str_or_null(tls_upstream_verify_name(p, &p->servers[0]), "api.internal");
-	assert_str_or_null(tls_upstream_sni(q, &q->servers[0]), "front.test");
-	assert_str_or_null(tls_upstream_verify_name(q, &q->servers[0]), "10.1.2.3");
+	assert_str_or_null(tls_upstream_sni(&p->tls, 0), "api.internal");
+	assert_str_or_null(tls_upstream_verify_name(&p->tls, 0), "api.internal");
+	assert_str_or_null(tls_upstream_sni(&q->tls, 0), "front.test");
+	assert_str_or_null(tls_upstream_verify_name(&q->tls, 0), "10.1.2.3");
 	ck_assert_int_eq(q->tls.min_version, 0x0304);
 	ck_assert(!r->tls.verify);
-	assert_str_or_null(tls_upstream_sni(r, &r->servers[0]), "localhost");
-	assert_str_or_null(tls_upstream_verify_name(r, &r->servers[0]), NULL);
-	assert_str_or_null(tls_upstream_sni(r, &r->servers[1]), NULL);
-	assert_str_or_null(tls_upstream_sni(s, &s->servers[0]), NULL);
-	assert_str_or_null(tls_upstream_verify_name(s, &s->servers[0]), "app.internal");
+	assert_str_or_null(tls_upstream_sni(&r->tls, 0), "localhost");
+	assert_str_or_null(tls_upstream_verify_name(&r->tls, 0), NULL);
+	assert_str_or_null(tls_upstream_sni(&r->tls, 1), NULL);
+	assert_str_or_null(tls_upstream_sni(&s->tls, 0), NULL);
+	assert_str_or_null(tls_upstream_verify_name(&s->tls, 0), "app.internal");
 	/* every pool has a context of its own */
-	ck_assert_ptr_ne(tls_upstream_pool_identity(p), tls_upstream_pool_identity(q));
+	ck_assert_ptr_ne(tls_upstream_pool_identity(&p->tls), tls_upstream_pool_identity(&q->tls));
 	config_unref(cfg);
 }
 END_TEST
@@ -129,8 +129,8 @@ START_TEST(test_generations_have_their_own_context)
 	const char *text = "  - name: p\n    tls: {}\n    servers:\n      - address: 127.0.0.1:443\n";
 	struct config *a = load(text), *b = load(text);
 
-	ck_assert_ptr_ne(tls_upstream_pool_identity(&a->pools[0]),
-			 tls_upstream_pool_identity(&b->pools[0]));
+	ck_assert_ptr_ne(tls_upstream_pool_identity(&a->pools[0].tls),
+			 tls_upstream_pool_identity(&b->pools[0].tls));
 	config_unref(a);
 	config_unref(b);
 }
@@ -142,13 +142,12 @@ START_TEST(test_peer_outlives_its_generation)
 				  "      - address: 127.0.0.1:443\n"
 				  "      - address: localhost:8443\n"
 				  "  - name: plain\n    servers:\n      - address: 127.0.0.1:80\n");
-	struct tls_upstream_peer *peer = tls_upstream_peer_new(&cfg->pools[0],
-							       &cfg->pools[0].servers[1]);
+	struct tls_upstream_peer *peer = tls_upstream_peer_new(&cfg->pools[0].tls, 1);
 	struct event_base *base = event_base_new();
 
 	ck_assert_ptr_nonnull(peer);
 	ck_assert_ptr_nonnull(base);
-	ck_assert_ptr_null(tls_upstream_peer_new(&cfg->pools[1], &cfg->pools[1].servers[0]));
+	ck_assert_ptr_null(tls_upstream_peer_new(&cfg->pools[1].tls, 0));
 	/* the generation goes; the peer keeps its context and names */
 	config_unref(cfg);
 	struct bufferevent *bev = tls_upstream_peer_bev(base, peer);

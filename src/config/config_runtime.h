@@ -1,0 +1,15 @@
+/* config_runtime.h — binding a configuration to the runtime state of its
+ * listeners, pools and servers (core/runtime.h), which outlives it.
+ */
+#ifndef LBD_CONFIG_RUNTIME_H
+#define LBD_CONFIG_RUNTIME_H
+
+struct config;
+
+/* Bind every listener, pool and server of CFG to its runtime state by
+ * identity, creating state for identities seen for the first time; a
+ * server whose weight was set through the admin API takes that weight.
+ * Called before CFG is published. Returns 0, or -1 when out of memory. */
+int config_attach_runtime(struct config *cfg);
+
+#endif
