@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/runtime.h"
 #include "tls/tls_listener.h"
+#include "event/peer.h"
 #include "tls/tls_upstream.h"
 #include "util/strbuf.h"
 #include "util/units.h"
@@ -240,20 +241,14 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	c->started_us = monotonic_us();
 	c->line_len = 0;
 	c->connected = false;
-	c->bev = c->tls ? tls_upstream_peer_bev(c->h->base, c->tls) :
-		 bufferevent_socket_new(c->h->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	ms_to_timeval(c->conf.timeout_ms, &tv);
+	evtimer_add(c->deadline, &tv);
+	c->bev = peer_open_addr(c->h->base, &c->addr, c->tls);
 	if (!c->bev) {
-		finish(c, HEALTH_RESULT_ERROR, ENOMEM, 0);
+		finish(c, HEALTH_RESULT_ERROR, errno, 0);
 		return;
 	}
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
-	ms_to_timeval(c->conf.timeout_ms, &tv);
-	evtimer_add(c->deadline, &tv);
-	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&c->addr.sa,
-				       (int)c->addr.salen) < 0) {
-		int err = errno;
-		finish(c, HEALTH_RESULT_ERROR, err ? err : EIO, 0);
-	}
 }
 
 static void conf_free(struct health_check_conf *hc)
@@ -559,20 +554,6 @@ void health_free(struct health *h)
 }
 
 /* --- passive ------------------------------------------------------------- */
-
-void health_passive_failure(struct server_rt *rt, const struct passive_conf *pc,
-			    const char *why)
-{
-	char d[32];
-
-	if (!pc->max_fails ||
-	    !health_passive_note(&rt->health, pc->max_fails, pc->fail_timeout_ms, health_now_ms()))
-		return;
-	format_duration(pc->fail_timeout_ms, d, sizeof(d));
-	log_warn("pool %s: server %s is out for %s: %u failure%s within %s, last: %s",
-		 rt->pool_name, rt->server_name, d, pc->max_fails, pc->max_fails == 1 ? "" : "s",
-		 d, why);
-}
 
 /* --- read API ------------------------------------------------------------ */
 

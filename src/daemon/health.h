@@ -7,7 +7,7 @@
  * newest generation (a failed verification fails the check). Results go to
  * the server's struct health_rt (runtime state, kept across reloads), which
  * the balancers read through server_rt_available(). Passive checks count
- * failures that workers see on live traffic (health_passive_failure()).
+ * failures that workers see on live traffic (counted by event/peer.c).
  *
  * The read API at the end (health_server_info, health_last_text) is what
  * /status, lbctl and metrics output use to show check results.
@@ -23,7 +23,6 @@
 
 struct config;
 struct event_base;
-struct passive_conf;
 struct server_rt;
 
 struct health;
@@ -42,12 +41,6 @@ int health_apply(struct health *h, const struct config *cfg);
 
 /* Stop every check. Main thread, before runtime_shutdown(). */
 void health_free(struct health *h);
-
-/* A worker saw RT fail on live traffic (connect failure, timeout, broken
- * response); WHY says which, for the log. Takes the server out when PC's
- * max_fails is reached within fail_timeout. Any thread, lock-free. */
-void health_passive_failure(struct server_rt *rt, const struct passive_conf *pc,
-			    const char *why);
 
 /* --- read API ------------------------------------------------------------ */
 

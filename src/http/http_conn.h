@@ -23,6 +23,7 @@
 #include "http/http_head.h"
 #include "http/http_response.h"
 #include "event/io.h"
+#include "event/peer.h"
 #include "event/worker.h"
 #include "util/clock.h"
 
@@ -46,12 +47,8 @@ struct exchange {
 	struct config *cfg;               /* the generation serving it; one ref */
 	const struct listener_conf *listener;
 	struct pool_conf *pool;
-	struct server_conf *server;       /* the server it is assigned to */
-	struct server_conf *served_by;    /* the last server tried, for the log */
+	struct peer peer;                 /* the server it is assigned to */
 	struct upstream_conn *up;
-	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
-	size_t ntried;
-	int fail_status;                  /* 502 or 504 for the last failure */
 	const char *client;               /* the client address of this request */
 	char client_buf[INET6_ADDRSTRLEN];/* (NULL: the connection's peer_ip) */
 	const char *hash_key;             /* what ip_hash hashes, and the */

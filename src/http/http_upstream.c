@@ -1,6 +1,8 @@
-/* http_upstream.c — the server side of an HTTP exchange: picking a server,
- * connecting (with retries on other servers), the worker's pool of idle
- * keep-alive connections, and parsing and relaying the response.
+/* http_upstream.c — the server side of an HTTP exchange: reaching a
+ * server (through the peer, event/peer.h, which picks, connects and
+ * retries; a connection from the worker's pool of idle keep-alive
+ * connections is offered to it first), that pool, and parsing and
+ * relaying the response.
  *
  * A request is sent again only when no byte of it can have reached a
  * server: after a failed connect, or — for an idempotent request without a
@@ -10,9 +12,7 @@
  * Connections to a pool with tls are TLS bufferevents (tls_upstream.h):
  * they do their own reading and writing, so the io_reader and the
  * speculative writes of io.h are for plain connections only; up_reading()
- * and up_timeouts() hide the difference. A TLS connection reports that it
- * connected once its handshake is done, so timeouts.connect covers both,
- * and a failed handshake is a failed connect (retried on another server).
+ * and up_timeouts() hide the difference.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -25,10 +25,11 @@
 #include <unistd.h>
 
 #include "balance/balance.h"
-#include "daemon/health.h"
+#include "core/health_state.h"
 #include "http/http_conn.h"
 #include "http/http_rewrite.h"
 #include "event/io.h"
+#include "event/peer.h"
 #include "core/log.h"
 #include "core/runtime.h"
 #include "tls/tls_upstream.h"
@@ -57,7 +58,6 @@ struct upstream_conn {
 	bool tls;                         /* bev is a TLS bufferevent: it reads
 					   * and writes itself (no io_reader,
 					   * no speculative writes) */
-	bool connected;
 	bool reused;
 	bool read_blocked;                /* the client side is full */
 	uint64_t resp_bytes;
@@ -114,34 +114,6 @@ static void up_free(struct upstream_conn *up)
 	io_reader_free(&up->rd);
 	bufferevent_free(up->bev);
 	free(up);
-}
-
-/* --- accounting --------------------------------------------------------- */
-
-static void assign_server(struct exchange *ex, struct server_conf *srv)
-{
-	ex->server = srv;
-	ex->served_by = srv;
-	atomic_fetch_add_explicit(&srv->rt->active, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&srv->rt->requests, 1, memory_order_relaxed);
-}
-
-static void release_server(struct exchange *ex)
-{
-	if (ex->server)
-		atomic_fetch_sub_explicit(&ex->server->rt->active, 1, memory_order_relaxed);
-}
-
-static void note_failure(struct exchange *ex, int status)
-{
-	struct server_conf *srv = ex->server;
-
-	atomic_fetch_add_explicit(&srv->rt->failures, 1, memory_order_relaxed);
-	release_server(ex);
-	ex->tried[ex->ntried++] = srv;
-	/* 504 only when every try timed out; any other failure makes it 502. */
-	ex->fail_status = (ex->ntried == 1 || ex->fail_status == 504) && status == 504 ? 504 : 502;
-	ex->server = NULL;
 }
 
 /* --- the idle pool ------------------------------------------------------ */
@@ -293,9 +265,9 @@ static const struct set_cookie *sticky_cookie(struct client_conn *c, struct upst
 {
 	struct exchange *ex = &c->ex;
 
-	if (ex->pool->balance != BALANCE_STICKY_COOKIE || !ex->server)
+	if (ex->pool->balance != BALANCE_STICKY_COOKIE || !ex->peer.server)
 		return NULL;
-	balance_sticky_id(ex->pool, ex->server, up->sticky_id);
+	balance_sticky_id(ex->pool, ex->peer.server, up->sticky_id);
 	if (ex->cookie && ex->cookie_len == STICKY_ID_LEN &&
 	    memcmp(ex->cookie, up->sticky_id, STICKY_ID_LEN) == 0)
 		return NULL;
@@ -335,13 +307,11 @@ static void fail(struct client_conn *c, int status)
 {
 	struct exchange *ex = &c->ex;
 
-	if (ex->server) {
-		atomic_fetch_add_explicit(&ex->server->rt->failures, 1, memory_order_relaxed);
-		health_passive_failure(ex->server->rt, &ex->pool->passive,
-				       status == 504 ? "response timed out (504)" :
-				       "broken or cut response (502)");
+	if (ex->peer.server) {
+		peer_server_failed(&ex->peer, status == 504 ? "response timed out (504)" :
+				   "broken or cut response (502)");
 		log_warn("pool %s: server %s: %s while %s %.*s", ex->pool->name,
-			 ex->server->name,
+			 ex->peer.server->name,
 			 status == 504 ? "timed out" : "failed",
 			 ex->resp_started ? "relaying the response to" : "waiting for the response to",
 			 (int)c->req.url_len, c->req.buf + c->req.url_off);
@@ -380,8 +350,7 @@ static bool process_response(struct client_conn *c)
 		if (step == RESPONSE_UPGRADE) {
 			struct bufferevent *bev = up->bev;
 			io_reader_free(&up->rd); /* the tunnel reads from now on */
-			release_server(ex);
-			ex->server = NULL;
+			peer_release(&ex->peer);
 			ex->up = NULL;
 			free(up);
 			client_upgraded(c, bev);
@@ -418,28 +387,9 @@ static void up_on_write(struct bufferevent *bev, void *arg)
 {
 	struct upstream_conn *up = arg;
 
-	if (up->connected && !up->tls)
+	if (!up->tls)
 		io_written(bev);
 	client_upstream_drained(up->c);
-}
-
-/* WHY: "connect timed out", "TLS handshake failed: ...". */
-static void connect_failed(struct client_conn *c, int status, const char *why)
-{
-	struct exchange *ex = &c->ex;
-	struct upstream_conn *up = ex->up;
-
-	log_warn("pool %s: server %s (%s): %s", ex->pool->name, ex->server->name,
-		 ex->server->addr.text, why);
-	ex->up = NULL;
-	up_free(up);
-	health_passive_failure(ex->server->rt, &ex->pool->passive, why);
-	note_failure(ex, status);
-	if (ex->ntried > ex->pool->retries) {
-		client_upstream_failed(c, status);
-		return;
-	}
-	upstream_dispatch(c);
 }
 
 /* `server` bounds how long the server may stay silent once it has the
@@ -457,24 +407,10 @@ static void set_server_timeouts(struct client_conn *c)
 
 void upstream_request_sent(struct client_conn *c)
 {
-	if (c->ex.up && c->ex.up->connected)
+	if (c->ex.up)
 		set_server_timeouts(c);
 }
 
-static void on_connected(struct client_conn *c)
-{
-	struct upstream_conn *up = c->ex.up;
-	int one = 1;
-
-	up->connected = true;
-	setsockopt(bufferevent_getfd(up->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (up->tls)
-		tls_upstream_log_connected(c->ex.pool->name, c->ex.server->name,
-					   c->ex.server->addr.text, up->bev);
-	set_server_timeouts(c);
-	up_reading(up, true);
-	client_upstream_ready(c);
-}
 
 /* A pooled connection that the server closed before answering anything:
  * send the request again on a fresh connection, once, when that is safe. */
@@ -488,9 +424,8 @@ static bool retry_stale(struct client_conn *c)
 	ex->replayable = false;
 	ex->up = NULL;
 	up_free(up);
-	release_server(ex);
-	ex->server = NULL;
-	upstream_dispatch(c);
+	peer_release(&ex->peer);
+	peer_connect(&ex->peer);
 	return true;
 }
 
@@ -499,20 +434,6 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 	struct upstream_conn *up = arg;
 	struct client_conn *c = up->c;
 
-	if (what & BEV_EVENT_CONNECTED) {
-		on_connected(c);
-		return;
-	}
-	if (!up->connected) {
-		char why[256];
-		if (up->tls)
-			tls_upstream_error(bev, what, why, sizeof(why));
-		else
-			snprintf(why, sizeof(why), "connect %s", (what & BEV_EVENT_TIMEOUT) ?
-				 "timed out" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		connect_failed(c, (what & BEV_EVENT_TIMEOUT) ? 504 : 502, why);
-		return;
-	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		fail(c, 504);
 		return;
@@ -540,37 +461,24 @@ static void up_on_read_event(short what, void *arg)
 	up_on_event(up->bev, what, up);
 }
 
-static struct upstream_conn *connect_new(struct http_worker *hw, struct server_conf *srv,
-					 const struct pool_conf *pool)
+/* A new connection BEV to the exchange's server, just connected. */
+static struct upstream_conn *up_new(struct client_conn *c, struct bufferevent *bev)
 {
 	struct upstream_conn *up = calloc(1, sizeof(*up));
-	struct worker *w = hw->w;
-	struct timeval tv;
+	const struct pool_conf *pool = c->ex.pool;
 
 	if (!up)
 		return NULL;
-	up->hw = hw;
-	up->rt = srv->rt;
-	up->addr = srv->addr;
+	up->hw = c->hw;
+	up->bev = bev;
+	up->rt = c->ex.peer.server->rt;
+	up->addr = c->ex.peer.server->addr;
 	up->tls = pool->tls.enabled;
 	up->tls_id = tls_upstream_pool_identity(&pool->tls);
-	up->bev = up->tls ? tls_upstream_bev(w->base, &pool->tls, config_server_index(pool, srv)) :
-		bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (!up->bev) {
+	if (!up->tls &&
+	    io_reader_init(&up->rd, c->w->base, bev, 0, up_on_read, up_on_read_event, up) < 0) {
+		io_reader_free(&up->rd);
 		free(up);
-		return NULL;
-	}
-	ms_to_timeval(pool->timeouts.connect_ms, &tv);
-	/* A TLS handshake waits for reading as often as for writing: both
-	 * are bounded by the connect timeout until it is done. */
-	bufferevent_set_timeouts(up->bev, up->tls ? &tv : NULL, &tv);
-	if (up->tls)
-		io_reader_callbacks(&up->rd, up_on_read, up_on_read_event, up);
-	if (bufferevent_socket_connect(up->bev, (const struct sockaddr *)&srv->addr.sa,
-				       (int)srv->addr.salen) < 0 ||
-	    (!up->tls &&
-	     io_reader_init(&up->rd, w->base, up->bev, 0, up_on_read, up_on_read_event, up) < 0)) {
-		up_free(up);
 		return NULL;
 	}
 	return up;
@@ -592,70 +500,85 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	bufferevent_setcb(up->bev, up->tls ? up_tls_read : NULL, up_on_write, up_on_event, up);
 	bufferevent_setwatermark(up->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	io_reader_callbacks(&up->rd, up_on_read, up_on_read_event, up);
-	/* A TLS connection keeps its timeouts: while it connects they bound
-	 * the handshake, once pooled set_server_timeouts() follows. */
 	if (!up->tls)
 		io_reader_timeout(&up->rd, NULL);
-	/* A connecting socket needs write interest to learn it connected (and
-	 * is read from then on); a pooled one is written speculatively. A TLS
+	/* A plain connection is written speculatively (io.h); a TLS
 	 * bufferevent keeps write interest: it writes whatever is queued. */
-	if (up->tls) {
+	if (up->tls)
 		bufferevent_enable(up->bev, EV_WRITE);
-		up_reading(up, up->connected);
-	} else if (up->connected) {
+	else
 		bufferevent_disable(up->bev, EV_WRITE);
-		io_reader_set(&up->rd, true);
-	} else {
-		io_reader_set(&up->rd, false);
-		bufferevent_enable(up->bev, EV_WRITE);
-	}
+	up_reading(up, true);
 	bufferevent_write(up->bev, ex->head_out, ex->head_out_len);
 	ex->upstream_start_us = monotonic_us();
+	ex->req_sent = true;
+	set_server_timeouts(c);
+	client_upstream_ready(c);
 }
+
+/* The peer's calls (peer.h): its P is the exchange's. */
+static struct client_conn *client_of(struct peer *p)
+{
+	return (struct client_conn *)((char *)p - offsetof(struct client_conn, ex.peer));
+}
+
+/* A pooled connection to the picked server, unless this is a retry after
+ * a stale one: that goes to a fresh connection. */
+static bool peer_reuse(struct peer *p)
+{
+	struct client_conn *c = client_of(p);
+	struct exchange *ex = &c->ex;
+	struct upstream_conn *up;
+
+	if (!ex->replayable && ex->req_sent)
+		return false;
+	up = idle_take(c->hw->pool, ex->pool, p->server);
+	if (!up)
+		return false;
+	up->reused = true;
+	attach(c, up);
+	return true;
+}
+
+static void peer_connected(struct peer *p, struct bufferevent *bev)
+{
+	struct client_conn *c = client_of(p);
+	struct upstream_conn *up = up_new(c, bev);
+
+	if (!up) {
+		bufferevent_free(bev);
+		log_warn("pool %s: server %s: out of memory", c->ex.pool->name, p->server->name);
+		client_upstream_failed(c, 502);
+		return;
+	}
+	attach(c, up);
+}
+
+static void peer_failed(struct peer *p, int status)
+{
+	if (status == 503)
+		log_warn("pool %s: no server available", p->pool->name);
+	client_upstream_failed(client_of(p), status);
+}
+
+static const struct peer_ops exchange_peer_ops = {
+	.reuse = peer_reuse,
+	.connected = peer_connected,
+	.failed = peer_failed,
+};
 
 void upstream_dispatch(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
 
-	for (;;) {
-		struct balance_ctx ctx = {
-			.tried = ex->tried, .ntried = ex->ntried,
-			.key = ex->hash_key, .key_len = ex->hash_key_len,
-			.cookie = ex->cookie, .cookie_len = ex->cookie_len,
-		};
-		struct server_conf *srv = balance_pick(ex->pool, &ctx);
-		if (!srv) {
-			if (!ex->ntried)
-				log_warn("pool %s: no server available", ex->pool->name);
-			client_upstream_failed(c, ex->ntried ? ex->fail_status : 503);
-			return;
-		}
-		assign_server(ex, srv);
-		/* A retry after a stale pooled connection goes to a fresh one. */
-		struct upstream_conn *up = ex->replayable || !ex->req_sent ?
-			idle_take(c->hw->pool, ex->pool, srv) : NULL;
-		if (up) {
-			up->reused = true;
-			attach(c, up);
-			set_server_timeouts(c);
-			ex->req_sent = true;
-			client_upstream_ready(c);
-			return;
-		}
-		up = connect_new(c->hw, srv, ex->pool);
-		if (up) {
-			attach(c, up);
-			ex->req_sent = true;
-			return;
-		}
-		log_warn("pool %s: server %s: cannot open a connection: %s", ex->pool->name,
-			 srv->name, strerror(errno));
-		note_failure(ex, 502);
-		if (ex->ntried > ex->pool->retries) {
-			client_upstream_failed(c, 502);
-			return;
-		}
-	}
+	ex->peer.base = c->w->base;
+	ex->peer.pool = ex->pool;
+	ex->peer.ops = &exchange_peer_ops;
+	ex->peer.key = ex->hash_key;
+	ex->peer.key_len = ex->hash_key_len;
+	ex->peer.cookie = ex->cookie;
+	ex->peer.cookie_len = ex->cookie_len;
+	peer_connect(&ex->peer);
 }
 
 void upstream_detach(struct client_conn *c, bool reusable)
@@ -663,12 +586,11 @@ void upstream_detach(struct client_conn *c, bool reusable)
 	struct exchange *ex = &c->ex;
 	struct upstream_conn *up = ex->up;
 
-	release_server(ex);
-	ex->server = NULL;
+	peer_release(&ex->peer);
 	if (!up)
 		return;
 	ex->up = NULL;
-	if (reusable && up->connected &&
+	if (reusable &&
 	    evbuffer_get_length(bufferevent_get_input(up->bev)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(up->bev)) == 0)
 		idle_put(up);
@@ -689,7 +611,7 @@ void upstream_client_drained(struct client_conn *c)
 
 void upstream_flush(struct client_conn *c)
 {
-	if (c->ex.up->connected && !c->ex.up->tls)
+	if (!c->ex.up->tls)
 		io_flush(c->ex.up->bev);
 }
 

@@ -1,8 +1,7 @@
-/* tcp_proxy.c — connecting a TCP client to a pool server (with retries on
- * other servers when a connect fails), then handing both to a tunnel.
- * With pools[].tls the server connection is TLS (lbd originates it): it
- * counts as connected once the handshake is done, and a failed handshake
- * is a failed connect. */
+/* tcp_proxy.c — listeners with protocol: tcp: a client connection is
+ * joined to a server of the listener's pool, reached through the peer
+ * (event/peer.h: pick, connect plain or TLS, retry on another server),
+ * and both are handed to a tunnel. */
 #include "stream/tcp_proxy.h"
 
 #include <event2/buffer.h>
@@ -14,15 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "balance/balance.h"
-#include "daemon/health.h"
 #include "core/log.h"
 #include "stream/pp_socket.h"
 #include "stream/proxy_protocol.h"
 #include "core/runtime.h"
 #include "tls/tls_listener.h"
-#include "tls/tls_upstream.h"
 #include "stream/tunnel.h"
+#include "event/peer.h"
 #include "event/worker.h"
 #include "util/clock.h"
 
@@ -32,30 +29,19 @@ struct tcp_conn {
 	struct config *cfg;             /* one ref, for the pool's lifetime */
 	struct pool_conf *pool;
 	struct bufferevent *client;
-	struct bufferevent *server;
-	struct server_conf *srv;
-	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
-	size_t ntried;
+	struct peer peer;               /* the server side */
 	struct listener_rt *lrt;        /* counts this connection until it ends */
 	struct pp_wait *ppw;            /* TLS after a PROXY header: no client
 					 * bufferevent until it is read */
 	char peer_ip[INET6_ADDRSTRLEN];
 };
 
-static void release_server(struct server_conf *srv)
-{
-	if (srv)
-		atomic_fetch_sub_explicit(&srv->rt->active, 1, memory_order_relaxed);
-}
-
 static void tcp_free(struct tcp_conn *t)
 {
 	pp_wait_free(t->ppw, 1);
 	if (t->client)
 		bufferevent_free(t->client);
-	if (t->server)
-		bufferevent_free(t->server);
-	release_server(t->srv);
+	peer_release(&t->peer);
 	atomic_fetch_sub_explicit(&t->lrt->connections, 1, memory_order_relaxed);
 	config_unref(t->cfg);
 	worker_conn_remove(t->w, &t->link);
@@ -70,104 +56,56 @@ static void tunnel_done(void *arg, const uint64_t bytes[2])
 
 	counter_add(&t->lrt->bytes_in, bytes[0]);
 	counter_add(&t->lrt->bytes_out, bytes[1]);
-	release_server(t->srv);
+	peer_release(&t->peer);
 	atomic_fetch_sub_explicit(&t->lrt->connections, 1, memory_order_relaxed);
 	config_unref(t->cfg);
 	free(t);
 }
 
-static void connect_next(struct tcp_conn *t);
-
-static void on_server_event(struct bufferevent *bev, short what, void *arg)
+static struct tcp_conn *tcp_of(struct peer *p)
 {
-	struct tcp_conn *t = arg;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		struct bufferevent *client = t->client, *server = t->server;
-		int one = 1;
-		if (t->srv->addr.sa.ss_family != AF_UNIX)
-			setsockopt(bufferevent_getfd(server), IPPROTO_TCP, TCP_NODELAY,
-				   &one, sizeof(one));
-		if (t->pool->tls.enabled)
-			tls_upstream_log_connected(t->pool->name, t->srv->name, t->srv->addr.text,
-						   server);
-		t->client = t->server = NULL;
-		/* The tunnel takes both sockets; this record lives on only as
-		 * the tunnel's argument, for its end. */
-		int rc = tunnel_start(t->w, client, server, t->pool->timeouts.tunnel_ms,
-				      tunnel_done, t);
-		worker_conn_remove(t->w, &t->link);
-		if (rc < 0)
-			tunnel_done(t, (uint64_t[2]){ 0, 0 });
-		return;
-	}
-	char why[256];
-	if (t->pool->tls.enabled)
-		tls_upstream_error(bev, what, why, sizeof(why));
-	else
-		snprintf(why, sizeof(why), "connect %s", (what & BEV_EVENT_TIMEOUT) ? "timed out" :
-			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	log_warn("pool %s: server %s (%s): %s", t->pool->name, t->srv->name,
-		 t->srv->addr.text, why);
-	atomic_fetch_add_explicit(&t->srv->rt->failures, 1, memory_order_relaxed);
-	health_passive_failure(t->srv->rt, &t->pool->passive, why);
-	bufferevent_free(t->server);
-	t->server = NULL;
-	release_server(t->srv);
-	t->tried[t->ntried++] = t->srv;
-	t->srv = NULL;
-	if (t->ntried > t->pool->retries) {
-		tcp_free(t);
-		return;
-	}
-	connect_next(t);
+	return (struct tcp_conn *)((char *)p - offsetof(struct tcp_conn, peer));
 }
 
-static void connect_next(struct tcp_conn *t)
+static void peer_connected(struct peer *p, struct bufferevent *server)
 {
-	struct timeval tv;
+	struct tcp_conn *t = tcp_of(p);
+	struct bufferevent *client = t->client;
 
-	for (;;) {
-		struct balance_ctx ctx = { .tried = t->tried, .ntried = t->ntried,
-					   .key = t->peer_ip, .key_len = strlen(t->peer_ip) };
-		struct server_conf *srv = balance_pick(t->pool, &ctx);
-		if (!srv) {
-			log_warn("pool %s: no server available for TCP client %s", t->pool->name,
-				 t->peer_ip);
-			tcp_free(t);
-			return;
-		}
-		t->srv = srv;
-		atomic_fetch_add_explicit(&srv->rt->active, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&srv->rt->requests, 1, memory_order_relaxed);
-		bool tls = t->pool->tls.enabled;
-		t->server = tls ? tls_upstream_bev(t->w->base, &t->pool->tls,
-						   config_server_index(t->pool, srv)) :
-			bufferevent_socket_new(t->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
-		if (t->server) {
-			ms_to_timeval(t->pool->timeouts.connect_ms, &tv);
-			/* the TLS handshake also waits for reading */
-			bufferevent_set_timeouts(t->server, tls ? &tv : NULL, &tv);
-			/* The callback only once connect() is under way: a connect
-			 * that fails at once reports its error synchronously, and
-			 * that is handled here, not by on_server_event(). */
-			if (bufferevent_socket_connect(t->server,
-						       (const struct sockaddr *)&srv->addr.sa,
-						       (int)srv->addr.salen) == 0) {
-				bufferevent_setcb(t->server, NULL, NULL, on_server_event, t);
-				return;
-			}
-			bufferevent_free(t->server);
-			t->server = NULL;
-		}
-		release_server(srv);
-		t->srv = NULL;
-		t->tried[t->ntried++] = srv;
-		if (t->ntried > t->pool->retries) {
-			tcp_free(t);
-			return;
-		}
-	}
+	t->client = NULL;
+	/* The tunnel takes both sockets; this record lives on only as the
+	 * tunnel's argument, for its end. */
+	int rc = tunnel_start(t->w, client, server, t->pool->timeouts.tunnel_ms, tunnel_done, t);
+	worker_conn_remove(t->w, &t->link);
+	if (rc < 0)
+		tunnel_done(t, (uint64_t[2]){ 0, 0 });
+}
+
+static void peer_failed(struct peer *p, int status)
+{
+	struct tcp_conn *t = tcp_of(p);
+
+	if (status == 503)
+		log_warn("pool %s: no server available for TCP client %s", t->pool->name,
+			 t->peer_ip);
+	tcp_free(t);
+}
+
+static const struct peer_ops tcp_peer_ops = {
+	.connected = peer_connected,
+	.failed = peer_failed,
+};
+
+static void connect_server(struct tcp_conn *t)
+{
+	t->peer = (struct peer){
+		.base = t->w->base,
+		.pool = t->pool,
+		.ops = &tcp_peer_ops,
+		.key = t->peer_ip,
+		.key_len = strlen(t->peer_ip),
+	};
+	peer_connect(&t->peer);
 }
 
 static void on_client_event(struct bufferevent *bev, short what, void *arg)
@@ -205,7 +143,7 @@ static void on_client_header(struct bufferevent *bev, void *arg)
 	 * relays it and reads on (an end of stream already sent must not end
 	 * the connection before the server is reached). */
 	bufferevent_disable(t->client, EV_READ);
-	connect_next(t);
+	connect_server(t);
 }
 
 /* A TLS listener: the server is reached once the client's handshake is
@@ -225,7 +163,7 @@ static void on_client_handshake(struct bufferevent *bev, short what, void *arg)
 	}
 	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
 	bufferevent_set_timeouts(t->client, NULL, NULL);
-	connect_next(t);
+	connect_server(t);
 }
 
 static void start_handshake(struct tcp_conn *t)
@@ -327,7 +265,7 @@ static int tcp_proxy_accept(void *ctx, size_t listener_index, int fd,
 	}
 	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
 	bufferevent_enable(t->client, EV_READ);
-	connect_next(t);
+	connect_server(t);
 	return 0;
 }
 

@@ -1,0 +1,212 @@
+/* peer.c — reaching a server of a pool (peer.h): pick, count, connect,
+ * fail, retry.
+ *
+ * A request is sent to a server only once it is reached, so a failed
+ * connect (refused, timed out, a TLS handshake or certificate that fails)
+ * can always be retried elsewhere. A TLS bufferevent reports that it
+ * connected once its handshake is done, so timeouts.connect covers both.
+ */
+#include "event/peer.h"
+
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "balance/balance.h"
+#include "core/health_state.h"
+#include "core/log.h"
+#include "core/runtime.h"
+#include "tls/tls_upstream.h"
+#include "util/clock.h"
+#include "util/units.h"
+
+/* The one connect() to a server. TIMEOUT_MS > 0 bounds it (and a TLS
+ * handshake, which waits for reading as often as for writing). */
+static int connect_bev(struct bufferevent *bev, const struct lbd_addr *addr, uint64_t timeout_ms,
+		       bool tls)
+{
+	struct timeval tv;
+
+	if (timeout_ms) {
+		ms_to_timeval(timeout_ms, &tv);
+		bufferevent_set_timeouts(bev, tls ? &tv : NULL, &tv);
+	}
+	return bufferevent_socket_connect(bev, (const struct sockaddr *)&addr->sa,
+					  (int)addr->salen);
+}
+
+struct bufferevent *peer_open_addr(struct event_base *base, const struct lbd_addr *addr,
+				   const struct tls_upstream_peer *tls)
+{
+	struct bufferevent *bev = tls ? tls_upstream_peer_bev(base, tls) :
+		bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	if (!bev) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (connect_bev(bev, addr, 0, tls != NULL) < 0) {
+		int err = errno ? errno : EIO;
+		bufferevent_free(bev);
+		errno = err;
+		return NULL;
+	}
+	return bev;
+}
+
+/* --- accounting ---------------------------------------------------------- */
+
+static void assign(struct peer *p, struct server_conf *srv)
+{
+	p->server = srv;
+	p->served_by = srv;
+	atomic_fetch_add_explicit(&srv->rt->active, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&srv->rt->requests, 1, memory_order_relaxed);
+}
+
+void peer_release(struct peer *p)
+{
+	if (p->connecting) {
+		bufferevent_free(p->connecting);
+		p->connecting = NULL;
+	}
+	if (p->server)
+		atomic_fetch_sub_explicit(&p->server->rt->active, 1, memory_order_relaxed);
+	p->server = NULL;
+}
+
+/* The passive window of the server (pools[].passive); a server taken out
+ * is logged once, with the failure that tipped it. */
+static void passive_failure(const struct pool_conf *pool, struct server_rt *rt, const char *why)
+{
+	const struct passive_conf *pc = &pool->passive;
+	char d[32];
+
+	if (!pc->max_fails ||
+	    !health_passive_note(&rt->health, pc->max_fails, pc->fail_timeout_ms, health_now_ms()))
+		return;
+	format_duration(pc->fail_timeout_ms, d, sizeof(d));
+	log_warn("pool %s: server %s is out for %s: %u failure%s within %s, last: %s",
+		 rt->pool_name, rt->server_name, d, pc->max_fails, pc->max_fails == 1 ? "" : "s",
+		 d, why);
+}
+
+void peer_server_failed(const struct peer *p, const char *why)
+{
+	atomic_fetch_add_explicit(&p->server->rt->failures, 1, memory_order_relaxed);
+	passive_failure(p->pool, p->server->rt, why);
+}
+
+/* The try on p->server failed with STATUS: it is left out from now on. */
+static void note_failure(struct peer *p, int status)
+{
+	struct server_conf *srv = p->server;
+
+	atomic_fetch_add_explicit(&srv->rt->failures, 1, memory_order_relaxed);
+	peer_release(p);
+	p->tried[p->ntried++] = srv;
+	/* 504 only when every try timed out; any other failure makes it 502. */
+	p->fail_status = (p->ntried == 1 || p->fail_status == 504) && status == 504 ? 504 : 502;
+}
+
+/* --- connecting ---------------------------------------------------------- */
+
+static void on_connected(struct peer *p, struct bufferevent *bev)
+{
+	const struct server_conf *srv = p->server;
+	int one = 1;
+
+	p->connecting = NULL;
+	if (srv->addr.sa.ss_family != AF_UNIX)
+		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (p->pool->tls.enabled)
+		tls_upstream_log_connected(p->pool->name, srv->name, srv->addr.text, bev);
+	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	p->ops->connected(p, bev);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct peer *p = arg;
+	int status = (what & BEV_EVENT_TIMEOUT) ? 504 : 502;
+	char why[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		on_connected(p, bev);
+		return;
+	}
+	if (p->pool->tls.enabled)
+		tls_upstream_error(bev, what, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "connect %s", (what & BEV_EVENT_TIMEOUT) ? "timed out" :
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	log_warn("pool %s: server %s (%s): %s", p->pool->name, p->server->name,
+		 p->server->addr.text, why);
+	passive_failure(p->pool, p->server->rt, why);
+	note_failure(p, status);
+	if (p->ntried > p->pool->retries) {
+		p->ops->failed(p, status);
+		return;
+	}
+	peer_connect(p);
+}
+
+/* A bufferevent connecting to p->server, or NULL with errno. */
+static struct bufferevent *open_server(struct peer *p)
+{
+	const struct pool_conf *pool = p->pool;
+	bool tls = pool->tls.enabled;
+	struct bufferevent *bev = tls ?
+		tls_upstream_bev(p->base, &pool->tls, config_server_index(pool, p->server)) :
+		bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	if (!bev) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* The callback only once connect() is under way: a connect that fails
+	 * at once reports its error synchronously, and that is handled by the
+	 * caller, not by on_event(). */
+	if (connect_bev(bev, &p->server->addr, pool->timeouts.connect_ms, tls) < 0) {
+		int err = errno ? errno : EIO;
+		bufferevent_free(bev);
+		errno = err;
+		return NULL;
+	}
+	bufferevent_setcb(bev, NULL, NULL, on_event, p);
+	return bev;
+}
+
+void peer_connect(struct peer *p)
+{
+	for (;;) {
+		struct balance_ctx ctx = {
+			.tried = p->tried, .ntried = p->ntried,
+			.key = p->key, .key_len = p->key_len,
+			.cookie = p->cookie, .cookie_len = p->cookie_len,
+		};
+		struct server_conf *srv = balance_pick(p->pool, &ctx);
+		if (!srv) {
+			p->ops->failed(p, p->ntried ? p->fail_status : 503);
+			return;
+		}
+		assign(p, srv);
+		if (p->ops->reuse && p->ops->reuse(p))
+			return;
+		p->connecting = open_server(p);
+		if (p->connecting)
+			return;
+		log_warn("pool %s: server %s: cannot open a connection: %s", p->pool->name,
+			 srv->name, strerror(errno));
+		note_failure(p, 502);
+		if (p->ntried > p->pool->retries) {
+			p->ops->failed(p, 502);
+			return;
+		}
+	}
+}
