@@ -48,7 +48,7 @@ void client_log_exchange(struct client_conn *c)
 	const struct http_head *h = &c->req;
 	struct access_entry e = {
 		.start = ex->start_real,
-		.client = ex->client ? ex->client : c->peer_ip,
+		.client = ex->client ? ex->client : c->in.peer_ip,
 		.method = ex->method,
 		.method_len = ex->method ? strlen(ex->method) : 0,
 		.target = h->url_len ? h->buf + h->url_off : NULL,
@@ -394,9 +394,9 @@ static void request_client(struct client_conn *c)
 	struct exchange *ex = &c->ex;
 	const struct listener_conf *l = ex->listener; /* checked by the caller */
 
-	ex->client = c->peer_ip;
+	ex->client = c->in.peer_ip;
 	if (l->ntrusted &&
-	    client_addr_forwarded(&c->req, l->trusted, l->ntrusted, c->peer_ip, ex->client_buf))
+	    client_addr_forwarded(&c->req, l->trusted, l->ntrusted, c->in.peer_ip, ex->client_buf))
 		ex->client = ex->client_buf;
 }
 
@@ -465,9 +465,9 @@ static void handle_head(struct client_conn *c)
 		client_error(c, status);
 		return;
 	}
-	plan.out.client_ip = c->peer_ip;
-	plan.out.client_v6 = c->peer_v6;
-	plan.out.proto = c->tls ? "https" : "http";
+	plan.out.client_ip = c->in.peer_ip;
+	plan.out.client_v6 = c->in.peer_v6;
+	plan.out.proto = c->in.tls ? "https" : "http";
 	if (http_request_render(&c->req, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
 		client_error(c, 500);
 		return;
@@ -519,7 +519,7 @@ static void on_parse_error(struct client_conn *c, enum llhttp_errno err)
 	int status = c->parse_status ? c->parse_status : 400;
 
 	if (status == 400)
-		log_debug("client %s: bad request: %s", c->peer_ip,
+		log_debug("client %s: bad request: %s", c->in.peer_ip,
 			  llhttp_get_error_reason(&c->parser));
 	if (c->state == CLIENT_IDLE && !c->ex.cfg)
 		req_on_message_begin(&c->parser); /* garbage as the first byte */

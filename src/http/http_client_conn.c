@@ -1,10 +1,9 @@
 /* http_client_conn.c — a client connection's socket from accept to close:
- * the bufferevent (plain, or TLS with the handshake, and a plain HTTP
- * request on a TLS port answered 400), the PROXY header (from the input
- * buffer, or from the socket before the handshake), the events of the
- * socket and of the connection's timer, the worker's stop, the lingering
- * close and freeing. What arrives is handed to http_client.c, which owns
- * the requests (http_client.h).
+ * its start (PROXY header, TLS handshake: stream/inbound.h; a plain HTTP
+ * request on a TLS port is answered 400), the events of the socket and of
+ * the connection's timer, the worker's stop, the lingering close and
+ * freeing. What arrives is handed to http_client.c, which owns the
+ * requests (http_client.h).
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -19,11 +18,9 @@
 #include "http/http_error.h"
 #include "event/io.h"
 #include "core/log.h"
-#include "stream/pp_socket.h"
-#include "stream/proxy_protocol.h"
 #include "core/runtime.h"
+#include "stream/inbound.h"
 #include "tls/tls_listener.h"
-#include "util/addr.h"
 
 /* After lbd's last answer, how long it keeps reading (and discarding) what
  * the client still sends, so that closing does not reset the connection
@@ -41,7 +38,7 @@ void client_free(struct client_conn *c)
 	client_exchange_end(c, false);
 	if (c->timer)
 		event_free(c->timer);
-	pp_wait_free(c->ppw, 1);
+	inbound_free(&c->in);
 	io_reader_free(&c->rd);
 	if (c->bev)
 		bufferevent_free(c->bev);
@@ -69,7 +66,7 @@ void client_start_linger(struct client_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
-	if (c->tls)
+	if (c->in.tls)
 		tls_close_notify(c->bev);
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	io_reader_set(&c->rd, false); /* the bufferevent reads from now on */
@@ -81,49 +78,11 @@ void client_start_linger(struct client_conn *c)
 	client_arm_timer(c, LINGER_MS);
 }
 
-/* --- the PROXY header ---------------------------------------------------- */
-
-/* The PROXY header at the start of a connection: its source becomes the
- * client address. Returns 1 when it is done, 0 to wait for more bytes, -1
- * when the connection was closed (not a valid header: nothing is
- * answered, as HAProxy does). */
-static int read_proxy_header(struct client_conn *c)
-{
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	size_t len = evbuffer_get_length(in), used;
-	struct pp_result pp;
-
-	if (len > PP_MAX)
-		len = PP_MAX;
-	const unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)len);
-	enum pp_status st = len ? pp_parse(p, len, &pp, &used) : PP_MORE;
-	if (st == PP_MORE && len < PP_MAX)
-		return 0;
-	if (st != PP_DONE) {
-		log_debug("client %s: no valid PROXY protocol header; closing", c->peer_ip);
-		client_free(c);
-		return -1;
-	}
-	evbuffer_drain(in, used);
-	c->proxy_header = false;
-	if (pp.has_addr) {
-		addr_host_text((const struct sockaddr *)&pp.src, c->peer_ip, sizeof(c->peer_ip));
-		c->peer_v6 = pp.src.ss_family == AF_INET6;
-	}
-	return 1;
-}
-
 /* --- connection events ----------------------------------------------------- */
 
 static void on_readable(void *arg)
 {
-	struct client_conn *c = arg;
-
-	/* Only bytes read here can hold the header: the requests after it
-	 * are client_process()'s. */
-	if (c->proxy_header && read_proxy_header(c) <= 0)
-		return;
-	client_process(c);
+	client_process(arg);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -148,7 +107,7 @@ static void on_write(struct bufferevent *bev, void *arg)
  * answer is small enough for an empty socket buffer. */
 static void answer_plain_http(struct client_conn *c)
 {
-	int fd = bufferevent_getfd(c->bev);
+	int fd = inbound_fd(&c->in);
 	struct evbuffer *out = evbuffer_new();
 	char discard[4096];
 
@@ -177,9 +136,6 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct client_conn *c = arg;
 
-	if (what & BEV_EVENT_CONNECTED)
-		return; /* the TLS handshake is done; the request follows */
-
 	if ((what & BEV_EVENT_EOF) && c->state == CLIENT_FORWARD && c->ex.req_complete) {
 		/* A half-close after a complete request: answer, then close. */
 		c->keep_alive = false;
@@ -189,13 +145,6 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	    c->state == CLIENT_FORWARD && !c->ex.resp_started) {
 		client_error(c, 408); /* the request body stalled */
 		return;
-	}
-	if (c->tls && (what & BEV_EVENT_ERROR) && !c->served && c->state == CLIENT_IDLE) {
-		char why[128];
-		bool plain = tls_error_text(c->bev, why, sizeof(why));
-		log_debug("client %s: TLS handshake failed: %s", c->peer_ip, why);
-		if (plain)
-			answer_plain_http(c);
 	}
 	client_free(c);
 }
@@ -212,7 +161,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	struct client_conn *c = arg;
 
 	if (c->state == CLIENT_HEAD) {
-		log_debug("client %s: request head not complete in time", c->peer_ip);
+		log_debug("client %s: request head not complete in time", c->in.peer_ip);
 		client_error(c, 408);
 		return;
 	}
@@ -246,49 +195,37 @@ static int client_attach(struct client_conn *c, struct bufferevent *bev)
 		return -1;
 	}
 	c->bev = bev;
-	bufferevent_setcb(c->bev, c->tls ? on_tls_read : NULL, on_write, on_event, c);
+	bufferevent_setcb(c->bev, c->in.tls ? on_tls_read : NULL, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	bufferevent_disable(c->bev, EV_WRITE); /* on by default; see io.h */
 	io_reader_set(&c->rd, true);
 	return 0;
 }
 
-/* A TLS listener with proxy_protocol: the PROXY header, read from the
- * socket itself (pp_socket.h), then the TLS bufferevent. The header
- * timeout set at accept bounds both. */
-static void on_pp_readable(evutil_socket_t fd, short what, void *arg)
+/* The connection's start is over (inbound.h): requests may come. */
+static void on_ready(void *arg, struct bufferevent *bev)
 {
 	struct client_conn *c = arg;
-	struct pp_result pp;
-	enum pp_status st = pp_socket_read(fd, &c->ppw->st, &pp);
-	struct bufferevent *bev;
 
-	if (st == PP_MORE)
-		return;
-	if (st != PP_DONE) {
-		log_debug("client %s: no valid PROXY protocol header; closing", c->peer_ip);
-		client_free(c);
-		return;
-	}
-	if (pp.has_addr) {
-		addr_host_text((const struct sockaddr *)&pp.src, c->peer_ip, sizeof(c->peer_ip));
-		c->peer_v6 = pp.src.ss_family == AF_INET6;
-	}
-	bev = tls_bev_new(c->ppw->ssl, c->w->base, fd);
-	c->ppw->ssl = NULL; /* the bufferevent's now, or freed */
-	if (!bev) {
-		client_free(c);
-		return;
-	}
 	if (client_attach(c, bev) < 0) {
-		bufferevent_setfd(bev, -1); /* ppw closes FD */
 		bufferevent_free(bev);
 		client_free(c);
-		return;
 	}
-	pp_wait_free(c->ppw, 0);
-	c->ppw = NULL;
 }
+
+static void on_start_failed(void *arg, enum inbound_failure why)
+{
+	struct client_conn *c = arg;
+
+	if (why == INBOUND_PLAIN_HTTP)
+		answer_plain_http(c);
+	client_free(c);
+}
+
+static const struct inbound_ops client_start_ops = {
+	.ready = on_ready,
+	.failed = on_start_failed,
+};
 
 int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 		  const struct sockaddr *peer)
@@ -296,48 +233,28 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 	struct worker *w = hw->w;
 	struct client_conn *c = calloc(1, sizeof(*c));
 	const struct listener_conf *l = &w->cfg->listeners[listener_index];
-	struct bufferevent *bev = NULL;
-	int one = 1;
 
 	if (!c)
 		return -1;
 	c->w = w;
 	c->hw = hw;
 	c->lrt = l->rt;
-	c->tls = l->tls != NULL;
 	c->timer = evtimer_new(w->base, on_timer, c);
-	if (c->timer && c->tls && l->proxy_protocol) {
-		SSL *ssl = tls_listener_ssl(l->tls->ctx);
-		if (ssl)
-			c->ppw = pp_wait_new(w->base, fd, ssl, on_pp_readable, c, 0);
-	} else if (c->timer && c->tls) {
-		bev = tls_listener_bev(l->tls->ctx, w->base, fd);
-	} else if (c->timer) {
-		bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	}
-	if (!c->timer || (!bev && !c->ppw) || (bev && client_attach(c, bev) < 0)) {
-		if (bev) {
-			bufferevent_setfd(bev, -1); /* the caller closes FD */
-			bufferevent_free(bev);
-		}
-		pp_wait_free(c->ppw, 0);
+	if (!c->timer || inbound_init(&c->in, w, l, fd, peer) < 0) {
 		if (c->timer)
 			event_free(c->timer);
 		free(c);
 		return -1;
 	}
-	if (peer->sa_family != AF_UNIX)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	addr_host_text(peer, c->peer_ip, sizeof(c->peer_ip));
-	c->peer_v6 = peer->sa_family == AF_INET6;
-	/* Before TLS the header was read already (ppw). */
-	c->proxy_header = l->proxy_protocol && !c->tls;
 	c->link.stop = client_stop;
 	c->link.destroy = client_destroy;
 	client_requests_init(c);
 	listener_rt_opened(c->lrt);
 	worker_conn_add(w, &c->link);
-	/* The first request must start arriving within the header timeout. */
+	/* The first request must start arriving within the header timeout,
+	 * counted from accept: it bounds the PROXY header and the TLS
+	 * handshake too. */
 	client_arm_timer(c, w->cfg->timeouts.header_ms);
+	inbound_start(&c->in, &client_start_ops, c);
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "event/io.h"
 #include "event/peer.h"
 #include "event/worker.h"
+#include "stream/inbound.h"
 #include "util/clock.h"
 
 /* Bytes queued towards a peer before lbd stops reading the other side. */
@@ -41,7 +42,6 @@ enum client_state {
 
 struct upstream_conn;
 struct upstream_pool;
-struct pp_wait;
 
 struct exchange {
 	struct config *cfg;               /* the generation serving it; one ref */
@@ -91,12 +91,8 @@ struct client_conn {
 	struct bufferevent *bev;
 	struct io_reader rd;              /* reads bev's socket (io.h) */
 	struct listener_rt *lrt;          /* its listener's identity; counts it */
-	char peer_ip[INET6_ADDRSTRLEN];   /* the client: the peer, or the */
-	bool peer_v6;                     /* source of a PROXY header */
-	bool proxy_header;                /* a PROXY header is still expected */
-	bool tls;                         /* bev is TLS (bufferevent_openssl) */
-	struct pp_wait *ppw;              /* TLS after a PROXY header: until the
-					   * header is read, no bev (pp_socket.h) */
+	struct inbound in;                /* the start: the client's address,
+					   * TLS or not (stream/inbound.h) */
 	enum client_state state;
 	struct event *timer;              /* header and idle deadlines */
 	llhttp_t parser;

@@ -275,7 +275,7 @@ static const struct set_cookie *sticky_cookie(struct client_conn *c, struct upst
 		.name = ex->pool->sticky.cookie,
 		.value = up->sticky_id,
 		.max_age_s = ex->pool->sticky.max_age_ms / 1000,
-		.secure = c->tls, /* SPEC §4: Secure on TLS listeners */
+		.secure = c->in.tls, /* SPEC §4: Secure on TLS listeners */
 	};
 	return &up->sticky;
 }

@@ -21,48 +21,49 @@ enum pp_status pp_socket_read(int fd, struct pp_socket *st, struct pp_result *ou
 	if (n <= 0)
 		return PP_BAD;
 	enum pp_status s = pp_parse(st->buf, st->have + (size_t)n, out, &used);
-	if (s == PP_BAD)
-		return PP_BAD;
 	if (s == PP_MORE && st->have + (size_t)n >= sizeof(st->buf))
-		return PP_BAD; /* longer than any header lbd accepts */
+		s = PP_BAD; /* longer than any header lbd accepts */
+	/* Not a header: what was peeked is taken all the same, so that the
+	 * connection closes with a FIN, not a reset for unread bytes. */
 	take = s == PP_DONE ? used - st->have : (size_t)n;
 	/* The bytes were peeked, so they are there to be taken. */
 	do
 		n = recv(fd, st->buf + st->have, take, 0);
 	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)take)
+	if (n != (ssize_t)take || s == PP_BAD)
 		return PP_BAD;
 	st->have += take;
 	return s;
 }
 
-struct pp_wait *pp_wait_new(struct event_base *base, int fd, struct ssl_st *ssl,
-			    void (*cb)(int fd, short what, void *arg), void *arg,
-			    unsigned long timeout_ms)
+struct pp_wait *pp_wait_new(struct event_base *base, int fd, struct ssl_st *ssl)
 {
 	struct pp_wait *w = calloc(1, sizeof(*w));
-	struct timeval tv = { .tv_sec = (time_t)(timeout_ms / 1000),
-			      .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
 
-	if (w)
-		w->ev = event_new(base, fd, EV_READ | EV_PERSIST, cb, arg);
-	if (!w || !w->ev || event_add(w->ev, timeout_ms ? &tv : NULL) < 0) {
-		if (w && w->ev)
-			event_free(w->ev);
-		free(w);
+	if (!w) {
 		SSL_free(ssl);
 		return NULL;
 	}
+	w->base = base;
 	w->fd = fd;
 	w->ssl = ssl;
 	return w;
+}
+
+int pp_wait_listen(struct pp_wait *w, void (*cb)(int fd, short what, void *arg), void *arg)
+{
+	w->ev = event_new(w->base, w->fd, EV_READ | EV_PERSIST, cb, arg);
+	if (!w->ev || event_add(w->ev, NULL) < 0)
+		return -1;
+	return 0;
 }
 
 void pp_wait_free(struct pp_wait *w, int close_fd)
 {
 	if (!w)
 		return;
-	event_free(w->ev);
+	if (w->ev)
+		event_free(w->ev);
 	SSL_free(w->ssl);
 	if (close_fd)
 		close(w->fd);

@@ -31,20 +31,21 @@ struct ssl_st;
 
 /* What a connection holds while it waits for its header, before its
  * bufferevent exists: the socket, a read event on it, and the SSL its TLS
- * bufferevent will get. */
+ * bufferevent will get (NULL for a plain listener). */
 struct pp_wait {
+	struct event_base *base;
 	struct event *ev;
 	int fd;
 	struct ssl_st *ssl;      /* owned until handed on (set to NULL then) */
 	struct pp_socket st;
 };
 
-/* Watch FD (persistently) with CB(fd, what, ARG); TIMEOUT_MS > 0 bounds
- * the time between bytes. Takes SSL. Returns NULL when out of memory, with
+/* A wait for FD's header; takes SSL. Returns NULL when out of memory, with
  * SSL freed and FD left open. */
-struct pp_wait *pp_wait_new(struct event_base *base, int fd, struct ssl_st *ssl,
-			    void (*cb)(int fd, short what, void *arg), void *arg,
-			    unsigned long timeout_ms);
+struct pp_wait *pp_wait_new(struct event_base *base, int fd, struct ssl_st *ssl);
+
+/* Watch FD (persistently) with CB(fd, what, ARG). Returns 0 or -1. */
+int pp_wait_listen(struct pp_wait *w, void (*cb)(int fd, short what, void *arg), void *arg);
 
 /* Free W; CLOSE_FD closes its socket too. */
 void pp_wait_free(struct pp_wait *w, int close_fd);

@@ -14,14 +14,11 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "stream/pp_socket.h"
-#include "stream/proxy_protocol.h"
 #include "core/runtime.h"
-#include "tls/tls_listener.h"
-#include "stream/tunnel.h"
 #include "event/peer.h"
 #include "event/worker.h"
-#include "util/clock.h"
+#include "stream/inbound.h"
+#include "stream/tunnel.h"
 
 struct tcp_conn {
 	struct conn_link link;          /* first: the worker's list points here */
@@ -31,14 +28,12 @@ struct tcp_conn {
 	struct bufferevent *client;
 	struct peer peer;               /* the server side */
 	struct listener_rt *lrt;        /* counts this connection until it ends */
-	struct pp_wait *ppw;            /* TLS after a PROXY header: no client
-					 * bufferevent until it is read */
-	char peer_ip[INET6_ADDRSTRLEN];
+	struct inbound in;              /* the start: PROXY header, TLS */
 };
 
 static void tcp_free(struct tcp_conn *t)
 {
-	pp_wait_free(t->ppw, 1);
+	inbound_free(&t->in);
 	if (t->client)
 		bufferevent_free(t->client);
 	peer_release(&t->peer);
@@ -87,7 +82,7 @@ static void peer_failed(struct peer *p, int status)
 
 	if (status == 503)
 		log_warn("pool %s: no server available for TCP client %s", t->pool->name,
-			 t->peer_ip);
+			 t->in.peer_ip);
 	tcp_free(t);
 }
 
@@ -102,108 +97,43 @@ static void connect_server(struct tcp_conn *t)
 		.base = t->w->base,
 		.pool = t->pool,
 		.ops = &tcp_peer_ops,
-		.key = t->peer_ip,
-		.key_len = strlen(t->peer_ip),
+		.key = t->in.peer_ip,
+		.key_len = strlen(t->in.peer_ip),
 	};
 	peer_connect(&t->peer);
 }
 
 static void on_client_event(struct bufferevent *bev, short what, void *arg)
 {
-	tcp_free(arg); /* the client left before a server was reached, or its
-			* PROXY header did not arrive in time */
+	tcp_free(arg); /* the client failed before a server was reached */
 }
 
-/* A listener with proxy_protocol: the header comes first, then the server
- * is picked (ip_hash hashes the address it carries). Anything else than a
- * valid header closes the connection. */
-static void on_client_header(struct bufferevent *bev, void *arg)
+/* The client's start is over (inbound.h; with TLS the handshake is done,
+ * so that garbage or a stalled handshake never costs a server connection):
+ * the server is reached now (ip_hash hashes the address a PROXY header
+ * carried). What the client sends meanwhile waits in the socket and is
+ * relayed by the tunnel: an end of stream that follows it must not end
+ * the connection before the server is reached. */
+static void on_ready(void *arg, struct bufferevent *bev)
 {
 	struct tcp_conn *t = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len = evbuffer_get_length(in), used;
-	struct pp_result pp;
 
-	if (len > PP_MAX)
-		len = PP_MAX;
-	enum pp_status st = pp_parse(evbuffer_pullup(in, (ev_ssize_t)len), len, &pp, &used);
-	if (st == PP_MORE && len < PP_MAX)
-		return;
-	if (st != PP_DONE) {
-		log_debug("TCP client %s: no valid PROXY protocol header; closing", t->peer_ip);
-		tcp_free(t);
-		return;
-	}
-	evbuffer_drain(in, used);
-	if (pp.has_addr)
-		addr_host_text((const struct sockaddr *)&pp.src, t->peer_ip, sizeof(t->peer_ip));
+	t->client = bev;
+	bufferevent_setwatermark(t->client, EV_READ, 0, 64 * 1024);
 	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
-	bufferevent_set_timeouts(t->client, NULL, NULL);
-	/* What followed the header waits in the input buffer; the tunnel
-	 * relays it and reads on (an end of stream already sent must not end
-	 * the connection before the server is reached). */
 	bufferevent_disable(t->client, EV_READ);
 	connect_server(t);
 }
 
-/* A TLS listener: the server is reached once the client's handshake is
- * done, so that garbage or a stalled handshake never costs a server
- * connection. */
-static void on_client_handshake(struct bufferevent *bev, short what, void *arg)
+static void on_start_failed(void *arg, enum inbound_failure why)
 {
-	struct tcp_conn *t = arg;
-
-	if (!(what & BEV_EVENT_CONNECTED)) {
-		char why[128] = "timed out";
-		if (!(what & BEV_EVENT_TIMEOUT))
-			tls_error_text(bev, why, sizeof(why));
-		log_debug("TCP client %s: TLS handshake failed: %s", t->peer_ip, why);
-		tcp_free(t);
-		return;
-	}
-	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
-	bufferevent_set_timeouts(t->client, NULL, NULL);
-	connect_server(t);
+	tcp_free(arg);
 }
 
-static void start_handshake(struct tcp_conn *t)
-{
-	struct timeval tv;
-
-	ms_to_timeval(t->cfg->timeouts.header_ms, &tv);
-	bufferevent_setcb(t->client, NULL, NULL, on_client_handshake, t);
-	bufferevent_set_timeouts(t->client, &tv, NULL);
-	bufferevent_enable(t->client, EV_READ);
-}
-
-/* A TLS listener with proxy_protocol: the header is read from the socket
- * itself (pp_socket.h), then the handshake starts. */
-static void on_pp_readable(evutil_socket_t fd, short what, void *arg)
-{
-	struct tcp_conn *t = arg;
-	struct pp_result pp;
-	enum pp_status st = (what & EV_TIMEOUT) ? PP_BAD : pp_socket_read(fd, &t->ppw->st, &pp);
-
-	if (st == PP_MORE)
-		return;
-	if (st != PP_DONE) {
-		log_debug("TCP client %s: no valid PROXY protocol header; closing", t->peer_ip);
-		tcp_free(t);
-		return;
-	}
-	if (pp.has_addr)
-		addr_host_text((const struct sockaddr *)&pp.src, t->peer_ip, sizeof(t->peer_ip));
-	t->client = tls_bev_new(t->ppw->ssl, t->w->base, fd);
-	t->ppw->ssl = NULL; /* the bufferevent's now, or freed */
-	if (!t->client) {
-		tcp_free(t);
-		return;
-	}
-	pp_wait_free(t->ppw, 0);
-	t->ppw = NULL;
-	bufferevent_setwatermark(t->client, EV_READ, 0, 64 * 1024);
-	start_handshake(t);
-}
+static const struct inbound_ops tcp_start_ops = {
+	.ready = on_ready,
+	.failed = on_start_failed,
+};
 
 static void tcp_stop(struct conn_link *link)
 {
@@ -223,49 +153,19 @@ static int tcp_proxy_accept(void *ctx, size_t listener_index, int fd,
 
 	if (!t)
 		return -1;
-	if (l->tls && l->proxy_protocol) {
-		SSL *ssl = tls_listener_ssl(l->tls->ctx);
-		if (ssl)
-			t->ppw = pp_wait_new(w->base, fd, ssl, on_pp_readable, t,
-					     w->cfg->timeouts.header_ms);
-	} else if (l->tls) {
-		t->client = tls_listener_bev(l->tls->ctx, w->base, fd);
-	} else {
-		t->client = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	}
-	if (!t->client && !t->ppw) {
+	if (inbound_init(&t->in, w, l, fd, peer) < 0) {
 		free(t);
 		return -1;
 	}
 	t->w = w;
 	t->cfg = config_ref(w->cfg);
-	t->pool = t->cfg->listeners[listener_index].routes[0].pool;
-	t->lrt = t->cfg->listeners[listener_index].rt;
+	t->pool = l->routes[0].pool;
+	t->lrt = l->rt;
 	listener_rt_opened(t->lrt);
 	t->link.stop = tcp_stop;
 	t->link.destroy = tcp_destroy;
-	addr_host_text(peer, t->peer_ip, sizeof(t->peer_ip));
 	worker_conn_add(w, &t->link);
-	if (t->ppw)
-		return 0;
-	/* Bytes the client sends early wait in its input buffer (bounded by
-	 * the read watermark) and are relayed once the server is there. */
-	bufferevent_setwatermark(t->client, EV_READ, 0, 64 * 1024);
-	if (t->cfg->listeners[listener_index].proxy_protocol) {
-		struct timeval tv;
-		ms_to_timeval(t->cfg->timeouts.header_ms, &tv);
-		bufferevent_setcb(t->client, on_client_header, NULL, on_client_event, t);
-		bufferevent_set_timeouts(t->client, &tv, NULL);
-		bufferevent_enable(t->client, EV_READ);
-		return 0;
-	}
-	if (l->tls) {
-		start_handshake(t); /* over within the header timeout */
-		return 0;
-	}
-	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
-	bufferevent_enable(t->client, EV_READ);
-	connect_server(t);
+	inbound_start(&t->in, &tcp_start_ops, t);
 	return 0;
 }
 

@@ -1,0 +1,76 @@
+/* inbound.h — the one way a client connection starts, whatever protocol
+ * its listener speaks: the PROXY protocol header when the listener expects
+ * one (read from the socket itself, so that not a byte after it is taken),
+ * then a plain or a TLS bufferevent, and with TLS the handshake. HTTP and
+ * TCP listeners embed a struct inbound in their connection and take over
+ * the bufferevent once it is ready.
+ *
+ * The whole start is bounded by timeouts.header: a client that sends no
+ * header, or stalls its handshake, costs nothing past it.
+ */
+#ifndef LBD_INBOUND_H
+#define LBD_INBOUND_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct bufferevent;
+struct event;
+struct listener_conf;
+struct pp_wait;
+struct worker;
+
+enum inbound_failure {
+	INBOUND_BAD_HEADER,      /* no valid PROXY header: closed, nothing answered */
+	INBOUND_TIMEOUT,         /* the header or the handshake took too long */
+	INBOUND_TLS,             /* the TLS handshake failed */
+	INBOUND_PLAIN_HTTP,      /* a plain HTTP request came to a TLS listener */
+	INBOUND_NO_MEMORY,
+};
+
+struct inbound_ops {
+	/* The connection is ready: BEV (plain, or TLS with the handshake
+	 * done) is the callee's from now on; the client's address is in the
+	 * inbound. */
+	void (*ready)(void *arg, struct bufferevent *bev);
+	/* The start failed; the callee frees its connection (and with it the
+	 * inbound). With INBOUND_PLAIN_HTTP, inbound_fd() is still open to
+	 * answer in the clear. */
+	void (*failed)(void *arg, enum inbound_failure why);
+};
+
+struct inbound {
+	struct worker *w;
+	const struct inbound_ops *ops;
+	void *arg;
+	int fd;
+	bool tls;                         /* the listener terminates TLS */
+	bool proxy_header;                /* a PROXY header is still expected */
+	struct bufferevent *bev;          /* until it is handed over */
+	struct pp_wait *ppw;              /* while the PROXY header is read */
+	struct event *deadline;
+	uint64_t started_us;              /* monotonic, at accept */
+	char peer_ip[INET6_ADDRSTRLEN];   /* the client: the peer, or the */
+	bool peer_v6;                     /* source of a PROXY header */
+};
+
+/* Prepare IN for the socket FD accepted by worker W on listener L from
+ * PEER (TCP_NODELAY is set on it). Calls nothing back. Returns 0, or -1
+ * (out of memory) with nothing held and FD left to the caller. */
+int inbound_init(struct inbound *in, struct worker *w, const struct listener_conf *l, int fd,
+		 const struct sockaddr *peer);
+
+/* Start: OPS->ready or OPS->failed, with ARG, once. A plain connection
+ * without a PROXY header is ready before this returns. */
+void inbound_start(struct inbound *in, const struct inbound_ops *ops, void *arg);
+
+/* The socket of a connection that failed with INBOUND_PLAIN_HTTP. */
+int inbound_fd(const struct inbound *in);
+
+/* Release what IN still holds (closing the socket if it was not handed
+ * over); safe in any phase and more than once. */
+void inbound_free(struct inbound *in);
+
+#endif
