@@ -125,7 +125,10 @@ static bool error_keeps_connection(const struct client_conn *c, int status)
 	 * close. */
 	if (status != 404 && status != 502 && status != 503 && status != 504)
 		return false;
-	return ex->req_complete || ex->req_body == BODY_NONE;
+	/* llhttp's framing, not ex->req_body: a request refused at its head
+	 * (404) was never framed, and its body has nowhere to go. */
+	return ex->req_complete ||
+	       (!(c->parser.flags & F_CHUNKED) && c->parser.content_length == 0);
 }
 
 static void client_next_request(struct client_conn *c);
