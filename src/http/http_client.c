@@ -1,9 +1,9 @@
-/* http_client.c — the requests on a client connection: reading them with
- * llhttp (strict mode), checking and routing them, relaying request
- * bodies, the end of each exchange (one access-log line and the counters),
- * and what happens between requests (keep-alive, pipelining, the header
- * and idle deadlines, lbd's own error answers). The connection's socket,
- * from accept to close, is http_client_conn.c's (http_client.h).
+/* http_client.c — the requests on a client connection: feeding them to the
+ * request parser (request_parser.h), routing them, relaying request bodies,
+ * the end of each exchange (one access-log line and the counters), and what
+ * happens between requests (keep-alive, pipelining, the header and idle
+ * deadlines, lbd's own error answers). The connection's socket, from accept
+ * to close, is http_client_conn.c's (http_client.h).
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -45,15 +45,16 @@ void client_log_exchange(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
 	const struct config *cfg = ex->cfg ? ex->cfg : c->w->cfg;
-	const struct http_head *h = &c->req;
+	const struct http_head *h = &c->req.head;
+	const char *method = c->req.method;
 	struct access_entry e = {
 		.start = ex->start_real,
 		.client = ex->client ? ex->client : c->in.peer_ip,
-		.method = ex->method,
-		.method_len = ex->method ? strlen(ex->method) : 0,
+		.method = method,
+		.method_len = method ? strlen(method) : 0,
 		.target = h->url_len ? h->buf + h->url_off : NULL,
 		.target_len = h->url_len,
-		.http_minor = ex->method ? c->parser.http_minor : -1,
+		.http_minor = method ? c->req.p.http_minor : -1,
 		.status = ex->status,
 		.bytes_sent = ex->bytes_out,
 		.bytes_received = ex->bytes_in,
@@ -66,15 +67,15 @@ void client_log_exchange(struct client_conn *c)
 	};
 	const struct http_field *f;
 
-	if (ex->method && (f = http_head_find(h, "host", NULL))) {
+	if (method && (f = http_head_find(h, "host", NULL))) {
 		e.host = http_field_value(h, f);
 		e.host_len = f->value_len;
 	}
-	if (ex->method && (f = http_head_find(h, "user-agent", NULL))) {
+	if (method && (f = http_head_find(h, "user-agent", NULL))) {
 		e.user_agent = http_field_value(h, f);
 		e.user_agent_len = f->value_len;
 	}
-	if (ex->method && (f = http_head_find(h, "referer", NULL))) {
+	if (method && (f = http_head_find(h, "referer", NULL))) {
 		e.referer = http_field_value(h, f);
 		e.referer_len = f->value_len;
 	}
@@ -118,14 +119,16 @@ static bool error_keeps_connection(const struct client_conn *c, int status)
 {
 	const struct exchange *ex = &c->ex;
 
-	if (!c->keep_alive || c->w->stopping || ex->upgrade || !ex->method)
+	if (!c->keep_alive || c->w->stopping || ex->upgrade || !c->req.method)
 		return false;
 	/* After a refused CONNECT the client would send tunnel bytes, and an
 	 * expectation lbd does not know says the client is confused: both
 	 * close. */
 	if (status != 404 && status != 502 && status != 503 && status != 504)
 		return false;
-	return ex->req_complete || ex->req_body == BODY_NONE;
+	/* A request refused at its head (404) with a body: the body has
+	 * nowhere to go. */
+	return !request_parser_body_left(&c->req);
 }
 
 static void client_next_request(struct client_conn *c);
@@ -145,9 +148,6 @@ void client_error(struct client_conn *c, int status)
 	ex->status = status;
 	ex->bytes_out += http_error_write(bufferevent_get_output(c->bev), status, !keep);
 	client_log_exchange(c);
-	/* A request answered at its head has the rest of its message (no
-	 * body bytes) still to be parsed, and discarded. */
-	c->discarding = keep && !ex->req_complete;
 	client_exchange_end(c, false);
 	evtimer_del(c->timer);
 	if (keep)
@@ -156,12 +156,7 @@ void client_error(struct client_conn *c, int status)
 		client_close_after_flush(c);
 }
 
-/* --- llhttp callbacks for requests --------------------------------------- */
-
-static struct client_conn *parser_client(llhttp_t *p)
-{
-	return p->data;
-}
+/* --- a request's start and head ------------------------------------------ */
 
 /* The connection's listener in CFG, found by identity: after a reload it
  * may sit at another index, or be gone (NULL). */
@@ -174,216 +169,30 @@ static const struct listener_conf *conn_listener(const struct config *cfg,
 	return NULL;
 }
 
-static int req_on_message_begin(llhttp_t *p)
+/* The parser saw a request's first byte: the exchange starts, under the
+ * generation whose limits the parser was given. */
+static void client_request_begins(struct client_conn *c)
 {
-	struct client_conn *c = parser_client(p);
 	struct exchange *ex = &c->ex;
 
 	ex->cfg = config_ref(c->w->cfg);
 	ex->listener = conn_listener(ex->cfg, c->lrt);
-	c->cg = (struct chunk_guard){ 0 };
 	ex->upstream_us = -1;
 	ex->start_us = monotonic_us();
 	clock_gettime(CLOCK_REALTIME, &ex->start_real);
-	c->req.max_bytes = (uint32_t)ex->cfg->limits.header_size;
-	c->req.max_fields = ex->cfg->limits.headers;
-	http_head_reset(&c->req);
-	if (c->state == CLIENT_IDLE) {
-		c->state = CLIENT_HEAD;
-		/* A connection's first request keeps the deadline set at accept:
-		 * the head must be complete within `header` of connecting. */
-		if (c->served)
-			client_arm_timer(c, ex->cfg->timeouts.header_ms);
-	}
-	return 0;
+	c->state = CLIENT_HEAD;
+	/* A connection's first request keeps the deadline set at accept: the
+	 * head must be complete within `header` of connecting. */
+	if (c->served)
+		client_arm_timer(c, ex->cfg->timeouts.header_ms);
 }
-
-static int head_overflowed(struct client_conn *c)
-{
-	c->parse_status = c->req.overflow == HEAD_NO_MEMORY ? 500 : 431;
-	return -1;
-}
-
-static int req_on_url(llhttp_t *p, const char *at, size_t len)
-{
-	struct client_conn *c = parser_client(p);
-
-	/* RFC 9112 §3: one space between method and target; llhttp skips
-	 * extra ones, a stricter parser behind lbd would not. */
-	if (c->req.url_len == 0 && c->req.last == 0) {
-		char before2 = at - c->chunk >= 2 ? at[-2] :
-			at - c->chunk == 1 ? c->chunk_prev : c->chunk_prev2;
-		if (before2 == ' ' || before2 == '\t') {
-			c->parse_status = 400;
-			return -1;
-		}
-	}
-	return http_head_add_url(&c->req, at, len) < 0 ? head_overflowed(c) : 0;
-}
-
-static int req_on_header_field(llhttp_t *p, const char *at, size_t len)
-{
-	struct client_conn *c = parser_client(p);
-
-	return http_head_add_name(&c->req, at, len) < 0 ? head_overflowed(c) : 0;
-}
-
-static int req_on_header_value(llhttp_t *p, const char *at, size_t len)
-{
-	struct client_conn *c = parser_client(p);
-
-	if (http_value_is_folded(at, c->chunk, c->chunk_prev)) {
-		c->parse_status = 400;
-		return -1;
-	}
-	return http_head_add_value(&c->req, at, len) < 0 ? head_overflowed(c) : 0;
-}
-
-/* Stop at the end of the head: the body is read only once a server
- * connection is there to take it. */
-static int req_on_headers_complete(llhttp_t *p)
-{
-	struct client_conn *c = parser_client(p);
-
-	c->ex.method = llhttp_method_name(p->method);
-	c->state = CLIENT_CONNECT;
-	return HPE_PAUSED;
-}
-
-static int req_on_body(llhttp_t *p, const char *at, size_t len)
-{
-	struct client_conn *c = parser_client(p);
-	struct exchange *ex = &c->ex;
-	uint64_t limit = ex->pool->limits.body_size;
-
-	ex->req_length += len;
-	if (limit && ex->req_length > limit) {
-		c->parse_status = 413;
-		return -1;
-	}
-	if (ex->req_body == BODY_CHUNKED && chunk_guard_body(&c->cg, at, len, c->chunk_end) < 0) {
-		c->parse_status = 400;
-		return -1;
-	}
-	return body_write(upstream_output(c), ex->req_body, at, len);
-}
-
-static int req_on_chunk_header(llhttp_t *p)
-{
-	chunk_guard_header(&parser_client(p)->cg, p->content_length);
-	return 0;
-}
-
-static int req_on_message_complete(llhttp_t *p)
-{
-	struct client_conn *c = parser_client(p);
-	struct exchange *ex = &c->ex;
-
-	if (c->discarding) {
-		c->discarding = false; /* answered already; on to the next one */
-		return 0;
-	}
-	if (p->upgrade)
-		return 0; /* llhttp stops with HPE_PAUSED_UPGRADE */
-	body_finish(upstream_output(c), ex->req_body);
-	ex->req_complete = true;
-	upstream_request_sent(c);
-	/* The client may send nothing more for a while: only the response
-	 * (and the server's timeout) matters now. */
-	io_reader_timeout(&c->rd, NULL);
-	return HPE_PAUSED;
-}
-
-static const llhttp_settings_t request_settings = {
-	.on_message_begin = req_on_message_begin,
-	.on_url = req_on_url,
-	.on_header_field = req_on_header_field,
-	.on_header_value = req_on_header_value,
-	.on_headers_complete = req_on_headers_complete,
-	.on_body = req_on_body,
-	.on_chunk_header = req_on_chunk_header,
-	.on_message_complete = req_on_message_complete,
-};
 
 void client_requests_init(struct client_conn *c)
 {
 	c->state = CLIENT_IDLE;
 	c->ex.upstream_us = -1;
-	llhttp_init(&c->parser, HTTP_REQUEST, &request_settings);
-	c->parser.data = c;
-	c->req.cache = &c->hw->head_cache;
+	request_parser_init(&c->req, &c->hw->head_cache);
 	c->ex.resp.cache = &c->hw->head_cache;
-}
-
-/* --- a complete request head --------------------------------------------- */
-
-/* Before a server sees the head, the body bytes already received are parsed
- * on a copy of the parser: a request whose framing is broken (a bad chunk
- * size, more data than a chunk announced) or whose body is over the limit
- * is refused while nothing of it has left lbd. Most hostile requests arrive
- * whole in one read; a broken body that arrives later ends the request
- * mid-stream, and lbd's own re-framing keeps the server in sync. */
-struct lookahead {
-	uint64_t body;
-	uint64_t limit;
-	int status;
-	struct chunk_guard cg;
-	const char *end;          /* of the buffer being parsed */
-};
-
-static int lookahead_on_body(llhttp_t *p, const char *at, size_t len)
-{
-	struct lookahead *la = p->data;
-
-	la->body += len;
-	if (la->limit && la->body > la->limit) {
-		la->status = 413;
-		return -1;
-	}
-	if ((p->flags & F_CHUNKED) && chunk_guard_body(&la->cg, at, len, la->end) < 0)
-		return -1;
-	return 0;
-}
-
-static int lookahead_on_chunk_header(llhttp_t *p)
-{
-	chunk_guard_header(&((struct lookahead *)p->data)->cg, p->content_length);
-	return 0;
-}
-
-static int lookahead_on_message_complete(llhttp_t *p)
-{
-	return HPE_PAUSED;
-}
-
-static const llhttp_settings_t lookahead_settings = {
-	.on_body = lookahead_on_body,
-	.on_chunk_header = lookahead_on_chunk_header,
-	.on_message_complete = lookahead_on_message_complete,
-};
-
-static int lookahead_status(struct client_conn *c)
-{
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct evbuffer_iovec v[16];
-	struct lookahead la = { .limit = c->ex.pool->limits.body_size };
-	llhttp_t probe = c->parser;
-	int n = evbuffer_peek(in, -1, NULL, v, 16);
-
-	probe.settings = (void *)&lookahead_settings;
-	probe.data = &la;
-	llhttp_resume(&probe);
-	for (int i = 0; i < n && i < 16; i++) {
-		la.end = (const char *)v[i].iov_base + v[i].iov_len;
-		if (chunk_guard_feed(&la.cg, v[i].iov_base, v[i].iov_len) < 0)
-			return 400;
-		enum llhttp_errno err = llhttp_execute(&probe, v[i].iov_base, v[i].iov_len);
-		if (err == HPE_PAUSED)
-			return 0;
-		if (err != HPE_OK)
-			return la.status ? la.status : 400;
-	}
-	return 0;
 }
 
 /* The client address of this request: the connection's (its peer, or the
@@ -396,7 +205,8 @@ static void request_client(struct client_conn *c)
 
 	ex->client = c->in.peer_ip;
 	if (l->ntrusted &&
-	    client_addr_forwarded(&c->req, l->trusted, l->ntrusted, c->in.peer_ip, ex->client_buf))
+	    client_addr_forwarded(&c->req.head, l->trusted, l->ntrusted, c->in.peer_ip,
+				  ex->client_buf))
 		ex->client = ex->client_buf;
 }
 
@@ -407,23 +217,24 @@ static void balance_inputs(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
 	const struct pool_conf *pool = ex->pool;
+	const struct http_head *h = &c->req.head;
 	const struct http_field *f;
 
 	ex->hash_key = ex->client;
 	ex->hash_key_len = strlen(ex->client);
-	if (pool->hash_key.header && (f = http_head_find(&c->req, pool->hash_key.header, NULL)) &&
+	if (pool->hash_key.header && (f = http_head_find(h, pool->hash_key.header, NULL)) &&
 	    f->value_len) {
-		ex->hash_key = http_field_value(&c->req, f);
+		ex->hash_key = http_field_value(h, f);
 		ex->hash_key_len = f->value_len;
 	}
 	ex->cookie = NULL;
 	ex->cookie_len = 0;
 	if (pool->balance != BALANCE_STICKY_COOKIE)
 		return;
-	for (uint32_t i = 0; i < c->req.nfields; i++) {
-		f = &c->req.fields[i];
-		if (http_field_is(&c->req, f, "cookie") &&
-		    cookie_find(http_field_value(&c->req, f), f->value_len, pool->sticky.cookie,
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		f = &h->fields[i];
+		if (http_field_is(h, f, "cookie") &&
+		    cookie_find(http_field_value(h, f), f->value_len, pool->sticky.cookie,
 				&ex->cookie, &ex->cookie_len))
 			return;
 	}
@@ -436,7 +247,7 @@ static void handle_head(struct client_conn *c)
 	int status;
 
 	evtimer_del(c->timer);
-	c->keep_alive = llhttp_should_keep_alive(&c->parser) && !c->w->stopping;
+	c->keep_alive = request_parser_keep_alive(&c->req) && !c->w->stopping;
 	if (!ex->listener) {
 		/* A reload removed this connection's listener: nothing routes
 		 * its requests any more. */
@@ -445,30 +256,26 @@ static void handle_head(struct client_conn *c)
 		return;
 	}
 	request_client(c);
-	status = http_request_plan(&c->parser, &c->req, ex->listener, &plan);
+	status = http_request_plan(&c->req.p, &c->req.head, ex->listener, &plan);
 	if (status) {
 		client_error(c, status);
 		return;
 	}
 	ex->pool = plan.pool;
 	balance_inputs(c);
-	ex->req_body = plan.out.body;
 	ex->upgrade = plan.out.upgrade;
 	ex->is_head = plan.is_head;
 	ex->replayable = plan.replayable;
-	if (ex->pool->limits.body_size && plan.out.body == BODY_LENGTH &&
-	    plan.out.content_length > ex->pool->limits.body_size) {
-		client_error(c, 413);
-		return;
-	}
-	if (plan.out.body != BODY_NONE && (status = lookahead_status(c))) {
+	status = request_parser_check_body(&c->req, ex->pool->limits.body_size,
+					   bufferevent_get_input(c->bev));
+	if (status) {
 		client_error(c, status);
 		return;
 	}
 	plan.out.client_ip = c->in.peer_ip;
 	plan.out.client_v6 = c->in.peer_v6;
 	plan.out.proto = c->in.tls ? "https" : "http";
-	if (http_request_render(&c->req, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
+	if (http_request_render(&c->req.head, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
 		client_error(c, 500);
 		return;
 	}
@@ -479,56 +286,42 @@ static void handle_head(struct client_conn *c)
 
 static bool may_parse(const struct client_conn *c)
 {
-	if (c->parser_paused)
+	if (c->req.paused)
 		return false;
 	switch (c->state) {
 	case CLIENT_IDLE:
 	case CLIENT_HEAD:
 		return true;
 	case CLIENT_FORWARD:
-		return !c->ex.req_complete;
+		return !c->req.complete;
 	default:
 		return false;
 	}
 }
 
-/* In FORWARD, whether the rest of the request still needs bytes. */
-static bool body_expected(const struct client_conn *c)
+static bool upstream_full(struct client_conn *c, struct evbuffer *out)
 {
-	if (c->discarding)
-		return false;
-	if (c->state != CLIENT_FORWARD)
-		return true;
-	if (c->ex.req_body == BODY_NONE)
-		return false;
-	return !(c->ex.req_body == BODY_LENGTH && c->parser.content_length == 0 &&
-		 c->ex.req_length == 0);
-}
-
-static bool upstream_full(struct client_conn *c)
-{
-	if (evbuffer_get_length(upstream_output(c)) < RELAY_HIGH_WATER)
+	if (evbuffer_get_length(out) < RELAY_HIGH_WATER)
 		return false;
 	io_reader_set(&c->rd, false);
 	c->read_blocked = true;
 	return true;
 }
 
-static void on_parse_error(struct client_conn *c, enum llhttp_errno err)
+static void on_parse_error(struct client_conn *c)
 {
-	int status = c->parse_status ? c->parse_status : 400;
+	int status = c->req.status;
 
 	if (status == 400)
 		log_debug("client %s: bad request: %s", c->in.peer_ip,
-			  llhttp_get_error_reason(&c->parser));
-	if (c->state == CLIENT_IDLE && !c->ex.cfg)
-		req_on_message_begin(&c->parser); /* garbage as the first byte */
+			  request_parser_error(&c->req));
 	client_error(c, status);
 }
 
 void client_process(struct client_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct request_parser *rp = &c->req;
 
 	c->in_process = true;
 	while (!c->free_pending && may_parse(c)) {
@@ -537,60 +330,46 @@ void client_process(struct client_conn *c)
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) {
 			/* llhttp paused at the end of a head whose message has no
 			 * body bytes: it completes the message on an empty feed. */
-			if (body_expected(c))
+			if (request_parser_needs_bytes(rp))
 				break;
 			v = (struct evbuffer_iovec){ .iov_base = (void *)"", .iov_len = 0 };
 			kick = true;
 		}
-		if (c->state == CLIENT_FORWARD && upstream_full(c))
-			break;
-		bool in_head = c->state == CLIENT_IDLE || c->state == CLIENT_HEAD;
-		c->chunk = v.iov_base;
-		c->chunk_end = c->chunk + v.iov_len;
-		if (c->state == CLIENT_FORWARD && chunk_guard_feed(&c->cg, v.iov_base, v.iov_len) < 0) {
-			c->parse_status = 400;
-			on_parse_error(c, HPE_USER);
-			break;
+		if (c->state == CLIENT_FORWARD) {
+			rp->out = upstream_output(c);
+			if (upstream_full(c, rp->out))
+				break;
+		} else if (c->state == CLIENT_IDLE) {
+			/* The limits of the generation a request starting here
+			 * would be served by. */
+			rp->header_size = c->w->cfg->limits.header_size;
+			rp->headers = c->w->cfg->limits.headers;
 		}
-		enum llhttp_errno err = llhttp_execute(&c->parser, v.iov_base, v.iov_len);
-		size_t used = err == HPE_OK ? v.iov_len :
-			(size_t)(llhttp_get_error_pos(&c->parser) - (const char *)v.iov_base);
-		if (used >= 2)
-			c->chunk_prev2 = c->chunk[used - 2];
-		else if (used == 1)
-			c->chunk_prev2 = c->chunk_prev;
-		if (used)
-			c->chunk_prev = c->chunk[used - 1];
+		size_t used;
+		enum request_step step = request_parser_feed(rp, v.iov_base, v.iov_len, &used);
 		evbuffer_drain(in, used);
 		c->ex.bytes_in += used;
-		if (in_head) {
-			/* Parsing pauses at the end of a head, so USED holds no
-			 * body bytes: the count is the head's raw size exactly. */
-			c->head_bytes += used;
-			if (c->ex.cfg && c->head_bytes > c->ex.cfg->limits.header_size) {
-				client_error(c, 431);
-				break;
-			}
-		}
-		if (err == HPE_OK && kick)
+		if (c->state == CLIENT_IDLE && (rp->started || step == REQUEST_ERROR))
+			client_request_begins(c);
+		if (step == REQUEST_MORE && kick)
 			break; /* nothing more to complete without bytes */
-		if (err == HPE_OK)
+		if (step == REQUEST_MORE)
 			continue;
-		if (err == HPE_PAUSED) {
-			c->parser_paused = true;
-			if (c->state == CLIENT_CONNECT)
-				handle_head(c);
+		if (step == REQUEST_HEAD) {
+			c->state = CLIENT_CONNECT;
+			handle_head(c);
 			continue;
 		}
-		if (err == HPE_PAUSED_UPGRADE) {
-			c->parser_paused = true;
-			c->ex.req_complete = true;
-			if (c->state == CLIENT_CONNECT)
-				handle_head(c); /* an upgrade request without body */
-			break;
+		if (step == REQUEST_DONE) {
+			upstream_request_sent(c);
+			/* The client may send nothing more for a while: only the
+			 * response (and the server's timeout) matters now. */
+			io_reader_timeout(&c->rd, NULL);
+			continue;
 		}
-		on_parse_error(c, err);
-		break;
+		if (step == REQUEST_ERROR)
+			on_parse_error(c);
+		break; /* an error, or an upgrade: the bytes after it are not HTTP */
 	}
 	c->in_process = false;
 	if (c->free_pending) {
@@ -615,14 +394,11 @@ void client_upstream_ready(struct client_conn *c)
 
 	c->state = CLIENT_FORWARD;
 	ms_to_timeval(client_timeouts(c)->client_idle_ms, &tv);
-	io_reader_timeout(&c->rd, c->ex.req_complete ? NULL : &tv);
+	io_reader_timeout(&c->rd, c->req.complete ? NULL : &tv);
 	bufferevent_set_timeouts(c->bev, NULL, &tv);
-	if (c->ex.upgrade && c->ex.req_complete)
+	if (c->ex.upgrade && c->req.complete)
 		return; /* nothing to relay before the 101 */
-	if (c->parser_paused) {
-		llhttp_resume(&c->parser);
-		c->parser_paused = false;
-	}
+	request_parser_resume(&c->req);
 	if (!c->in_process)
 		client_process(c);
 }
@@ -649,10 +425,10 @@ static void client_next_request(struct client_conn *c)
 	/* An idle keep-alive connection holds no head storage, so that many
 	 * thousands of them cost little; pipelined requests keep it. */
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
-		http_head_release(&c->req);
+		http_head_release(&c->req.head);
 		http_head_release(&c->ex.resp);
 	}
-	c->head_bytes = 0;
+	request_parser_next(&c->req);
 	c->state = CLIENT_IDLE;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	io_reader_timeout(&c->rd, NULL);
@@ -661,13 +437,6 @@ static void client_next_request(struct client_conn *c)
 		c->read_blocked = false;
 		io_reader_set(&c->rd, true);
 	}
-	if (c->parser_paused) {
-		if (llhttp_get_errno(&c->parser) == HPE_PAUSED_UPGRADE)
-			llhttp_resume_after_upgrade(&c->parser);
-		else
-			llhttp_resume(&c->parser);
-		c->parser_paused = false;
-	}
 	if (!c->in_process)
 		client_process(c); /* a pipelined request may be waiting */
 }
@@ -675,7 +444,7 @@ static void client_next_request(struct client_conn *c)
 void client_response_done(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
-	bool reusable = ex->resp_keep_alive && ex->req_complete;
+	bool reusable = ex->resp_keep_alive && c->req.complete;
 
 	client_log_exchange(c);
 	client_exchange_end(c, reusable);

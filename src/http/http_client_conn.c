@@ -42,7 +42,7 @@ void client_free(struct client_conn *c)
 	io_reader_free(&c->rd);
 	if (c->bev)
 		bufferevent_free(c->bev);
-	http_head_free(&c->req);
+	request_parser_free(&c->req);
 	http_head_free(&c->ex.resp);
 	atomic_fetch_sub_explicit(&c->lrt->connections, 1, memory_order_relaxed);
 	worker_conn_remove(c->w, &c->link);
@@ -136,7 +136,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct client_conn *c = arg;
 
-	if ((what & BEV_EVENT_EOF) && c->state == CLIENT_FORWARD && c->ex.req_complete) {
+	if ((what & BEV_EVENT_EOF) && c->state == CLIENT_FORWARD && c->req.complete) {
 		/* A half-close after a complete request: answer, then close. */
 		c->keep_alive = false;
 		return;

@@ -10,7 +10,6 @@
 #ifndef LBD_HTTP_CONN_H
 #define LBD_HTTP_CONN_H
 
-#include <llhttp.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +21,7 @@
 #include "http/cookie.h"
 #include "http/http_head.h"
 #include "http/http_response.h"
+#include "http/request_parser.h"
 #include "event/io.h"
 #include "event/peer.h"
 #include "event/worker.h"
@@ -56,12 +56,8 @@ struct exchange {
 	const char *cookie;               /* (NULL: none); both point into */
 	size_t cookie_len;                /* the client's request head */
 
-	const char *method;               /* NULL until the request line parsed */
 	char *head_out;                   /* rewritten request head, kept for */
 	size_t head_out_len;              /* a retry on another server */
-	enum body_mode req_body;
-	uint64_t req_length;
-	bool req_complete;                /* whole request parsed and forwarded */
 	bool req_sent;                    /* a byte of it may have reached a server */
 	bool upgrade;
 	bool is_head;
@@ -95,22 +91,12 @@ struct client_conn {
 					   * TLS or not (stream/inbound.h) */
 	enum client_state state;
 	struct event *timer;              /* header and idle deadlines */
-	llhttp_t parser;
-	struct http_head req;
-	uint64_t head_bytes;              /* raw bytes of the head read so far */
-	const char *chunk;                /* the bytes being parsed, and the */
-	const char *chunk_end;
-	char chunk_prev;                  /* last two bytes before them */
-	char chunk_prev2;
-	int parse_status;                 /* an answer chosen inside a callback */
-	bool parser_paused;
+	struct request_parser req;        /* the request (request_parser.h) */
 	bool keep_alive;                  /* may carry another request */
 	bool in_process;                  /* inside client_process(): no freeing */
 	bool free_pending;
 	bool read_blocked;                /* the server side is full */
-	bool discarding;                  /* the rest of an answered request */
 	bool served;                      /* a request was answered already */
-	struct chunk_guard cg;            /* CRLF after each chunk (body.h) */
 	struct exchange ex;
 };
 

@@ -283,7 +283,7 @@ static const struct set_cookie *sticky_cookie(struct client_conn *c, struct upst
 /* What the parser must know of the exchange before it is fed. */
 static void give_exchange_state(struct client_conn *c, struct response_parser *rp)
 {
-	rp->req_complete = c->ex.req_complete;
+	rp->req_complete = c->req.complete;
 	rp->keep_alive = c->keep_alive;
 }
 
@@ -314,7 +314,7 @@ static void fail(struct client_conn *c, int status)
 			 ex->peer.server->name,
 			 status == 504 ? "timed out" : "failed",
 			 ex->resp_started ? "relaying the response to" : "waiting for the response to",
-			 (int)c->req.url_len, c->req.buf + c->req.url_off);
+			 (int)c->req.head.url_len, c->req.head.buf + c->req.head.url_off);
 	}
 	client_upstream_failed(c, status);
 }
@@ -402,7 +402,7 @@ static void set_server_timeouts(struct client_conn *c)
 	struct timeval tv;
 
 	ms_to_timeval(ex->pool->timeouts.server_ms, &tv);
-	up_timeouts(ex->up, ex->req_complete ? &tv : NULL, &tv);
+	up_timeouts(ex->up, c->req.complete ? &tv : NULL, &tv);
 }
 
 void upstream_request_sent(struct client_conn *c)
@@ -495,7 +495,7 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	response_parser_init(&up->rp, &ex->resp, client_out(c), &c->hw->scratch);
 	up->rp.is_head = ex->is_head;
 	up->rp.upgrade = ex->upgrade;
-	up->rp.client_minor = c->parser.http_minor;
+	up->rp.client_minor = c->req.p.http_minor;
 	up->rp.set_cookie = sticky_cookie(c, up);
 	bufferevent_setcb(up->bev, up->tls ? up_tls_read : NULL, up_on_write, up_on_event, up);
 	bufferevent_setwatermark(up->bev, EV_WRITE, RELAY_LOW_WATER, 0);

@@ -86,6 +86,26 @@ class ErrorStatusTest(LbdTestCase):
             self.assertTrue(c.closed_within(2))
         self.assertLogged(lbd, [404, 200, 404])
 
+    def test_404_with_a_body_closes_the_connection(self):
+        """A request refused at its head with body bytes to follow is not
+        read to its end: lbd answers and closes (and stays up)."""
+        b = self.backends.http("api")
+        port = free_port()
+        lbd = self.start_lbd(config(
+            [listener("web", port, routes=[{"match": {"path_prefix": "/api"}, "pool": "p"}])],
+            [pool("p", [b])]))
+        for body in (b"Content-Length: 5\r\n\r\nhello",
+                     b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"):
+            with HttpClient(port) as c:
+                c.send(b"POST /nowhere HTTP/1.1\r\nHost: x\r\n" + body)
+                r = c.read_response()
+                self.assertErrorResponse(r, 404)
+                self.assertEqual(r.header("connection"), "close")
+                self.assertTrue(c.closed_within(2))
+        with HttpClient(port) as c:
+            self.assertEqual(c.request("GET", "/api/x").status, 200)
+        self.assertLogged(lbd, [404, 404, 200])
+
     def test_408_first_request_deadline_runs_from_accept(self):
         """The first head must be complete within `header` of connecting,
         however late its first byte comes."""

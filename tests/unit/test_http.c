@@ -1,4 +1,5 @@
-/* test_http.c — request checks, routing and the heads lbd forwards. */
+/* test_http.c — the request parser (request_parser.c) without sockets,
+ * request checks, routing and the heads lbd forwards. */
 #include <check.h>
 
 #include "check_main.h"
@@ -9,22 +10,42 @@
 #include "http/body.h"
 #include "http/http_request.h"
 #include "http/http_rewrite.h"
+#include "http/request_parser.h"
 #include "http/route.h"
-#include "head_parser.h"
 
-/* --- a tiny request parser feeding http_head, as http_client.c does ---- */
+/* --- feeding the request parser, as http_client.c does ------------------ */
 
-/* Parse RAW byte by byte (to exercise split spans). Returns the llhttp
- * error, HPE_PAUSED on a complete head. */
-static enum llhttp_errno parse(struct head_parser *r, const char *raw)
+/* Feed LEN bytes at IN, STEP bytes a read (0: all at once), from *POS on,
+ * until a step other than REQUEST_MORE or the end; *POS advances by what
+ * was used. */
+static enum request_step feed(struct request_parser *rp, const char *in, size_t len,
+			      size_t step, size_t *pos)
 {
-	head_parser_init(r, 16384, 100);
-	for (size_t i = 0; raw[i]; i++) {
-		enum llhttp_errno err = head_parser_feed(r, raw + i, 1, i ? raw[i - 1] : 0);
-		if (err != HPE_OK)
-			return err;
+	enum request_step st = REQUEST_MORE;
+
+	while (*pos < len && st == REQUEST_MORE) {
+		size_t n = step && len - *pos > step ? step : len - *pos, used;
+		st = request_parser_feed(rp, in + *pos, n, &used);
+		*pos += used;
 	}
-	return HPE_OK;
+	return st;
+}
+
+static void start(struct request_parser *rp, uint64_t header_size, uint32_t headers)
+{
+	request_parser_init(rp, NULL);
+	rp->header_size = header_size;
+	rp->headers = headers;
+}
+
+/* Parse RAW byte by byte (to exercise split spans) up to the end of its
+ * head. */
+static enum request_step parse(struct request_parser *rp, const char *raw)
+{
+	size_t pos = 0;
+
+	start(rp, 16384, 100);
+	return feed(rp, raw, strlen(raw), 1, &pos);
 }
 
 /* --- a configuration with routes, built by hand ------------------------ */
@@ -58,21 +79,21 @@ START_TEST(routes_first_match_wins)
 }
 END_TEST
 
-static int plan(const char *raw, struct head_parser *r, struct request_plan *pl)
+static int plan(const char *raw, struct request_parser *r, struct request_plan *pl)
 {
-	ck_assert_int_eq(parse(r, raw), HPE_PAUSED);
-	ck_assert(r->done);
-	return http_request_plan(&r->p, &r->h, &listener, pl);
+	ck_assert_int_eq(parse(r, raw), REQUEST_HEAD);
+	ck_assert_ptr_nonnull(r->method);
+	return http_request_plan(&r->p, &r->head, &listener, pl);
 }
 
-static char *render(struct head_parser *r, struct request_plan *pl)
+static char *render(struct request_parser *r, struct request_plan *pl)
 {
 	char *out;
 	size_t len;
 
 	pl->out.client_ip = "192.0.2.7";
 	pl->out.proto = "http";
-	ck_assert_int_eq(http_request_render(&r->h, &pl->out, &out, &len), 0);
+	ck_assert_int_eq(http_request_render(&r->head, &pl->out, &out, &len), 0);
 	char *s = malloc(len + 1);
 	memcpy(s, out, len);
 	s[len] = '\0';
@@ -82,7 +103,7 @@ static char *render(struct head_parser *r, struct request_plan *pl)
 
 START_TEST(request_head_is_rewritten)
 {
-	struct head_parser r;
+	struct request_parser r;
 	struct request_plan pl;
 
 	ck_assert_int_eq(plan("POST /api/x?y=1 HTTP/1.1\r\n"
@@ -112,13 +133,13 @@ START_TEST(request_head_is_rewritten)
 		"Forwarded: for=10.0.0.1, for=192.0.2.7;host=api.example.com;proto=http\r\n"
 		"\r\n");
 	free(s);
-	http_head_free(&r.h);
+	request_parser_free(&r);
 }
 END_TEST
 
 START_TEST(absolute_form_replaces_host)
 {
-	struct head_parser r;
+	struct request_parser r;
 	struct request_plan pl;
 
 	ck_assert_int_eq(plan("GET http://API.example.com:81/api?q HTTP/1.1\r\n"
@@ -135,19 +156,19 @@ START_TEST(absolute_form_replaces_host)
 		"Forwarded: for=192.0.2.7;host=\"API.example.com:81\";proto=http\r\n"
 		"\r\n");
 	free(s);
-	http_head_free(&r.h);
+	request_parser_free(&r);
 }
 END_TEST
 
 START_TEST(chunked_and_upgrade_framing)
 {
-	struct head_parser r;
+	struct request_parser r;
 	struct request_plan pl;
 
 	ck_assert_int_eq(plan("PUT /static/f HTTP/1.1\r\nHost: h\r\n"
 			      "Transfer-Encoding: chunked\r\n\r\n", &r, &pl), 0);
 	ck_assert_int_eq(pl.out.body, BODY_CHUNKED);
-	http_head_free(&r.h);
+	request_parser_free(&r);
 
 	ck_assert_int_eq(plan("GET /static/ws HTTP/1.1\r\nHost: h\r\n"
 			      "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n", &r, &pl), 0);
@@ -155,7 +176,7 @@ START_TEST(chunked_and_upgrade_framing)
 	char *s = render(&r, &pl);
 	ck_assert_ptr_nonnull(strstr(s, "Connection: upgrade\r\nUpgrade: websocket\r\n"));
 	free(s);
-	http_head_free(&r.h);
+	request_parser_free(&r);
 }
 END_TEST
 
@@ -175,24 +196,24 @@ START_TEST(bad_requests_are_refused)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct head_parser r;
+		struct request_parser r;
 		struct request_plan pl;
-		ck_assert_int_eq(parse(&r, cases[i].raw), HPE_PAUSED);
-		ck_assert_msg(http_request_plan(&r.p, &r.h, &listener, &pl) == cases[i].status,
+		ck_assert_int_eq(parse(&r, cases[i].raw), REQUEST_HEAD);
+		ck_assert_msg(http_request_plan(&r.p, &r.head, &listener, &pl) == cases[i].status,
 			      "case %zu", i);
-		http_head_free(&r.h);
+		request_parser_free(&r);
 	}
 }
 END_TEST
 
 START_TEST(http10_without_host_is_fine)
 {
-	struct head_parser r;
+	struct request_parser r;
 	struct request_plan pl;
 
 	ck_assert_int_eq(plan("GET /static/a HTTP/1.0\r\n\r\n", &r, &pl), 0);
 	ck_assert_str_eq(pl.pool->name, "web");
-	http_head_free(&r.h);
+	request_parser_free(&r);
 }
 END_TEST
 
@@ -211,15 +232,262 @@ START_TEST(smuggling_is_refused_by_the_parser)
 	};
 
 	for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
-		struct head_parser r;
-		enum llhttp_errno err = parse(&r, raw[i]);
-		if (err == HPE_PAUSED) {
+		struct request_parser r;
+		enum request_step st = parse(&r, raw[i]);
+		if (st == REQUEST_HEAD) {
 			struct request_plan pl;
-			ck_assert_msg(http_request_plan(&r.p, &r.h, &listener, &pl) == 400,
+			ck_assert_msg(http_request_plan(&r.p, &r.head, &listener, &pl) == 400,
 				      "case %zu accepted", i);
+		} else {
+			ck_assert_msg(st == REQUEST_ERROR && r.status == 400, "case %zu", i);
 		}
-		http_head_free(&r.h);
+		request_parser_free(&r);
 	}
+}
+END_TEST
+
+/* --- the checks on the raw bytes, the limits, pipelining ------------------ */
+
+/* A parser given the head of RAW (fed whole), routed with BODY_SIZE over
+ * what IN already holds: request_parser_check_body()'s answer. */
+static int check_body(struct request_parser *rp, const char *raw, uint64_t body_size,
+		      struct evbuffer *in)
+{
+	size_t pos = 0;
+
+	start(rp, 16384, 100);
+	ck_assert_int_eq(feed(rp, raw, strlen(raw), 0, &pos), REQUEST_HEAD);
+	ck_assert_uint_eq(pos, strlen(raw));
+	return request_parser_check_body(rp, body_size, in);
+}
+
+/* Route and resume RP, then feed BODY STEP bytes a read into OUT. */
+static enum request_step feed_body(struct request_parser *rp, const char *body, size_t step,
+				   struct evbuffer *out, size_t *pos)
+{
+	rp->out = out;
+	request_parser_resume(rp);
+	*pos = 0;
+	return feed(rp, body, strlen(body), step, pos);
+}
+
+static char *drain(struct evbuffer *b)
+{
+	size_t len = evbuffer_get_length(b);
+	char *s = calloc(1, len + 1);
+
+	evbuffer_remove(b, s, len);
+	return s;
+}
+
+START_TEST(body_over_the_limit_is_413)
+{
+	static const char cl[] = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n";
+	static const char te[] = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+	struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
+	struct request_parser r;
+	size_t pos;
+
+	/* Content-Length over the limit: refused at the head. */
+	ck_assert_int_eq(check_body(&r, cl, 9, in), 413);
+	request_parser_free(&r);
+	ck_assert_int_eq(check_body(&r, cl, 10, in), 0);
+	request_parser_free(&r);
+	ck_assert_int_eq(check_body(&r, cl, 0, in), 0);
+	request_parser_free(&r);
+	/* A chunked body over it, already received: refused before the head
+	 * leaves lbd. */
+	evbuffer_add_printf(in, "4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n");
+	ck_assert_int_eq(check_body(&r, te, 5, in), 413);
+	request_parser_free(&r);
+	ck_assert_int_eq(check_body(&r, te, 8, in), 0);
+	request_parser_free(&r);
+	/* ... or arriving later, one byte at a time: the first byte over it. */
+	evbuffer_drain(in, evbuffer_get_length(in));
+	for (size_t step = 0; step <= 1; step++) {
+		ck_assert_int_eq(check_body(&r, te, 5, in), 0);
+		ck_assert_int_eq(feed_body(&r, "4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n", step, out,
+					   &pos), REQUEST_ERROR);
+		ck_assert_int_eq(r.status, 413);
+		ck_assert_uint_eq(r.body_bytes, step ? 6 : 8);
+		request_parser_free(&r);
+		evbuffer_drain(out, evbuffer_get_length(out));
+	}
+	evbuffer_free(in);
+	evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(head_over_the_limits_is_431)
+{
+	static const char head[] = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n";
+	struct request_parser r;
+	size_t pos;
+
+	for (size_t step = 0; step <= 1; step++) {
+		/* Raw bytes over header_size (38 here), stored bytes within. */
+		start(&r, sizeof(head) - 2, 100);
+		pos = 0;
+		ck_assert_int_eq(feed(&r, head, strlen(head), step, &pos), REQUEST_ERROR);
+		ck_assert_int_eq(r.status, 431);
+		request_parser_free(&r);
+		start(&r, sizeof(head) - 1, 100);
+		pos = 0;
+		ck_assert_int_eq(feed(&r, head, strlen(head), step, &pos), REQUEST_HEAD);
+		request_parser_free(&r);
+		/* Empty lines before a request count towards its head. */
+		start(&r, sizeof(head) - 1, 100);
+		pos = 0;
+		ck_assert_int_eq(feed(&r, "\r\n", 2, step, &pos), REQUEST_MORE);
+		ck_assert(!r.started);
+		pos = 0;
+		ck_assert_int_eq(feed(&r, head, strlen(head), step, &pos), REQUEST_ERROR);
+		ck_assert_int_eq(r.status, 431);
+		request_parser_free(&r);
+		/* More fields than allowed. */
+		start(&r, 16384, 2);
+		pos = 0;
+		ck_assert_int_eq(feed(&r, head, strlen(head), step, &pos), REQUEST_ERROR);
+		ck_assert_int_eq(r.status, 431);
+		request_parser_free(&r);
+		start(&r, 16384, 3);
+		pos = 0;
+		ck_assert_int_eq(feed(&r, head, strlen(head), step, &pos), REQUEST_HEAD);
+		request_parser_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(broken_chunks_are_400)
+{
+	static const char te[] = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+	static const char *const bodies[] = {
+		"3\r\nabcXX0\r\n\r\n",        /* no CRLF after the data */
+		"3\r\nabc\rX0\r\n\r\n",
+		"3\r\nabcd\r\n0\r\n\r\n",     /* more data than announced */
+		"zz\r\nabc\r\n0\r\n\r\n",     /* not a chunk size */
+		"3 \r\nabc\r\n0\r\n\r\n",
+		"-3\r\nabc\r\n0\r\n\r\n",
+		"fffffffffffffffff\r\n",    /* over 64 bits */
+	};
+	struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
+	struct request_parser r;
+	size_t pos;
+
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		/* Received with the head: the look-ahead refuses it. */
+		evbuffer_add(in, bodies[i], strlen(bodies[i]));
+		ck_assert_msg(check_body(&r, te, 0, in) == 400, "case %zu ahead", i);
+		request_parser_free(&r);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		/* Received later, whole or a byte at a time. */
+		for (size_t step = 0; step <= 1; step++) {
+			ck_assert_int_eq(check_body(&r, te, 0, in), 0);
+			ck_assert_msg(feed_body(&r, bodies[i], step, out, &pos) == REQUEST_ERROR &&
+				      r.status == 400, "case %zu step %zu", i, step);
+			request_parser_free(&r);
+		}
+	}
+	/* What passes is framed anew: extensions and odd sizes stay behind. */
+	ck_assert_int_eq(check_body(&r, te, 0, in), 0);
+	evbuffer_drain(out, evbuffer_get_length(out));
+	ck_assert_int_eq(feed_body(&r, "03;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n", 0, out, &pos),
+			 REQUEST_DONE);
+	ck_assert(r.complete);
+	char *s = drain(out);
+	ck_assert_str_eq(s, "3\r\nabc\r\n0\r\n\r\n");
+	free(s);
+	request_parser_free(&r);
+	evbuffer_free(in);
+	evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(raw_byte_checks_are_400)
+{
+	static const char *const heads[] = {
+		"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n z\r\n\r\n",   /* obs-fold */
+		"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\tz\r\n\r\n",
+		"GET  / HTTP/1.1\r\nHost: a\r\n\r\n",               /* two spaces */
+		"GET \t/ HTTP/1.1\r\nHost: a\r\n\r\n",
+	};
+	struct request_parser r;
+	size_t pos;
+
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		for (size_t step = 0; step <= 1; step++) {
+			start(&r, 16384, 100);
+			pos = 0;
+			ck_assert_msg(feed(&r, heads[i], strlen(heads[i]), step, &pos) ==
+				      REQUEST_ERROR && r.status == 400, "case %zu step %zu", i, step);
+			request_parser_free(&r);
+		}
+	}
+}
+END_TEST
+
+START_TEST(pipelined_requests_wait_their_turn)
+{
+	static const char in[] = "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+				 "GET /b HTTP/1.1\r\nHost: a\r\n\r\n"
+				 "GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
+	struct evbuffer *out = evbuffer_new();
+	struct request_parser r;
+	size_t pos = 0, len = strlen(in);
+
+	for (size_t step = 0; step <= 1; step++) {
+		start(&r, 16384, 100);
+		pos = 0;
+		ck_assert_int_eq(feed(&r, in, len, step, &pos), REQUEST_HEAD);
+		ck_assert_int_eq(strncmp(r.head.buf + r.head.url_off, "/a", 2), 0);
+		ck_assert_int_eq(r.body, BODY_LENGTH);
+		ck_assert(r.paused && request_parser_body_left(&r));
+		r.out = out;
+		request_parser_resume(&r);
+		ck_assert_int_eq(feed(&r, in, len, step, &pos), REQUEST_DONE);
+		ck_assert(r.complete && r.paused && !request_parser_body_left(&r));
+		char *s = drain(out);
+		ck_assert_str_eq(s, "abc");
+		free(s);
+		/* The second request stays unparsed until the first is done. */
+		ck_assert_str_eq(in + pos, "GET /b HTTP/1.1\r\nHost: a\r\n\r\n"
+				 "GET /c HTTP/1.1\r\nHost: a\r\n\r\n");
+		ck_assert_int_eq(strncmp(r.head.buf + r.head.url_off, "/a", 2), 0);
+		request_parser_next(&r);
+		ck_assert(!r.discarding && r.method == NULL);
+		ck_assert_int_eq(feed(&r, in, len, step, &pos), REQUEST_HEAD);
+		ck_assert_int_eq(strncmp(r.head.buf + r.head.url_off, "/b", 2), 0);
+		ck_assert_str_eq(r.method, "GET");
+		/* Answered at its head (no body left): the next one follows. */
+		ck_assert(!request_parser_body_left(&r) && r.paused);
+		request_parser_next(&r);
+		ck_assert(r.discarding && !request_parser_needs_bytes(&r));
+		ck_assert_int_eq(feed(&r, in, len, step, &pos), REQUEST_HEAD);
+		ck_assert_int_eq(strncmp(r.head.buf + r.head.url_off, "/c", 2), 0);
+		ck_assert(!r.discarding);
+		ck_assert_uint_eq(pos, len);
+		request_parser_free(&r);
+	}
+	evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(http_versions)
+{
+	struct request_parser r;
+
+	/* HTTP/1.2 is refused by llhttp itself: 400, not 505. */
+	ck_assert_int_eq(parse(&r, "GET / HTTP/1.2\r\nHost: a\r\n\r\n"), REQUEST_ERROR);
+	ck_assert_int_eq(r.status, 400);
+	request_parser_free(&r);
+	ck_assert_int_eq(parse(&r, "GET / HTTP/1.0\r\n\r\n"), REQUEST_HEAD);
+	ck_assert_int_eq(r.p.http_minor, 0);
+	ck_assert(!request_parser_keep_alive(&r));
+	request_parser_free(&r);
+	ck_assert_int_eq(parse(&r, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"), REQUEST_HEAD);
+	ck_assert_int_eq(r.p.http_minor, 1);
+	ck_assert(request_parser_keep_alive(&r));
+	request_parser_free(&r);
 }
 END_TEST
 
@@ -332,6 +600,12 @@ int main(void)
 	tcase_add_test(tc, head_limits);
 	tcase_add_test(tc, chunk_guard_checks_the_crlf_after_data);
 	tcase_add_test(tc, connection_tokens);
+	tcase_add_test(tc, body_over_the_limit_is_413);
+	tcase_add_test(tc, head_over_the_limits_is_431);
+	tcase_add_test(tc, broken_chunks_are_400);
+	tcase_add_test(tc, raw_byte_checks_are_400);
+	tcase_add_test(tc, pipelined_requests_wait_their_turn);
+	tcase_add_test(tc, http_versions);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -1,0 +1,299 @@
+/* request_parser.c — parsing a client's requests and framing their bodies
+ * for the server, with the checks llhttp leaves to lbd. */
+#include "http/request_parser.h"
+
+#include <event2/buffer.h>
+#include <string.h>
+
+static struct request_parser *parser_of(llhttp_t *p)
+{
+	return p->data;
+}
+
+/* A callback's refusal: llhttp stops, the feed answers STATUS. */
+static int refuse(struct request_parser *rp, int status)
+{
+	rp->status = status;
+	return -1;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+	struct request_parser *rp = parser_of(p);
+
+	rp->head.max_bytes = (uint32_t)rp->header_size;
+	rp->head.max_fields = rp->headers;
+	http_head_reset(&rp->head);
+	rp->cg = (struct chunk_guard){ 0 };
+	rp->started = true;
+	return 0;
+}
+
+static int head_overflowed(struct request_parser *rp)
+{
+	return refuse(rp, rp->head.overflow == HEAD_NO_MEMORY ? 500 : 431);
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+	struct request_parser *rp = parser_of(p);
+
+	/* RFC 9112 §3: one space between method and target; llhttp skips
+	 * extra ones, a stricter parser behind lbd would not. */
+	if (rp->head.url_len == 0 && rp->head.last == 0) {
+		char before2 = at - rp->chunk >= 2 ? at[-2] :
+			at - rp->chunk == 1 ? rp->chunk_prev : rp->chunk_prev2;
+		if (before2 == ' ' || before2 == '\t')
+			return refuse(rp, 400);
+	}
+	return http_head_add_url(&rp->head, at, len) < 0 ? head_overflowed(rp) : 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct request_parser *rp = parser_of(p);
+
+	return http_head_add_name(&rp->head, at, len) < 0 ? head_overflowed(rp) : 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct request_parser *rp = parser_of(p);
+
+	if (http_value_is_folded(at, rp->chunk, rp->chunk_prev))
+		return refuse(rp, 400);
+	return http_head_add_value(&rp->head, at, len) < 0 ? head_overflowed(rp) : 0;
+}
+
+/* Stop at the end of the head: the body is read only once the owner has a
+ * server connection to take it. */
+static int on_headers_complete(llhttp_t *p)
+{
+	struct request_parser *rp = parser_of(p);
+
+	rp->method = llhttp_method_name(p->method);
+	rp->body = p->flags & F_CHUNKED ? BODY_CHUNKED :
+		   p->flags & F_CONTENT_LENGTH ? BODY_LENGTH : BODY_NONE;
+	rp->in_head = false;
+	return HPE_PAUSED;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct request_parser *rp = parser_of(p);
+
+	rp->body_bytes += len;
+	if (rp->body_size && rp->body_bytes > rp->body_size)
+		return refuse(rp, 413);
+	if (rp->body == BODY_CHUNKED && chunk_guard_body(&rp->cg, at, len, rp->chunk_end) < 0) {
+		rp->guard_failed = true;
+		return refuse(rp, 400);
+	}
+	return body_write(rp->out, rp->body, at, len);
+}
+
+static int on_chunk_header(llhttp_t *p)
+{
+	chunk_guard_header(&parser_of(p)->cg, p->content_length);
+	return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+	struct request_parser *rp = parser_of(p);
+
+	if (rp->discarding) {
+		rp->discarding = false; /* answered already; on to the next one */
+		return 0;
+	}
+	if (p->upgrade)
+		return 0; /* llhttp stops with HPE_PAUSED_UPGRADE */
+	body_finish(rp->out, rp->body);
+	rp->complete = true;
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t request_settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_chunk_header = on_chunk_header,
+	.on_message_complete = on_message_complete,
+};
+
+void request_parser_init(struct request_parser *rp, struct http_head_cache *cache)
+{
+	memset(rp, 0, sizeof(*rp));
+	llhttp_init(&rp->p, HTTP_REQUEST, &request_settings);
+	rp->p.data = rp;
+	rp->head.cache = cache;
+	rp->in_head = true;
+}
+
+void request_parser_free(struct request_parser *rp)
+{
+	http_head_free(&rp->head);
+}
+
+enum request_step request_parser_feed(struct request_parser *rp, const char *buf, size_t len,
+				      size_t *used)
+{
+	bool in_head = rp->in_head;
+
+	*used = 0;
+	rp->chunk = buf;
+	rp->chunk_end = buf + len;
+	if (!in_head && chunk_guard_feed(&rp->cg, buf, len) < 0) {
+		rp->guard_failed = true;
+		rp->status = 400;
+		return REQUEST_ERROR;
+	}
+	enum llhttp_errno err = llhttp_execute(&rp->p, buf, len);
+	size_t n = err == HPE_OK ? len : (size_t)(llhttp_get_error_pos(&rp->p) - buf);
+	if (n >= 2)
+		rp->chunk_prev2 = buf[n - 2];
+	else if (n == 1)
+		rp->chunk_prev2 = rp->chunk_prev;
+	if (n)
+		rp->chunk_prev = buf[n - 1];
+	*used = n;
+	if (in_head) {
+		/* Parsing pauses at the end of a head, so N holds no body
+		 * bytes: the count is the head's raw size exactly. */
+		rp->head_bytes += n;
+		if (rp->started && rp->head_bytes > rp->header_size) {
+			rp->status = 431;
+			return REQUEST_ERROR;
+		}
+	}
+	switch (err) {
+	case HPE_OK:
+		return REQUEST_MORE;
+	case HPE_PAUSED:
+		rp->paused = true;
+		return in_head ? REQUEST_HEAD : REQUEST_DONE;
+	case HPE_PAUSED_UPGRADE:
+		rp->paused = true;
+		rp->complete = true;
+		return REQUEST_UPGRADE;
+	default:
+		if (!rp->status)
+			rp->status = 400;
+		return REQUEST_ERROR;
+	}
+}
+
+/* Before a server sees the head, the body bytes already received are parsed
+ * on a copy of the parser: a request whose framing is broken (a bad chunk
+ * size, more data than a chunk announced) or whose body is over the limit
+ * is refused while nothing of it has left lbd. Most hostile requests arrive
+ * whole in one read; a broken body that arrives later ends the request
+ * mid-stream, and lbd's own re-framing keeps the server in sync. */
+struct lookahead {
+	uint64_t body;
+	uint64_t limit;
+	int status;
+	struct chunk_guard cg;
+	const char *end;          /* of the buffer being parsed */
+};
+
+static int lookahead_on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct lookahead *la = p->data;
+
+	la->body += len;
+	if (la->limit && la->body > la->limit) {
+		la->status = 413;
+		return -1;
+	}
+	if ((p->flags & F_CHUNKED) && chunk_guard_body(&la->cg, at, len, la->end) < 0)
+		return -1;
+	return 0;
+}
+
+static int lookahead_on_chunk_header(llhttp_t *p)
+{
+	chunk_guard_header(&((struct lookahead *)p->data)->cg, p->content_length);
+	return 0;
+}
+
+static int lookahead_on_message_complete(llhttp_t *p)
+{
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t lookahead_settings = {
+	.on_body = lookahead_on_body,
+	.on_chunk_header = lookahead_on_chunk_header,
+	.on_message_complete = lookahead_on_message_complete,
+};
+
+static int lookahead_status(const struct request_parser *rp, struct evbuffer *in)
+{
+	struct evbuffer_iovec v[16];
+	struct lookahead la = { .limit = rp->body_size };
+	llhttp_t probe = rp->p;
+	int n = evbuffer_peek(in, -1, NULL, v, 16);
+
+	probe.settings = (void *)&lookahead_settings;
+	probe.data = &la;
+	llhttp_resume(&probe);
+	for (int i = 0; i < n && i < 16; i++) {
+		la.end = (const char *)v[i].iov_base + v[i].iov_len;
+		if (chunk_guard_feed(&la.cg, v[i].iov_base, v[i].iov_len) < 0)
+			return 400;
+		enum llhttp_errno err = llhttp_execute(&probe, v[i].iov_base, v[i].iov_len);
+		if (err == HPE_PAUSED)
+			return 0;
+		if (err != HPE_OK)
+			return la.status ? la.status : 400;
+	}
+	return 0;
+}
+
+int request_parser_check_body(struct request_parser *rp, uint64_t body_size,
+			      struct evbuffer *in)
+{
+	rp->body_size = body_size;
+	if (body_size && rp->body == BODY_LENGTH && rp->p.content_length > body_size)
+		return 413;
+	return rp->body == BODY_NONE ? 0 : lookahead_status(rp, in);
+}
+
+void request_parser_resume(struct request_parser *rp)
+{
+	if (!rp->paused)
+		return;
+	llhttp_resume(&rp->p);
+	rp->paused = false;
+}
+
+void request_parser_next(struct request_parser *rp)
+{
+	rp->discarding = !rp->complete;
+	rp->method = NULL;
+	rp->body = BODY_NONE;
+	rp->body_size = 0;
+	rp->body_bytes = 0;
+	rp->started = false;
+	rp->complete = false;
+	rp->in_head = true;
+	rp->head_bytes = 0;
+	if (!rp->paused)
+		return;
+	if (llhttp_get_errno(&rp->p) == HPE_PAUSED_UPGRADE)
+		llhttp_resume_after_upgrade(&rp->p);
+	else
+		llhttp_resume(&rp->p);
+	rp->paused = false;
+}
+
+const char *request_parser_error(const struct request_parser *rp)
+{
+	if (rp->guard_failed)
+		return "no CRLF after chunk data";
+	return llhttp_get_error_reason(&rp->p);
+}
