@@ -3,6 +3,7 @@ so that a failing proxy test points at lbd and not at its test tools."""
 
 import hashlib
 import os
+import re
 import socket
 import time
 import unittest
@@ -157,6 +158,23 @@ class BackendSelfTest(unittest.TestCase):
         self.assertNotEqual(free_port(), 0)
         cfg = config([listener("a", 1234, "p")], [pool("p", ["127.0.0.1:1"])])
         self.assertEqual(_bind_ports(cfg), [("127.0.0.1", 1234)])
+
+
+class SuiteListTest(unittest.TestCase):
+    """Makefile.am's E2E_FILES is what `make check` runs: a test file left
+    out of it would never run there."""
+
+    def test_every_file_is_listed(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        top = os.environ.get("TOP_SRCDIR", os.path.join(here, "..", ".."))
+        with open(os.path.join(top, "Makefile.am")) as f:
+            text = f.read()
+        m = re.search(r"^E2E_FILES =((?:.*\\\n)*.*)$", text, re.M)
+        self.assertIsNotNone(m, "no E2E_FILES in Makefile.am")
+        listed = {os.path.basename(w) for w in m.group(1).replace("\\", " ").split()}
+        files = {n for n in os.listdir(here) if n.startswith("test_") and n.endswith(".py")}
+        self.assertEqual(sorted(files - listed), [], "missing from E2E_FILES in Makefile.am")
+        self.assertEqual(sorted(listed - files), [], "in E2E_FILES, but no such file")
 
 
 if __name__ == "__main__":
