@@ -137,7 +137,7 @@ void client_error(struct client_conn *c, int status)
 {
 	struct exchange *ex = &c->ex;
 
-	if (ex->resp_started) {
+	if (ex->rp.started) {
 		/* Part of the response is out: the client can only learn of the
 		 * failure by the connection closing before the body's end. */
 		client_log_exchange(c);
@@ -444,11 +444,12 @@ static void client_next_request(struct client_conn *c)
 void client_response_done(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
-	bool reusable = ex->resp_keep_alive && c->req.complete;
+	bool reusable = ex->rp.server_keep_alive && c->req.complete;
+	bool keep_alive = c->keep_alive && !ex->rp.closes_client;
 
 	client_log_exchange(c);
 	client_exchange_end(c, reusable);
-	if (!c->keep_alive || c->w->stopping) {
+	if (!keep_alive || c->w->stopping) {
 		client_close_after_flush(c);
 		return;
 	}

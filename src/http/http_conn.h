@@ -65,12 +65,12 @@ struct exchange {
 					   * a fresh connection if a pooled one was
 					   * stale */
 
-	struct http_head resp;
-	int status;
-	bool resp_started;                /* a response head went to the client */
-	bool resp_complete;
-	bool resp_keep_alive;             /* the server connection may be reused */
-	enum body_mode resp_body;         /* framing towards the client */
+	struct http_head resp;            /* the response head's storage */
+	struct response_parser rp;        /* the response, as http_upstream.c
+					   * feeds it (http_response.h): started,
+					   * complete, server_keep_alive, ... */
+	int status;                       /* what the client got: the server's,
+					   * or lbd's own answer */
 
 	struct timespec start_real;
 	uint64_t start_us;                /* monotonic */
@@ -92,7 +92,9 @@ struct client_conn {
 	enum client_state state;
 	struct event *timer;              /* header and idle deadlines */
 	struct request_parser req;        /* the request (request_parser.h) */
-	bool keep_alive;                  /* may carry another request */
+	bool keep_alive;                  /* may carry another request (the
+					   * response may still end it:
+					   * ex.rp.closes_client) */
 	bool in_process;                  /* inside client_process(): no freeing */
 	bool free_pending;
 	bool read_blocked;                /* the server side is full */

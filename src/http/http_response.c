@@ -144,9 +144,8 @@ static int on_headers_complete(llhttp_t *p)
 	};
 	if (no_body && (p->flags & F_CONTENT_LENGTH))
 		out.declared_length = (int64_t)p->content_length;
-	if (out.body == BODY_EOF || !rp->req_complete)
-		rp->keep_alive = false;
-	out.keep_alive = rp->keep_alive;
+	rp->closes_client = out.body == BODY_EOF || !*rp->req_complete;
+	out.keep_alive = *rp->client_keep_alive && !rp->closes_client;
 	rp->body = out.body;
 	if (send_head(rp, &out) < 0)
 		return -1;

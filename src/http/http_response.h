@@ -29,12 +29,13 @@ struct response_parser {
 	struct evbuffer *out;         /* towards the client */
 	struct strbuf *scratch;       /* for rendering heads, reused */
 
-	/* The exchange, as the owner knows it before each feed. */
+	/* The exchange, set by the owner before the first feed. The two
+	 * pointers are the owner's own state, read when the final head is
+	 * relayed (it may change until then: a stop, a client's half-close). */
 	bool is_head;                 /* the request was HEAD */
 	bool upgrade;                 /* the request asked for an upgrade */
-	bool req_complete;            /* the whole request reached the server */
-	bool keep_alive;              /* the client connection may stay open;
-				       * cleared when this response ends it */
+	const bool *req_complete;     /* the whole request reached the server */
+	const bool *client_keep_alive;/* the client connection may stay open */
 	int client_minor;             /* HTTP/1.<minor> of the client */
 	const struct set_cookie *set_cookie; /* added to the final head, or NULL */
 
@@ -43,6 +44,9 @@ struct response_parser {
 	bool started;                 /* the final head was queued on OUT */
 	bool complete;
 	bool server_keep_alive;       /* the server connection may be reused */
+	bool closes_client;           /* this response ends the client connection
+				       * (framed by the server's close, or sent
+				       * before the whole request was read) */
 	enum body_mode body;          /* the framing towards the client */
 	uint64_t bytes_out;           /* bytes queued on OUT, added to */
 

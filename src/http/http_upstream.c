@@ -61,7 +61,6 @@ struct upstream_conn {
 	bool reused;
 	bool read_blocked;                /* the client side is full */
 	uint64_t resp_bytes;
-	struct response_parser rp;        /* the response (http_response.h) */
 	struct set_cookie sticky;         /* the sticky cookie it gets, and */
 	char sticky_id[STICKY_ID_LEN + 1];/* its value */
 };
@@ -280,27 +279,14 @@ static const struct set_cookie *sticky_cookie(struct client_conn *c, struct upst
 	return &up->sticky;
 }
 
-/* What the parser must know of the exchange before it is fed. */
-static void give_exchange_state(struct client_conn *c, struct response_parser *rp)
+/* What the parser relayed becomes the exchange's record: its status and
+ * the bytes the client got. */
+static void count_response(struct exchange *ex)
 {
-	rp->req_complete = c->req.complete;
-	rp->keep_alive = c->keep_alive;
-}
-
-/* What the parser found becomes the exchange's (http_client.c reads it). */
-static void take_response_state(struct client_conn *c, struct response_parser *rp)
-{
-	struct exchange *ex = &c->ex;
-
-	c->keep_alive = rp->keep_alive;
-	if (rp->status)
-		ex->status = rp->status;
-	ex->resp_started = rp->started;
-	ex->resp_complete = rp->complete;
-	ex->resp_keep_alive = rp->server_keep_alive;
-	ex->resp_body = rp->body;
-	ex->bytes_out += rp->bytes_out;
-	rp->bytes_out = 0;
+	if (ex->rp.status)
+		ex->status = ex->rp.status;
+	ex->bytes_out += ex->rp.bytes_out;
+	ex->rp.bytes_out = 0;
 }
 
 static void fail(struct client_conn *c, int status)
@@ -313,7 +299,7 @@ static void fail(struct client_conn *c, int status)
 		log_warn("pool %s: server %s: %s while %s %.*s", ex->pool->name,
 			 ex->peer.server->name,
 			 status == 504 ? "timed out" : "failed",
-			 ex->resp_started ? "relaying the response to" : "waiting for the response to",
+			 ex->rp.started ? "relaying the response to" : "waiting for the response to",
 			 (int)c->req.head.url_len, c->req.head.buf + c->req.head.url_off);
 	}
 	client_upstream_failed(c, status);
@@ -327,7 +313,7 @@ static bool process_response(struct client_conn *c)
 	struct upstream_conn *up = ex->up;
 	struct evbuffer *in = bufferevent_get_input(up->bev);
 
-	while (!ex->resp_complete) {
+	while (!ex->rp.complete) {
 		if (evbuffer_get_length(client_out(c)) >= RELAY_HIGH_WATER) {
 			up_reading(up, false);
 			up->read_blocked = true;
@@ -338,11 +324,10 @@ static bool process_response(struct client_conn *c)
 			return true;
 		if (ex->upstream_us < 0)
 			ex->upstream_us = (int64_t)(monotonic_us() - ex->upstream_start_us);
-		struct response_parser *rp = &up->rp;
+		struct response_parser *rp = &ex->rp;
 		size_t used;
-		give_exchange_state(c, rp);
 		enum response_step step = response_parser_feed(rp, v.iov_base, v.iov_len, &used);
-		take_response_state(c, rp);
+		count_response(ex);
 		evbuffer_drain(in, used);
 		up->resp_bytes += used;
 		if (step == RESPONSE_MORE || step == RESPONSE_DONE)
@@ -419,7 +404,7 @@ static bool retry_stale(struct client_conn *c)
 	struct exchange *ex = &c->ex;
 	struct upstream_conn *up = ex->up;
 
-	if (!up->reused || up->resp_bytes || !ex->replayable || ex->resp_started)
+	if (!up->reused || up->resp_bytes || !ex->replayable || ex->rp.started)
 		return false;
 	ex->replayable = false;
 	ex->up = NULL;
@@ -438,12 +423,11 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 		fail(c, 504);
 		return;
 	}
-	if ((what & BEV_EVENT_EOF) && response_parser_needs_eof(&up->rp)) {
+	if ((what & BEV_EVENT_EOF) && response_parser_needs_eof(&c->ex.rp)) {
 		if (!process_response(c))
 			return;
-		give_exchange_state(c, &up->rp);
-		bool done = response_parser_finish(&up->rp);
-		take_response_state(c, &up->rp);
+		bool done = response_parser_finish(&c->ex.rp);
+		count_response(&c->ex);
 		if (done) {
 			client_response_done(c);
 			return;
@@ -492,11 +476,13 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	ex->up = up;
 	ex->resp.max_bytes = RESPONSE_HEAD_MAX_BYTES;
 	ex->resp.max_fields = RESPONSE_HEAD_MAX_FIELDS;
-	response_parser_init(&up->rp, &ex->resp, client_out(c), &c->hw->scratch);
-	up->rp.is_head = ex->is_head;
-	up->rp.upgrade = ex->upgrade;
-	up->rp.client_minor = c->req.p.http_minor;
-	up->rp.set_cookie = sticky_cookie(c, up);
+	response_parser_init(&ex->rp, &ex->resp, client_out(c), &c->hw->scratch);
+	ex->rp.is_head = ex->is_head;
+	ex->rp.upgrade = ex->upgrade;
+	ex->rp.req_complete = &c->req.complete;
+	ex->rp.client_keep_alive = &c->keep_alive;
+	ex->rp.client_minor = c->req.p.http_minor;
+	ex->rp.set_cookie = sticky_cookie(c, up);
 	bufferevent_setcb(up->bev, up->tls ? up_tls_read : NULL, up_on_write, up_on_event, up);
 	bufferevent_setwatermark(up->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	io_reader_callbacks(&up->rd, up_on_read, up_on_read_event, up);

@@ -180,8 +180,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rp.is_head = flags & 1;
 	rp.upgrade = flags & 2;
 	rp.client_minor = flags & 4 ? 0 : 1;
-	rp.req_complete = !(flags & 8);
-	rp.keep_alive = !(flags & 16);
+	bool req_complete = !(flags & 8), client_keep_alive = !(flags & 16);
+	rp.req_complete = &req_complete;
+	rp.client_keep_alive = &client_keep_alive;
 	rp.set_cookie = flags & 32 ? &sc : NULL;
 
 	/* Two reads, as the upstream feeds them: what one read does not use
@@ -204,7 +205,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* the access log counts what was queued */
 	if (step == RESPONSE_INVALID && !rp.started)
 		http_error_write(out, 502, true); /* what lbd answers instead */
-	if (complete && rp.keep_alive && (rp.body == BODY_EOF || !rp.req_complete))
+	if (complete && rp.started && !rp.closes_client &&
+	    (rp.body == BODY_EOF || !req_complete))
 		abort();
 	check_output(out, rp.is_head, complete, step == RESPONSE_UPGRADE);
 

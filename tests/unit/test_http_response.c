@@ -22,6 +22,9 @@ struct run {
 
 /* Parse IN (STEP bytes a read; 0: all at once) with the exchange as the
  * flags say; what the client got lands in r->text. */
+/* What the parser reads of the exchange through pointers. */
+static const bool yes = true, no = false;
+
 static void parse(struct run *r, const char *in, size_t step, bool is_head, bool upgrade,
 		  int client_minor)
 {
@@ -35,8 +38,8 @@ static void parse(struct run *r, const char *in, size_t step, bool is_head, bool
 	r->rp.is_head = is_head;
 	r->rp.upgrade = upgrade;
 	r->rp.client_minor = client_minor;
-	r->rp.req_complete = true;
-	r->rp.keep_alive = true;
+	r->rp.req_complete = &yes;
+	r->rp.client_keep_alive = &yes;
 	r->step = RESPONSE_MORE;
 	while (r->used < len && r->step == RESPONSE_MORE) {
 		size_t n = step && len - r->used > step ? step : len - r->used, used;
@@ -73,7 +76,7 @@ START_TEST(chunked_response_reframed_byte_by_byte)
 		ck_assert_int_eq(r.step, RESPONSE_DONE);
 		ck_assert_uint_eq(r.used, strlen(in) - 4); /* NEXT is not this response's */
 		ck_assert_int_eq(r.rp.status, 200);
-		ck_assert(r.rp.complete && r.rp.server_keep_alive && r.rp.keep_alive);
+		ck_assert(r.rp.complete && r.rp.server_keep_alive && !r.rp.closes_client);
 		/* Single-byte reads give one chunk per byte; both are framed anew. */
 		if (step == 0)
 			ck_assert_str_eq(r.text, "HTTP/1.1 200 OK\r\nX-Kept: yes\r\n"
@@ -94,7 +97,7 @@ START_TEST(close_delimited_to_http10_client)
 	parse(&r, "HTTP/1.1 200 OK\r\n\r\nuntil close", 4, false, false, 0);
 	ck_assert_int_eq(r.step, RESPONSE_DONE);
 	ck_assert_int_eq(r.rp.body, BODY_EOF);
-	ck_assert(!r.rp.keep_alive && !r.rp.server_keep_alive);
+	ck_assert(r.rp.closes_client && !r.rp.server_keep_alive);
 	ck_assert_str_eq(r.text, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close");
 	done(&r);
 }
@@ -187,11 +190,11 @@ START_TEST(request_not_complete_closes_the_client)
 	http_head_init(&r.head, 64 * 1024, 500);
 	response_parser_init(&r.rp, &r.head, r.out, &r.scratch);
 	r.rp.client_minor = 1;
-	r.rp.keep_alive = true;
-	r.rp.req_complete = false; /* an early 413 while the client uploads */
+	r.rp.client_keep_alive = &yes;
+	r.rp.req_complete = &no; /* an early 413 while the client uploads */
 	static const char in[] = "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n";
 	ck_assert_int_eq(response_parser_feed(&r.rp, in, strlen(in), &r.used), RESPONSE_DONE);
-	ck_assert(!r.rp.keep_alive);
+	ck_assert(r.rp.closes_client);
 	evbuffer_copyout(r.out, r.text, sizeof(r.text) - 1);
 	ck_assert_ptr_nonnull(strstr(r.text, "Connection: close\r\n"));
 	done(&r);
