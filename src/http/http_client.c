@@ -220,22 +220,22 @@ static void balance_inputs(struct client_conn *c)
 	const struct http_head *h = &c->req.head;
 	const struct http_field *f;
 
-	ex->hash_key = ex->client;
-	ex->hash_key_len = strlen(ex->client);
+	ex->peer.key = ex->client;
+	ex->peer.key_len = strlen(ex->client);
 	if (pool->hash_key.header && (f = http_head_find(h, pool->hash_key.header, NULL)) &&
 	    f->value_len) {
-		ex->hash_key = http_field_value(h, f);
-		ex->hash_key_len = f->value_len;
+		ex->peer.key = http_field_value(h, f);
+		ex->peer.key_len = f->value_len;
 	}
-	ex->cookie = NULL;
-	ex->cookie_len = 0;
+	ex->peer.cookie = NULL;
+	ex->peer.cookie_len = 0;
 	if (pool->balance != BALANCE_STICKY_COOKIE)
 		return;
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		f = &h->fields[i];
 		if (http_field_is(h, f, "cookie") &&
 		    cookie_find(http_field_value(h, f), f->value_len, pool->sticky.cookie,
-				&ex->cookie, &ex->cookie_len))
+				&ex->peer.cookie, &ex->peer.cookie_len))
 			return;
 	}
 }

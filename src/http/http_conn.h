@@ -47,14 +47,12 @@ struct exchange {
 	struct config *cfg;               /* the generation serving it; one ref */
 	const struct listener_conf *listener;
 	struct pool_conf *pool;
-	struct peer peer;                 /* the server it is assigned to */
+	struct peer peer;                 /* the server it is assigned to, and
+					   * what the balancer hashes (key,
+					   * cookie: in the client's head) */
 	struct upstream_conn *up;
 	const char *client;               /* the client address of this request */
 	char client_buf[INET6_ADDRSTRLEN];/* (NULL: the connection's peer_ip) */
-	const char *hash_key;             /* what ip_hash hashes, and the */
-	size_t hash_key_len;              /* sticky cookie the client sent */
-	const char *cookie;               /* (NULL: none); both point into */
-	size_t cookie_len;                /* the client's request head */
 
 	char *head_out;                   /* rewritten request head, kept for */
 	size_t head_out_len;              /* a retry on another server */

@@ -267,8 +267,8 @@ static const struct set_cookie *sticky_cookie(struct client_conn *c, struct upst
 	if (ex->pool->balance != BALANCE_STICKY_COOKIE || !ex->peer.server)
 		return NULL;
 	balance_sticky_id(ex->pool, ex->peer.server, up->sticky_id);
-	if (ex->cookie && ex->cookie_len == STICKY_ID_LEN &&
-	    memcmp(ex->cookie, up->sticky_id, STICKY_ID_LEN) == 0)
+	if (ex->peer.cookie && ex->peer.cookie_len == STICKY_ID_LEN &&
+	    memcmp(ex->peer.cookie, up->sticky_id, STICKY_ID_LEN) == 0)
 		return NULL;
 	up->sticky = (struct set_cookie){
 		.name = ex->pool->sticky.cookie,
@@ -560,10 +560,6 @@ void upstream_dispatch(struct client_conn *c)
 	ex->peer.base = c->w->base;
 	ex->peer.pool = ex->pool;
 	ex->peer.ops = &exchange_peer_ops;
-	ex->peer.key = ex->hash_key;
-	ex->peer.key_len = ex->hash_key_len;
-	ex->peer.cookie = ex->cookie;
-	ex->peer.cookie_len = ex->cookie_len;
 	peer_connect(&ex->peer);
 }
 
