@@ -52,7 +52,7 @@ static void usage(FILE *out)
 
 struct answer {
 	int status;
-	char *body;              /* NUL-terminated */
+	char *body; /* NUL-terminated */
 };
 
 static int unreachable(const char *what, int err)
@@ -172,8 +172,10 @@ static int request(const char *method, const char *path, const char *body, struc
 	strbuf_adds(&out, method);
 	strbuf_adds(&out, " ");
 	strbuf_adds(&out, path);
-	strbuf_adds(&out, " HTTP/1.1\r\nHost: lbd\r\nConnection: close\r\nUser-Agent: lbctl/"
-			  PACKAGE_VERSION "\r\nContent-Length: ");
+	strbuf_adds(
+		&out,
+		" HTTP/1.1\r\nHost: lbd\r\nConnection: close\r\nUser-Agent: lbctl/" PACKAGE_VERSION
+		"\r\nContent-Length: ");
 	strbuf_adds(&out, len);
 	if (body)
 		strbuf_adds(&out, "\r\nContent-Type: application/json");
@@ -312,8 +314,9 @@ static int server_command(const char *cmd, char **args, int nargs)
 		       weight, (unsigned long long)member_u64(a.body, "generation"));
 	else if (rc == 0)
 		printf("pool %s: server %s: %s\n", args[0], args[1],
-		       strcmp(cmd, "drain") == 0 ? "draining"
-		       : strcmp(cmd, "disable") == 0 ? "disabled" : "up");
+		       strcmp(cmd, "drain") == 0   ? "draining" :
+		       strcmp(cmd, "disable") == 0 ? "disabled" :
+						     "up");
 	free(a.body);
 	strbuf_free(&path);
 	return rc;
@@ -337,10 +340,18 @@ int main(int argc, char **argv)
 	/* "+": options end at the command, so "status --json" reaches it. */
 	while ((c = getopt_long(argc, argv, "+s:Vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': socket_path = optarg; break;
-		case 'V': printf("lbctl %s\n", PACKAGE_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_REFUSED;
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'V':
+			printf("lbctl %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_REFUSED;
 		}
 	}
 	if (optind >= argc)

@@ -48,11 +48,21 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': path = optarg; break;
-		case 't': check_only = true; break;
-		case 'V': printf("lbd %s\n", PACKAGE_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return LBD_EXIT_BAD_CONFIG;
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check_only = true;
+			break;
+		case 'V':
+			printf("lbd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return LBD_EXIT_BAD_CONFIG;
 		}
 	}
 	if (optind < argc) {

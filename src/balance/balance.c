@@ -31,14 +31,12 @@ int balance_build(struct config *cfg)
 	return 0;
 }
 
-struct server_conf *balance_pick(const struct pool_conf *pool,
-				 const struct balance_ctx *ctx)
+struct server_conf *balance_pick(const struct pool_conf *pool, const struct balance_ctx *ctx)
 {
 	return balance_ops(pool->balance)->pick(pool, pool->balancer, ctx);
 }
 
-int balance_server_eligible(const struct server_conf *srv,
-			    const struct balance_ctx *ctx)
+int balance_server_eligible(const struct server_conf *srv, const struct balance_ctx *ctx)
 {
 	if (srv->weight == 0 || !server_rt_available(srv->rt))
 		return 0;

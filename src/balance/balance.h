@@ -47,15 +47,13 @@ const struct balancer_ops *balance_ops(enum balance_algo algo);
 int balance_build(struct config *cfg);
 
 /* NULL when no server is available (the caller answers 503). */
-struct server_conf *balance_pick(const struct pool_conf *pool,
-				 const struct balance_ctx *ctx);
+struct server_conf *balance_pick(const struct pool_conf *pool, const struct balance_ctx *ctx);
 
 /* The algorithm's name as lbd.yaml spells it ("round_robin"). */
 const char *balance_name(enum balance_algo algo);
 
 /* True when SRV may take a new request of this pick. */
-int balance_server_eligible(const struct server_conf *srv,
-			    const struct balance_ctx *ctx);
+int balance_server_eligible(const struct server_conf *srv, const struct balance_ctx *ctx);
 
 /* Sticky cookie values: 16 lowercase hex digits of a hash of the pool and
  * server names (balance_sticky.c). */

@@ -35,8 +35,8 @@
 #define SEED_SALT 0x6c62642d68617368ULL /* "lbd-hash" */
 
 struct hash_data {
-	uint64_t *seeds;          /* per server, from its name */
-	bool uniform[2];          /* primaries / backups all share one weight */
+	uint64_t *seeds; /* per server, from its name */
+	bool uniform[2]; /* primaries / backups all share one weight */
 };
 
 static void hash_free(void *data)
@@ -82,9 +82,8 @@ static double weighted_cost(uint64_t score, uint32_t weight)
 	return -log(u) / (double)weight;
 }
 
-static struct server_conf *rendezvous(const struct pool_conf *pool,
-				      const struct hash_data *h, uint64_t key,
-				      bool backup, const struct balance_ctx *ctx)
+static struct server_conf *rendezvous(const struct pool_conf *pool, const struct hash_data *h,
+				      uint64_t key, bool backup, const struct balance_ctx *ctx)
 {
 	struct server_conf *best = NULL;
 	uint64_t best_score = 0;

@@ -17,7 +17,7 @@
 #include "core/runtime.h"
 
 struct rr_schedule {
-	uint32_t *slots;     /* server indexes */
+	uint32_t *slots; /* server indexes */
 	size_t len;
 };
 
@@ -90,8 +90,7 @@ static void *rr_build(const struct pool_conf *pool)
 
 	if (!rr)
 		return NULL;
-	if (schedule_build(&rr->primary, pool, 0) < 0 ||
-	    schedule_build(&rr->backup, pool, 1) < 0) {
+	if (schedule_build(&rr->primary, pool, 0) < 0 || schedule_build(&rr->backup, pool, 1) < 0) {
 		rr_free(rr);
 		return NULL;
 	}

@@ -32,7 +32,7 @@ struct sticky_entry {
 struct sticky_data {
 	const struct balancer_ops *fallback;
 	void *fallback_data;
-	struct sticky_entry *ids;   /* sorted by id */
+	struct sticky_entry *ids; /* sorted by id */
 	size_t nids;
 };
 
@@ -105,7 +105,8 @@ static void *sticky_build(const struct pool_conf *pool)
 		return NULL;
 	}
 	for (size_t i = 0; i < pool->nservers; i++)
-		d->ids[i] = (struct sticky_entry){ sticky_id(pool->name, pool->servers[i].name), i };
+		d->ids[i] = (struct sticky_entry){ sticky_id(pool->name, pool->servers[i].name),
+						   i };
 	d->nids = pool->nservers;
 	qsort(d->ids, d->nids, sizeof(*d->ids), entry_cmp);
 	return d;
@@ -126,8 +127,8 @@ static struct server_conf *sticky_pick(const struct pool_conf *pool, void *data,
 	struct sticky_entry key = { 0, 0 };
 
 	if (parse_id(ctx->cookie, ctx->cookie_len, &key.id) == 0) {
-		const struct sticky_entry *e =
-			bsearch(&key, d->ids, d->nids, sizeof(*d->ids), entry_cmp);
+		const struct sticky_entry *e = bsearch(&key, d->ids, d->nids, sizeof(*d->ids),
+						       entry_cmp);
 		struct server_conf *srv = e ? &pool->servers[e->index] : NULL;
 		/* A client placed on a backup goes back to the primaries as
 		 * soon as one is up. */

@@ -34,7 +34,7 @@
 #define CONFIG_WEIGHT_MAX 256
 #define CONFIG_WORKERS_MAX 256
 #define CONFIG_RETRIES_MAX 16
-#define CONFIG_NAME_MAX 64           /* listener, pool and server names */
+#define CONFIG_NAME_MAX 64 /* listener, pool and server names */
 
 enum listener_protocol {
 	PROTO_HTTP,
@@ -50,14 +50,14 @@ enum balance_algo {
 
 /* What ip_hash hashes: the client's address, or the value of a header. */
 struct hash_key_conf {
-	char *header;            /* NULL: the client address */
+	char *header; /* NULL: the client address */
 };
 
 #define STICKY_COOKIE_DEFAULT "LBSRV"
 
 struct sticky_conf {
-	char *cookie;            /* cookie name; STICKY_COOKIE_DEFAULT unless set */
-	uint64_t max_age_ms;     /* 0: a session cookie */
+	char *cookie;               /* cookie name; STICKY_COOKIE_DEFAULT unless set */
+	uint64_t max_age_ms;        /* 0: a session cookie */
 	enum balance_algo fallback; /* places clients without a valid cookie */
 };
 
@@ -71,9 +71,9 @@ struct timeouts_conf {
 };
 
 struct limits_conf {
-	uint64_t header_size;    /* whole request head, bytes */
-	uint32_t headers;        /* number of header fields */
-	uint64_t body_size;      /* 0 = unlimited */
+	uint64_t header_size; /* whole request head, bytes */
+	uint32_t headers;     /* number of header fields */
+	uint64_t body_size;   /* 0 = unlimited */
 };
 
 enum health_check_type {
@@ -90,19 +90,19 @@ enum health_check_type {
 
 /* pools[].health_check: active checks, run by health.c on the main thread. */
 struct health_check_conf {
-	bool enabled;            /* the key is written */
+	bool enabled; /* the key is written */
 	enum health_check_type type;
-	char *path;              /* http: the request target; "/" unless set */
-	char *host;              /* http: the Host header; NULL: the server address */
+	char *path; /* http: the request target; "/" unless set */
+	char *host; /* http: the Host header; NULL: the server address */
 	uint64_t interval_ms;
-	uint64_t timeout_ms;     /* never above interval_ms */
+	uint64_t timeout_ms; /* never above interval_ms */
 	uint32_t rise, fall;
 	uint16_t expect_lo, expect_hi; /* accepted status codes, inclusive */
 };
 
 /* pools[].passive (or defaults.passive): failures seen on live traffic. */
 struct passive_conf {
-	uint32_t max_fails;      /* 0: off */
+	uint32_t max_fails; /* 0: off */
 	uint64_t fail_timeout_ms;
 };
 
@@ -111,11 +111,11 @@ struct pool_rt;
 struct listener_rt;
 
 struct server_conf {
-	char *name;              /* defaults to the address text */
+	char *name; /* defaults to the address text */
 	struct lbd_addr addr;
-	uint32_t weight;         /* 0 .. CONFIG_WEIGHT_MAX; 0 takes no new traffic */
+	uint32_t weight; /* 0 .. CONFIG_WEIGHT_MAX; 0 takes no new traffic */
 	bool backup;
-	struct server_rt *rt;    /* runtime state, bound by config_attach_runtime() */
+	struct server_rt *rt; /* runtime state, bound by config_attach_runtime() */
 };
 
 struct pool_conf {
@@ -130,11 +130,11 @@ struct pool_conf {
 	struct limits_conf limits;
 	struct server_conf *servers;
 	size_t nservers;
-	struct pool_rt *rt;      /* runtime state, bound by config_attach_runtime() */
-	void *balancer;          /* the algorithm's data, built by balance_build() */
+	struct pool_rt *rt;                    /* runtime state, bound by config_attach_runtime() */
+	void *balancer;                        /* the algorithm's data, built by balance_build() */
 	void (*balancer_free)(void *balancer); /* set with it; config_unref calls it */
-	struct hash_key_conf hash_key; /* ip_hash, and sticky_cookie's fallback */
-	struct sticky_conf sticky;     /* sticky_cookie */
+	struct hash_key_conf hash_key;         /* ip_hash, and sticky_cookie's fallback */
+	struct sticky_conf sticky;             /* sticky_cookie */
 	struct health_check_conf health_check;
 	struct passive_conf passive;   /* inherited from defaults.passive */
 	bool has_hash_key, has_sticky; /* written in the file (misuse checks) */
@@ -142,9 +142,9 @@ struct pool_conf {
 };
 
 struct route_conf {
-	char *host;              /* NULL: any; "*.example.com": any subdomain */
-	char *path_prefix;       /* NULL: any */
-	struct pool_conf *pool;  /* points into config.pools */
+	char *host;             /* NULL: any; "*.example.com": any subdomain */
+	char *path_prefix;      /* NULL: any */
+	struct pool_conf *pool; /* points into config.pools */
 };
 
 struct listener_conf {
@@ -152,35 +152,35 @@ struct listener_conf {
 	struct lbd_addr *binds;
 	size_t nbinds;
 	enum listener_protocol protocol;
-	bool proxy_protocol;     /* connections start with a PROXY v1/v2 header */
+	bool proxy_protocol;           /* connections start with a PROXY v1/v2 header */
 	struct listener_tls_conf *tls; /* NULL: plain TCP */
-	struct cidr *trusted;    /* peers whose X-Forwarded-For names the client */
+	struct cidr *trusted;          /* peers whose X-Forwarded-For names the client */
 	size_t ntrusted;
 	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
-	struct listener_rt *rt;  /* runtime state, bound by config_attach_runtime() */
+	struct listener_rt *rt; /* runtime state, bound by config_attach_runtime() */
 };
 
 struct global_conf {
-	uint32_t workers;        /* resolved: "auto" becomes the online CPUs */
+	uint32_t workers; /* resolved: "auto" becomes the online CPUs */
 	uint32_t max_connections;
-	char *user;              /* NULL: keep the starting user */
-	char *group;             /* NULL: the user's primary group */
+	char *user;  /* NULL: keep the starting user */
+	char *group; /* NULL: the user's primary group */
 	struct {
-		char *socket;    /* path of the admin UNIX socket; NULL: off */
+		char *socket;           /* path of the admin UNIX socket; NULL: off */
 		struct lbd_addr listen; /* TCP admin listener when has_listen */
 		bool has_listen;
 	} admin;
 	struct {
 		enum log_level level;
-		char *access;    /* "stdout", "off" or a file path */
+		char *access; /* "stdout", "off" or a file path */
 		enum access_format format;
 	} log;
 };
 
 struct config {
 	atomic_uint refs;
-	uint64_t generation;     /* set by whoever publishes it; 0 until then */
+	uint64_t generation; /* set by whoever publishes it; 0 until then */
 	char *path;
 	struct global_conf global;
 	struct timeouts_conf timeouts; /* defaults.timeouts */
@@ -198,8 +198,8 @@ struct config {
 struct config *config_load(const char *path, struct config_errors *errs);
 
 /* The same from a buffer; FILE_NAME is used in error messages only. */
-struct config *config_load_buffer(const char *file_name, const char *data,
-				  size_t len, struct config_errors *errs);
+struct config *config_load_buffer(const char *file_name, const char *data, size_t len,
+				  struct config_errors *errs);
 
 /* Give CFG its generation number once it is ready to serve; it then counts
  * as live until it is freed. */

@@ -42,8 +42,8 @@ static struct config_error *errors_push(struct config_errors *errs)
 	return &errs->items[errs->count];
 }
 
-void config_errors_add(struct config_errors *errs, const char *file, unsigned line,
-		       unsigned column, const char *path, const char *fmt, ...)
+void config_errors_add(struct config_errors *errs, const char *file, unsigned line, unsigned column,
+		       const char *path, const char *fmt, ...)
 {
 	struct config_error *e = errors_push(errs);
 	va_list ap;

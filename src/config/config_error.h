@@ -12,8 +12,8 @@
 
 struct config_error {
 	char *file;
-	unsigned line, column;  /* 1-based; 0 when not known (file cannot be read) */
-	char *path;             /* key path, or NULL for document-level errors */
+	unsigned line, column; /* 1-based; 0 when not known (file cannot be read) */
+	char *path;            /* key path, or NULL for document-level errors */
 	char *message;
 };
 
@@ -25,9 +25,9 @@ struct config_errors {
 void config_errors_init(struct config_errors *errs);
 void config_errors_free(struct config_errors *errs);
 
-void config_errors_add(struct config_errors *errs, const char *file,
-		       unsigned line, unsigned column, const char *path,
-		       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void config_errors_add(struct config_errors *errs, const char *file, unsigned line, unsigned column,
+		       const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 
 /* "FILE:LINE:COLUMN: PATH: MESSAGE" (PATH and its colon omitted when NULL,
  * LINE:COLUMN omitted when 0). Returns the length like snprintf. */

@@ -17,7 +17,9 @@
 _Static_assert(sizeof(enum health_check_type) == sizeof(int), "enum size");
 
 static const struct enum_name check_types[] = {
-	{ "http", HEALTH_CHECK_HTTP }, { "tcp", HEALTH_CHECK_TCP }, { NULL, 0 },
+	{ "http", HEALTH_CHECK_HTTP },
+	{ "tcp", HEALTH_CHECK_TCP },
+	{ NULL, 0 },
 };
 
 /* A request target: origin form, with a query allowed (health URLs often
@@ -38,8 +40,10 @@ static void field_check_path(struct walk *w, const struct field *f, const struct
 	}
 	for (const char *p = s; *p; p++) {
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '#') {
-			cerr_at(w->errs, v, "expected a path without spaces, control characters, "
-				"non-ASCII bytes or \"#\", got \"%.64s\"", s);
+			cerr_at(w->errs, v,
+				"expected a path without spaces, control characters, "
+				"non-ASCII bytes or \"#\", got \"%.64s\"",
+				s);
 			return;
 		}
 	}
@@ -61,8 +65,10 @@ static void field_check_host(struct walk *w, const struct field *f, const struct
 	if (!s)
 		return;
 	if (strlen(s) > 255 || s[strspn(s, ok)] != '\0') {
-		cerr_at(w->errs, v, "expected a host name, optionally with :PORT "
-			"(letters, digits, \".-_:[]\", at most 255), got \"%.64s\"", s);
+		cerr_at(w->errs, v,
+			"expected a host name, optionally with :PORT "
+			"(letters, digits, \".-_:[]\", at most 255), got \"%.64s\"",
+			s);
 		return;
 	}
 	hc->host = strdup(s);
@@ -70,8 +76,7 @@ static void field_check_host(struct walk *w, const struct field *f, const struct
 		cerr_at(w->errs, v, "out of memory");
 }
 
-static void field_expect(struct walk *w, const struct field *f, const struct cnode *v,
-			 void *obj)
+static void field_expect(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	static const char what[] = "a status code or a range of them, from 100 to 599 "
 				   "(200, 200-399)";
@@ -82,7 +87,11 @@ static void field_expect(struct walk *w, const struct field *f, const struct cno
 		cerr_at(w->errs, v, "expected %s, got \"%s\"", what, s);
 }
 
-#define HDUR(k, member, lo) { k, field_duration, offsetof(struct health_check_conf, member), lo, 3600000, NULL, false }
+#define HDUR(k, member, lo) \
+	{ \
+		k, field_duration, offsetof(struct health_check_conf, member), lo, 3600000, NULL, \
+			false \
+	}
 
 static const struct field health_fields[] = {
 	{ "type", field_enum, offsetof(struct health_check_conf, type), 0, 0, check_types, false },
@@ -90,14 +99,15 @@ static const struct field health_fields[] = {
 	{ "host", field_check_host, 0, 0, 0, NULL, false },
 	HDUR("interval", interval_ms, HEALTH_INTERVAL_MIN_MS),
 	HDUR("timeout", timeout_ms, 1),
-	{ "rise", field_u32, offsetof(struct health_check_conf, rise), 1, HEALTH_RISE_FALL_MAX, NULL, false },
-	{ "fall", field_u32, offsetof(struct health_check_conf, fall), 1, HEALTH_RISE_FALL_MAX, NULL, false },
+	{ "rise", field_u32, offsetof(struct health_check_conf, rise), 1, HEALTH_RISE_FALL_MAX,
+	  NULL, false },
+	{ "fall", field_u32, offsetof(struct health_check_conf, fall), 1, HEALTH_RISE_FALL_MAX,
+	  NULL, false },
 	{ "expect", field_expect, 0, 0, 0, NULL, false },
 };
 const struct section health_check_section = SECTION(health_fields);
 
-static void check_health(struct walk *w, const struct health_check_conf *hc,
-			 const struct cnode *v)
+static void check_health(struct walk *w, const struct health_check_conf *hc, const struct cnode *v)
 {
 	static const char *const http_only[] = { "path", "host", "expect" };
 	const struct cnode *k;
@@ -106,8 +116,10 @@ static void check_health(struct walk *w, const struct health_check_conf *hc,
 		char t[32], i[32];
 		format_duration(hc->timeout_ms, t, sizeof(t));
 		format_duration(hc->interval_ms, i, sizeof(i));
-		cerr_at(w->errs, k, "timeout %s is longer than interval %s; lbd runs one "
-			"check at a time per server, so timeout must not exceed interval", t, i);
+		cerr_at(w->errs, k,
+			"timeout %s is longer than interval %s; lbd runs one "
+			"check at a time per server, so timeout must not exceed interval",
+			t, i);
 	}
 	if (hc->type != HEALTH_CHECK_TCP)
 		return;
@@ -116,14 +128,19 @@ static void check_health(struct walk *w, const struct health_check_conf *hc,
 			cerr_at(w->errs, k->key, "%s applies only with type: http", http_only[i]);
 }
 
-void field_health_check(struct walk *w, const struct field *f, const struct cnode *v,
-			void *obj)
+void field_health_check(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	struct health_check_conf *hc = (void *)((char *)obj + f->off);
 
 	*hc = (struct health_check_conf){
-		.enabled = true, .type = HEALTH_CHECK_HTTP, .interval_ms = 2000,
-		.timeout_ms = 1000, .rise = 2, .fall = 3, .expect_lo = 200, .expect_hi = 399,
+		.enabled = true,
+		.type = HEALTH_CHECK_HTTP,
+		.interval_ms = 2000,
+		.timeout_ms = 1000,
+		.rise = 2,
+		.fall = 3,
+		.expect_lo = 200,
+		.expect_hi = 399,
 	};
 	/* "health_check:" alone: every default. */
 	if (!(v->kind == CNODE_SCALAR && v->null))
@@ -141,8 +158,10 @@ void field_health_check(struct walk *w, const struct field *f, const struct cnod
 }
 
 static const struct field passive_fields[] = {
-	{ "max_fails", field_u32, offsetof(struct passive_conf, max_fails), 0, PASSIVE_MAX_FAILS_MAX, NULL, false },
-	{ "fail_timeout", field_duration, offsetof(struct passive_conf, fail_timeout_ms), PASSIVE_FAIL_TIMEOUT_MIN_MS, 3600000, NULL, false },
+	{ "max_fails", field_u32, offsetof(struct passive_conf, max_fails), 0,
+	  PASSIVE_MAX_FAILS_MAX, NULL, false },
+	{ "fail_timeout", field_duration, offsetof(struct passive_conf, fail_timeout_ms),
+	  PASSIVE_FAIL_TIMEOUT_MIN_MS, 3600000, NULL, false },
 };
 const struct section passive_section = SECTION(passive_fields);
 

@@ -15,14 +15,15 @@ _Static_assert(sizeof(enum tls_min_version) == sizeof(int), "enum size");
 #define TLS_CIPHERS_MAX 2048
 
 static const struct enum_name tls_versions[] = {
-	{ "1.2", TLS_MIN_1_2 }, { "1.3", TLS_MIN_1_3 }, { NULL, 0 },
+	{ "1.2", TLS_MIN_1_2 },
+	{ "1.3", TLS_MIN_1_3 },
+	{ NULL, 0 },
 };
 
 /* A path; a relative one is taken from the configuration file's directory,
  * so that a configuration and its certificates can move together. Pools'
  * CA, certificate and key files take the same form. */
-void field_tls_path(struct walk *w, const struct field *f, const struct cnode *v,
-			   void *obj)
+void field_tls_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	const char *s = walk_scalar(w, v, "a file path");
 	const char *base = w->cfg->path, *slash = strrchr(base, '/');
@@ -64,7 +65,8 @@ static void field_cipher_list(struct walk *w, const struct field *f, const struc
 		return;
 	for (const char *p = s; *p; p++) {
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-			cerr_at(w->errs, v, "expected %s, without spaces or control characters", what);
+			cerr_at(w->errs, v, "expected %s, without spaces or control characters",
+				what);
 			return;
 		}
 	}
@@ -87,8 +89,7 @@ static const struct field cert_fields[] = {
 };
 const struct section listener_tls_cert_section = SECTION(cert_fields);
 
-void field_certificates(struct walk *w, const struct field *f, const struct cnode *v,
-			       void *obj)
+void field_certificates(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	struct listener_tls_conf *t = obj;
 
@@ -106,10 +107,14 @@ void field_certificates(struct walk *w, const struct field *f, const struct cnod
 
 static const struct field tls_fields[] = {
 	{ "certificates", field_certificates, 0, 0, 0, &listener_tls_cert_section, true },
-	{ "min_version", field_enum, offsetof(struct listener_tls_conf, min_version), 0, 0, tls_versions, false },
-	{ "ciphers", field_cipher_list, offsetof(struct listener_tls_conf, ciphers), 0, 0, NULL, false },
-	{ "ciphersuites", field_cipher_list, offsetof(struct listener_tls_conf, ciphersuites), 0, 0, NULL, false },
-	{ "session_tickets", field_bool, offsetof(struct listener_tls_conf, session_tickets), 0, 0, NULL, false },
+	{ "min_version", field_enum, offsetof(struct listener_tls_conf, min_version), 0, 0,
+	  tls_versions, false },
+	{ "ciphers", field_cipher_list, offsetof(struct listener_tls_conf, ciphers), 0, 0, NULL,
+	  false },
+	{ "ciphersuites", field_cipher_list, offsetof(struct listener_tls_conf, ciphersuites), 0, 0,
+	  NULL, false },
+	{ "session_tickets", field_bool, offsetof(struct listener_tls_conf, session_tickets), 0, 0,
+	  NULL, false },
 };
 const struct section listener_tls_section = SECTION(tls_fields);
 
@@ -122,7 +127,8 @@ static const struct cnode *error_node(const struct cnode *v, const struct tls_lo
 	case TLS_PART_CERT:
 	case TLS_PART_KEY:
 		if (certs && certs->kind == CNODE_SEQ && e->cert < certs->n)
-			n = cnode_get(certs->items[e->cert], e->part == TLS_PART_CERT ? "cert" : "key");
+			n = cnode_get(certs->items[e->cert],
+				      e->part == TLS_PART_CERT ? "cert" : "key");
 		break;
 	case TLS_PART_CIPHERS:
 		n = cnode_get(v, "ciphers");

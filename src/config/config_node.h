@@ -28,12 +28,12 @@ enum cnode_kind {
 struct cnode {
 	enum cnode_kind kind;
 	unsigned line, column;
-	struct cnode *parent;        /* the enclosing map or sequence; NULL at top */
-	const struct cnode *key;     /* under a map: the key scalar (a key: itself) */
-	size_t index;                /* under a sequence: the position */
-	char *str;                   /* scalar text, NUL-terminated, no inner NUL */
-	bool quoted;                 /* written quoted or as a block scalar */
-	bool null;                   /* plain empty, "~" or "null" */
+	struct cnode *parent;    /* the enclosing map or sequence; NULL at top */
+	const struct cnode *key; /* under a map: the key scalar (a key: itself) */
+	size_t index;            /* under a sequence: the position */
+	char *str;               /* scalar text, NUL-terminated, no inner NUL */
+	bool quoted;             /* written quoted or as a block scalar */
+	bool null;               /* plain empty, "~" or "null" */
 	/* Maps hold key, value, key, value...; sequences hold items. */
 	struct cnode **items;
 	size_t n, cap;

@@ -18,8 +18,10 @@ void field_pool_tls(struct walk *w, const struct field *f, const struct cnode *v
 	if (v->kind != CNODE_MAP) {
 		char got[96];
 		cnode_describe(v, got, sizeof(got));
-		cerr_at(w->errs, v, "expected a mapping (tls: {} for TLS to the servers with "
-			"every default), got %s", got);
+		cerr_at(w->errs, v,
+			"expected a mapping (tls: {} for TLS to the servers with "
+			"every default), got %s",
+			got);
 		return;
 	}
 	tc->enabled = true;
@@ -51,7 +53,7 @@ static bool dns_name_ok(const char *s)
 			continue;
 		}
 		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9');
+			     (c >= '0' && c <= '9');
 		if (!alnum && !(c == '-' && label > 0) && c != '_')
 			return false;
 		if (++label > 63)
@@ -64,7 +66,7 @@ void field_tls_name(struct walk *w, const struct field *f, const struct cnode *v
 {
 	bool ip_ok = f->min != 0; /* verify_name: an IP address is a name too */
 	const char *what = ip_ok ? "a host name or an IP address" :
-		"a host name (SNI carries no IP addresses)";
+				   "a host name (SNI carries no IP addresses)";
 	char **slot = (char **)((char *)obj + f->off);
 	const char *s = walk_scalar(w, v, what);
 	unsigned char buf[sizeof(struct in6_addr)];
@@ -87,8 +89,8 @@ void field_tls_name(struct walk *w, const struct field *f, const struct cnode *v
 
 void config_build_pool_tls(struct walk *w, struct pool_conf *p, const struct cnode *v)
 {
-	static const char *const keys[] = { [TLS_KEY_CA] = "ca", [TLS_KEY_CERT] = "cert",
-					    [TLS_KEY_KEY] = "key" };
+	static const char *const
+		keys[] = { [TLS_KEY_CA] = "ca", [TLS_KEY_CERT] = "cert", [TLS_KEY_KEY] = "key" };
 	const struct cnode *tls = cnode_get(v, "tls");
 	struct tls_upstream_target *targets;
 	enum tls_upstream_key key;

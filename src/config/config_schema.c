@@ -27,52 +27,59 @@ _Static_assert(sizeof(enum access_format) == sizeof(int), "enum size");
 
 static void field_listeners(struct walk *w, const struct field *f, const struct cnode *v,
 			    void *obj);
-static void field_pools(struct walk *w, const struct field *f, const struct cnode *v,
-			void *obj);
-static void field_servers(struct walk *w, const struct field *f, const struct cnode *v,
-			  void *obj);
-static void field_routes(struct walk *w, const struct field *f, const struct cnode *v,
-			 void *obj);
-static void field_binds(struct walk *w, const struct field *f, const struct cnode *v,
-			void *obj);
-static void field_match(struct walk *w, const struct field *f, const struct cnode *v,
-			void *obj);
-static void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v,
-			   void *obj);
-static void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v,
-			   void *obj);
-static void field_trusted(struct walk *w, const struct field *f, const struct cnode *v,
-			  void *obj);
-static void field_sticky(struct walk *w, const struct field *f, const struct cnode *v,
-			 void *obj);
+static void field_pools(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+static void field_servers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+static void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+static void field_binds(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+static void field_match(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+static void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+static void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+static void field_trusted(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+static void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 
 static const struct enum_name log_levels[] = {
-	{ "error", LOG_LEVEL_ERROR }, { "warn", LOG_LEVEL_WARN },
-	{ "info", LOG_LEVEL_INFO }, { "debug", LOG_LEVEL_DEBUG }, { NULL, 0 },
+	{ "error", LOG_LEVEL_ERROR },
+	{ "warn", LOG_LEVEL_WARN },
+	{ "info", LOG_LEVEL_INFO },
+	{ "debug", LOG_LEVEL_DEBUG },
+	{ NULL, 0 },
 };
 static const struct enum_name access_formats[] = {
-	{ "json", ACCESS_FORMAT_JSON }, { "combined", ACCESS_FORMAT_COMBINED }, { NULL, 0 },
+	{ "json", ACCESS_FORMAT_JSON },
+	{ "combined", ACCESS_FORMAT_COMBINED },
+	{ NULL, 0 },
 };
 static const struct enum_name protocols[] = {
-	{ "http", PROTO_HTTP }, { "tcp", PROTO_TCP }, { NULL, 0 },
+	{ "http", PROTO_HTTP },
+	{ "tcp", PROTO_TCP },
+	{ NULL, 0 },
 };
 static const struct enum_name balances[] = {
-	{ "round_robin", BALANCE_ROUND_ROBIN }, { "least_conn", BALANCE_LEAST_CONN },
-	{ "ip_hash", BALANCE_IP_HASH }, { "sticky_cookie", BALANCE_STICKY_COOKIE },
+	{ "round_robin", BALANCE_ROUND_ROBIN },
+	{ "least_conn", BALANCE_LEAST_CONN },
+	{ "ip_hash", BALANCE_IP_HASH },
+	{ "sticky_cookie", BALANCE_STICKY_COOKIE },
 	{ NULL, 0 },
 };
 static const struct enum_name fallbacks[] = {
-	{ "round_robin", BALANCE_ROUND_ROBIN }, { "least_conn", BALANCE_LEAST_CONN },
-	{ "ip_hash", BALANCE_IP_HASH }, { NULL, 0 },
+	{ "round_robin", BALANCE_ROUND_ROBIN },
+	{ "least_conn", BALANCE_LEAST_CONN },
+	{ "ip_hash", BALANCE_IP_HASH },
+	{ NULL, 0 },
 };
 
-#define DUR(k, member, lo) { k, field_duration, offsetof(struct timeouts_conf, member), lo, DURATION_MAX_MS, NULL, false }
+#define DUR(k, member, lo) \
+	{ \
+		k, field_duration, offsetof(struct timeouts_conf, member), lo, DURATION_MAX_MS, \
+			NULL, false \
+	}
 
 /* global */
 static const struct field log_fields[] = {
 	{ "level", field_enum, offsetof(struct global_conf, log.level), 0, 0, log_levels, false },
 	{ "access", field_access, offsetof(struct global_conf, log.access), 0, 0, NULL, false },
-	{ "format", field_enum, offsetof(struct global_conf, log.format), 0, 0, access_formats, false },
+	{ "format", field_enum, offsetof(struct global_conf, log.format), 0, 0, access_formats,
+	  false },
 };
 static const struct section log_section = SECTION(log_fields);
 
@@ -84,22 +91,26 @@ static void field_admin_listen(struct walk *w, const struct field *f, const stru
 	if (walk_address(w, v, &g->admin.listen) != 0)
 		return;
 	if (g->admin.listen.sa.ss_family == AF_UNIX) {
-		cerr_at(w->errs, v, "expected HOST:PORT or [IPv6]:PORT, got a unix: address "
-				    "(the admin UNIX socket is global.admin.socket)");
+		cerr_at(w->errs, v,
+			"expected HOST:PORT or [IPv6]:PORT, got a unix: address "
+			"(the admin UNIX socket is global.admin.socket)");
 		return;
 	}
 	g->admin.has_listen = true;
 }
 
 static const struct field admin_fields[] = {
-	{ "socket", field_socket_path, offsetof(struct global_conf, admin.socket), 0, 0, NULL, false },
+	{ "socket", field_socket_path, offsetof(struct global_conf, admin.socket), 0, 0, NULL,
+	  false },
 	{ "listen", field_admin_listen, 0, 0, 0, NULL, false },
 };
 static const struct section admin_section = SECTION(admin_fields);
 
 static const struct field global_fields[] = {
-	{ "workers", field_workers, offsetof(struct global_conf, workers), 1, CONFIG_WORKERS_MAX, NULL, false },
-	{ "max_connections", field_u32, offsetof(struct global_conf, max_connections), 1, 10000000, NULL, false },
+	{ "workers", field_workers, offsetof(struct global_conf, workers), 1, CONFIG_WORKERS_MAX,
+	  NULL, false },
+	{ "max_connections", field_u32, offsetof(struct global_conf, max_connections), 1, 10000000,
+	  NULL, false },
 	{ "user", field_user, offsetof(struct global_conf, user), 0, 0, NULL, false },
 	{ "group", field_group, offsetof(struct global_conf, group), 0, 0, NULL, false },
 	{ "admin", field_section, 0, 0, 0, &admin_section, false },
@@ -109,29 +120,29 @@ static const struct section global_section = SECTION(global_fields);
 
 /* defaults */
 static const struct field defaults_timeout_fields[] = {
-	DUR("connect", connect_ms, 1),
-	DUR("header", header_ms, 1),
-	DUR("client_idle", client_idle_ms, 1),
-	DUR("server", server_ms, 1),
-	DUR("tunnel", tunnel_ms, 1),
-	DUR("drain", drain_ms, 0),
+	DUR("connect", connect_ms, 1),         DUR("header", header_ms, 1),
+	DUR("client_idle", client_idle_ms, 1), DUR("server", server_ms, 1),
+	DUR("tunnel", tunnel_ms, 1),           DUR("drain", drain_ms, 0),
 };
-static const struct section defaults_timeouts =
-	SECTION(defaults_timeout_fields);
+static const struct section defaults_timeouts = SECTION(defaults_timeout_fields);
 
 static const struct field defaults_limit_fields[] = {
-	{ "header_size", field_size, offsetof(struct limits_conf, header_size), 1024, 1024 * 1024, NULL, false },
+	{ "header_size", field_size, offsetof(struct limits_conf, header_size), 1024, 1024 * 1024,
+	  NULL, false },
 	{ "headers", field_u32, offsetof(struct limits_conf, headers), 1, 1000, NULL, false },
-	{ "body_size", field_size, offsetof(struct limits_conf, body_size), 0, SIZE_MAX_BYTES, NULL, false },
+	{ "body_size", field_size, offsetof(struct limits_conf, body_size), 0, SIZE_MAX_BYTES, NULL,
+	  false },
 };
-static const struct section defaults_limits =
-	SECTION(defaults_limit_fields);
+static const struct section defaults_limits = SECTION(defaults_limit_fields);
 
 static const struct field defaults_fields[] = {
-	{ "timeouts", field_section, offsetof(struct config, timeouts), 0, 0, &defaults_timeouts, false },
-	{ "retries", field_u32, offsetof(struct config, retries), 0, CONFIG_RETRIES_MAX, NULL, false },
+	{ "timeouts", field_section, offsetof(struct config, timeouts), 0, 0, &defaults_timeouts,
+	  false },
+	{ "retries", field_u32, offsetof(struct config, retries), 0, CONFIG_RETRIES_MAX, NULL,
+	  false },
 	{ "limits", field_section, offsetof(struct config, limits), 0, 0, &defaults_limits, false },
-	{ "passive", field_passive, offsetof(struct config, passive), 0, 0, &passive_section, false },
+	{ "passive", field_passive, offsetof(struct config, passive), 0, 0, &passive_section,
+	  false },
 };
 static const struct section defaults_section = SECTION(defaults_fields);
 
@@ -141,50 +152,63 @@ static const struct field pool_timeout_fields[] = {
 	DUR("server", server_ms, 1),
 	DUR("tunnel", tunnel_ms, 1),
 };
-#define CLIENT_SIDE(k, where) { k, "a client-side setting: it applies before a pool is chosen, so it belongs under defaults." where }
+#define CLIENT_SIDE(k, where) \
+	{ \
+		k, "a client-side setting: it applies before a pool is chosen, so it belongs under defaults." where \
+	}
 static const struct misplaced pool_timeout_misplaced[] = {
 	CLIENT_SIDE("header", "timeouts"),
 	CLIENT_SIDE("client_idle", "timeouts"),
-	{ "drain", "a process-wide setting (the wait on stop): it belongs under defaults.timeouts" },
+	{ "drain",
+	  "a process-wide setting (the wait on stop): it belongs under defaults.timeouts" },
 };
-static const struct section pool_timeouts = SECTION_ELSEWHERE(pool_timeout_fields, pool_timeout_misplaced);
+static const struct section pool_timeouts = SECTION_ELSEWHERE(pool_timeout_fields,
+							      pool_timeout_misplaced);
 
 static const struct field pool_limit_fields[] = {
-	{ "body_size", field_size, offsetof(struct limits_conf, body_size), 0, SIZE_MAX_BYTES, NULL, false },
+	{ "body_size", field_size, offsetof(struct limits_conf, body_size), 0, SIZE_MAX_BYTES, NULL,
+	  false },
 };
 static const struct misplaced pool_limit_misplaced[] = {
 	CLIENT_SIDE("header_size", "limits"),
 	CLIENT_SIDE("headers", "limits"),
 };
-static const struct section pool_limits = SECTION_ELSEWHERE(pool_limit_fields, pool_limit_misplaced);
+static const struct section pool_limits = SECTION_ELSEWHERE(pool_limit_fields,
+							    pool_limit_misplaced);
 
 static const struct field server_fields[] = {
 	{ "name", field_server_name, offsetof(struct server_conf, name), 0, 0, NULL, false },
 	{ "address", field_address, offsetof(struct server_conf, addr), 0, 0, NULL, true },
-	{ "weight", field_u32, offsetof(struct server_conf, weight), 0, CONFIG_WEIGHT_MAX, NULL, false },
+	{ "weight", field_u32, offsetof(struct server_conf, weight), 0, CONFIG_WEIGHT_MAX, NULL,
+	  false },
 	{ "backup", field_bool, offsetof(struct server_conf, backup), 0, 0, NULL, false },
 };
 static const struct section server_section = SECTION(server_fields);
 
 static const struct field sticky_fields[] = {
 	{ "cookie", field_cookie_name, offsetof(struct sticky_conf, cookie), 0, 0, NULL, false },
-	{ "max_age", field_duration, offsetof(struct sticky_conf, max_age_ms), 1000, DURATION_MAX_MS, NULL, false },
+	{ "max_age", field_duration, offsetof(struct sticky_conf, max_age_ms), 1000,
+	  DURATION_MAX_MS, NULL, false },
 	{ "fallback", field_enum, offsetof(struct sticky_conf, fallback), 0, 0, fallbacks, false },
 };
 static const struct section sticky_section = SECTION(sticky_fields);
 
 static const struct enum_name tls_versions[] = {
-	{ "1.2", 0x0303 }, { "1.3", 0x0304 }, { NULL, 0 },
+	{ "1.2", 0x0303 },
+	{ "1.3", 0x0304 },
+	{ NULL, 0 },
 };
 static const struct field pool_tls_fields[] = {
 	{ "verify", field_bool, offsetof(struct pool_tls_conf, verify), 0, 0, NULL, false },
 	{ "ca", field_tls_path, offsetof(struct pool_tls_conf, ca), 0, 0, NULL, false },
 	{ "sni", field_tls_name, offsetof(struct pool_tls_conf, sni), 0, 0, NULL, false },
 	/* min 1: field_tls_name takes an IP address too */
-	{ "verify_name", field_tls_name, offsetof(struct pool_tls_conf, verify_name), 1, 0, NULL, false },
+	{ "verify_name", field_tls_name, offsetof(struct pool_tls_conf, verify_name), 1, 0, NULL,
+	  false },
 	{ "cert", field_tls_path, offsetof(struct pool_tls_conf, cert), 0, 0, NULL, false },
 	{ "key", field_tls_path, offsetof(struct pool_tls_conf, key), 0, 0, NULL, false },
-	{ "min_version", field_enum, offsetof(struct pool_tls_conf, min_version), 0, 0, tls_versions, false },
+	{ "min_version", field_enum, offsetof(struct pool_tls_conf, min_version), 0, 0,
+	  tls_versions, false },
 };
 static const struct section pool_tls_section = SECTION(pool_tls_fields);
 
@@ -192,12 +216,17 @@ static const struct field pool_fields[] = {
 	{ "name", field_name, offsetof(struct pool_conf, name), 0, 0, NULL, true },
 	{ "balance", field_enum, offsetof(struct pool_conf, balance), 0, 0, balances, false },
 	{ "hash_key", field_hash_key, 0, 0, 0, NULL, false },
-	{ "sticky", field_sticky, offsetof(struct pool_conf, sticky), 0, 0, &sticky_section, false },
-	{ "timeouts", field_section, offsetof(struct pool_conf, timeouts), 0, 0, &pool_timeouts, false },
-	{ "retries", field_u32, offsetof(struct pool_conf, retries), 0, CONFIG_RETRIES_MAX, NULL, false },
+	{ "sticky", field_sticky, offsetof(struct pool_conf, sticky), 0, 0, &sticky_section,
+	  false },
+	{ "timeouts", field_section, offsetof(struct pool_conf, timeouts), 0, 0, &pool_timeouts,
+	  false },
+	{ "retries", field_u32, offsetof(struct pool_conf, retries), 0, CONFIG_RETRIES_MAX, NULL,
+	  false },
 	{ "limits", field_section, offsetof(struct pool_conf, limits), 0, 0, &pool_limits, false },
-	{ "health_check", field_health_check, offsetof(struct pool_conf, health_check), 0, 0, &health_check_section, false },
-	{ "passive", field_passive, offsetof(struct pool_conf, passive), 0, 0, &passive_section, false },
+	{ "health_check", field_health_check, offsetof(struct pool_conf, health_check), 0, 0,
+	  &health_check_section, false },
+	{ "passive", field_passive, offsetof(struct pool_conf, passive), 0, 0, &passive_section,
+	  false },
 	{ "tls", field_pool_tls, offsetof(struct pool_conf, tls), 0, 0, &pool_tls_section, false },
 	{ "servers", field_servers, 0, 0, 0, &server_section, true },
 };
@@ -206,7 +235,8 @@ static const struct section pool_section = SECTION(pool_fields);
 /* listeners */
 static const struct field match_fields[] = {
 	{ "host", field_host, offsetof(struct route_conf, host), 0, 0, NULL, false },
-	{ "path_prefix", field_path_prefix, offsetof(struct route_conf, path_prefix), 0, 0, NULL, false },
+	{ "path_prefix", field_path_prefix, offsetof(struct route_conf, path_prefix), 0, 0, NULL,
+	  false },
 };
 static const struct section match_section = SECTION(match_fields);
 
@@ -219,8 +249,10 @@ static const struct section route_section = SECTION(route_fields);
 static const struct field listener_fields[] = {
 	{ "name", field_name, offsetof(struct listener_conf, name), 0, 0, NULL, true },
 	{ "bind", field_binds, 0, 0, 0, NULL, true },
-	{ "protocol", field_enum, offsetof(struct listener_conf, protocol), 0, 0, protocols, false },
-	{ "proxy_protocol", field_bool, offsetof(struct listener_conf, proxy_protocol), 0, 0, NULL, false },
+	{ "protocol", field_enum, offsetof(struct listener_conf, protocol), 0, 0, protocols,
+	  false },
+	{ "proxy_protocol", field_bool, offsetof(struct listener_conf, proxy_protocol), 0, 0, NULL,
+	  false },
 	{ "tls", field_listener_tls, 0, 0, 0, &listener_tls_section, false },
 	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },
 	{ "routes", field_routes, 0, 0, 0, &route_section, true },
@@ -249,8 +281,7 @@ static void *xcalloc(struct walk *w, const struct cnode *v, size_t n, size_t siz
 /* ---- pools ---- */
 
 /* "client_ip" or "header:NAME" with NAME an HTTP field name (a token). */
-static void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v,
-			   void *obj)
+static void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	static const char what[] = "client_ip or header:NAME (NAME an HTTP header name)";
 	static const char tchar[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -275,8 +306,7 @@ static void field_hash_key(struct walk *w, const struct field *f, const struct c
 	cerr_at(w->errs, v, "expected %s, got \"%s\"", what, s);
 }
 
-static void field_sticky(struct walk *w, const struct field *f, const struct cnode *v,
-			 void *obj)
+static void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	((struct pool_conf *)obj)->has_sticky = true;
 	field_section(w, f, v, obj);
@@ -286,11 +316,12 @@ static void field_sticky(struct walk *w, const struct field *f, const struct cno
 static void check_balance(struct walk *w, const struct pool_conf *p, const struct cnode *v)
 {
 	const struct cnode *k;
-	bool hashes = p->balance == BALANCE_IP_HASH ||
-		(p->balance == BALANCE_STICKY_COOKIE && p->sticky.fallback == BALANCE_IP_HASH);
+	bool hashes = p->balance == BALANCE_IP_HASH || (p->balance == BALANCE_STICKY_COOKIE &&
+							p->sticky.fallback == BALANCE_IP_HASH);
 
 	if (p->has_hash_key && !hashes && (k = cnode_get(v, "hash_key")))
-		cerr_at(w->errs, k->key, "hash_key applies only with balance: ip_hash "
+		cerr_at(w->errs, k->key,
+			"hash_key applies only with balance: ip_hash "
 			"(or sticky_cookie with fallback: ip_hash)");
 	if (p->has_sticky && p->balance != BALANCE_STICKY_COOKIE && (k = cnode_get(v, "sticky")))
 		cerr_at(w->errs, k->key, "sticky applies only with balance: sticky_cookie");
@@ -301,8 +332,8 @@ static void report_dup_server(struct walk *w, const struct uniq *dup, const stru
 	const struct cnode *name = cnode_get(dup->node, "name");
 
 	if (name)
-		cerr_at(w->errs, name, "duplicate server name \"%s\" (first at line %u)",
-			dup->key, first->node->line);
+		cerr_at(w->errs, name, "duplicate server name \"%s\" (first at line %u)", dup->key,
+			first->node->line);
 	else
 		cerr_at(w->errs, dup->node,
 			"duplicate server name \"%s\" (first at line %u); a server's name "
@@ -310,8 +341,7 @@ static void report_dup_server(struct walk *w, const struct uniq *dup, const stru
 			dup->key, first->node->line);
 }
 
-static void field_servers(struct walk *w, const struct field *f, const struct cnode *v,
-			  void *obj)
+static void field_servers(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	struct pool_conf *pool = obj;
 	struct uniq *u;
@@ -410,8 +440,9 @@ static void field_pools(struct walk *w, const struct field *f, const struct cnod
 static void field_match(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	if ((v->kind == CNODE_MAP && v->n == 0) || (v->kind == CNODE_SCALAR && v->null)) {
-		cerr_at(w->errs, v, "an empty match: give host, path_prefix or both, or leave "
-				    "match out to match every request");
+		cerr_at(w->errs, v,
+			"an empty match: give host, path_prefix or both, or leave "
+			"match out to match every request");
 		return;
 	}
 	walk_section(w, f->arg, v, obj);
@@ -440,8 +471,7 @@ static void no_such_pool(struct walk *w, const struct cnode *v, const char *name
 		cerr_at(w->errs, v, "no pool named \"%s\" (no pools are defined)", name);
 }
 
-static void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v,
-			   void *obj)
+static void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	struct route_conf *r = obj;
 	struct pool_conf key, *keyp = &key, **found;
@@ -451,7 +481,8 @@ static void field_pool_ref(struct walk *w, const struct field *f, const struct c
 		return;
 	key.name = (char *)name;
 	found = w->npool_index ? bsearch(&keyp, w->pool_index, w->npool_index,
-					 sizeof(*w->pool_index), pool_cmp) : NULL;
+					 sizeof(*w->pool_index), pool_cmp) :
+				 NULL;
 	if (!found) {
 		no_such_pool(w, v, name);
 		return;
@@ -459,8 +490,7 @@ static void field_pool_ref(struct walk *w, const struct field *f, const struct c
 	r->pool = *found;
 }
 
-static void field_routes(struct walk *w, const struct field *f, const struct cnode *v,
-			 void *obj)
+static void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	struct listener_conf *l = obj;
 
@@ -491,8 +521,7 @@ static void field_binds(struct walk *w, const struct field *f, const struct cnod
 		walk_address(w, v->kind == CNODE_SEQ ? v->items[i] : v, &l->binds[i]);
 }
 
-static void field_trusted(struct walk *w, const struct field *f, const struct cnode *v,
-			  void *obj)
+static void field_trusted(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	static const char what[] = "an IP address or a network without address bits beyond "
 				   "its prefix (10.0.0.0/8, 2001:db8::/32)";
@@ -520,7 +549,8 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 	const struct cnode *trusted = cnode_get(v, "trusted_proxies");
 
 	if (l->protocol == PROTO_TCP && trusted)
-		cerr_at(w->errs, trusted->key, "trusted_proxies applies to http listeners only "
+		cerr_at(w->errs, trusted->key,
+			"trusted_proxies applies to http listeners only "
 			"(X-Forwarded-For is an HTTP header); a tcp listener behind a balancer "
 			"can take the client address from proxy_protocol");
 	if (l->protocol != PROTO_TCP || !routes || routes->kind != CNODE_SEQ || routes->n == 0)
@@ -539,11 +569,15 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 	if (!p || !ref)
 		return;
 	if (p->balance == BALANCE_STICKY_COOKIE)
-		cerr_at(w->errs, ref, "pool \"%s\" balances by sticky_cookie, which needs HTTP: "
-			"a tcp listener cannot use it", p->name);
+		cerr_at(w->errs, ref,
+			"pool \"%s\" balances by sticky_cookie, which needs HTTP: "
+			"a tcp listener cannot use it",
+			p->name);
 	else if (p->hash_key.header)
-		cerr_at(w->errs, ref, "pool \"%s\" hashes a header (hash_key: header:%s), "
-			"which needs HTTP: a tcp listener cannot use it", p->name, p->hash_key.header);
+		cerr_at(w->errs, ref,
+			"pool \"%s\" hashes a header (hash_key: header:%s), "
+			"which needs HTTP: a tcp listener cannot use it",
+			p->name, p->hash_key.header);
 }
 
 /* "192.0.2.1:80", "[2001:db8::1%2]:80", "unix:/path": one text per socket
@@ -562,7 +596,8 @@ static void bind_key(const struct lbd_addr *a, char *buf, size_t len)
 			 ((const struct sockaddr_in6 *)(const void *)sa)->sin6_scope_id,
 			 ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port));
 	else
-		snprintf(buf, len, "unix:%s", ((const struct sockaddr_un *)(const void *)sa)->sun_path);
+		snprintf(buf, len, "unix:%s",
+			 ((const struct sockaddr_un *)(const void *)sa)->sun_path);
 }
 
 static void report_dup_bind(struct walk *w, const struct uniq *dup, const struct uniq *first)
@@ -578,11 +613,10 @@ static void report_dup_bind(struct walk *w, const struct uniq *dup, const struct
 			dup->node->str, first->node->line);
 }
 
-static void report_dup_listener(struct walk *w, const struct uniq *dup,
-				const struct uniq *first)
+static void report_dup_listener(struct walk *w, const struct uniq *dup, const struct uniq *first)
 {
-	cerr_at(w->errs, dup->node, "duplicate listener name \"%s\" (first at line %u)",
-		dup->key, first->node->line);
+	cerr_at(w->errs, dup->node, "duplicate listener name \"%s\" (first at line %u)", dup->key,
+		first->node->line);
 }
 
 static const struct cnode *bind_node(const struct cnode *listener, size_t i)
@@ -596,7 +630,7 @@ static void unique_binds(struct walk *w, const struct cnode *v)
 {
 	struct config *cfg = w->cfg;
 	struct uniq *u;
-	char (*keys)[ADDR_TEXT_MAX + 32];
+	char(*keys)[ADDR_TEXT_MAX + 32];
 	size_t total = 0, nu = 0;
 
 	for (size_t i = 0; i < cfg->nlisteners; i++)
@@ -621,8 +655,7 @@ static void unique_binds(struct walk *w, const struct cnode *v)
 	free(u);
 }
 
-static void field_listeners(struct walk *w, const struct field *f, const struct cnode *v,
-			    void *obj)
+static void field_listeners(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	struct config *cfg = w->cfg;
 	struct uniq *u;
@@ -662,8 +695,8 @@ static bool field_is_list(const struct field *f)
 	       f->parse == field_certificates;
 }
 
-static int keys_walk(const struct section *s, char *path, size_t len, size_t cap,
-		     config_key_fn fn, void *ctx)
+static int keys_walk(const struct section *s, char *path, size_t len, size_t cap, config_key_fn fn,
+		     void *ctx)
 {
 	for (size_t i = 0; i < s->nfields; i++) {
 		const struct field *f = &s->fields[i];
@@ -674,8 +707,8 @@ static int keys_walk(const struct section *s, char *path, size_t len, size_t cap
 
 		if (n < 0 || (size_t)n >= cap - len)
 			return -1;
-		fn(ctx, path, nested ? (list ? CONFIG_KEY_LIST : CONFIG_KEY_SECTION)
-				     : CONFIG_KEY_VALUE, NULL);
+		fn(ctx, path,
+		   nested ? (list ? CONFIG_KEY_LIST : CONFIG_KEY_SECTION) : CONFIG_KEY_VALUE, NULL);
 		if (f->parse == field_enum)
 			for (const struct enum_name *e = f->arg; e->name; e++)
 				fn(ctx, path, CONFIG_KEY_ENUM_VALUE, e->name);

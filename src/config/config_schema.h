@@ -25,17 +25,16 @@ struct walk {
 };
 
 struct field;
-typedef void (*field_fn)(struct walk *w, const struct field *f, const struct cnode *v,
-			 void *obj);
+typedef void (*field_fn)(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 
 struct field {
 	const char *key;
-	field_fn parse;          /* reads V into (char *)OBJ + off */
+	field_fn parse; /* reads V into (char *)OBJ + off */
 	size_t off;
-	uint64_t min, max;       /* integers, durations, sizes */
-	const void *arg;         /* a nested struct section (a mapping, or the
-				  * items of a list of mappings), or struct
-				  * enum_name[] for field_enum */
+	uint64_t min, max; /* integers, durations, sizes */
+	const void *arg;   /* a nested struct section (a mapping, or the
+			    * items of a list of mappings), or struct
+			    * enum_name[] for field_enum */
 	bool required;
 };
 
@@ -52,11 +51,17 @@ struct section {
 	size_t nmisplaced;
 };
 
-#define SECTION(f) { (f), sizeof(f) / sizeof((f)[0]), NULL, 0 }
-#define SECTION_ELSEWHERE(f, m) { (f), sizeof(f) / sizeof((f)[0]), (m), sizeof(m) / sizeof((m)[0]) }
+#define SECTION(f) \
+	{ \
+		(f), sizeof(f) / sizeof((f)[0]), NULL, 0 \
+	}
+#define SECTION_ELSEWHERE(f, m) \
+	{ \
+		(f), sizeof(f) / sizeof((f)[0]), (m), sizeof(m) / sizeof((m)[0]) \
+	}
 
 struct enum_name {
-	const char *name;        /* NULL ends the list */
+	const char *name; /* NULL ends the list */
 	int value;
 };
 
@@ -125,10 +130,10 @@ void walk_unique(struct walk *w, struct uniq *u, size_t n,
 
 /* What config_schema_keys reports for one key. */
 enum config_key_kind {
-	CONFIG_KEY_VALUE,        /* a scalar, or a list of scalars */
-	CONFIG_KEY_SECTION,      /* a mapping of further keys */
-	CONFIG_KEY_LIST,         /* a list of mappings of further keys */
-	CONFIG_KEY_ENUM_VALUE,   /* one of the words an enumeration accepts */
+	CONFIG_KEY_VALUE,      /* a scalar, or a list of scalars */
+	CONFIG_KEY_SECTION,    /* a mapping of further keys */
+	CONFIG_KEY_LIST,       /* a list of mappings of further keys */
+	CONFIG_KEY_ENUM_VALUE, /* one of the words an enumeration accepts */
 };
 typedef void (*config_key_fn)(void *ctx, const char *path, enum config_key_kind kind,
 			      const char *value);

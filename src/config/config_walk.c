@@ -216,8 +216,8 @@ void field_u32(struct walk *w, const struct field *f, const struct cnode *v, voi
 	const char *s;
 	uint64_t n;
 
-	snprintf(what, sizeof(what), "an integer from %llu to %llu",
-		 (unsigned long long)f->min, (unsigned long long)f->max);
+	snprintf(what, sizeof(what), "an integer from %llu to %llu", (unsigned long long)f->min,
+		 (unsigned long long)f->max);
 	s = walk_scalar(w, v, what);
 	if (!s)
 		return;
@@ -242,8 +242,8 @@ static bool unit_form(const char *s, const char *const *suffixes)
 	return false;
 }
 
-static void expected_range(struct walk *w, const struct cnode *v, const char *kind,
-			   const char *lo, const char *hi)
+static void expected_range(struct walk *w, const struct cnode *v, const char *kind, const char *lo,
+			   const char *hi)
 {
 	char what[96];
 
@@ -371,8 +371,8 @@ static void set_string(void *slot, const char *s)
 	*p = copy;
 }
 
-static void check_name(struct walk *w, const struct field *f, const struct cnode *v,
-		       void *obj, const char *charset, const char *what)
+static void check_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj,
+		       const char *charset, const char *what)
 {
 	const char *s = walk_scalar(w, v, what);
 	size_t n;
@@ -548,7 +548,8 @@ static bool host_ok(const char *s)
 			continue;
 		}
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-		      *s == '_') || ++label > 63)
+		      *s == '_') ||
+		    ++label > 63)
 			return false;
 	}
 	return true;
@@ -563,8 +564,9 @@ void field_host(struct walk *w, const struct field *f, const struct cnode *v, vo
 	if (!s)
 		return;
 	if (strchr(s, ':') && !strchr(s, '[')) {
-		expected(w, v, "a host name without a port (routes match the name in the "
-			       "Host header)");
+		expected(w, v,
+			 "a host name without a port (routes match the name in the "
+			 "Host header)");
 		return;
 	}
 	low = strdup(s);

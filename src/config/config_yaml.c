@@ -20,11 +20,11 @@ struct builder {
 	size_t len;
 	struct cerrs *errs;
 	struct cnode *root;
-	struct cnode *cur;    /* the innermost open map or sequence */
+	struct cnode *cur; /* the innermost open map or sequence */
 	unsigned depth;
 	size_t count;
 	unsigned documents;
-	bool tainted;         /* an error that makes the tree unusable */
+	bool tainted; /* an error that makes the tree unusable */
 };
 
 static const char NO_ALIASES[] = "aliases and anchors are not supported";
@@ -136,8 +136,8 @@ void cnode_describe(const struct cnode *n, char *buf, size_t len)
 
 /* libyaml reports reader errors (bad UTF-8, control characters) as a byte
  * offset; turn it into line:column the way its marks count them. */
-static void offset_to_mark(const char *data, size_t len, size_t off,
-			   unsigned *line, unsigned *column)
+static void offset_to_mark(const char *data, size_t len, size_t off, unsigned *line,
+			   unsigned *column)
 {
 	*line = 1;
 	*column = 1;
@@ -201,8 +201,7 @@ static bool tag_allowed(const yaml_char_t *tag, enum cnode_kind kind)
 	return !tag || strcmp((const char *)tag, ok[kind]) == 0;
 }
 
-static void report_tag(struct builder *b, const yaml_char_t *tag, unsigned line,
-		       unsigned column)
+static void report_tag(struct builder *b, const yaml_char_t *tag, unsigned line, unsigned column)
 {
 	const char *t = (const char *)tag;
 	const char *std = "tag:yaml.org,2002:";
@@ -263,10 +262,10 @@ static int attach(struct builder *b, struct cnode *n)
 	} else if (c->n % 2 == 0) {
 		n->key = n;
 		if (n->kind != CNODE_SCALAR || n->str[0] == '\0') {
-			cerr_doc(b->errs, n->line, n->column,
-				 "a key must be a plain name, not %s",
+			cerr_doc(b->errs, n->line, n->column, "a key must be a plain name, not %s",
 				 n->kind == CNODE_SCALAR ? "empty" :
-				 n->kind == CNODE_MAP ? "a mapping" : "a list");
+				 n->kind == CNODE_MAP    ? "a mapping" :
+							   "a list");
 			b->tainted = true;
 		}
 	} else {
@@ -293,8 +292,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
 	}
 	memcpy(n->str, v, vlen);
 	n->str[vlen] = '\0';
-	n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-		    ev->data.scalar.tag != NULL;
+	n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || ev->data.scalar.tag != NULL;
 	n->null = !n->quoted && is_null_text(n->str);
 	if (memchr(v, '\0', vlen)) {
 		cerr_doc(b->errs, n->line, n->column, "NUL characters are not allowed");
@@ -329,15 +327,15 @@ static int attach_placeholder(struct builder *b, const yaml_mark_t *mark)
 static int on_open(struct builder *b, const yaml_event_t *ev, enum cnode_kind kind)
 {
 	const yaml_char_t *anchor = kind == CNODE_MAP ? ev->data.mapping_start.anchor :
-							 ev->data.sequence_start.anchor;
+							ev->data.sequence_start.anchor;
 	const yaml_char_t *tag = kind == CNODE_MAP ? ev->data.mapping_start.tag :
-						      ev->data.sequence_start.tag;
+						     ev->data.sequence_start.tag;
 	struct cnode *n;
 
 	if (b->depth >= CNODE_DEPTH_MAX) {
 		cerr_doc(b->errs, (unsigned)ev->start_mark.line + 1,
-			 (unsigned)ev->start_mark.column + 1,
-			 "nested deeper than %u levels", (unsigned)CNODE_DEPTH_MAX);
+			 (unsigned)ev->start_mark.column + 1, "nested deeper than %u levels",
+			 (unsigned)CNODE_DEPTH_MAX);
 		return -1;
 	}
 	n = node_new(b, kind, &ev->start_mark);
@@ -393,7 +391,8 @@ static void drop_duplicate_keys(struct builder *b, struct cnode *map)
 	qsort(refs, npairs, sizeof(*refs), keyref_cmp);
 	for (size_t i = 1; i < npairs; i++) {
 		size_t first = i - 1;
-		while (i < npairs && strcmp(key_text(refs[i].key), key_text(refs[first].key)) == 0) {
+		while (i < npairs &&
+		       strcmp(key_text(refs[i].key), key_text(refs[first].key)) == 0) {
 			cerr_at(b->errs, refs[i].key, "duplicate key (first at line %u)",
 				refs[first].key->line);
 			cnode_free(map->items[2 * refs[i].pos]);

@@ -376,8 +376,8 @@ static void format_combined(struct out *o, const struct access_entry *e)
 	out_ch(o, '\n');
 }
 
-size_t access_log_format(enum access_format format, const struct access_entry *e,
-			 char *buf, size_t len)
+size_t access_log_format(enum access_format format, const struct access_entry *e, char *buf,
+			 size_t len)
 {
 	struct out o = { .buf = buf, .len = len, .pos = 0 };
 

@@ -46,11 +46,11 @@ struct access_buf {
 
 struct access_log {
 	enum access_format format;
-	int fd;             /* -1 when "off" */
-	bool own_fd;        /* false for stdout */
-	_Atomic bool pipe;  /* split writes at lines, each <= PIPE_BUF */
-	uint64_t id;        /* unique for the life of the process */
-	char *path;         /* NULL for stdout and off */
+	int fd;               /* -1 when "off" */
+	bool own_fd;          /* false for stdout */
+	_Atomic bool pipe;    /* split writes at lines, each <= PIPE_BUF */
+	uint64_t id;          /* unique for the life of the process */
+	char *path;           /* NULL for stdout and off */
 	pthread_mutex_t lock; /* guards bufs */
 	struct access_buf *bufs;
 	_Atomic uint64_t dropped;
@@ -265,8 +265,8 @@ static int open_file(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-struct access_log *access_log_open(const char *target, enum access_format format,
-				   char *err, size_t errlen)
+struct access_log *access_log_open(const char *target, enum access_format format, char *err,
+				   size_t errlen)
 {
 	struct access_log *log;
 

@@ -30,22 +30,27 @@ enum access_format {
 /* A request as the access log sees it. Strings are not NUL-terminated where
  * a length is given; NULL or length 0 prints as "-" (combined) or "" (JSON). */
 struct access_entry {
-	struct timespec start;      /* CLOCK_REALTIME when the request began */
-	const char *client;         /* client address, numeric */
-	const char *method; size_t method_len;
-	const char *target; size_t target_len;   /* request-target as received */
-	const char *host; size_t host_len;
-	const char *user_agent; size_t user_agent_len;
-	const char *referer; size_t referer_len;
-	int http_minor;             /* HTTP/1.<minor>; -1 when the request
+	struct timespec start; /* CLOCK_REALTIME when the request began */
+	const char *client;    /* client address, numeric */
+	const char *method;
+	size_t method_len;
+	const char *target;
+	size_t target_len; /* request-target as received */
+	const char *host;
+	size_t host_len;
+	const char *user_agent;
+	size_t user_agent_len;
+	const char *referer;
+	size_t referer_len;
+	int http_minor;          /* HTTP/1.<minor>; -1 when the request
 				       head was never parsed */
-	int status;                 /* status sent to the client */
-	uint64_t bytes_sent;        /* bytes sent to the client, head and body */
-	uint64_t bytes_received;    /* request bytes received, head and body */
+	int status;              /* status sent to the client */
+	uint64_t bytes_sent;     /* bytes sent to the client, head and body */
+	uint64_t bytes_received; /* request bytes received, head and body */
 	const char *listener;
-	const char *pool;           /* NULL when no route matched */
-	const char *server;         /* NULL when no server was reached */
-	int64_t upstream_us;        /* -1 when no server answered */
+	const char *pool;    /* NULL when no route matched */
+	const char *server;  /* NULL when no server was reached */
+	int64_t upstream_us; /* -1 when no server answered */
 	uint64_t total_us;
 	uint64_t generation;
 };
@@ -55,8 +60,8 @@ struct access_log;
 /* TARGET is "stdout", "off" or a file path (opened O_APPEND, created 0640).
  * Returns NULL with a message in ERR when the file cannot be opened. "off"
  * returns a log whose writes do nothing. */
-struct access_log *access_log_open(const char *target, enum access_format format,
-				   char *err, size_t errlen);
+struct access_log *access_log_open(const char *target, enum access_format format, char *err,
+				   size_t errlen);
 void access_log_close(struct access_log *log);
 
 /* Append one line for E to the calling thread's buffer. */
@@ -77,7 +82,7 @@ int access_log_reopen(struct access_log *log, char *err, size_t errlen);
  * length it would have had when LEN is too small (like snprintf: the line
  * fits when the result is below LEN, and BUF is NUL-terminated whenever LEN
  * is not 0). Exposed for the unit tests. */
-size_t access_log_format(enum access_format format, const struct access_entry *e,
-			 char *buf, size_t len);
+size_t access_log_format(enum access_format format, const struct access_entry *e, char *buf,
+			 size_t len);
 
 #endif

@@ -60,8 +60,7 @@ int health_status_line(const char *buf, size_t len, int *code)
 	return 1;
 }
 
-enum health_transition health_sm_step(struct health_sm *sm, bool ok, unsigned rise,
-				      unsigned fall)
+enum health_transition health_sm_step(struct health_sm *sm, bool ok, unsigned rise, unsigned fall)
 {
 	if (ok) {
 		sm->fail_run = 0;

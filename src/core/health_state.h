@@ -36,10 +36,10 @@ struct health_rt {
 	atomic_bool down;             /* failed `fall` checks in a row */
 	atomic_uint ok_run, fail_run; /* consecutive passing / failing checks */
 	atomic_uint_fast64_t checks, checks_failed;
-	atomic_int last_result;       /* enum health_result */
-	atomic_int last_code;         /* status code, or errno */
-	atomic_int last_detail;       /* HEALTH_RESULT_TLS: what went wrong */
-	atomic_uint last_ms;          /* how long the last check took */
+	atomic_int last_result; /* enum health_result */
+	atomic_int last_code;   /* status code, or errno */
+	atomic_int last_detail; /* HEALTH_RESULT_TLS: what went wrong */
+	atomic_uint last_ms;    /* how long the last check took */
 	atomic_bool last_ok;
 
 	/* Passive: failures on live traffic (every worker). */
@@ -91,8 +91,7 @@ enum health_transition {
 	HEALTH_WENT_DOWN,
 	HEALTH_WENT_UP,
 };
-enum health_transition health_sm_step(struct health_sm *sm, bool ok, unsigned rise,
-				      unsigned fall);
+enum health_transition health_sm_step(struct health_sm *sm, bool ok, unsigned rise, unsigned fall);
 
 /* Count one passive failure at NOW (ms). The window opens at the first
  * failure and lasts FAIL_TIMEOUT_MS; the MAX_FAILS-th failure inside it

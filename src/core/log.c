@@ -70,10 +70,10 @@ static size_t format_prefix(char *buf, size_t len, enum log_level level)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ lbd[%ld]: %s: ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, (int)(ts.tv_nsec / 1000000), (long)getpid(),
-		     level_names[level]);
+	n = snprintf(buf, len,
+		     "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ lbd[%ld]: %s: ", tm.tm_year + 1900,
+		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     (int)(ts.tv_nsec / 1000000), (long)getpid(), level_names[level]);
 	if (n < 0)
 		return 0;
 	return (size_t)n < len ? (size_t)n : len - 1;

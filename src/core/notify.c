@@ -31,9 +31,9 @@ int notify_send(const char *state)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	rc = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sun, salen) < 0
-		     ? -1
-		     : 0;
+	rc = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sun, salen) < 0 ?
+		     -1 :
+		     0;
 	close(fd);
 	return rc;
 }
@@ -53,9 +53,11 @@ void notify_reloading(void)
 	char msg[128];
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	snprintf(msg, sizeof(msg), "RELOADING=1\nSTATUS=reloading the configuration\n"
+	snprintf(msg, sizeof(msg),
+		 "RELOADING=1\nSTATUS=reloading the configuration\n"
 		 "MONOTONIC_USEC=%llu",
-		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+		 (unsigned long long)ts.tv_sec * 1000000ULL +
+			 (unsigned long long)ts.tv_nsec / 1000);
 	notify_send(msg);
 }
 

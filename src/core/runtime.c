@@ -28,8 +28,8 @@ void runtime_unlock(void)
  * behind a load balancer on the same network often answer in less than
  * 5 ms. */
 const uint64_t latency_bounds_us[LATENCY_BOUNDS] = {
-	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-	1000000, 2500000, 5000000, 10000000,
+	1000,   2500,   5000,    10000,   25000,   50000,    100000,
+	250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
 struct server_rt *runtime_server_get(const char *pool, const char *server)

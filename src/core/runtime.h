@@ -53,27 +53,27 @@ enum server_state {
 };
 
 struct server_rt {
-	uint32_t id;                 /* dense, for per-worker tables */
+	uint32_t id; /* dense, for per-worker tables */
 	char *pool_name;
 	char *server_name;
-	atomic_int state;            /* enum server_state */
-	atomic_int active;           /* requests in flight, all workers */
-	atomic_uint_fast64_t requests;  /* times a balancer picked it */
+	atomic_int state;              /* enum server_state */
+	atomic_int active;             /* requests in flight, all workers */
+	atomic_uint_fast64_t requests; /* times a balancer picked it */
 	atomic_uint_fast64_t failures;
 	/* Requests whose access-log line names this server, by status. */
 	atomic_uint_fast64_t answered[STATUS_CLASSES];
 	struct latency_hist latency;
-	struct server_rt *next;      /* registry list */
+	struct server_rt *next; /* registry list */
 	/* Weight set through the admin API (lbctl weight); -1: none. A new
 	 * generation's server takes it instead of the file's weight. */
 	atomic_int weight_override;
-	struct health_rt health;     /* active and passive checks */
+	struct health_rt health; /* active and passive checks */
 };
 
 struct listener_rt {
 	char *name;
-	atomic_uint connections;      /* client connections open, all workers */
-	atomic_uint_fast64_t accepted; /* client connections accepted */
+	atomic_uint connections;                       /* client connections open, all workers */
+	atomic_uint_fast64_t accepted;                 /* client connections accepted */
 	atomic_uint_fast64_t answered[STATUS_CLASSES]; /* HTTP requests, by status */
 	/* Bytes from and to clients: HTTP requests and responses when their
 	 * access-log line is written, TCP connections when they end. */
@@ -84,7 +84,7 @@ struct listener_rt {
 
 struct pool_rt {
 	char *name;
-	atomic_uint_fast64_t rr_next; /* round-robin position, all workers */
+	atomic_uint_fast64_t rr_next;                  /* round-robin position, all workers */
 	atomic_uint_fast64_t answered[STATUS_CLASSES]; /* requests routed here */
 	struct pool_rt *next;
 };
@@ -117,8 +117,8 @@ void runtime_shutdown(void);
 
 static inline enum status_class status_class_of(int status)
 {
-	return status >= 100 && status <= 599 ? (enum status_class)(status / 100 - 1)
-					      : STATUS_OTHER;
+	return status >= 100 && status <= 599 ? (enum status_class)(status / 100 - 1) :
+						STATUS_OTHER;
 }
 
 static inline void counter_add(atomic_uint_fast64_t *c, uint64_t n)
@@ -150,9 +150,8 @@ static inline void listener_rt_opened(struct listener_rt *l)
  * matched, SERVER when no server was tried; UPSTREAM_US is -1 when no
  * server answered. */
 static inline void runtime_count_request(struct listener_rt *l, struct pool_rt *pool,
-					 struct server_rt *server, int status,
-					 int64_t upstream_us, uint64_t bytes_in,
-					 uint64_t bytes_out)
+					 struct server_rt *server, int status, int64_t upstream_us,
+					 uint64_t bytes_in, uint64_t bytes_out)
 {
 	enum status_class sc = status_class_of(status);
 

@@ -44,7 +44,7 @@
 struct admin {
 	struct daemon *d;
 	struct evhttp *http;
-	char *socket_path;       /* removed by admin_free */
+	char *socket_path; /* removed by admin_free */
 	int socket_fd;
 	int tcp_fd;
 	/* The listening sockets evhttp serves (owned by it), and the timer
@@ -61,13 +61,13 @@ static struct admin *admin_self;
 /* A request waiting for a reload to end (POST /reload, PUT weight). */
 struct pending {
 	struct evhttp_request *req;
-	struct server_rt *rt;    /* weight: the server whose override changed */
+	struct server_rt *rt; /* weight: the server whose override changed */
 	int old_override;
 	unsigned weight;
 };
 
-static void reply(struct evhttp_request *req, int code, const char *reason,
-		  const char *type, struct strbuf *body)
+static void reply(struct evhttp_request *req, int code, const char *reason, const char *type,
+		  struct strbuf *body)
 {
 	struct evbuffer *out = evbuffer_new();
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -92,8 +92,7 @@ static void reply_json(struct evhttp_request *req, int code, const char *reason,
 	reply(req, code, reason, "application/json", body);
 }
 
-static void reply_error(struct evhttp_request *req, int code, const char *reason,
-			const char *msg)
+static void reply_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
 {
 	struct strbuf sb = { 0 };
 
@@ -113,8 +112,7 @@ static void reply_ok(struct evhttp_request *req, const char *extra)
 	reply_json(req, 200, "OK", &sb);
 }
 
-static bool method_is(struct evhttp_request *req, enum evhttp_cmd_type want,
-		      const char *allow)
+static bool method_is(struct evhttp_request *req, enum evhttp_cmd_type want, const char *allow)
 {
 	if (evhttp_request_get_command(req) == want)
 		return true;
@@ -224,7 +222,8 @@ static void handle_status(struct admin *a, struct evhttp_request *req)
 		return;
 	}
 	if (query && *query) {
-		reply_error(req, 400, "Bad Request", "unknown query (format=table is the only one)");
+		reply_error(req, 400, "Bad Request",
+			    "unknown query (format=table is the only one)");
 		return;
 	}
 	admin_status_json(&sb, cfg, &info);
@@ -313,8 +312,8 @@ static void handle_weight(struct admin *a, struct evhttp_request *req, struct se
 	p->rt = s->rt;
 	p->weight = weight;
 	p->old_override = atomic_exchange(&s->rt->weight_override, (int)weight);
-	log_info("admin: pool %s: server %s: weight %u, applied by a reload",
-		 s->rt->pool_name, s->rt->server_name, weight);
+	log_info("admin: pool %s: server %s: weight %u, applied by a reload", s->rt->pool_name,
+		 s->rt->server_name, weight);
 	start_reload(a, p);
 }
 
@@ -335,7 +334,8 @@ static void handle_server(struct admin *a, struct evhttp_request *req,
 
 	if (!s) {
 		if (pool_found)
-			snprintf(msg, sizeof(msg), "pool %s has no server named %s", seg[1], seg[2]);
+			snprintf(msg, sizeof(msg), "pool %s has no server named %s", seg[1],
+				 seg[2]);
 		else
 			snprintf(msg, sizeof(msg), "no pool named %s", seg[1]);
 		reply_error(req, 404, "Not Found", msg);
@@ -436,8 +436,7 @@ static int admin_serve(struct admin *a, evutil_socket_t fd)
 	return 0;
 }
 
-struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
-			  size_t errlen)
+struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err, size_t errlen)
 {
 	struct admin *a = calloc(1, sizeof(*a));
 	struct lbd_addr addr;

@@ -15,8 +15,7 @@ struct admin;
 /* Bind the admin sockets named by CFG and serve them on D's event loop. A
  * stale socket file nobody listens on is removed first; the socket file
  * gets mode 0660. Returns NULL with ERR set when a socket cannot be bound. */
-struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
-			  size_t errlen);
+struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err, size_t errlen);
 
 /* Give the socket file to GID (before privileges are dropped, so that the
  * daemon's group may use it). Returns 0, or -1 with ERR set. */

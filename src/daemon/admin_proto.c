@@ -88,10 +88,14 @@ int admin_parse_weight(const char *body, size_t len, unsigned *out)
 const char *admin_server_state_name(int state)
 {
 	switch (state) {
-	case SERVER_UP: return "up";
-	case SERVER_DOWN: return "down";
-	case SERVER_DRAINING: return "draining";
-	case SERVER_DISABLED: return "disabled";
+	case SERVER_UP:
+		return "up";
+	case SERVER_DOWN:
+		return "down";
+	case SERVER_DRAINING:
+		return "draining";
+	case SERVER_DISABLED:
+		return "disabled";
 	}
 	return "unknown";
 }
@@ -207,8 +211,7 @@ void admin_status_json(struct strbuf *sb, const struct config *cfg,
 	strbuf_adds(sb, "]}\n");
 }
 
-static void addf(struct strbuf *sb, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void addf(struct strbuf *sb, const char *fmt, ...)
 {
@@ -246,9 +249,8 @@ static void check_cell(const struct health_info *hi, bool backup, char *buf, siz
 void admin_status_table(struct strbuf *sb, const struct config *cfg,
 			const struct admin_status_info *info)
 {
-	addf(sb, "generation %llu (%u live), up %llus\n\n",
-	     (unsigned long long)info->generation, info->live_generations,
-	     (unsigned long long)info->uptime_s);
+	addf(sb, "generation %llu (%u live), up %llus\n\n", (unsigned long long)info->generation,
+	     info->live_generations, (unsigned long long)info->uptime_s);
 	addf(sb, "%-20s %-8s %11s  %s\n", "LISTENER", "PROTOCOL", "CONNECTIONS", "BIND");
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		const struct listener_conf *lc = &cfg->listeners[i];

@@ -16,8 +16,8 @@ struct event_base;
 
 struct reload_result {
 	bool ok;
-	uint64_t generation;      /* the generation serving after the reload */
-	const char *errors;       /* when !ok: every error, one per line */
+	uint64_t generation; /* the generation serving after the reload */
+	const char *errors;  /* when !ok: every error, one per line */
 };
 
 /* Called on the main thread when a reload ends; RESULT lives only during
@@ -51,9 +51,9 @@ unsigned daemon_listener_connections(const struct daemon *d, const char *name);
 struct daemon_counters {
 	uint64_t reloads_ok;
 	uint64_t reloads_rejected;
-	bool last_reload_ok;      /* false from a rejected reload to the next good one */
+	bool last_reload_ok; /* false from a rejected reload to the next good one */
 	time_t started_at;
-	unsigned connections;     /* client connections, all listeners */
+	unsigned connections; /* client connections, all listeners */
 	unsigned max_connections;
 	uint64_t access_log_dropped;
 };

@@ -12,15 +12,15 @@
 #include "event/worker.h"
 
 struct daemon {
-	const char *path;             /* the configuration file */
-	struct config *cfg;           /* the newest generation; one reference */
-	struct conn_limit conns;      /* client connections, all workers */
+	const char *path;        /* the configuration file */
+	struct config *cfg;      /* the newest generation; one reference */
+	struct conn_limit conns; /* client connections, all workers */
 	struct access_log *access_log;
 	struct worker_adoption adoption; /* a reload's handshake with the workers */
 	struct worker *workers;
 	unsigned nworkers;
 	unsigned started;
-	struct bind_table binds;      /* the sockets of the newest generation */
+	struct bind_table binds; /* the sockets of the newest generation */
 	struct event_base *base;
 	struct event *drain_ev;
 	struct event *reap_ev;
@@ -34,12 +34,12 @@ struct daemon {
 	reload_done_fn reload_done;
 	void *reload_arg;
 	struct timespec reload_started;
-	uint64_t reloads_ok;          /* reloads that ended, by outcome */
+	uint64_t reloads_ok; /* reloads that ended, by outcome */
 	uint64_t reloads_rejected;
 	bool last_reload_rejected;
 
-	struct admin *admin;          /* the admin API (admin.c) */
-	struct health *health;        /* active checks (health.c), on base */
+	struct admin *admin;   /* the admin API (admin.c) */
+	struct health *health; /* active checks (health.c), on base */
 };
 
 /* Bind the runtime state and build the balancers of CFG, and publish it as

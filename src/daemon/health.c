@@ -40,20 +40,20 @@
 
 struct checker {
 	struct health *h;
-	struct server_rt *rt;         /* outlives the checker (runtime registry) */
+	struct server_rt *rt; /* outlives the checker (runtime registry) */
 	struct lbd_addr addr;
 	struct health_check_conf conf; /* path and host owned */
 	struct tls_upstream_peer *tls; /* the pool's tls of the newest generation */
-	char *request;                /* http: the whole request */
+	char *request;                 /* http: the whole request */
 	size_t request_len;
-	struct event *timer;          /* the next check */
-	struct event *deadline;       /* the running check's timeout */
-	struct bufferevent *bev;      /* while a check runs */
+	struct event *timer;     /* the next check */
+	struct event *deadline;  /* the running check's timeout */
+	struct bufferevent *bev; /* while a check runs */
 	uint64_t started_us;
 	char line[HEALTH_STATUS_LINE_MAX];
 	size_t line_len;
-	bool connected;               /* and the TLS handshake done */
-	bool keep;                    /* health_apply: still configured */
+	bool connected; /* and the TLS handshake done */
+	bool keep;      /* health_apply: still configured */
 	struct checker *next;
 };
 
@@ -94,7 +94,8 @@ static void schedule(struct checker *c, uint64_t ms)
 static void schedule_next(struct checker *c)
 {
 	uint64_t iv = c->conf.interval_ms, spread = iv * 2 * JITTER_PERCENT / 100;
-	uint64_t ms = iv - iv * JITTER_PERCENT / 100 + (spread ? next_rand(c->h) % (spread + 1) : 0);
+	uint64_t ms = iv - iv * JITTER_PERCENT / 100 +
+		      (spread ? next_rand(c->h) % (spread + 1) : 0);
 
 	schedule(c, ms ? ms : 1);
 }
@@ -118,8 +119,8 @@ static void log_transition(const struct checker *c, enum health_transition t, un
 		log_warn("pool %s: server %s is down: %u failed check%s, last: %s",
 			 c->rt->pool_name, c->rt->server_name, run, run == 1 ? "" : "s", last);
 	else
-		log_info("pool %s: server %s is up: %u passing check%s, last: %s",
-			 c->rt->pool_name, c->rt->server_name, run, run == 1 ? "" : "s", last);
+		log_info("pool %s: server %s is up: %u passing check%s, last: %s", c->rt->pool_name,
+			 c->rt->server_name, run, run == 1 ? "" : "s", last);
 }
 
 static void finish(struct checker *c, enum health_result result, int code, int detail)
@@ -127,7 +128,7 @@ static void finish(struct checker *c, enum health_result result, int code, int d
 	struct health_rt *hr = &c->rt->health;
 	uint64_t us = monotonic_us() - c->started_us;
 	unsigned ms = result == HEALTH_RESULT_TIMEOUT ? (unsigned)c->conf.timeout_ms :
-		      (unsigned)(us / 1000);
+							(unsigned)(us / 1000);
 	bool ok = result == HEALTH_RESULT_CONNECTED ||
 		  (result == HEALTH_RESULT_STATUS && code >= c->conf.expect_lo &&
 		   code <= c->conf.expect_hi);
@@ -268,11 +269,12 @@ static bool same_check(const struct checker *c, const struct pool_conf *p,
 {
 	const struct health_check_conf *o = &c->conf, *hc = &p->health_check;
 
-	return (c->tls != NULL) == p->tls.enabled && o->type == hc->type && same_str(o->path, hc->path) &&
-	       same_str(o->host, hc->host) && o->interval_ms == hc->interval_ms &&
-	       o->timeout_ms == hc->timeout_ms && o->rise == hc->rise && o->fall == hc->fall &&
-	       o->expect_lo == hc->expect_lo && o->expect_hi == hc->expect_hi &&
-	       addr_equal(&c->addr, addr) && strcmp(c->addr.text, addr->text) == 0;
+	return (c->tls != NULL) == p->tls.enabled && o->type == hc->type &&
+	       same_str(o->path, hc->path) && same_str(o->host, hc->host) &&
+	       o->interval_ms == hc->interval_ms && o->timeout_ms == hc->timeout_ms &&
+	       o->rise == hc->rise && o->fall == hc->fall && o->expect_lo == hc->expect_lo &&
+	       o->expect_hi == hc->expect_hi && addr_equal(&c->addr, addr) &&
+	       strcmp(c->addr.text, addr->text) == 0;
 }
 
 /* Copy the settings of HC and ADDR into C and render its request. */
@@ -377,8 +379,8 @@ static int set_tls(struct checker *c, const struct pool_conf *p, const struct se
 
 /* Bring S's checker in line with its pool's settings. A checker left
  * without keep is freed by the caller (the server is not checked). */
-static int apply_server(struct health *h, const struct checker_index *ix,
-			const struct pool_conf *p, const struct server_conf *s)
+static int apply_server(struct health *h, const struct checker_index *ix, const struct pool_conf *p,
+			const struct server_conf *s)
 {
 	struct checker *c = find_checker(h, ix, s->rt);
 
@@ -436,7 +438,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 			char d[32];
 			format_duration(h->watch[i].fail_timeout_ms, d, sizeof(d));
 			log_info("pool %s: server %s is back after passive failures: "
-				 "fail_timeout %s passed", rt->pool_name, rt->server_name, d);
+				 "fail_timeout %s passed",
+				 rt->pool_name, rt->server_name, d);
 		}
 	}
 }
@@ -498,8 +501,8 @@ int health_apply(struct health *h, const struct config *cfg)
 		for (size_t j = 0; j < p->nservers; j++) {
 			if (apply_server(h, &ix, p, &p->servers[j]) == 0)
 				continue;
-			log_error("pool %s: server %s: out of memory; it is not checked",
-				  p->name, p->servers[j].name);
+			log_error("pool %s: server %s: out of memory; it is not checked", p->name,
+				  p->servers[j].name);
 			rc = -1;
 		}
 	}

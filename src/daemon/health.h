@@ -45,23 +45,23 @@ void health_free(struct health *h);
 /* --- read API ------------------------------------------------------------ */
 
 enum health_check_status {
-	HEALTH_CHECK_NONE,       /* the pool has no health_check */
-	HEALTH_CHECK_PASSING,    /* up by active checks */
-	HEALTH_CHECK_FAILING,    /* down: fall checks failed in a row */
+	HEALTH_CHECK_NONE,    /* the pool has no health_check */
+	HEALTH_CHECK_PASSING, /* up by active checks */
+	HEALTH_CHECK_FAILING, /* down: fall checks failed in a row */
 };
 
 struct health_info {
 	enum health_check_status status;
-	bool up;                 /* health lets it take requests (active and passive) */
-	bool passive_out;        /* out after passive failures */
-	uint64_t passive_left_ms;/* while passive_out: until it is back */
-	uint64_t passive_trips;  /* times passive checks took it out */
+	bool up;                  /* health lets it take requests (active and passive) */
+	bool passive_out;         /* out after passive failures */
+	uint64_t passive_left_ms; /* while passive_out: until it is back */
+	uint64_t passive_trips;   /* times passive checks took it out */
 	enum health_result last_result;
-	int last_code;           /* HTTP status; errno for HEALTH_RESULT_ERROR
-				    * (negated: after the connect); the kind of
-				    * failure for HEALTH_RESULT_TLS */
-	int last_detail;         /* HEALTH_RESULT_TLS: its number */
-	unsigned last_ms;        /* duration of the last check */
+	int last_code;    /* HTTP status; errno for HEALTH_RESULT_ERROR
+			   * (negated: after the connect); the kind of
+			   * failure for HEALTH_RESULT_TLS */
+	int last_detail;  /* HEALTH_RESULT_TLS: its number */
+	unsigned last_ms; /* duration of the last check */
 	bool last_ok;
 	unsigned ok_run, fail_run; /* consecutive passing / failing checks */
 	uint64_t checks, checks_failed;

@@ -20,9 +20,11 @@ void health_server_info(const struct server_rt *rt, struct health_info *out)
 
 	*out = (struct health_info){
 		.status = !checked ? HEALTH_CHECK_NONE :
-			  down ? HEALTH_CHECK_FAILING : HEALTH_CHECK_PASSING,
-		.passive_out = until != 0 && now < until,
-		.passive_left_ms = until > now ? until - now : 0,
+			  down     ? HEALTH_CHECK_FAILING :
+				     HEALTH_CHECK_PASSING,
+		.passive_out = until != 0 && now<until, .passive_left_ms = until> now ?
+				       until - now :
+				       0,
 		.passive_trips = atomic_load(&hr->passive_trips),
 		.last_result = (enum health_result)atomic_load(&hr->last_result),
 		.last_code = atomic_load(&hr->last_code),
@@ -40,9 +42,12 @@ void health_server_info(const struct server_rt *rt, struct health_info *out)
 const char *health_check_status_name(enum health_check_status s)
 {
 	switch (s) {
-	case HEALTH_CHECK_PASSING: return "passing";
-	case HEALTH_CHECK_FAILING: return "failing";
-	case HEALTH_CHECK_NONE: break;
+	case HEALTH_CHECK_PASSING:
+		return "passing";
+	case HEALTH_CHECK_FAILING:
+		return "failing";
+	case HEALTH_CHECK_NONE:
+		break;
 	}
 	return "none";
 }
@@ -50,14 +55,22 @@ const char *health_check_status_name(enum health_check_status s)
 const char *health_result_name(enum health_result r)
 {
 	switch (r) {
-	case HEALTH_RESULT_STATUS: return "status";
-	case HEALTH_RESULT_CONNECTED: return "connected";
-	case HEALTH_RESULT_ERROR: return "error";
-	case HEALTH_RESULT_TIMEOUT: return "timeout";
-	case HEALTH_RESULT_CLOSED: return "closed";
-	case HEALTH_RESULT_BAD: return "bad";
-	case HEALTH_RESULT_TLS: return "tls";
-	case HEALTH_RESULT_NONE: break;
+	case HEALTH_RESULT_STATUS:
+		return "status";
+	case HEALTH_RESULT_CONNECTED:
+		return "connected";
+	case HEALTH_RESULT_ERROR:
+		return "error";
+	case HEALTH_RESULT_TIMEOUT:
+		return "timeout";
+	case HEALTH_RESULT_CLOSED:
+		return "closed";
+	case HEALTH_RESULT_BAD:
+		return "bad";
+	case HEALTH_RESULT_TLS:
+		return "tls";
+	case HEALTH_RESULT_NONE:
+		break;
 	}
 	return "none";
 }
@@ -94,8 +107,10 @@ void health_last_text(const struct health_info *info, char *buf, size_t len)
 		snprintf(buf, len, "not an HTTP response (%ums)", info->last_ms);
 		break;
 	case HEALTH_RESULT_TLS:
-		tls_upstream_failure_text(&(struct tls_failure){
-			(enum tls_failure_kind)info->last_code, info->last_detail }, buf, len);
+		tls_upstream_failure_text(
+			&(struct tls_failure){ (enum tls_failure_kind)info->last_code,
+					       info->last_detail },
+			buf, len);
 		break;
 	}
 }

@@ -119,8 +119,7 @@ void daemon_counters(const struct daemon *d, struct daemon_counters *out)
 		.last_reload_ok = !d->last_reload_rejected,
 		.started_at = d->started_at,
 		.connections = atomic_load_explicit(&d->conns.open, memory_order_relaxed),
-		.max_connections = atomic_load_explicit(&d->conns.max,
-							memory_order_relaxed),
+		.max_connections = atomic_load_explicit(&d->conns.max, memory_order_relaxed),
 		.access_log_dropped = access_log_dropped(d->access_log),
 	};
 }
@@ -150,8 +149,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		break;
 	case SIGHUP:
 		if (daemon_reload(l, NULL, NULL) < 0)
-			log_warn("SIGHUP: %s; ignored", l->stopping ? "stopping" :
-				 "a reload is already under way");
+			log_warn("SIGHUP: %s; ignored",
+				 l->stopping ? "stopping" : "a reload is already under way");
 		break;
 	}
 }
@@ -161,8 +160,8 @@ static int prepare(struct daemon *l)
 	char err[512];
 
 	log_set_level(l->cfg->global.log.level);
-	l->access_log = access_log_open(l->cfg->global.log.access, l->cfg->global.log.format,
-					err, sizeof(err));
+	l->access_log = access_log_open(l->cfg->global.log.access, l->cfg->global.log.format, err,
+					sizeof(err));
 	if (!l->access_log) {
 		log_error("access log: %s", err);
 		return LBD_EXIT_BAD_CONFIG;
@@ -253,8 +252,8 @@ static int run(struct daemon *l, const sigset_t *control)
 		}
 	pthread_sigmask(SIG_UNBLOCK, control, NULL);
 	if (rc == 0) {
-		log_info("lbd %s serving with %u worker%s, configuration %s",
-			 PACKAGE_VERSION, l->nworkers, l->nworkers == 1 ? "" : "s", l->cfg->path);
+		log_info("lbd %s serving with %u worker%s, configuration %s", PACKAGE_VERSION,
+			 l->nworkers, l->nworkers == 1 ? "" : "s", l->cfg->path);
 		notify_ready((unsigned long long)l->cfg->generation);
 	}
 	if (l->started > 0)

@@ -42,12 +42,14 @@ static void write_process(struct strbuf *sb, const struct metrics_info *info)
 	       info->now > started ? info->now - started : 0);
 	gauge1(sb, "lbd_config_generation",
 	       "Generation of the configuration serving new requests (1 at start, +1 per "
-	       "successful reload).", info->generation);
+	       "successful reload).",
+	       info->generation);
 	gauge1(sb, "lbd_config_live_generations",
 	       "Configuration generations still in memory: the newest, and older ones that "
-	       "requests in flight hold.", info->live_generations);
-	gauge1(sb, "lbd_config_last_reload_successful",
-	       "1 unless the last reload was rejected.", d->last_reload_ok);
+	       "requests in flight hold.",
+	       info->live_generations);
+	gauge1(sb, "lbd_config_last_reload_successful", "1 unless the last reload was rejected.",
+	       d->last_reload_ok);
 	prom_family(sb, "lbd_reloads_total", PROM_COUNTER,
 		    "Reloads (SIGHUP, lbctl reload, weight changes) by result: ok, or rejected "
 		    "(the file was invalid; the running configuration stayed).");
@@ -111,13 +113,16 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 		  "Client connections the listener accepted.", PROM_COUNTER, listener_accepted },
 		{ "lbd_listener_requests_total",
 		  "HTTP requests answered on the listener, by status class (lbd's own error "
-		  "answers included).", PROM_COUNTER, NULL },
+		  "answers included).",
+		  PROM_COUNTER, NULL },
 		{ "lbd_listener_received_bytes_total",
 		  "Bytes received from clients: HTTP requests, head and body, counted when "
-		  "answered; TCP connections when they end.", PROM_COUNTER, listener_bytes_in },
+		  "answered; TCP connections when they end.",
+		  PROM_COUNTER, listener_bytes_in },
 		{ "lbd_listener_sent_bytes_total",
 		  "Bytes sent to clients: HTTP responses, head and body; TCP connections when "
-		  "they end.", PROM_COUNTER, listener_bytes_out },
+		  "they end.",
+		  PROM_COUNTER, listener_bytes_out },
 	};
 
 	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
@@ -224,8 +229,9 @@ static void series_admin_state(struct strbuf *sb, const char *name, const struct
 	int now = server_state(s);
 
 	state_series(sb, name, l, states, 3,
-		     now == SERVER_DRAINING ? "draining" : now == SERVER_DISABLED ? "disabled"
-										 : "enabled");
+		     now == SERVER_DRAINING ? "draining" :
+		     now == SERVER_DISABLED ? "disabled" :
+					      "enabled");
 }
 
 static void series_weight(struct strbuf *sb, const char *name, const struct prom_label *l,
@@ -266,8 +272,7 @@ static void series_latency(struct strbuf *sb, const char *name, const struct pro
 	struct latency_snapshot snap;
 
 	latency_read(&s->rt->latency, &snap);
-	prom_histogram(sb, name, l, 2, latency_bounds_us, LATENCY_BOUNDS, snap.bucket,
-		       snap.sum_us);
+	prom_histogram(sb, name, l, 2, latency_bounds_us, LATENCY_BOUNDS, snap.bucket, snap.sum_us);
 }
 
 static void write_server_states(struct strbuf *sb, const struct config *cfg)
@@ -276,7 +281,8 @@ static void write_server_states(struct strbuf *sb, const struct config *cfg)
 		      "1 when the server takes new requests (state up), else 0.", series_up);
 	server_family(sb, cfg, "lbd_server_state", PROM_GAUGE,
 		      "The server's state as lbctl status shows it: 1 for the current one of up, "
-		      "down, draining and disabled, 0 for the others.", series_state);
+		      "down, draining and disabled, 0 for the others.",
+		      series_state);
 	server_family(sb, cfg, "lbd_server_admin_state", PROM_GAUGE,
 		      "What the admin API set (lbctl drain, disable, enable): 1 for the current "
 		      "one of enabled, draining and disabled, 0 for the others.",
@@ -299,8 +305,8 @@ static void series_check_up(struct strbuf *sb, const char *name, const struct pr
 		prom_sample(sb, name, l, 2, hi.status == HEALTH_CHECK_PASSING);
 }
 
-static void series_check_duration(struct strbuf *sb, const char *name,
-				  const struct prom_label *l, const struct server_conf *s)
+static void series_check_duration(struct strbuf *sb, const char *name, const struct prom_label *l,
+				  const struct server_conf *s)
 {
 	struct health_info hi;
 
@@ -332,8 +338,8 @@ static void series_passive_out(struct strbuf *sb, const char *name, const struct
 	prom_sample(sb, name, l, 2, hi.passive_out);
 }
 
-static void series_passive_trips(struct strbuf *sb, const char *name,
-				 const struct prom_label *l, const struct server_conf *s)
+static void series_passive_trips(struct strbuf *sb, const char *name, const struct prom_label *l,
+				 const struct server_conf *s)
 {
 	struct health_info hi;
 
@@ -345,7 +351,8 @@ static void write_server_checks(struct strbuf *sb, const struct config *cfg)
 {
 	server_family(sb, cfg, "lbd_server_check_up", PROM_GAUGE,
 		      "1 while the server's active health checks pass, 0 once fall checks "
-		      "failed in a row; only for pools with a health_check.", series_check_up);
+		      "failed in a row; only for pools with a health_check.",
+		      series_check_up);
 	server_family(sb, cfg, "lbd_server_check_duration_seconds", PROM_GAUGE,
 		      "How long the server's last active health check took.",
 		      series_check_duration);
@@ -354,7 +361,8 @@ static void write_server_checks(struct strbuf *sb, const struct config *cfg)
 		      series_checks);
 	server_family(sb, cfg, "lbd_server_passive_out", PROM_GAUGE,
 		      "1 while passive checks keep the server out (max_fails failures within "
-		      "fail_timeout), else 0.", series_passive_out);
+		      "fail_timeout), else 0.",
+		      series_passive_out);
 	server_family(sb, cfg, "lbd_server_passive_trips_total", PROM_COUNTER,
 		      "Times passive checks took the server out.", series_passive_trips);
 }
@@ -366,21 +374,24 @@ static void write_server_traffic(struct strbuf *sb, const struct config *cfg)
 		      series_active);
 	server_family(sb, cfg, "lbd_server_selected_total", PROM_COUNTER,
 		      "Times a balancer picked the server: HTTP requests and their retries, TCP "
-		      "connections.", series_selected);
+		      "connections.",
+		      series_selected);
 	server_family(sb, cfg, "lbd_server_failures_total", PROM_COUNTER,
 		      "Failed attempts on the server: connect errors and timeouts, broken or "
-		      "late responses.", series_failures);
+		      "late responses.",
+		      series_failures);
 	server_family(sb, cfg, "lbd_server_requests_total", PROM_COUNTER,
 		      "HTTP requests whose access-log line names the server (the last one "
 		      "tried), by status class; 502 and 504 answered by lbd after it failed "
-		      "included.", series_requests);
+		      "included.",
+		      series_requests);
 	server_family(sb, cfg, "lbd_server_upstream_response_seconds", PROM_HISTOGRAM,
 		      "Time from sending a request to the server (a new connection's connect "
-		      "included) to the first byte of its response.", series_latency);
+		      "included) to the first byte of its response.",
+		      series_latency);
 }
 
-void metrics_render(struct strbuf *sb, const struct config *cfg,
-		    const struct metrics_info *info)
+void metrics_render(struct strbuf *sb, const struct config *cfg, const struct metrics_info *info)
 {
 	write_process(sb, info);
 	write_listeners(sb, cfg);

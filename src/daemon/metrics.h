@@ -17,12 +17,11 @@
 struct metrics_info {
 	uint64_t generation;
 	unsigned live_generations;
-	uint64_t now;             /* Unix time of the scrape, seconds */
+	uint64_t now; /* Unix time of the scrape, seconds */
 	struct daemon_counters daemon;
 };
 
 /* Every family, for the listeners, pools and servers of CFG. */
-void metrics_render(struct strbuf *sb, const struct config *cfg,
-		    const struct metrics_info *info);
+void metrics_render(struct strbuf *sb, const struct config *cfg, const struct metrics_info *info);
 
 #endif

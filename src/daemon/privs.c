@@ -37,12 +37,10 @@ int privs_lookup(const struct global_conf *g, struct privs *p, char *err, size_t
 	} else if (!g->user) {
 		p->gid = getgid();
 	}
-	if (p->uid == geteuid() && p->uid == getuid() && p->gid == getegid() &&
-	    p->gid == getgid())
+	if (p->uid == geteuid() && p->uid == getuid() && p->gid == getegid() && p->gid == getgid())
 		return 0; /* already there, e.g. systemd's User= */
 	if (geteuid() != 0) {
-		snprintf(err, errlen,
-			 "cannot switch to %s %s: lbd runs as uid %u, not as root",
+		snprintf(err, errlen, "cannot switch to %s %s: lbd runs as uid %u, not as root",
 			 g->user ? "user" : "group", g->user ? g->user : g->group,
 			 (unsigned)geteuid());
 		return -1;

@@ -11,8 +11,8 @@
 #include "config/config.h"
 
 struct privs {
-	bool change;            /* false: nothing configured or nothing to do */
-	const char *user;       /* NULL: keep the user, change the group only */
+	bool change;      /* false: nothing configured or nothing to do */
+	const char *user; /* NULL: keep the user, change the group only */
 	uid_t uid;
 	gid_t gid;
 };

@@ -63,7 +63,9 @@ int daemon_open_listeners(struct daemon *d)
 static void finish(struct daemon *d, bool ok, const char *errors)
 {
 	struct reload_result result = {
-		.ok = ok, .generation = d->cfg->generation, .errors = errors,
+		.ok = ok,
+		.generation = d->cfg->generation,
+		.errors = errors,
 	};
 	reload_done_fn done = d->reload_done;
 
@@ -93,8 +95,7 @@ static void on_adopted(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (!d->pending ||
-	    atomic_load_explicit(&d->adoption.pending, memory_order_acquire) != 0)
+	if (!d->pending || atomic_load_explicit(&d->adoption.pending, memory_order_acquire) != 0)
 		return;
 	binds_release(&d->retired);
 	config_unref(d->cfg);
@@ -104,8 +105,8 @@ static void on_adopted(evutil_socket_t fd, short what, void *arg)
 		log_error("reload: out of memory: some servers are not health-checked");
 	log_info("reload: generation %llu serving (%llu ms), %u generation%s live",
 		 (unsigned long long)d->cfg->generation,
-		 (unsigned long long)ms_since(&d->reload_started),
-		 config_live_generations(), config_live_generations() == 1 ? "" : "s");
+		 (unsigned long long)ms_since(&d->reload_started), config_live_generations(),
+		 config_live_generations() == 1 ? "" : "s");
 	finish(d, true, NULL);
 }
 
@@ -223,7 +224,7 @@ int daemon_reload(struct daemon *d, reload_done_fn done, void *arg)
 		return reject(d, err);
 	}
 	apply_process_settings(d, cfg);
-	d->retired = old;       /* what CFG no longer binds */
+	d->retired = old; /* what CFG no longer binds */
 	d->binds = binds;
 	d->pending = cfg;
 	atomic_store(&d->adoption.pending, d->nworkers);

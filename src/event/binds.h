@@ -20,8 +20,8 @@ struct config;
 struct bind_socket {
 	struct lbd_addr addr;
 	bool per_worker;
-	int *fds;                /* nworkers sockets, or fds[0] when shared */
-	size_t listener_index;   /* in the configuration the table was built for */
+	int *fds;              /* nworkers sockets, or fds[0] when shared */
+	size_t listener_index; /* in the configuration the table was built for */
 };
 
 struct bind_table {

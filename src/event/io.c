@@ -169,8 +169,11 @@ void io_reader_tls_readable(struct io_reader *r)
 int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferevent *bev,
 		   size_t high_water, io_read_fn on_read, io_event_fn on_event, void *arg)
 {
-	*r = (struct io_reader){ .bev = bev, .on_read = on_read, .on_event = on_event,
-				 .arg = arg, .high_water = high_water };
+	*r = (struct io_reader){ .bev = bev,
+				 .on_read = on_read,
+				 .on_event = on_event,
+				 .arg = arg,
+				 .high_water = high_water };
 	bufferevent_disable(bev, EV_READ);
 	if (io_is_tls(bev)) {
 		r->tls = true;
@@ -182,8 +185,7 @@ int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferev
 	return r->ev ? 0 : -1;
 }
 
-void io_reader_callbacks(struct io_reader *r, io_read_fn on_read, io_event_fn on_event,
-			 void *arg)
+void io_reader_callbacks(struct io_reader *r, io_read_fn on_read, io_event_fn on_event, void *arg)
 {
 	r->on_read = on_read;
 	r->on_event = on_event;

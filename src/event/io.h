@@ -49,7 +49,7 @@ typedef void (*io_event_fn)(short what, void *arg);
  * bufferevent's read callback must call io_reader_tls_readable(). Its
  * buffer bound is the bufferevent's read watermark. */
 struct io_reader {
-	struct event *ev;        /* TLS: the timeout alone */
+	struct event *ev; /* TLS: the timeout alone */
 	bool tls;
 	struct bufferevent *bev;
 	io_read_fn on_read;
@@ -57,10 +57,10 @@ struct io_reader {
 	void *arg;
 	struct timeval timeout;
 	bool has_timeout;
-	bool on;          /* reading wanted */
-	bool full;        /* paused: the input holds high_water bytes */
-	bool armed;       /* ev is pending */
-	bool armed_tv;    /* ... with a timeout (event_add(NULL) keeps one) */
+	bool on;       /* reading wanted */
+	bool full;     /* paused: the input holds high_water bytes */
+	bool armed;    /* ev is pending */
+	bool armed_tv; /* ... with a timeout (event_add(NULL) keeps one) */
 	size_t high_water;
 };
 
@@ -68,8 +68,7 @@ struct io_reader {
  * bytes buffered (0: no bound). Reading starts off. Returns 0 or -1. */
 int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferevent *bev,
 		   size_t high_water, io_read_fn on_read, io_event_fn on_event, void *arg);
-void io_reader_callbacks(struct io_reader *r, io_read_fn on_read, io_event_fn on_event,
-			 void *arg);
+void io_reader_callbacks(struct io_reader *r, io_read_fn on_read, io_event_fn on_event, void *arg);
 void io_reader_set(struct io_reader *r, bool on);
 /* Time allowed without a byte while reading; NULL for none. */
 void io_reader_timeout(struct io_reader *r, const struct timeval *tv);

@@ -26,8 +26,7 @@ static void unlink_stale_unix(const struct sockaddr_un *sun)
 	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe < 0)
 		return;
-	if (connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) < 0 &&
-	    errno == ECONNREFUSED)
+	if (connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) < 0 && errno == ECONNREFUSED)
 		unlink(sun->sun_path);
 	close(probe);
 }
@@ -46,8 +45,7 @@ int listener_open(const struct lbd_addr *addr, bool reuseport, char *err, size_t
 		unlink_stale_unix((const struct sockaddr_un *)&addr->sa);
 	} else {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (reuseport &&
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
 			snprintf(err, errlen, "%s: SO_REUSEPORT: %s", addr->text, strerror(errno));
 			close(fd);
 			return -1;
@@ -57,9 +55,10 @@ int listener_open(const struct lbd_addr *addr, bool reuseport, char *err, size_t
 	}
 	if (bind(fd, (const struct sockaddr *)&addr->sa, addr->salen) < 0) {
 		if (errno == EACCES && family != AF_UNIX && geteuid() != 0)
-			snprintf(err, errlen, "cannot bind %s: %s (a port below 1024 needs root or "
-				 "CAP_NET_BIND_SERVICE; lbd runs as uid %u)", addr->text,
-				 strerror(errno), (unsigned)geteuid());
+			snprintf(err, errlen,
+				 "cannot bind %s: %s (a port below 1024 needs root or "
+				 "CAP_NET_BIND_SERVICE; lbd runs as uid %u)",
+				 addr->text, strerror(errno), (unsigned)geteuid());
 		else
 			snprintf(err, errlen, "cannot bind %s: %s", addr->text, strerror(errno));
 		close(fd);

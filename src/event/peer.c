@@ -44,7 +44,7 @@ struct bufferevent *peer_open_addr(struct event_base *base, const struct lbd_add
 				   const struct tls_upstream_peer *tls)
 {
 	struct bufferevent *bev = tls ? tls_upstream_peer_bev(base, tls) :
-		bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+					bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 
 	if (!bev) {
 		errno = ENOMEM;
@@ -92,8 +92,8 @@ static void passive_failure(const struct pool_conf *pool, struct server_rt *rt, 
 		return;
 	format_duration(pc->fail_timeout_ms, d, sizeof(d));
 	log_warn("pool %s: server %s is out for %s: %u failure%s within %s, last: %s",
-		 rt->pool_name, rt->server_name, d, pc->max_fails, pc->max_fails == 1 ? "" : "s",
-		 d, why);
+		 rt->pool_name, rt->server_name, d, pc->max_fails, pc->max_fails == 1 ? "" : "s", d,
+		 why);
 }
 
 void peer_server_failed(const struct peer *p, const char *why)
@@ -143,8 +143,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	if (p->pool->tls.enabled)
 		tls_upstream_error(bev, what, why, sizeof(why));
 	else
-		snprintf(why, sizeof(why), "connect %s", (what & BEV_EVENT_TIMEOUT) ? "timed out" :
-			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		snprintf(why, sizeof(why), "connect %s",
+			 (what & BEV_EVENT_TIMEOUT) ?
+				 "timed out" :
+				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	log_warn("pool %s: server %s (%s): %s", p->pool->name, p->server->name,
 		 p->server->addr.text, why);
 	passive_failure(p->pool, p->server->rt, why);
@@ -161,9 +163,9 @@ static struct bufferevent *open_server(struct peer *p)
 {
 	const struct pool_conf *pool = p->pool;
 	bool tls = pool->tls.enabled;
-	struct bufferevent *bev = tls ?
-		tls_upstream_bev(p->base, &pool->tls, config_server_index(pool, p->server)) :
-		bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev = tls ? tls_upstream_bev(p->base, &pool->tls,
+							 config_server_index(pool, p->server)) :
+					bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
 
 	if (!bev) {
 		errno = ENOMEM;
@@ -186,9 +188,12 @@ void peer_connect(struct peer *p)
 {
 	for (;;) {
 		struct balance_ctx ctx = {
-			.tried = p->tried, .ntried = p->ntried,
-			.key = p->key, .key_len = p->key_len,
-			.cookie = p->cookie, .cookie_len = p->cookie_len,
+			.tried = p->tried,
+			.ntried = p->ntried,
+			.key = p->key,
+			.key_len = p->key_len,
+			.cookie = p->cookie,
+			.cookie_len = p->cookie_len,
 		};
 		struct server_conf *srv = balance_pick(p->pool, &ctx);
 		if (!srv) {

@@ -41,19 +41,19 @@ struct peer {
 	struct event_base *base;
 	struct pool_conf *pool;
 	const struct peer_ops *ops;
-	const char *key;                  /* what ip_hash hashes, and the */
-	size_t key_len;                   /* sticky cookie the client sent */
-	const char *cookie;               /* (NULL: none) */
+	const char *key;    /* what ip_hash hashes, and the */
+	size_t key_len;     /* sticky cookie the client sent */
+	const char *cookie; /* (NULL: none) */
 	size_t cookie_len;
 
 	/* The peer's. */
-	struct server_conf *server;       /* picked and counted active, until
-					   * peer_release() */
-	struct server_conf *served_by;    /* the last server tried, for the log */
+	struct server_conf *server;    /* picked and counted active, until
+					* peer_release() */
+	struct server_conf *served_by; /* the last server tried, for the log */
 	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
 	size_t ntried;
-	int fail_status;                  /* 502 or 504 for the failures so far */
-	struct bufferevent *connecting;   /* a connect under way */
+	int fail_status;                /* 502 or 504 for the failures so far */
+	struct bufferevent *connecting; /* a connect under way */
 };
 
 /* Pick a server of p->pool that was not tried yet and reach it: through

@@ -82,8 +82,7 @@ static void log_accept_error(int err)
 	if (now == last)
 		return;
 	last = now;
-	log_error("accept: %s; pausing new connections for %d ms", strerror(err),
-		  ACCEPT_PAUSE_MS);
+	log_error("accept: %s; pausing new connections for %d ms", strerror(err), ACCEPT_PAUSE_MS);
 }
 
 static void on_accept(evutil_socket_t fd, short what, void *arg)
@@ -172,8 +171,8 @@ static struct listen_sock *listen_sock_new(struct worker *w, const struct listen
  * that stays keeps its event (and whatever waits in its backlog), a new
  * one gets one, a removed one is released (closed when this worker owns
  * it). Each takes the protocol of its listener in CFG. */
-static int apply_listen(struct worker *w, const struct config *cfg,
-			const struct listen_spec *specs, size_t n)
+static int apply_listen(struct worker *w, const struct config *cfg, const struct listen_spec *specs,
+			size_t n)
 {
 	struct listen_sock **socks = calloc(n ? n : 1, sizeof(*socks));
 
@@ -243,8 +242,7 @@ static void on_adopt(evutil_socket_t fd, short what, void *arg)
 	event_active(w->env.adoption->done_ev, EV_READ, 0);
 }
 
-int worker_adopt(struct worker *w, struct config *cfg, const struct listen_spec *specs,
-		 size_t n)
+int worker_adopt(struct worker *w, struct config *cfg, const struct listen_spec *specs, size_t n)
 {
 	struct listen_spec *copy = malloc((n ? n : 1) * sizeof(*copy));
 
@@ -291,8 +289,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	maybe_finish_stop(w);
 }
 
-int worker_init(struct worker *w, unsigned index, const struct worker_env *env,
-		struct config *cfg)
+int worker_init(struct worker *w, unsigned index, const struct worker_env *env, struct config *cfg)
 {
 	struct timeval tv;
 

@@ -54,9 +54,9 @@ struct worker_protocol {
 	 * close FD. */
 	int (*accept)(void *ctx, size_t listener_index, int fd, const struct sockaddr *peer,
 		      socklen_t peer_len);
-	void (*tick)(void *ctx);   /* housekeeping, every WORKER_TICK_MS */
-	void (*stop)(void *ctx);   /* the worker stops: drop what is idle */
-	void (*free)(void *ctx);   /* after every connection was freed */
+	void (*tick)(void *ctx); /* housekeeping, every WORKER_TICK_MS */
+	void (*stop)(void *ctx); /* the worker stops: drop what is idle */
+	void (*free)(void *ctx); /* after every connection was freed */
 };
 
 #define WORKER_TICK_MS 100
@@ -79,15 +79,15 @@ struct worker_proto {
 struct listen_sock {
 	struct worker *w;
 	int fd;
-	bool owns_fd;                 /* false when all workers poll one fd */
-	size_t listener_index;        /* into w->cfg->listeners */
+	bool owns_fd;                     /* false when all workers poll one fd */
+	size_t listener_index;            /* into w->cfg->listeners */
 	const struct worker_proto *proto; /* who takes its connections */
 	struct event *ev;
 };
 
 /* A new generation for a worker, handed over by the main thread. */
 struct worker_mail {
-	struct config *cfg;           /* one reference, for the worker */
+	struct config *cfg; /* one reference, for the worker */
 	struct listen_spec *specs;
 	size_t nspecs;
 };
@@ -104,27 +104,26 @@ struct worker {
 	pthread_t thread;
 	struct event_base *base;
 	struct worker_env env;
-	struct worker_proto *protos;  /* env.nprotocols, by listener protocol */
-	struct config *cfg;           /* generation for new requests; one ref */
-	struct listen_sock **socks;   /* each allocated: events point at them */
+	struct worker_proto *protos; /* env.nprotocols, by listener protocol */
+	struct config *cfg;          /* generation for new requests; one ref */
+	struct listen_sock **socks;  /* each allocated: events point at them */
 	size_t nsocks;
-	struct event *stop_ev;        /* activated from the main thread */
-	struct event *adopt_ev;       /* activated from the main thread */
+	struct event *stop_ev;  /* activated from the main thread */
+	struct event *adopt_ev; /* activated from the main thread */
 	pthread_mutex_t mail_lock;
-	struct worker_mail mail;      /* under mail_lock */
-	struct event *tick_ev;        /* housekeeping timer */
-	struct event *resume_ev;      /* re-enables accepting after a pause */
-	struct conn_list conns;       /* client connections and tunnels */
+	struct worker_mail mail; /* under mail_lock */
+	struct event *tick_ev;   /* housekeeping timer */
+	struct event *resume_ev; /* re-enables accepting after a pause */
+	struct conn_list conns;  /* client connections and tunnels */
 	unsigned nconns;
 	bool stopping;
 	bool accept_paused;
-	bool thread_running;          /* set by the worker's thread */
+	bool thread_running; /* set by the worker's thread */
 };
 
 /* Prepare W (its event_base, timers and protocol states) with a reference
  * to CFG. ENV is copied; what it points at must outlive W. */
-int worker_init(struct worker *w, unsigned index, const struct worker_env *env,
-		struct config *cfg);
+int worker_init(struct worker *w, unsigned index, const struct worker_env *env, struct config *cfg);
 
 /* Poll the sockets of SPECS (before the worker starts). */
 int worker_set_listen(struct worker *w, const struct listen_spec *specs, size_t n);
@@ -132,8 +131,7 @@ int worker_set_listen(struct worker *w, const struct listen_spec *specs, size_t 
 /* Switch W to configuration CFG (a reference for the worker is taken) and
  * the sockets of SPECS (copied), from any thread. The worker then
  * decrements env.adoption->pending and activates its done_ev. */
-int worker_adopt(struct worker *w, struct config *cfg, const struct listen_spec *specs,
-		 size_t n);
+int worker_adopt(struct worker *w, struct config *cfg, const struct listen_spec *specs, size_t n);
 
 int worker_start(struct worker *w);
 

@@ -16,8 +16,7 @@ int body_write(struct evbuffer *out, enum body_mode mode, const char *data, size
 		for (size_t v = len; v; v >>= 4)
 			size[--n] = hex[v & 15];
 		if (evbuffer_add(out, size + n, sizeof(size) - n) < 0 ||
-		    evbuffer_add(out, data, len) < 0 ||
-		    evbuffer_add(out, "\r\n", 2) < 0)
+		    evbuffer_add(out, data, len) < 0 || evbuffer_add(out, "\r\n", 2) < 0)
 			return -1;
 		return 0;
 	}

@@ -13,10 +13,10 @@
 struct evbuffer;
 
 enum body_mode {
-	BODY_NONE,      /* no body */
-	BODY_LENGTH,    /* Content-Length */
-	BODY_CHUNKED,   /* Transfer-Encoding: chunked */
-	BODY_EOF,       /* delimited by closing the connection */
+	BODY_NONE,    /* no body */
+	BODY_LENGTH,  /* Content-Length */
+	BODY_CHUNKED, /* Transfer-Encoding: chunked */
+	BODY_EOF,     /* delimited by closing the connection */
 };
 
 /* llhttp 8 does not check the CRLF that ends each chunk's data: any two
@@ -26,8 +26,8 @@ enum body_mode {
  * the end of the buffer being parsed, chunk_guard_feed() before each new
  * buffer. Each returns 0, or -1 when the CRLF is missing. */
 struct chunk_guard {
-	uint64_t left;      /* data bytes of the current chunk still to come */
-	unsigned pending;   /* CRLF bytes not yet seen (in the next buffer) */
+	uint64_t left;    /* data bytes of the current chunk still to come */
+	unsigned pending; /* CRLF bytes not yet seen (in the next buffer) */
 };
 
 static inline void chunk_guard_header(struct chunk_guard *g, uint64_t size)

@@ -16,8 +16,8 @@ static bool is_trusted(const struct cidr *trusted, size_t n, const struct ip_add
  * element first): the first that is not a trusted proxy is the client. An
  * element that is not an address stops the walk; the client is then the
  * last trusted address seen, or the peer. */
-static bool walk_forwarded(const struct http_head *h, const struct cidr *trusted,
-			   size_t ntrusted, struct ip_addr *client)
+static bool walk_forwarded(const struct http_head *h, const struct cidr *trusted, size_t ntrusted,
+			   struct ip_addr *client)
 {
 	bool found = false;
 
@@ -51,8 +51,8 @@ static bool walk_forwarded(const struct http_head *h, const struct cidr *trusted
 	return found;
 }
 
-bool client_addr_forwarded(const struct http_head *h, const struct cidr *trusted,
-			   size_t ntrusted, const char *peer, char out[INET6_ADDRSTRLEN])
+bool client_addr_forwarded(const struct http_head *h, const struct cidr *trusted, size_t ntrusted,
+			   const char *peer, char out[INET6_ADDRSTRLEN])
 {
 	struct ip_addr a, client;
 

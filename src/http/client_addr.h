@@ -23,7 +23,7 @@
  * field's last element first): the first that is not trusted is the
  * client; when all are, the leftmost; an element that is not a plain
  * address stops the walk at the last trusted one read. */
-bool client_addr_forwarded(const struct http_head *h, const struct cidr *trusted,
-			   size_t ntrusted, const char *peer, char out[INET6_ADDRSTRLEN]);
+bool client_addr_forwarded(const struct http_head *h, const struct cidr *trusted, size_t ntrusted,
+			   const char *peer, char out[INET6_ADDRSTRLEN]);
 
 #endif

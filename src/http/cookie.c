@@ -8,8 +8,8 @@ static bool is_ows(char c)
 	return c == ' ' || c == '\t';
 }
 
-bool cookie_find(const char *list, size_t len, const char *name,
-		 const char **value, size_t *value_len)
+bool cookie_find(const char *list, size_t len, const char *name, const char **value,
+		 size_t *value_len)
 {
 	size_t name_len = strlen(name), i = 0;
 

@@ -17,14 +17,14 @@
  * double quotes, goes to *VALUE / *VALUE_LEN. Returns false when absent or
  * when the value is longer than COOKIE_VALUE_MAX. Pairs without "=" are
  * skipped. */
-bool cookie_find(const char *list, size_t len, const char *name,
-		 const char **value, size_t *value_len);
+bool cookie_find(const char *list, size_t len, const char *name, const char **value,
+		 size_t *value_len);
 
 struct set_cookie {
 	const char *name;
 	const char *value;
-	uint64_t max_age_s;      /* 0: no Max-Age (a session cookie) */
-	bool secure;             /* add Secure (TLS listeners) */
+	uint64_t max_age_s; /* 0: no Max-Age (a session cookie) */
+	bool secure;        /* add Secure (TLS listeners) */
 };
 
 /* Append "Set-Cookie: NAME=VALUE; Path=/; [Max-Age=N; ]HttpOnly;

@@ -204,9 +204,8 @@ static void request_client(struct client_conn *c)
 	const struct listener_conf *l = ex->listener; /* checked by the caller */
 
 	ex->client = c->in.peer_ip;
-	if (l->ntrusted &&
-	    client_addr_forwarded(&c->req.head, l->trusted, l->ntrusted, c->in.peer_ip,
-				  ex->client_buf))
+	if (l->ntrusted && client_addr_forwarded(&c->req.head, l->trusted, l->ntrusted,
+						 c->in.peer_ip, ex->client_buf))
 		ex->client = ex->client_buf;
 }
 
@@ -381,8 +380,7 @@ void client_process(struct client_conn *c)
 	io_flush(c->bev);
 	io_reader_drained(&c->rd);
 	if (c->state == CLIENT_CLOSING &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-	    !c->rd.on)
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && !c->rd.on)
 		client_start_linger(c);
 }
 

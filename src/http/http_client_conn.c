@@ -189,8 +189,8 @@ static void client_destroy(struct conn_link *link)
  * left to the caller. */
 static int client_attach(struct client_conn *c, struct bufferevent *bev)
 {
-	if (io_reader_init(&c->rd, c->w->base, bev, RELAY_HIGH_WATER, on_readable,
-			   on_read_event, c) < 0) {
+	if (io_reader_init(&c->rd, c->w->base, bev, RELAY_HIGH_WATER, on_readable, on_read_event,
+			   c) < 0) {
 		io_reader_free(&c->rd);
 		return -1;
 	}

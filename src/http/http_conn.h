@@ -33,78 +33,78 @@
 #define RELAY_LOW_WATER (32 * 1024)
 
 enum client_state {
-	CLIENT_IDLE,       /* between requests */
-	CLIENT_HEAD,       /* reading a request head */
-	CLIENT_CONNECT,    /* head read; waiting for a server connection */
-	CLIENT_FORWARD,    /* relaying the request body and the response */
-	CLIENT_CLOSING,    /* flushing the last bytes, then closing */
+	CLIENT_IDLE,    /* between requests */
+	CLIENT_HEAD,    /* reading a request head */
+	CLIENT_CONNECT, /* head read; waiting for a server connection */
+	CLIENT_FORWARD, /* relaying the request body and the response */
+	CLIENT_CLOSING, /* flushing the last bytes, then closing */
 };
 
 struct upstream_conn;
 struct upstream_pool;
 
 struct exchange {
-	struct config *cfg;               /* the generation serving it; one ref */
+	struct config *cfg; /* the generation serving it; one ref */
 	const struct listener_conf *listener;
 	struct pool_conf *pool;
-	struct peer peer;                 /* the server it is assigned to, and
-					   * what the balancer hashes (key,
-					   * cookie: in the client's head) */
+	struct peer peer; /* the server it is assigned to, and
+			   * what the balancer hashes (key,
+			   * cookie: in the client's head) */
 	struct upstream_conn *up;
-	const char *client;               /* the client address of this request */
-	char client_buf[INET6_ADDRSTRLEN];/* (NULL: the connection's peer_ip) */
+	const char *client;                /* the client address of this request */
+	char client_buf[INET6_ADDRSTRLEN]; /* (NULL: the connection's peer_ip) */
 
-	char *head_out;                   /* rewritten request head, kept for */
-	size_t head_out_len;              /* a retry on another server */
-	bool req_sent;                    /* a byte of it may have reached a server */
+	char *head_out;      /* rewritten request head, kept for */
+	size_t head_out_len; /* a retry on another server */
+	bool req_sent;       /* a byte of it may have reached a server */
 	bool upgrade;
 	bool is_head;
-	bool replayable;                  /* idempotent, no body: safe to resend on
-					   * a fresh connection if a pooled one was
-					   * stale */
+	bool replayable; /* idempotent, no body: safe to resend on
+			  * a fresh connection if a pooled one was
+			  * stale */
 
-	struct http_head resp;            /* the response head's storage */
-	struct response_parser rp;        /* the response, as http_upstream.c
-					   * feeds it (http_response.h): started,
-					   * complete, server_keep_alive, ... */
-	int status;                       /* what the client got: the server's,
-					   * or lbd's own answer */
+	struct http_head resp;     /* the response head's storage */
+	struct response_parser rp; /* the response, as http_upstream.c
+				    * feeds it (http_response.h): started,
+				    * complete, server_keep_alive, ... */
+	int status;                /* what the client got: the server's,
+				    * or lbd's own answer */
 
 	struct timespec start_real;
-	uint64_t start_us;                /* monotonic */
+	uint64_t start_us; /* monotonic */
 	uint64_t upstream_start_us;
-	int64_t upstream_us;              /* first response byte, or -1 */
+	int64_t upstream_us; /* first response byte, or -1 */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 };
 
 struct client_conn {
-	struct conn_link link;            /* first: the worker's list points here */
+	struct conn_link link; /* first: the worker's list points here */
 	struct worker *w;
 	struct http_worker *hw;
 	struct bufferevent *bev;
-	struct io_reader rd;              /* reads bev's socket (io.h) */
-	struct listener_rt *lrt;          /* its listener's identity; counts it */
-	struct inbound in;                /* the start: the client's address,
-					   * TLS or not (stream/inbound.h) */
+	struct io_reader rd;     /* reads bev's socket (io.h) */
+	struct listener_rt *lrt; /* its listener's identity; counts it */
+	struct inbound in;       /* the start: the client's address,
+				  * TLS or not (stream/inbound.h) */
 	enum client_state state;
-	struct event *timer;              /* header and idle deadlines */
-	struct request_parser req;        /* the request (request_parser.h) */
-	bool keep_alive;                  /* may carry another request (the
-					   * response may still end it:
-					   * ex.rp.closes_client) */
-	bool in_process;                  /* inside client_process(): no freeing */
+	struct event *timer;       /* header and idle deadlines */
+	struct request_parser req; /* the request (request_parser.h) */
+	bool keep_alive;           /* may carry another request (the
+				    * response may still end it:
+				    * ex.rp.closes_client) */
+	bool in_process;           /* inside client_process(): no freeing */
 	bool free_pending;
-	bool read_blocked;                /* the server side is full */
-	bool served;                      /* a request was answered already */
+	bool read_blocked; /* the server side is full */
+	bool served;       /* a request was answered already */
 	struct exchange ex;
 };
 
 /* The HTTP state of one worker: its worker_protocol context (http.h). */
 struct http_worker {
 	struct worker *w;
-	struct upstream_pool *pool;       /* idle server connections (http_upstream.c) */
-	struct strbuf scratch;            /* for rendering heads, reused */
+	struct upstream_pool *pool; /* idle server connections (http_upstream.c) */
+	struct strbuf scratch;      /* for rendering heads, reused */
 	struct http_head_cache head_cache;
 };
 

@@ -100,8 +100,8 @@ static int append(struct http_head *h, const char *at, size_t len)
 
 /* A span continues the previous one when llhttp split it across reads; the
  * NUL written after the previous piece is overwritten by the next. */
-static int add_span(struct http_head *h, int kind, const char *at, size_t len,
-		    uint32_t *off, uint32_t *span_len)
+static int add_span(struct http_head *h, int kind, const char *at, size_t len, uint32_t *off,
+		    uint32_t *span_len)
 {
 	bool cont = h->last == kind;
 
@@ -217,8 +217,8 @@ bool http_head_connection_names(const struct http_head *h, const struct http_fie
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *c = &h->fields[i];
 		if (http_field_is(h, c, "connection") &&
-		    http_list_has_token(h->buf + c->value_off, c->value_len,
-					h->buf + f->name_off, f->name_len))
+		    http_list_has_token(h->buf + c->value_off, c->value_len, h->buf + f->name_off,
+					f->name_len))
 			return true;
 	}
 	return false;

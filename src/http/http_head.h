@@ -36,8 +36,8 @@ void http_head_cache_free(struct http_head_cache *cache);
 
 enum http_head_overflow {
 	HEAD_FITS,
-	HEAD_TOO_BIG,       /* more bytes than the limit */
-	HEAD_TOO_MANY,      /* more fields than the limit */
+	HEAD_TOO_BIG,  /* more bytes than the limit */
+	HEAD_TOO_MANY, /* more fields than the limit */
 	HEAD_NO_MEMORY,
 };
 
@@ -46,11 +46,11 @@ struct http_head {
 	uint32_t len, cap, max_bytes;
 	struct http_field *fields;
 	uint32_t nfields, fields_cap, max_fields;
-	uint32_t url_off, url_len;        /* request-target, requests only */
-	uint32_t reason_off, reason_len;  /* reason phrase, responses only */
+	uint32_t url_off, url_len;       /* request-target, requests only */
+	uint32_t reason_off, reason_len; /* reason phrase, responses only */
 	enum http_head_overflow overflow;
-	int last;                         /* which span was appended last */
-	struct http_head_cache *cache;    /* where storage comes from, or NULL */
+	int last;                      /* which span was appended last */
+	struct http_head_cache *cache; /* where storage comes from, or NULL */
 };
 
 void http_head_init(struct http_head *h, uint32_t max_bytes, uint32_t max_fields);

@@ -13,8 +13,8 @@ static bool host_acceptable(const char *host, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)host[i];
-		if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == '\\' || ch == '@' ||
-		    ch == '?' || ch == '#' || ch == '"' || ch == '<' || ch == '>')
+		if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == '\\' || ch == '@' || ch == '?' ||
+		    ch == '#' || ch == '"' || ch == '<' || ch == '>')
 			return false;
 	}
 	return true;
@@ -70,7 +70,8 @@ static int plan_target(const llhttp_t *p, const struct http_head *h, struct requ
 		return 0;
 	}
 	if (len == 1 && url[0] == '*')
-		return p->method == HTTP_OPTIONS ? (out->target = url, out->target_len = 1, 0) : 400;
+		return p->method == HTTP_OPTIONS ? (out->target = url, out->target_len = 1, 0) :
+						   400;
 	return split_absolute(out, url, len) < 0 ? 400 : 0;
 }
 
@@ -143,8 +144,7 @@ static int plan_body(const llhttp_t *p, const struct http_head *h, struct reques
 		if (status)
 			return status;
 		out->body = BODY_CHUNKED;
-	}
-	else if (p->flags & F_TRANSFER_ENCODING)
+	} else if (p->flags & F_TRANSFER_ENCODING)
 		return 400;
 	else if (p->flags & F_CONTENT_LENGTH) {
 		out->body = BODY_LENGTH;
@@ -170,8 +170,8 @@ static bool is_tchar(unsigned char c)
 {
 	static const char extra[] = "!#$%&'*+-.^_`|~";
 
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	       (c >= 'A' && c <= 'Z') || (c && strchr(extra, c));
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c && strchr(extra, c));
 }
 
 /* llhttp 8 is lenient in places a proxy must not be: it accepts field
@@ -215,20 +215,22 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 		return 505;
 	out->method = llhttp_method_name(p->method);
 	out->method_len = strlen(out->method);
-	if ((status = plan_fields(h)) || (status = plan_target(p, h, out)) || (status = plan_host(p, h, out)) ||
-	    (status = plan_body(p, h, out)) || (status = plan_expect(p, h)))
+	if ((status = plan_fields(h)) || (status = plan_target(p, h, out)) ||
+	    (status = plan_host(p, h, out)) || (status = plan_body(p, h, out)) ||
+	    (status = plan_expect(p, h)))
 		return status;
 	out->upgrade = p->upgrade && http_head_find(h, "upgrade", NULL) != NULL;
 	plan->is_head = p->method == HTTP_HEAD;
 	plan->replayable = out->body == BODY_NONE &&
-		(p->method == HTTP_GET || p->method == HTTP_HEAD || p->method == HTTP_OPTIONS);
+			   (p->method == HTTP_GET || p->method == HTTP_HEAD ||
+			    p->method == HTTP_OPTIONS);
 	plan->pool = route_match(listener, out->host, out->host_len, out->target,
 				 path_length(out->target, out->target_len));
 	return plan->pool ? 0 : 404;
 }
 
-int http_request_render(const struct http_head *h, const struct request_out *req,
-			char **out, size_t *len)
+int http_request_render(const struct http_head *h, const struct request_out *req, char **out,
+			size_t *len)
 {
 	struct strbuf sb = { 0 };
 

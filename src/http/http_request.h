@@ -13,10 +13,10 @@
 #include "http/http_rewrite.h"
 
 struct request_plan {
-	struct request_out out;     /* client_ip, client_v6, proto: caller's */
+	struct request_out out; /* client_ip, client_v6, proto: caller's */
 	struct pool_conf *pool;
 	bool is_head;
-	bool replayable;            /* idempotent and without a body */
+	bool replayable; /* idempotent and without a body */
 };
 
 /* Check the request parsed by P into H, route it with LISTENER's routes and
@@ -27,7 +27,7 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 
 /* Render the head to send to the server into a new buffer (*OUT, *LEN;
  * the caller frees it). Returns 0, or -1 out of memory. */
-int http_request_render(const struct http_head *h, const struct request_out *req,
-			char **out, size_t *len);
+int http_request_render(const struct http_head *h, const struct request_out *req, char **out,
+			size_t *len);
 
 #endif

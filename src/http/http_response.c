@@ -66,8 +66,11 @@ static int send_head(struct response_parser *rp, const struct response_out *out)
 static int relay_interim(struct response_parser *rp, int status)
 {
 	struct response_out out = {
-		.status = status, .body = BODY_NONE, .declared_length = -1,
-		.keep_alive = true, .client_minor = 1,
+		.status = status,
+		.body = BODY_NONE,
+		.declared_length = -1,
+		.keep_alive = true,
+		.client_minor = 1,
 	};
 	if (rp->client_minor >= 1 && send_head(rp, &out) < 0)
 		return -1;
@@ -123,9 +126,12 @@ static int on_headers_complete(llhttp_t *p)
 		    http_head_find(rp->head, "transfer-encoding", NULL) ||
 		    http_head_find(rp->head, "content-length", NULL))
 			return -1;
-		struct response_out out = { .status = 101, .body = BODY_NONE,
-					    .declared_length = -1, .keep_alive = true,
-					    .client_minor = 1, .upgrade = true,
+		struct response_out out = { .status = 101,
+					    .body = BODY_NONE,
+					    .declared_length = -1,
+					    .keep_alive = true,
+					    .client_minor = 1,
+					    .upgrade = true,
 					    .set_cookie = rp->set_cookie };
 		if (send_head(rp, &out) < 0)
 			return -1;
@@ -195,8 +201,8 @@ static const llhttp_settings_t response_settings = {
 	.on_message_complete = on_message_complete,
 };
 
-void response_parser_init(struct response_parser *rp, struct http_head *head,
-			  struct evbuffer *out, struct strbuf *scratch)
+void response_parser_init(struct response_parser *rp, struct http_head *head, struct evbuffer *out,
+			  struct strbuf *scratch)
 {
 	memset(rp, 0, sizeof(*rp));
 	llhttp_init(&rp->p, HTTP_RESPONSE, &response_settings);
@@ -207,8 +213,8 @@ void response_parser_init(struct response_parser *rp, struct http_head *head,
 	http_head_reset(head);
 }
 
-enum response_step response_parser_feed(struct response_parser *rp, const char *buf,
-					size_t len, size_t *used)
+enum response_step response_parser_feed(struct response_parser *rp, const char *buf, size_t len,
+					size_t *used)
 {
 	*used = 0;
 	rp->chunk = buf;

@@ -25,30 +25,30 @@ struct evbuffer;
 
 struct response_parser {
 	llhttp_t p;
-	struct http_head *head;       /* the server's head (the owner's storage) */
-	struct evbuffer *out;         /* towards the client */
-	struct strbuf *scratch;       /* for rendering heads, reused */
+	struct http_head *head; /* the server's head (the owner's storage) */
+	struct evbuffer *out;   /* towards the client */
+	struct strbuf *scratch; /* for rendering heads, reused */
 
 	/* The exchange, set by the owner before the first feed. The two
 	 * pointers are the owner's own state, read when the final head is
 	 * relayed (it may change until then: a stop, a client's half-close). */
-	bool is_head;                 /* the request was HEAD */
-	bool upgrade;                 /* the request asked for an upgrade */
-	const bool *req_complete;     /* the whole request reached the server */
-	const bool *client_keep_alive;/* the client connection may stay open */
-	int client_minor;             /* HTTP/1.<minor> of the client */
+	bool is_head;                        /* the request was HEAD */
+	bool upgrade;                        /* the request asked for an upgrade */
+	const bool *req_complete;            /* the whole request reached the server */
+	const bool *client_keep_alive;       /* the client connection may stay open */
+	int client_minor;                    /* HTTP/1.<minor> of the client */
 	const struct set_cookie *set_cookie; /* added to the final head, or NULL */
 
 	/* What the response said. */
-	int status;                   /* of the final response; 0 before it */
-	bool started;                 /* the final head was queued on OUT */
+	int status;   /* of the final response; 0 before it */
+	bool started; /* the final head was queued on OUT */
 	bool complete;
-	bool server_keep_alive;       /* the server connection may be reused */
-	bool closes_client;           /* this response ends the client connection
-				       * (framed by the server's close, or sent
-				       * before the whole request was read) */
-	enum body_mode body;          /* the framing towards the client */
-	uint64_t bytes_out;           /* bytes queued on OUT, added to */
+	bool server_keep_alive; /* the server connection may be reused */
+	bool closes_client;     /* this response ends the client connection
+				 * (framed by the server's close, or sent
+				 * before the whole request was read) */
+	enum body_mode body;    /* the framing towards the client */
+	uint64_t bytes_out;     /* bytes queued on OUT, added to */
 
 	/* The raw bytes being parsed, for the obs-fold and chunk CRLF checks. */
 	const char *chunk, *chunk_end;
@@ -58,20 +58,20 @@ struct response_parser {
 };
 
 enum response_step {
-	RESPONSE_MORE,     /* every byte was used; more is to come */
-	RESPONSE_DONE,     /* the response is complete; bytes after it unused */
-	RESPONSE_UPGRADE,  /* a 101 was relayed; the bytes after it are a tunnel */
-	RESPONSE_INVALID,  /* refused: a 502 if nothing went to the client yet */
+	RESPONSE_MORE,    /* every byte was used; more is to come */
+	RESPONSE_DONE,    /* the response is complete; bytes after it unused */
+	RESPONSE_UPGRADE, /* a 101 was relayed; the bytes after it are a tunnel */
+	RESPONSE_INVALID, /* refused: a 502 if nothing went to the client yet */
 };
 
 /* Start parsing a response into HEAD (bounds set by the owner), queueing
  * what the client gets on OUT. Inputs are then set by the owner. */
-void response_parser_init(struct response_parser *rp, struct http_head *head,
-			  struct evbuffer *out, struct strbuf *scratch);
+void response_parser_init(struct response_parser *rp, struct http_head *head, struct evbuffer *out,
+			  struct strbuf *scratch);
 
 /* Parse LEN bytes at BUF; *USED receives how many were consumed. */
-enum response_step response_parser_feed(struct response_parser *rp, const char *buf,
-					size_t len, size_t *used);
+enum response_step response_parser_feed(struct response_parser *rp, const char *buf, size_t len,
+					size_t *used);
 
 /* True when the server closing the connection is what ends this response
  * (a body delimited by the close). */

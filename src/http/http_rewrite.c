@@ -5,8 +5,8 @@
 #include <string.h>
 
 static const char *const hop_by_hop[] = {
-	"connection", "keep-alive", "proxy-connection", "te", "trailer",
-	"transfer-encoding", "upgrade",
+	"connection", "keep-alive",        "proxy-connection", "te",
+	"trailer",    "transfer-encoding", "upgrade",
 };
 
 bool http_is_hop_by_hop(const struct http_head *h, const struct http_field *f)
@@ -59,8 +59,8 @@ static bool is_token(const char *s, size_t len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-		      (c >= 'A' && c <= 'Z') || (c && strchr(extra, c))))
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c && strchr(extra, c))))
 			return false;
 	}
 	return true;
@@ -99,7 +99,7 @@ static bool request_drops(const struct http_head *h, const struct http_field *f,
 			  const struct request_out *req)
 {
 	static const char *const replaced[] = {
-		"content-length", "x-forwarded-for", "x-forwarded-proto",
+		"content-length",   "x-forwarded-for", "x-forwarded-proto",
 		"x-forwarded-host", "forwarded",
 	};
 
@@ -133,8 +133,7 @@ static void add_upgrade(struct strbuf *out, const struct http_head *h)
 		add_line(out, "Upgrade", http_field_value(h, up), up->value_len);
 }
 
-int http_request_write(struct strbuf *out, const struct http_head *h,
-		       const struct request_out *req)
+int http_request_write(struct strbuf *out, const struct http_head *h, const struct request_out *req)
 {
 	strbuf_add(out, req->method, req->method_len);
 	strbuf_add(out, " ", 1);

@@ -19,16 +19,19 @@
 #include "util/strbuf.h"
 
 struct request_out {
-	const char *method; size_t method_len;
-	const char *target; size_t target_len;   /* origin-form */
-	const char *host; size_t host_len;       /* NULL: the request had none */
-	bool replace_host;                       /* absolute-form: HOST replaces Host */
-	const char *client_ip;                   /* numeric */
+	const char *method;
+	size_t method_len;
+	const char *target;
+	size_t target_len; /* origin-form */
+	const char *host;
+	size_t host_len;       /* NULL: the request had none */
+	bool replace_host;     /* absolute-form: HOST replaces Host */
+	const char *client_ip; /* numeric */
 	bool client_v6;
-	const char *proto;                       /* "http" or "https" */
+	const char *proto; /* "http" or "https" */
 	enum body_mode body;
-	uint64_t content_length;                 /* with BODY_LENGTH */
-	bool upgrade;                            /* keep Upgrade, send Connection: upgrade */
+	uint64_t content_length; /* with BODY_LENGTH */
+	bool upgrade;            /* keep Upgrade, send Connection: upgrade */
 };
 
 /* Append the head of REQ (parsed into H) as lbd forwards it. Returns 0,
@@ -38,13 +41,13 @@ int http_request_write(struct strbuf *out, const struct http_head *h,
 
 struct response_out {
 	int status;
-	enum body_mode body;        /* the framing lbd uses towards the client */
-	uint64_t content_length;    /* with BODY_LENGTH */
-	int64_t declared_length;    /* BODY_NONE (HEAD, 304): the server's
-				     * Content-Length, passed on; -1 if none */
-	bool keep_alive;            /* the client connection stays open */
-	int client_minor;           /* HTTP/1.<minor> of the client */
-	bool upgrade;               /* 101: keep Upgrade and Connection: upgrade */
+	enum body_mode body;                 /* the framing lbd uses towards the client */
+	uint64_t content_length;             /* with BODY_LENGTH */
+	int64_t declared_length;             /* BODY_NONE (HEAD, 304): the server's
+					      * Content-Length, passed on; -1 if none */
+	bool keep_alive;                     /* the client connection stays open */
+	int client_minor;                    /* HTTP/1.<minor> of the client */
+	bool upgrade;                        /* 101: keep Upgrade and Connection: upgrade */
 	const struct set_cookie *set_cookie; /* added when not NULL */
 };
 

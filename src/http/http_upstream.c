@@ -52,17 +52,17 @@ struct upstream_conn {
 	struct bufferevent *bev;
 	struct io_reader rd;
 	struct server_rt *rt;
-	struct lbd_addr addr;             /* where it is connected */
-	const void *tls_id;               /* its pool's TLS settings; NULL: plain */
-	struct client_conn *c;            /* NULL while idle in the pool */
-	bool tls;                         /* bev is a TLS bufferevent: it reads
-					   * and writes itself (no io_reader,
-					   * no speculative writes) */
+	struct lbd_addr addr;  /* where it is connected */
+	const void *tls_id;    /* its pool's TLS settings; NULL: plain */
+	struct client_conn *c; /* NULL while idle in the pool */
+	bool tls;              /* bev is a TLS bufferevent: it reads
+				* and writes itself (no io_reader,
+				* no speculative writes) */
 	bool reused;
-	bool read_blocked;                /* the client side is full */
+	bool read_blocked; /* the client side is full */
 	uint64_t resp_bytes;
-	struct set_cookie sticky;         /* the sticky cookie it gets, and */
-	char sticky_id[STICKY_ID_LEN + 1];/* its value */
+	struct set_cookie sticky;          /* the sticky cookie it gets, and */
+	char sticky_id[STICKY_ID_LEN + 1]; /* its value */
 };
 
 TAILQ_HEAD(upstream_list, upstream_conn);
@@ -73,7 +73,7 @@ struct upstream_pool {
 	struct http_worker *hw;
 	struct upstream_list *lists;
 	uint32_t nlists;
-	uint64_t health_epoch;            /* health_down_epoch() last acted on */
+	uint64_t health_epoch; /* health_down_epoch() last acted on */
 };
 
 /* Reading on or off, and the read (silence) and write timeouts. A plain
@@ -131,14 +131,14 @@ static struct upstream_list *idle_list(struct upstream_pool *pool, const struct 
 			if (TAILQ_EMPTY(&lists[i]))
 				TAILQ_INIT(&lists[i]);
 			else
-				TAILQ_FIRST(&lists[i])->idle_link.tqe_prev = &TAILQ_FIRST(&lists[i]);
+				TAILQ_FIRST(&lists[i])->idle_link.tqe_prev = &TAILQ_FIRST(
+					&lists[i]);
 		}
 		pool->lists = lists;
 		pool->nlists = n;
 	}
 	return &pool->lists[rt->id];
 }
-
 
 static void idle_on_read(void *arg)
 {
@@ -295,11 +295,11 @@ static void fail(struct client_conn *c, int status)
 
 	if (ex->peer.server) {
 		peer_server_failed(&ex->peer, status == 504 ? "response timed out (504)" :
-				   "broken or cut response (502)");
+							      "broken or cut response (502)");
 		log_warn("pool %s: server %s: %s while %s %.*s", ex->pool->name,
-			 ex->peer.server->name,
-			 status == 504 ? "timed out" : "failed",
-			 ex->rp.started ? "relaying the response to" : "waiting for the response to",
+			 ex->peer.server->name, status == 504 ? "timed out" : "failed",
+			 ex->rp.started ? "relaying the response to" :
+					  "waiting for the response to",
 			 (int)c->req.head.url_len, c->req.head.buf + c->req.head.url_off);
 	}
 	client_upstream_failed(c, status);
@@ -395,7 +395,6 @@ void upstream_request_sent(struct client_conn *c)
 	if (c->ex.up)
 		set_server_timeouts(c);
 }
-
 
 /* A pooled connection that the server closed before answering anything:
  * send the request again on a fresh connection, once, when that is safe. */
@@ -572,8 +571,7 @@ void upstream_detach(struct client_conn *c, bool reusable)
 	if (!up)
 		return;
 	ex->up = NULL;
-	if (reusable &&
-	    evbuffer_get_length(bufferevent_get_input(up->bev)) == 0 &&
+	if (reusable && evbuffer_get_length(bufferevent_get_input(up->bev)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(up->bev)) == 0)
 		idle_put(up);
 	else

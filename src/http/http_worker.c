@@ -24,8 +24,8 @@ static void *http_worker_new(struct worker *w)
 	return hw;
 }
 
-static int http_worker_accept(void *ctx, size_t listener_index, int fd,
-			      const struct sockaddr *peer, socklen_t peer_len)
+static int http_worker_accept(void *ctx, size_t listener_index, int fd, const struct sockaddr *peer,
+			      socklen_t peer_len)
 {
 	return client_accept(ctx, listener_index, fd, peer);
 }

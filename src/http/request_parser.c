@@ -42,7 +42,8 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 	 * extra ones, a stricter parser behind lbd would not. */
 	if (rp->head.url_len == 0 && rp->head.last == 0) {
 		char before2 = at - rp->chunk >= 2 ? at[-2] :
-			at - rp->chunk == 1 ? rp->chunk_prev : rp->chunk_prev2;
+			       at - rp->chunk == 1 ? rp->chunk_prev :
+						     rp->chunk_prev2;
 		if (before2 == ' ' || before2 == '\t')
 			return refuse(rp, 400);
 	}
@@ -72,8 +73,9 @@ static int on_headers_complete(llhttp_t *p)
 	struct request_parser *rp = parser_of(p);
 
 	rp->method = llhttp_method_name(p->method);
-	rp->body = p->flags & F_CHUNKED ? BODY_CHUNKED :
-		   p->flags & F_CONTENT_LENGTH ? BODY_LENGTH : BODY_NONE;
+	rp->body = p->flags & F_CHUNKED        ? BODY_CHUNKED :
+		   p->flags & F_CONTENT_LENGTH ? BODY_LENGTH :
+						 BODY_NONE;
 	rp->in_head = false;
 	return HPE_PAUSED;
 }
@@ -197,7 +199,7 @@ struct lookahead {
 	uint64_t limit;
 	int status;
 	struct chunk_guard cg;
-	const char *end;          /* of the buffer being parsed */
+	const char *end; /* of the buffer being parsed */
 };
 
 static int lookahead_on_body(llhttp_t *p, const char *at, size_t len)
@@ -254,8 +256,7 @@ static int lookahead_status(const struct request_parser *rp, struct evbuffer *in
 	return 0;
 }
 
-int request_parser_check_body(struct request_parser *rp, uint64_t body_size,
-			      struct evbuffer *in)
+int request_parser_check_body(struct request_parser *rp, uint64_t body_size, struct evbuffer *in)
 {
 	rp->body_size = body_size;
 	if (body_size && rp->body == BODY_LENGTH && rp->p.content_length > body_size)

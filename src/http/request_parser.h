@@ -26,41 +26,41 @@
 struct evbuffer;
 
 struct request_parser {
-	llhttp_t p;                   /* http_major/minor, method, flags */
+	llhttp_t p; /* http_major/minor, method, flags */
 	struct http_head head;
 
 	/* Set by the owner: the head limits before a request's first byte,
 	 * where its body goes before the body is fed. */
-	uint64_t header_size;         /* bytes of a head, raw and stored */
-	uint32_t headers;             /* fields of a head */
-	struct evbuffer *out;         /* towards the server */
+	uint64_t header_size; /* bytes of a head, raw and stored */
+	uint32_t headers;     /* fields of a head */
+	struct evbuffer *out; /* towards the server */
 
 	/* What the request said, until request_parser_next(). */
-	const char *method;           /* NULL until its head is complete */
-	enum body_mode body;          /* its framing, from its head */
-	uint64_t body_size;           /* its body limit (check_body); 0: none */
-	uint64_t body_bytes;          /* payload bytes parsed */
-	bool started;                 /* its first byte was parsed */
-	bool complete;                /* parsed to its end */
-	bool paused;                  /* at the end of its head or of itself */
-	int status;                   /* the answer after REQUEST_ERROR */
+	const char *method;  /* NULL until its head is complete */
+	enum body_mode body; /* its framing, from its head */
+	uint64_t body_size;  /* its body limit (check_body); 0: none */
+	uint64_t body_bytes; /* payload bytes parsed */
+	bool started;        /* its first byte was parsed */
+	bool complete;       /* parsed to its end */
+	bool paused;         /* at the end of its head or of itself */
+	int status;          /* the answer after REQUEST_ERROR */
 
 	/* The raw bytes: where the head is, what precedes a span. */
-	bool in_head;                 /* its head, or what comes before it */
-	bool discarding;              /* the rest of a request answered early */
-	uint64_t head_bytes;          /* raw bytes of the head so far */
-	const char *chunk, *chunk_end;/* the bytes being parsed, and the */
-	char chunk_prev, chunk_prev2; /* last two bytes before them */
-	bool guard_failed;            /* the chunk CRLF check refused them */
+	bool in_head;                  /* its head, or what comes before it */
+	bool discarding;               /* the rest of a request answered early */
+	uint64_t head_bytes;           /* raw bytes of the head so far */
+	const char *chunk, *chunk_end; /* the bytes being parsed, and the */
+	char chunk_prev, chunk_prev2;  /* last two bytes before them */
+	bool guard_failed;             /* the chunk CRLF check refused them */
 	struct chunk_guard cg;
 };
 
 enum request_step {
-	REQUEST_MORE,     /* every byte was used; more is to come */
-	REQUEST_HEAD,     /* a head is complete: route it, then resume */
-	REQUEST_DONE,     /* the request is complete; bytes after it unused */
-	REQUEST_UPGRADE,  /* complete, and what follows it is not HTTP */
-	REQUEST_ERROR,    /* refused: answer STATUS (400, 413, 431, 500) */
+	REQUEST_MORE,    /* every byte was used; more is to come */
+	REQUEST_HEAD,    /* a head is complete: route it, then resume */
+	REQUEST_DONE,    /* the request is complete; bytes after it unused */
+	REQUEST_UPGRADE, /* complete, and what follows it is not HTTP */
+	REQUEST_ERROR,   /* refused: answer STATUS (400, 413, 431, 500) */
 };
 
 /* Start with no request, head storage from CACHE (or NULL). */
@@ -76,8 +76,7 @@ enum request_step request_parser_feed(struct request_parser *rp, const char *buf
  * A body over it, or broken in the bytes already received (IN, not
  * consumed), is refused before anything of the request leaves lbd.
  * Returns 0, or the status to answer (400, 413). */
-int request_parser_check_body(struct request_parser *rp, uint64_t body_size,
-			      struct evbuffer *in);
+int request_parser_check_body(struct request_parser *rp, uint64_t body_size, struct evbuffer *in);
 
 /* Go on after REQUEST_HEAD: parse the body. */
 void request_parser_resume(struct request_parser *rp);

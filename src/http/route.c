@@ -30,8 +30,7 @@ static int host_matches(const char *rule, const char *host, size_t len)
 {
 	if (rule[0] == '*' && rule[1] == '.') {
 		size_t suffix = strlen(rule + 1); /* ".example.com" */
-		return len > suffix &&
-		       strncasecmp(host + len - suffix, rule + 1, suffix) == 0;
+		return len > suffix && strncasecmp(host + len - suffix, rule + 1, suffix) == 0;
 	}
 	return strlen(rule) == len && strncasecmp(rule, host, len) == 0;
 }
@@ -42,9 +41,8 @@ static int path_matches(const char *prefix, const char *path, size_t len)
 	return len >= plen && memcmp(path, prefix, plen) == 0;
 }
 
-struct pool_conf *route_match(const struct listener_conf *listener,
-			      const char *host, size_t host_len,
-			      const char *path, size_t path_len)
+struct pool_conf *route_match(const struct listener_conf *listener, const char *host,
+			      size_t host_len, const char *path, size_t path_len)
 {
 	if (!host)
 		host_len = 0;

@@ -23,10 +23,10 @@ struct pp_wait;
 struct worker;
 
 enum inbound_failure {
-	INBOUND_BAD_HEADER,      /* no valid PROXY header: closed, nothing answered */
-	INBOUND_TIMEOUT,         /* the header or the handshake took too long */
-	INBOUND_TLS,             /* the TLS handshake failed */
-	INBOUND_PLAIN_HTTP,      /* a plain HTTP request came to a TLS listener */
+	INBOUND_BAD_HEADER, /* no valid PROXY header: closed, nothing answered */
+	INBOUND_TIMEOUT,    /* the header or the handshake took too long */
+	INBOUND_TLS,        /* the TLS handshake failed */
+	INBOUND_PLAIN_HTTP, /* a plain HTTP request came to a TLS listener */
 	INBOUND_NO_MEMORY,
 };
 
@@ -46,14 +46,14 @@ struct inbound {
 	const struct inbound_ops *ops;
 	void *arg;
 	int fd;
-	bool tls;                         /* the listener terminates TLS */
-	bool proxy_header;                /* a PROXY header is still expected */
-	struct bufferevent *bev;          /* until it is handed over */
-	struct pp_wait *ppw;              /* while the PROXY header is read */
+	bool tls;                /* the listener terminates TLS */
+	bool proxy_header;       /* a PROXY header is still expected */
+	struct bufferevent *bev; /* until it is handed over */
+	struct pp_wait *ppw;     /* while the PROXY header is read */
 	struct event *deadline;
-	uint64_t started_us;              /* monotonic, at accept */
-	char peer_ip[INET6_ADDRSTRLEN];   /* the client: the peer, or the */
-	bool peer_v6;                     /* source of a PROXY header */
+	uint64_t started_us;            /* monotonic, at accept */
+	char peer_ip[INET6_ADDRSTRLEN]; /* the client: the peer, or the */
+	bool peer_v6;                   /* source of a PROXY header */
 };
 
 /* Prepare IN for the socket FD accepted by worker W on listener L from

@@ -16,7 +16,7 @@
 
 struct pp_socket {
 	unsigned char buf[PP_MAX];
-	size_t have;             /* header bytes consumed so far */
+	size_t have; /* header bytes consumed so far */
 };
 
 /* Read what FD has: PP_DONE with OUT filled (the socket's next byte is
@@ -36,7 +36,7 @@ struct pp_wait {
 	struct event_base *base;
 	struct event *ev;
 	int fd;
-	struct ssl_st *ssl;      /* owned until handed on (set to NULL then) */
+	struct ssl_st *ssl; /* owned until handed on (set to NULL then) */
 	struct pp_socket st;
 };
 

@@ -41,8 +41,7 @@ static int parse_ip(int family, const char *s, size_t len, void *dst)
 }
 
 /* "PROXY TCP4 SRC DST SPORT DPORT\r\n", "PROXY UNKNOWN[ ...]\r\n". */
-static enum pp_status parse_v1(const char *p, size_t len, struct pp_result *out,
-			       size_t *consumed)
+static enum pp_status parse_v1(const char *p, size_t len, struct pp_result *out, size_t *consumed)
 {
 	const char *end = NULL;
 
@@ -103,8 +102,8 @@ static enum pp_status parse_v1(const char *p, size_t len, struct pp_result *out,
 		sin6->sin6_family = AF_INET6;
 		out->srclen = sizeof(*sin6);
 	}
-	if (parse_ip(family, tok[2], tlen[2], dst) < 0 ||
-	    parse_port(tok[3], tlen[3], &sport) < 0 || parse_port(tok[4], tlen[4], &dport) < 0)
+	if (parse_ip(family, tok[2], tlen[2], dst) < 0 || parse_port(tok[3], tlen[3], &sport) < 0 ||
+	    parse_port(tok[4], tlen[4], &dport) < 0)
 		return PP_BAD;
 	if (family == AF_INET)
 		((struct sockaddr_in *)&out->src)->sin_port = htons(sport);

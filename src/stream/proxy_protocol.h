@@ -17,9 +17,9 @@
 #define PP_MAX 1024
 
 enum pp_status {
-	PP_BAD = -1,      /* not a PROXY header, or a broken one: close */
-	PP_MORE = 0,      /* a valid beginning: wait for more bytes */
-	PP_DONE = 1,      /* complete: *CONSUMED bytes are the header */
+	PP_BAD = -1, /* not a PROXY header, or a broken one: close */
+	PP_MORE = 0, /* a valid beginning: wait for more bytes */
+	PP_DONE = 1, /* complete: *CONSUMED bytes are the header */
 };
 
 struct pp_result {

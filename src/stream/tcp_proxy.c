@@ -21,14 +21,14 @@
 #include "stream/tunnel.h"
 
 struct tcp_conn {
-	struct conn_link link;          /* first: the worker's list points here */
+	struct conn_link link; /* first: the worker's list points here */
 	struct worker *w;
-	struct config *cfg;             /* one ref, for the pool's lifetime */
+	struct config *cfg; /* one ref, for the pool's lifetime */
 	struct pool_conf *pool;
 	struct bufferevent *client;
-	struct peer peer;               /* the server side */
-	struct listener_rt *lrt;        /* counts this connection until it ends */
-	struct inbound in;              /* the start: PROXY header, TLS */
+	struct peer peer;        /* the server side */
+	struct listener_rt *lrt; /* counts this connection until it ends */
+	struct inbound in;       /* the start: PROXY header, TLS */
 };
 
 static void tcp_free(struct tcp_conn *t)
@@ -144,8 +144,8 @@ static void tcp_destroy(struct conn_link *link)
 	tcp_free((struct tcp_conn *)link);
 }
 
-static int tcp_proxy_accept(void *ctx, size_t listener_index, int fd,
-			    const struct sockaddr *peer, socklen_t peer_len)
+static int tcp_proxy_accept(void *ctx, size_t listener_index, int fd, const struct sockaddr *peer,
+			    socklen_t peer_len)
 {
 	struct worker *w = ctx;
 	struct tcp_conn *t = calloc(1, sizeof(*t));

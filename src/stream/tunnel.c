@@ -17,11 +17,11 @@
 #define TUNNEL_LOW_WATER (64 * 1024)
 
 struct tunnel {
-	struct conn_link link;         /* first: the worker's list points here */
+	struct conn_link link; /* first: the worker's list points here */
 	struct worker *w;
 	struct bufferevent *side[2];
-	bool eof[2];                   /* side i will send nothing more */
-	bool shut[2];                  /* side i was shut down for writing */
+	bool eof[2];  /* side i will send nothing more */
+	bool shut[2]; /* side i was shut down for writing */
 	uint64_t bytes[2];
 	uint64_t idle_ms;
 	uint64_t last_activity_ms;
@@ -153,8 +153,8 @@ static void tunnel_destroy(struct conn_link *link)
 	tunnel_free(t);
 }
 
-int tunnel_start(struct worker *w, struct bufferevent *a, struct bufferevent *b,
-		 uint64_t idle_ms, tunnel_done_fn done, void *arg)
+int tunnel_start(struct worker *w, struct bufferevent *a, struct bufferevent *b, uint64_t idle_ms,
+		 tunnel_done_fn done, void *arg)
 {
 	struct tunnel *t = calloc(1, sizeof(*t));
 

@@ -24,7 +24,7 @@ typedef void (*tunnel_done_fn)(void *arg, const uint64_t bytes[2]);
  * are relayed first. It registers itself with W as a client connection
  * (the caller then unregisters the connection it replaces). Returns
  * 0, or -1 (out of memory) after freeing both bufferevents. */
-int tunnel_start(struct worker *w, struct bufferevent *a, struct bufferevent *b,
-		 uint64_t idle_ms, tunnel_done_fn done, void *arg);
+int tunnel_start(struct worker *w, struct bufferevent *a, struct bufferevent *b, uint64_t idle_ms,
+		 tunnel_done_fn done, void *arg);
 
 #endif

@@ -19,8 +19,8 @@ enum tls_min_version {
 };
 
 struct tls_cert_conf {
-	char *cert;              /* PEM: the certificate, then its intermediates */
-	char *key;               /* PEM, unencrypted */
+	char *cert; /* PEM: the certificate, then its intermediates */
+	char *key;  /* PEM, unencrypted */
 };
 
 struct tls_listener;
@@ -29,8 +29,8 @@ struct listener_tls_conf {
 	struct tls_cert_conf *certs; /* the first is the default */
 	size_t ncerts;
 	enum tls_min_version min_version;
-	char *ciphers;           /* TLS 1.2 cipher list; NULL: lbd's default */
-	char *ciphersuites;      /* TLS 1.3; NULL: OpenSSL's default */
+	char *ciphers;      /* TLS 1.2 cipher list; NULL: lbd's default */
+	char *ciphersuites; /* TLS 1.3; NULL: OpenSSL's default */
 	bool session_tickets;
 	struct tls_listener *ctx; /* built while loading (tls_listener.h) */
 };
@@ -43,14 +43,14 @@ struct listener_tls_conf {
 struct tls_upstream;
 
 struct pool_tls_conf {
-	bool enabled;            /* a tls: section was written */
-	bool verify;             /* check the server's certificate (default true) */
-	char *ca;                /* CA bundle file or directory; NULL: OpenSSL's default paths */
-	char *sni;               /* NULL: each server's host when it is a name */
-	char *verify_name;       /* NULL: sni, else each server's host (name or IP) */
-	char *cert, *key;        /* client certificate (both or neither) */
-	int min_version;         /* 0x0303 (TLS 1.2) or 0x0304 (TLS 1.3) */
-	struct tls_upstream *ctx;/* built by tls_upstream_build(); NULL until then */
+	bool enabled;             /* a tls: section was written */
+	bool verify;              /* check the server's certificate (default true) */
+	char *ca;                 /* CA bundle file or directory; NULL: OpenSSL's default paths */
+	char *sni;                /* NULL: each server's host when it is a name */
+	char *verify_name;        /* NULL: sni, else each server's host (name or IP) */
+	char *cert, *key;         /* client certificate (both or neither) */
+	int min_version;          /* 0x0303 (TLS 1.2) or 0x0304 (TLS 1.3) */
+	struct tls_upstream *ctx; /* built by tls_upstream_build(); NULL until then */
 };
 
 #endif

@@ -28,13 +28,13 @@
 #include "tls/tls_tickets.h"
 
 struct tls_listener {
-	SSL_CTX *ctx;            /* the default certificate's; one reference */
+	SSL_CTX *ctx; /* the default certificate's; one reference */
 };
 
 /* What the first context carries for the SNI callback. */
 struct sni_set {
 	struct tls_sni names;
-	SSL_CTX **ctxs;          /* [0] is the first context itself (no reference) */
+	SSL_CTX **ctxs; /* [0] is the first context itself (no reference) */
 	size_t n;
 };
 
@@ -52,8 +52,7 @@ static void sni_set_free(struct sni_set *s)
 	free(s);
 }
 
-static void sni_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-			void *argp)
+static void sni_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
 	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
 	sni_set_free(ptr);
@@ -64,11 +63,10 @@ static void sni_index_init(void)
 	sni_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, sni_ex_free);
 }
 
-static void fail(struct tls_load_error *err, enum tls_part part, size_t cert, const char *fmt,
-		 ...) __attribute__((format(printf, 4, 5)));
+static void fail(struct tls_load_error *err, enum tls_part part, size_t cert, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static void fail(struct tls_load_error *err, enum tls_part part, size_t cert, const char *fmt,
-		 ...)
+static void fail(struct tls_load_error *err, enum tls_part part, size_t cert, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -165,8 +163,8 @@ static int load_pair(const struct tls_cert_conf *cc, size_t i, struct pair *p,
 	}
 	BIO_free(b);
 	unsigned long e = ERR_peek_last_error();
-	if (!p->chain || (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
-				 ERR_GET_REASON(e) == PEM_R_NO_START_LINE))) {
+	if (!p->chain ||
+	    (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE))) {
 		fail(err, TLS_PART_CERT, i, "%s: bad PEM after the first certificate (%s)",
 		     cc->cert, p->chain ? ssl_reason() : "out of memory");
 		return -1;
@@ -179,7 +177,8 @@ static int load_pair(const struct tls_cert_conf *cc, size_t i, struct pair *p,
 	}
 	if (X509_cmp_current_time(X509_get0_notBefore(p->cert)) > 0) {
 		time_text(X509_get0_notBefore(p->cert), when, sizeof(when));
-		fail(err, TLS_PART_CERT, i, "certificate %s is not valid before %s", cc->cert, when);
+		fail(err, TLS_PART_CERT, i, "certificate %s is not valid before %s", cc->cert,
+		     when);
 		return -1;
 	}
 	if (!(b = open_file(cc->key, "private key", TLS_PART_KEY, i, err)))
@@ -256,8 +255,8 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
 }
 
 /* A context for one certificate, with every setting of CONF. */
-static SSL_CTX *ctx_new(const struct listener_tls_conf *conf, bool http, struct pair *p,
-			size_t i, struct tls_load_error *err)
+static SSL_CTX *ctx_new(const struct listener_tls_conf *conf, bool http, struct pair *p, size_t i,
+			struct tls_load_error *err)
 {
 	static const unsigned char sid_ctx[] = "lbd";
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -267,9 +266,9 @@ static SSL_CTX *ctx_new(const struct listener_tls_conf *conf, bool http, struct 
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, conf->min_version == TLS_MIN_1_3 ? TLS1_3_VERSION :
-				      TLS1_2_VERSION);
+									      TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-			    (conf->session_tickets ? 0 : SSL_OP_NO_TICKET));
+					 (conf->session_tickets ? 0 : SSL_OP_NO_TICKET));
 	/* No per-context session cache: it would be per generation and
 	 * locked across threads; tickets resume sessions instead. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -285,8 +284,10 @@ static SSL_CTX *ctx_new(const struct listener_tls_conf *conf, bool http, struct 
 		goto bad;
 	}
 	if (conf->ciphersuites && !SSL_CTX_set_ciphersuites(ctx, conf->ciphersuites)) {
-		fail(err, TLS_PART_CIPHERSUITES, i, "\"%s\" is not a list of TLS 1.3 ciphersuites "
-		     "known to OpenSSL", conf->ciphersuites);
+		fail(err, TLS_PART_CIPHERSUITES, i,
+		     "\"%s\" is not a list of TLS 1.3 ciphersuites "
+		     "known to OpenSSL",
+		     conf->ciphersuites);
 		goto bad;
 	}
 	if (http)
@@ -369,8 +370,7 @@ SSL *tls_listener_ssl(const struct tls_listener *t)
 	return SSL_new(t->ctx);
 }
 
-struct bufferevent *tls_listener_bev(const struct tls_listener *t, struct event_base *base,
-				     int fd)
+struct bufferevent *tls_listener_bev(const struct tls_listener *t, struct event_base *base, int fd)
 {
 	SSL *ssl = SSL_new(t->ctx);
 

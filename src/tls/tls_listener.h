@@ -30,13 +30,14 @@ enum tls_part {
 };
 
 struct tls_load_error {
-	size_t cert;             /* index into conf->certs (CERT, KEY) */
+	size_t cert; /* index into conf->certs (CERT, KEY) */
 	enum tls_part part;
-	char msg[512];           /* names the file; never the key's contents */
+	char msg[512]; /* names the file; never the key's contents */
 };
 
 /* The default for ciphers (TLS 1.2): forward-secret AEAD suites only. */
-#define TLS_DEFAULT_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+#define TLS_DEFAULT_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
@@ -62,8 +63,7 @@ SSL *tls_listener_ssl(const struct tls_listener *t);
 struct bufferevent *tls_bev_new(SSL *ssl, struct event_base *base, int fd);
 
 /* Both at once. */
-struct bufferevent *tls_listener_bev(const struct tls_listener *t, struct event_base *base,
-				     int fd);
+struct bufferevent *tls_listener_bev(const struct tls_listener *t, struct event_base *base, int fd);
 
 /* Why BEV's TLS failed, as OpenSSL says it (for the debug log). Returns
  * true when what arrived was a plain HTTP request. */

@@ -15,8 +15,8 @@
 #define TLS_SNI_NAME_MAX 253
 
 struct tls_sni_entry {
-	char *name;              /* lowercase, no trailing dot */
-	size_t index;            /* the certificate's position in the list */
+	char *name;   /* lowercase, no trailing dot */
+	size_t index; /* the certificate's position in the list */
 };
 
 struct tls_sni {

@@ -21,8 +21,8 @@
 struct tls_ticket_key {
 	uint64_t period;
 	unsigned char name[16];
-	unsigned char aes[32];   /* AES-256-CBC */
-	unsigned char mac[32];   /* HMAC-SHA256 */
+	unsigned char aes[32]; /* AES-256-CBC */
+	unsigned char mac[32]; /* HMAC-SHA256 */
 };
 
 /* Draw the process secret (once; later calls do nothing). Returns 0, or -1

@@ -26,10 +26,10 @@
 
 /* What a server of the pool needs at connect time. */
 struct tls_server {
-	char *sni;                       /* NULL: no SNI extension */
-	char *verify_name;               /* NULL: verification off */
-	bool verify_ip;                  /* verify_name is an IP address */
-	_Atomic(SSL_SESSION *) session;  /* last session it gave; one reference */
+	char *sni;                      /* NULL: no SNI extension */
+	char *verify_name;              /* NULL: verification off */
+	bool verify_ip;                 /* verify_name is an IP address */
+	_Atomic(SSL_SESSION *) session; /* last session it gave; one reference */
 };
 
 /* Lives in the SSL_CTX's ex_data, so it goes when the last connection made
@@ -41,15 +41,14 @@ struct tls_table {
 };
 
 struct tls_upstream {
-	SSL_CTX *ctx;                    /* the generation's reference */
-	struct tls_table *table;         /* owned by ctx */
+	SSL_CTX *ctx;            /* the generation's reference */
+	struct tls_table *table; /* owned by ctx */
 };
 
 static int table_index = -1;
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
-static void table_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-		       void *argp)
+static void table_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
 	struct tls_table *t = ptr;
 
@@ -127,12 +126,16 @@ static int fill_server(struct tls_server *ts, const struct pool_tls_conf *tc,
 	bool has_host = address_host(s->addr->text, host, sizeof(host));
 	/* SNI carries names only (RFC 6066 §3): an IP literal sends none. */
 	const char *sni = tc->sni ? tc->sni : has_host && !is_ip(host) ? host : NULL;
-	const char *vname = tc->verify_name ? tc->verify_name : tc->sni ? tc->sni :
-		has_host ? host : NULL;
+	const char *vname = tc->verify_name ? tc->verify_name :
+			    tc->sni         ? tc->sni :
+			    has_host        ? host :
+					      NULL;
 
 	if (tc->verify && !vname) {
-		snprintf(why, why_len, "server %s is a unix: address: give tls.sni or "
-			 "tls.verify_name, the name its certificate must carry", s->name);
+		snprintf(why, why_len,
+			 "server %s is a unix: address: give tls.sni or "
+			 "tls.verify_name, the name its certificate must carry",
+			 s->name);
 		return -1;
 	}
 	if (sni && !(ts->sni = strdup(sni)))
@@ -161,8 +164,7 @@ static void ssl_reason(char *buf, size_t len, const char *fallback)
 }
 
 /* OpenSSL says "system lib" for a missing file: say which and why first. */
-static int readable(const char *path, const char *what, struct stat *st, char *why,
-		    size_t why_len)
+static int readable(const char *path, const char *what, struct stat *st, char *why, size_t why_len)
 {
 	FILE *f = fopen(path, "r");
 
@@ -191,7 +193,7 @@ static int load_ca(SSL_CTX *ctx, const char *ca, char *why, size_t why_len)
 		return -1;
 	ERR_clear_error();
 	ok = S_ISDIR(st.st_mode) ? SSL_CTX_load_verify_dir(ctx, ca) :
-		SSL_CTX_load_verify_file(ctx, ca);
+				   SSL_CTX_load_verify_file(ctx, ca);
 	if (ok != 1) {
 		char r[128];
 		ssl_reason(r, sizeof(r), "no certificate found");
@@ -273,8 +275,8 @@ int tls_upstream_build(struct pool_tls_conf *tc, const struct tls_upstream_targe
 	SSL_CTX_set_verify(ctx, tc->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
 	/* Sessions are kept per server by new_session(), not in OpenSSL's
 	 * cache (which would be one shared, locked table). */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
-					    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_set_session_cache_mode(ctx,
+				       SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx, new_session);
 	if (tc->verify || tc->ca) {
 		if (load_ca(ctx, tc->ca, why, why_len) < 0) {
@@ -353,7 +355,8 @@ static SSL *new_ssl(SSL_CTX *ctx, struct tls_server *ts)
 		goto fail;
 	if (ts->verify_name) {
 		if (ts->verify_ip) {
-			if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ts->verify_name) != 1)
+			if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ts->verify_name) !=
+			    1)
 				goto fail;
 		} else {
 			SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -368,8 +371,7 @@ fail:
 	return NULL;
 }
 
-static struct bufferevent *new_bev(struct event_base *base, SSL_CTX *ctx,
-				   struct tls_server *ts)
+static struct bufferevent *new_bev(struct event_base *base, SSL_CTX *ctx, struct tls_server *ts)
 {
 	struct bufferevent *bev;
 	SSL *ssl;
@@ -395,8 +397,8 @@ struct bufferevent *tls_upstream_bev(struct event_base *base, const struct pool_
 }
 
 struct tls_upstream_peer {
-	SSL_CTX *ctx;                    /* a reference of its own */
-	struct tls_server *ts;           /* in ctx's table */
+	SSL_CTX *ctx;          /* a reference of its own */
+	struct tls_server *ts; /* in ctx's table */
 };
 
 struct tls_upstream_peer *tls_upstream_peer_new(const struct pool_tls_conf *tc, size_t server)
@@ -504,8 +506,11 @@ void tls_upstream_failure_text(const struct tls_failure *f, char *buf, size_t le
 	case TLS_FAIL_REASON:
 	case TLS_FAIL_LATER:
 		r = ERR_reason_error_string((unsigned long)f->code);
-		snprintf(buf, len, "%s: %s", f->kind == TLS_FAIL_LATER ? "TLS error after the "
-			 "handshake" : "TLS handshake failed", r ? r : "unknown error");
+		snprintf(buf, len, "%s: %s",
+			 f->kind == TLS_FAIL_LATER ? "TLS error after the "
+						     "handshake" :
+						     "TLS handshake failed",
+			 r ? r : "unknown error");
 		return;
 	case TLS_FAIL_CLOSED:
 		snprintf(buf, len, "TLS handshake failed: the server closed the connection");
@@ -537,8 +542,8 @@ void tls_upstream_describe(struct bufferevent *bev, char *buf, size_t len)
 		snprintf(buf, len, "no TLS");
 		return;
 	}
-	snprintf(buf, len, "%s %s, %s session", SSL_get_version(ssl),
-		 SSL_get_cipher_name(ssl), SSL_session_reused(ssl) ? "resumed" : "new");
+	snprintf(buf, len, "%s %s, %s session", SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+		 SSL_session_reused(ssl) ? "resumed" : "new");
 }
 
 void tls_upstream_log_connected(const char *pool, const char *server, const char *addr,

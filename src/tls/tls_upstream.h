@@ -25,7 +25,7 @@ struct lbd_addr;
 
 /* Which key of pools[].tls a build error is about. */
 enum tls_upstream_key {
-	TLS_KEY_NONE,            /* the pool's tls section as a whole */
+	TLS_KEY_NONE, /* the pool's tls section as a whole */
 	TLS_KEY_CA,
 	TLS_KEY_CERT,
 	TLS_KEY_KEY,
@@ -83,14 +83,14 @@ const void *tls_upstream_pool_identity(const struct pool_tls_conf *tc);
  * (the last health check of a server) and is put in words later. */
 enum tls_failure_kind {
 	TLS_FAIL_NONE,
-	TLS_FAIL_TIMEOUT,        /* the bufferevent's own timeout */
-	TLS_FAIL_CONNECT,        /* the TCP connect failed: code is errno */
-	TLS_FAIL_VERIFY,         /* the certificate: code is the X509_V_ERR_* */
-	TLS_FAIL_REASON,         /* OpenSSL said why: code is its library and reason */
-	TLS_FAIL_CLOSED,         /* the server closed during the handshake */
-	TLS_FAIL_ERRNO,          /* a socket error in the handshake: code is errno */
-	TLS_FAIL_OTHER,          /* nothing more is known */
-	TLS_FAIL_LATER,          /* OpenSSL said why, after the handshake: code as REASON */
+	TLS_FAIL_TIMEOUT, /* the bufferevent's own timeout */
+	TLS_FAIL_CONNECT, /* the TCP connect failed: code is errno */
+	TLS_FAIL_VERIFY,  /* the certificate: code is the X509_V_ERR_* */
+	TLS_FAIL_REASON,  /* OpenSSL said why: code is its library and reason */
+	TLS_FAIL_CLOSED,  /* the server closed during the handshake */
+	TLS_FAIL_ERRNO,   /* a socket error in the handshake: code is errno */
+	TLS_FAIL_OTHER,   /* nothing more is known */
+	TLS_FAIL_LATER,   /* OpenSSL said why, after the handshake: code as REASON */
 };
 
 struct tls_failure {

@@ -56,8 +56,7 @@ static int parse_unix(const char *path, struct lbd_addr *out, const char **why)
 }
 
 /* getaddrinfo() with FLAGS; copies the first result into OUT. */
-static int lookup(const char *host, const char *port, int family, int flags,
-		  struct lbd_addr *out)
+static int lookup(const char *host, const char *port, int family, int flags, struct lbd_addr *out)
 {
 	struct addrinfo hints, *res = NULL;
 
@@ -87,8 +86,7 @@ static void set_inet(struct lbd_addr *out, const struct in_addr *ip, unsigned po
 	out->salen = sizeof(*sin);
 }
 
-static int parse_ipv6(const char *host, const char *port, struct lbd_addr *out,
-		      const char **why)
+static int parse_ipv6(const char *host, const char *port, struct lbd_addr *out, const char **why)
 {
 	if (lookup(host, port, AF_INET6, AI_NUMERICHOST, out) != 0) {
 		*why = WHY_IPV6;
@@ -114,8 +112,8 @@ static bool is_dotted_digits(const char *s)
 	return strspn(s, "0123456789.") == strlen(s);
 }
 
-static int parse_host(const char *host, const char *port, unsigned portnum,
-		      struct lbd_addr *out, const char **why)
+static int parse_host(const char *host, const char *port, unsigned portnum, struct lbd_addr *out,
+		      const char **why)
 {
 	struct in_addr ip;
 

@@ -7,13 +7,13 @@
 #include <stddef.h>
 
 struct ip_addr {
-	int family;                  /* AF_INET or AF_INET6 */
-	unsigned char bytes[16];     /* network order; 4 used for IPv4 */
+	int family;              /* AF_INET or AF_INET6 */
+	unsigned char bytes[16]; /* network order; 4 used for IPv4 */
 };
 
 struct cidr {
-	struct ip_addr net;          /* bits beyond the prefix are zero */
-	unsigned prefix;             /* 0..32 or 0..128 */
+	struct ip_addr net; /* bits beyond the prefix are zero */
+	unsigned prefix;    /* 0..32 or 0..128 */
 };
 
 /* A numeric IPv4 or IPv6 address, IPv6 optionally in brackets; LEN bytes

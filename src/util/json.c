@@ -56,11 +56,21 @@ void json_add_string(struct strbuf *sb, const char *s)
 			continue;
 		}
 		switch (*p) {
-		case '"': strbuf_adds(sb, "\\\""); break;
-		case '\\': strbuf_adds(sb, "\\\\"); break;
-		case '\n': strbuf_adds(sb, "\\n"); break;
-		case '\r': strbuf_adds(sb, "\\r"); break;
-		case '\t': strbuf_adds(sb, "\\t"); break;
+		case '"':
+			strbuf_adds(sb, "\\\"");
+			break;
+		case '\\':
+			strbuf_adds(sb, "\\\\");
+			break;
+		case '\n':
+			strbuf_adds(sb, "\\n");
+			break;
+		case '\r':
+			strbuf_adds(sb, "\\r");
+			break;
+		case '\t':
+			strbuf_adds(sb, "\\t");
+			break;
 		default:
 			if (*p < 0x20 || *p == 0x7f) {
 				char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
@@ -146,12 +156,26 @@ const char *json_string(const char *p, char *out, size_t outlen)
 		}
 		p++;
 		switch (*p) {
-		case '"': case '\\': case '/': put(out, outlen, &n, *p); break;
-		case 'b': put(out, outlen, &n, '\b'); break;
-		case 'f': put(out, outlen, &n, '\f'); break;
-		case 'n': put(out, outlen, &n, '\n'); break;
-		case 'r': put(out, outlen, &n, '\r'); break;
-		case 't': put(out, outlen, &n, '\t'); break;
+		case '"':
+		case '\\':
+		case '/':
+			put(out, outlen, &n, *p);
+			break;
+		case 'b':
+			put(out, outlen, &n, '\b');
+			break;
+		case 'f':
+			put(out, outlen, &n, '\f');
+			break;
+		case 'n':
+			put(out, outlen, &n, '\n');
+			break;
+		case 'r':
+			put(out, outlen, &n, '\r');
+			break;
+		case 't':
+			put(out, outlen, &n, '\t');
+			break;
 		case 'u': {
 			uint32_t cp, lo;
 			const char *q = hex4(p + 1, &cp);

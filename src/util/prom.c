@@ -6,9 +6,12 @@
 static const char *type_name(enum prom_type type)
 {
 	switch (type) {
-	case PROM_COUNTER: return "counter";
-	case PROM_GAUGE: return "gauge";
-	case PROM_HISTOGRAM: return "histogram";
+	case PROM_COUNTER:
+		return "counter";
+	case PROM_GAUGE:
+		return "gauge";
+	case PROM_HISTOGRAM:
+		return "histogram";
 	}
 	return "untyped";
 }
@@ -46,7 +49,10 @@ void prom_add_label_value(struct strbuf *sb, const char *value)
 	const char *run = value, *p;
 
 	for (p = value; *p; p++) {
-		const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : *p == '\n' ? "\\n" : NULL;
+		const char *esc = *p == '\\' ? "\\\\" :
+				  *p == '"'  ? "\\\"" :
+				  *p == '\n' ? "\\n" :
+					       NULL;
 		if (!esc)
 			continue;
 		add_run(sb, run, (size_t)(p - run));

@@ -40,14 +40,12 @@ static const struct unit duration_units[] = {
 };
 
 static const struct unit size_units[] = {
-	{ "", 1 },
-	{ "k", 1ULL << 10 }, { "K", 1ULL << 10 },
-	{ "m", 1ULL << 20 }, { "M", 1ULL << 20 },
-	{ "g", 1ULL << 30 }, { "G", 1ULL << 30 },
+	{ "", 1 },           { "k", 1ULL << 10 }, { "K", 1ULL << 10 }, { "m", 1ULL << 20 },
+	{ "M", 1ULL << 20 }, { "g", 1ULL << 30 }, { "G", 1ULL << 30 },
 };
 
-static int parse_with_units(const char *s, const struct unit *units, size_t nunits,
-			    uint64_t max, uint64_t *out)
+static int parse_with_units(const char *s, const struct unit *units, size_t nunits, uint64_t max,
+			    uint64_t *out)
 {
 	uint64_t v;
 	size_t n;
@@ -71,8 +69,8 @@ static int parse_with_units(const char *s, const struct unit *units, size_t nuni
 int parse_duration_ms(const char *s, uint64_t *out_ms)
 {
 	return parse_with_units(s, duration_units,
-				sizeof(duration_units) / sizeof(duration_units[0]),
-				DURATION_MAX_MS, out_ms);
+				sizeof(duration_units) / sizeof(duration_units[0]), DURATION_MAX_MS,
+				out_ms);
 }
 
 int parse_size(const char *s, uint64_t *out_bytes)

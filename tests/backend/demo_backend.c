@@ -109,15 +109,24 @@ static void usage(FILE *out)
 static const char *method_name(enum evhttp_cmd_type cmd)
 {
 	switch (cmd) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE: return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_TRACE:
+		return "TRACE";
+	case EVHTTP_REQ_CONNECT:
+		return "CONNECT";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
 	}
 	return "?";
 }
@@ -149,8 +158,7 @@ static void log_request(struct instance *inst, struct evhttp_request *req, int s
 		return;
 	addr = client_addr(req, &port);
 	fprintf(stderr, "%s: %s:%u %s %s %d\n", inst->name, addr, port,
-		method_name(evhttp_request_get_command(req)), evhttp_request_get_uri(req),
-		status);
+		method_name(evhttp_request_get_command(req)), evhttp_request_get_uri(req), status);
 }
 
 static void reply(struct instance *inst, struct evhttp_request *req, int status,
@@ -186,11 +194,10 @@ static void reply_hello(struct instance *inst, struct evhttp_request *req, int s
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
-	evbuffer_add_printf(body, "%s: %s %s from %s (X-Forwarded-For: %s, Host: %s)\n",
-			    inst->name, method_name(evhttp_request_get_command(req)),
+	evbuffer_add_printf(body, "%s: %s %s from %s (X-Forwarded-For: %s, Host: %s)\n", inst->name,
+			    method_name(evhttp_request_get_command(req)),
 			    evhttp_request_get_uri(req), client_addr(req, &port),
-			    header_or_dash(req, "X-Forwarded-For"),
-			    header_or_dash(req, "Host"));
+			    header_or_dash(req, "X-Forwarded-For"), header_or_dash(req, "Host"));
 	reply(inst, req, status, body);
 	evbuffer_free(body);
 }
@@ -444,9 +451,9 @@ static int start_instance(struct instance *inst)
 	inst->http = evhttp_new(base);
 	if (inst->http == NULL)
 		return -1;
-	evhttp_set_allowed_methods(inst->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-				   EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-				   EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_allowed_methods(inst->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						       EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						       EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_max_body_size(inst->http, BODY_MAX);
 	evhttp_set_timeout(inst->http, TIMEOUT_S);
 	evhttp_set_gencb(inst->http, handle, inst);
@@ -454,9 +461,8 @@ static int start_instance(struct instance *inst)
 	bound = evhttp_bind_socket_with_handle(inst->http, inst->host,
 					       (ev_uint16_t)atoi(inst->port));
 	if (bound == NULL) {
-		fprintf(stderr, PROG ": %s: cannot listen on %s:%s%s%s\n", inst->name,
-			inst->host, inst->port, errno != 0 ? ": " : "",
-			errno != 0 ? strerror(errno) : "");
+		fprintf(stderr, PROG ": %s: cannot listen on %s:%s%s%s\n", inst->name, inst->host,
+			inst->port, errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
 		return -1;
 	}
 	print_bound(inst, bound);
@@ -537,7 +543,8 @@ int main(int argc, char **argv)
 		/* Parse a copy: argv stays whole for ps and for the message. */
 		insts[i].spec = strdup(argv[optind + i]);
 		if (insts[i].spec == NULL || parse_instance(insts[i].spec, &insts[i]) != 0) {
-			fprintf(stderr, PROG ": '%s': expected NAME=HOST:PORT, e.g. app1=127.0.0.1:9001\n",
+			fprintf(stderr,
+				PROG ": '%s': expected NAME=HOST:PORT, e.g. app1=127.0.0.1:9001\n",
 				argv[optind + i]);
 			free_instances(insts, n);
 			return 2;

@@ -40,9 +40,9 @@ struct daemon {
 	struct event_base *base;
 	struct config *cfg;
 	bool stopping;
-	int reload;             /* how the next reload ends */
+	int reload; /* how the next reload ends */
 	uint64_t generation;
-	reload_done_fn done;    /* a reload under way */
+	reload_done_fn done; /* a reload under way */
 	void *done_arg;
 };
 
@@ -105,8 +105,10 @@ unsigned daemon_listener_connections(const struct daemon *d, const char *name)
 
 void daemon_counters(const struct daemon *d, struct daemon_counters *out)
 {
-	*out = (struct daemon_counters){ .reloads_ok = 1, .last_reload_ok = true,
-					 .started_at = 1, .connections = 3,
+	*out = (struct daemon_counters){ .reloads_ok = 1,
+					 .last_reload_ok = true,
+					 .started_at = 1,
+					 .connections = 3,
 					 .max_connections = 100 };
 }
 
@@ -128,8 +130,7 @@ static int setup(void)
 	char yaml[512], err[256];
 	struct config_errors errs;
 
-	snprintf(socket_path, sizeof(socket_path), "/tmp/lbd-fuzz-admin-%ld.sock",
-		 (long)getpid());
+	snprintf(socket_path, sizeof(socket_path), "/tmp/lbd-fuzz-admin-%ld.sock", (long)getpid());
 	snprintf(yaml, sizeof(yaml),
 		 "global: { admin: { socket: \"%s\" } }\n"
 		 "listeners:\n"

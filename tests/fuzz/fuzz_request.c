@@ -78,10 +78,10 @@ static void check_forwarded(const char *head, size_t head_len, struct evbuffer *
 
 struct conn {
 	struct request_parser rp;
-	struct evbuffer *in;      /* read, not yet parsed */
-	struct evbuffer *out;     /* towards the server */
+	struct evbuffer *in;  /* read, not yet parsed */
+	struct evbuffer *out; /* towards the server */
 	uint64_t body_size;
-	char *head_out;           /* the head forwarded for the request */
+	char *head_out; /* the head forwarded for the request */
 	size_t head_out_len;
 	bool closed;
 	bool keep_alive;

@@ -37,8 +37,7 @@ struct client_view {
 
 static void check_field(struct client_view *v)
 {
-	static const char *const banned[] = { "keep-alive", "proxy-connection", "te",
-					      "trailer" };
+	static const char *const banned[] = { "keep-alive", "proxy-connection", "te", "trailer" };
 	v->name[v->name_len < sizeof(v->name) ? v->name_len : sizeof(v->name) - 1] = 0;
 	for (size_t i = 0; i < sizeof(banned) / sizeof(banned[0]); i++)
 		if (strcasecmp(v->name, banned[i]) == 0)
@@ -162,7 +161,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct strbuf scratch;
 	struct response_parser rp;
 	struct http_head head;
-	struct set_cookie sc = { .name = "lbd_sticky", .value = "0123456789abcdef",
+	struct set_cookie sc = { .name = "lbd_sticky",
+				 .value = "0123456789abcdef",
 				 .max_age_s = 3600 };
 
 	if (size < 2)
@@ -205,8 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* the access log counts what was queued */
 	if (step == RESPONSE_INVALID && !rp.started)
 		http_error_write(out, 502, true); /* what lbd answers instead */
-	if (complete && rp.started && !rp.closes_client &&
-	    (rp.body == BODY_EOF || !req_complete))
+	if (complete && rp.started && !rp.closes_client && (rp.body == BODY_EOF || !req_complete))
 		abort();
 	check_output(out, rp.is_head, complete, step == RESPONSE_UPGRADE);
 

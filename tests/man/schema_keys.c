@@ -11,8 +11,10 @@
 static void print_key(void *ctx, const char *path, enum config_key_kind kind, const char *value)
 {
 	static const char *const kinds[] = {
-		[CONFIG_KEY_VALUE] = "value", [CONFIG_KEY_SECTION] = "section",
-		[CONFIG_KEY_LIST] = "list", [CONFIG_KEY_ENUM_VALUE] = "enum",
+		[CONFIG_KEY_VALUE] = "value",
+		[CONFIG_KEY_SECTION] = "section",
+		[CONFIG_KEY_LIST] = "list",
+		[CONFIG_KEY_ENUM_VALUE] = "enum",
 	};
 
 	(void)ctx;

@@ -26,11 +26,16 @@ static struct access_entry full_entry(void)
 	struct access_entry e = {
 		.start = { .tv_sec = T_2026_11_25_10_00_00, .tv_nsec = 123456789 },
 		.client = "127.0.0.1",
-		.method = "GET", .method_len = 3,
-		.target = "/a?b=1", .target_len = 6,
-		.host = "example.com", .host_len = 11,
-		.user_agent = "curl/8.0", .user_agent_len = 8,
-		.referer = "http://example.com/", .referer_len = 19,
+		.method = "GET",
+		.method_len = 3,
+		.target = "/a?b=1",
+		.target_len = 6,
+		.host = "example.com",
+		.host_len = 11,
+		.user_agent = "curl/8.0",
+		.user_agent_len = 8,
+		.referer = "http://example.com/",
+		.referer_len = 19,
 		.http_minor = 1,
 		.status = 200,
 		.bytes_sent = 1234,
@@ -102,8 +107,8 @@ static void tmp_path(char *buf, size_t len, const char *name)
 {
 	const char *dir = getenv("TMPDIR");
 
-	snprintf(buf, len, "%s/lbd-test-access-%ld-%s", dir != NULL ? dir : "/tmp",
-		 (long)getpid(), name);
+	snprintf(buf, len, "%s/lbd-test-access-%ld-%s", dir != NULL ? dir : "/tmp", (long)getpid(),
+		 name);
 	unlink(buf);
 }
 
@@ -253,8 +258,8 @@ START_TEST(test_http10_and_partial_request)
 			 "127.0.0.1 - - [25/Nov/2026:10:00:00 +0000] \"GET - HTTP/1.0\" "
 			 "200 1234 \"http://example.com/\" \"curl/8.0\" listener=web pool=- "
 			 "server=app1 upstream_time=0.003 total_time=0.004 generation=1\n");
-	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_JSON, &e),
-				     "\"path\":\"\",\"protocol\":\"HTTP/1.0\""));
+	ck_assert_ptr_nonnull(
+		strstr(format(ACCESS_FORMAT_JSON, &e), "\"path\":\"\",\"protocol\":\"HTTP/1.0\""));
 	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_JSON, &e), "\"pool\":null,"));
 }
 END_TEST
@@ -265,16 +270,16 @@ START_TEST(test_dates)
 
 	e.start.tv_sec = 951782400 + 86399; /* 2000-02-29T23:59:59Z */
 	e.start.tv_nsec = 999999999;
-	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_JSON, &e),
-				     "\"time\":\"2000-02-29T23:59:59.999Z\""));
-	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_COMBINED, &e),
-				     " [29/Feb/2000:23:59:59 +0000] "));
+	ck_assert_ptr_nonnull(
+		strstr(format(ACCESS_FORMAT_JSON, &e), "\"time\":\"2000-02-29T23:59:59.999Z\""));
+	ck_assert_ptr_nonnull(
+		strstr(format(ACCESS_FORMAT_COMBINED, &e), " [29/Feb/2000:23:59:59 +0000] "));
 	e.start.tv_sec = 0;
 	e.start.tv_nsec = 5000000;
-	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_JSON, &e),
-				     "\"time\":\"1970-01-01T00:00:00.005Z\""));
-	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_COMBINED, &e),
-				     " [01/Jan/1970:00:00:00 +0000] "));
+	ck_assert_ptr_nonnull(
+		strstr(format(ACCESS_FORMAT_JSON, &e), "\"time\":\"1970-01-01T00:00:00.005Z\""));
+	ck_assert_ptr_nonnull(
+		strstr(format(ACCESS_FORMAT_COMBINED, &e), " [01/Jan/1970:00:00:00 +0000] "));
 }
 END_TEST
 
@@ -298,8 +303,8 @@ START_TEST(test_seconds_rounding)
 		snprintf(want, sizeof(want), "\"upstream_time\":%s,\"total_time\":%s,",
 			 cases[i].want, cases[i].want);
 		ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_JSON, &e), want));
-		snprintf(want, sizeof(want), " upstream_time=%s total_time=%s ",
-			 cases[i].want, cases[i].want);
+		snprintf(want, sizeof(want), " upstream_time=%s total_time=%s ", cases[i].want,
+			 cases[i].want);
 		ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_COMBINED, &e), want));
 	}
 }
@@ -392,8 +397,10 @@ START_TEST(test_combined_hostile)
 	e.listener = "we b";
 	line = format(ACCESS_FORMAT_COMBINED, &e);
 	ck_assert_uint_eq(count_char(line, '\n'), 1);
-	snprintf(field, sizeof(field), "] \"%s /a b\\x22c HTTP/1.1\" 200 1234 \"%s\" \"%s\" "
-		 "listener=we\\x20b pool=", want, want, want);
+	snprintf(field, sizeof(field),
+		 "] \"%s /a b\\x22c HTTP/1.1\" 200 1234 \"%s\" \"%s\" "
+		 "listener=we\\x20b pool=",
+		 want, want, want);
 	ck_assert_ptr_nonnull(strstr(line, field));
 }
 END_TEST
@@ -435,8 +442,7 @@ START_TEST(test_open_errors_and_off)
 	struct access_log *log;
 	char err[256] = "";
 
-	log = access_log_open("/nonexistent-dir/access.log", ACCESS_FORMAT_JSON, err,
-			      sizeof(err));
+	log = access_log_open("/nonexistent-dir/access.log", ACCESS_FORMAT_JSON, err, sizeof(err));
 	ck_assert_ptr_null(log);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/access.log"));
 	ck_assert_ptr_null(access_log_open("", ACCESS_FORMAT_JSON, err, sizeof(err)));

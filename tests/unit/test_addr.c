@@ -116,7 +116,8 @@ START_TEST(test_unix)
 	ck_assert_uint_eq(strlen(((struct sockaddr_un *)&a.sa)->sun_path), 107);
 	strcat(path, "a");
 	ck_assert_str_eq(parse_bad(path), "a unix socket path of 1 to 107 bytes after \"unix:\"");
-	ck_assert_str_eq(parse_bad("unix:"), "a unix socket path of 1 to 107 bytes after \"unix:\"");
+	ck_assert_str_eq(parse_bad("unix:"),
+			 "a unix socket path of 1 to 107 bytes after \"unix:\"");
 }
 END_TEST
 
@@ -133,12 +134,13 @@ END_TEST
 START_TEST(test_bad_ports)
 {
 	static const char *const bad[] = {
-		"1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:99999", "1.2.3.4:", "1.2.3.4:-1",
-		"1.2.3.4:+80", "1.2.3.4:80a", "1.2.3.4:http", "1.2.3.4: 80", "1.2.3.4:0x50",
-		"1.2.3.4:100000", "[::1]:0", "[::1]:", "*:0",
+		"1.2.3.4:0",      "1.2.3.4:65536", "1.2.3.4:99999", "1.2.3.4:",    "1.2.3.4:-1",
+		"1.2.3.4:+80",    "1.2.3.4:80a",   "1.2.3.4:http",  "1.2.3.4: 80", "1.2.3.4:0x50",
+		"1.2.3.4:100000", "[::1]:0",       "[::1]:",        "*:0",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(strcmp(parse_bad(bad[i]), "a port from 1 to 65535") == 0, "%s", bad[i]);
+		ck_assert_msg(strcmp(parse_bad(bad[i]), "a port from 1 to 65535") == 0, "%s",
+			      bad[i]);
 }
 END_TEST
 
@@ -148,16 +150,17 @@ START_TEST(test_bad_forms)
 	ck_assert_str_eq(parse_bad(""), "HOST:PORT, [IPv6]:PORT or unix:/path");
 	ck_assert_str_eq(parse_bad("1.2.3.4"), "HOST:PORT, [IPv6]:PORT or unix:/path");
 	ck_assert_str_eq(parse_bad("localhost"), "HOST:PORT, [IPv6]:PORT or unix:/path");
-	ck_assert_str_eq(parse_bad("::1:80"),
-			 "a numeric IPv6 address in brackets, as in [::1]:80");
+	ck_assert_str_eq(parse_bad("::1:80"), "a numeric IPv6 address in brackets, as in [::1]:80");
 	ck_assert_str_eq(parse_bad("[::1]80"), "a port from 1 to 65535");
-	ck_assert_str_eq(parse_bad("[::1:80"), "a numeric IPv6 address in brackets, as in [::1]:80");
+	ck_assert_str_eq(parse_bad("[::1:80"),
+			 "a numeric IPv6 address in brackets, as in [::1]:80");
 	ck_assert_str_eq(parse_bad("[]:80"), "a numeric IPv6 address in brackets, as in [::1]:80");
 	ck_assert_str_eq(parse_bad("[1.2.3.4]:80"),
 			 "a numeric IPv6 address in brackets, as in [::1]:80");
 	ck_assert_str_eq(parse_bad("[localhost]:80"),
 			 "a numeric IPv6 address in brackets, as in [::1]:80");
-	ck_assert_str_eq(parse_bad("[::g]:80"), "a numeric IPv6 address in brackets, as in [::1]:80");
+	ck_assert_str_eq(parse_bad("[::g]:80"),
+			 "a numeric IPv6 address in brackets, as in [::1]:80");
 	ck_assert_str_eq(parse_bad(":80"),
 			 "a host name, an IPv4 address or an [IPv6] address before the port");
 	ck_assert_str_eq(parse_bad("bad_host!:80"),

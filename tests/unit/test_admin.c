@@ -25,17 +25,20 @@ static char *escaped(const char *s)
 
 START_TEST(json_escaping)
 {
-	static const struct { const char *in, *out; } cases[] = {
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
 		{ "", "\"\"" },
 		{ "plain", "\"plain\"" },
 		{ "a\"b\\c", "\"a\\\"b\\\\c\"" },
 		{ "line\nnext\ttab\r", "\"line\\nnext\\ttab\\r\"" },
 		{ "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
-		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		  "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
 		{ "bad\xff", "\"bad\\ufffd\"" },
-		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },        /* overlong '/' */
+		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },            /* overlong '/' */
 		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" }, /* a surrogate */
-		{ "\xe2\x82", "\"\\ufffd\\ufffd\"" },          /* truncated */
+		{ "\xe2\x82", "\"\\ufffd\\ufffd\"" },            /* truncated */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -88,7 +91,8 @@ START_TEST(json_members)
 	ck_assert_ptr_null(json_member("[1]", "n"));
 	ck_assert_ptr_null(json_member("{\"a\": tru, \"n\": 1}", "n"));
 	ck_assert_ptr_null(json_member("{\"a\" 1}", "a"));
-	ck_assert_ptr_null(json_skip("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"));
+	ck_assert_ptr_null(json_skip(
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"));
 	ck_assert_ptr_null(json_u64("18446744073709551616", &n));
 	ck_assert_ptr_null(json_u64("01", &n));
 	ck_assert_ptr_null(json_u64("-1", &n));
@@ -105,10 +109,12 @@ START_TEST(paths)
 	ck_assert_int_eq(admin_path_split("/status/", seg, ADMIN_SEGMENTS_MAX), 1);
 	ck_assert_int_eq(admin_path_split("/", seg, ADMIN_SEGMENTS_MAX), 0);
 	ck_assert_int_eq(admin_path_split("/servers/api/10.0.0.1%3a80/drain", seg,
-					  ADMIN_SEGMENTS_MAX), 4);
+					  ADMIN_SEGMENTS_MAX),
+			 4);
 	ck_assert_str_eq(seg[2], "10.0.0.1:80");
 	ck_assert_int_eq(admin_path_split("/servers/p/%5B%3A%3A1%5D%3A80%2Fx/weight", seg,
-					  ADMIN_SEGMENTS_MAX), 4);
+					  ADMIN_SEGMENTS_MAX),
+			 4);
 	ck_assert_str_eq(seg[2], "[::1]:80/x");
 	ck_assert_int_eq(admin_path_split("status", seg, ADMIN_SEGMENTS_MAX), -1);
 	ck_assert_int_eq(admin_path_split("//status", seg, ADMIN_SEGMENTS_MAX), -1);
@@ -132,9 +138,24 @@ static int weight(const char *body, unsigned *w)
 START_TEST(weights)
 {
 	static const char *const bad[] = {
-		"", " ", "x", "-1", "257", "1.5", "1e2", "01", "{", "{}", "{\"weight\": -1}",
-		"{\"weight\": \"2\"}", "{\"weight\": 2, \"x\": 1}", "{\"wait\": 2}", "[2]", "2 3",
-		"{\"weight\": 2} x", "99999999999999999999999",
+		"",
+		" ",
+		"x",
+		"-1",
+		"257",
+		"1.5",
+		"1e2",
+		"01",
+		"{",
+		"{}",
+		"{\"weight\": -1}",
+		"{\"weight\": \"2\"}",
+		"{\"weight\": 2, \"x\": 1}",
+		"{\"wait\": 2}",
+		"[2]",
+		"2 3",
+		"{\"weight\": 2} x",
+		"99999999999999999999999",
 	};
 	unsigned w = 7;
 
@@ -183,7 +204,8 @@ START_TEST(status_document)
 	atomic_store(&cfg->pools[0].servers[0].rt->failures, 4);
 	admin_status_json(&sb, cfg, &info);
 	strbuf_add(&sb, "", 1);
-	ck_assert_str_eq(sb.data,
+	ck_assert_str_eq(
+		sb.data,
 		"{\"generation\":7,\"live_generations\":2,\"uptime_s\":3600,"
 		"\"listeners\":[{\"name\":\"web\",\"bind\":[\"127.0.0.1:8080\",\"[::1]:8080\"],"
 		"\"protocol\":\"http\",\"active_connections\":3}],"

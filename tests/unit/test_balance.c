@@ -126,8 +126,8 @@ START_TEST(down_server_share_is_spread)
 	ck_assert_uint_eq(counts[1], 0);
 	static const int up[] = { 0, 2, 3 };
 	for (int k = 0; k < 3; k++)
-		ck_assert_msg(counts[up[k]] > 9700 && counts[up[k]] < 10300,
-			      "server %d got %u", up[k], counts[up[k]]);
+		ck_assert_msg(counts[up[k]] > 9700 && counts[up[k]] < 10300, "server %d got %u",
+			      up[k], counts[up[k]]);
 	fixture_free(&f);
 }
 END_TEST
@@ -178,7 +178,6 @@ START_TEST(all_weights_zero_gives_none)
 	fixture_free(&f);
 }
 END_TEST
-
 
 /* ---- least_conn ---- */
 
@@ -287,8 +286,8 @@ static size_t hash_pick_key(struct fixture *f, int k)
 	char key[32];
 	struct balance_ctx ctx = { 0 };
 
-	ctx.key_len = (size_t)snprintf(key, sizeof(key), "10.%d.%d.%d", k >> 16 & 255,
-				       k >> 8 & 255, k & 255);
+	ctx.key_len = (size_t)snprintf(key, sizeof(key), "10.%d.%d.%d", k >> 16 & 255, k >> 8 & 255,
+				       k & 255);
 	ctx.key = key;
 	struct server_conf *s = balance_pick(&f->pool, &ctx);
 	return s ? (size_t)(s - f->servers) : SIZE_MAX;
@@ -350,8 +349,8 @@ static void check_add_remove(const unsigned *w, size_t n)
 		if (map_a[k] == map_b[k])
 			continue;
 		moved++;
-		ck_assert_msg(map_b[k] == n, "key %d moved from %u to %u, not to the new server",
-			      k, map_a[k], map_b[k]);
+		ck_assert_msg(map_b[k] == n, "key %d moved from %u to %u, not to the new server", k,
+			      map_a[k], map_b[k]);
 	}
 	ck_assert_msg(moved <= 1.2 * KEYS / (double)(n + 1), "added: %u keys moved of %d (N=%zu)",
 		      moved, KEYS, n + 1);
@@ -527,8 +526,13 @@ START_TEST(sticky_cookie_placement)
 	/* no cookie, or one that is malformed, unknown or oversized: the
 	 * fallback (round-robin over the primaries) places the client */
 	static const char *const bad[] = {
-		NULL, "", "zzzzzzzzzzzzzzzz", "0000000000000000",
-		"ABCDEF0123456789", "0123456789abcdef0", "0123456789abcde",
+		NULL,
+		"",
+		"zzzzzzzzzzzzzzzz",
+		"0000000000000000",
+		"ABCDEF0123456789",
+		"0123456789abcdef0",
+		"0123456789abcde",
 	};
 	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
 		unsigned c[4] = { 0 };
@@ -555,7 +559,9 @@ START_TEST(sticky_cookie_placement)
 	f.servers[2].weight = 1;
 	/* tried already (its connect failed): the retry goes elsewhere */
 	struct server_conf *tried[] = { &f.servers[2] };
-	struct balance_ctx ctx = { .tried = tried, .ntried = 1, .cookie = id[2],
+	struct balance_ctx ctx = { .tried = tried,
+				   .ntried = 1,
+				   .cookie = id[2],
 				   .cookie_len = STICKY_ID_LEN };
 	ck_assert_ptr_ne(balance_pick(&f.pool, &ctx), &f.servers[2]);
 	/* a client on the backup returns to the primaries once one is up */

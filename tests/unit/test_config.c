@@ -229,7 +229,8 @@ END_TEST
 
 START_TEST(test_balance_keys)
 {
-	struct config *cfg = load_ok("bal.yaml",
+	struct config *cfg = load_ok(
+		"bal.yaml",
 		"listeners:\n"
 		"  - { name: web, bind: 127.0.0.1:8080, routes: [ { pool: a } ] }\n"
 		"  - { name: t, bind: 127.0.0.1:8081, protocol: tcp, routes: [ { pool: c } ] }\n"
@@ -258,7 +259,8 @@ END_TEST
 
 START_TEST(test_health_keys)
 {
-	struct config *cfg = load_ok("health.yaml",
+	struct config *cfg = load_ok(
+		"health.yaml",
 		"listeners:\n"
 		"  - { name: web, bind: 127.0.0.1:8080, routes: [ { pool: a } ] }\n"
 		"defaults:\n"
@@ -316,7 +318,8 @@ START_TEST(test_health_keys)
 	config_unref(cfg);
 
 	/* without defaults.passive, a written section means max_fails 1 */
-	cfg = load_ok("passive.yaml", LISTENERS
+	cfg = load_ok(
+		"passive.yaml", LISTENERS
 		"pools:\n"
 		"  - { name: web, passive: { fail_timeout: 2s }, servers: [ { address: 127.0.0.1:1 } ] }\n");
 	ck_assert_uint_eq(cfg->pools[0].passive.max_fails, 1);
@@ -328,16 +331,15 @@ END_TEST
 START_TEST(test_inheritance_values)
 {
 	struct config *cfg = load_ok("inherit.yaml",
-		VALID
-		"  - name: slow\n"
-		"    timeouts: { server: 5m }\n"
-		"    limits: { body_size: 1g }\n"
-		"    servers: [ { address: 127.0.0.1:9002 } ]\n"
-		"defaults:\n"
-		"  timeouts: { connect: 3s, server: 90s, drain: 1m }\n"
-		"  retries: 4\n"
-		"  limits: { body_size: 2m, header_size: 32k }\n"
-		"global:\n");
+				     VALID "  - name: slow\n"
+					   "    timeouts: { server: 5m }\n"
+					   "    limits: { body_size: 1g }\n"
+					   "    servers: [ { address: 127.0.0.1:9002 } ]\n"
+					   "defaults:\n"
+					   "  timeouts: { connect: 3s, server: 90s, drain: 1m }\n"
+					   "  retries: 4\n"
+					   "  limits: { body_size: 2m, header_size: 32k }\n"
+					   "global:\n");
 	struct pool_conf *web = config_find_pool(cfg, "web"), *slow = config_find_pool(cfg, "slow");
 
 	ck_assert_uint_eq(web->timeouts.connect_ms, 3000);
@@ -372,10 +374,10 @@ END_TEST
 
 START_TEST(test_quoting_does_not_change_values)
 {
-	struct config *cfg = load_ok("q.yaml",
+	struct config *cfg = load_ok(
+		"q.yaml",
 		"global: { workers: \"2\", max_connections: '10' }\n"
-		"defaults: { retries: \"0\", limits: { headers: \"7\", header_size: '2k' } }\n"
-		LISTENERS
+		"defaults: { retries: \"0\", limits: { headers: \"7\", header_size: '2k' } }\n" LISTENERS
 		"pools:\n"
 		"  - name: \"web\"\n"
 		"    servers: [ { address: '127.0.0.1:1', weight: \"256\", backup: \"true\" } ]\n");
@@ -393,13 +395,13 @@ END_TEST
 
 START_TEST(test_bounds_accepted)
 {
-	struct config *cfg = load_ok("b.yaml",
+	struct config *cfg = load_ok(
+		"b.yaml",
 		"global: { workers: 256, max_connections: 10000000 }\n"
 		"defaults:\n"
 		"  timeouts: { connect: 1ms, header: 30d, drain: 0ms }\n"
 		"  retries: 16\n"
-		"  limits: { header_size: 1k, headers: 1000, body_size: 1024g }\n"
-		VALID
+		"  limits: { header_size: 1k, headers: 1000, body_size: 1024g }\n" VALID
 		"  - name: p2\n"
 		"    servers: [ { address: 127.0.0.1:1, weight: 0 }, { address: 127.0.0.1:2, weight: 256 } ]\n"
 		"  - name: a-b_c.1\n"
@@ -457,13 +459,18 @@ START_TEST(test_binary_garbage)
 	static const char garbage[] = "global:\n  workers: \xff\xfe\x00\x01 2\n";
 	char *got = errors_of_buffer(garbage, sizeof(garbage) - 1);
 
-	ck_assert_str_eq(got, "bad.yaml:2:12: not valid YAML text: invalid leading UTF-8 octet (byte 0xFF)");
+	ck_assert_str_eq(
+		got, "bad.yaml:2:12: not valid YAML text: invalid leading UTF-8 octet (byte 0xFF)");
 	free(got);
 	got = errors_of_buffer("a: b\x01\n", 6);
-	ck_assert_str_eq(got, "bad.yaml:1:5: not valid YAML text: control characters are not allowed (byte 0x01)");
+	ck_assert_str_eq(
+		got,
+		"bad.yaml:1:5: not valid YAML text: control characters are not allowed (byte 0x01)");
 	free(got);
 	got = errors_of_buffer("\0\0\0\0", 4);
-	ck_assert_str_eq(got, "bad.yaml:1:1: not valid YAML text: control characters are not allowed (byte 0x00)");
+	ck_assert_str_eq(
+		got,
+		"bad.yaml:1:1: not valid YAML text: control characters are not allowed (byte 0x00)");
 	free(got);
 }
 END_TEST
@@ -476,22 +483,26 @@ START_TEST(test_files)
 	ck_assert_str_eq(got, TESTS_SRCDIR "/configs: cannot read: Is a directory");
 	free(got);
 	got = errors_of_file(TESTS_SRCDIR "/configs/no-such-file.yaml");
-	ck_assert_str_eq(got, TESTS_SRCDIR "/configs/no-such-file.yaml: cannot open: No such file or directory");
+	ck_assert_str_eq(got, TESTS_SRCDIR
+			 "/configs/no-such-file.yaml: cannot open: No such file or directory");
 	free(got);
 	got = errors_of_file("/dev/null");
 	ck_assert_str_eq(got, "/dev/null: cannot read: not a regular file");
 	free(got);
 	got = errors_of_file(TESTS_SRCDIR "/configs/bad/tabs.yaml");
-	ck_assert_str_eq(got, TESTS_SRCDIR "/configs/bad/tabs.yaml:2:1: YAML syntax error: tab "
-			      "character where indentation is expected (indent with spaces only)");
+	ck_assert_str_eq(got, TESTS_SRCDIR
+			 "/configs/bad/tabs.yaml:2:1: YAML syntax error: tab "
+			 "character where indentation is expected (indent with spaces only)");
 	free(got);
 	got = errors_of_file(TESTS_SRCDIR "/configs/bad/indent.yaml");
 	ck_assert_str_eq(got, TESTS_SRCDIR "/configs/bad/indent.yaml:3:19: YAML syntax error: "
-			      "mapping values are not allowed in this context");
+					   "mapping values are not allowed in this context");
 	free(got);
 	got = errors_of_file(TESTS_SRCDIR "/configs/bad/unclosed.yaml");
-	ck_assert_str_eq(got, TESTS_SRCDIR "/configs/bad/unclosed.yaml:2:1: YAML syntax error: "
-			      "did not find expected ',' or '}' (while parsing a flow mapping at line 1)");
+	ck_assert_str_eq(
+		got, TESTS_SRCDIR
+		"/configs/bad/unclosed.yaml:2:1: YAML syntax error: "
+		"did not find expected ',' or '}' (while parsing a flow mapping at line 1)");
 	free(got);
 }
 END_TEST
@@ -598,7 +609,9 @@ START_TEST(test_error_format)
 	config_errors_add(&errs, "f.yaml", 0, 0, "", "empty path");
 	ck_assert_uint_eq(errs.count, 4);
 	config_error_format(&errs.items[0], buf, sizeof(buf));
-	ck_assert_str_eq(buf, "f.yaml:7:17: pools[0].servers[1].weight: expected an integer from 0 to 256, got \"300\"");
+	ck_assert_str_eq(
+		buf,
+		"f.yaml:7:17: pools[0].servers[1].weight: expected an integer from 0 to 256, got \"300\"");
 	config_error_format(&errs.items[1], buf, sizeof(buf));
 	ck_assert_str_eq(buf, "f.yaml:3:1: document-level");
 	config_error_format(&errs.items[2], buf, sizeof(buf));
@@ -614,7 +627,8 @@ START_TEST(test_error_format)
 	rewind(f);
 	ck_assert_uint_gt(fread(out, 1, sizeof(out) - 1, f), 0);
 	fclose(f);
-	ck_assert_str_eq(out,
+	ck_assert_str_eq(
+		out,
 		"f.yaml:7:17: pools[0].servers[1].weight: expected an integer from 0 to 256, got \"300\"\n"
 		"f.yaml:3:1: document-level\n"
 		"f.yaml: cannot open: nope\n"

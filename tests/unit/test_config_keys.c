@@ -52,7 +52,10 @@ static int find(const struct keys *k, const char *path)
 
 START_TEST(lists_known_keys_once)
 {
-	static const struct { const char *path; enum config_key_kind kind; } want[] = {
+	static const struct {
+		const char *path;
+		enum config_key_kind kind;
+	} want[] = {
 		{ "global", CONFIG_KEY_SECTION },
 		{ "global.workers", CONFIG_KEY_VALUE },
 		{ "global.admin.socket", CONFIG_KEY_VALUE },
@@ -98,7 +101,8 @@ static void probe_document(const char *path, char *out, size_t cap)
 		size_t n = strcspn(p, ".[");
 		bool list = p[n] == '[';
 		ck_assert_uint_lt(len + n + 8, cap);
-		len += (size_t)snprintf(out + len, cap - len, "{%.*s: %s", (int)n, p, list ? "[" : "");
+		len += (size_t)snprintf(out + len, cap - len, "{%.*s: %s", (int)n, p,
+					list ? "[" : "");
 		close[nclose++] = '}';
 		if (list)
 			close[nclose++] = ']';

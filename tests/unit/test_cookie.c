@@ -37,9 +37,9 @@ START_TEST(absent_cookies)
 {
 	ck_assert_ptr_null(find("", "LBSRV"));
 	ck_assert_ptr_null(find(";;;", "LBSRV"));
-	ck_assert_ptr_null(find("lbsrv=abc", "LBSRV"));   /* names are case-sensitive */
+	ck_assert_ptr_null(find("lbsrv=abc", "LBSRV")); /* names are case-sensitive */
 	ck_assert_ptr_null(find("XLBSRV=abc; LBSRVX=abc", "LBSRV"));
-	ck_assert_ptr_null(find("LBSRV", "LBSRV"));       /* no value at all */
+	ck_assert_ptr_null(find("LBSRV", "LBSRV")); /* no value at all */
 	ck_assert_ptr_null(find("a=LBSRV=1", "LBSRV"));
 }
 END_TEST

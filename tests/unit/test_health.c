@@ -30,8 +30,8 @@ START_TEST(expect_ranges)
 	ck_assert_int_eq(health_expect_parse("200-200", &lo, &hi), 0);
 
 	static const char *const bad[] = {
-		"", "2", "20", "2000", "099", "600", "399-200", "200-", "-399", "200 - 399",
-		"200-3999", "2xx", "200,300", "200-600", " 200", "200-39a",
+		"",     "2",         "20",       "2000", "099",     "600",     "399-200", "200-",
+		"-399", "200 - 399", "200-3999", "2xx",  "200,300", "200-600", " 200",    "200-39a",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(health_expect_parse(bad[i], &lo, &hi) == -1, "accepted \"%s\"",
@@ -50,7 +50,8 @@ START_TEST(status_lines)
 
 	ck_assert_int_eq(status("HTTP/1.1 200 OK\r\n", &code), 1);
 	ck_assert_int_eq(code, 200);
-	ck_assert_int_eq(status("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n", &code), 1);
+	ck_assert_int_eq(status("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n", &code),
+			 1);
 	ck_assert_int_eq(code, 503);
 	ck_assert_int_eq(status("HTTP/1.1 204\r\n", &code), 1); /* empty reason */
 	ck_assert_int_eq(code, 204);
@@ -207,7 +208,9 @@ END_TEST
 static const char *last_text(enum health_result r, int code, unsigned ms, bool ok)
 {
 	static char buf[128];
-	struct health_info hi = { .last_result = r, .last_code = code, .last_ms = ms,
+	struct health_info hi = { .last_result = r,
+				  .last_code = code,
+				  .last_ms = ms,
 				  .last_ok = ok };
 
 	health_last_text(&hi, buf, sizeof(buf));
@@ -237,7 +240,8 @@ START_TEST(texts)
 	ck_assert_str_eq(health_result_name(HEALTH_RESULT_TLS), "tls");
 
 	/* a TLS failure keeps its kind and number; the words are tls_upstream's */
-	struct health_info hi = { .last_result = HEALTH_RESULT_TLS, .last_code = TLS_FAIL_VERIFY,
+	struct health_info hi = { .last_result = HEALTH_RESULT_TLS,
+				  .last_code = TLS_FAIL_VERIFY,
 				  .last_detail = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT };
 	char buf[160];
 	health_last_text(&hi, buf, sizeof(buf));
@@ -271,7 +275,8 @@ START_TEST(apply_keeps_state_by_identity)
 {
 	struct event_base *base = event_base_new();
 	struct health *h = health_new(base);
-	struct config *one = load(LISTENER
+	struct config *one = load(
+		LISTENER
 		"pools:\n"
 		"  - name: p\n"
 		"    health_check: { interval: 1s }\n"
@@ -288,7 +293,8 @@ START_TEST(apply_keeps_state_by_identity)
 	atomic_store(&a->health.fail_run, 3);
 
 	/* same checks, one more server, other settings: a stays down */
-	struct config *two = load(LISTENER
+	struct config *two = load(
+		LISTENER
 		"pools:\n"
 		"  - name: p\n"
 		"    health_check: { interval: 2s, fall: 5 }\n"
@@ -304,7 +310,8 @@ START_TEST(apply_keeps_state_by_identity)
 	ck_assert(server_rt_available(two->pools[0].servers[2].rt)); /* new: starts up */
 
 	/* checks removed: not down by checks any more */
-	struct config *three = load(LISTENER
+	struct config *three = load(
+		LISTENER
 		"pools:\n"
 		"  - name: p\n"
 		"    servers: [ { name: a, address: 127.0.0.1:1 }, { name: b, address: 127.0.0.1:2 } ]\n");

@@ -18,8 +18,8 @@
 /* Feed LEN bytes at IN, STEP bytes a read (0: all at once), from *POS on,
  * until a step other than REQUEST_MORE or the end; *POS advances by what
  * was used. */
-static enum request_step feed(struct request_parser *rp, const char *in, size_t len,
-			      size_t step, size_t *pos)
+static enum request_step feed(struct request_parser *rp, const char *in, size_t len, size_t step,
+			      size_t *pos)
 {
 	enum request_step st = REQUEST_MORE;
 
@@ -60,8 +60,8 @@ static const struct listener_conf listener = { .name = "web", .routes = routes, 
 
 static const char *route_of(const char *host, const char *path)
 {
-	struct pool_conf *p = route_match(&listener, host, host ? strlen(host) : 0,
-					  path, strlen(path));
+	struct pool_conf *p = route_match(&listener, host, host ? strlen(host) : 0, path,
+					  strlen(path));
 	return p ? p->name : "none";
 }
 
@@ -116,22 +116,24 @@ START_TEST(request_head_is_rewritten)
 			      "X-Forwarded-Proto: https\r\n"
 			      "Forwarded: for=10.0.0.1\r\n"
 			      "Content-Length: 5\r\n"
-			      "Accept: */*\r\n\r\n", &r, &pl), 0);
+			      "Accept: */*\r\n\r\n",
+			      &r, &pl),
+			 0);
 	ck_assert_str_eq(pl.pool->name, "api");
 	ck_assert_int_eq(pl.out.body, BODY_LENGTH);
 	ck_assert_uint_eq(pl.out.content_length, 5);
 	ck_assert(!pl.replayable);
 	char *s = render(&r, &pl);
-	ck_assert_str_eq(s,
-		"POST /api/x?y=1 HTTP/1.1\r\n"
-		"Host: api.example.com\r\n"
-		"Accept: */*\r\n"
-		"Content-Length: 5\r\n"
-		"X-Forwarded-For: 10.0.0.1, 192.0.2.7\r\n"
-		"X-Forwarded-Proto: http\r\n"
-		"X-Forwarded-Host: api.example.com\r\n"
-		"Forwarded: for=10.0.0.1, for=192.0.2.7;host=api.example.com;proto=http\r\n"
-		"\r\n");
+	ck_assert_str_eq(
+		s, "POST /api/x?y=1 HTTP/1.1\r\n"
+		   "Host: api.example.com\r\n"
+		   "Accept: */*\r\n"
+		   "Content-Length: 5\r\n"
+		   "X-Forwarded-For: 10.0.0.1, 192.0.2.7\r\n"
+		   "X-Forwarded-Proto: http\r\n"
+		   "X-Forwarded-Host: api.example.com\r\n"
+		   "Forwarded: for=10.0.0.1, for=192.0.2.7;host=api.example.com;proto=http\r\n"
+		   "\r\n");
 	free(s);
 	request_parser_free(&r);
 }
@@ -143,18 +145,19 @@ START_TEST(absolute_form_replaces_host)
 	struct request_plan pl;
 
 	ck_assert_int_eq(plan("GET http://API.example.com:81/api?q HTTP/1.1\r\n"
-			      "Host: other\r\n\r\n", &r, &pl), 0);
+			      "Host: other\r\n\r\n",
+			      &r, &pl),
+			 0);
 	ck_assert_str_eq(pl.pool->name, "api");
 	ck_assert(pl.replayable);
 	char *s = render(&r, &pl);
-	ck_assert_str_eq(s,
-		"GET /api?q HTTP/1.1\r\n"
-		"Host: API.example.com:81\r\n"
-		"X-Forwarded-For: 192.0.2.7\r\n"
-		"X-Forwarded-Proto: http\r\n"
-		"X-Forwarded-Host: API.example.com:81\r\n"
-		"Forwarded: for=192.0.2.7;host=\"API.example.com:81\";proto=http\r\n"
-		"\r\n");
+	ck_assert_str_eq(s, "GET /api?q HTTP/1.1\r\n"
+			    "Host: API.example.com:81\r\n"
+			    "X-Forwarded-For: 192.0.2.7\r\n"
+			    "X-Forwarded-Proto: http\r\n"
+			    "X-Forwarded-Host: API.example.com:81\r\n"
+			    "Forwarded: for=192.0.2.7;host=\"API.example.com:81\";proto=http\r\n"
+			    "\r\n");
 	free(s);
 	request_parser_free(&r);
 }
@@ -166,12 +169,16 @@ START_TEST(chunked_and_upgrade_framing)
 	struct request_plan pl;
 
 	ck_assert_int_eq(plan("PUT /static/f HTTP/1.1\r\nHost: h\r\n"
-			      "Transfer-Encoding: chunked\r\n\r\n", &r, &pl), 0);
+			      "Transfer-Encoding: chunked\r\n\r\n",
+			      &r, &pl),
+			 0);
 	ck_assert_int_eq(pl.out.body, BODY_CHUNKED);
 	request_parser_free(&r);
 
 	ck_assert_int_eq(plan("GET /static/ws HTTP/1.1\r\nHost: h\r\n"
-			      "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n", &r, &pl), 0);
+			      "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+			      &r, &pl),
+			 0);
 	ck_assert(pl.out.upgrade);
 	char *s = render(&r, &pl);
 	ck_assert_ptr_nonnull(strstr(s, "Connection: upgrade\r\nUpgrade: websocket\r\n"));
@@ -182,10 +189,13 @@ END_TEST
 
 START_TEST(bad_requests_are_refused)
 {
-	static const struct { const char *raw; int status; } cases[] = {
-		{ "GET / HTTP/1.1\r\n\r\n", 400 },                               /* no Host */
-		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },         /* two Hosts */
-		{ "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400 },                  /* bad Host */
+	static const struct {
+		const char *raw;
+		int status;
+	} cases[] = {
+		{ "GET / HTTP/1.1\r\n\r\n", 400 },                       /* no Host */
+		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 }, /* two Hosts */
+		{ "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400 },          /* bad Host */
 		{ "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400 },
 		{ "GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
 		{ "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405 },
@@ -307,7 +317,8 @@ START_TEST(body_over_the_limit_is_413)
 	for (size_t step = 0; step <= 1; step++) {
 		ck_assert_int_eq(check_body(&r, te, 5, in), 0);
 		ck_assert_int_eq(feed_body(&r, "4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n", step, out,
-					   &pos), REQUEST_ERROR);
+					   &pos),
+				 REQUEST_ERROR);
 		ck_assert_int_eq(r.status, 413);
 		ck_assert_uint_eq(r.body_bytes, step ? 6 : 8);
 		request_parser_free(&r);
@@ -362,13 +373,11 @@ START_TEST(broken_chunks_are_400)
 {
 	static const char te[] = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
 	static const char *const bodies[] = {
-		"3\r\nabcXX0\r\n\r\n",        /* no CRLF after the data */
-		"3\r\nabc\rX0\r\n\r\n",
-		"3\r\nabcd\r\n0\r\n\r\n",     /* more data than announced */
-		"zz\r\nabc\r\n0\r\n\r\n",     /* not a chunk size */
-		"3 \r\nabc\r\n0\r\n\r\n",
-		"-3\r\nabc\r\n0\r\n\r\n",
-		"fffffffffffffffff\r\n",    /* over 64 bits */
+		"3\r\nabcXX0\r\n\r\n",                              /* no CRLF after the data */
+		"3\r\nabc\rX0\r\n\r\n",   "3\r\nabcd\r\n0\r\n\r\n", /* more data than announced */
+		"zz\r\nabc\r\n0\r\n\r\n",                           /* not a chunk size */
+		"3 \r\nabc\r\n0\r\n\r\n", "-3\r\nabc\r\n0\r\n\r\n",
+		"fffffffffffffffff\r\n", /* over 64 bits */
 	};
 	struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
 	struct request_parser r;
@@ -384,7 +393,8 @@ START_TEST(broken_chunks_are_400)
 		for (size_t step = 0; step <= 1; step++) {
 			ck_assert_int_eq(check_body(&r, te, 0, in), 0);
 			ck_assert_msg(feed_body(&r, bodies[i], step, out, &pos) == REQUEST_ERROR &&
-				      r.status == 400, "case %zu step %zu", i, step);
+					      r.status == 400,
+				      "case %zu step %zu", i, step);
 			request_parser_free(&r);
 		}
 	}
@@ -406,9 +416,9 @@ END_TEST
 START_TEST(raw_byte_checks_are_400)
 {
 	static const char *const heads[] = {
-		"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n z\r\n\r\n",   /* obs-fold */
+		"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n z\r\n\r\n", /* obs-fold */
 		"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\tz\r\n\r\n",
-		"GET  / HTTP/1.1\r\nHost: a\r\n\r\n",               /* two spaces */
+		"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", /* two spaces */
 		"GET \t/ HTTP/1.1\r\nHost: a\r\n\r\n",
 	};
 	struct request_parser r;
@@ -419,7 +429,9 @@ START_TEST(raw_byte_checks_are_400)
 			start(&r, 16384, 100);
 			pos = 0;
 			ck_assert_msg(feed(&r, heads[i], strlen(heads[i]), step, &pos) ==
-				      REQUEST_ERROR && r.status == 400, "case %zu step %zu", i, step);
+						      REQUEST_ERROR &&
+					      r.status == 400,
+				      "case %zu step %zu", i, step);
 			request_parser_free(&r);
 		}
 	}
@@ -451,7 +463,7 @@ START_TEST(pipelined_requests_wait_their_turn)
 		free(s);
 		/* The second request stays unparsed until the first is done. */
 		ck_assert_str_eq(in + pos, "GET /b HTTP/1.1\r\nHost: a\r\n\r\n"
-				 "GET /c HTTP/1.1\r\nHost: a\r\n\r\n");
+					   "GET /c HTTP/1.1\r\nHost: a\r\n\r\n");
 		ck_assert_int_eq(strncmp(r.head.buf + r.head.url_off, "/a", 2), 0);
 		request_parser_next(&r);
 		ck_assert(!r.discarding && r.method == NULL);
@@ -504,11 +516,16 @@ START_TEST(response_head_for_clients)
 	http_head_add_value(&h, "keep-alive", 10);
 	http_head_add_name(&h, "Transfer-Encoding", 17);
 	http_head_add_value(&h, "chunked", 7);
-	struct response_out r = { .status = 200, .body = BODY_EOF, .declared_length = -1,
-				  .keep_alive = false, .client_minor = 0 };
+	struct response_out r = { .status = 200,
+				  .body = BODY_EOF,
+				  .declared_length = -1,
+				  .keep_alive = false,
+				  .client_minor = 0 };
 	ck_assert_int_eq(http_response_write(&out, &h, &r), 0);
 	strbuf_add(&out, "", 1);
-	ck_assert_str_eq(out.data, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n");
+	ck_assert_str_eq(
+		out.data,
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n");
 	strbuf_free(&out);
 	http_head_free(&h);
 }

@@ -16,8 +16,8 @@ struct run {
 	struct evbuffer *out;
 	struct strbuf scratch;
 	enum response_step step;
-	size_t used;           /* bytes of the input consumed */
-	char text[4096];       /* what the client got */
+	size_t used;     /* bytes of the input consumed */
+	char text[4096]; /* what the client got */
 };
 
 /* Parse IN (STEP bytes a read; 0: all at once) with the exchange as the
@@ -79,10 +79,14 @@ START_TEST(chunked_response_reframed_byte_by_byte)
 		ck_assert(r.rp.complete && r.rp.server_keep_alive && !r.rp.closes_client);
 		/* Single-byte reads give one chunk per byte; both are framed anew. */
 		if (step == 0)
-			ck_assert_str_eq(r.text, "HTTP/1.1 200 OK\r\nX-Kept: yes\r\n"
+			ck_assert_str_eq(
+				r.text,
+				"HTTP/1.1 200 OK\r\nX-Kept: yes\r\n"
 				"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
 		else
-			ck_assert_str_eq(r.text, "HTTP/1.1 200 OK\r\nX-Kept: yes\r\n"
+			ck_assert_str_eq(
+				r.text,
+				"HTTP/1.1 200 OK\r\nX-Kept: yes\r\n"
 				"Transfer-Encoding: chunked\r\n\r\n1\r\na\r\n1\r\nb\r\n1\r\nc\r\n"
 				"1\r\nd\r\n1\r\ne\r\n0\r\n\r\n");
 		done(&r);
@@ -152,28 +156,41 @@ END_TEST
 
 START_TEST(refused_responses)
 {
-	static const struct { const char *name, *in; bool upgrade; } cases[] = {
-		{ "101 not asked", "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
-				   "Upgrade: websocket\r\n\r\n", false },
+	static const struct {
+		const char *name, *in;
+		bool upgrade;
+	} cases[] = {
+		{ "101 not asked",
+		  "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+		  "Upgrade: websocket\r\n\r\n",
+		  false },
 		{ "101 not named", "HTTP/1.1 101 Switching Protocols\r\n\r\n", true },
-		{ "101 with a body", "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
-				     "Upgrade: websocket\r\nContent-Length: 2\r\n\r\nab", true },
+		{ "101 with a body",
+		  "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+		  "Upgrade: websocket\r\nContent-Length: 2\r\n\r\nab",
+		  true },
 		{ "two-digit status", "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n", false },
 		{ "two-digit interim", "HTTP/1.1 10\r\n\r\nHTTP/1.1 200 OK\r\n\r\n", false },
-		{ "length and chunked", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
-					"Transfer-Encoding: chunked\r\n\r\n", false },
-		{ "gzip last", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", false },
-		{ "obs-fold", "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n", false },
-		{ "no CRLF after chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-					 "2\r\nabXX0\r\n\r\n", false },
+		{ "length and chunked",
+		  "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n",
+		  false },
+		{ "gzip last", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+		  false },
+		{ "obs-fold", "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+		  false },
+		{ "no CRLF after chunk",
+		  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		  "2\r\nabXX0\r\n\r\n",
+		  false },
 	};
 	struct run r;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		for (size_t step = 0; step <= 1; step++) {
 			parse(&r, cases[i].in, step, false, cases[i].upgrade, 1);
-			ck_assert_msg(r.step == RESPONSE_INVALID, "%s (step %zu): %d", cases[i].name,
-				      step, r.step);
+			ck_assert_msg(r.step == RESPONSE_INVALID, "%s (step %zu): %d",
+				      cases[i].name, step, r.step);
 			ck_assert_ptr_nonnull(response_parser_error(&r.rp));
 			done(&r);
 		}

@@ -245,8 +245,9 @@ START_TEST(test_threads_whole_lines)
 		int n;
 
 		*nl = '\0';
-		ck_assert_msg(sscanf(strstr(line, ": info: "), ": info: thread %ld line %d",
-				     &id, &n) == 2, "broken line: %s", line);
+		ck_assert_msg(sscanf(strstr(line, ": info: "), ": info: thread %ld line %d", &id,
+				     &n) == 2,
+			      "broken line: %s", line);
 		ck_assert_int_lt(id, THREADS);
 		ck_assert_int_eq(n, next[id]);
 		next[id]++;

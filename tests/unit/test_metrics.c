@@ -23,7 +23,9 @@ static char *text_of(struct strbuf *sb)
 
 START_TEST(label_values_are_escaped)
 {
-	static const struct { const char *in, *out; } cases[] = {
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
 		{ "", "" },
 		{ "plain", "plain" },
 		{ "a\\b", "a\\\\b" },
@@ -56,26 +58,35 @@ START_TEST(family_header_and_samples)
 	prom_sample_seconds(&sb, "lbd_g", l, 1, 1500);
 	prom_family(&sb, "lbd_h", PROM_HISTOGRAM, "A histogram.");
 	char *got = text_of(&sb);
-	ck_assert_str_eq(got,
-		"# HELP lbd_x_total Some \\\\ help\\nover two lines.\n"
-		"# TYPE lbd_x_total counter\n"
-		"lbd_x_total{pool=\"a\\\"b\",server=\"x\\\\y\\nz\"} 42\n"
-		"# HELP lbd_g A gauge.\n"
-		"# TYPE lbd_g gauge\n"
-		"lbd_g 0\n"
-		"lbd_g{pool=\"a\\\"b\"} 0.0015\n"
-		"# HELP lbd_h A histogram.\n"
-		"# TYPE lbd_h histogram\n");
+	ck_assert_str_eq(got, "# HELP lbd_x_total Some \\\\ help\\nover two lines.\n"
+			      "# TYPE lbd_x_total counter\n"
+			      "lbd_x_total{pool=\"a\\\"b\",server=\"x\\\\y\\nz\"} 42\n"
+			      "# HELP lbd_g A gauge.\n"
+			      "# TYPE lbd_g gauge\n"
+			      "lbd_g 0\n"
+			      "lbd_g{pool=\"a\\\"b\"} 0.0015\n"
+			      "# HELP lbd_h A histogram.\n"
+			      "# TYPE lbd_h histogram\n");
 	free(got);
 }
 END_TEST
 
 START_TEST(seconds_are_exact_and_short)
 {
-	static const struct { uint64_t us; const char *out; } cases[] = {
-		{ 0, "0" }, { 1, "0.000001" }, { 1000, "0.001" }, { 2500, "0.0025" },
-		{ 100000, "0.1" }, { 1000000, "1" }, { 2500000, "2.5" }, { 10000000, "10" },
-		{ 1234567, "1.234567" }, { 3600000010, "3600.00001" },
+	static const struct {
+		uint64_t us;
+		const char *out;
+	} cases[] = {
+		{ 0, "0" },
+		{ 1, "0.000001" },
+		{ 1000, "0.001" },
+		{ 2500, "0.0025" },
+		{ 100000, "0.1" },
+		{ 1000000, "1" },
+		{ 2500000, "2.5" },
+		{ 10000000, "10" },
+		{ 1234567, "1.234567" },
+		{ 3600000010, "3600.00001" },
 		{ UINT64_MAX, "18446744073709.551615" },
 	};
 
@@ -92,26 +103,25 @@ END_TEST
 START_TEST(histogram_is_cumulative)
 {
 	static const uint64_t bounds[] = { 5000, 100000, 1000000 };
-	static const uint64_t buckets[] = { 2, 0, 3, 1 };  /* not cumulative */
+	static const uint64_t buckets[] = { 2, 0, 3, 1 }; /* not cumulative */
 	const struct prom_label l = { "pool", "p" };
 	struct strbuf sb = { 0 };
 
 	prom_histogram(&sb, "lbd_rt_seconds", &l, 1, bounds, 3, buckets, 2750000);
 	prom_histogram(&sb, "lbd_rt_seconds", NULL, 0, bounds, 3, (uint64_t[4]){ 0 }, 0);
 	char *got = text_of(&sb);
-	ck_assert_str_eq(got,
-		"lbd_rt_seconds_bucket{pool=\"p\",le=\"0.005\"} 2\n"
-		"lbd_rt_seconds_bucket{pool=\"p\",le=\"0.1\"} 2\n"
-		"lbd_rt_seconds_bucket{pool=\"p\",le=\"1\"} 5\n"
-		"lbd_rt_seconds_bucket{pool=\"p\",le=\"+Inf\"} 6\n"
-		"lbd_rt_seconds_sum{pool=\"p\"} 2.75\n"
-		"lbd_rt_seconds_count{pool=\"p\"} 6\n"
-		"lbd_rt_seconds_bucket{le=\"0.005\"} 0\n"
-		"lbd_rt_seconds_bucket{le=\"0.1\"} 0\n"
-		"lbd_rt_seconds_bucket{le=\"1\"} 0\n"
-		"lbd_rt_seconds_bucket{le=\"+Inf\"} 0\n"
-		"lbd_rt_seconds_sum 0\n"
-		"lbd_rt_seconds_count 0\n");
+	ck_assert_str_eq(got, "lbd_rt_seconds_bucket{pool=\"p\",le=\"0.005\"} 2\n"
+			      "lbd_rt_seconds_bucket{pool=\"p\",le=\"0.1\"} 2\n"
+			      "lbd_rt_seconds_bucket{pool=\"p\",le=\"1\"} 5\n"
+			      "lbd_rt_seconds_bucket{pool=\"p\",le=\"+Inf\"} 6\n"
+			      "lbd_rt_seconds_sum{pool=\"p\"} 2.75\n"
+			      "lbd_rt_seconds_count{pool=\"p\"} 6\n"
+			      "lbd_rt_seconds_bucket{le=\"0.005\"} 0\n"
+			      "lbd_rt_seconds_bucket{le=\"0.1\"} 0\n"
+			      "lbd_rt_seconds_bucket{le=\"1\"} 0\n"
+			      "lbd_rt_seconds_bucket{le=\"+Inf\"} 0\n"
+			      "lbd_rt_seconds_sum 0\n"
+			      "lbd_rt_seconds_count 0\n");
 	free(got);
 }
 END_TEST
@@ -132,7 +142,7 @@ START_TEST(status_classes_and_buckets)
 
 	memset(&h, 0, sizeof(h));
 	latency_observe(&h, 0);
-	latency_observe(&h, 1000);      /* le is "less or equal" */
+	latency_observe(&h, 1000); /* le is "less or equal" */
 	latency_observe(&h, 1001);
 	latency_observe(&h, 10000000);
 	latency_observe(&h, 10000001);
@@ -174,9 +184,15 @@ static char *render(const struct config *cfg)
 {
 	struct strbuf sb = { 0 };
 	struct metrics_info info = {
-		.generation = 3, .live_generations = 2, .now = 1000100,
-		.daemon = { .reloads_ok = 2, .reloads_rejected = 1, .last_reload_ok = true,
-			    .started_at = 1000000, .connections = 5, .max_connections = 100 },
+		.generation = 3,
+		.live_generations = 2,
+		.now = 1000100,
+		.daemon = { .reloads_ok = 2,
+			    .reloads_rejected = 1,
+			    .last_reload_ok = true,
+			    .started_at = 1000000,
+			    .connections = 5,
+			    .max_connections = 100 },
 	};
 
 	metrics_render(&sb, cfg, &info);
@@ -298,7 +314,8 @@ START_TEST(every_sample_has_its_family_first)
 		if (strcmp(type, "histogram") == 0)
 			ck_assert_msg(strncmp(suffix, "_bucket{", 8) == 0 ||
 					      strncmp(suffix, "_sum", 4) == 0 ||
-					      strncmp(suffix, "_count", 6) == 0, "%s", line);
+					      strncmp(suffix, "_count", 6) == 0,
+				      "%s", line);
 		else
 			ck_assert_msg(n == f, "%s outside its family %s", line, family);
 		if (strcmp(type, "counter") == 0)

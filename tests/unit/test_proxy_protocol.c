@@ -92,8 +92,8 @@ START_TEST(v1_broken)
 	size_t used;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(parse(bad[i], strlen(bad[i]), &r, &used) == PP_BAD, "case %zu: %s",
-			      i, bad[i]);
+		ck_assert_msg(parse(bad[i], strlen(bad[i]), &r, &used) == PP_BAD, "case %zu: %s", i,
+			      bad[i]);
 	/* no CRLF within 107 bytes */
 	char longline[200] = "PROXY UNKNOWN ";
 	memset(longline + 14, 'x', 150);
@@ -128,7 +128,10 @@ START_TEST(v2_addresses)
 
 	/* TCP4 192.0.2.9:4660 -> 198.51.100.1:80, plus a TLV that is skipped */
 	memcpy(body, "\xc0\x00\x02\x09\xc6\x33\x64\x01\x12\x34\x00\x50", 12);
-	memcpy(body + 12, "\x04\x00\x02" "ab", 5);
+	memcpy(body + 12,
+	       "\x04\x00\x02"
+	       "ab",
+	       5);
 	n = v2(buf, 0x21, 0x11, body, 17);
 	memcpy(buf + n, "GET", 3);
 	ck_assert_int_eq(parse(buf, n + 3, &r, &used), PP_DONE);
@@ -174,7 +177,7 @@ START_TEST(v2_broken)
 	ck_assert_int_eq(parse(buf, n, &r, &used), PP_BAD);
 	n = v2(buf, 0x22, 0x11, body, 12); /* command 2 */
 	ck_assert_int_eq(parse(buf, n, &r, &used), PP_BAD);
-	n = v2(buf, 0x21, 0x11, body, 8);  /* TCP4 too short for its addresses */
+	n = v2(buf, 0x21, 0x11, body, 8); /* TCP4 too short for its addresses */
 	ck_assert_int_eq(parse(buf, n, &r, &used), PP_BAD);
 	n = v2(buf, 0x21, 0x21, body, 20); /* TCP6 too short */
 	ck_assert_int_eq(parse(buf, n, &r, &used), PP_BAD);

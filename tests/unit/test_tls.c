@@ -47,7 +47,7 @@ START_TEST(wildcards_cover_one_label)
 	ck_assert_uint_eq(tls_sni_pick(&t, "exact.b.test"), 2); /* exact before wildcard */
 	ck_assert_uint_eq(tls_sni_pick(&t, "b.test"), 0);
 	ck_assert_uint_eq(tls_sni_pick(&t, "y.x.b.test"), 0);
-	ck_assert_uint_eq(tls_sni_pick(&t, "*.b.test"), 0);  /* a client's "*" is no wildcard */
+	ck_assert_uint_eq(tls_sni_pick(&t, "*.b.test"), 0); /* a client's "*" is no wildcard */
 	tls_sni_free(&t);
 }
 END_TEST
@@ -82,7 +82,7 @@ START_TEST(ticket_keys_per_period)
 	ck_assert_int_eq(tls_ticket_key(1000, &a), 0);
 	ck_assert_int_eq(tls_ticket_key(1000, &b), 0);
 	ck_assert_int_eq(tls_ticket_key(1001, &c), 0);
-	ck_assert_mem_eq(&a, &b, sizeof(a));  /* every thread derives the same key */
+	ck_assert_mem_eq(&a, &b, sizeof(a)); /* every thread derives the same key */
 	ck_assert_int_ne(memcmp(a.name, c.name, sizeof(a.name)), 0);
 	ck_assert_int_ne(memcmp(a.aes, c.aes, sizeof(a.aes)), 0);
 	ck_assert_int_ne(memcmp(a.aes, a.mac, sizeof(a.aes)), 0);

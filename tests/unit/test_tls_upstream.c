@@ -126,7 +126,8 @@ END_TEST
 
 START_TEST(test_generations_have_their_own_context)
 {
-	const char *text = "  - name: p\n    tls: {}\n    servers:\n      - address: 127.0.0.1:443\n";
+	const char *text =
+		"  - name: p\n    tls: {}\n    servers:\n      - address: 127.0.0.1:443\n";
 	struct config *a = load(text), *b = load(text);
 
 	ck_assert_ptr_ne(tls_upstream_pool_identity(&a->pools[0].tls),
@@ -180,7 +181,8 @@ START_TEST(test_failure_texts)
 	struct config *cfg = load("  - name: p\n    tls: {}\n    servers:\n"
 				  "      - address: 127.0.0.1:443\n");
 
-	ck_assert_str_eq(failure_text(TLS_FAIL_VERIFY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+	ck_assert_str_eq(failure_text(TLS_FAIL_VERIFY,
+				      X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
 			 "TLS handshake failed: certificate verify failed: unable to get local "
 			 "issuer certificate");
 	ck_assert_str_eq(failure_text(TLS_FAIL_VERIFY, X509_V_ERR_HOSTNAME_MISMATCH),
@@ -189,7 +191,8 @@ START_TEST(test_failure_texts)
 				      (int)ERR_PACK(ERR_LIB_SSL, 0, SSL_R_WRONG_VERSION_NUMBER)),
 			 "TLS handshake failed: wrong version number");
 	ck_assert_str_eq(failure_text(TLS_FAIL_LATER,
-				      (int)ERR_PACK(ERR_LIB_SSL, 0, SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC)),
+				      (int)ERR_PACK(ERR_LIB_SSL, 0,
+						    SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC)),
 			 "TLS error after the handshake: decryption failed or bad record mac");
 	ck_assert_str_eq(failure_text(TLS_FAIL_REASON, 0x7fffff),
 			 "TLS handshake failed: unknown error");
