@@ -103,17 +103,23 @@ static void connect_server(struct tcp_conn *t)
 	peer_connect(&t->peer);
 }
 
+/* Before a server is reached: a client that fails is let go; one that
+ * ends its stream keeps its place (its bytes wait in the input buffer, and
+ * the tunnel, reading again, sees the end and passes it on). */
 static void on_client_event(struct bufferevent *bev, short what, void *arg)
 {
-	tcp_free(arg); /* the client failed before a server was reached */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	tcp_free(arg);
 }
 
 /* The client's start is over (inbound.h; with TLS the handshake is done,
  * so that garbage or a stalled handshake never costs a server connection):
  * the server is reached now (ip_hash hashes the address a PROXY header
- * carried). What the client sends meanwhile waits in the socket and is
- * relayed by the tunnel: an end of stream that follows it must not end
- * the connection before the server is reached. */
+ * carried). What the client sends meanwhile is read into its input buffer
+ * (up to the read watermark) and relayed by the tunnel. */
 static void on_ready(void *arg, struct bufferevent *bev)
 {
 	struct tcp_conn *t = arg;
@@ -121,7 +127,7 @@ static void on_ready(void *arg, struct bufferevent *bev)
 	t->client = bev;
 	bufferevent_setwatermark(t->client, EV_READ, 0, 64 * 1024);
 	bufferevent_setcb(t->client, NULL, NULL, on_client_event, t);
-	bufferevent_disable(t->client, EV_READ);
+	bufferevent_enable(t->client, EV_READ);
 	connect_server(t);
 }
 
