@@ -92,6 +92,32 @@ void field_user(struct walk *w, const struct field *f, const struct cnode *v, vo
 void field_group(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_host(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_cookie_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* "expected WHAT, got ..." at V. */
+void walk_expected(struct walk *w, const struct cnode *v, const char *what);
+
+/* The field at offset OFF of the object being filled. */
+static inline void *walk_slot(void *obj, size_t off)
+{
+	return (char *)obj + off;
+}
+
+/* calloc() that reports running out of memory at V. */
+void *walk_calloc(struct walk *w, const struct cnode *v, size_t n, size_t size);
+
+/* The pools and their servers (config_pools.c). */
+void field_pools(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_servers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* The pool named NAME, once the pools were walked; NULL when none is. */
+struct pool_conf *walk_find_pool(struct walk *w, const char *name);
+/* The listeners and their routes (config_listeners.c). */
+void field_listeners(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_binds(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_trusted(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_match(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 /* Their fields take these sections as arg (so the key walk sees them). */
 extern const struct section health_check_section, passive_section;
 void field_health_check(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

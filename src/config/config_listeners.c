@@ -1,0 +1,260 @@
+/* config_listeners.c — the listeners of lbd.yaml as the schema walks them
+ * (config_schema.c holds the tables): binds, trusted proxies, routes and
+ * the pools they name, the rules of tcp listeners, and unique listener
+ * names and bind addresses.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "config/config_schema.h"
+#include "util/units.h"
+
+/* A route naming an unknown pool is told this many of the known ones. */
+#define POOL_NAMES_SHOWN 8
+
+/* ---- routes ---- */
+
+void field_match(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	if ((v->kind == CNODE_MAP && v->n == 0) || (v->kind == CNODE_SCALAR && v->null)) {
+		cerr_at(w->errs, v,
+			"an empty match: give host, path_prefix or both, or leave "
+			"match out to match every request");
+		return;
+	}
+	walk_section(w, f->arg, v, obj);
+}
+
+static void no_such_pool(struct walk *w, const struct cnode *v, const char *name)
+{
+	char names[POOL_NAMES_SHOWN * (CONFIG_NAME_MAX + 2) + 8] = "";
+	size_t pos = 0, shown = 0;
+
+	for (size_t i = 0; i < w->cfg->npools; i++) {
+		const char *n = w->cfg->pools[i].name;
+		if (!n)
+			continue;
+		if (shown++ == POOL_NAMES_SHOWN) {
+			strcat(names, ", ...");
+			break;
+		}
+		/* names are at most CONFIG_NAME_MAX bytes: the buffer holds them */
+		pos += (size_t)snprintf(names + pos, sizeof(names) - pos, "%s%s",
+					shown > 1 ? ", " : "", n);
+	}
+	if (shown)
+		cerr_at(w->errs, v, "no pool named \"%s\" (pools: %s)", name, names);
+	else
+		cerr_at(w->errs, v, "no pool named \"%s\" (no pools are defined)", name);
+}
+
+void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	struct route_conf *r = obj;
+	const char *name = walk_scalar(w, v, "the name of a pool");
+
+	if (!name)
+		return;
+	r->pool = walk_find_pool(w, name);
+	if (!r->pool)
+		no_such_pool(w, v, name);
+}
+
+void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	struct listener_conf *l = obj;
+
+	if (!walk_list(w, v, "routes"))
+		return;
+	l->routes = walk_calloc(w, v, v->n, sizeof(*l->routes));
+	if (!l->routes)
+		return;
+	l->nroutes = v->n;
+	for (size_t i = 0; i < v->n; i++)
+		walk_section(w, f->arg, v->items[i], &l->routes[i]);
+}
+
+/* ---- listeners ---- */
+
+void field_binds(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	struct listener_conf *l = obj;
+	size_t n = v->kind == CNODE_SEQ ? v->n : 1;
+
+	if (v->kind == CNODE_SEQ && !walk_list(w, v, "addresses"))
+		return;
+	l->binds = walk_calloc(w, v, n, sizeof(*l->binds));
+	if (!l->binds)
+		return;
+	l->nbinds = n;
+	for (size_t i = 0; i < n; i++)
+		walk_address(w, v->kind == CNODE_SEQ ? v->items[i] : v, &l->binds[i]);
+}
+
+void field_trusted(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	static const char what[] = "an IP address or a network without address bits beyond "
+				   "its prefix (10.0.0.0/8, 2001:db8::/32)";
+	struct listener_conf *l = obj;
+
+	if (!walk_list(w, v, "addresses or networks"))
+		return;
+	l->trusted = walk_calloc(w, v, v->n, sizeof(*l->trusted));
+	if (!l->trusted)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		const char *s = walk_scalar(w, v->items[i], what);
+		if (!s)
+			continue;
+		if (cidr_parse(s, &l->trusted[l->ntrusted]) < 0)
+			cerr_at(w->errs, v->items[i], "expected %s, got \"%s\"", what, s);
+		else
+			l->ntrusted++;
+	}
+}
+
+static void check_tcp(struct walk *w, const struct listener_conf *l, const struct cnode *v)
+{
+	const struct cnode *routes = cnode_get(v, "routes");
+	const struct cnode *trusted = cnode_get(v, "trusted_proxies");
+
+	if (l->protocol == PROTO_TCP && trusted)
+		cerr_at(w->errs, trusted->key,
+			"trusted_proxies applies to http listeners only "
+			"(X-Forwarded-For is an HTTP header); a tcp listener behind a balancer "
+			"can take the client address from proxy_protocol");
+	if (l->protocol != PROTO_TCP || !routes || routes->kind != CNODE_SEQ || routes->n == 0)
+		return;
+	if (routes->n > 1) {
+		cerr_at(w->errs, routes->items[1],
+			"tcp listeners route by pool only: expected exactly one route, got %zu",
+			routes->n);
+		return;
+	}
+	const struct cnode *match = cnode_get(routes->items[0], "match");
+	if (match)
+		cerr_at(w->errs, match->key, "tcp listeners route by pool only");
+	const struct pool_conf *p = l->routes ? l->routes[0].pool : NULL;
+	const struct cnode *ref = cnode_get(routes->items[0], "pool");
+	if (!p || !ref)
+		return;
+	if (p->balance == BALANCE_STICKY_COOKIE)
+		cerr_at(w->errs, ref,
+			"pool \"%s\" balances by sticky_cookie, which needs HTTP: "
+			"a tcp listener cannot use it",
+			p->name);
+	else if (p->hash_key.header)
+		cerr_at(w->errs, ref,
+			"pool \"%s\" hashes a header (hash_key: header:%s), "
+			"which needs HTTP: a tcp listener cannot use it",
+			p->name, p->hash_key.header);
+}
+
+/* "192.0.2.1:80", "[2001:db8::1%2]:80", "unix:/path": one text per socket
+ * address, so equal addresses written differently collide. */
+static void bind_key(const struct lbd_addr *a, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN + 16];
+	const struct sockaddr *sa = (const struct sockaddr *)&a->sa;
+
+	addr_host_text(sa, host, sizeof(host));
+	if (sa->sa_family == AF_INET)
+		snprintf(buf, len, "%s:%u", host,
+			 ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port));
+	else if (sa->sa_family == AF_INET6)
+		snprintf(buf, len, "[%s%%%u]:%u", host,
+			 ((const struct sockaddr_in6 *)(const void *)sa)->sin6_scope_id,
+			 ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port));
+	else
+		snprintf(buf, len, "unix:%s",
+			 ((const struct sockaddr_un *)(const void *)sa)->sun_path);
+}
+
+static void report_dup_bind(struct walk *w, const struct uniq *dup, const struct uniq *first)
+{
+	const struct listener_conf *owner = first->owner;
+
+	if (owner->name)
+		cerr_at(w->errs, dup->node,
+			"duplicate bind address \"%s\" (first at line %u, listener \"%s\")",
+			dup->node->str, first->node->line, owner->name);
+	else
+		cerr_at(w->errs, dup->node, "duplicate bind address \"%s\" (first at line %u)",
+			dup->node->str, first->node->line);
+}
+
+static void report_dup_listener(struct walk *w, const struct uniq *dup, const struct uniq *first)
+{
+	cerr_at(w->errs, dup->node, "duplicate listener name \"%s\" (first at line %u)", dup->key,
+		first->node->line);
+}
+
+static const struct cnode *bind_node(const struct cnode *listener, size_t i)
+{
+	const struct cnode *b = cnode_get(listener, "bind");
+
+	return b->kind == CNODE_SEQ ? b->items[i] : b;
+}
+
+static void unique_binds(struct walk *w, const struct cnode *v)
+{
+	struct config *cfg = w->cfg;
+	struct uniq *u;
+	char(*keys)[ADDR_TEXT_MAX + 32];
+	size_t total = 0, nu = 0;
+
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		total += cfg->listeners[i].nbinds;
+	if (total < 2)
+		return;
+	u = walk_calloc(w, v, total, sizeof(*u));
+	keys = walk_calloc(w, v, total, sizeof(*keys));
+	for (size_t i = 0; u && keys && i < cfg->nlisteners; i++) {
+		const struct listener_conf *l = &cfg->listeners[i];
+		for (size_t j = 0; j < l->nbinds; j++) {
+			if (!l->binds[j].salen)
+				continue; /* already reported */
+			bind_key(&l->binds[j], keys[nu], sizeof(keys[nu]));
+			u[nu] = (struct uniq){ keys[nu], bind_node(v->items[i], j), l, nu };
+			nu++;
+		}
+	}
+	if (u && keys)
+		walk_unique(w, u, nu, report_dup_bind);
+	free(keys);
+	free(u);
+}
+
+void field_listeners(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	struct config *cfg = w->cfg;
+	struct uniq *u;
+	size_t nu = 0;
+
+	if (!walk_list(w, v, "listeners"))
+		return;
+	cfg->listeners = walk_calloc(w, v, v->n, sizeof(*cfg->listeners));
+	if (!cfg->listeners)
+		return;
+	cfg->nlisteners = v->n;
+	for (size_t i = 0; i < v->n; i++) {
+		struct listener_conf *l = &cfg->listeners[i];
+		l->protocol = PROTO_HTTP;
+		walk_section(w, f->arg, v->items[i], l);
+		check_tcp(w, l, v->items[i]);
+	}
+	u = walk_calloc(w, v, v->n, sizeof(*u));
+	if (!u)
+		return;
+	for (size_t i = 0; i < v->n; i++)
+		if (cfg->listeners[i].name)
+			u[nu++] = (struct uniq){ cfg->listeners[i].name,
+						 cnode_get(v->items[i], "name"), NULL, i };
+	walk_unique(w, u, nu, report_dup_listener);
+	free(u);
+	unique_binds(w, v);
+}
