@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/access_log.h"
 #include "config/config_error.h"
+#include "core/access_log.h"
 #include "core/log.h"
 #include "tls/tls_conf.h"
 #include "util/addr.h"

@@ -13,8 +13,8 @@
  * opens the path anew and dup3()s the new file onto it, so a concurrent
  * write(2) lands either in the old file or in the new one, never nowhere.
  */
-#include "build_config.h"
 #include "core/access_log.h"
+#include "build_config.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,8 +6,8 @@
  * which is PIPE_BUF, so the write stays atomic even when stderr is a pipe
  * (journald, a container runtime). Longer messages are cut and end in "...".
  */
-#include "build_config.h"
 #include "core/log.h"
+#include "build_config.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -22,14 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/admin_proto.h"
 #include "config/config.h"
-#include "daemon/daemon.h"
 #include "core/health_state.h"
-#include "event/listener.h"
 #include "core/log.h"
-#include "daemon/metrics.h"
 #include "core/runtime.h"
+#include "daemon/admin_proto.h"
+#include "daemon/daemon.h"
+#include "daemon/metrics.h"
+#include "event/listener.h"
 #include "util/json.h"
 #include "util/prom.h"
 

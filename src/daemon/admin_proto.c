@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "balance/balance.h"
-#include "daemon/health.h"
 #include "core/runtime.h"
+#include "daemon/health.h"
 #include "util/json.h"
 
 static int hexval(char c)

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "event/binds.h"
 #include "daemon/daemon.h"
+#include "event/binds.h"
 #include "event/worker.h"
 
 struct daemon {

@@ -24,12 +24,12 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/runtime.h"
-#include "tls/tls_listener.h"
 #include "event/peer.h"
+#include "tls/tls_listener.h"
 #include "tls/tls_upstream.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/units.h"
-#include "util/clock.h"
 
 /* How often servers out after passive failures are looked at, to log their
  * return (they take requests again at their time without it). */

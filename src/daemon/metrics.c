@@ -7,14 +7,14 @@
  * level it reached: its listener always, its pool when a route matched,
  * its server when one was tried (the server its access-log line names).
  */
-#include "build_config.h"
 #include "daemon/metrics.h"
+#include "build_config.h"
 
 #include <string.h>
 
+#include "core/runtime.h"
 #include "daemon/admin_proto.h"
 #include "daemon/health.h"
-#include "core/runtime.h"
 #include "util/prom.h"
 
 static const char *const code_names[STATUS_CLASSES] = {

@@ -18,10 +18,10 @@
 #include "balance/balance.h"
 #include "config/config.h"
 #include "config/config_runtime.h"
-#include "daemon/daemon_private.h"
-#include "daemon/health.h"
 #include "core/log.h"
 #include "core/notify.h"
+#include "daemon/daemon_private.h"
+#include "daemon/health.h"
 
 int daemon_prepare(struct config *cfg, uint64_t generation)
 {

@@ -1,12 +1,12 @@
 /* io.c — speculative writes on bufferevents. */
 #include "event/io.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
 #include <event2/event.h>
-#include <errno.h>
 #include <sys/socket.h>
 
 #include <openssl/ssl.h>

@@ -12,15 +12,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/log.h"
+#include "core/runtime.h"
+#include "event/io.h"
 #include "http/client_addr.h"
 #include "http/cookie.h"
 #include "http/http_client.h"
 #include "http/http_error.h"
 #include "http/http_request.h"
-#include "event/io.h"
-#include "core/log.h"
 #include "http/route.h"
-#include "core/runtime.h"
 #include "stream/tunnel.h"
 #include "util/clock.h"
 

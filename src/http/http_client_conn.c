@@ -9,16 +9,15 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
 
-#include "http/http_client.h"
-#include "http/http_error.h"
-#include "event/io.h"
 #include "core/log.h"
 #include "core/runtime.h"
+#include "event/io.h"
+#include "http/http_client.h"
+#include "http/http_error.h"
 #include "stream/inbound.h"
 #include "tls/tls_listener.h"
 

@@ -16,15 +16,15 @@
 #include <time.h>
 
 #include "balance/balance.h"
-#include "http/body.h"
 #include "config/config.h"
+#include "event/io.h"
+#include "event/peer.h"
+#include "event/worker.h"
+#include "http/body.h"
 #include "http/cookie.h"
 #include "http/http_head.h"
 #include "http/http_response.h"
 #include "http/request_parser.h"
-#include "event/io.h"
-#include "event/peer.h"
-#include "event/worker.h"
 #include "stream/inbound.h"
 #include "util/clock.h"
 

@@ -14,24 +14,20 @@
  * speculative writes of io.h are for plain connections only; up_reading()
  * and up_timeouts() hide the difference.
  */
-#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <netinet/tcp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "balance/balance.h"
 #include "core/health_state.h"
-#include "http/http_conn.h"
-#include "http/http_rewrite.h"
-#include "event/io.h"
-#include "event/peer.h"
 #include "core/log.h"
 #include "core/runtime.h"
+#include "event/io.h"
+#include "event/peer.h"
+#include "http/http_conn.h"
+#include "http/http_rewrite.h"
 #include "tls/tls_upstream.h"
 #include "util/clock.h"
 

@@ -4,12 +4,8 @@
  * and both are handed to a tunnel. */
 #include "stream/tcp_proxy.h"
 
-#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "tls/tls_listener.h"
 #include "event/worker.h"
+#include "tls/tls_listener.h"
 
 /* Bytes queued towards one side before the other stops being read. */
 #define TUNNEL_HIGH_WATER (256 * 1024)

@@ -22,13 +22,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "daemon/admin.h"
 #include "balance/balance.h"
 #include "config/config.h"
 #include "config/config_runtime.h"
-#include "daemon/daemon.h"
 #include "core/log.h"
 #include "core/runtime.h"
+#include "daemon/admin.h"
+#include "daemon/daemon.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/admin_proto.h"
 #include "balance/balance.h"
 #include "config/config.h"
 #include "config/config_runtime.h"
 #include "core/runtime.h"
+#include "daemon/admin_proto.h"
 #include "util/json.h"
 
 static char *escaped(const char *s)

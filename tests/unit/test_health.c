@@ -12,8 +12,8 @@
 
 #include "config/config.h"
 #include "config/config_runtime.h"
-#include "daemon/health.h"
 #include "core/runtime.h"
+#include "daemon/health.h"
 #include "tls/tls_upstream.h"
 
 START_TEST(expect_ranges)

@@ -9,8 +9,8 @@
 
 #include "config/config.h"
 #include "config/config_runtime.h"
-#include "daemon/metrics.h"
 #include "core/runtime.h"
+#include "daemon/metrics.h"
 #include "util/prom.h"
 
 /* SB's text, NUL-terminated, handed to the caller. */
