@@ -137,7 +137,7 @@ void client_error(struct client_conn *c, int status)
 {
 	struct exchange *ex = &c->ex;
 
-	if (ex->rp.started) {
+	if (ex->resp_started) {
 		/* Part of the response is out: the client can only learn of the
 		 * failure by the connection closing before the body's end. */
 		client_log_exchange(c);
@@ -439,11 +439,10 @@ static void client_next_request(struct client_conn *c)
 		client_process(c); /* a pipelined request may be waiting */
 }
 
-void client_response_done(struct client_conn *c)
+void client_response_done(struct client_conn *c, bool server_reusable, bool closes_client)
 {
-	struct exchange *ex = &c->ex;
-	bool reusable = ex->rp.server_keep_alive && c->req.complete;
-	bool keep_alive = c->keep_alive && !ex->rp.closes_client;
+	bool reusable = server_reusable && c->req.complete;
+	bool keep_alive = c->keep_alive && !closes_client;
 
 	client_log_exchange(c);
 	client_exchange_end(c, reusable);

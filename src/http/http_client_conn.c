@@ -141,7 +141,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
-	    c->state == CLIENT_FORWARD && !c->ex.rp.started) {
+	    c->state == CLIENT_FORWARD && !c->ex.resp_started) {
 		client_error(c, 408); /* the request body stalled */
 		return;
 	}

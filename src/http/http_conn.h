@@ -63,12 +63,10 @@ struct exchange {
 			  * a fresh connection if a pooled one was
 			  * stale */
 
-	struct http_head resp;     /* the response head's storage */
-	struct response_parser rp; /* the response, as http_upstream.c
-				    * feeds it (http_response.h): started,
-				    * complete, server_keep_alive, ... */
-	int status;                /* what the client got: the server's,
-				    * or lbd's own answer */
+	struct http_head resp; /* the response head's storage */
+	int status;            /* what the client got: the server's,
+				* or lbd's own answer */
+	bool resp_started;     /* a response head went to the client */
 
 	struct timespec start_real;
 	uint64_t start_us; /* monotonic */
@@ -91,8 +89,7 @@ struct client_conn {
 	struct event *timer;       /* header and idle deadlines */
 	struct request_parser req; /* the request (request_parser.h) */
 	bool keep_alive;           /* may carry another request (the
-				    * response may still end it:
-				    * ex.rp.closes_client) */
+				    * response may still end it) */
 	bool in_process;           /* inside client_process(): no freeing */
 	bool free_pending;
 	bool read_blocked; /* the server side is full */
@@ -129,7 +126,10 @@ struct evbuffer *upstream_output(struct client_conn *c);
 /* http_client.c, called by the server side. */
 void client_upstream_ready(struct client_conn *c);
 void client_upstream_failed(struct client_conn *c, int status);
-void client_response_done(struct client_conn *c);
+/* The response is complete: SERVER_REUSABLE, its connection may serve
+ * another request; CLOSES_CLIENT, it ended the client connection (framed
+ * by the server's close, or sent before the whole request was read). */
+void client_response_done(struct client_conn *c, bool server_reusable, bool closes_client);
 void client_upgraded(struct client_conn *c, struct bufferevent *server_bev);
 void client_upstream_drained(struct client_conn *c);
 

@@ -57,6 +57,7 @@ struct upstream_conn {
 	bool reused;
 	bool read_blocked; /* the client side is full */
 	uint64_t resp_bytes;
+	struct response_parser rp;         /* the response (http_response.h) */
 	struct set_cookie sticky;          /* the sticky cookie it gets, and */
 	char sticky_id[STICKY_ID_LEN + 1]; /* its value */
 };
@@ -275,14 +276,20 @@ static const struct set_cookie *sticky_cookie(struct client_conn *c, struct upst
 	return &up->sticky;
 }
 
-/* What the parser relayed becomes the exchange's record: its status and
- * the bytes the client got. */
-static void count_response(struct exchange *ex)
+/* What the parser relayed becomes the exchange's record (one way): its
+ * status, whether a head went out, the bytes the client got. */
+static void record_response(struct exchange *ex, struct response_parser *rp)
 {
-	if (ex->rp.status)
-		ex->status = ex->rp.status;
-	ex->bytes_out += ex->rp.bytes_out;
-	ex->rp.bytes_out = 0;
+	if (rp->status)
+		ex->status = rp->status;
+	ex->resp_started = rp->started;
+	ex->bytes_out += rp->bytes_out;
+	rp->bytes_out = 0;
+}
+
+static void response_done(struct client_conn *c, const struct response_parser *rp)
+{
+	client_response_done(c, rp->server_keep_alive, rp->closes_client);
 }
 
 static void fail(struct client_conn *c, int status)
@@ -294,8 +301,8 @@ static void fail(struct client_conn *c, int status)
 							      "broken or cut response (502)");
 		log_warn("pool %s: server %s: %s while %s %.*s", ex->pool->name,
 			 ex->peer.server->name, status == 504 ? "timed out" : "failed",
-			 ex->rp.started ? "relaying the response to" :
-					  "waiting for the response to",
+			 ex->resp_started ? "relaying the response to" :
+					    "waiting for the response to",
 			 (int)c->req.head.url_len, c->req.head.buf + c->req.head.url_off);
 	}
 	client_upstream_failed(c, status);
@@ -309,7 +316,7 @@ static bool process_response(struct client_conn *c)
 	struct upstream_conn *up = ex->up;
 	struct evbuffer *in = bufferevent_get_input(up->bev);
 
-	while (!ex->rp.complete) {
+	while (!up->rp.complete) {
 		if (evbuffer_get_length(client_out(c)) >= RELAY_HIGH_WATER) {
 			up_reading(up, false);
 			up->read_blocked = true;
@@ -320,10 +327,10 @@ static bool process_response(struct client_conn *c)
 			return true;
 		if (ex->upstream_us < 0)
 			ex->upstream_us = (int64_t)(monotonic_us() - ex->upstream_start_us);
-		struct response_parser *rp = &ex->rp;
+		struct response_parser *rp = &up->rp;
 		size_t used;
 		enum response_step step = response_parser_feed(rp, v.iov_base, v.iov_len, &used);
-		count_response(ex);
+		record_response(ex, rp);
 		evbuffer_drain(in, used);
 		up->resp_bytes += used;
 		if (step == RESPONSE_MORE || step == RESPONSE_DONE)
@@ -342,7 +349,7 @@ static bool process_response(struct client_conn *c)
 		fail(c, 502);
 		return false;
 	}
-	client_response_done(c);
+	response_done(c, &up->rp);
 	return false;
 }
 
@@ -399,7 +406,7 @@ static bool retry_stale(struct client_conn *c)
 	struct exchange *ex = &c->ex;
 	struct upstream_conn *up = ex->up;
 
-	if (!up->reused || up->resp_bytes || !ex->replayable || ex->rp.started)
+	if (!up->reused || up->resp_bytes || !ex->replayable || ex->resp_started)
 		return false;
 	ex->replayable = false;
 	ex->up = NULL;
@@ -418,13 +425,13 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 		fail(c, 504);
 		return;
 	}
-	if ((what & BEV_EVENT_EOF) && response_parser_needs_eof(&c->ex.rp)) {
+	if ((what & BEV_EVENT_EOF) && response_parser_needs_eof(&up->rp)) {
 		if (!process_response(c))
 			return;
-		bool done = response_parser_finish(&c->ex.rp);
-		count_response(&c->ex);
+		bool done = response_parser_finish(&up->rp);
+		record_response(&c->ex, &up->rp);
 		if (done) {
-			client_response_done(c);
+			response_done(c, &up->rp);
 			return;
 		}
 	}
@@ -471,13 +478,13 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	ex->up = up;
 	ex->resp.max_bytes = RESPONSE_HEAD_MAX_BYTES;
 	ex->resp.max_fields = RESPONSE_HEAD_MAX_FIELDS;
-	response_parser_init(&ex->rp, &ex->resp, client_out(c), &c->hw->scratch);
-	ex->rp.is_head = ex->is_head;
-	ex->rp.upgrade = ex->upgrade;
-	ex->rp.req_complete = &c->req.complete;
-	ex->rp.client_keep_alive = &c->keep_alive;
-	ex->rp.client_minor = c->req.p.http_minor;
-	ex->rp.set_cookie = sticky_cookie(c, up);
+	response_parser_init(&up->rp, &ex->resp, client_out(c), &c->hw->scratch);
+	up->rp.is_head = ex->is_head;
+	up->rp.upgrade = ex->upgrade;
+	up->rp.req_complete = &c->req.complete;
+	up->rp.client_keep_alive = &c->keep_alive;
+	up->rp.client_minor = c->req.p.http_minor;
+	up->rp.set_cookie = sticky_cookie(c, up);
 	bufferevent_setcb(up->bev, up->tls ? up_tls_read : NULL, up_on_write, up_on_event, up);
 	bufferevent_setwatermark(up->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	io_reader_callbacks(&up->rd, up_on_read, up_on_read_event, up);

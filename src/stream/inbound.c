@@ -27,7 +27,6 @@ int inbound_init(struct inbound *in, struct worker *w, const struct listener_con
 	in->fd = fd;
 	in->tls = l->tls != NULL;
 	in->proxy_header = l->proxy_protocol;
-	in->started_us = monotonic_us();
 	addr_host_text(peer, in->peer_ip, sizeof(in->peer_ip));
 	in->peer_v6 = peer->sa_family == AF_INET6;
 	if (peer->sa_family != AF_UNIX)

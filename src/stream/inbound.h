@@ -51,7 +51,6 @@ struct inbound {
 	struct bufferevent *bev; /* until it is handed over */
 	struct pp_wait *ppw;     /* while the PROXY header is read */
 	struct event *deadline;
-	uint64_t started_us;            /* monotonic, at accept */
 	char peer_ip[INET6_ADDRSTRLEN]; /* the client: the peer, or the */
 	bool peer_v6;                   /* source of a PROXY header */
 };
