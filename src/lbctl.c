@@ -44,7 +44,7 @@ static void usage(FILE *out)
 		"  drain POOL SERVER         no new requests; in-flight ones finish\n"
 		"  disable POOL SERVER       no new requests\n"
 		"  enable POOL SERVER        back into rotation\n"
-		"  weight POOL SERVER N      set the server's weight (0 to %d)\n"
+		"  weight POOL SERVER N      the server's weight at run time (0 to %d, or --reset)\n"
 		"  stop                      graceful shutdown\n"
 		"  health                    exit 0 while serving, 1 while draining\n",
 		CONFIG_ADMIN_SOCKET_DEFAULT, CONFIG_WEIGHT_MAX);
@@ -287,11 +287,14 @@ static int server_command(const char *cmd, char **args, int nargs)
 	char body[64];
 	unsigned weight = 0;
 	bool is_weight = strcmp(cmd, "weight") == 0;
+	bool reset = is_weight && nargs == 3 && strcmp(args[2], "--reset") == 0;
+	const char *method = !is_weight ? "POST" : reset ? "DELETE" : "PUT";
 	int rc;
 
 	if (nargs != (is_weight ? 3 : 2))
-		return bad_usage(cmd, is_weight ? " needs POOL SERVER N" : " needs POOL SERVER");
-	if (is_weight && parse_weight(args[2], &weight) < 0) {
+		return bad_usage(cmd, is_weight ? " needs POOL SERVER N (or --reset)" :
+						  " needs POOL SERVER");
+	if (is_weight && !reset && parse_weight(args[2], &weight) < 0) {
 		fprintf(stderr, "lbctl: weight: expected an integer from 0 to %d, got \"%s\"\n",
 			CONFIG_WEIGHT_MAX, args[2]);
 		return EXIT_REFUSED;
@@ -308,10 +311,11 @@ static int server_command(const char *cmd, char **args, int nargs)
 		return EXIT_REFUSED;
 	}
 	snprintf(body, sizeof(body), "{\"weight\":%u}", weight);
-	rc = run(is_weight ? "PUT" : "POST", path.data, is_weight ? body : NULL, cmd, &a);
+	rc = run(method, path.data, is_weight && !reset ? body : NULL, cmd, &a);
 	if (rc == 0 && is_weight)
-		printf("pool %s: server %s: weight %u (generation %llu)\n", args[0], args[1],
-		       weight, (unsigned long long)member_u64(a.body, "generation"));
+		printf("pool %s: server %s: weight %llu (%s)\n", args[0], args[1],
+		       (unsigned long long)member_u64(a.body, "weight"),
+		       reset ? "the file's" : "set at run time; --reset returns to the file's");
 	else if (rc == 0)
 		printf("pool %s: server %s: %s\n", args[0], args[1],
 		       strcmp(cmd, "drain") == 0   ? "draining" :

@@ -31,14 +31,26 @@ int balance_build(struct config *cfg)
 	return 0;
 }
 
+int balance_rebuild(struct pool_conf *pool, void **old)
+{
+	void *data = balance_ops(pool->balance)->build(pool);
+
+	if (!data)
+		return -1;
+	*old = atomic_exchange_explicit(&pool->balancer, data, memory_order_acq_rel);
+	return 0;
+}
+
 struct server_conf *balance_pick(const struct pool_conf *pool, const struct balance_ctx *ctx)
 {
-	return balance_ops(pool->balance)->pick(pool, pool->balancer, ctx);
+	void *data = atomic_load_explicit(&pool->balancer, memory_order_acquire);
+
+	return balance_ops(pool->balance)->pick(pool, data, ctx);
 }
 
 int balance_server_eligible(const struct server_conf *srv, const struct balance_ctx *ctx)
 {
-	if (srv->weight == 0 || !server_rt_available(srv->rt))
+	if (balance_weight(srv) == 0 || !server_rt_available(srv->rt))
 		return 0;
 	for (size_t i = 0; i < ctx->ntried; i++)
 		if (ctx->tried[i] == srv)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "config/config.h"
+#include "core/runtime.h"
 
 /* What a pick may look at. TRIED lists the servers this request already
  * failed to connect to; they are not picked again. KEY is what ip_hash
@@ -45,6 +46,23 @@ const struct balancer_ops *balance_ops(enum balance_algo algo);
 
 /* Build every pool's balancer data. Returns 0, or -1 out of memory. */
 int balance_build(struct config *cfg);
+
+/* Build POOL's balancer data anew with the servers' weights as they are
+ * now (a runtime weight changed) and swap it in; workers pick with the new
+ * data from their next pick on. *OLD receives the data it replaced, which
+ * workers may still be reading: the caller frees it with
+ * pool->balancer_free after a grace period (event/grace.h). Returns 0, or
+ * -1 when out of memory (nothing changed). */
+int balance_rebuild(struct pool_conf *pool, void **old);
+
+/* A server's weight as the balancers use it: the one set through the
+ * admin API (a runtime override, by identity), else the file's. */
+static inline uint32_t balance_weight(const struct server_conf *s)
+{
+	int w = atomic_load_explicit(&s->rt->weight_override, memory_order_relaxed);
+
+	return w >= 0 ? (uint32_t)w : s->weight;
+}
 
 /* NULL when no server is available (the caller answers 503). */
 struct server_conf *balance_pick(const struct pool_conf *pool, const struct balance_ctx *ctx);

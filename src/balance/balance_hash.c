@@ -65,11 +65,11 @@ static void *hash_build(const struct pool_conf *pool)
 	for (size_t i = 0; i < pool->nservers; i++) {
 		const struct server_conf *s = &pool->servers[i];
 		h->seeds[i] = hash64(s->name, strlen(s->name), SEED_SALT);
-		if (s->weight == 0)
+		if (balance_weight(s) == 0)
 			continue;
-		if (weight[s->backup] && weight[s->backup] != s->weight)
+		if (weight[s->backup] && weight[s->backup] != balance_weight(s))
 			h->uniform[s->backup] = false;
-		weight[s->backup] = s->weight;
+		weight[s->backup] = balance_weight(s);
 	}
 	return h;
 }
@@ -101,7 +101,7 @@ static struct server_conf *rendezvous(const struct pool_conf *pool, const struct
 			}
 			continue;
 		}
-		double cost = weighted_cost(score, s->weight);
+		double cost = weighted_cost(score, balance_weight(s));
 		if (!best || cost < best_cost) {
 			best = s;
 			best_cost = cost;

@@ -48,10 +48,11 @@ static struct server_conf *scan(const struct pool_conf *pool, size_t start, bool
 			continue;
 		int active = atomic_load_explicit(&s->rt->active, memory_order_relaxed);
 		uint64_t load = (uint64_t)(active > 0 ? active : 0) + 1;
-		if (!best || load * best_weight < best_load * s->weight) {
+		uint32_t weight = balance_weight(s);
+		if (!best || load * best_weight < best_load * weight) {
 			best = s;
 			best_load = load;
-			best_weight = s->weight;
+			best_weight = weight;
 		}
 	}
 	return best;

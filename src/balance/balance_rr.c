@@ -1,7 +1,8 @@
 /* balance_rr.c — smooth weighted round-robin, fair across worker threads.
  *
  * The sequence nginx's smooth weighted round-robin produces for a set of
- * weights is computed once, when the configuration is built (weights 5,1,1
+ * weights is computed once, when the configuration is built, and again
+ * when a runtime weight changes (balance_rebuild()) (weights 5,1,1
  * give a,a,b,a,c,a,a: no burst to the heavy server). Workers then share one
  * atomic position per pool: each pick is one fetch-and-add into the
  * schedule, so the interleaving is smooth for the whole process, not per
@@ -41,13 +42,13 @@ static int schedule_build(struct rr_schedule *sch, const struct pool_conf *pool,
 	size_t total = 0;
 
 	for (size_t i = 0; i < pool->nservers; i++)
-		if (pool->servers[i].backup == backup && pool->servers[i].weight)
-			g = gcd(g, pool->servers[i].weight);
+		if (pool->servers[i].backup == backup && balance_weight(&pool->servers[i]))
+			g = gcd(g, balance_weight(&pool->servers[i]));
 	if (g == 0)
 		return 0; /* no server of this kind takes traffic */
 	for (size_t i = 0; i < pool->nservers; i++)
 		if (pool->servers[i].backup == backup)
-			total += pool->servers[i].weight / g;
+			total += balance_weight(&pool->servers[i]) / g;
 
 	int64_t *current = calloc(pool->nservers, sizeof(*current));
 	sch->slots = malloc(total * sizeof(*sch->slots));
@@ -59,9 +60,10 @@ static int schedule_build(struct rr_schedule *sch, const struct pool_conf *pool,
 		size_t best = SIZE_MAX;
 		for (size_t i = 0; i < pool->nservers; i++) {
 			const struct server_conf *s = &pool->servers[i];
-			if (s->backup != backup || s->weight == 0)
+			uint32_t weight = balance_weight(s);
+			if (s->backup != backup || weight == 0)
 				continue;
-			current[i] += s->weight / g;
+			current[i] += weight / g;
 			if (best == SIZE_MAX || current[i] > current[best])
 				best = i;
 		}

@@ -130,8 +130,11 @@ struct pool_conf {
 	struct limits_conf limits;
 	struct server_conf *servers;
 	size_t nservers;
-	struct pool_rt *rt;                    /* runtime state, bound by config_attach_runtime() */
-	void *balancer;                        /* the algorithm's data, built by balance_build() */
+	struct pool_rt *rt; /* runtime state, bound by config_attach_runtime() */
+	/* The algorithm's data, built by balance_build(): the one thing of a
+	 * generation that changes once it is published, rebuilt when a
+	 * runtime weight changes (balance_rebuild()). */
+	void *_Atomic balancer;
 	void (*balancer_free)(void *balancer); /* set with it; config_unref calls it */
 	struct hash_key_conf hash_key;         /* ip_hash, and sticky_cookie's fallback */
 	struct sticky_conf sticky;             /* sticky_cookie */

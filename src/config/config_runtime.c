@@ -4,7 +4,9 @@
 #include "config/config_runtime.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "config/config.h"
 #include "core/runtime.h"
@@ -29,10 +31,29 @@ int config_attach_runtime(struct config *cfg)
 			srv->rt = runtime_server_get(pool->name, srv->name);
 			if (!srv->rt)
 				rc = -1;
-			else if (atomic_load(&srv->rt->weight_override) >= 0)
-				srv->weight = (uint32_t)atomic_load(&srv->rt->weight_override);
 		}
 	}
 	runtime_unlock();
 	return rc;
+}
+
+int config_forget_runtime(const struct config *old, const struct config *new)
+{
+	uint32_t n = runtime_server_count();
+	bool *stays = calloc(n ? n : 1, sizeof(*stays));
+
+	if (!stays)
+		return -1;
+	for (size_t i = 0; i < new->npools; i++)
+		for (size_t j = 0; j < new->pools[i].nservers; j++)
+			stays[new->pools[i].servers[j].rt->id] = true;
+	for (size_t i = 0; i < old->npools; i++) {
+		for (size_t j = 0; j < old->pools[i].nservers; j++) {
+			struct server_rt *rt = old->pools[i].servers[j].rt;
+			if (!stays[rt->id])
+				runtime_server_forget(rt);
+		}
+	}
+	free(stays);
+	return 0;
 }

@@ -12,4 +12,11 @@ struct config;
  * Called before CFG is published. Returns 0, or -1 when out of memory. */
 int config_attach_runtime(struct config *cfg);
 
+/* NEW replaces OLD: the servers of OLD that NEW no longer has lose what
+ * was set on them at run time (drain or disable, a weight, a passive
+ * failure window), so that a server added later under the same name, a
+ * replacement machine, starts afresh. Their counters stay: metrics never
+ * go back. Returns 0, or -1 when out of memory (nothing is forgotten). */
+int config_forget_runtime(const struct config *old, const struct config *new);
+
 #endif

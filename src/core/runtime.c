@@ -92,6 +92,15 @@ struct listener_rt *runtime_listener_get(const char *name)
 	return l;
 }
 
+void runtime_server_forget(struct server_rt *rt)
+{
+	atomic_store(&rt->state, SERVER_UP);
+	atomic_store(&rt->weight_override, -1);
+	atomic_store(&rt->health.passive_until_ms, 0);
+	atomic_store(&rt->health.window_start_ms, 0);
+	atomic_store(&rt->health.window_fails, 0);
+}
+
 unsigned runtime_listener_connections(const char *name)
 {
 	unsigned n = 0;

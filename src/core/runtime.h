@@ -64,8 +64,8 @@ struct server_rt {
 	atomic_uint_fast64_t answered[STATUS_CLASSES];
 	struct latency_hist latency;
 	struct server_rt *next; /* registry list */
-	/* Weight set through the admin API (lbctl weight); -1: none. A new
-	 * generation's server takes it instead of the file's weight. */
+	/* Weight set through the admin API (lbctl weight); -1: none. The
+	 * balancers use it instead of the file's weight (balance_weight()). */
 	atomic_int weight_override;
 	struct health_rt health; /* active and passive checks */
 };
@@ -101,6 +101,10 @@ void runtime_unlock(void);
 struct server_rt *runtime_server_get(const char *pool, const char *server);
 struct pool_rt *runtime_pool_get(const char *name);
 struct listener_rt *runtime_listener_get(const char *name);
+
+/* RT's server left the configuration: its admin state, weight override and
+ * passive failure window go back to what a new server has. */
+void runtime_server_forget(struct server_rt *rt);
 
 /* Open client connections of the listener named NAME (0 when unknown). */
 unsigned runtime_listener_connections(const char *name);

@@ -58,12 +58,9 @@ struct admin {
  * evhttp's argument, not ours. */
 static struct admin *admin_self;
 
-/* A request waiting for a reload to end (POST /reload, PUT weight). */
+/* A request waiting for a reload to end (POST /reload). */
 struct pending {
 	struct evhttp_request *req;
-	struct server_rt *rt; /* weight: the server whose override changed */
-	int old_override;
-	unsigned weight;
 };
 
 static void reply(struct evhttp_request *req, int code, const char *reason, const char *type,
@@ -131,17 +128,11 @@ static void reload_done(void *arg, const struct reload_result *r)
 	if (r->ok) {
 		strbuf_adds(&sb, "{\"ok\":true,\"generation\":");
 		strbuf_add_u64(&sb, r->generation);
-		if (p->rt) {
-			strbuf_adds(&sb, ",\"weight\":");
-			strbuf_add_u64(&sb, p->weight);
-		}
 		strbuf_adds(&sb, "}\n");
 		reply_json(p->req, 200, "OK", &sb);
 		free(p);
 		return;
 	}
-	if (p->rt)
-		atomic_store(&p->rt->weight_override, p->old_override);
 	strbuf_adds(&sb, "{\"ok\":false,\"errors\":[");
 	const char *e = r->errors ? r->errors : "";
 	bool first = true;
@@ -169,8 +160,6 @@ static void start_reload(struct admin *a, struct pending *p)
 {
 	if (daemon_reload(a->d, reload_done, p) == 0)
 		return;
-	if (p->rt)
-		atomic_store(&p->rt->weight_override, p->old_override);
 	if (daemon_stopping(a->d))
 		reply_error(p->req, 503, "Service Unavailable", "lbd is stopping");
 	else
@@ -285,36 +274,104 @@ static struct server_conf *find_server(const struct config *cfg, const char *poo
 	return NULL;
 }
 
-static void handle_weight(struct admin *a, struct evhttp_request *req, struct server_conf *s)
+/* Set (WEIGHT >= 0) or clear (-1) S's runtime weight and answer; it applies
+ * at once, without a reload. */
+static void apply_weight(struct admin *a, struct evhttp_request *req, struct server_conf *s,
+			 int weight)
+{
+	char extra[96];
+
+	if (daemon_set_weight(a->d, s->rt->pool_name, s->rt, weight) < 0) {
+		reply_error(req, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	if (weight >= 0)
+		log_info("admin: pool %s: server %s: weight %d (runtime; the file says %u)",
+			 s->rt->pool_name, s->rt->server_name, weight, s->weight);
+	else
+		log_info("admin: pool %s: server %s: weight back to the file's %u",
+			 s->rt->pool_name, s->rt->server_name, s->weight);
+	snprintf(extra, sizeof(extra), ",\"weight\":%u,\"weight_source\":\"%s\"",
+		 weight >= 0 ? (unsigned)weight : s->weight, weight >= 0 ? "runtime" : "config");
+	reply_ok(req, extra);
+}
+
+/* The weight in REQ's body ({"weight": N} or N), or -1 after answering 400. */
+static int body_weight(struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	char body[128];
 	unsigned weight;
-	struct pending *p;
 
-	if (!method_is(req, EVHTTP_REQ_PUT, "PUT"))
-		return;
-	if (len >= sizeof(body) || evbuffer_copyout(in, body, len) != (ev_ssize_t)len ||
-	    admin_parse_weight(body, len, &weight) != 0) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "expected {\"weight\": N} or N with N from 0 to %d",
-			 CONFIG_WEIGHT_MAX);
-		reply_error(req, 400, "Bad Request", msg);
+	if (len < sizeof(body) && evbuffer_copyout(in, body, len) == (ev_ssize_t)len &&
+	    admin_parse_weight(body, len, &weight) == 0)
+		return (int)weight;
+	snprintf(body, sizeof(body), "expected {\"weight\": N} or N with N from 0 to %d",
+		 CONFIG_WEIGHT_MAX);
+	reply_error(req, 400, "Bad Request", body);
+	return -1;
+}
+
+/* /servers/POOL/SERVER/weight: PUT sets the server's runtime weight,
+ * DELETE clears it (the file's weight counts again). */
+static void handle_weight(struct admin *a, struct evhttp_request *req, struct server_conf *s)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	int weight;
+
+	if (cmd == EVHTTP_REQ_DELETE) {
+		apply_weight(a, req, s, -1);
 		return;
 	}
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		reply_error(req, 500, "Internal Server Error", "out of memory");
+	if (cmd != EVHTTP_REQ_PUT) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "PUT, DELETE");
+		reply_error(req, 405, "Method Not Allowed", "method not allowed");
 		return;
 	}
-	p->req = req;
-	p->rt = s->rt;
-	p->weight = weight;
-	p->old_override = atomic_exchange(&s->rt->weight_override, (int)weight);
-	log_info("admin: pool %s: server %s: weight %u, applied by a reload", s->rt->pool_name,
-		 s->rt->server_name, weight);
-	start_reload(a, p);
+	if ((weight = body_weight(req)) >= 0)
+		apply_weight(a, req, s, weight);
+}
+
+/* The server SERVER of POOL in the newest configuration, or NULL after
+ * answering 404. */
+static struct server_conf *server_or_404(struct admin *a, struct evhttp_request *req,
+					 const char *pool, const char *server)
+{
+	bool pool_found;
+	struct server_conf *s = find_server(daemon_config(a->d), pool, server, &pool_found);
+	char msg[ADMIN_SEGMENT_MAX * 2 + 64];
+
+	if (s)
+		return s;
+	if (pool_found)
+		snprintf(msg, sizeof(msg), "pool %s has no server named %s", pool, server);
+	else
+		snprintf(msg, sizeof(msg), "no pool named %s", pool);
+	reply_error(req, 404, "Not Found", msg);
+	return NULL;
+}
+
+/* PATCH /pools/POOL/servers/SERVER with {"weight": N}: as PUT .../weight.
+ * A server of the file takes no other change at run time. */
+static void handle_pool_server(struct admin *a, struct evhttp_request *req,
+			       char seg[][ADMIN_SEGMENT_MAX])
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct server_conf *s;
+	int weight;
+
+	if (!method_is(req, EVHTTP_REQ_PATCH, "PATCH") ||
+	    !(s = server_or_404(a, req, seg[1], seg[3])))
+		return;
+	if (evbuffer_search(in, "\"address\"", 9, NULL).pos >= 0) {
+		reply_error(req, 409, "Conflict",
+			    "the server comes from the configuration file: only its weight "
+			    "changes at run time");
+		return;
+	}
+	if ((weight = body_weight(req)) >= 0)
+		apply_weight(a, req, s, weight);
 }
 
 static void handle_server(struct admin *a, struct evhttp_request *req,
@@ -328,19 +385,11 @@ static void handle_server(struct admin *a, struct evhttp_request *req,
 		{ "disable", SERVER_DISABLED },
 		{ "enable", SERVER_UP },
 	};
-	bool pool_found;
-	struct server_conf *s = find_server(daemon_config(a->d), seg[1], seg[2], &pool_found);
+	struct server_conf *s = server_or_404(a, req, seg[1], seg[2]);
 	char msg[ADMIN_SEGMENT_MAX * 2 + 64];
 
-	if (!s) {
-		if (pool_found)
-			snprintf(msg, sizeof(msg), "pool %s has no server named %s", seg[1],
-				 seg[2]);
-		else
-			snprintf(msg, sizeof(msg), "no pool named %s", seg[1]);
-		reply_error(req, 404, "Not Found", msg);
+	if (!s)
 		return;
-	}
 	if (strcmp(seg[3], "weight") == 0) {
 		handle_weight(a, req, s);
 		return;
@@ -391,6 +440,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		handle_stop(a, req);
 	else if (n == 4 && strcmp(seg[0], "servers") == 0)
 		handle_server(a, req, seg);
+	else if (n == 4 && strcmp(seg[0], "pools") == 0 && strcmp(seg[2], "servers") == 0)
+		handle_pool_server(a, req, seg);
 	else
 		reply_error(req, 404, "Not Found", "no such endpoint");
 }

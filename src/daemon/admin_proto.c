@@ -153,7 +153,9 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	strbuf_adds(sb, ",\"state\":");
 	json_add_string(sb, server_state_name(s->rt, &hi));
 	strbuf_adds(sb, ",\"weight\":");
-	strbuf_add_u64(sb, s->weight);
+	strbuf_add_u64(sb, balance_weight(s));
+	strbuf_adds(sb, ",\"weight_source\":");
+	strbuf_adds(sb, atomic_load(&s->rt->weight_override) >= 0 ? "\"runtime\"" : "\"config\"");
 	strbuf_adds(sb, ",\"backup\":");
 	strbuf_adds(sb, s->backup ? "true" : "false");
 	strbuf_adds(sb, ",\"active\":");
@@ -273,8 +275,8 @@ void admin_status_table(struct strbuf *sb, const struct config *cfg,
 			health_server_info(s->rt, &hi);
 			check_cell(&hi, s->backup, check, sizeof(check));
 			addf(sb, "%-16s %-24s %-24s %-9s %6u %6d %10llu %8llu  %s\n", p->name,
-			     s->name, s->addr.text, server_state_name(s->rt, &hi), s->weight,
-			     active > 0 ? active : 0,
+			     s->name, s->addr.text, server_state_name(s->rt, &hi),
+			     balance_weight(s), active > 0 ? active : 0,
 			     (unsigned long long)atomic_load(&s->rt->requests),
 			     (unsigned long long)atomic_load(&s->rt->failures), check);
 		}

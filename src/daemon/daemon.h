@@ -13,6 +13,7 @@
 struct config;
 struct daemon;
 struct event_base;
+struct server_rt;
 
 struct reload_result {
 	bool ok;
@@ -29,6 +30,13 @@ typedef void (*reload_done_fn)(void *arg, const struct reload_result *result);
  * when the file is rejected (nothing changes then). Returns 0, or -1 when
  * a reload is already under way or lbd is stopping (DONE is not called). */
 int daemon_reload(struct daemon *d, reload_done_fn done, void *arg);
+
+/* Set the runtime weight of the server RT of pool POOL (0 to
+ * CONFIG_WEIGHT_MAX), or clear it with -1 to use the file's again; the
+ * balancers use it from their next pick on, on every worker, without a
+ * reload (overlay.c). Returns 0, or -1 when out of memory or POOL is not
+ * in the newest configuration (nothing changed). */
+int daemon_set_weight(struct daemon *d, const char *pool, struct server_rt *rt, int weight);
 
 /* The newest configuration. No reference is taken: it stays valid on the
  * main thread until the next reload completes. */

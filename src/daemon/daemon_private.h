@@ -38,6 +38,7 @@ struct daemon {
 	uint64_t reloads_rejected;
 	bool last_reload_rejected;
 
+	struct grace *grace;   /* frees what workers may still read (overlay.c) */
 	struct admin *admin;   /* the admin API (admin.c) */
 	struct health *health; /* active checks (health.c), on base */
 };

@@ -29,6 +29,7 @@
 #include "daemon/health.h"
 #include "daemon/lifecycle.h"
 #include "daemon/privs.h"
+#include "event/grace.h"
 #include "event/worker.h"
 #include "http/http.h"
 #include "stream/tcp_proxy.h"
@@ -173,14 +174,19 @@ static int prepare(struct daemon *l)
 	atomic_store(&l->conns.max, l->cfg->global.max_connections);
 	l->nworkers = l->cfg->global.workers;
 	l->workers = calloc(l->nworkers, sizeof(*l->workers));
-	if (!l->workers)
+	/* The main loop comes first: the workers are readers of its grace. */
+	l->base = event_base_new();
+	if (!l->workers || !l->base || !(l->grace = grace_new(l->base, l->nworkers))) {
+		log_error("cannot create the main event loop");
 		return LBD_EXIT_RUNTIME;
+	}
 	struct worker_env env = {
 		.protocols = protocols,
 		.nprotocols = sizeof(protocols) / sizeof(protocols[0]),
 		.conns = &l->conns,
 		.access_log = l->access_log,
 		.adoption = &l->adoption,
+		.grace = l->grace,
 	};
 	for (unsigned i = 0; i < l->nworkers; i++)
 		if (worker_init(&l->workers[i], i, &env, l->cfg) < 0) {
@@ -224,9 +230,8 @@ static int run(struct daemon *l, const sigset_t *control)
 	struct event *sig_ev[sizeof(signals) / sizeof(signals[0])] = { 0 };
 	int rc = 0;
 
-	l->base = event_base_new();
 	l->started_at = time(NULL);
-	if (!l->base || daemon_reload_init(l) < 0) {
+	if (daemon_reload_init(l) < 0) {
 		log_error("cannot create the main event loop");
 		return LBD_EXIT_RUNTIME;
 	}
@@ -271,6 +276,7 @@ static void cleanup(struct daemon *l)
 	for (unsigned i = 0; l->workers && i < l->nworkers; i++)
 		worker_free(&l->workers[i]);
 	free(l->workers);
+	grace_free(l->grace); /* no worker reads any more */
 	admin_free(l->admin);
 	health_free(l->health);
 	binds_release(&l->binds);

@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "balance/balance.h"
 #include "core/runtime.h"
 #include "daemon/admin_proto.h"
 #include "daemon/health.h"
@@ -51,7 +52,7 @@ static void write_process(struct strbuf *sb, const struct metrics_info *info)
 	gauge1(sb, "lbd_config_last_reload_successful", "1 unless the last reload was rejected.",
 	       d->last_reload_ok);
 	prom_family(sb, "lbd_reloads_total", PROM_COUNTER,
-		    "Reloads (SIGHUP, lbctl reload, weight changes) by result: ok, or rejected "
+		    "Reloads (SIGHUP, lbctl reload) by result: ok, or rejected "
 		    "(the file was invalid; the running configuration stayed).");
 	prom_sample(sb, "lbd_reloads_total", &result, 1, d->reloads_ok);
 	result.value = "rejected";
@@ -237,7 +238,7 @@ static void series_admin_state(struct strbuf *sb, const char *name, const struct
 static void series_weight(struct strbuf *sb, const char *name, const struct prom_label *l,
 			  const struct server_conf *s)
 {
-	prom_sample(sb, name, l, 2, s->weight);
+	prom_sample(sb, name, l, 2, balance_weight(s));
 }
 
 static void series_active(struct strbuf *sb, const char *name, const struct prom_label *l,
@@ -288,7 +289,8 @@ static void write_server_states(struct strbuf *sb, const struct config *cfg)
 		      "one of enabled, draining and disabled, 0 for the others.",
 		      series_admin_state);
 	server_family(sb, cfg, "lbd_server_weight", PROM_GAUGE,
-		      "The server's weight in the newest configuration (lbctl weight included).",
+		      "The server's weight as the balancers use it: the one set at run time "
+		      "(lbctl weight), else the file's.",
 		      series_weight);
 }
 

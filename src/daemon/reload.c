@@ -20,6 +20,7 @@
 #include "config/config_runtime.h"
 #include "core/log.h"
 #include "core/notify.h"
+#include "core/runtime.h"
 #include "daemon/daemon_private.h"
 #include "daemon/health.h"
 
@@ -89,6 +90,25 @@ static uint64_t ms_since(const struct timespec *t0)
 	       (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
+/* A weight set at run time holds across reloads until it is cleared: say
+ * so where the file now asks for another. */
+static void warn_runtime_weights(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->npools; i++) {
+		for (size_t j = 0; j < cfg->pools[i].nservers; j++) {
+			const struct server_conf *s = &cfg->pools[i].servers[j];
+			int w = atomic_load(&s->rt->weight_override);
+			if (w >= 0 && (uint32_t)w != s->weight)
+				log_warn(
+					"reload: pool %s: server %s: the weight %d set at run time "
+					"stays (the file says %u; lbctl weight %s %s --reset "
+					"takes the file's)",
+					cfg->pools[i].name, s->name, w, s->weight,
+					cfg->pools[i].name, s->name);
+		}
+	}
+}
+
 /* A worker adopted the pending generation; the last one completes the
  * reload. */
 static void on_adopted(evutil_socket_t fd, short what, void *arg)
@@ -98,6 +118,9 @@ static void on_adopted(evutil_socket_t fd, short what, void *arg)
 	if (!d->pending || atomic_load_explicit(&d->adoption.pending, memory_order_acquire) != 0)
 		return;
 	binds_release(&d->retired);
+	if (config_forget_runtime(d->cfg, d->pending) < 0)
+		log_error("reload: out of memory: servers removed keep their runtime settings");
+	warn_runtime_weights(d->pending);
 	config_unref(d->cfg);
 	d->cfg = d->pending;
 	d->pending = NULL;

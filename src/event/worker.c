@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "event/grace.h"
 #include "util/clock.h"
 
 #define ACCEPT_PAUSE_MS 100
@@ -126,6 +127,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 
 	access_log_flush(w->env.access_log);
+	if (w->env.grace)
+		grace_quiescent(w->env.grace, w->index);
 	for (size_t i = 0; i < w->env.nprotocols; i++)
 		if (w->protos[i].p->tick)
 			w->protos[i].p->tick(w->protos[i].ctx);

@@ -27,6 +27,7 @@
 
 struct event;
 struct event_base;
+struct grace;
 struct worker;
 
 /* Client connections of every worker together, against
@@ -69,6 +70,7 @@ struct worker_env {
 	struct conn_limit *conns;
 	struct access_log *access_log;
 	struct worker_adoption *adoption;
+	struct grace *grace; /* the worker is one of its readers, by index */
 };
 
 struct worker_proto {

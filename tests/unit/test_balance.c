@@ -35,6 +35,7 @@ static void fixture_algo(struct fixture *f, enum balance_algo algo, const unsign
 		f->servers[i].backup = backup ? backup[i] : 0;
 		f->servers[i].rt = &f->srt[i];
 		atomic_init(&f->srt[i].state, SERVER_UP);
+		atomic_init(&f->srt[i].weight_override, -1);
 	}
 	f->pool.name = "p";
 	f->pool.balance = algo;
@@ -79,6 +80,43 @@ START_TEST(shares_follow_weights)
 			      "server %d: share %.4f, want %.4f", i, share, want);
 	}
 	fixture_free(&f);
+}
+END_TEST
+
+/* A weight set at run time counts once the pool's data is rebuilt (round
+ * robin's schedule) and at once where it is read per pick (least_conn,
+ * ip_hash); clearing it gives the file's weight back. */
+START_TEST(runtime_weights_after_rebuild)
+{
+	static const unsigned w[] = { 1, 1 };
+	static const enum balance_algo algos[] = { BALANCE_ROUND_ROBIN, BALANCE_LEAST_CONN,
+						   BALANCE_IP_HASH };
+
+	for (size_t a = 0; a < sizeof(algos) / sizeof(algos[0]); a++) {
+		struct fixture f;
+		unsigned counts[2] = { 0 };
+		void *old;
+
+		fixture_algo(&f, algos[a], w, NULL, 2);
+		atomic_store(&f.srt[0].weight_override, 3);
+		ck_assert_int_eq(balance_rebuild(&f.pool, &old), 0);
+		f.pool.balancer_free(old);
+		for (int i = 0; i < 40000; i++) {
+			char key[16];
+			struct balance_ctx ctx = { .key = key };
+			ctx.key_len = (size_t)snprintf(key, sizeof(key), "k%d", i);
+			struct server_conf *s = balance_pick(&f.pool, &ctx);
+			counts[s - f.servers]++;
+			if (algos[a] == BALANCE_LEAST_CONN) /* held: loads follow the weights */
+				atomic_fetch_add(&s->rt->active, 1);
+		}
+		double share = counts[0] / 40000.0;
+		ck_assert_msg(share > 0.70 && share < 0.80, "algorithm %zu: share %.3f", a, share);
+		ck_assert_uint_eq(balance_weight(&f.servers[0]), 3);
+		atomic_store(&f.srt[0].weight_override, -1);
+		ck_assert_uint_eq(balance_weight(&f.servers[0]), 1);
+		fixture_free(&f);
+	}
 }
 END_TEST
 
@@ -600,6 +638,7 @@ int main(void)
 
 	tcase_add_test(tc, shares_follow_weights);
 	tcase_add_test(tc, smooth_sequence_has_no_burst);
+	tcase_add_test(tc, runtime_weights_after_rebuild);
 	tcase_add_test(tc, equal_weights_alternate);
 	tcase_add_test(tc, down_server_share_is_spread);
 	tcase_add_test(tc, weight_zero_and_tried_are_skipped);

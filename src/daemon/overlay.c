@@ -1,0 +1,34 @@
+/* overlay.c — what the admin API sets on the running configuration
+ * without reading the file again: a server's weight (lbctl weight). The
+ * weight lives in the server's runtime state, by identity, so it holds
+ * across reloads until it is cleared; the pool's balancer data in the
+ * newest generation is rebuilt at once, and the data it replaces is freed
+ * once every worker has passed a quiescent point (event/grace.h).
+ */
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "balance/balance.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "core/runtime.h"
+#include "daemon/daemon.h"
+#include "daemon/daemon_private.h"
+#include "event/grace.h"
+
+int daemon_set_weight(struct daemon *d, const char *pool_name, struct server_rt *rt, int weight)
+{
+	struct pool_conf *pool = config_find_pool(d->cfg, pool_name);
+	struct grace_item *item = grace_prepare();
+	int old_weight = atomic_exchange(&rt->weight_override, weight);
+	void *old;
+
+	if (!pool || !item || balance_rebuild(pool, &old) < 0) {
+		atomic_store(&rt->weight_override, old_weight);
+		free(item);
+		return -1;
+	}
+	grace_retire(d->grace, item, pool->balancer_free, old);
+	return 0;
+}
