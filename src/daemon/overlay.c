@@ -17,18 +17,36 @@
 #include "daemon/daemon_private.h"
 #include "event/grace.h"
 
-int daemon_set_weight(struct daemon *d, const char *pool_name, struct server_rt *rt, int weight)
+/* Rebuild POOL_NAME's balancing data in CFG (a generation without the
+ * pool has nothing to rebuild). */
+static int rebuild(struct daemon *d, struct config *cfg, const char *pool_name)
 {
-	struct pool_conf *pool = config_find_pool(d->cfg, pool_name);
-	struct grace_item *item = grace_prepare();
-	int old_weight = atomic_exchange(&rt->weight_override, weight);
+	struct pool_conf *pool = cfg ? config_find_pool(cfg, pool_name) : NULL;
+	struct grace_item *item;
 	void *old;
 
-	if (!pool || !item || balance_rebuild(pool, &old) < 0) {
-		atomic_store(&rt->weight_override, old_weight);
+	if (!pool)
+		return 0;
+	if (!(item = grace_prepare()))
+		return -1;
+	if (balance_rebuild(pool, &old) < 0) {
 		free(item);
 		return -1;
 	}
 	grace_retire(d->grace, item, pool->balancer_free, old);
+	return 0;
+}
+
+int daemon_set_weight(struct daemon *d, const char *pool_name, struct server_rt *rt, int weight)
+{
+	int old_weight = atomic_exchange(&rt->weight_override, weight);
+
+	/* A reload under way has built its generation's data already. */
+	if (!config_find_pool(d->cfg, pool_name) || rebuild(d, d->cfg, pool_name) < 0 ||
+	    rebuild(d, d->pending, pool_name) < 0) {
+		atomic_store(&rt->weight_override, old_weight);
+		rebuild(d, d->cfg, pool_name);
+		return -1;
+	}
 	return 0;
 }
