@@ -22,11 +22,13 @@
 #include "config/config.h"
 #include "util/json.h"
 #include "util/strbuf.h"
+#include "util/units.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_UNREACHABLE 2
 #define ANSWER_MAX (16u << 20)
 #define TIMEOUT_MS 60000
+#define WAIT_POLL_MS 100
 
 static const char *socket_path;
 
@@ -41,8 +43,9 @@ static void usage(FILE *out)
 		"  reload                    reload the configuration file\n"
 		"  status [--json]           listeners, pools and servers\n"
 		"  metrics                   the Prometheus metrics (GET /metrics)\n"
-		"  drain POOL SERVER         no new requests; in-flight ones finish\n"
-		"  disable POOL SERVER       no new requests\n"
+		"  drain POOL SERVER         no new clients (sticky ones stay)\n"
+		"  drain POOL SERVER --wait [TIMEOUT]  ... then wait until none is in flight\n"
+		"  disable POOL SERVER       no requests at all, sticky clients moved too\n"
 		"  enable POOL SERVER        back into rotation\n"
 		"  weight POOL SERVER N      the server's weight at run time (0 to %d, or --reset)\n"
 		"  stop                      graceful shutdown\n"
@@ -280,17 +283,101 @@ static int bad_usage(const char *what, const char *arg)
 	return EXIT_REFUSED;
 }
 
+/* The "active" count of SERVER in POOL in a /status document; -1 when the
+ * server is not there (a reload removed it). */
+static long long server_active(const char *doc, const char *pool, const char *server)
+{
+	const char *pools = json_member(doc, "pools"), *p = NULL;
+	char name[512];
+
+	while (pools && json_array_next(pools, &p)) {
+		const char *n = json_member(p, "name"), *servers, *s = NULL;
+		if (!n || !json_string(n, name, sizeof(name)) || strcmp(name, pool) != 0)
+			continue;
+		servers = json_member(p, "servers");
+		while (servers && json_array_next(servers, &s)) {
+			n = json_member(s, "name");
+			if (n && json_string(n, name, sizeof(name)) && strcmp(name, server) == 0)
+				return (long long)member_u64(s, "active");
+		}
+	}
+	return -1;
+}
+
+/* drain --wait: poll /status until the server has no request in flight;
+ * TIMEOUT_MS 0 waits as long as it takes. */
+static int wait_drained(const char *pool, const char *server, uint64_t timeout_ms)
+{
+	long long deadline = now_ms() + (long long)timeout_ms, active;
+
+	for (;;) {
+		struct answer a = { 0 };
+		int rc = run("GET", "/status", NULL, "drain --wait", &a);
+		if (rc != 0) {
+			free(a.body);
+			return rc;
+		}
+		active = server_active(a.body, pool, server);
+		free(a.body);
+		if (active < 0) {
+			fprintf(stderr,
+				"lbctl: drain --wait: pool %s has no server named %s any more\n",
+				pool, server);
+			return EXIT_REFUSED;
+		}
+		if (active == 0)
+			return 0;
+		if (timeout_ms && now_ms() >= deadline) {
+			char t[32];
+			format_duration(timeout_ms, t, sizeof(t));
+			fprintf(stderr,
+				"lbctl: drain --wait: pool %s: server %s still has %lld active "
+				"request%s after %s\n",
+				pool, server, active, active == 1 ? "" : "s", t);
+			return EXIT_REFUSED;
+		}
+		poll(NULL, 0, WAIT_POLL_MS);
+	}
+}
+
+/* "--wait" and an optional TIMEOUT after drain's POOL SERVER. */
+static int parse_wait(char **args, int nargs, bool *wait, uint64_t *timeout_ms)
+{
+	*wait = false;
+	*timeout_ms = 0;
+	if (nargs == 0)
+		return 0;
+	if (strcmp(args[0], "--wait") != 0 || nargs > 2)
+		return bad_usage("drain: unexpected argument: ", args[0]);
+	*wait = true;
+	if (nargs == 2 && (parse_duration_ms(args[1], timeout_ms) != 0 || *timeout_ms == 0)) {
+		fprintf(stderr,
+			"lbctl: drain --wait: expected a timeout such as 30s, 500ms or 5m, got "
+			"\"%s\"\n",
+			args[1]);
+		return EXIT_REFUSED;
+	}
+	return 0;
+}
+
 static int server_command(const char *cmd, char **args, int nargs)
 {
 	struct strbuf path = { 0 };
 	struct answer a = { 0 };
 	char body[64];
 	unsigned weight = 0;
-	bool is_weight = strcmp(cmd, "weight") == 0;
+	bool is_weight = strcmp(cmd, "weight") == 0, wait = false;
 	bool reset = is_weight && nargs == 3 && strcmp(args[2], "--reset") == 0;
 	const char *method = !is_weight ? "POST" : reset ? "DELETE" : "PUT";
+	uint64_t timeout_ms = 0;
 	int rc;
 
+	if (strcmp(cmd, "drain") == 0 && nargs > 2) {
+		rc = parse_wait(args + 2, nargs - 2, &wait, &timeout_ms);
+		if (rc)
+			return rc;
+		nargs = 2;
+	}
 	if (nargs != (is_weight ? 3 : 2))
 		return bad_usage(cmd, is_weight ? " needs POOL SERVER N (or --reset)" :
 						  " needs POOL SERVER");
@@ -323,6 +410,13 @@ static int server_command(const char *cmd, char **args, int nargs)
 						     "up");
 	free(a.body);
 	strbuf_free(&path);
+	if (rc == 0 && wait) {
+		/* the line above is seen before the wait starts */
+		fflush(stdout);
+		rc = wait_drained(args[0], args[1], timeout_ms);
+		if (rc == 0)
+			printf("pool %s: server %s: no active requests\n", args[0], args[1]);
+	}
 	return rc;
 }
 

@@ -58,6 +58,19 @@ int balance_server_eligible(const struct server_conf *srv, const struct balance_
 	return 1;
 }
 
+int balance_server_sticky_eligible(const struct server_conf *srv, const struct balance_ctx *ctx)
+{
+	int state = atomic_load_explicit(&srv->rt->state, memory_order_relaxed);
+
+	if (srv->weight == 0 || (state != SERVER_UP && state != SERVER_DRAINING) ||
+	    !health_rt_up(&srv->rt->health))
+		return 0;
+	for (size_t i = 0; i < ctx->ntried; i++)
+		if (ctx->tried[i] == srv)
+			return 0;
+	return 1;
+}
+
 const char *balance_name(enum balance_algo algo)
 {
 	return balance_ops(algo)->name;

@@ -73,6 +73,12 @@ const char *balance_name(enum balance_algo algo);
 /* True when SRV may take a new request of this pick. */
 int balance_server_eligible(const struct server_conf *srv, const struct balance_ctx *ctx);
 
+/* True when SRV may take a request whose sticky cookie names it: as
+ * balance_server_eligible, and a draining server too (drain turns away new
+ * clients only, as HAProxy's and nginx Plus's drain do; disable moves
+ * everyone). */
+int balance_server_sticky_eligible(const struct server_conf *srv, const struct balance_ctx *ctx);
+
 /* Sticky cookie values: 16 lowercase hex digits of a hash of the pool and
  * server names (balance_sticky.c). */
 #define STICKY_ID_LEN 16

@@ -8,9 +8,10 @@
  * someone who guesses the address and hashes it: give servers names).
  *
  * A pick honours the cookie when it names an eligible server of the pool
- * (up, not draining or disabled, weight above 0, not already tried),
- * a backup only while no primary is; anything else — no cookie, a malformed, unknown or oversized value, a
- * server that is down or gone — is placed by the fallback algorithm, and
+ * (up, or draining: a drain keeps the clients it has; not disabled, weight
+ * above 0, not already tried), a backup only while no primary is;
+ * anything else — no cookie, a malformed, unknown or oversized value, a
+ * server that is down, disabled or gone — is placed by the fallback algorithm, and
  * the response then carries a new cookie (http_upstream.c compares the
  * server that answered with the cookie that came in).
  */
@@ -132,7 +133,7 @@ static struct server_conf *sticky_pick(const struct pool_conf *pool, void *data,
 		struct server_conf *srv = e ? &pool->servers[e->index] : NULL;
 		/* A client placed on a backup goes back to the primaries as
 		 * soon as one is up. */
-		if (srv && balance_server_eligible(srv, ctx) &&
+		if (srv && balance_server_sticky_eligible(srv, ctx) &&
 		    (!srv->backup || !primary_eligible(pool, ctx)))
 			return srv;
 	}

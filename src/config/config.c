@@ -18,6 +18,7 @@
 #include "config/config_schema.h"
 #include "tls/tls_listener.h"
 #include "tls/tls_upstream.h"
+#include "util/cpus.h"
 
 #define CONFIG_ERRORS_SHOWN 100
 
@@ -25,12 +26,12 @@
  * ones). */
 static atomic_uint live_generations;
 
-static uint32_t online_cpus(void)
+/* workers: auto — the CPUs lbd may use (affinity, container quota), not
+ * the node's: a 500m sidecar on a 64-core node runs one worker. */
+static uint32_t auto_workers(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = cpus_usable();
 
-	if (n < 1)
-		return 1;
 	return n > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX : (uint32_t)n;
 }
 
@@ -48,7 +49,7 @@ static struct config *config_new(const char *file)
 		config_unref(cfg);
 		return NULL;
 	}
-	cfg->global.workers = online_cpus();
+	cfg->global.workers = auto_workers();
 	cfg->global.max_connections = 100000;
 	cfg->global.log.level = LOG_LEVEL_INFO;
 	cfg->global.log.format = ACCESS_FORMAT_JSON;
@@ -115,6 +116,8 @@ static void config_free(struct config *cfg)
 	free(cfg->pools);
 	free(cfg->global.log.access);
 	free(cfg->global.admin.socket);
+	free(cfg->global.admin.token_file);
+	free(cfg->global.admin.token);
 	free(cfg->global.user);
 	free(cfg->global.group);
 	free(cfg->path);

@@ -165,7 +165,7 @@ struct listener_conf {
 };
 
 struct global_conf {
-	uint32_t workers; /* resolved: "auto" becomes the online CPUs */
+	uint32_t workers; /* resolved: "auto" becomes the usable CPUs (cpus.h) */
 	uint32_t max_connections;
 	char *user;  /* NULL: keep the starting user */
 	char *group; /* NULL: the user's primary group */
@@ -173,7 +173,14 @@ struct global_conf {
 		char *socket;           /* path of the admin UNIX socket; NULL: off */
 		struct lbd_addr listen; /* TCP admin listener when has_listen */
 		bool has_listen;
+		char *token_file; /* NULL: changes over TCP are refused */
+		char *token;      /* its content, read at load (trailing white space cut) */
+		size_t token_len;
 	} admin;
+	struct {
+		struct lbd_addr listen; /* /metrics, /healthz, /livez only */
+		bool has_listen;
+	} metrics;
 	struct {
 		enum log_level level;
 		char *access; /* "stdout", "off" or a file path */

@@ -4,6 +4,7 @@
  * Integers, booleans and the rest are typed by the schema, not by YAML, so
  * quoting never changes a value: weight: 2 and weight: "2" are the same.
  */
+#include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -311,6 +312,90 @@ void field_socket_path(struct walk *w, const struct field *f, const struct cnode
 		return;
 	}
 	set_string(slot, s);
+}
+
+#define TOKEN_MAX 4096
+
+/* The token: visible ASCII without spaces (RFC 6750's b64token and more),
+ * trailing white space (the file's newline) cut. */
+static int read_token(const char *path, char **out, size_t *outlen, char *why, size_t whylen)
+{
+	char buf[TOKEN_MAX + 2];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f) {
+		snprintf(why, whylen, "cannot read the token file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	if (ferror(f)) {
+		snprintf(why, whylen, "cannot read the token file %s: %s", path, strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	if (n > TOKEN_MAX) {
+		snprintf(why, whylen, "the token file %s holds more than %d bytes", path,
+			 TOKEN_MAX);
+		return -1;
+	}
+	while (n && strchr(" \t\r\n", buf[n - 1]))
+		n--;
+	if (n == 0) {
+		snprintf(why, whylen, "the token file %s is empty (expected a bearer token)", path);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)buf[i] <= 0x20 || (unsigned char)buf[i] >= 0x7f) {
+			snprintf(why, whylen,
+				 "the token file %s: expected one line of visible ASCII "
+				 "characters",
+				 path);
+			return -1;
+		}
+	}
+	*out = malloc(n + 1);
+	if (!*out) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	memcpy(*out, buf, n);
+	(*out)[n] = '\0';
+	*outlen = n;
+	return 0;
+}
+
+void field_token_file(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	struct global_conf *g = obj;
+	const char *s = walk_scalar(w, v, "a file path");
+	const char *base = w->cfg->path, *slash = strrchr(base, '/');
+	size_t dir = s && s[0] != '/' && slash ? (size_t)(slash - base) + 1 : 0;
+	char why[TOKEN_MAX / 2], *path, *token = NULL;
+	size_t len = 0;
+
+	(void)f;
+	if (!s)
+		return;
+	/* relative to the configuration file, as TLS files are */
+	path = malloc(dir + strlen(s) + 1);
+	if (!path) {
+		cerr_at(w->errs, v, "out of memory");
+		return;
+	}
+	memcpy(path, base, dir);
+	strcpy(path + dir, s);
+	if (read_token(path, &token, &len, why, sizeof(why)) != 0) {
+		cerr_at(w->errs, v, "%s", why);
+		free(path);
+		return;
+	}
+	free(g->admin.token_file);
+	free(g->admin.token);
+	g->admin.token_file = path;
+	g->admin.token = token;
+	g->admin.token_len = len;
 }
 
 /* User and group names as useradd(8) accepts them; the account must exist

@@ -69,28 +69,49 @@ static const struct field log_fields[] = {
 };
 static const struct section log_section = SECTION(log_fields);
 
+/* A TCP listener of the process (admin, metrics): HOST:PORT or
+ * [IPv6]:PORT, not unix:. */
+static bool tcp_listen(struct walk *w, const struct cnode *v, struct lbd_addr *out)
+{
+	if (walk_address(w, v, out) != 0)
+		return false;
+	if (out->sa.ss_family == AF_UNIX) {
+		cerr_at(w->errs, v,
+			"expected HOST:PORT or [IPv6]:PORT, got a unix: address "
+			"(the admin UNIX socket is global.admin.socket)");
+		return false;
+	}
+	return true;
+}
+
 static void field_admin_listen(struct walk *w, const struct field *f, const struct cnode *v,
 			       void *obj)
 {
 	struct global_conf *g = obj;
 
-	if (walk_address(w, v, &g->admin.listen) != 0)
-		return;
-	if (g->admin.listen.sa.ss_family == AF_UNIX) {
-		cerr_at(w->errs, v,
-			"expected HOST:PORT or [IPv6]:PORT, got a unix: address "
-			"(the admin UNIX socket is global.admin.socket)");
-		return;
-	}
-	g->admin.has_listen = true;
+	g->admin.has_listen = tcp_listen(w, v, &g->admin.listen);
+}
+
+static void field_metrics_listen(struct walk *w, const struct field *f, const struct cnode *v,
+				 void *obj)
+{
+	struct global_conf *g = obj;
+
+	g->metrics.has_listen = tcp_listen(w, v, &g->metrics.listen);
 }
 
 static const struct field admin_fields[] = {
 	{ "socket", field_socket_path, offsetof(struct global_conf, admin.socket), 0, 0, NULL,
 	  false },
 	{ "listen", field_admin_listen, 0, 0, 0, NULL, false },
+	{ "token_file", field_token_file, 0, 0, 0, NULL, false },
 };
 static const struct section admin_section = SECTION(admin_fields);
+
+static const struct field metrics_fields[] = {
+	{ "listen", field_metrics_listen, 0, 0, 0, NULL, false },
+};
+static const struct section metrics_section = SECTION(metrics_fields);
 
 static const struct field global_fields[] = {
 	{ "workers", field_workers, offsetof(struct global_conf, workers), 1, CONFIG_WORKERS_MAX,
@@ -100,6 +121,7 @@ static const struct field global_fields[] = {
 	{ "user", field_user, offsetof(struct global_conf, user), 0, 0, NULL, false },
 	{ "group", field_group, offsetof(struct global_conf, group), 0, 0, NULL, false },
 	{ "admin", field_section, 0, 0, 0, &admin_section, false },
+	{ "metrics", field_section, 0, 0, 0, &metrics_section, false },
 	{ "log", field_section, 0, 0, 0, &log_section, false },
 };
 static const struct section global_section = SECTION(global_fields);

@@ -88,6 +88,9 @@ void field_address(struct walk *w, const struct field *f, const struct cnode *v,
 void field_workers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_access(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_socket_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* global.admin.token_file: the file is read here, so that a token that
+ * cannot be read fails the load (and a reload picks up a new one). */
+void field_token_file(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_user(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_group(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_host(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

@@ -2,15 +2,21 @@
  * daemon (daemon.h), and answers in JSON.
  *
  * Every answer is JSON ({"ok":true,...} or {"ok":false,"error":"..."}),
- * except /healthz (plain "ok" or "stopping"), /status?format=table (the
- * table lbctl prints) and /metrics (the Prometheus text format). Requests
- * are bounded (head and body sizes, a timeout); anything malformed gets a
- * 4xx answer and nothing else happens.
+ * except /healthz and /livez (plain "ok" or "stopping"), /status?format=table
+ * (the table lbctl prints) and /metrics (the Prometheus text format). HEAD
+ * is answered wherever GET is. Requests are bounded (head and body sizes, a
+ * timeout); anything malformed gets a 4xx answer and nothing else happens.
+ *
+ * Three ports, each its own evhttp: the UNIX socket (everything; the file
+ * mode guards it), the TCP admin listener (every GET; a change only with
+ * the bearer token of global.admin.token_file) and the metrics listener
+ * (/metrics, /healthz, /livez). Every change is logged with its peer.
  */
 #include "daemon/admin.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -18,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,15 +48,29 @@
  * descriptors), as the workers' listeners do. */
 #define ADMIN_ACCEPT_PAUSE_MS 100
 
+enum port_kind {
+	PORT_SOCKET,  /* the UNIX socket: everything */
+	PORT_TCP,     /* global.admin.listen: reads, changes with the token */
+	PORT_METRICS, /* global.metrics.listen: /metrics, /healthz, /livez */
+	PORT_COUNT,
+};
+
+struct admin;
+
+struct port {
+	struct admin *a;
+	enum port_kind kind;
+	struct evhttp *http;
+};
+
 struct admin {
 	struct daemon *d;
-	struct evhttp *http;
+	struct port ports[PORT_COUNT];
 	char *socket_path; /* removed by admin_free */
-	int socket_fd;
-	int tcp_fd;
+	int fd;            /* a socket being set up, until evhttp owns it */
 	/* The listening sockets evhttp serves (owned by it), and the timer
 	 * that ends a pause after a failed accept(). */
-	struct evconnlistener *ls[2];
+	struct evconnlistener *ls[PORT_COUNT];
 	size_t nls;
 	struct event *resume;
 };
@@ -75,7 +96,15 @@ static void reply(struct evhttp_request *req, int code, const char *reason, cons
 		evhttp_send_error(req, 500, "Internal Server Error");
 		return;
 	}
-	evbuffer_add(out, body->data, body->len);
+	/* libevent 2.1 would send a body after a HEAD answer: the length is
+	 * told, the body left out. */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		char len[24];
+		snprintf(len, sizeof(len), "%zu", body->len);
+		evhttp_add_header(h, "Content-Length", len);
+	} else {
+		evbuffer_add(out, body->data, body->len);
+	}
 	strbuf_free(body);
 	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
@@ -109,10 +138,15 @@ static void reply_ok(struct evhttp_request *req, const char *extra)
 	reply_json(req, 200, "OK", &sb);
 }
 
+/* HEAD is a GET without the body (evhttp leaves the body out). */
 static bool method_is(struct evhttp_request *req, enum evhttp_cmd_type want, const char *allow)
 {
-	if (evhttp_request_get_command(req) == want)
+	enum evhttp_cmd_type got = evhttp_request_get_command(req);
+
+	if (got == want || (want == EVHTTP_REQ_GET && got == EVHTTP_REQ_HEAD))
 		return true;
+	if (want == EVHTTP_REQ_GET)
+		allow = "GET, HEAD";
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
 	reply_error(req, 405, "Method Not Allowed", "method not allowed");
 	return false;
@@ -250,6 +284,18 @@ static void handle_healthz(struct admin *a, struct evhttp_request *req)
 		strbuf_adds(&sb, "ok\n");
 		reply(req, 200, "OK", "text/plain", &sb);
 	}
+}
+
+/* Liveness: the main loop answers, draining or not. */
+static void handle_livez(struct admin *a, struct evhttp_request *req)
+{
+	struct strbuf sb = { 0 };
+
+	(void)a;
+	if (!method_is(req, EVHTTP_REQ_GET, "GET"))
+		return;
+	strbuf_adds(&sb, "ok\n");
+	reply(req, 200, "OK", "text/plain", &sb);
 }
 
 static void handle_stop(struct admin *a, struct evhttp_request *req)
@@ -416,9 +462,126 @@ static void handle_server(struct admin *a, struct evhttp_request *req,
 		    "unknown server action (drain, enable, disable or weight)");
 }
 
+static bool is_read(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+
+	return m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+}
+
+static const char *method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_TRACE:
+		return "TRACE";
+	case EVHTTP_REQ_CONNECT:
+		return "CONNECT";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	}
+	return "?";
+}
+
+/* Who sent REQ, for the log: the process behind the UNIX socket
+ * (SO_PEERCRED), or the TCP address. */
+static void peer_text(const struct port *pt, struct evhttp_request *req, char *out, size_t len)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+	snprintf(out, len, "an unknown peer");
+	if (pt->kind == PORT_SOCKET) {
+		struct ucred cr;
+		socklen_t crlen = sizeof(cr);
+		if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0)
+			snprintf(out, len, "pid %ld uid %lu gid %lu on the admin socket",
+				 (long)cr.pid, (unsigned long)cr.uid, (unsigned long)cr.gid);
+	} else if (conn) {
+		char *host = NULL;
+		ev_uint16_t port = 0;
+		evhttp_connection_get_peer(conn, &host, &port);
+		if (host)
+			snprintf(out, len, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
+				 (unsigned)port);
+	}
+}
+
+/* A change over TCP needs the token; without a token file none is taken. */
+static bool change_allowed(struct port *pt, struct evhttp_request *req)
+{
+	const struct global_conf *g = &daemon_config(pt->a->d)->global;
+	const char *auth;
+
+	if (pt->kind == PORT_SOCKET)
+		return true;
+	if (!g->admin.token) {
+		reply_error(req, 403, "Forbidden",
+			    "changes over TCP need global.admin.token_file; "
+			    "use the admin socket");
+		return false;
+	}
+	auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	if (!admin_bearer_ok(auth, g->admin.token, g->admin.token_len)) {
+		reply_error(req, 403, "Forbidden",
+			    "a change needs \"Authorization: Bearer TOKEN\" with the token "
+			    "of global.admin.token_file");
+		return false;
+	}
+	return true;
+}
+
+static void route(struct admin *a, struct evhttp_request *req, char seg[][ADMIN_SEGMENT_MAX], int n)
+{
+	if (n == 1 && strcmp(seg[0], "reload") == 0)
+		handle_reload(a, req);
+	else if (n == 1 && strcmp(seg[0], "status") == 0)
+		handle_status(a, req);
+	else if (n == 1 && strcmp(seg[0], "metrics") == 0)
+		handle_metrics(a, req);
+	else if (n == 1 && strcmp(seg[0], "healthz") == 0)
+		handle_healthz(a, req);
+	else if (n == 1 && strcmp(seg[0], "livez") == 0)
+		handle_livez(a, req);
+	else if (n == 1 && strcmp(seg[0], "stop") == 0)
+		handle_stop(a, req);
+	else if (n == 4 && strcmp(seg[0], "servers") == 0)
+		handle_server(a, req, seg);
+	else if (n == 4 && strcmp(seg[0], "pools") == 0 && strcmp(seg[2], "servers") == 0)
+		handle_pool_server(a, req, seg);
+	else
+		reply_error(req, 404, "Not Found", "no such endpoint");
+}
+
+static void route_metrics(struct admin *a, struct evhttp_request *req,
+			  char seg[][ADMIN_SEGMENT_MAX], int n)
+{
+	if (n == 1 && strcmp(seg[0], "metrics") == 0)
+		handle_metrics(a, req);
+	else if (n == 1 && strcmp(seg[0], "healthz") == 0)
+		handle_healthz(a, req);
+	else if (n == 1 && strcmp(seg[0], "livez") == 0)
+		handle_livez(a, req);
+	else
+		reply_error(req, 404, "Not Found",
+			    "the metrics listener serves /metrics, /healthz and /livez only");
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
-	struct admin *a = arg;
+	struct port *pt = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	char seg[ADMIN_SEGMENTS_MAX][ADMIN_SEGMENT_MAX];
@@ -428,22 +591,24 @@ static void on_request(struct evhttp_request *req, void *arg)
 		reply_error(req, 400, "Bad Request", "malformed path");
 		return;
 	}
-	if (n == 1 && strcmp(seg[0], "reload") == 0)
-		handle_reload(a, req);
-	else if (n == 1 && strcmp(seg[0], "status") == 0)
-		handle_status(a, req);
-	else if (n == 1 && strcmp(seg[0], "metrics") == 0)
-		handle_metrics(a, req);
-	else if (n == 1 && strcmp(seg[0], "healthz") == 0)
-		handle_healthz(a, req);
-	else if (n == 1 && strcmp(seg[0], "stop") == 0)
-		handle_stop(a, req);
-	else if (n == 4 && strcmp(seg[0], "servers") == 0)
-		handle_server(a, req, seg);
-	else if (n == 4 && strcmp(seg[0], "pools") == 0 && strcmp(seg[2], "servers") == 0)
-		handle_pool_server(a, req, seg);
-	else
-		reply_error(req, 404, "Not Found", "no such endpoint");
+	if (pt->kind == PORT_METRICS) {
+		route_metrics(pt->a, req, seg, n);
+		return;
+	}
+	if (!is_read(req)) {
+		char peer[128];
+		bool ok = change_allowed(pt, req);
+		peer_text(pt, req, peer, sizeof(peer));
+		if (ok)
+			log_info("admin: %s %s from %s",
+				 method_name(evhttp_request_get_command(req)), path, peer);
+		else
+			log_warn("admin: %s %s from %s refused: no valid token",
+				 method_name(evhttp_request_get_command(req)), path, peer);
+		if (!ok)
+			return;
+	}
+	route(pt->a, req, seg, n);
 }
 
 /* --- sockets --------------------------------------------------------------- */
@@ -474,16 +639,51 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 		evtimer_add(admin_self->resume, &tv);
 }
 
-/* Serve FD with the admin's evhttp, resting after accept errors. */
-static int admin_serve(struct admin *a, evutil_socket_t fd)
+/* Serve FD (a bound socket; evhttp owns it from here) on port KIND. */
+static int admin_serve(struct admin *a, enum port_kind kind, evutil_socket_t fd)
 {
-	struct evhttp_bound_socket *bs = evhttp_accept_socket_with_handle(a->http, fd);
+	struct port *pt = &a->ports[kind];
+	struct evhttp_bound_socket *bs;
 
+	pt->a = a;
+	pt->kind = kind;
+	pt->http = evhttp_new(daemon_base(a->d));
+	if (!pt->http)
+		return -1;
+	evhttp_set_max_headers_size(pt->http, ADMIN_HEADERS_MAX);
+	evhttp_set_max_body_size(pt->http, ADMIN_BODY_MAX);
+	evhttp_set_timeout(pt->http, ADMIN_TIMEOUT_S);
+	/* Every method reaches on_request, which answers 405 in JSON where
+	 * evhttp would send its own HTML 501. */
+	evhttp_set_allowed_methods(pt->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+						     EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE |
+						     EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+						     EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(pt->http, on_request, pt);
+	bs = evhttp_accept_socket_with_handle(pt->http, fd);
 	if (!bs)
 		return -1;
+	a->fd = -1;
 	a->ls[a->nls] = evhttp_bound_socket_get_listener(bs);
 	evconnlistener_set_error_cb(a->ls[a->nls], on_accept_error);
 	a->nls++;
+	return 0;
+}
+
+static int serve_tcp(struct admin *a, enum port_kind kind, const struct lbd_addr *addr,
+		     const char *what, char *err, size_t errlen)
+{
+	char lerr[512];
+
+	a->fd = listener_open(addr, false, lerr, sizeof(lerr));
+	if (a->fd < 0) {
+		snprintf(err, errlen, "%s: %s", what, lerr);
+		return -1;
+	}
+	if (admin_serve(a, kind, a->fd) < 0) {
+		snprintf(err, errlen, "%s %s: cannot serve it", what, addr->text);
+		return -1;
+	}
 	return 0;
 }
 
@@ -499,19 +699,7 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 		return NULL;
 	}
 	a->d = d;
-	a->socket_fd = a->tcp_fd = -1;
-	a->http = evhttp_new(daemon_base(d));
-	if (!a->http) {
-		snprintf(err, errlen, "cannot create the admin HTTP server");
-		goto fail;
-	}
-	evhttp_set_max_headers_size(a->http, ADMIN_HEADERS_MAX);
-	evhttp_set_max_body_size(a->http, ADMIN_BODY_MAX);
-	evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_HEAD | EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(a->http, on_request, a);
+	a->fd = -1;
 	a->resume = evtimer_new(daemon_base(d), on_accept_resume, a);
 	if (!a->resume) {
 		snprintf(err, errlen, "out of memory");
@@ -524,8 +712,8 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 			snprintf(err, errlen, "admin socket %s: %s", cfg->global.admin.socket, why);
 			goto fail;
 		}
-		a->socket_fd = listener_open(&addr, false, lerr, sizeof(lerr));
-		if (a->socket_fd < 0) {
+		a->fd = listener_open(&addr, false, lerr, sizeof(lerr));
+		if (a->fd < 0) {
 			snprintf(err, errlen, "admin socket: %s", lerr);
 			goto fail;
 		}
@@ -535,27 +723,19 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 				 cfg->global.admin.socket, strerror(errno));
 			goto fail;
 		}
-		if (admin_serve(a, a->socket_fd) < 0) {
+		if (admin_serve(a, PORT_SOCKET, a->fd) < 0) {
 			snprintf(err, errlen, "admin socket %s: cannot serve it",
 				 cfg->global.admin.socket);
 			goto fail;
 		}
-		a->socket_fd = -1; /* the evhttp listener owns it now */
 	}
-	if (cfg->global.admin.has_listen) {
-		char lerr[512];
-		a->tcp_fd = listener_open(&cfg->global.admin.listen, false, lerr, sizeof(lerr));
-		if (a->tcp_fd < 0) {
-			snprintf(err, errlen, "admin listener: %s", lerr);
-			goto fail;
-		}
-		if (admin_serve(a, a->tcp_fd) < 0) {
-			snprintf(err, errlen, "admin listener %s: cannot serve it",
-				 cfg->global.admin.listen.text);
-			goto fail;
-		}
-		a->tcp_fd = -1;
-	}
+	if (cfg->global.admin.has_listen &&
+	    serve_tcp(a, PORT_TCP, &cfg->global.admin.listen, "admin listener", err, errlen) < 0)
+		goto fail;
+	if (cfg->global.metrics.has_listen &&
+	    serve_tcp(a, PORT_METRICS, &cfg->global.metrics.listen, "metrics listener", err,
+		      errlen) < 0)
+		goto fail;
 	admin_self = a;
 	return a;
 fail:
@@ -583,12 +763,11 @@ void admin_free(struct admin *a)
 		admin_self = NULL;
 	if (a->resume)
 		event_free(a->resume);
-	if (a->http)
-		evhttp_free(a->http);
-	if (a->socket_fd >= 0)
-		close(a->socket_fd);
-	if (a->tcp_fd >= 0)
-		close(a->tcp_fd);
+	for (int i = 0; i < PORT_COUNT; i++)
+		if (a->ports[i].http)
+			evhttp_free(a->ports[i].http);
+	if (a->fd >= 0)
+		close(a->fd);
 	if (a->socket_path) {
 		unlink(a->socket_path);
 		free(a->socket_path);

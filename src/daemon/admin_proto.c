@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "balance/balance.h"
 #include "core/runtime.h"
@@ -52,6 +53,27 @@ int admin_path_split(const char *path, char seg[][ADMIN_SEGMENT_MAX], int max)
 		seg[n++][len] = '\0';
 	}
 	return n;
+}
+
+bool admin_bearer_ok(const char *authorization, const char *token, size_t token_len)
+{
+	const char *got;
+	size_t glen;
+	unsigned char diff;
+
+	if (!authorization || !token || token_len == 0 ||
+	    strncasecmp(authorization, "Bearer ", 7) != 0)
+		return false;
+	got = authorization + 7;
+	got += strspn(got, " ");
+	glen = strlen(got);
+	while (glen && got[glen - 1] == ' ')
+		glen--;
+	/* Every byte of the token is looked at whatever the guess. */
+	diff = glen != token_len;
+	for (size_t i = 0; i < token_len; i++)
+		diff |= (unsigned char)(token[i] ^ (i < glen ? got[i] : 0));
+	return diff == 0;
 }
 
 int admin_parse_weight(const char *body, size_t len, unsigned *out)
@@ -217,7 +239,7 @@ static void addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(
 
 static void addf(struct strbuf *sb, const char *fmt, ...)
 {
-	char line[512];
+	char line[1024];
 	va_list ap;
 	int n;
 
@@ -248,23 +270,44 @@ static void check_cell(const struct health_info *hi, bool backup, char *buf, siz
 		snprintf(buf + n, len - (size_t)n, " (backup)");
 }
 
+static int widest(int w, const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > (size_t)w ? (int)n : w;
+}
+
+/* Columns as wide as their longest value (Kubernetes names run long), so
+ * that every row lines up. */
 void admin_status_table(struct strbuf *sb, const struct config *cfg,
 			const struct admin_status_info *info)
 {
+	int wl = 20, wp = 16, ws = 24, wa = 24;
+
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		wl = widest(wl, cfg->listeners[i].name);
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct pool_conf *p = &cfg->pools[i];
+		wp = widest(wp, p->name);
+		for (size_t j = 0; j < p->nservers; j++) {
+			ws = widest(ws, p->servers[j].name);
+			wa = widest(wa, p->servers[j].addr.text);
+		}
+	}
 	addf(sb, "generation %llu (%u live), up %llus\n\n", (unsigned long long)info->generation,
 	     info->live_generations, (unsigned long long)info->uptime_s);
-	addf(sb, "%-20s %-8s %11s  %s\n", "LISTENER", "PROTOCOL", "CONNECTIONS", "BIND");
+	addf(sb, "%-*s %-8s %11s  %s\n", wl, "LISTENER", "PROTOCOL", "CONNECTIONS", "BIND");
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		const struct listener_conf *lc = &cfg->listeners[i];
-		addf(sb, "%-20s %-8s %11u  ", lc->name, protocol_name(lc->protocol),
+		addf(sb, "%-*s %-8s %11u  ", wl, lc->name, protocol_name(lc->protocol),
 		     info->listener_connections(lc, info->arg));
 		for (size_t b = 0; b < lc->nbinds; b++)
 			addf(sb, "%s%s", b ? ", " : "", lc->binds[b].text);
 		strbuf_adds(sb, "\n");
 	}
 	strbuf_adds(sb, "\n");
-	addf(sb, "%-16s %-24s %-24s %-9s %6s %6s %10s %8s  %s\n", "POOL", "SERVER", "ADDRESS",
-	     "STATE", "WEIGHT", "ACTIVE", "REQUESTS", "FAILURES", "CHECK");
+	addf(sb, "%-*s %-*s %-*s %-9s %6s %6s %10s %8s  %s\n", wp, "POOL", ws, "SERVER", wa,
+	     "ADDRESS", "STATE", "WEIGHT", "ACTIVE", "REQUESTS", "FAILURES", "CHECK");
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct pool_conf *p = &cfg->pools[i];
 		for (size_t j = 0; j < p->nservers; j++) {
@@ -274,8 +317,8 @@ void admin_status_table(struct strbuf *sb, const struct config *cfg,
 			char check[192];
 			health_server_info(s->rt, &hi);
 			check_cell(&hi, s->backup, check, sizeof(check));
-			addf(sb, "%-16s %-24s %-24s %-9s %6u %6d %10llu %8llu  %s\n", p->name,
-			     s->name, s->addr.text, server_state_name(s->rt, &hi),
+			addf(sb, "%-*s %-*s %-*s %-9s %6u %6d %10llu %8llu  %s\n", wp, p->name, ws,
+			     s->name, wa, s->addr.text, server_state_name(s->rt, &hi),
 			     balance_weight(s), active > 0 ? active : 0,
 			     (unsigned long long)atomic_load(&s->rt->requests),
 			     (unsigned long long)atomic_load(&s->rt->failures), check);

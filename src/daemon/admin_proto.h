@@ -5,6 +5,7 @@
 #ifndef LBD_ADMIN_PROTO_H
 #define LBD_ADMIN_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,11 @@ int admin_path_split(const char *path, char seg[][ADMIN_SEGMENT_MAX], int max);
 /* A weight body: {"weight": N} or a bare N, 0 .. CONFIG_WEIGHT_MAX, with
  * optional white space. Returns 0, or -1 when malformed or out of range. */
 int admin_parse_weight(const char *body, size_t len, unsigned *out);
+
+/* True when AUTHORIZATION (the header's value, NULL when absent) is
+ * "Bearer TOKEN" with exactly the TOKEN_LEN bytes of TOKEN. The token is
+ * compared in time that does not depend on where a guess goes wrong. */
+bool admin_bearer_ok(const char *authorization, const char *token, size_t token_len);
 
 /* What GET /status reports besides the configuration. */
 struct admin_status_info {

@@ -169,9 +169,12 @@ static void apply_process_settings(struct daemon *d, const struct config *cfg)
 	if (!same_str(old->admin.socket, new->admin.socket) ||
 	    old->admin.has_listen != new->admin.has_listen ||
 	    (new->admin.has_listen && !addr_equal(&old->admin.listen, &new->admin.listen)) ||
+	    old->metrics.has_listen != new->metrics.has_listen ||
+	    (new->metrics.has_listen && !addr_equal(&old->metrics.listen, &new->metrics.listen)) ||
 	    !same_str(old->user, new->user) || !same_str(old->group, new->group))
-		log_warn("reload: global.admin, global.user and global.group change with a "
-			 "restart; the admin API and the process's user stay as they are");
+		log_warn("reload: global.admin's socket and listen, global.metrics, global.user "
+			 "and global.group change with a restart; the admin API and the "
+			 "process's user stay as they are");
 	if (strcmp(old->log.access, new->log.access) != 0 || old->log.format != new->log.format)
 		log_warn("reload: global.log.access and global.log.format change with a "
 			 "restart; the access log stays as it is");

@@ -169,6 +169,15 @@ static void reply(struct instance *inst, struct evhttp_request *req, int status,
 	evhttp_add_header(out, "Content-Type", "text/plain; charset=utf-8");
 	evhttp_add_header(out, "X-Backend", inst->name);
 	log_request(inst, req, status);
+	/* HEAD: the length GET would have, no body (libevent 2.1 would send
+	 * one after the head). */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		char len[24];
+		snprintf(len, sizeof(len), "%zu", body ? evbuffer_get_length(body) : (size_t)0);
+		evhttp_add_header(out, "Content-Length", len);
+		evhttp_send_reply(req, status, NULL, NULL);
+		return;
+	}
 	evhttp_send_reply(req, status, NULL, body);
 }
 

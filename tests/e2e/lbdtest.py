@@ -187,7 +187,8 @@ def listener(name, port, pool_name=None, routes=None, protocol="http", host=HOST
 
 def config(listeners, pools, workers=1, timeouts=None, retries=None, limits=None,
            max_connections=None, access="@ACCESS_LOG@", level="info", fmt="json",
-           admin_socket="@TMPDIR@/admin.sock", admin_listen=None, user=None, group=None):
+           admin_socket="@TMPDIR@/admin.sock", admin_listen=None, user=None, group=None,
+           admin_token_file=None, metrics_listen=None):
     """A whole configuration as YAML text; access log to the harness file,
     admin socket in the harness's temporary directory (Lbd.admin_socket)."""
     g = {"workers": workers}
@@ -200,7 +201,11 @@ def config(listeners, pools, workers=1, timeouts=None, retries=None, limits=None
     admin = {"socket": admin_socket}
     if admin_listen is not None:
         admin["listen"] = admin_listen
+    if admin_token_file is not None:
+        admin["token_file"] = admin_token_file
     g["admin"] = admin
+    if metrics_listen is not None:
+        g["metrics"] = {"listen": metrics_listen}
     g["log"] = {"level": level, "access": access, "format": fmt}
     d = {}
     t = {"connect": "1s", "header": "5s", "client_idle": "10s", "server": "10s",

@@ -274,6 +274,9 @@ class HealthzStopTest(AdminTestCase):
         self.assertEqual(r.json, {"ok": True})
         r = admin_request(lbd, "GET", "/healthz")
         self.assertEqual((r.status, r.body), (503, b"stopping\n"))
+        # liveness holds while draining: a restart now would cut the drain
+        r = admin_request(lbd, "GET", "/livez")
+        self.assertEqual((r.status, r.body), (200, b"ok\n"))
         # the listeners close (each worker closes its own, soon after)
         deadline = time.monotonic() + 3
         while wait_port(port, timeout=0.1) and time.monotonic() < deadline:
@@ -353,9 +356,125 @@ class SocketTest(AdminTestCase):
         r = admin_request(("127.0.0.1", aport), "GET", "/status")
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json["listeners"][0]["name"], "web")
-        self.assertEqual(admin_request(("127.0.0.1", aport), "POST", "/servers/p/a/drain").status,
-                         200)
+        for path in ("/metrics", "/healthz", "/livez", "/status?format=table"):
+            self.assertEqual(admin_request(("127.0.0.1", aport), "GET", path).status, 200, path)
+
+
+class AccessTest(AdminTestCase):
+    """Who may do what: the socket everything, the TCP admin listener every
+    read and changes only with the bearer token, the metrics listener
+    /metrics, /healthz and /livez; every change logged with its peer."""
+
+    def token_file(self, text):
+        import tempfile
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "token")
+        with open(path, "w") as f:
+            f.write(text)
+        self.addCleanup(lambda: (os.unlink(path), os.rmdir(d)))
+        return path
+
+    def test_tcp_changes_refused_without_a_token_file(self):
+        a = self.backends.http("a")
+        port, aport = free_port(), free_port()
+        lbd = self.start_lbd(simple_config(port, [a], admin_listen="127.0.0.1:%d" % aport))
+        self.assertTrue(wait_port(aport))
+        where = ("127.0.0.1", aport)
+        for method, path in [("POST", "/servers/p/a/drain"), ("POST", "/stop"),
+                             ("POST", "/reload"), ("PUT", "/servers/p/a/weight"),
+                             ("POST", "/nope")]:
+            r = admin_request(where, method, path, "3" if method == "PUT" else None,
+                              headers={"Authorization": "Bearer anything"})
+            self.assertJsonError(r, 403)
+            self.assertIn("token_file", r.json["error"])
+        self.assertTrue(lbd.alive())
+        st = self.server_status(lbd, "a")
+        self.assertEqual((st["state"], st["weight"]), ("up", 1))
+        self.assertRegex(lbd.stderr(), r"admin: POST /servers/p/a/drain from "
+                                       r"127\.0\.0\.1:\d+ refused")
+        # the socket still may
+        self.assertEqual(admin_request(lbd, "POST", "/servers/p/a/drain").status, 200)
+
+    def test_tcp_changes_with_the_bearer_token(self):
+        a = self.backends.http("a")
+        port, aport = free_port(), free_port()
+        tok = self.token_file("s3cr3t-Token_1\n")
+        lbd = self.start_lbd(simple_config(port, [a], admin_listen="127.0.0.1:%d" % aport,
+                                           admin_token_file=tok))
+        self.assertTrue(wait_port(aport))
+        where = ("127.0.0.1", aport)
+        for headers in [{}, {"Authorization": "Bearer s3cr3t-Token_"},
+                        {"Authorization": "Bearer s3cr3t-Token_12"},
+                        {"Authorization": "Basic s3cr3t-Token_1"},
+                        {"Authorization": "s3cr3t-Token_1"}]:
+            self.assertJsonError(admin_request(where, "POST", "/servers/p/a/drain",
+                                               headers=headers), 403)
+        self.assertEqual(self.server_status(lbd, "a")["state"], "up")
+        self.assertEqual(admin_request(where, "GET", "/status").status, 200)
+        r = admin_request(where, "POST", "/servers/p/a/drain",
+                          headers={"Authorization": "bearer s3cr3t-Token_1"})
+        self.assertEqual(r.status, 200, r)
         self.assertEqual(self.server_status(lbd, "a")["state"], "draining")
+        self.assertRegex(lbd.stderr(), r"admin: POST /servers/p/a/drain from "
+                                       r"127\.0\.0\.1:\d+\n")
+        # a reload reads the file again: the old token stops working
+        with open(tok, "w") as f:
+            f.write("other\n")
+        self.assertEqual(admin_request(lbd, "POST", "/reload").status, 200)
+        self.assertJsonError(admin_request(where, "POST", "/servers/p/a/enable",
+                                           headers={"Authorization": "Bearer s3cr3t-Token_1"}),
+                             403)
+        self.assertEqual(admin_request(where, "POST", "/servers/p/a/enable",
+                                       headers={"Authorization": "Bearer other"}).status, 200)
+
+    def test_socket_changes_logged_with_peer_credentials(self):
+        lbd, port, a, b = self.two_backends()
+        self.assertEqual(admin_request(lbd, "POST", "/servers/p/a/disable").status, 200)
+        self.assertIn("admin: POST /servers/p/a/disable from pid %d uid %d gid %d on the admin "
+                      "socket" % (os.getpid(), os.getuid(), os.getgid()), lbd.stderr())
+        # reads are not logged
+        admin_request(lbd, "GET", "/status")
+        self.assertNotIn("admin: GET", lbd.stderr())
+
+    def test_metrics_listener(self):
+        a = self.backends.http("a")
+        port, mport = free_port(), free_port()
+        lbd = self.start_lbd(simple_config(port, [a], metrics_listen="127.0.0.1:%d" % mport))
+        self.assertTrue(wait_port(mport))
+        where = ("127.0.0.1", mport)
+        r = admin_request(where, "GET", "/metrics")
+        self.assertEqual(r.status, 200)
+        self.assertIn(b"lbd_config_generation", r.body)
+        self.assertEqual(admin_request(where, "GET", "/healthz").body, b"ok\n")
+        self.assertEqual(admin_request(where, "GET", "/livez").body, b"ok\n")
+        self.assertEqual(admin_request(where, "HEAD", "/metrics").status, 200)
+        for method, path in [("GET", "/status"), ("POST", "/stop"), ("POST", "/reload"),
+                             ("POST", "/servers/p/a/drain"), ("GET", "/")]:
+            self.assertJsonError(admin_request(where, method, path), 404)
+        self.assertIn(admin_request(where, "POST", "/metrics").status, (405,))
+        self.assertTrue(lbd.alive())
+        self.assertEqual(self.server_status(lbd, "a")["state"], "up")
+
+    def test_metrics_listener_address_errors(self):
+        from lbdtest import Lbd
+        a = self.backends.http("a")
+        bad = Lbd(simple_config(free_port(), [a], metrics_listen="unix:/tmp/x.sock"),
+                  wait=False)
+        self.addCleanup(bad.close)
+        bad.start()
+        self.assertEqual(bad.wait(10), 1)
+        self.assertRegex(bad.stderr(), r"lbd\.yaml:\d+:\d+: global\.metrics\.listen")
+
+    def test_token_file_that_cannot_be_read_is_a_load_error(self):
+        from lbdtest import Lbd
+        a = self.backends.http("a")
+        bad = Lbd(simple_config(free_port(), [a], admin_token_file="/nonexistent/token"),
+                  wait=False)
+        self.addCleanup(bad.close)
+        bad.start()
+        self.assertEqual(bad.wait(10), 1)
+        self.assertRegex(bad.stderr(), r"lbd\.yaml:\d+:\d+: global\.admin\.token_file: "
+                                       r"cannot read the token file /nonexistent/token")
 
 
 class MalformedTest(AdminTestCase):
@@ -375,7 +494,8 @@ class MalformedTest(AdminTestCase):
                 ("GET", "//status", 400),
                 ("POST", "/status", 405), ("GET", "/reload", 405), ("GET", "/stop", 405),
                 ("DELETE", "/healthz", 405), ("GET", "/servers/p/a/drain", 405),
-                ("POST", "/servers/p/a/weight", 405)]:
+                ("POST", "/servers/p/a/weight", 405), ("TRACE", "/status", 405),
+                ("OPTIONS", "/status", 405), ("POST", "/livez", 405)]:
             r = admin_request(lbd, method, path)
             self.assertJsonError(r, code)
             if code == 405:
@@ -385,6 +505,23 @@ class MalformedTest(AdminTestCase):
         r = admin_request(lbd, "POST", "/servers/p/nobody/drain")
         self.assertEqual(r.json["error"], "pool p has no server named nobody")
         self.assertStillServing(lbd, port)
+
+    def test_head_where_get_works(self):
+        lbd, port, a, b = self.two_backends()
+        for path in ("/status", "/status?format=table", "/metrics", "/healthz", "/livez"):
+            get = admin_request(lbd, "GET", path)
+            out = unix_raw(lbd.admin_socket, b"HEAD " + path.encode() +
+                           b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            head, _, rest = out.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200 "), (path, out[:300]))
+            self.assertEqual(rest, b"", (path, out[:300]))   # no body after HEAD
+            if path != "/metrics":                           # counters move
+                self.assertIn(b"\r\nContent-Length: %d" % len(get.body), head)
+        # a HEAD error has no body either
+        out = unix_raw(lbd.admin_socket, b"HEAD /nope HTTP/1.1\r\nHost: x\r\n"
+                                         b"Connection: close\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 404 "), out)
+        self.assertTrue(out.endswith(b"\r\n\r\n"), out)
 
     def test_bad_weight_bodies(self):
         lbd, port, a, b = self.two_backends()

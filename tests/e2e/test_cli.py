@@ -197,5 +197,42 @@ class TestCheckBrokenConfigs(LbdTestCase):
         lines |= {e[0] for e in self.errors_naming(r, path, "max_conections")}
         self.assertEqual(lines, {2, 3}, msg=r.stderr)
 
+
+class DemoBackendTest(unittest.TestCase):
+    """lbd-demo-backend, the backend of the README's demo."""
+
+    def test_head_has_no_body(self):
+        import socket
+        import sys
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from lbdtest import free_port, wait_port
+        binary = Path(os.environ.get("DEMO_BACKEND_BIN", LBD_BIN.parent / "lbd-demo-backend"))
+        if not binary.exists():
+            self.skipTest("no lbd-demo-backend beside lbd")
+        port = free_port()
+        proc = subprocess.Popen([str(binary), "-q", "a=127.0.0.1:%d" % port],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(proc.wait, TIMEOUT)
+        self.addCleanup(proc.terminate)
+        self.assertTrue(wait_port(port))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            # HEAD then GET on one connection: a body after the HEAD answer
+            # would be read as the GET's status line
+            s.sendall(b"HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n"
+                      b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            out = b""
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                out += d
+        head, _, rest = out.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), out)
+        self.assertRegex(head, rb"\r\nContent-Length: \d+", out)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 "), out)
+        self.assertTrue(rest.endswith(b": GET /x from 127.0.0.1 (X-Forwarded-For: -, Host: a)\n"),
+                        out)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -62,6 +62,62 @@ class LbctlTest(LbdTestCase):
         self.assertEqual(self.ctl("enable", "p", "b").returncode, 0)
         self.assertEqual(collections.Counter(self.names(4)), {"a": 2, "b": 2})
 
+    def test_drain_wait(self):
+        """drain --wait returns once the server's requests in flight end;
+        with a timeout that passes first it exits 1 and says how many."""
+        slow = self.backends.http("slow", B.delay_handler(1.0))
+        self.lbd = self.start_lbd(simple_config(self.port, [slow]))
+        done = {}
+
+        def slow_request():
+            with HttpClient(self.port, timeout=10) as c:
+                done["status"] = c.request(timeout=10).status
+        t = threading.Thread(target=slow_request)
+        t.start()
+        self.addCleanup(t.join, 10)
+        slow.wait_requests(1)
+        r = self.ctl("drain", "p", "slow", "--wait", "200ms")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(r.stdout, "pool p: server slow: draining\n")
+        self.assertEqual(r.stderr, "lbctl: drain --wait: pool p: server slow still has 1 "
+                                   "active request after 200ms\n")
+        start = time.monotonic()
+        r = self.ctl("drain", "p", "slow", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "pool p: server slow: draining\n"
+                                   "pool p: server slow: no active requests\n")
+        t.join(10)
+        self.assertEqual(done.get("status"), 200)
+        self.assertLess(time.monotonic() - start, 5)
+        # an idle server: at once; bad arguments: exit 1
+        r = self.ctl("drain", "p", "slow", "--wait", "5s")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for args in [("--wait", "soon"), ("--wait", "0s"), ("--now",), ("--wait", "1s", "x")]:
+            r = self.ctl("drain", "p", "slow", *args)
+            self.assertEqual(r.returncode, 1, args)
+            self.assertTrue(r.stderr.startswith("lbctl: drain"), r.stderr)
+
+    def test_status_table_keeps_columns_with_long_names(self):
+        long_pool = "payments-api-canary-v2-7f9c8d6b5-production-eu-west"
+        long_srv = "payments-api-7f9c8d6b5-x2k4p.payments.svc.cluster"
+        from lbdtest import config, listener, pool
+        self.lbd = self.start_lbd(config([listener("web", self.port, long_pool)],
+                                         [pool(long_pool, [server(self.a, name=long_srv),
+                                                           server(self.b)])]))
+        r = self.ctl("status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        head = next(i for i, l in enumerate(lines) if l.startswith("POOL"))
+        rows = lines[head:head + 3]
+        # every column starts where its heading does
+        starts = [rows[0].index("SERVER"), rows[0].index("ADDRESS"), rows[0].index("STATE")]
+        for row in rows[1:]:
+            fields = row.split()
+            self.assertEqual(row.index(fields[1], len(fields[0])), starts[0], row)
+            self.assertEqual(row.index(fields[2], starts[0] + len(fields[1])), starts[1], row)
+            self.assertEqual(row.index(fields[3], starts[1] + len(fields[2])), starts[2], row)
+        self.assertTrue(rows[1].startswith(long_pool + " "), rows[1])
+
     def test_server_names_with_special_characters(self):
         self.lbd = self.start_lbd(simple_config(self.port, [server(self.a.address),
                                                             server(self.b, name="[b]/2")]))

@@ -717,6 +717,6 @@ class AdminPathsTest(MetricsTestCase):
             r = admin_request(lbd, method, path)
             self.assertEqual(r.status, want, (method, path, r))
             if want == 405:
-                self.assertEqual(r.header("allow"), "GET")
+                self.assertEqual(r.header("allow"), "GET, HEAD")
         scrape(lbd)
         self.assertTrue(lbd.alive())

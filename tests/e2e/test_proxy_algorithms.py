@@ -9,8 +9,8 @@ import threading
 import time
 
 import backends as B
-from lbdtest import (LbdTestCase, HttpClient, config, free_port, listener, pool, server,
-                     simple_config)
+from lbdtest import (LbdTestCase, HttpClient, admin_request, config, free_port, listener, pool,
+                     server, simple_config)
 
 COOKIE_RE = re.compile(r"^LBSRV=([0-9a-f]{16}); Path=/; HttpOnly; SameSite=Lax$")
 
@@ -247,6 +247,30 @@ class StickyCookieTest(LbdTestCase):
                 cookies[r.header("x-backend")] = r.header("set-cookie").split(";")[0]
         _, p_new = self._start([b])
         with HttpClient(p_new) as c:
+            r = c.request("GET", "/", headers=[("Cookie", cookies["a"])])
+            self.assertEqual(r.header("x-backend"), "b")
+            self.assertEqual(r.header("set-cookie").split(";")[0], cookies["b"])
+
+    def test_drain_keeps_sticky_clients_disable_moves_them(self):
+        """drain as HAProxy and nginx Plus mean it: clients whose cookie
+        names the server keep reaching it, new clients go elsewhere;
+        disable moves everyone, with a new cookie."""
+        a, b = self.backends.http("a"), self.backends.http("b")
+        lbd, port = self._start([a, b])
+        cookies = {}
+        for i in range(2):
+            with HttpClient(port) as c:
+                r = c.request("GET", "/")
+                cookies[r.header("x-backend")] = r.header("set-cookie").split(";")[0]
+        self.assertEqual(admin_request(lbd, "POST", "/servers/p/a/drain").status, 200)
+        for i in range(4):
+            with HttpClient(port) as c:
+                r = c.request("GET", "/", headers=[("Cookie", cookies["a"])])
+                self.assertEqual(r.header("x-backend"), "a")
+                self.assertIsNone(r.header("set-cookie"))
+        self.assertEqual(set(names_of(port, 4)), {"b"})
+        self.assertEqual(admin_request(lbd, "POST", "/servers/p/a/disable").status, 200)
+        with HttpClient(port) as c:
             r = c.request("GET", "/", headers=[("Cookie", cookies["a"])])
             self.assertEqual(r.header("x-backend"), "b")
             self.assertEqual(r.header("set-cookie").split(";")[0], cookies["b"])

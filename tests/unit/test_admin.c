@@ -231,6 +231,27 @@ START_TEST(status_document)
 }
 END_TEST
 
+START_TEST(bearer_tokens)
+{
+	static const char tok[] = "s3cr3t";
+
+	ck_assert(admin_bearer_ok("Bearer s3cr3t", tok, 6));
+	ck_assert(admin_bearer_ok("bearer   s3cr3t ", tok, 6));
+	ck_assert(!admin_bearer_ok(NULL, tok, 6));
+	ck_assert(!admin_bearer_ok("", tok, 6));
+	ck_assert(!admin_bearer_ok("Bearer", tok, 6));
+	ck_assert(!admin_bearer_ok("Bearer ", tok, 6));
+	ck_assert(!admin_bearer_ok("Bearer s3cr3", tok, 6));
+	ck_assert(!admin_bearer_ok("Bearer s3cr3tt", tok, 6));
+	ck_assert(!admin_bearer_ok("Bearer S3CR3T", tok, 6));
+	ck_assert(!admin_bearer_ok("Basic s3cr3t", tok, 6));
+	ck_assert(!admin_bearer_ok("s3cr3t", tok, 6));
+	/* no token configured: nothing passes */
+	ck_assert(!admin_bearer_ok("Bearer ", NULL, 0));
+	ck_assert(!admin_bearer_ok("Bearer x", "", 0));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("admin");
@@ -242,6 +263,7 @@ int main(void)
 	tcase_add_test(tc, paths);
 	tcase_add_test(tc, weights);
 	tcase_add_test(tc, status_document);
+	tcase_add_test(tc, bearer_tokens);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

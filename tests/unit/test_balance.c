@@ -584,14 +584,22 @@ START_TEST(sticky_cookie_placement)
 		upper[i] = (char)(id[2][i] >= 'a' ? id[2][i] - 32 : id[2][i]);
 	if (strcmp(upper, id[2]) != 0)
 		ck_assert_uint_ne(sticky_pick_cookie(&f, upper), SIZE_MAX);
-	/* its server down, draining, disabled or at weight 0: placed anew */
-	static const int states[] = { SERVER_DOWN, SERVER_DRAINING, SERVER_DISABLED };
-	for (int s = 0; s < 3; s++) {
+	/* its server down, disabled or at weight 0: placed anew */
+	static const int states[] = { SERVER_DOWN, SERVER_DISABLED };
+	for (int s = 0; s < 2; s++) {
 		atomic_store(&f.srt[2].state, states[s]);
 		for (int n = 0; n < 10; n++)
 			ck_assert_uint_ne(sticky_pick_cookie(&f, id[2]), 2);
 		atomic_store(&f.srt[2].state, SERVER_UP);
 	}
+	/* draining: its sticky clients stay, new clients go elsewhere */
+	atomic_store(&f.srt[2].state, SERVER_DRAINING);
+	for (int n = 0; n < 10; n++) {
+		ck_assert_uint_eq(sticky_pick_cookie(&f, id[2]), 2);
+		ck_assert_uint_ne(sticky_pick_cookie(&f, NULL), 2);
+		ck_assert_uint_ne(sticky_pick_cookie(&f, id[0]), 2);
+	}
+	atomic_store(&f.srt[2].state, SERVER_UP);
 	f.servers[2].weight = 0;
 	ck_assert_uint_ne(sticky_pick_cookie(&f, id[2]), 2);
 	f.servers[2].weight = 1;

@@ -14,6 +14,7 @@
 /* By path: a stale generated config.h at the top of the tree would shadow
  * the model's header through -I$(top_builddir). */
 #include "config/config.h"
+#include "util/cpus.h"
 #include "util/units.h"
 
 /* A valid listener and pool, for cases about something else. */
@@ -195,9 +196,11 @@ END_TEST
 START_TEST(test_defaults)
 {
 	struct config *cfg = load_ok("min.yaml", VALID);
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned cpus = cpus_usable();
 
-	ck_assert_uint_eq(cfg->global.workers, cpus < 1 ? 1 : cpus > 256 ? 256 : (uint32_t)cpus);
+	ck_assert_uint_ge(cpus, 1);
+	ck_assert_uint_le(cpus, (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+	ck_assert_uint_eq(cfg->global.workers, cpus > 256 ? 256 : cpus);
 	ck_assert_uint_eq(cfg->global.max_connections, 100000);
 	ck_assert_int_eq(cfg->global.log.level, LOG_LEVEL_INFO);
 	ck_assert_str_eq(cfg->global.log.access, "stdout");
@@ -639,6 +642,98 @@ START_TEST(test_error_format)
 }
 END_TEST
 
+/* A fake root: ROOT/proc/self/cgroup and ROOT/sys/fs/cgroup/... */
+static void put_file(const char *root, const char *rel, const char *text)
+{
+	char path[512], cmd[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+	ck_assert_int_eq(system(cmd), 0);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(test_cgroup_quota)
+{
+	char root[] = "/tmp/lbd-cgroup-XXXXXX", cmd[64];
+
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	/* nothing there (no cgroup v2): no quota */
+	ck_assert_uint_eq(cpus_cgroup_quota(root), 0);
+	/* a cgroup v1 only host: no "0::" line */
+	put_file(root, "proc/self/cgroup", "4:cpu,cpuacct:/docker/abc\n");
+	ck_assert_uint_eq(cpus_cgroup_quota(root), 0);
+	/* v2, no limit */
+	put_file(root, "proc/self/cgroup", "0::/kubepods/pod1/ctr\n");
+	put_file(root, "sys/fs/cgroup/kubepods/pod1/ctr/cpu.max", "max 100000\n");
+	ck_assert_uint_eq(cpus_cgroup_quota(root), 0);
+	/* 500m: one CPU (rounded up) */
+	put_file(root, "sys/fs/cgroup/kubepods/pod1/ctr/cpu.max", "50000 100000\n");
+	ck_assert_uint_eq(cpus_cgroup_quota(root), 1);
+	/* 2.5 CPUs: 3 */
+	put_file(root, "sys/fs/cgroup/kubepods/pod1/ctr/cpu.max", "250000 100000\n");
+	ck_assert_uint_eq(cpus_cgroup_quota(root), 3);
+	/* a tighter limit on the pod binds the container too */
+	put_file(root, "sys/fs/cgroup/kubepods/pod1/cpu.max", "200000 100000\n");
+	ck_assert_uint_eq(cpus_cgroup_quota(root), 2);
+	/* garbage is no limit */
+	put_file(root, "sys/fs/cgroup/kubepods/pod1/cpu.max", "x y\n");
+	put_file(root, "sys/fs/cgroup/kubepods/pod1/ctr/cpu.max", "0 100000\n");
+	ck_assert_uint_eq(cpus_cgroup_quota(root), 0);
+	/* a cgroup namespace: the path is "/" and cpu.max is at the top */
+	put_file(root, "proc/self/cgroup", "0::/\n");
+	put_file(root, "sys/fs/cgroup/cpu.max", "150000 100000\n");
+	ck_assert_uint_eq(cpus_cgroup_quota(root), 2);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(test_token_file)
+{
+	char dir[] = "/tmp/lbd-token-XXXXXX", path[128], yaml[512], cmd[64];
+	struct config *cfg;
+	char *msg;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(yaml, sizeof(yaml),
+		 "global:\n  admin:\n    token_file: %s/token\n"
+		 "pools: [{name: p, servers: [{address: \"127.0.0.1:1\"}]}]\n"
+		 "listeners: [{name: w, bind: \"127.0.0.1:2\", routes: [{pool: p}]}]\n",
+		 dir);
+	snprintf(path, sizeof(path), "%s/token", dir);
+	/* missing */
+	msg = errors_of_buffer(yaml, strlen(yaml));
+	ck_assert_msg(strstr(msg, "bad.yaml:3:17: global.admin.token_file: cannot read the token "
+				  "file /tmp/lbd-token-") != NULL,
+		      "%s", msg);
+	free(msg);
+	/* empty, or only a newline */
+	put_file(dir, "token", "\n");
+	msg = errors_of_buffer(yaml, strlen(yaml));
+	ck_assert_msg(strstr(msg, "is empty") != NULL, "%s", msg);
+	free(msg);
+	/* two lines */
+	put_file(dir, "token", "abc\ndef\n");
+	msg = errors_of_buffer(yaml, strlen(yaml));
+	ck_assert_msg(strstr(msg, "expected one line of visible ASCII") != NULL, "%s", msg);
+	free(msg);
+	/* good: the trailing newline is cut */
+	put_file(dir, "token", "s3cr3t\r\n");
+	cfg = load_ok("ok.yaml", yaml);
+	ck_assert_str_eq(cfg->global.admin.token, "s3cr3t");
+	ck_assert_uint_eq(cfg->global.admin.token_len, 6);
+	ck_assert_str_eq(cfg->global.admin.token_file, path);
+	config_unref(cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -647,6 +742,8 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_cgroup_quota);
+	tcase_add_test(tc, test_token_file);
 	tcase_add_test(tc, test_balance_keys);
 	tcase_add_test(tc, test_inheritance_values);
 	tcase_add_test(tc, test_health_keys);

@@ -60,7 +60,7 @@ static const struct bad_case bad_cases[] = {
 	{ "listeners: { name: web }\n" POOLS,
 	  "bad.yaml:1:12: listeners: expected a non-empty list of listeners, got a mapping" },
 	{ "global: 5\n" VALID,
-	  "bad.yaml:1:9: global: expected a mapping with keys workers, max_connections, user, group, admin, log, got \"5\"" },
+	  "bad.yaml:1:9: global: expected a mapping with keys workers, max_connections, user, group, admin, metrics, log, got \"5\"" },
 
 	/* ---- global ---- */
 	{ "global: { workers: 0 }\n" VALID,
@@ -94,7 +94,7 @@ static const struct bad_case bad_cases[] = {
 	{ "global:\n  group: \"a b\"\n" VALID,
 	  "bad.yaml:2:10: global.group: expected a group name, got \"a b\"" },
 	{ "global:\n  admin: 5\n" VALID,
-	  "bad.yaml:2:10: global.admin: expected a mapping with keys socket, listen, got \"5\"" },
+	  "bad.yaml:2:10: global.admin: expected a mapping with keys socket, listen, token_file, got \"5\"" },
 	{ "global:\n  admin: { sockt: /run/a.sock }\n" VALID,
 	  "bad.yaml:2:12: global.admin.sockt: unknown key (did you mean \"socket\"?)" },
 	{ "global:\n  admin: { socket: admin.sock }\n" VALID,
