@@ -55,13 +55,24 @@ int balance_build(struct config *cfg);
  * -1 when out of memory (nothing changed). */
 int balance_rebuild(struct pool_conf *pool, void **old);
 
-/* A server's weight as the balancers use it: the one set through the
- * admin API (a runtime override, by identity), else the file's. */
+/* A server's weight: the one set through the admin API (a runtime
+ * override, by identity), else the file's. */
 static inline uint32_t balance_weight(const struct server_conf *s)
 {
 	int w = atomic_load_explicit(&s->rt->weight_override, memory_order_relaxed);
 
 	return w >= 0 ? (uint32_t)w : s->weight;
+}
+
+/* What the algorithms weigh a server by: its weight in thousandths, of
+ * which a server in slow start gets its ramp's part (a ramp is never 0, so
+ * neither is the share of a server whose weight is not). */
+static inline uint32_t balance_share(const struct server_conf *s)
+{
+	uint32_t w = balance_weight(s);
+	unsigned ramp = atomic_load_explicit(&s->rt->ramp_permille, memory_order_relaxed);
+
+	return w * (ramp ? ramp : 1000);
 }
 
 /* NULL when no server is available (the caller answers 503). */

@@ -65,11 +65,11 @@ static void *hash_build(const struct pool_conf *pool)
 	for (size_t i = 0; i < pool->nservers; i++) {
 		const struct server_conf *s = &pool->servers[i];
 		h->seeds[i] = hash64(s->name, strlen(s->name), SEED_SALT);
-		if (balance_weight(s) == 0)
+		if (balance_share(s) == 0)
 			continue;
-		if (weight[s->backup] && weight[s->backup] != balance_weight(s))
+		if (weight[s->backup] && weight[s->backup] != balance_share(s))
 			h->uniform[s->backup] = false;
-		weight[s->backup] = balance_weight(s);
+		weight[s->backup] = balance_share(s);
 	}
 	return h;
 }
@@ -101,7 +101,7 @@ static struct server_conf *rendezvous(const struct pool_conf *pool, const struct
 			}
 			continue;
 		}
-		double cost = weighted_cost(score, balance_weight(s));
+		double cost = weighted_cost(score, balance_share(s));
 		if (!best || cost < best_cost) {
 			best = s;
 			best_cost = cost;

@@ -48,7 +48,7 @@ static struct server_conf *scan(const struct pool_conf *pool, size_t start, bool
 			continue;
 		int active = atomic_load_explicit(&s->rt->active, memory_order_relaxed);
 		uint64_t load = (uint64_t)(active > 0 ? active : 0) + 1;
-		uint32_t weight = balance_weight(s);
+		uint64_t weight = balance_share(s);
 		if (!best || load * best_weight < best_load * weight) {
 			best = s;
 			best_load = load;

@@ -42,13 +42,13 @@ static int schedule_build(struct rr_schedule *sch, const struct pool_conf *pool,
 	size_t total = 0;
 
 	for (size_t i = 0; i < pool->nservers; i++)
-		if (pool->servers[i].backup == backup && balance_weight(&pool->servers[i]))
-			g = gcd(g, balance_weight(&pool->servers[i]));
+		if (pool->servers[i].backup == backup && balance_share(&pool->servers[i]))
+			g = gcd(g, balance_share(&pool->servers[i]));
 	if (g == 0)
 		return 0; /* no server of this kind takes traffic */
 	for (size_t i = 0; i < pool->nservers; i++)
 		if (pool->servers[i].backup == backup)
-			total += balance_weight(&pool->servers[i]) / g;
+			total += balance_share(&pool->servers[i]) / g;
 
 	int64_t *current = calloc(pool->nservers, sizeof(*current));
 	sch->slots = malloc(total * sizeof(*sch->slots));
@@ -60,7 +60,7 @@ static int schedule_build(struct rr_schedule *sch, const struct pool_conf *pool,
 		size_t best = SIZE_MAX;
 		for (size_t i = 0; i < pool->nservers; i++) {
 			const struct server_conf *s = &pool->servers[i];
-			uint32_t weight = balance_weight(s);
+			uint32_t weight = balance_share(s);
 			if (s->backup != backup || weight == 0)
 				continue;
 			current[i] += weight / g;

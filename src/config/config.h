@@ -34,7 +34,8 @@
 #define CONFIG_WEIGHT_MAX 256
 #define CONFIG_WORKERS_MAX 256
 #define CONFIG_RETRIES_MAX 16
-#define CONFIG_NAME_MAX 64 /* listener, pool and server names */
+#define CONFIG_SLOW_START_MAX_MS (3600ULL * 1000) /* pools[].slow_start */
+#define CONFIG_NAME_MAX 64                        /* listener, pool and server names */
 
 enum listener_protocol {
 	PROTO_HTTP,
@@ -140,6 +141,7 @@ struct pool_conf {
 	struct sticky_conf sticky;             /* sticky_cookie */
 	struct health_check_conf health_check;
 	struct passive_conf passive;   /* inherited from defaults.passive */
+	uint64_t slow_start_ms;        /* pools[].slow_start; 0: off */
 	bool has_hash_key, has_sticky; /* written in the file (misuse checks) */
 	struct pool_tls_conf tls;      /* TLS to the servers when tls.enabled */
 };

@@ -236,6 +236,8 @@ static const struct field pool_fields[] = {
 	{ "passive", field_passive, offsetof(struct pool_conf, passive), 0, 0, &passive_section,
 	  false },
 	{ "tls", field_pool_tls, offsetof(struct pool_conf, tls), 0, 0, &pool_tls_section, false },
+	{ "slow_start", field_duration, offsetof(struct pool_conf, slow_start_ms), 0,
+	  CONFIG_SLOW_START_MAX_MS, NULL, false },
 	{ "servers", field_servers, 0, 0, 0, &server_section, true },
 };
 static const struct section pool_section = SECTION(pool_fields);

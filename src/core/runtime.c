@@ -96,6 +96,7 @@ void runtime_server_forget(struct server_rt *rt)
 {
 	atomic_store(&rt->state, SERVER_UP);
 	atomic_store(&rt->weight_override, -1);
+	atomic_store(&rt->ramp_permille, 0);
 	atomic_store(&rt->health.passive_until_ms, 0);
 	atomic_store(&rt->health.window_start_ms, 0);
 	atomic_store(&rt->health.window_fails, 0);

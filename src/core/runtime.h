@@ -67,6 +67,10 @@ struct server_rt {
 	/* Weight set through the admin API (lbctl weight); -1: none. The
 	 * balancers use it instead of the file's weight (balance_weight()). */
 	atomic_int weight_override;
+	/* Slow start (pools[].slow_start): while the server ramps up, the
+	 * share of its weight it gets, in thousandths; 0 when it does not
+	 * ramp (its whole weight). Stepped by the main thread. */
+	atomic_uint ramp_permille;
 	struct health_rt health; /* active and passive checks */
 };
 

@@ -178,6 +178,13 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	strbuf_add_u64(sb, balance_weight(s));
 	strbuf_adds(sb, ",\"weight_source\":");
 	strbuf_adds(sb, atomic_load(&s->rt->weight_override) >= 0 ? "\"runtime\"" : "\"config\"");
+	unsigned ramp = atomic_load(&s->rt->ramp_permille);
+	if (ramp && server_rt_available(s->rt)) { /* slow start: the share it has reached */
+		char share[16];
+		snprintf(share, sizeof(share), "%u.%03u", ramp / 1000, ramp % 1000);
+		strbuf_adds(sb, ",\"ramp\":");
+		strbuf_adds(sb, share);
+	}
 	strbuf_adds(sb, ",\"backup\":");
 	strbuf_adds(sb, s->backup ? "true" : "false");
 	strbuf_adds(sb, ",\"active\":");

@@ -38,14 +38,22 @@ struct daemon {
 	uint64_t reloads_rejected;
 	bool last_reload_rejected;
 
-	struct grace *grace;   /* frees what workers may still read (overlay.c) */
-	struct admin *admin;   /* the admin API (admin.c) */
-	struct health *health; /* active checks (health.c), on base */
+	struct grace *grace;           /* frees what workers may still read (overlay.c) */
+	struct slow_start *slow_start; /* pools[].slow_start (slow_start.c) */
+	struct admin *admin;           /* the admin API (admin.c) */
+	struct health *health;         /* active checks (health.c), on base */
 };
 
-/* Bind the runtime state and build the balancers of CFG, and publish it as
- * generation GENERATION. Returns 0 or -1 (out of memory). */
-int daemon_prepare(struct config *cfg, uint64_t generation);
+/* Bind the runtime state and build the balancers of CFG, which follows OLD
+ * (NULL at start-up), and publish it as generation GENERATION. Returns 0
+ * or -1 (out of memory). */
+int daemon_prepare(const struct config *old, struct config *cfg, uint64_t generation);
+
+/* Rebuild the balancing data of the pool named POOL in the newest
+ * generation (and in one being adopted), after a server's weight or share
+ * changed; the old data is freed after the grace period (overlay.c).
+ * Returns 0, or -1 when out of memory. */
+int daemon_rebuild_pool(struct daemon *d, const char *pool);
 
 /* Open the listening sockets of d->cfg and give each worker its share
  * (start-up). Returns 0, or -1 after logging which bind failed. */

@@ -29,6 +29,7 @@
 #include "daemon/health.h"
 #include "daemon/lifecycle.h"
 #include "daemon/privs.h"
+#include "daemon/slow_start.h"
 #include "event/grace.h"
 #include "event/worker.h"
 #include "http/http.h"
@@ -167,7 +168,7 @@ static int prepare(struct daemon *l)
 		log_error("access log: %s", err);
 		return LBD_EXIT_BAD_CONFIG;
 	}
-	if (daemon_prepare(l->cfg, 1) < 0) {
+	if (daemon_prepare(NULL, l->cfg, 1) < 0) {
 		log_error("out of memory");
 		return LBD_EXIT_RUNTIME;
 	}
@@ -240,6 +241,11 @@ static int run(struct daemon *l, const sigset_t *control)
 		log_error("cannot start the health checks: out of memory");
 		return LBD_EXIT_RUNTIME;
 	}
+	l->slow_start = slow_start_new(l);
+	if (!l->slow_start || slow_start_apply(l->slow_start, l->cfg) < 0) {
+		log_error("cannot start slow start: out of memory");
+		return LBD_EXIT_RUNTIME;
+	}
 	l->drain_ev = evtimer_new(l->base, on_drain_timeout, l);
 	l->reap_ev = event_new(l->base, -1, EV_PERSIST, on_reap, l);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
@@ -279,6 +285,7 @@ static void cleanup(struct daemon *l)
 	grace_free(l->grace); /* no worker reads any more */
 	admin_free(l->admin);
 	health_free(l->health);
+	slow_start_free(l->slow_start);
 	binds_release(&l->binds);
 	daemon_reload_cleanup(l);
 	if (l->drain_ev)

@@ -1,5 +1,6 @@
-/* overlay.c — what the admin API sets on the running configuration
- * without reading the file again: a server's weight (lbctl weight). The
+/* overlay.c — what changes on the running configuration without reading
+ * the file again: a server's weight set through the admin API (lbctl
+ * weight), and the shares of slow start (slow_start.c). The
  * weight lives in the server's runtime state, by identity, so it holds
  * across reloads until it is cleared; the pool's balancer data in the
  * newest generation is rebuilt at once, and the data it replaces is freed
@@ -34,6 +35,13 @@ static int rebuild(struct daemon *d, struct config *cfg, const char *pool_name)
 		return -1;
 	}
 	grace_retire(d->grace, item, pool->balancer_free, old);
+	return 0;
+}
+
+int daemon_rebuild_pool(struct daemon *d, const char *pool_name)
+{
+	if (rebuild(d, d->cfg, pool_name) < 0 || rebuild(d, d->pending, pool_name) < 0)
+		return -1;
 	return 0;
 }
 

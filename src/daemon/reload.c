@@ -23,10 +23,12 @@
 #include "core/runtime.h"
 #include "daemon/daemon_private.h"
 #include "daemon/health.h"
+#include "daemon/slow_start.h"
 
-int daemon_prepare(struct config *cfg, uint64_t generation)
+int daemon_prepare(const struct config *old, struct config *cfg, uint64_t generation)
 {
-	if (config_attach_runtime(cfg) < 0 || balance_build(cfg) < 0)
+	if (config_attach_runtime(cfg) < 0 || slow_start_join(old, cfg) < 0 ||
+	    balance_build(cfg) < 0)
 		return -1;
 	config_publish(cfg, generation);
 	return 0;
@@ -126,6 +128,8 @@ static void on_adopted(evutil_socket_t fd, short what, void *arg)
 	d->pending = NULL;
 	if (health_apply(d->health, d->cfg) < 0)
 		log_error("reload: out of memory: some servers are not health-checked");
+	if (slow_start_apply(d->slow_start, d->cfg) < 0)
+		log_error("reload: out of memory: slow start does not follow this generation");
 	log_info("reload: generation %llu serving (%llu ms), %u generation%s live",
 		 (unsigned long long)d->cfg->generation,
 		 (unsigned long long)ms_since(&d->reload_started), config_live_generations(),
@@ -239,7 +243,7 @@ int daemon_reload(struct daemon *d, reload_done_fn done, void *arg)
 	}
 	config_errors_free(&errs);
 
-	if (daemon_prepare(cfg, d->cfg->generation + 1) < 0) {
+	if (daemon_prepare(d->cfg, cfg, d->cfg->generation + 1) < 0) {
 		config_unref(cfg);
 		return reject(d, "out of memory");
 	}
