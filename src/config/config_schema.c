@@ -240,6 +240,7 @@ static const struct field listener_fields[] = {
 	{ "proxy_protocol", field_bool, offsetof(struct listener_conf, proxy_protocol), 0, 0, NULL,
 	  false },
 	{ "tls", field_listener_tls, 0, 0, 0, &listener_tls_section, false },
+	{ "share_port", field_bool, offsetof(struct listener_conf, share_port), 0, 0, NULL, false },
 	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },
 	{ "routes", field_routes, 0, 0, 0, &route_section, true },
 };
