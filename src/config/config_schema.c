@@ -246,6 +246,12 @@ static const struct field listener_fields[] = {
 };
 static const struct section listener_section = SECTION(listener_fields);
 
+/* The included files were read and merged into the tree before the walk
+ * (config_include.c), which also checked the key's value. */
+static void field_include(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+}
+
 /* top level: defaults before pools (inheritance), pools before listeners
  * (routes name pools) */
 static const struct field top_fields[] = {
@@ -253,6 +259,7 @@ static const struct field top_fields[] = {
 	{ "defaults", field_section, 0, 0, 0, &defaults_section, false },
 	{ "pools", field_pools, 0, 0, 0, &pool_section, true },
 	{ "listeners", field_listeners, 0, 0, 0, &listener_section, true },
+	{ "include", field_include, 0, 0, 0, NULL, false },
 };
 static const struct section top_section = SECTION(top_fields);
 
