@@ -1,14 +1,17 @@
 /* config.c — loading a configuration generation, and its lifetime.
  *
  * Loading reads the file whole (bounded), builds the node tree
- * (config_yaml.c), fills a struct config that starts from the built-in
- * defaults (config_schema.c), and returns it only when no error was found.
+ * (config_yaml.c), puts environment variables into its values
+ * (config_env.c) and the included files into it (config_include.c), fills
+ * a struct config that starts from the built-in defaults (config_schema.c),
+ * and returns it only when no error was found.
  * Errors are reported in file order, at most CONFIG_ERRORS_SHOWN of them.
  */
 #include "config/config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -161,13 +164,24 @@ struct pool_conf *config_find_pool(const struct config *cfg, const char *name)
 
 struct error_ref {
 	const struct config_error *e;
+	size_t file; /* 0: the main file; 1...: the included ones, in reading order */
 	size_t order;
 };
+
+static size_t file_rank(const struct cerrs *ce, const char *file)
+{
+	for (size_t i = 0; i < ce->nincluded; i++)
+		if (strcmp(ce->included[i], file) == 0)
+			return i + 1;
+	return 0;
+}
 
 static int error_cmp(const void *a, const void *b)
 {
 	const struct error_ref *x = a, *y = b;
 
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
 	if (x->e->line != y->e->line)
 		return x->e->line < y->e->line ? -1 : 1;
 	if (x->e->column != y->e->column)
@@ -175,15 +189,17 @@ static int error_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Hand the collected errors to the caller in file order (errors without a
- * position, such as an unreadable file, first). */
+/* Hand the collected errors to the caller in file order: the main file's,
+ * then each included file's (errors without a position, such as an
+ * unreadable file, first in theirs). */
 static void deliver_errors(struct cerrs *ce, struct config_errors *out)
 {
 	size_t n = ce->list.count;
 	struct error_ref *refs = calloc(n ? n : 1, sizeof(*refs));
 
 	for (size_t i = 0; refs && i < n; i++)
-		refs[i] = (struct error_ref){ &ce->list.items[i], i };
+		refs[i] = (struct error_ref){ &ce->list.items[i],
+					      file_rank(ce, ce->list.items[i].file), i };
 	if (refs)
 		qsort(refs, n, sizeof(*refs), error_cmp);
 	for (size_t i = 0; i < n && i < CONFIG_ERRORS_SHOWN; i++) {
@@ -209,7 +225,18 @@ struct config *config_load_buffer(const char *file_name, const char *data, size_
 		cerr_doc(&ce, 0, 0, "file too large (more than 16 MiB)");
 		goto out;
 	}
-	root = cnode_parse(data, len, &ce);
+	root = cnode_parse(data, len, &ce, false);
+	if (root) {
+		size_t before = ce.list.count;
+		config_env_substitute(root, &ce);
+		config_include(root, file_name, &ce);
+		/* A missing file or variable would only echo through the walk
+		 * as missing pools or malformed values. */
+		if (ce.list.count > before) {
+			cnode_free(root);
+			root = NULL;
+		}
+	}
 	if (root) {
 		cfg = config_new(file_name);
 		if (cfg) {
@@ -228,6 +255,7 @@ struct config *config_load_buffer(const char *file_name, const char *data, size_
 	}
 out:
 	deliver_errors(&ce, errs);
+	config_include_free(&ce);
 	return cfg;
 }
 
@@ -244,32 +272,31 @@ static const char *unsuitable(int fd, struct stat *st)
 	return NULL;
 }
 
-/* Read PATH whole. Returns a buffer the caller frees, or NULL (reported). */
-static char *read_file(const char *path, size_t *len, struct cerrs *ce)
+char *config_read_file(const char *path, size_t *len, char *why, size_t whylen)
 {
 	struct stat st;
-	const char *why;
+	const char *bad;
 	char *buf;
 	size_t have = 0, size;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0) {
-		cerr_doc(ce, 0, 0, "cannot open: %s", strerror(errno));
+		snprintf(why, whylen, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
-	why = unsuitable(fd, &st);
-	if (why || (uint64_t)st.st_size > CONFIG_FILE_MAX) {
-		if (why)
-			cerr_doc(ce, 0, 0, "cannot read: %s", why);
+	bad = unsuitable(fd, &st);
+	if (bad || (uint64_t)st.st_size > CONFIG_FILE_MAX) {
+		if (bad)
+			snprintf(why, whylen, "cannot read: %s", bad);
 		else
-			cerr_doc(ce, 0, 0, "file too large (more than 16 MiB)");
+			snprintf(why, whylen, "file too large (more than 16 MiB)");
 		close(fd);
 		return NULL;
 	}
 	size = (size_t)st.st_size;
 	buf = malloc(size + 1);
 	if (!buf) {
-		cerr_doc(ce, 0, 0, "out of memory");
+		snprintf(why, whylen, "out of memory");
 		close(fd);
 		return NULL;
 	}
@@ -279,7 +306,7 @@ static char *read_file(const char *path, size_t *len, struct cerrs *ce)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			cerr_doc(ce, 0, 0, "cannot read: %s", strerror(errno));
+			snprintf(why, whylen, "cannot read: %s", strerror(errno));
 			free(buf);
 			close(fd);
 			return NULL;
@@ -300,9 +327,12 @@ struct config *config_load(const char *path, struct config_errors *errs)
 	size_t len = 0;
 	char *data;
 
+	char why[256];
+
 	config_errors_init(&ce.list);
-	data = read_file(path, &len, &ce);
+	data = config_read_file(path, &len, why, sizeof(why));
 	if (!data) {
+		cerr_doc(&ce, 0, 0, "%s", why);
 		deliver_errors(&ce, errs);
 		return NULL;
 	}

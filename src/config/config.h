@@ -158,6 +158,7 @@ struct listener_conf {
 	size_t nbinds;
 	enum listener_protocol protocol;
 	bool proxy_protocol;           /* connections start with a PROXY v1/v2 header */
+	bool share_port;               /* another lbd may bind the same TCP addresses */
 	struct listener_tls_conf *tls; /* NULL: plain TCP */
 	struct cidr *trusted;          /* peers whose X-Forwarded-For names the client */
 	size_t ntrusted;

@@ -20,13 +20,14 @@ static const struct enum_name tls_versions[] = {
 	{ NULL, 0 },
 };
 
-/* A path; a relative one is taken from the configuration file's directory,
- * so that a configuration and its certificates can move together. Pools'
- * CA, certificate and key files take the same form. */
+/* A path; a relative one is taken from the directory of the file that
+ * writes it (the main file or an included one), so that a configuration
+ * and its certificates can move together. Pools' CA, certificate and key
+ * files take the same form. */
 void field_tls_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	const char *s = walk_scalar(w, v, "a file path");
-	const char *base = w->cfg->path, *slash = strrchr(base, '/');
+	const char *base = v->file ? v->file : w->cfg->path, *slash = strrchr(base, '/');
 	char **slot = (char **)((char *)obj + f->off);
 	size_t dir = s && s[0] != '/' && slash ? (size_t)(slash - base) + 1 : 0;
 	char *p;

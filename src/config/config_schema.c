@@ -264,10 +264,17 @@ static const struct field listener_fields[] = {
 	{ "proxy_protocol", field_bool, offsetof(struct listener_conf, proxy_protocol), 0, 0, NULL,
 	  false },
 	{ "tls", field_listener_tls, 0, 0, 0, &listener_tls_section, false },
+	{ "share_port", field_bool, offsetof(struct listener_conf, share_port), 0, 0, NULL, false },
 	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },
 	{ "routes", field_routes, 0, 0, 0, &route_section, true },
 };
 static const struct section listener_section = SECTION(listener_fields);
+
+/* The included files were read and merged into the tree before the walk
+ * (config_include.c), which also checked the key's value. */
+static void field_include(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+}
 
 /* top level: defaults before pools (inheritance), pools before listeners
  * (routes name pools) */
@@ -276,6 +283,7 @@ static const struct field top_fields[] = {
 	{ "defaults", field_section, 0, 0, 0, &defaults_section, false },
 	{ "pools", field_pools, 0, 0, 0, &pool_section, true },
 	{ "listeners", field_listeners, 0, 0, 0, &listener_section, true },
+	{ "include", field_include, 0, 0, 0, NULL, false },
 };
 static const struct section top_section = SECTION(top_fields);
 

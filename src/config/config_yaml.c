@@ -49,7 +49,8 @@ void cerr_at(struct cerrs *errs, const struct cnode *n, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	cnode_path(n, path, sizeof(path));
-	config_errors_add(&errs->list, errs->file, n->line, n->column, path, "%s", msg);
+	config_errors_add(&errs->list, n->file ? n->file : errs->file, n->line, n->column, path,
+			  "%s", msg);
 }
 
 void cnode_free(struct cnode *n)
@@ -231,6 +232,7 @@ static struct cnode *node_new(struct builder *b, enum cnode_kind kind, const yam
 		return NULL;
 	}
 	n->kind = kind;
+	n->file = b->errs->file;
 	n->line = (unsigned)m->line + 1;
 	n->column = (unsigned)m->column + 1;
 	return n;
@@ -476,12 +478,13 @@ static void run(struct builder *b)
 	}
 }
 
-struct cnode *cnode_parse(const char *data, size_t len, struct cerrs *errs)
+struct cnode *cnode_parse(const char *data, size_t len, struct cerrs *errs, bool empty_ok)
 {
 	struct builder b = { .data = data, .len = len, .errs = errs };
 
 	if (len == 0) {
-		cerr_doc(errs, 0, 0, "the file is empty");
+		if (!empty_ok)
+			cerr_doc(errs, 0, 0, "the file is empty");
 		return NULL;
 	}
 	if (!yaml_parser_initialize(&b.parser)) {
@@ -492,8 +495,9 @@ struct cnode *cnode_parse(const char *data, size_t len, struct cerrs *errs)
 	run(&b);
 	yaml_parser_delete(&b.parser);
 	if (!b.tainted && (!b.root || (b.root->kind == CNODE_SCALAR && b.root->null))) {
-		cerr_doc(errs, b.root ? b.root->line : 0, b.root ? b.root->column : 0,
-			 "the document is empty");
+		if (!empty_ok)
+			cerr_doc(errs, b.root ? b.root->line : 0, b.root ? b.root->column : 0,
+				 "the document is empty");
 		b.tainted = true;
 	}
 	if (b.tainted) {

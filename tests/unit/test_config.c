@@ -734,6 +734,203 @@ START_TEST(test_token_file)
 }
 END_TEST
 
+START_TEST(test_env)
+{
+	setenv("LBD_T_W", "7", 1);
+	setenv("LBD_T_EMPTY", "", 1);
+	setenv("LBD_T_YAML", "[1, 2]", 1);
+	unsetenv("LBD_T_UNSET");
+	struct config *cfg =
+		load_ok("env.yaml",
+			"global:\n"
+			"  workers: ${LBD_T_W}\n" /* plain in block style; quoted in flow style */
+			"  max_connections: \"${LBD_T_UNSET:-5}${LBD_T_W}\"\n"
+			"defaults: { retries: \"${LBD_T_EMPTY:-3}\" }\n"
+			"listeners:\n"
+			"  - name: web\n"
+			"    bind: 127.0.0.1:${LBD_T_UNSET:-8080}\n"
+			"    routes:\n"
+			"      - pool: web\n"
+			"pools:\n"
+			"  - name: web\n"
+			"    health_check: { path: \"/a$$b$\" }\n"
+			"    servers:\n"
+			"      - address: 127.0.0.1:9001\n");
+
+	ck_assert_uint_eq(cfg->global.workers, 7);
+	ck_assert_uint_eq(cfg->global.max_connections, 57);
+	ck_assert_uint_eq(cfg->retries, 3);
+	ck_assert_str_eq(cfg->listeners[0].binds[0].text, "127.0.0.1:8080");
+	ck_assert_str_eq(cfg->pools[0].health_check.path, "/a$b$");
+	config_unref(cfg);
+
+	/* A value from the environment is text, never YAML. */
+	char *got = errors_of_buffer("global: { workers: \"${LBD_T_YAML}\" }\n" VALID,
+				     strlen("global: { workers: \"${LBD_T_YAML}\" }\n" VALID));
+	ck_assert_str_eq(
+		got,
+		"bad.yaml:1:20: global.workers: expected auto or an integer from 1 to 256, got \"[1, 2]\"");
+	free(got);
+	/* Set but empty, without a default: an empty value. */
+	got = errors_of_buffer("global: { workers: \"${LBD_T_EMPTY}\" }\n" VALID,
+			       strlen("global: { workers: \"${LBD_T_EMPTY}\" }\n" VALID));
+	ck_assert_str_eq(
+		got,
+		"bad.yaml:1:20: global.workers: expected auto or an integer from 1 to 256, got \"\"");
+	free(got);
+}
+END_TEST
+
+START_TEST(test_include_files)
+{
+	setenv("LBD_TEST_PORT", "9001", 1);
+	unsetenv("LBD_TEST_RUN");
+	struct config *cfg = load_ok(TESTS_SRCDIR "/configs/good/include/lbd.yaml", NULL);
+
+	ck_assert_uint_eq(cfg->nlisteners, 2);
+	ck_assert_str_eq(cfg->listeners[0].name, "web"); /* 10-web.yaml before 20-api.yaml */
+	ck_assert_str_eq(cfg->listeners[1].name, "api");
+	ck_assert_uint_eq(cfg->npools, 2);
+	ck_assert_str_eq(cfg->pools[0].name, "main"); /* the main file's first */
+	ck_assert_str_eq(cfg->pools[0].servers[0].addr.text, "127.0.0.1:9001");
+	ck_assert_str_eq(cfg->pools[1].name, "api");
+	ck_assert_ptr_eq(cfg->listeners[1].routes[0].pool, &cfg->pools[1]);
+	ck_assert_uint_eq(cfg->global.workers, 2);
+	ck_assert_int_eq(cfg->global.log.level, LOG_LEVEL_DEBUG);
+	ck_assert_str_eq(cfg->global.admin.socket, "/run/lbd/admin.sock");
+	/* defaults.timeouts merged from two files, inherited by every pool */
+	ck_assert_uint_eq(cfg->pools[0].timeouts.connect_ms, 1000);
+	ck_assert_uint_eq(cfg->pools[0].timeouts.server_ms, 5000);
+	config_unref(cfg);
+
+	setenv("LBD_TEST_RUN", "/tmp/lbd-run", 1);
+	cfg = load_ok(TESTS_SRCDIR "/configs/good/include/lbd.yaml", NULL);
+	ck_assert_str_eq(cfg->global.admin.socket, "/tmp/lbd-run/admin.sock");
+	config_unref(cfg);
+	unsetenv("LBD_TEST_RUN");
+
+	char *got = errors_of_file(TESTS_SRCDIR "/configs/bad/include/lbd.yaml");
+	ck_assert_str_eq(got, TESTS_SRCDIR "/configs/bad/include/lbd.yaml:6:51: "
+					   "pools[0].servers[0].weight: expected an integer from 0 "
+					   "to 256, got \"300\"\n" TESTS_SRCDIR
+					   "/configs/bad/include/conf.d/10-web.yaml:5:5: "
+					   "listeners[0].protocl: unknown key (did you mean "
+					   "\"protocol\"?)");
+	free(got);
+}
+END_TEST
+
+/* A directory of small files for the include tests. */
+struct tree {
+	char dir[64];
+	char path[32][128];
+	size_t n;
+};
+
+static const char *tree_file(struct tree *t, const char *name, const char *text)
+{
+	char *p = t->path[t->n++], dir[sizeof(t->dir)];
+	FILE *f;
+
+	memcpy(dir, t->dir, sizeof(dir));
+	snprintf(p, sizeof(t->path[0]), "%s/%s", dir, name);
+	f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+static void tree_clean(struct tree *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		unlink(t->path[i]);
+	t->n = 0;
+}
+
+/* The errors of loading MAIN (in T) with each "@" in WANT replaced by the
+ * directory. */
+static void expect_errors(struct tree *t, const char *main, const char *want)
+{
+	char expected[2048], *got;
+	size_t k = 0;
+
+	for (const char *w = want; *w && k + sizeof(t->dir) < sizeof(expected); w++) {
+		if (*w == '@')
+			k += (size_t)snprintf(expected + k, sizeof(expected) - k, "%s", t->dir);
+		else
+			expected[k++] = *w;
+	}
+	expected[k] = '\0';
+	got = errors_of_file(main);
+	ck_assert_str_eq(got, expected);
+	free(got);
+	tree_clean(t);
+}
+
+START_TEST(test_include_errors)
+{
+	struct tree t = { .n = 0 };
+	const char *main;
+
+	snprintf(t.dir, sizeof(t.dir), "/tmp/lbd-include-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(t.dir));
+
+	main = tree_file(&t, "lbd.yaml", "include: [nope.yaml]\n" VALID);
+	expect_errors(&t, main,
+		      "@/lbd.yaml:1:11: include[0]: @/nope.yaml: cannot open: No such file or "
+		      "directory");
+
+	main = tree_file(&t, "lbd.yaml", "global: { workers: 2 }\ninclude: a.yaml\n" VALID);
+	tree_file(&t, "a.yaml", "global:\n  log: { level: warn }\n  workers: 3\n");
+	expect_errors(&t, main,
+		      "@/a.yaml:3:3: global.workers: already set at @/lbd.yaml:1:11 (an included "
+		      "file adds to lists, and may not set a key again)");
+
+	main = tree_file(&t, "lbd.yaml", "include: a.yaml\n" VALID);
+	tree_file(&t, "a.yaml", "include: [lbd.yaml]\n");
+	expect_errors(&t, main,
+		      "@/a.yaml:1:11: include[0]: @/lbd.yaml: include cycle: @/lbd.yaml is already "
+		      "being read");
+
+	main = tree_file(&t, "lbd.yaml", "include: [a.yaml, \"[a].yaml\"]\n" VALID);
+	tree_file(&t, "a.yaml", "# nothing\n");
+	expect_errors(&t, main,
+		      "@/lbd.yaml:1:19: include[1]: @/a.yaml: included a second time (a file is "
+		      "read once)");
+
+	main = tree_file(&t, "lbd.yaml", "include: a.yaml\n" VALID);
+	tree_file(&t, "a.yaml", "- listeners\n");
+	expect_errors(&t, main,
+		      "@/a.yaml:1:1: expected a mapping with keys global, defaults, pools, "
+		      "listeners, include, got a list");
+
+	main = tree_file(&t, "lbd.yaml", "include: a.yaml\n" VALID);
+	tree_file(&t, "a.yaml", "pools: [\n");
+	expect_errors(&t, main,
+		      "@/a.yaml:2:1: YAML syntax error: did not find expected node content (while "
+		      "parsing a flow node at line 2)");
+
+	main = tree_file(&t, "lbd.yaml", "include: d0.yaml\n" VALID);
+	for (int i = 0; i < 10; i++) {
+		char name[16], text[32];
+		snprintf(name, sizeof(name), "d%d.yaml", i);
+		snprintf(text, sizeof(text), "include: d%d.yaml\n", i + 1);
+		tree_file(&t, name, text);
+	}
+	expect_errors(&t, main, "@/d7.yaml:1:10: include: includes nest deeper than 8 files");
+
+	/* an environment variable in a pattern; a listener in an included
+	 * file that names a pool of the main one */
+	setenv("LBD_T_INC", "sub", 1);
+	main = tree_file(&t, "lbd.yaml", "include: ${LBD_T_INC}*.yaml\n" POOLS);
+	tree_file(&t, "sub1.yaml", LISTENERS);
+	config_unref(load_ok(main, NULL));
+	tree_clean(&t);
+	rmdir(t.dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -759,6 +956,9 @@ int main(void)
 	tcase_add_test(tc, test_deep_nesting);
 	tcase_add_test(tc, test_many_errors);
 	tcase_add_test(tc, test_error_format);
+	tcase_add_test(tc, test_env);
+	tcase_add_test(tc, test_include_files);
+	tcase_add_test(tc, test_include_errors);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -34,18 +34,40 @@ static const struct bad_case bad_cases[] = {
 	{ VALID "---\n" VALID,
 	  "bad.yaml:10:1: a second YAML document; the file must hold exactly one" },
 	{ "- a\n- b\n",
-	  "bad.yaml:1:1: expected a mapping with keys global, defaults, pools, listeners, got a list" },
+	  "bad.yaml:1:1: expected a mapping with keys global, defaults, pools, listeners, include, got a list" },
 	{ "just a string\n",
-	  "bad.yaml:1:1: expected a mapping with keys global, defaults, pools, listeners, got \"just a string\"" },
+	  "bad.yaml:1:1: expected a mapping with keys global, defaults, pools, listeners, include, got \"just a string\"" },
 	{ "? [a, b]\n: 1\n" VALID,
 	  "bad.yaml:1:3: a key must be a plain name, not a list" },
 	{ "\"\": 1\n" VALID, "bad.yaml:1:1: a key must be a plain name, not empty" },
 	{ "global: { workers: \"2\\0\" }\n" VALID,
 	  "bad.yaml:1:20: NUL characters are not allowed" },
 
+	/* ---- environment variables and include: ---- */
+	{ "global:\n  workers: ${LBD_TEST_UNSET_VAR}\n" VALID,
+	  "bad.yaml:2:12: global.workers: environment variable LBD_TEST_UNSET_VAR is not set (write ${LBD_TEST_UNSET_VAR:-DEFAULT} to give it a default)" },
+	{ "global: { workers: \"${1X}\", max_connections: \"${A B}\" }\n" VALID,
+	  "bad.yaml:1:20: global.workers: \"${1X}\": expected ${NAME} or ${NAME:-default}, NAME made of letters, digits and _\n"
+	  "bad.yaml:1:46: global.max_connections: \"${A B}\": expected ${NAME} or ${NAME:-default}, NAME made of letters, digits and _" },
+	{ "global:\n  workers: 2${X\n" VALID,
+	  "bad.yaml:2:12: global.workers: \"${\" without its closing \"}\" (write $$ for a literal $)" },
+	{ "global:\n  workers: $WORKERS\n" VALID,
+	  "bad.yaml:2:12: global.workers: \"$W...\": write ${NAME} for a variable, $$ for a literal $" },
+	{ "${LBD_TEST_UNSET_VAR}: 1\n" VALID,
+	  "bad.yaml:1:1: ${LBD_TEST_UNSET_VAR}: unknown key (expected one of: global, defaults, pools, listeners, include)" },
+	{ "global:\n  workers: $1\n" VALID,
+	  "bad.yaml:2:12: global.workers: expected auto or an integer from 1 to 256, got \"$1\"" },
+	{ "include: { a: b }\n" VALID,
+	  "bad.yaml:1:10: include: expected a file or a glob pattern, or a list of them, got a mapping" },
+	{ "include: [ [a], \"\" ]\n" VALID,
+	  "bad.yaml:1:12: include[0]: expected a file or a glob pattern, got a list\n"
+	  "bad.yaml:1:17: include[1]: expected a file or a glob pattern, got \"\"" },
+	{ "include: /nonexistent/lbd.d/*.yaml\ninclude: []\n" VALID,
+	  "bad.yaml:2:1: include: duplicate key (first at line 1)" },
+
 	/* ---- top level ---- */
 	{ "foo: 1\n" VALID,
-	  "bad.yaml:1:1: foo: unknown key (expected one of: global, defaults, pools, listeners)" },
+	  "bad.yaml:1:1: foo: unknown key (expected one of: global, defaults, pools, listeners, include)" },
 	{ "listener:\n" POOLS,
 	  "bad.yaml:1:1: missing required key \"listeners\"\n"
 	  "bad.yaml:1:1: listener: unknown key (did you mean \"listeners\"?)" },
