@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "config/config.h"
+#include "core/log.h"
 #include "daemon/lifecycle.h"
 
 static void usage(FILE *out)
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
 	bool check_only = false;
 	int c;
 
+	log_detect_journal();
 	while ((c = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
