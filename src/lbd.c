@@ -77,8 +77,15 @@ int main(int argc, char **argv)
 	if (!cfg)
 		return LBD_EXIT_BAD_CONFIG;
 	if (check_only) {
-		printf("%s: configuration OK\n", path);
+		struct config_errors errs;
+		config_errors_init(&errs);
+		int rc = config_check_environment(cfg, &errs);
+		config_errors_print(&errs, stderr);
+		config_errors_free(&errs);
 		config_unref(cfg);
+		if (rc < 0)
+			return LBD_EXIT_BAD_CONFIG;
+		printf("%s: configuration OK\n", path);
 		return 0;
 	}
 	return daemon_main(path, cfg);
