@@ -239,6 +239,18 @@ static void print_refusal(const struct answer *a, const char *what)
 		fprintf(stderr, "lbctl: %s: lbd answered %d\n", what, a->status);
 }
 
+/* A reload's "warnings" (settings that wait for a restart), on stderr. */
+static void print_warnings(const struct answer *a)
+{
+	const char *warnings = json_member(a->body, "warnings");
+	const char *it = NULL;
+	char msg[4096];
+
+	while (warnings && json_array_next(warnings, &it))
+		if (json_string(it, msg, sizeof(msg)))
+			fprintf(stderr, "lbctl: warning: %s\n", msg);
+}
+
 static uint64_t member_u64(const char *doc, const char *key)
 {
 	const char *v = json_member(doc, key);
@@ -463,10 +475,11 @@ int main(int argc, char **argv)
 			return bad_usage("unexpected argument: ", args[0]);
 		bool reload = cmd[0] == 'r';
 		rc = run("POST", reload ? "/reload" : "/stop", NULL, cmd, &a);
-		if (rc == 0 && reload)
+		if (rc == 0 && reload) {
 			printf("reloaded: generation %llu\n",
 			       (unsigned long long)member_u64(a.body, "generation"));
-		else if (rc == 0)
+			print_warnings(&a);
+		} else if (rc == 0)
 			printf("lbd is stopping\n");
 	} else if (strcmp(cmd, "health") == 0) {
 		/* For container health checks: 0 while lbd serves, 1 while it

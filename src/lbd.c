@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "config/config.h"
+#include "core/log.h"
 #include "daemon/lifecycle.h"
 
 static void usage(FILE *out)
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
 	bool check_only = false;
 	int c;
 
+	log_detect_journal();
 	while ((c = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -75,8 +77,15 @@ int main(int argc, char **argv)
 	if (!cfg)
 		return LBD_EXIT_BAD_CONFIG;
 	if (check_only) {
-		printf("%s: configuration OK\n", path);
+		struct config_errors errs;
+		config_errors_init(&errs);
+		int rc = config_check_environment(cfg, &errs);
+		config_errors_print(&errs, stderr);
+		config_errors_free(&errs);
 		config_unref(cfg);
+		if (rc < 0)
+			return LBD_EXIT_BAD_CONFIG;
+		printf("%s: configuration OK\n", path);
 		return 0;
 	}
 	return daemon_main(path, cfg);

@@ -214,6 +214,12 @@ struct config *config_load(const char *path, struct config_errors *errs);
 struct config *config_load_buffer(const char *file_name, const char *data, size_t len,
 				  struct config_errors *errs);
 
+/* What a start would need besides a valid file, checked by `lbd -t`
+ * without binding or creating anything: the directories of the admin
+ * socket and of the access log exist and are writable (an existing access
+ * log file is). Returns 0, or -1 with every problem appended to ERRS. */
+int config_check_environment(const struct config *cfg, struct config_errors *errs);
+
 /* Give CFG its generation number once it is ready to serve; it then counts
  * as live until it is freed. */
 void config_publish(struct config *cfg, uint64_t generation);

@@ -10,6 +10,27 @@
 #include <string.h>
 #include <time.h>
 
+static const char *const termination_names[ACCESS_TERM_COUNT] = {
+	[ACCESS_TERM_OK] = "ok",
+	[ACCESS_TERM_REFUSED] = "refused",
+	[ACCESS_TERM_CLIENT_CLOSED] = "client_closed",
+	[ACCESS_TERM_CLIENT_ABORTED] = "client_aborted",
+	[ACCESS_TERM_CLIENT_TIMEOUT] = "client_timeout",
+	[ACCESS_TERM_NO_SERVER] = "no_server",
+	[ACCESS_TERM_CONNECT_FAILED] = "connect_failed",
+	[ACCESS_TERM_CONNECT_TIMEOUT] = "connect_timeout",
+	[ACCESS_TERM_SERVER_ABORTED] = "server_aborted",
+	[ACCESS_TERM_SERVER_TIMEOUT] = "server_timeout",
+	[ACCESS_TERM_INVALID_RESPONSE] = "invalid_response",
+	[ACCESS_TERM_INTERNAL] = "internal",
+	[ACCESS_TERM_SHUTDOWN] = "shutdown",
+};
+
+const char *access_termination_name(enum access_termination t)
+{
+	return (unsigned)t < ACCESS_TERM_COUNT ? termination_names[t] : "internal";
+}
+
 /* ---- output into a bounded buffer, snprintf-style ---- */
 
 struct out {
@@ -277,6 +298,10 @@ static void format_json(struct out *o, const struct access_entry *e)
 	out_u64(o, e->generation);
 	out_str(o, ",\"user_agent\":");
 	json_str(o, e->user_agent, e->user_agent != NULL ? e->user_agent_len : 0);
+	out_str(o, ",\"termination\":\"");
+	out_str(o, access_termination_name(e->termination));
+	out_str(o, "\",\"retries\":");
+	out_u64(o, e->retries);
 	out_str(o, "}\n");
 }
 
@@ -373,6 +398,10 @@ static void format_combined(struct out *o, const struct access_entry *e)
 	out_seconds(o, e->total_us);
 	out_str(o, " generation=");
 	out_u64(o, e->generation);
+	out_str(o, " termination=");
+	out_str(o, access_termination_name(e->termination));
+	out_str(o, " retries=");
+	out_u64(o, e->retries);
 	out_ch(o, '\n');
 }
 

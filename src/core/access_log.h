@@ -27,6 +27,29 @@ enum access_format {
 	ACCESS_FORMAT_COMBINED,
 };
 
+/* How an exchange ended, in the spirit of HAProxy's termination state; the
+ * names (access_termination_name()) are the log's words, documented in
+ * lbd(8) LOGGING. */
+enum access_termination {
+	ACCESS_TERM_OK,               /* the whole response was sent */
+	ACCESS_TERM_REFUSED,          /* lbd refused the request (4xx, 501, 505) */
+	ACCESS_TERM_CLIENT_CLOSED,    /* the client left before any response (499) */
+	ACCESS_TERM_CLIENT_ABORTED,   /* the client left during the response */
+	ACCESS_TERM_CLIENT_TIMEOUT,   /* the client was too slow (408, unread response) */
+	ACCESS_TERM_NO_SERVER,        /* no server available (503) */
+	ACCESS_TERM_CONNECT_FAILED,   /* no connection could be made (502) */
+	ACCESS_TERM_CONNECT_TIMEOUT,  /* every connect timed out (504) */
+	ACCESS_TERM_SERVER_ABORTED,   /* the server closed or reset early */
+	ACCESS_TERM_SERVER_TIMEOUT,   /* the server stayed silent too long */
+	ACCESS_TERM_INVALID_RESPONSE, /* the server's response was malformed (502) */
+	ACCESS_TERM_INTERNAL,         /* lbd failed (out of memory) */
+	ACCESS_TERM_SHUTDOWN,         /* lbd's stop ended it (drain timeout) */
+	ACCESS_TERM_COUNT,
+};
+
+/* The termination's name in the log ("ok", "client_closed"...). */
+const char *access_termination_name(enum access_termination t);
+
 /* A request as the access log sees it. Strings are not NUL-terminated where
  * a length is given; NULL or length 0 prints as "-" (combined) or "" (JSON). */
 struct access_entry {
@@ -53,6 +76,8 @@ struct access_entry {
 	int64_t upstream_us; /* -1 when no server answered */
 	uint64_t total_us;
 	uint64_t generation;
+	enum access_termination termination;
+	unsigned retries; /* servers tried after the first */
 };
 
 struct access_log;

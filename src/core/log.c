@@ -5,6 +5,11 @@
  * different threads never interleave. A line is at most LOG_LINE_MAX bytes,
  * which is PIPE_BUF, so the write stays atomic even when stderr is a pipe
  * (journald, a container runtime). Longer messages are cut and end in "...".
+ *
+ * Under systemd, when stderr is the journal's stream, each line starts with
+ * its syslog priority instead ("<4>warn: ..."): journald files the entry
+ * under it (SyslogLevelPrefix=, on by default) and adds the time and the
+ * pid itself.
  */
 #include "core/log.h"
 #include "build_config.h"
@@ -12,8 +17,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +29,7 @@
 #define LOG_ELLIPSIS "..."
 
 static _Atomic int log_level = LOG_LEVEL_INFO;
+static _Atomic bool log_journal;
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -28,6 +37,30 @@ static const char *const level_names[] = {
 	[LOG_LEVEL_INFO] = "info",
 	[LOG_LEVEL_DEBUG] = "debug",
 };
+
+/* syslog(3)'s priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+static const char *const journal_prefixes[] = {
+	[LOG_LEVEL_ERROR] = "<3>",
+	[LOG_LEVEL_WARN] = "<4>",
+	[LOG_LEVEL_INFO] = "<6>",
+	[LOG_LEVEL_DEBUG] = "<7>",
+};
+
+bool log_detect_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	/* systemd.exec(5): "DEVICE:INODE" of the stream it connected; stderr
+	 * is the journal only while it is still that file (not redirected). */
+	bool on = v && sscanf(v, "%llu:%llu%c", &dev, &ino, &end) == 2 &&
+		  fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+		  (unsigned long long)st.st_ino == ino;
+	atomic_store_explicit(&log_journal, on, memory_order_relaxed);
+	return on;
+}
 
 void log_set_level(enum log_level level)
 {
@@ -61,13 +94,18 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "2026-11-25T10:00:00.123Z lbd[1234]: warn: " */
+/* "2026-11-25T10:00:00.123Z lbd[1234]: warn: ", or "<4>warn: " to the
+ * journal. */
 static size_t format_prefix(char *buf, size_t len, enum log_level level)
 {
 	struct timespec ts;
 	struct tm tm;
 	int n;
 
+	if (atomic_load_explicit(&log_journal, memory_order_relaxed)) {
+		n = snprintf(buf, len, "%s%s: ", journal_prefixes[level], level_names[level]);
+		return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = snprintf(buf, len,

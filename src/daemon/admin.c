@@ -154,6 +154,27 @@ static bool method_is(struct evhttp_request *req, enum evhttp_cmd_type want, con
 
 /* --- reload ---------------------------------------------------------------- */
 
+/* LINES (one per line; NULL: none) as the elements of a JSON array. */
+static void add_lines(struct strbuf *sb, const char *lines)
+{
+	bool first = true;
+
+	while (lines && *lines) {
+		size_t n = strcspn(lines, "\n");
+		if (n) {
+			char *line = strndup(lines, n);
+			if (!first)
+				strbuf_adds(sb, ",");
+			json_add_string(sb, line ? line : "out of memory");
+			free(line);
+			first = false;
+		}
+		lines += n;
+		if (*lines)
+			lines++;
+	}
+}
+
 static void reload_done(void *arg, const struct reload_result *r)
 {
 	struct pending *p = arg;
@@ -162,28 +183,18 @@ static void reload_done(void *arg, const struct reload_result *r)
 	if (r->ok) {
 		strbuf_adds(&sb, "{\"ok\":true,\"generation\":");
 		strbuf_add_u64(&sb, r->generation);
+		if (r->warnings) {
+			strbuf_adds(&sb, ",\"warnings\":[");
+			add_lines(&sb, r->warnings);
+			strbuf_adds(&sb, "]");
+		}
 		strbuf_adds(&sb, "}\n");
 		reply_json(p->req, 200, "OK", &sb);
 		free(p);
 		return;
 	}
 	strbuf_adds(&sb, "{\"ok\":false,\"errors\":[");
-	const char *e = r->errors ? r->errors : "";
-	bool first = true;
-	while (*e) {
-		size_t n = strcspn(e, "\n");
-		if (n) {
-			char *line = strndup(e, n);
-			if (!first)
-				strbuf_adds(&sb, ",");
-			json_add_string(&sb, line ? line : "out of memory");
-			free(line);
-			first = false;
-		}
-		e += n;
-		if (*e)
-			e++;
-	}
+	add_lines(&sb, r->errors);
 	strbuf_adds(&sb, "]}\n");
 	reply_json(p->req, 422, "Unprocessable Entity", &sb);
 	free(p);

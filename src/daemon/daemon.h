@@ -17,8 +17,10 @@ struct server_rt;
 
 struct reload_result {
 	bool ok;
-	uint64_t generation; /* the generation serving after the reload */
-	const char *errors;  /* when !ok: every error, one per line */
+	uint64_t generation;  /* the generation serving after the reload */
+	const char *errors;   /* when !ok: every error, one per line */
+	const char *warnings; /* when ok: settings that wait for a restart,
+			       * one per line; NULL: none */
 };
 
 /* Called on the main thread when a reload ends; RESULT lives only during

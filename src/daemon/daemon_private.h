@@ -10,6 +10,7 @@
 #include "daemon/daemon.h"
 #include "event/binds.h"
 #include "event/worker.h"
+#include "util/strbuf.h"
 
 struct daemon {
 	const char *path;        /* the configuration file */
@@ -34,7 +35,8 @@ struct daemon {
 	reload_done_fn reload_done;
 	void *reload_arg;
 	struct timespec reload_started;
-	uint64_t reloads_ok; /* reloads that ended, by outcome */
+	struct strbuf reload_warnings; /* settings it could not apply, one per line */
+	uint64_t reloads_ok;           /* reloads that ended, by outcome */
 	uint64_t reloads_rejected;
 	bool last_reload_rejected;
 

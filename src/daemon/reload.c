@@ -65,12 +65,19 @@ int daemon_open_listeners(struct daemon *d)
 
 static void finish(struct daemon *d, bool ok, const char *errors)
 {
+	struct strbuf *warnings = &d->reload_warnings;
 	struct reload_result result = {
 		.ok = ok,
 		.generation = d->cfg->generation,
 		.errors = errors,
 	};
 	reload_done_fn done = d->reload_done;
+
+	if (ok && warnings->len) {
+		strbuf_add(warnings, "", 1); /* NUL-terminated for the caller */
+		if (!strbuf_failed(warnings))
+			result.warnings = warnings->data;
+	}
 
 	d->reload_done = NULL;
 	if (ok)
@@ -81,6 +88,7 @@ static void finish(struct daemon *d, bool ok, const char *errors)
 	notify_ready((unsigned long long)d->cfg->generation);
 	if (done)
 		done(d->reload_arg, &result);
+	strbuf_free(warnings);
 }
 
 static uint64_t ms_since(const struct timespec *t0)
@@ -92,21 +100,35 @@ static uint64_t ms_since(const struct timespec *t0)
 	       (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
+/* A setting the reload cannot apply: in the log, and in the reload's
+ * answer (lbctl reload prints it). */
+static void reload_warn(struct daemon *d, const char *msg)
+{
+	log_warn("reload: %s", msg);
+	if (d->reload_warnings.len)
+		strbuf_adds(&d->reload_warnings, "\n");
+	strbuf_adds(&d->reload_warnings, msg);
+}
+
 /* A weight set at run time holds across reloads until it is cleared: say
  * so where the file now asks for another. */
-static void warn_runtime_weights(const struct config *cfg)
+static void warn_runtime_weights(struct daemon *d, const struct config *cfg)
 {
+	char msg[CONFIG_NAME_MAX * 4 + 160];
+
 	for (size_t i = 0; i < cfg->npools; i++) {
 		for (size_t j = 0; j < cfg->pools[i].nservers; j++) {
 			const struct server_conf *s = &cfg->pools[i].servers[j];
 			int w = atomic_load(&s->rt->weight_override);
-			if (w >= 0 && (uint32_t)w != s->weight)
-				log_warn(
-					"reload: pool %s: server %s: the weight %d set at run time "
-					"stays (the file says %u; lbctl weight %s %s --reset "
-					"takes the file's)",
-					cfg->pools[i].name, s->name, w, s->weight,
-					cfg->pools[i].name, s->name);
+			if (w < 0 || (uint32_t)w == s->weight)
+				continue;
+			snprintf(
+				msg, sizeof(msg),
+				"pool %s: server %s: the weight %d set at run time stays (the file "
+				"says %u; lbctl weight %s %s --reset takes the file's)",
+				cfg->pools[i].name, s->name, w, s->weight, cfg->pools[i].name,
+				s->name);
+			reload_warn(d, msg);
 		}
 	}
 }
@@ -122,7 +144,7 @@ static void on_adopted(evutil_socket_t fd, short what, void *arg)
 	binds_release(&d->retired);
 	if (config_forget_runtime(d->cfg, d->pending) < 0)
 		log_error("reload: out of memory: servers removed keep their runtime settings");
-	warn_runtime_weights(d->pending);
+	warn_runtime_weights(d, d->pending);
 	config_unref(d->cfg);
 	d->cfg = d->pending;
 	d->pending = NULL;
@@ -149,6 +171,7 @@ void daemon_reload_cleanup(struct daemon *d)
 		config_unref(d->pending);
 	d->pending = NULL;
 	binds_release(&d->retired);
+	strbuf_free(&d->reload_warnings);
 	if (d->adoption.done_ev)
 		event_free(d->adoption.done_ev);
 	d->adoption.done_ev = NULL;
@@ -160,28 +183,31 @@ static bool same_str(const char *a, const char *b)
 }
 
 /* Settings that belong to the process, not to a generation: what a reload
- * can apply at once, and what needs a restart (said in the log). */
+ * can apply at once, and what needs a restart (a warning). */
 static void apply_process_settings(struct daemon *d, const struct config *cfg)
 {
 	const struct global_conf *old = &d->cfg->global, *new = &cfg->global;
+	char msg[128];
 
 	log_set_level(new->log.level);
 	atomic_store(&d->conns.max, new->max_connections);
-	if (new->workers != d->nworkers)
-		log_warn("reload: global.workers changes with a restart; %u workers stay",
+	if (new->workers != d->nworkers) {
+		snprintf(msg, sizeof(msg), "global.workers changes with a restart; %u workers stay",
 			 d->nworkers);
+		reload_warn(d, msg);
+	}
 	if (!same_str(old->admin.socket, new->admin.socket) ||
 	    old->admin.has_listen != new->admin.has_listen ||
 	    (new->admin.has_listen && !addr_equal(&old->admin.listen, &new->admin.listen)) ||
 	    old->metrics.has_listen != new->metrics.has_listen ||
 	    (new->metrics.has_listen && !addr_equal(&old->metrics.listen, &new->metrics.listen)) ||
 	    !same_str(old->user, new->user) || !same_str(old->group, new->group))
-		log_warn("reload: global.admin's socket and listen, global.metrics, global.user "
-			 "and global.group change with a restart; the admin API and the "
-			 "process's user stay as they are");
+		reload_warn(d, "global.admin's socket and listen, global.metrics, global.user and "
+			       "global.group change with a restart; the admin API and the "
+			       "process's user stay as they are");
 	if (strcmp(old->log.access, new->log.access) != 0 || old->log.format != new->log.format)
-		log_warn("reload: global.log.access and global.log.format change with a "
-			 "restart; the access log stays as it is");
+		reload_warn(d, "global.log.access and global.log.format change with a "
+			       "restart; the access log stays as it is");
 }
 
 static char *errors_text(const struct config_errors *errs)
@@ -229,6 +255,7 @@ int daemon_reload(struct daemon *d, reload_done_fn done, void *arg)
 	d->reload_done = done;
 	d->reload_arg = arg;
 	clock_gettime(CLOCK_MONOTONIC, &d->reload_started);
+	strbuf_free(&d->reload_warnings);
 	notify_reloading();
 	log_info("reload: reading %s", d->path);
 

@@ -147,6 +147,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR))
 		return;
 	io_reader_set(r, false);
+	errno = err; /* the owner may say why */
 	r->on_event(BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), r->arg);
 }
 

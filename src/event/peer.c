@@ -65,6 +65,7 @@ static void assign(struct peer *p, struct server_conf *srv)
 {
 	p->server = srv;
 	p->served_by = srv;
+	p->picks++;
 	atomic_fetch_add_explicit(&srv->rt->active, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&srv->rt->requests, 1, memory_order_relaxed);
 }
@@ -147,11 +148,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			 (what & BEV_EVENT_TIMEOUT) ?
 				 "timed out" :
 				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	log_warn("pool %s: server %s (%s): %s", p->pool->name, p->server->name,
-		 p->server->addr.text, why);
+	bool last = p->ntried + 1 > p->pool->retries;
+	log_warn("pool %s: server %s (%s): %s; %s", p->pool->name, p->server->name,
+		 p->server->addr.text, why, last ? "no retry left" : "retrying another server");
 	passive_failure(p->pool, p->server->rt, why);
 	note_failure(p, status);
-	if (p->ntried > p->pool->retries) {
+	if (last) {
 		p->ops->failed(p, status);
 		return;
 	}
@@ -206,10 +208,12 @@ void peer_connect(struct peer *p)
 		p->connecting = open_server(p);
 		if (p->connecting)
 			return;
-		log_warn("pool %s: server %s: cannot open a connection: %s", p->pool->name,
-			 srv->name, strerror(errno));
+		bool last = p->ntried + 1 > p->pool->retries;
+		log_warn("pool %s: server %s: cannot open a connection: %s; %s", p->pool->name,
+			 srv->name, strerror(errno),
+			 last ? "no retry left" : "retrying another server");
 		note_failure(p, 502);
-		if (p->ntried > p->pool->retries) {
+		if (last) {
 			p->ops->failed(p, 502);
 			return;
 		}

@@ -52,6 +52,8 @@ struct peer {
 	struct server_conf *served_by; /* the last server tried, for the log */
 	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
 	size_t ntried;
+	unsigned picks;                 /* servers picked so far: the first,
+					 * then one per retry (for the log) */
 	int fail_status;                /* 502 or 504 for the failures so far */
 	struct bufferevent *connecting; /* a connect under way */
 };

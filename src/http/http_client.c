@@ -64,6 +64,8 @@ void client_log_exchange(struct client_conn *c)
 		.upstream_us = ex->upstream_us,
 		.total_us = monotonic_us() - ex->start_us,
 		.generation = cfg->generation,
+		.termination = ex->termination,
+		.retries = ex->peer.picks > 1 ? ex->peer.picks - 1 : 0,
 	};
 	const struct http_field *f;
 
@@ -133,14 +135,16 @@ static bool error_keeps_connection(const struct client_conn *c, int status)
 
 static void client_next_request(struct client_conn *c);
 
-void client_error(struct client_conn *c, int status)
+void client_error(struct client_conn *c, int status, enum access_termination term)
 {
 	struct exchange *ex = &c->ex;
 
+	ex->termination = term;
 	if (ex->resp_started) {
 		/* Part of the response is out: the client can only learn of the
 		 * failure by the connection closing before the body's end. */
 		client_log_exchange(c);
+		client_exchange_end(c, false);
 		client_free(c);
 		return;
 	}
@@ -154,6 +158,49 @@ void client_error(struct client_conn *c, int status)
 		client_next_request(c);
 	else
 		client_close_after_flush(c);
+}
+
+void client_refuse(struct client_conn *c, int status, const char *why)
+{
+	const char *client = c->ex.client ? c->ex.client : c->in.peer_ip;
+	const struct http_head *h = &c->req.head;
+
+	/* The request line once its head was read (a client's bytes: the log
+	 * escapes them and bounds the line). */
+	if (c->req.method)
+		log_msg(status == 500 ? LOG_LEVEL_ERROR : LOG_LEVEL_INFO,
+			"listener %s: client %s: %d: %s (%s %.*s)", c->lrt->name, client, status,
+			why, c->req.method, (int)h->url_len, h->buf + h->url_off);
+	else
+		log_msg(status == 500 ? LOG_LEVEL_ERROR : LOG_LEVEL_INFO,
+			"listener %s: client %s: %d: %s", c->lrt->name, client, status, why);
+	client_error(c, status,
+		     status == 408 ? ACCESS_TERM_CLIENT_TIMEOUT :
+		     status == 500 ? ACCESS_TERM_INTERNAL :
+				     ACCESS_TERM_REFUSED);
+}
+
+void client_abort(struct client_conn *c, enum access_termination term)
+{
+	struct exchange *ex = &c->ex;
+
+	/* ex->cfg is held from a request's first byte until its line is
+	 * written: an exchange without its line yet. */
+	if (ex->cfg) {
+		if (ex->resp_started) {
+			/* What is still queued never reached the client. */
+			size_t queued = evbuffer_get_length(bufferevent_get_output(c->bev));
+			ex->bytes_out -= queued < ex->bytes_out ? queued : ex->bytes_out;
+			if (term == ACCESS_TERM_CLIENT_CLOSED)
+				term = ACCESS_TERM_CLIENT_ABORTED;
+		} else if (term == ACCESS_TERM_CLIENT_CLOSED) {
+			ex->status = 499; /* nginx's "client closed request" */
+		}
+		ex->termination = term;
+		client_log_exchange(c);
+		client_exchange_end(c, false); /* closes the server connection */
+	}
+	client_free(c);
 }
 
 /* --- a request's start and head ------------------------------------------ */
@@ -251,13 +298,13 @@ static void handle_head(struct client_conn *c)
 		/* A reload removed this connection's listener: nothing routes
 		 * its requests any more. */
 		c->keep_alive = false;
-		client_error(c, 503);
+		client_refuse(c, 503, "a reload removed the connection's listener");
 		return;
 	}
 	request_client(c);
 	status = http_request_plan(&c->req.p, &c->req.head, ex->listener, &plan);
 	if (status) {
-		client_error(c, status);
+		client_refuse(c, status, plan.reason);
 		return;
 	}
 	ex->pool = plan.pool;
@@ -268,14 +315,14 @@ static void handle_head(struct client_conn *c)
 	status = request_parser_check_body(&c->req, ex->pool->limits.body_size,
 					   bufferevent_get_input(c->bev));
 	if (status) {
-		client_error(c, status);
+		client_refuse(c, status, request_parser_error(&c->req));
 		return;
 	}
 	plan.out.client_ip = c->in.peer_ip;
 	plan.out.client_v6 = c->in.peer_v6;
 	plan.out.proto = c->in.tls ? "https" : "http";
 	if (http_request_render(&c->req.head, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
-		client_error(c, 500);
+		client_refuse(c, 500, "out of memory rendering the request head");
 		return;
 	}
 	upstream_dispatch(c);
@@ -309,12 +356,7 @@ static bool upstream_full(struct client_conn *c, struct evbuffer *out)
 
 static void on_parse_error(struct client_conn *c)
 {
-	int status = c->req.status;
-
-	if (status == 400)
-		log_debug("client %s: bad request: %s", c->in.peer_ip,
-			  request_parser_error(&c->req));
-	client_error(c, status);
+	client_refuse(c, c->req.status, request_parser_error(&c->req));
 }
 
 void client_process(struct client_conn *c)
@@ -401,9 +443,9 @@ void client_upstream_ready(struct client_conn *c)
 		client_process(c);
 }
 
-void client_upstream_failed(struct client_conn *c, int status)
+void client_upstream_failed(struct client_conn *c, int status, enum access_termination term)
 {
-	client_error(c, status);
+	client_error(c, status, term);
 }
 
 void client_upstream_drained(struct client_conn *c)

@@ -21,8 +21,16 @@
 void client_requests_init(struct client_conn *c);
 /* Parse and act on what the input buffer holds. */
 void client_process(struct client_conn *c);
-/* Answer STATUS (lbd's own answer), or close when a response started. */
-void client_error(struct client_conn *c, int status);
+/* Answer STATUS (lbd's own answer), or close when a response started;
+ * TERM is how the exchange ended, for the access log. */
+void client_error(struct client_conn *c, int status, enum access_termination term);
+/* Refuse the request with STATUS (4xx, 500, 501, 505): one info line in the
+ * error log with the client and WHY, then client_error(). */
+void client_refuse(struct client_conn *c, int status, const char *why);
+/* The connection ends under an exchange that was not logged yet (the
+ * client left, was too slow, or lbd stops): it is logged with TERM (499
+ * when the client closed before any response), then C is freed. */
+void client_abort(struct client_conn *c, enum access_termination term);
 /* One access-log line and the request counters for the exchange. */
 void client_log_exchange(struct client_conn *c);
 /* Forget the exchange: its server connection (kept in the idle pool when

@@ -114,9 +114,12 @@ static void answer_plain_http(struct client_conn *c)
 		;
 	if (!out)
 		return;
+	log_info("listener %s: client %s: 400: plain HTTP on a TLS port", c->lrt->name,
+		 c->in.peer_ip);
 	c->ex.start_us = monotonic_us();
 	clock_gettime(CLOCK_REALTIME, &c->ex.start_real);
 	c->ex.status = 400;
+	c->ex.termination = ACCESS_TERM_REFUSED;
 	c->ex.bytes_out = http_error_write(out, 400, true);
 	evbuffer_write(out, fd);
 	evbuffer_free(out);
@@ -131,21 +134,28 @@ static void on_tls_read(struct bufferevent *bev, void *arg)
 	io_reader_tls_readable(&c->rd);
 }
 
+/* The client's end of the socket closed, failed or timed out. */
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct client_conn *c = arg;
 
-	if ((what & BEV_EVENT_EOF) && c->state == CLIENT_FORWARD && c->req.complete) {
-		/* A half-close after a complete request: answer, then close. */
+	if ((what & BEV_EVENT_EOF) && c->state == CLIENT_FORWARD && c->req.complete &&
+	    c->ex.resp_started) {
+		/* The end of the client's sending while the response streams:
+		 * perhaps a half-close, perhaps gone; writing tells which. */
 		c->keep_alive = false;
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
 	    c->state == CLIENT_FORWARD && !c->ex.resp_started) {
-		client_error(c, 408); /* the request body stalled */
+		client_refuse(c, 408, "the request body stalled for timeouts.client_idle");
 		return;
 	}
-	client_free(c);
+	/* Before any response, the end of the client's sending is taken as
+	 * the client leaving (nginx does the same): 499, and the server's
+	 * request is abandoned by closing its connection. */
+	client_abort(c, (what & BEV_EVENT_TIMEOUT) ? ACCESS_TERM_CLIENT_TIMEOUT :
+						     ACCESS_TERM_CLIENT_CLOSED);
 }
 
 static void on_read_event(short what, void *arg)
@@ -160,8 +170,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	struct client_conn *c = arg;
 
 	if (c->state == CLIENT_HEAD) {
-		log_debug("client %s: request head not complete in time", c->in.peer_ip);
-		client_error(c, 408);
+		client_refuse(c, 408, "the request head was not complete within timeouts.header");
 		return;
 	}
 	client_free(c); /* idle keep-alive, or the end of a lingering close */
@@ -179,7 +188,7 @@ static void client_stop(struct conn_link *link)
 
 static void client_destroy(struct conn_link *link)
 {
-	client_free((struct client_conn *)link);
+	client_abort((struct client_conn *)link, ACCESS_TERM_SHUTDOWN);
 }
 
 /* --- set-up ----------------------------------------------------------------- */

@@ -17,6 +17,7 @@
 
 #include "balance/balance.h"
 #include "config/config.h"
+#include "core/access_log.h"
 #include "event/io.h"
 #include "event/peer.h"
 #include "event/worker.h"
@@ -63,10 +64,11 @@ struct exchange {
 			  * a fresh connection if a pooled one was
 			  * stale */
 
-	struct http_head resp; /* the response head's storage */
-	int status;            /* what the client got: the server's,
-				* or lbd's own answer */
-	bool resp_started;     /* a response head went to the client */
+	struct http_head resp;               /* the response head's storage */
+	int status;                          /* what the client got: the server's,
+					      * or lbd's own answer */
+	bool resp_started;                   /* a response head went to the client */
+	enum access_termination termination; /* how it ended, for the log */
 
 	struct timespec start_real;
 	uint64_t start_us; /* monotonic */
@@ -125,7 +127,9 @@ struct evbuffer *upstream_output(struct client_conn *c);
 
 /* http_client.c, called by the server side. */
 void client_upstream_ready(struct client_conn *c);
-void client_upstream_failed(struct client_conn *c, int status);
+/* The server side failed with STATUS (502, 503, 504): TERM says how, for
+ * the access log. */
+void client_upstream_failed(struct client_conn *c, int status, enum access_termination term);
 /* The response is complete: SERVER_REUSABLE, its connection may serve
  * another request; CLOSES_CLIENT, it ended the client connection (framed
  * by the server's close, or sent before the whole request was read). */

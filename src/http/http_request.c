@@ -7,6 +7,13 @@
 
 #include "http/route.h"
 
+/* A refusal: STATUS, and WHY for the log. */
+static int refuse(const char **why, int status, const char *text)
+{
+	*why = text;
+	return status;
+}
+
 /* RFC 9110 §7.2: a Host is a uri-host with an optional port; anything that
  * could change how the target is understood downstream is refused. */
 static bool host_acceptable(const char *host, size_t len)
@@ -55,40 +62,44 @@ static int split_absolute(struct request_out *out, const char *url, size_t len)
 	return 0;
 }
 
-static int plan_target(const llhttp_t *p, const struct http_head *h, struct request_out *out)
+static int plan_target(const llhttp_t *p, const struct http_head *h, struct request_out *out,
+		       const char **why)
 {
 	const char *url = h->buf + h->url_off;
 	size_t len = h->url_len;
 
-	if (p->method == HTTP_CONNECT)
-		return 405; /* lbd is a reverse proxy, not a forward one */
+	if (p->method == HTTP_CONNECT) /* lbd is a reverse proxy, not a forward one */
+		return refuse(why, 405, "CONNECT is not served");
 	if (len == 0)
-		return 400;
+		return refuse(why, 400, "empty request target");
 	if (url[0] == '/') {
 		out->target = url;
 		out->target_len = len;
 		return 0;
 	}
 	if (len == 1 && url[0] == '*')
-		return p->method == HTTP_OPTIONS ? (out->target = url, out->target_len = 1, 0) :
-						   400;
-	return split_absolute(out, url, len) < 0 ? 400 : 0;
+		return p->method == HTTP_OPTIONS ?
+			       (out->target = url, out->target_len = 1, 0) :
+			       refuse(why, 400,
+				      "request target * with a method other than OPTIONS");
+	return split_absolute(out, url, len) < 0 ? refuse(why, 400, "invalid request target") : 0;
 }
 
-static int plan_host(const llhttp_t *p, const struct http_head *h, struct request_out *out)
+static int plan_host(const llhttp_t *p, const struct http_head *h, struct request_out *out,
+		     const char **why)
 {
 	unsigned n;
 	const struct http_field *host = http_head_find(h, "host", &n);
 
 	if (n > 1)
-		return 400;
-	if (n == 0 && p->http_minor >= 1)
-		return 400; /* RFC 9112 §3.2: HTTP/1.1 requests carry a Host */
+		return refuse(why, 400, "more than one Host field");
+	if (n == 0 && p->http_minor >= 1) /* RFC 9112 §3.2: HTTP/1.1 requests carry a Host */
+		return refuse(why, 400, "no Host field in an HTTP/1.1 request");
 	if (out->replace_host)
 		return 0;
 	if (host) {
 		if (!host_acceptable(http_field_value(h, host), host->value_len))
-			return 400;
+			return refuse(why, 400, "invalid Host field");
 		out->host = http_field_value(h, host);
 		out->host_len = host->value_len;
 	}
@@ -98,7 +109,7 @@ static int plan_host(const llhttp_t *p, const struct http_head *h, struct reques
 /* lbd decodes chunked and nothing else: a request that applies another
  * coding (gzip, chunked) would lose it on the way (RFC 9112 §6.1: 501),
  * and chunked applied twice is malformed. */
-static int plan_codings(const struct http_head *h)
+static int plan_codings(const struct http_head *h, const char **why)
 {
 	unsigned chunked = 0;
 
@@ -122,30 +133,32 @@ static int plan_codings(const struct http_head *h)
 			if (end - start == 7 && strncasecmp(v + start, "chunked", 7) == 0)
 				chunked++;
 			else
-				return 501;
+				return refuse(why, 501, "a transfer coding other than chunked");
 		}
 	}
-	return chunked == 1 ? 0 : 400;
+	return chunked == 1 ? 0 : refuse(why, 400, "chunked applied more than once");
 }
 
-static int plan_body(const llhttp_t *p, const struct http_head *h, struct request_out *out)
+static int plan_body(const llhttp_t *p, const struct http_head *h, struct request_out *out,
+		     const char **why)
 {
 	unsigned ncl;
 
 	http_head_find(h, "content-length", &ncl);
+	/* llhttp refuses this too: never rely on one guard */
 	if ((p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) && ncl)
-		return 400; /* llhttp refuses this too: never rely on one guard */
+		return refuse(why, 400, "both Content-Length and Transfer-Encoding");
 	/* RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means the
 	 * framing is faulty (an HTTP/1.0 peer behind lbd would not decode it). */
 	if ((p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) && p->http_minor == 0)
-		return 400;
+		return refuse(why, 400, "Transfer-Encoding in an HTTP/1.0 request");
 	if (p->flags & F_CHUNKED) {
-		int status = plan_codings(h);
+		int status = plan_codings(h, why);
 		if (status)
 			return status;
 		out->body = BODY_CHUNKED;
 	} else if (p->flags & F_TRANSFER_ENCODING)
-		return 400;
+		return refuse(why, 400, "Transfer-Encoding whose final coding is not chunked");
 	else if (p->flags & F_CONTENT_LENGTH) {
 		out->body = BODY_LENGTH;
 		out->content_length = p->content_length;
@@ -155,7 +168,7 @@ static int plan_body(const llhttp_t *p, const struct http_head *h, struct reques
 	return 0;
 }
 
-static int plan_expect(const llhttp_t *p, const struct http_head *h)
+static int plan_expect(const llhttp_t *p, const struct http_head *h, const char **why)
 {
 	const struct http_field *f = http_head_find(h, "expect", NULL);
 
@@ -163,7 +176,7 @@ static int plan_expect(const llhttp_t *p, const struct http_head *h)
 		return 0;
 	if (f->value_len == 12 && strncasecmp(http_field_value(h, f), "100-continue", 12) == 0)
 		return 0;
-	return 417;
+	return refuse(why, 417, "an Expect other than 100-continue");
 }
 
 static bool is_tchar(unsigned char c)
@@ -178,20 +191,21 @@ static bool is_tchar(unsigned char c)
  * names that are empty or hold spaces, and obs-fold (RFC 9112 §5.2), whose
  * line break it hands through inside the value. lbd refuses all of them:
  * each is a way to make two parsers disagree about a request. */
-static int plan_fields(const struct http_head *h)
+static int plan_fields(const struct http_head *h, const char **why)
 {
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
 		const char *name = http_field_name(h, f);
 		if (f->name_len == 0)
-			return 400;
+			return refuse(why, 400, "an empty header field name");
 		for (uint32_t j = 0; j < f->name_len; j++)
 			if (!is_tchar((unsigned char)name[j]))
-				return 400;
+				return refuse(why, 400,
+					      "an invalid character in a header field name");
 		const char *v = http_field_value(h, f);
 		for (uint32_t j = 0; j < f->value_len; j++)
 			if (v[j] == '\r' || v[j] == '\n' || v[j] == '\0')
-				return 400;
+				return refuse(why, 400, "CR, LF or NUL in a header field value");
 	}
 	return 0;
 }
@@ -208,16 +222,18 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 	struct request_out *out = &plan->out;
 	int status;
 
+	const char **why = &plan->reason;
+
 	memset(plan, 0, sizeof(*plan));
-	if (p->http_major == 0)
-		return 400; /* an HTTP/0.9 request line ("GET /"): malformed here */
+	if (p->http_major == 0) /* an HTTP/0.9 request line ("GET /"): malformed here */
+		return refuse(why, 400, "an HTTP/0.9 request line");
 	if (p->http_major != 1)
-		return 505;
+		return refuse(why, 505, "an HTTP version other than 1.0 and 1.1");
 	out->method = llhttp_method_name(p->method);
 	out->method_len = strlen(out->method);
-	if ((status = plan_fields(h)) || (status = plan_target(p, h, out)) ||
-	    (status = plan_host(p, h, out)) || (status = plan_body(p, h, out)) ||
-	    (status = plan_expect(p, h)))
+	if ((status = plan_fields(h, why)) || (status = plan_target(p, h, out, why)) ||
+	    (status = plan_host(p, h, out, why)) || (status = plan_body(p, h, out, why)) ||
+	    (status = plan_expect(p, h, why)))
 		return status;
 	out->upgrade = p->upgrade && http_head_find(h, "upgrade", NULL) != NULL;
 	plan->is_head = p->method == HTTP_HEAD;
@@ -226,7 +242,7 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 			    p->method == HTTP_OPTIONS);
 	plan->pool = route_match(listener, out->host, out->host_len, out->target,
 				 path_length(out->target, out->target_len));
-	return plan->pool ? 0 : 404;
+	return plan->pool ? 0 : refuse(why, 404, "no route matches");
 }
 
 int http_request_render(const struct http_head *h, const struct request_out *req, char **out,

@@ -16,12 +16,13 @@ struct request_plan {
 	struct request_out out; /* client_ip, client_v6, proto: caller's */
 	struct pool_conf *pool;
 	bool is_head;
-	bool replayable; /* idempotent and without a body */
+	bool replayable;    /* idempotent and without a body */
+	const char *reason; /* why it was refused, for the log */
 };
 
 /* Check the request parsed by P into H, route it with LISTENER's routes and
  * fill PLAN. Returns 0, or the status to answer (400, 404, 405, 417, 501,
- * 505). */
+ * 505) with plan->reason saying why. */
 int http_request_plan(const llhttp_t *p, const struct http_head *h,
 		      const struct listener_conf *listener, struct request_plan *plan);
 

@@ -14,9 +14,11 @@
  * speculative writes of io.h are for plain connections only; up_reading()
  * and up_timeouts() hide the difference.
  */
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +32,7 @@
 #include "http/http_rewrite.h"
 #include "tls/tls_upstream.h"
 #include "util/clock.h"
+#include "util/units.h"
 
 /* How long an idle pooled connection is kept: shorter than the keep-alive
  * timeout of common servers (nginx 75 s, Apache 5 s is the odd one out) so
@@ -292,20 +295,24 @@ static void response_done(struct client_conn *c, const struct response_parser *r
 	client_response_done(c, rp->server_keep_alive, rp->closes_client);
 }
 
-static void fail(struct client_conn *c, int status)
+/* The server failed after it was reached: WHAT it did, in the error log
+ * with the request it was serving; TERM in the access log. Before the
+ * response started the client gets STATUS, after it the client connection
+ * closes. */
+static void fail(struct client_conn *c, int status, enum access_termination term, const char *what)
 {
 	struct exchange *ex = &c->ex;
 
 	if (ex->peer.server) {
-		peer_server_failed(&ex->peer, status == 504 ? "response timed out (504)" :
-							      "broken or cut response (502)");
-		log_warn("pool %s: server %s: %s while %s %.*s", ex->pool->name,
-			 ex->peer.server->name, status == 504 ? "timed out" : "failed",
+		peer_server_failed(&ex->peer, what);
+		log_warn("pool %s: server %s (%s): %s while %s %.*s%s", ex->pool->name,
+			 ex->peer.server->name, ex->peer.server->addr.text, what,
 			 ex->resp_started ? "relaying the response to" :
 					    "waiting for the response to",
-			 (int)c->req.head.url_len, c->req.head.buf + c->req.head.url_off);
+			 (int)c->req.head.url_len, c->req.head.buf + c->req.head.url_off,
+			 ex->resp_started ? "; the client connection is closed" : "");
 	}
-	client_upstream_failed(c, status);
+	client_upstream_failed(c, status, term);
 }
 
 /* Parse what the server sent. Returns false when the exchange ended (the
@@ -344,9 +351,10 @@ static bool process_response(struct client_conn *c)
 			client_upgraded(c, bev);
 			return false;
 		}
-		log_debug("pool %s: invalid response: %s", ex->pool->name,
-			  response_parser_error(rp));
-		fail(c, 502);
+		char why[192];
+		snprintf(why, sizeof(why), "sent an invalid response (%s)",
+			 response_parser_error(rp));
+		fail(c, 502, ACCESS_TERM_INVALID_RESPONSE, why);
 		return false;
 	}
 	response_done(c, &up->rp);
@@ -420,9 +428,14 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct upstream_conn *up = arg;
 	struct client_conn *c = up->c;
+	int err = EVUTIL_SOCKET_ERROR();
+	char why[128];
 
 	if (what & BEV_EVENT_TIMEOUT) {
-		fail(c, 504);
+		char d[32];
+		format_duration(c->ex.pool->timeouts.server_ms, d, sizeof(d));
+		snprintf(why, sizeof(why), "timed out (timeouts.server, %s)", d);
+		fail(c, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && response_parser_needs_eof(&up->rp)) {
@@ -437,7 +450,14 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (retry_stale(c))
 		return;
-	fail(c, 502);
+	if (what & BEV_EVENT_EOF)
+		snprintf(why, sizeof(why), "closed the connection");
+	else if (err == ECONNRESET)
+		snprintf(why, sizeof(why), "reset the connection");
+	else
+		snprintf(why, sizeof(why), "connection failed (%s)",
+			 err ? evutil_socket_error_to_string(err) : "TLS error");
+	fail(c, 502, ACCESS_TERM_SERVER_ABORTED, why);
 }
 
 static void up_on_read_event(short what, void *arg)
@@ -535,8 +555,8 @@ static void peer_connected(struct peer *p, struct bufferevent *bev)
 
 	if (!up) {
 		bufferevent_free(bev);
-		log_warn("pool %s: server %s: out of memory", c->ex.pool->name, p->server->name);
-		client_upstream_failed(c, 502);
+		log_error("pool %s: server %s: out of memory", c->ex.pool->name, p->server->name);
+		client_upstream_failed(c, 502, ACCESS_TERM_INTERNAL);
 		return;
 	}
 	attach(c, up);
@@ -546,7 +566,10 @@ static void peer_failed(struct peer *p, int status)
 {
 	if (status == 503)
 		log_warn("pool %s: no server available", p->pool->name);
-	client_upstream_failed(client_of(p), status);
+	client_upstream_failed(client_of(p), status,
+			       status == 503 ? ACCESS_TERM_NO_SERVER :
+			       status == 504 ? ACCESS_TERM_CONNECT_TIMEOUT :
+					       ACCESS_TERM_CONNECT_FAILED);
 }
 
 static const struct peer_ops exchange_peer_ops = {

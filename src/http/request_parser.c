@@ -10,10 +10,12 @@ static struct request_parser *parser_of(llhttp_t *p)
 	return p->data;
 }
 
-/* A callback's refusal: llhttp stops, the feed answers STATUS. */
-static int refuse(struct request_parser *rp, int status)
+/* A callback's refusal: llhttp stops, the feed answers STATUS; WHY is for
+ * the log (llhttp itself would only say "Span callback error"). */
+static int refuse(struct request_parser *rp, int status, const char *why)
 {
 	rp->status = status;
+	rp->reason = why;
 	return -1;
 }
 
@@ -31,7 +33,14 @@ static int on_message_begin(llhttp_t *p)
 
 static int head_overflowed(struct request_parser *rp)
 {
-	return refuse(rp, rp->head.overflow == HEAD_NO_MEMORY ? 500 : 431);
+	switch (rp->head.overflow) {
+	case HEAD_NO_MEMORY:
+		return refuse(rp, 500, "out of memory storing the request head");
+	case HEAD_TOO_MANY:
+		return refuse(rp, 431, "more header fields than limits.headers");
+	default:
+		return refuse(rp, 431, "request head larger than limits.header_size");
+	}
 }
 
 static int on_url(llhttp_t *p, const char *at, size_t len)
@@ -45,7 +54,7 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 			       at - rp->chunk == 1 ? rp->chunk_prev :
 						     rp->chunk_prev2;
 		if (before2 == ' ' || before2 == '\t')
-			return refuse(rp, 400);
+			return refuse(rp, 400, "more than one space after the method");
 	}
 	return http_head_add_url(&rp->head, at, len) < 0 ? head_overflowed(rp) : 0;
 }
@@ -62,7 +71,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 	struct request_parser *rp = parser_of(p);
 
 	if (http_value_is_folded(at, rp->chunk, rp->chunk_prev))
-		return refuse(rp, 400);
+		return refuse(rp, 400, "obsolete line folding in a header value");
 	return http_head_add_value(&rp->head, at, len) < 0 ? head_overflowed(rp) : 0;
 }
 
@@ -86,11 +95,9 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 
 	rp->body_bytes += len;
 	if (rp->body_size && rp->body_bytes > rp->body_size)
-		return refuse(rp, 413);
-	if (rp->body == BODY_CHUNKED && chunk_guard_body(&rp->cg, at, len, rp->chunk_end) < 0) {
-		rp->guard_failed = true;
-		return refuse(rp, 400);
-	}
+		return refuse(rp, 413, "request body larger than limits.body_size");
+	if (rp->body == BODY_CHUNKED && chunk_guard_body(&rp->cg, at, len, rp->chunk_end) < 0)
+		return refuse(rp, 400, "no CRLF after chunk data");
 	return body_write(rp->out, rp->body, at, len);
 }
 
@@ -149,8 +156,7 @@ enum request_step request_parser_feed(struct request_parser *rp, const char *buf
 	rp->chunk = buf;
 	rp->chunk_end = buf + len;
 	if (!in_head && chunk_guard_feed(&rp->cg, buf, len) < 0) {
-		rp->guard_failed = true;
-		rp->status = 400;
+		refuse(rp, 400, "no CRLF after chunk data");
 		return REQUEST_ERROR;
 	}
 	enum llhttp_errno err = llhttp_execute(&rp->p, buf, len);
@@ -167,7 +173,7 @@ enum request_step request_parser_feed(struct request_parser *rp, const char *buf
 		 * bytes: the count is the head's raw size exactly. */
 		rp->head_bytes += n;
 		if (rp->started && rp->head_bytes > rp->header_size) {
-			rp->status = 431;
+			refuse(rp, 431, "request head larger than limits.header_size");
 			return REQUEST_ERROR;
 		}
 	}
@@ -198,6 +204,7 @@ struct lookahead {
 	uint64_t body;
 	uint64_t limit;
 	int status;
+	const char *why;
 	struct chunk_guard cg;
 	const char *end; /* of the buffer being parsed */
 };
@@ -209,10 +216,13 @@ static int lookahead_on_body(llhttp_t *p, const char *at, size_t len)
 	la->body += len;
 	if (la->limit && la->body > la->limit) {
 		la->status = 413;
+		la->why = "request body larger than limits.body_size";
 		return -1;
 	}
-	if ((p->flags & F_CHUNKED) && chunk_guard_body(&la->cg, at, len, la->end) < 0)
+	if ((p->flags & F_CHUNKED) && chunk_guard_body(&la->cg, at, len, la->end) < 0) {
+		la->why = "no CRLF after chunk data";
 		return -1;
+	}
 	return 0;
 }
 
@@ -233,7 +243,7 @@ static const llhttp_settings_t lookahead_settings = {
 	.on_message_complete = lookahead_on_message_complete,
 };
 
-static int lookahead_status(const struct request_parser *rp, struct evbuffer *in)
+static int lookahead_status(struct request_parser *rp, struct evbuffer *in)
 {
 	struct evbuffer_iovec v[16];
 	struct lookahead la = { .limit = rp->body_size };
@@ -245,22 +255,34 @@ static int lookahead_status(const struct request_parser *rp, struct evbuffer *in
 	llhttp_resume(&probe);
 	for (int i = 0; i < n && i < 16; i++) {
 		la.end = (const char *)v[i].iov_base + v[i].iov_len;
-		if (chunk_guard_feed(&la.cg, v[i].iov_base, v[i].iov_len) < 0)
-			return 400;
+		if (chunk_guard_feed(&la.cg, v[i].iov_base, v[i].iov_len) < 0) {
+			la.why = "no CRLF after chunk data";
+			break;
+		}
 		enum llhttp_errno err = llhttp_execute(&probe, v[i].iov_base, v[i].iov_len);
 		if (err == HPE_PAUSED)
 			return 0;
-		if (err != HPE_OK)
-			return la.status ? la.status : 400;
+		if (err != HPE_OK) {
+			if (!la.why)
+				la.why = llhttp_get_error_reason(&probe);
+			if (!la.why || !*la.why)
+				la.why = "malformed request body";
+			break;
+		}
 	}
-	return 0;
+	if (!la.why)
+		return 0;
+	refuse(rp, la.status ? la.status : 400, la.why);
+	return rp->status;
 }
 
 int request_parser_check_body(struct request_parser *rp, uint64_t body_size, struct evbuffer *in)
 {
 	rp->body_size = body_size;
-	if (body_size && rp->body == BODY_LENGTH && rp->p.content_length > body_size)
+	if (body_size && rp->body == BODY_LENGTH && rp->p.content_length > body_size) {
+		refuse(rp, 413, "Content-Length larger than limits.body_size");
 		return 413;
+	}
 	return rp->body == BODY_NONE ? 0 : lookahead_status(rp, in);
 }
 
@@ -283,6 +305,7 @@ void request_parser_next(struct request_parser *rp)
 	rp->complete = false;
 	rp->in_head = true;
 	rp->head_bytes = 0;
+	rp->reason = NULL;
 	if (!rp->paused)
 		return;
 	if (llhttp_get_errno(&rp->p) == HPE_PAUSED_UPGRADE)
@@ -294,7 +317,10 @@ void request_parser_next(struct request_parser *rp)
 
 const char *request_parser_error(const struct request_parser *rp)
 {
-	if (rp->guard_failed)
-		return "no CRLF after chunk data";
-	return llhttp_get_error_reason(&rp->p);
+	const char *why;
+
+	if (rp->reason)
+		return rp->reason;
+	why = llhttp_get_error_reason(&rp->p);
+	return why && *why ? why : "malformed request";
 }

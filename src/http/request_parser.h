@@ -44,6 +44,7 @@ struct request_parser {
 	bool complete;       /* parsed to its end */
 	bool paused;         /* at the end of its head or of itself */
 	int status;          /* the answer after REQUEST_ERROR */
+	const char *reason;  /* why, when lbd's own check refused it */
 
 	/* The raw bytes: where the head is, what precedes a span. */
 	bool in_head;                  /* its head, or what comes before it */
@@ -51,7 +52,6 @@ struct request_parser {
 	uint64_t head_bytes;           /* raw bytes of the head so far */
 	const char *chunk, *chunk_end; /* the bytes being parsed, and the */
 	char chunk_prev, chunk_prev2;  /* last two bytes before them */
-	bool guard_failed;             /* the chunk CRLF check refused them */
 	struct chunk_guard cg;
 };
 
@@ -105,7 +105,8 @@ static inline bool request_parser_keep_alive(const struct request_parser *rp)
 	return llhttp_should_keep_alive(&rp->p);
 }
 
-/* Why the last feed returned REQUEST_ERROR with 400, for the log. */
+/* Why the request was refused (REQUEST_ERROR, or a status from
+ * request_parser_check_body()), in lbd's words, for the log. */
 const char *request_parser_error(const struct request_parser *rp);
 
 #endif

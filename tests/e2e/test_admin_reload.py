@@ -62,6 +62,28 @@ class AdminReloadTest(LbdTestCase):
                          "lbctl: reload rejected; the running configuration stays")
         self.assertEqual(set(self.names(2)), {"a", "b"})
 
+    def test_lbctl_reload_prints_restart_warnings(self):
+        """A setting that changes only with a restart is named in the
+        reload's answer and in lbctl reload's output, not only in the log."""
+        lbd = self.start_lbd(simple_config(self.port, [self.a]))
+        lbd.rewrite(simple_config(self.port, [self.a], workers=2))
+        r = lbctl("reload", socket_path=lbd.admin_socket)
+        self.assertEqual((r.returncode, r.stdout), (0, "reloaded: generation 2\n"), r.stderr)
+        self.assertEqual(r.stderr, "lbctl: warning: global.workers changes with a restart; "
+                         "1 workers stay\n")
+        # nothing to warn about: no warnings, nothing on stderr
+        lbd.rewrite(simple_config(self.port, [self.a]))
+        r = lbctl("reload", socket_path=lbd.admin_socket)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "reloaded: generation 3\n", ""))
+        r = admin_request(lbd, "POST", "/reload")
+        self.assertEqual((r.status, r.json), (200, {"ok": True, "generation": 4}), r)
+        lbd.rewrite(simple_config(self.port, [self.a], fmt="combined"))
+        r = admin_request(lbd, "POST", "/reload")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(len(r.json["warnings"]), 1, r.json)
+        self.assertIn("global.log.format", r.json["warnings"][0])
+        self.assertIn("global.log.format", lbd.stderr())
+
     def weights(self, lbd):
         st = admin_request(lbd, "GET", "/status").json
         return [(s["name"], s["weight"], s["weight_source"]) for s in st["pools"][0]["servers"]]

@@ -622,7 +622,9 @@ class TlsUpstreamConfigTest(LbdTestCase):
                     "  - name: p\n"
                     "    tls: %s\n"
                     "    servers:\n"
-                    "      - address: 127.0.0.1:9443\n" % tls_yaml)
+                    "      - address: 127.0.0.1:9443\n"
+                    "global:\n"
+                    "  admin: { socket: off }\n" % tls_yaml)
         r = subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True, text=True,
                            timeout=30, stdin=subprocess.DEVNULL)
         return path, r

@@ -62,6 +62,7 @@ static struct access_entry minimal_entry(void)
 		.upstream_us = -1,
 		.total_us = 10000000,
 		.generation = 3,
+		.termination = ACCESS_TERM_CLIENT_TIMEOUT,
 	};
 	return e;
 }
@@ -205,7 +206,7 @@ START_TEST(test_json_full)
 			 "\"protocol\":\"HTTP/1.1\",\"host\":\"example.com\",\"status\":200,"
 			 "\"bytes\":1234,\"bytes_in\":78,\"pool\":\"web\",\"server\":\"app1\","
 			 "\"upstream_time\":0.003,\"total_time\":0.004,\"generation\":1,"
-			 "\"user_agent\":\"curl/8.0\"}\n");
+			 "\"user_agent\":\"curl/8.0\",\"termination\":\"ok\",\"retries\":0}\n");
 	ck_assert(json_line_valid(format(ACCESS_FORMAT_JSON, &e)));
 }
 END_TEST
@@ -220,7 +221,7 @@ START_TEST(test_json_minimal)
 			 "\"protocol\":\"\",\"host\":\"\",\"status\":408,"
 			 "\"bytes\":0,\"bytes_in\":0,\"pool\":null,\"server\":null,"
 			 "\"upstream_time\":null,\"total_time\":10.000,\"generation\":3,"
-			 "\"user_agent\":\"\"}\n");
+			 "\"user_agent\":\"\",\"termination\":\"client_timeout\",\"retries\":0}\n");
 	ck_assert(json_line_valid(format(ACCESS_FORMAT_JSON, &e)));
 }
 END_TEST
@@ -232,7 +233,8 @@ START_TEST(test_combined_full)
 	ck_assert_str_eq(format(ACCESS_FORMAT_COMBINED, &e),
 			 "127.0.0.1 - - [25/Nov/2026:10:00:00 +0000] \"GET /a?b=1 HTTP/1.1\" "
 			 "200 1234 \"http://example.com/\" \"curl/8.0\" listener=web pool=web "
-			 "server=app1 upstream_time=0.003 total_time=0.004 generation=1\n");
+			 "server=app1 upstream_time=0.003 total_time=0.004 generation=1 "
+			 "termination=ok retries=0\n");
 }
 END_TEST
 
@@ -243,7 +245,7 @@ START_TEST(test_combined_minimal)
 	ck_assert_str_eq(format(ACCESS_FORMAT_COMBINED, &e),
 			 "::1 - - [25/Nov/2026:10:00:00 +0000] \"-\" 408 0 \"-\" \"-\" "
 			 "listener=web pool=- server=- upstream_time=- total_time=10.000 "
-			 "generation=3\n");
+			 "generation=3 termination=client_timeout retries=0\n");
 }
 END_TEST
 
@@ -257,7 +259,8 @@ START_TEST(test_http10_and_partial_request)
 	ck_assert_str_eq(format(ACCESS_FORMAT_COMBINED, &e),
 			 "127.0.0.1 - - [25/Nov/2026:10:00:00 +0000] \"GET - HTTP/1.0\" "
 			 "200 1234 \"http://example.com/\" \"curl/8.0\" listener=web pool=- "
-			 "server=app1 upstream_time=0.003 total_time=0.004 generation=1\n");
+			 "server=app1 upstream_time=0.003 total_time=0.004 generation=1 "
+			 "termination=ok retries=0\n");
 	ck_assert_ptr_nonnull(
 		strstr(format(ACCESS_FORMAT_JSON, &e), "\"path\":\"\",\"protocol\":\"HTTP/1.0\""));
 	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_JSON, &e), "\"pool\":null,"));
@@ -344,8 +347,36 @@ START_TEST(test_json_hostile)
 	ck_assert_ptr_nonnull(strstr(line, field));
 	snprintf(field, sizeof(field), "\"host\":%s,", want);
 	ck_assert_ptr_nonnull(strstr(line, field));
-	snprintf(field, sizeof(field), "\"user_agent\":%s}\n", want);
+	snprintf(field, sizeof(field), "\"user_agent\":%s,", want);
 	ck_assert_ptr_nonnull(strstr(line, field));
+}
+END_TEST
+
+/* An aborted download: the termination, the retries and the bytes sent
+ * so far, in both formats; every termination has a name of its own. */
+START_TEST(test_termination_and_retries)
+{
+	struct access_entry e = full_entry();
+	const char *seen[ACCESS_TERM_COUNT];
+
+	e.termination = ACCESS_TERM_CLIENT_ABORTED;
+	e.retries = 2;
+	e.bytes_sent = 65536;
+	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_JSON, &e), "\"bytes\":65536,"));
+	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_JSON, &e),
+				     ",\"termination\":\"client_aborted\",\"retries\":2}\n"));
+	ck_assert(json_line_valid(format(ACCESS_FORMAT_JSON, &e)));
+	ck_assert_ptr_nonnull(
+		strstr(format(ACCESS_FORMAT_COMBINED, &e), " 200 65536 \"http://example.com/\""));
+	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_COMBINED, &e),
+				     " termination=client_aborted retries=2\n"));
+	for (int t = 0; t < ACCESS_TERM_COUNT; t++) {
+		seen[t] = access_termination_name((enum access_termination)t);
+		ck_assert_uint_gt(strlen(seen[t]), 0);
+		ck_assert_uint_eq(strspn(seen[t], "abcdefghijklmnopqrstuvwxyz_"), strlen(seen[t]));
+		for (int u = 0; u < t; u++)
+			ck_assert_str_ne(seen[t], seen[u]);
+	}
 }
 END_TEST
 
@@ -864,6 +895,7 @@ int main(void)
 	tcase_add_test(fmt, test_seconds_rounding);
 	tcase_add_test(fmt, test_json_hostile);
 	tcase_add_test(fmt, test_json_every_byte);
+	tcase_add_test(fmt, test_termination_and_retries);
 	tcase_add_test(fmt, test_combined_hostile);
 	tcase_add_test(fmt, test_size_contract);
 	suite_add_tcase(s, fmt);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char capture_path[512];
@@ -153,6 +154,41 @@ START_TEST(test_newlines_escaped)
 }
 END_TEST
 
+/* Under systemd (JOURNAL_STREAM names stderr's device and inode) each line
+ * starts with its syslog priority and leaves time and pid to the journal;
+ * a JOURNAL_STREAM that names another file (stderr redirected) does not. */
+START_TEST(test_journal_priority_prefix)
+{
+	struct stat st;
+	char env[64];
+	char *s;
+
+	capture_start();
+	ck_assert_int_eq(fstat(STDERR_FILENO, &st), 0);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	ck_assert(log_detect_journal());
+	log_set_level(LOG_LEVEL_DEBUG);
+	log_error("e");
+	log_warn("w");
+	log_info("i");
+	log_debug("d");
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", env, 1);
+	ck_assert(!log_detect_journal());
+	log_info("plain");
+	unsetenv("JOURNAL_STREAM");
+	ck_assert(!log_detect_journal());
+	s = capture_end();
+	ck_assert_str_eq(strstr(s, "<3>"), s);
+	ck_assert_ptr_nonnull(strstr(s, "<3>error: e\n<4>warn: w\n<6>info: i\n<7>debug: d\n"));
+	assert_line(strstr(s, "d\n") + 2, "info: plain\n");
+	free(s);
+}
+END_TEST
+
 START_TEST(test_truncation)
 {
 	size_t big = 3 * PIPE_BUF;
@@ -269,6 +305,7 @@ int main(void)
 	tcase_add_test(tc, test_line_format);
 	tcase_add_test(tc, test_levels_filter);
 	tcase_add_test(tc, test_newlines_escaped);
+	tcase_add_test(tc, test_journal_priority_prefix);
 	tcase_add_test(tc, test_truncation);
 	tcase_add_test(tc, test_truncation_of_escapes);
 	tcase_add_test(tc, test_errno_preserved);
