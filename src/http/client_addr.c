@@ -51,6 +51,13 @@ static bool walk_forwarded(const struct http_head *h, const struct cidr *trusted
 	return found;
 }
 
+bool client_addr_trusted(const struct cidr *trusted, size_t ntrusted, const char *peer)
+{
+	struct ip_addr a;
+
+	return ip_parse(peer, strlen(peer), &a) == 0 && is_trusted(trusted, ntrusted, &a);
+}
+
 bool client_addr_forwarded(const struct http_head *h, const struct cidr *trusted, size_t ntrusted,
 			   const char *peer, char out[INET6_ADDRSTRLEN])
 {

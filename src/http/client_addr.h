@@ -17,6 +17,9 @@
 #include "http/http_head.h"
 #include "util/cidr.h"
 
+/* True when PEER (numeric text) is in TRUSTED. */
+bool client_addr_trusted(const struct cidr *trusted, size_t ntrusted, const char *peer);
+
 /* When PEER (numeric text) is in TRUSTED and the X-Forwarded-For fields of
  * H name a client, write its numeric text to OUT and return true; false:
  * the peer is the client. The elements are read right to left (the last

@@ -244,16 +244,20 @@ void client_requests_init(struct client_conn *c)
 
 /* The client address of this request: the connection's (its peer, or the
  * source of its PROXY header), or the one X-Forwarded-For names when that
- * is one of the listener's trusted proxies (client_addr.h). */
-static void request_client(struct client_conn *c)
+ * is one of the listener's trusted proxies (client_addr.h). Returns whether
+ * it is one. */
+static bool request_client(struct client_conn *c)
 {
 	struct exchange *ex = &c->ex;
 	const struct listener_conf *l = ex->listener; /* checked by the caller */
 
 	ex->client = c->in.peer_ip;
-	if (l->ntrusted && client_addr_forwarded(&c->req.head, l->trusted, l->ntrusted,
-						 c->in.peer_ip, ex->client_buf))
+	if (!l->ntrusted || !client_addr_trusted(l->trusted, l->ntrusted, c->in.peer_ip))
+		return false;
+	if (client_addr_forwarded(&c->req.head, l->trusted, l->ntrusted, c->in.peer_ip,
+				  ex->client_buf))
 		ex->client = ex->client_buf;
+	return true;
 }
 
 /* What the pool's algorithm looks at: the key ip_hash hashes (a header's
@@ -301,7 +305,7 @@ static void handle_head(struct client_conn *c)
 		client_refuse(c, 503, "a reload removed the connection's listener");
 		return;
 	}
-	request_client(c);
+	bool trusted = request_client(c);
 	status = http_request_plan(&c->req.p, &c->req.head, ex->listener, &plan);
 	if (status) {
 		client_refuse(c, status, plan.reason);
@@ -321,10 +325,15 @@ static void handle_head(struct client_conn *c)
 	plan.out.client_ip = c->in.peer_ip;
 	plan.out.client_v6 = c->in.peer_v6;
 	plan.out.proto = c->in.tls ? "https" : "http";
+	plan.out.trusted = trusted;
 	if (http_request_render(&c->req.head, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
 		client_refuse(c, 500, "out of memory rendering the request head");
 		return;
 	}
+	if (!plan.out.host) /* HTTP/1.0 without Host: the server gets one */
+		ex->host_at = (size_t)((char *)memchr(ex->head_out, '\n', ex->head_out_len) -
+				       ex->head_out) +
+			      1;
 	upstream_dispatch(c);
 }
 

@@ -57,6 +57,9 @@ struct exchange {
 
 	char *head_out;      /* rewritten request head, kept for */
 	size_t head_out_len; /* a retry on another server */
+	size_t host_at;      /* a request without Host (HTTP/1.0): where
+			      * the server's address goes in as Host
+			      * (after the request line); 0: it has one */
 	bool req_sent;       /* a byte of it may have reached a server */
 	bool upgrade;
 	bool is_head;

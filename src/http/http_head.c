@@ -5,8 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-enum { SPAN_NONE, SPAN_URL, SPAN_REASON, SPAN_NAME, SPAN_VALUE };
-
 void http_head_init(struct http_head *h, uint32_t max_bytes, uint32_t max_fields)
 {
 	memset(h, 0, sizeof(*h));
@@ -18,10 +16,11 @@ void http_head_reset(struct http_head *h)
 {
 	h->len = 0;
 	h->nfields = 0;
+	h->method_off = h->method_len = 0;
 	h->url_off = h->url_len = 0;
 	h->reason_off = h->reason_len = 0;
 	h->overflow = HEAD_FITS;
-	h->last = SPAN_NONE;
+	h->last = HEAD_SPAN_NONE;
 }
 
 void http_head_cache_free(struct http_head_cache *cache)
@@ -119,19 +118,24 @@ static int add_span(struct http_head *h, int kind, const char *at, size_t len, u
 	return 0;
 }
 
+int http_head_add_method(struct http_head *h, const char *at, size_t len)
+{
+	return add_span(h, HEAD_SPAN_METHOD, at, len, &h->method_off, &h->method_len);
+}
+
 int http_head_add_url(struct http_head *h, const char *at, size_t len)
 {
-	return add_span(h, SPAN_URL, at, len, &h->url_off, &h->url_len);
+	return add_span(h, HEAD_SPAN_URL, at, len, &h->url_off, &h->url_len);
 }
 
 int http_head_add_reason(struct http_head *h, const char *at, size_t len)
 {
-	return add_span(h, SPAN_REASON, at, len, &h->reason_off, &h->reason_len);
+	return add_span(h, HEAD_SPAN_REASON, at, len, &h->reason_off, &h->reason_len);
 }
 
 int http_head_add_name(struct http_head *h, const char *at, size_t len)
 {
-	if (h->last != SPAN_NAME) {
+	if (h->last != HEAD_SPAN_NAME) {
 		if (h->nfields == h->max_fields) {
 			h->overflow = HEAD_TOO_MANY;
 			return -1;
@@ -153,7 +157,7 @@ int http_head_add_name(struct http_head *h, const char *at, size_t len)
 		memset(&h->fields[h->nfields++], 0, sizeof(struct http_field));
 	}
 	struct http_field *f = &h->fields[h->nfields - 1];
-	return add_span(h, SPAN_NAME, at, len, &f->name_off, &f->name_len);
+	return add_span(h, HEAD_SPAN_NAME, at, len, &f->name_off, &f->name_len);
 }
 
 int http_head_add_value(struct http_head *h, const char *at, size_t len)
@@ -161,7 +165,7 @@ int http_head_add_value(struct http_head *h, const char *at, size_t len)
 	if (h->nfields == 0)
 		return -1;
 	struct http_field *f = &h->fields[h->nfields - 1];
-	return add_span(h, SPAN_VALUE, at, len, &f->value_off, &f->value_len);
+	return add_span(h, HEAD_SPAN_VALUE, at, len, &f->value_off, &f->value_len);
 }
 
 bool http_field_is(const struct http_head *h, const struct http_field *f, const char *name)
@@ -222,4 +226,42 @@ bool http_head_connection_names(const struct http_head *h, const struct http_fie
 			return true;
 	}
 	return false;
+}
+
+static uint8_t count_breaks(const char *from, const char *to, uint8_t n)
+{
+	for (; from < to && n < 2; from++)
+		if (*from == '\n')
+			n++;
+	return n;
+}
+
+void fold_guard_name(struct fold_guard *g, const char *at, size_t len, const char *chunk_end)
+{
+	/* A span that stops short of the bytes' end stopped at the colon;
+	 * one that reaches it goes on in the next bytes. */
+	if (at + len < chunk_end) {
+		g->name_end = at + len;
+		g->before_value = true;
+		g->breaks = 0;
+	}
+}
+
+bool fold_guard_value(struct fold_guard *g, const char *at, size_t len, const char *chunk,
+		      char prev)
+{
+	if (!g->before_value)
+		return (at > chunk ? at[-1] : prev) == '\n';
+	uint8_t breaks = count_breaks(g->name_end ? g->name_end : chunk, at, g->breaks);
+	g->before_value = false;
+	g->name_end = NULL;
+	return breaks > (len == 0 ? 1 : 0);
+}
+
+void fold_guard_end(struct fold_guard *g, const char *chunk, size_t used)
+{
+	if (g->before_value)
+		g->breaks = count_breaks(g->name_end ? g->name_end : chunk, chunk + used,
+					 g->breaks);
+	g->name_end = NULL;
 }

@@ -41,15 +41,25 @@ enum http_head_overflow {
 	HEAD_NO_MEMORY,
 };
 
+enum {
+	HEAD_SPAN_NONE,
+	HEAD_SPAN_METHOD,
+	HEAD_SPAN_URL,
+	HEAD_SPAN_REASON,
+	HEAD_SPAN_NAME,
+	HEAD_SPAN_VALUE
+};
+
 struct http_head {
 	char *buf;
 	uint32_t len, cap, max_bytes;
 	struct http_field *fields;
 	uint32_t nfields, fields_cap, max_fields;
+	uint32_t method_off, method_len; /* method, requests only */
 	uint32_t url_off, url_len;       /* request-target, requests only */
 	uint32_t reason_off, reason_len; /* reason phrase, responses only */
 	enum http_head_overflow overflow;
-	int last;                      /* which span was appended last */
+	int last;                      /* which span was appended last (HEAD_SPAN_) */
 	struct http_head_cache *cache; /* where storage comes from, or NULL */
 };
 
@@ -60,23 +70,39 @@ void http_head_reset(struct http_head *h);
 void http_head_release(struct http_head *h);
 void http_head_free(struct http_head *h);
 
-/* Append a span of the request-target, reason, field name or field value.
+/* Append a span of the method, request-target, reason, field name or field
+ * value.
  * Return 0, or -1 once the head overflows (see h->overflow). */
+int http_head_add_method(struct http_head *h, const char *at, size_t len);
 int http_head_add_url(struct http_head *h, const char *at, size_t len);
 int http_head_add_reason(struct http_head *h, const char *at, size_t len);
 int http_head_add_name(struct http_head *h, const char *at, size_t len);
 int http_head_add_value(struct http_head *h, const char *at, size_t len);
 
-/* llhttp accepts obs-fold (a field value continued on the next line) and
- * hands the continuation over as one more value span; RFC 9112 §5.2 lets a
- * proxy refuse it, and lbd does, since folded values are a smuggling
- * vector. A value span that starts right after a line break is a fold: AT
- * is the span, CHUNK the start of the bytes being parsed, PREV the last
- * byte of the previous chunk. */
-static inline bool http_value_is_folded(const char *at, const char *chunk, char prev)
-{
-	return (at > chunk ? at[-1] : prev) == '\n';
-}
+/* llhttp accepts obs-fold (a field value continued on the next line); RFC
+ * 9112 §5.2 lets a proxy refuse it, and lbd does, since folded values are a
+ * smuggling vector. llhttp hands a continuation over as one more value span
+ * that starts right after a line break, and a value that only begins on a
+ * continuation line ("X:\r\n b") as a first span with a line break between
+ * the name and itself. An empty value ("X:\r\n") is a span of no bytes at
+ * the start of the next line: one line break, its own, and no fold. The
+ * guard watches the raw bytes between a field's name and its value. */
+struct fold_guard {
+	const char *name_end; /* in the bytes being parsed; NULL: before them */
+	bool before_value;    /* a name ended, its value has not begun */
+	uint8_t breaks;       /* line feeds since the name in earlier bytes (to 2) */
+};
+
+/* A name span AT, LEN of the bytes being parsed, which end at CHUNK_END. */
+void fold_guard_name(struct fold_guard *g, const char *at, size_t len, const char *chunk_end);
+
+/* A value span AT, LEN of the bytes starting at CHUNK (PREV: the last byte
+ * before them). True when it is (or follows) a fold. */
+bool fold_guard_value(struct fold_guard *g, const char *at, size_t len, const char *chunk,
+		      char prev);
+
+/* The parser used USED bytes at CHUNK. */
+void fold_guard_end(struct fold_guard *g, const char *chunk, size_t used);
 
 static inline const char *http_field_name(const struct http_head *h, const struct http_field *f)
 {

@@ -27,6 +27,17 @@ static bool host_acceptable(const char *host, size_t len)
 	return true;
 }
 
+/* The length of the prefix of S (LEN bytes) without any of the bytes of
+ * STOP. */
+static size_t strcspn_n(const char *s, size_t len, const char *stop)
+{
+	size_t i = 0;
+
+	while (i < len && !strchr(stop, s[i]))
+		i++;
+	return i;
+}
+
 /* Split an absolute-form target ("http://host:port/path?q") into its
  * authority and origin-form path; RFC 9112 §3.2.2 says the authority then
  * replaces the Host field. */
@@ -42,24 +53,32 @@ static int split_absolute(struct request_out *out, const char *url, size_t len)
 		return -1;
 	const char *auth = url + skip;
 	size_t rest = len - skip;
-	const char *path = memchr(auth, '/', rest);
-	size_t auth_len = path ? (size_t)(path - auth) : rest;
-	const char *q = memchr(auth, '?', auth_len);
-	if (q)
-		auth_len = (size_t)(q - auth);
+	/* The authority ends at the path, or at the query of an empty path
+	 * ("http://h?q" is "/?q" in origin form, RFC 9112 §3.2.1). */
+	size_t auth_len = strcspn_n(auth, rest, "/?");
 	if (auth_len == 0 || !host_acceptable(auth, auth_len))
 		return -1;
 	out->host = auth;
 	out->host_len = auth_len;
 	out->replace_host = true;
-	if (path) {
-		out->target = path;
-		out->target_len = rest - (size_t)(path - auth);
+	if (auth_len < rest && auth[auth_len] == '/') {
+		out->target = auth + auth_len;
+		out->target_len = rest - auth_len;
+	} else if (auth_len < rest) {
+		/* "/" then the query: the target is rebuilt when written */
+		out->target = auth + auth_len;
+		out->target_len = rest - auth_len;
+		out->target_slash = true;
 	} else {
 		out->target = "/";
 		out->target_len = 1;
 	}
 	return 0;
+}
+
+static bool method_is(const struct request_out *out, const char *name)
+{
+	return out->method_len == strlen(name) && memcmp(out->method, name, out->method_len) == 0;
 }
 
 static int plan_target(const llhttp_t *p, const struct http_head *h, struct request_out *out,
@@ -77,11 +96,15 @@ static int plan_target(const llhttp_t *p, const struct http_head *h, struct requ
 		out->target_len = len;
 		return 0;
 	}
-	if (len == 1 && url[0] == '*')
-		return p->method == HTTP_OPTIONS ?
-			       (out->target = url, out->target_len = 1, 0) :
-			       refuse(why, 400,
+	if (len == 1 && url[0] == '*') {
+		if (!method_is(out, "OPTIONS"))
+			return refuse(why, 400,
 				      "request target * with a method other than OPTIONS");
+		out->target = url;
+		out->target_len = 1;
+		out->asterisk = true;
+		return 0;
+	}
 	return split_absolute(out, url, len) < 0 ? refuse(why, 400, "invalid request target") : 0;
 }
 
@@ -143,21 +166,25 @@ static int plan_body(const llhttp_t *p, const struct http_head *h, struct reques
 		     const char **why)
 {
 	unsigned ncl;
+	/* llhttp flags no Transfer-Encoding whose value is empty: the field's
+	 * presence is what counts (it names no final chunked: 400). */
+	bool te = (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) ||
+		  http_head_find(h, "transfer-encoding", NULL);
 
 	http_head_find(h, "content-length", &ncl);
 	/* llhttp refuses this too: never rely on one guard */
-	if ((p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) && ncl)
+	if (te && ncl)
 		return refuse(why, 400, "both Content-Length and Transfer-Encoding");
 	/* RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means the
 	 * framing is faulty (an HTTP/1.0 peer behind lbd would not decode it). */
-	if ((p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) && p->http_minor == 0)
+	if (te && p->http_minor == 0)
 		return refuse(why, 400, "Transfer-Encoding in an HTTP/1.0 request");
 	if (p->flags & F_CHUNKED) {
 		int status = plan_codings(h, why);
 		if (status)
 			return status;
 		out->body = BODY_CHUNKED;
-	} else if (p->flags & F_TRANSFER_ENCODING)
+	} else if (te)
 		return refuse(why, 400, "Transfer-Encoding whose final coding is not chunked");
 	else if (p->flags & F_CONTENT_LENGTH) {
 		out->body = BODY_LENGTH;
@@ -172,7 +199,9 @@ static int plan_expect(const llhttp_t *p, const struct http_head *h, const char 
 {
 	const struct http_field *f = http_head_find(h, "expect", NULL);
 
-	if (!f || p->http_minor == 0)
+	/* RFC 9110 §10.1.1: HTTP/1.0 servers ignore it; an empty list asks
+	 * for nothing. */
+	if (!f || p->http_minor == 0 || f->value_len == 0)
 		return 0;
 	if (f->value_len == 12 && strncasecmp(http_field_value(h, f), "100-continue", 12) == 0)
 		return 0;
@@ -229,19 +258,26 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 		return refuse(why, 400, "an HTTP/0.9 request line");
 	if (p->http_major != 1)
 		return refuse(why, 505, "an HTTP version other than 1.0 and 1.1");
-	out->method = llhttp_method_name(p->method);
-	out->method_len = strlen(out->method);
+	if (h->method_len == 0)
+		return refuse(why, 400, "no method");
+	out->method = h->buf + h->method_off;
+	out->method_len = h->method_len;
+	out->http_minor = p->http_minor;
 	if ((status = plan_fields(h, why)) || (status = plan_target(p, h, out, why)) ||
 	    (status = plan_host(p, h, out, why)) || (status = plan_body(p, h, out, why)) ||
 	    (status = plan_expect(p, h, why)))
 		return status;
 	out->upgrade = p->upgrade && http_head_find(h, "upgrade", NULL) != NULL;
-	plan->is_head = p->method == HTTP_HEAD;
+	/* By their names: an extension method reached llhttp as "GET". */
+	plan->is_head = method_is(out, "HEAD");
 	plan->replayable = out->body == BODY_NONE &&
-			   (p->method == HTTP_GET || p->method == HTTP_HEAD ||
-			    p->method == HTTP_OPTIONS);
-	plan->pool = route_match(listener, out->host, out->host_len, out->target,
-				 path_length(out->target, out->target_len));
+			   (method_is(out, "GET") || plan->is_head || method_is(out, "OPTIONS"));
+	/* "OPTIONS *" is about the server as a whole: routed by host alone. */
+	plan->pool = out->asterisk ? route_match(listener, out->host, out->host_len, NULL, 0) :
+		     out->target_slash ?
+				     route_match(listener, out->host, out->host_len, "/", 1) :
+				     route_match(listener, out->host, out->host_len, out->target,
+						 path_length(out->target, out->target_len));
 	return plan->pool ? 0 : refuse(why, 404, "no route matches");
 }
 

@@ -19,6 +19,7 @@ static int on_message_begin(llhttp_t *p)
 
 	http_head_reset(rp->head);
 	rp->cg = (struct chunk_guard){ 0 };
+	rp->fg = (struct fold_guard){ 0 };
 	return 0;
 }
 
@@ -35,14 +36,17 @@ static int on_status(llhttp_t *p, const char *at, size_t len)
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
-	return http_head_add_name(parser_of(p)->head, at, len);
+	struct response_parser *rp = parser_of(p);
+
+	fold_guard_name(&rp->fg, at, len, rp->chunk_end);
+	return http_head_add_name(rp->head, at, len);
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
 	struct response_parser *rp = parser_of(p);
 
-	if (http_value_is_folded(at, rp->chunk, rp->chunk_prev))
+	if (fold_guard_value(&rp->fg, at, len, rp->chunk, rp->chunk_prev))
 		return -1;
 	return http_head_add_value(rp->head, at, len);
 }
@@ -227,6 +231,7 @@ enum response_step response_parser_feed(struct response_parser *rp, const char *
 	size_t n = err == HPE_OK ? len : (size_t)(llhttp_get_error_pos(&rp->p) - buf);
 	if (n)
 		rp->chunk_prev = buf[n - 1];
+	fold_guard_end(&rp->fg, buf, n);
 	*used = n;
 	switch (err) {
 	case HPE_OK:

@@ -55,6 +55,7 @@ struct response_parser {
 	char chunk_prev;
 	bool guard_failed;
 	struct chunk_guard cg;
+	struct fold_guard fg;
 };
 
 enum response_step {

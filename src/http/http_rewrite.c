@@ -25,11 +25,16 @@ static void add_line(struct strbuf *out, const char *name, const char *value, si
 	strbuf_add(out, "\r\n", 2);
 }
 
+/* An empty value (RFC 9110 §5.5 allows it) is written without the space. */
 static void add_field(struct strbuf *out, const struct http_head *h, const struct http_field *f)
 {
 	strbuf_add(out, http_field_name(h, f), f->name_len);
-	strbuf_add(out, ": ", 2);
-	strbuf_add(out, http_field_value(h, f), f->value_len);
+	if (f->value_len) {
+		strbuf_add(out, ": ", 2);
+		strbuf_add(out, http_field_value(h, f), f->value_len);
+	} else {
+		strbuf_add(out, ":", 1);
+	}
 	strbuf_add(out, "\r\n", 2);
 }
 
@@ -67,14 +72,18 @@ static bool is_token(const char *s, size_t len)
 }
 
 /* RFC 7239: for="[2001:db8::1]" needs quotes, an IPv4 address does not;
- * a host with a port contains ':' and is quoted too. */
+ * a host with a port contains ':' and is quoted too. A client that has no
+ * address (one on a unix: listener) is "unknown" (§6.3). The elements a
+ * trusted proxy sent come first. */
 static void add_forwarded(struct strbuf *out, const struct http_head *h,
 			  const struct request_out *req)
 {
 	strbuf_adds(out, "Forwarded: ");
-	if (add_joined(out, h, "forwarded"))
+	if (req->trusted && add_joined(out, h, "forwarded"))
 		strbuf_add(out, ", ", 2);
-	if (req->client_v6) {
+	if (!req->client_v6 && !(req->client_ip[0] >= '0' && req->client_ip[0] <= '9')) {
+		strbuf_adds(out, "for=unknown");
+	} else if (req->client_v6) {
 		strbuf_adds(out, "for=\"[");
 		strbuf_adds(out, req->client_ip);
 		strbuf_adds(out, "]\"");
@@ -95,13 +104,24 @@ static void add_forwarded(struct strbuf *out, const struct http_head *h,
 	strbuf_add(out, "\r\n", 2);
 }
 
-static bool request_drops(const struct http_head *h, const struct http_field *f,
-			  const struct request_out *req)
+/* Which of the X-Forwarded-Proto and X-Forwarded-Host fields a request
+ * keeps: a trusted proxy's, when it sent one that is not empty. */
+struct kept {
+	bool proto, host;
+};
+
+static bool has_value(const struct http_head *h, const char *name)
 {
-	static const char *const replaced[] = {
-		"content-length",   "x-forwarded-for", "x-forwarded-proto",
-		"x-forwarded-host", "forwarded",
-	};
+	for (uint32_t i = 0; i < h->nfields; i++)
+		if (http_field_is(h, &h->fields[i], name) && h->fields[i].value_len)
+			return true;
+	return false;
+}
+
+static bool request_drops(const struct http_head *h, const struct http_field *f,
+			  const struct request_out *req, struct kept kept)
+{
+	static const char *const replaced[] = { "content-length", "x-forwarded-for", "forwarded" };
 
 	if (http_is_hop_by_hop(h, f))
 		return true;
@@ -110,6 +130,14 @@ static bool request_drops(const struct http_head *h, const struct http_field *f,
 	for (size_t i = 0; i < sizeof(replaced) / sizeof(replaced[0]); i++)
 		if (http_field_is(h, f, replaced[i]))
 			return true;
+	if (http_field_is(h, f, "x-forwarded-proto"))
+		return !kept.proto || f->value_len == 0;
+	if (http_field_is(h, f, "x-forwarded-host"))
+		return !kept.host || f->value_len == 0;
+	/* An HTTP/1.0 client's 100-continue is to be ignored (RFC 9110
+	 * §10.1.1): forwarded in HTTP/1.1 it would become a real one. */
+	if (req->http_minor == 0 && http_field_is(h, f, "expect"))
+		return true;
 	return false;
 }
 
@@ -135,15 +163,21 @@ static void add_upgrade(struct strbuf *out, const struct http_head *h)
 
 int http_request_write(struct strbuf *out, const struct http_head *h, const struct request_out *req)
 {
+	struct kept kept = { 0 };
+
+	if (req->trusted) {
+		kept.proto = has_value(h, "x-forwarded-proto");
+		kept.host = has_value(h, "x-forwarded-host");
+	}
 	strbuf_add(out, req->method, req->method_len);
-	strbuf_add(out, " ", 1);
+	strbuf_add(out, req->target_slash ? " /" : " ", req->target_slash ? 2 : 1);
 	strbuf_add(out, req->target, req->target_len);
 	strbuf_adds(out, " HTTP/1.1\r\n");
 	if (req->replace_host && req->host)
 		add_line(out, "Host", req->host, req->host_len);
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
-		if (!request_drops(h, f, req))
+		if (!request_drops(h, f, req, kept))
 			add_field(out, h, f);
 	}
 	add_framing(out, req->body, req->content_length);
@@ -154,10 +188,10 @@ int http_request_write(struct strbuf *out, const struct http_head *h, const stru
 	if (add_joined(out, h, "x-forwarded-for"))
 		strbuf_add(out, ", ", 2);
 	strbuf_adds(out, req->client_ip);
-	strbuf_adds(out, "\r\nX-Forwarded-Proto: ");
-	strbuf_adds(out, req->proto);
 	strbuf_add(out, "\r\n", 2);
-	if (req->host && req->host_len)
+	if (!kept.proto)
+		add_line(out, "X-Forwarded-Proto", req->proto, strlen(req->proto));
+	if (!kept.host && req->host && req->host_len)
 		add_line(out, "X-Forwarded-Host", req->host, req->host_len);
 	add_forwarded(out, h, req);
 	strbuf_add(out, "\r\n", 2);

@@ -4,8 +4,9 @@
  * Hop-by-hop fields (Connection and every field it names, Keep-Alive,
  * Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade) never cross
  * lbd; the framing of each side is lbd's own (body.h). Requests gain
- * X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and Forwarded; the
- * Host field is kept.
+ * X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and Forwarded (a
+ * trusted proxy's X-Forwarded-Proto, X-Forwarded-Host and Forwarded
+ * elements are kept, anyone else's replaced); the Host field is kept.
  */
 #ifndef LBD_HTTP_REWRITE_H
 #define LBD_HTTP_REWRITE_H
@@ -22,12 +23,16 @@ struct request_out {
 	const char *method;
 	size_t method_len;
 	const char *target;
-	size_t target_len; /* origin-form */
+	size_t target_len; /* origin-form, or "*" */
+	bool target_slash; /* TARGET is the query of an empty path: "/" first */
+	bool asterisk;     /* "OPTIONS *" */
+	int http_minor;    /* HTTP/1.<minor> of the client */
 	const char *host;
 	size_t host_len;       /* NULL: the request had none */
 	bool replace_host;     /* absolute-form: HOST replaces Host */
-	const char *client_ip; /* numeric */
+	const char *client_ip; /* numeric, or "unix" */
 	bool client_v6;
+	bool trusted;      /* the peer is one of the listener's trusted proxies */
 	const char *proto; /* "http" or "https" */
 	enum body_mode body;
 	uint64_t content_length; /* with BODY_LENGTH */

@@ -490,6 +490,25 @@ static struct upstream_conn *up_new(struct client_conn *c, struct bufferevent *b
 	return up;
 }
 
+/* The request head; one without Host (HTTP/1.0 allows it, HTTP/1.1 does
+ * not, RFC 9112 §3.2) gets the server's address, as nginx's default
+ * proxy_set_header Host $proxy_host does ("localhost" for a unix socket). */
+static void write_head(struct bufferevent *bev, const struct exchange *ex,
+		       const struct server_conf *srv)
+{
+	if (!ex->host_at) {
+		bufferevent_write(bev, ex->head_out, ex->head_out_len);
+		return;
+	}
+	const char *host = srv->addr.sa.ss_family == AF_UNIX ? "localhost" : srv->addr.text;
+	char line[sizeof(srv->addr.text) + 16];
+	int n = snprintf(line, sizeof(line), "Host: %s\r\n", host);
+
+	bufferevent_write(bev, ex->head_out, ex->host_at);
+	bufferevent_write(bev, line, (size_t)n);
+	bufferevent_write(bev, ex->head_out + ex->host_at, ex->head_out_len - ex->host_at);
+}
+
 static void attach(struct client_conn *c, struct upstream_conn *up)
 {
 	struct exchange *ex = &c->ex;
@@ -517,7 +536,7 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	else
 		bufferevent_disable(up->bev, EV_WRITE);
 	up_reading(up, true);
-	bufferevent_write(up->bev, ex->head_out, ex->head_out_len);
+	write_head(up->bev, ex, c->ex.peer.server);
 	ex->upstream_start_us = monotonic_us();
 	ex->req_sent = true;
 	set_server_timeouts(c);

@@ -27,6 +27,7 @@ static int on_message_begin(llhttp_t *p)
 	rp->head.max_fields = rp->headers;
 	http_head_reset(&rp->head);
 	rp->cg = (struct chunk_guard){ 0 };
+	rp->fg = (struct fold_guard){ 0 };
 	rp->started = true;
 	return 0;
 }
@@ -43,13 +44,26 @@ static int head_overflowed(struct request_parser *rp)
 	}
 }
 
+/* The method as the client sent it: llhttp's span, or the extension
+ * method llhttp was given "GET" for. */
+static int on_method(llhttp_t *p, const char *at, size_t len)
+{
+	struct request_parser *rp = parser_of(p);
+
+	if (rp->ext_method) {
+		at = rp->method_buf;
+		len = rp->method_held;
+	}
+	return http_head_add_method(&rp->head, at, len) < 0 ? head_overflowed(rp) : 0;
+}
+
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
 	struct request_parser *rp = parser_of(p);
 
 	/* RFC 9112 §3: one space between method and target; llhttp skips
 	 * extra ones, a stricter parser behind lbd would not. */
-	if (rp->head.url_len == 0 && rp->head.last == 0) {
+	if (rp->head.url_len == 0 && rp->head.last != HEAD_SPAN_URL) {
 		char before2 = at - rp->chunk >= 2 ? at[-2] :
 			       at - rp->chunk == 1 ? rp->chunk_prev :
 						     rp->chunk_prev2;
@@ -63,6 +77,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
 	struct request_parser *rp = parser_of(p);
 
+	fold_guard_name(&rp->fg, at, len, rp->chunk_end);
 	return http_head_add_name(&rp->head, at, len) < 0 ? head_overflowed(rp) : 0;
 }
 
@@ -70,7 +85,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
 	struct request_parser *rp = parser_of(p);
 
-	if (http_value_is_folded(at, rp->chunk, rp->chunk_prev))
+	if (fold_guard_value(&rp->fg, at, len, rp->chunk, rp->chunk_prev))
 		return refuse(rp, 400, "obsolete line folding in a header value");
 	return http_head_add_value(&rp->head, at, len) < 0 ? head_overflowed(rp) : 0;
 }
@@ -81,7 +96,13 @@ static int on_headers_complete(llhttp_t *p)
 {
 	struct request_parser *rp = parser_of(p);
 
-	rp->method = llhttp_method_name(p->method);
+	if (rp->head.method_len == 0)
+		return refuse(rp, 400, "no method");
+	/* RFC 9110 §7.8: an Upgrade in an HTTP/1.0 request is ignored; llhttp
+	 * would take what follows the head for the new protocol. */
+	if (p->http_major == 1 && p->http_minor == 0 && p->method != HTTP_CONNECT)
+		p->upgrade = 0;
+	rp->method = rp->head.buf + rp->head.method_off;
 	rp->body = p->flags & F_CHUNKED        ? BODY_CHUNKED :
 		   p->flags & F_CONTENT_LENGTH ? BODY_LENGTH :
 						 BODY_NONE;
@@ -111,12 +132,16 @@ static int on_message_complete(llhttp_t *p)
 {
 	struct request_parser *rp = parser_of(p);
 
-	if (rp->discarding) {
-		rp->discarding = false; /* answered already; on to the next one */
-		return 0;
-	}
 	if (p->upgrade)
 		return 0; /* llhttp stops with HPE_PAUSED_UPGRADE */
+	rp->at_start = true;
+	if (rp->discarding) {
+		/* Answered already: on to the next one, whose method lbd reads
+		 * first (request_parser_feed). */
+		rp->discarding = false;
+		rp->skipped = true;
+		return HPE_PAUSED;
+	}
 	body_finish(rp->out, rp->body);
 	rp->complete = true;
 	return HPE_PAUSED;
@@ -124,6 +149,7 @@ static int on_message_complete(llhttp_t *p)
 
 static const llhttp_settings_t request_settings = {
 	.on_message_begin = on_message_begin,
+	.on_method = on_method,
 	.on_url = on_url,
 	.on_header_field = on_header_field,
 	.on_header_value = on_header_value,
@@ -140,6 +166,7 @@ void request_parser_init(struct request_parser *rp, struct http_head_cache *cach
 	rp->p.data = rp;
 	rp->head.cache = cache;
 	rp->in_head = true;
+	rp->at_start = true;
 }
 
 void request_parser_free(struct request_parser *rp)
@@ -147,18 +174,11 @@ void request_parser_free(struct request_parser *rp)
 	http_head_free(&rp->head);
 }
 
-enum request_step request_parser_feed(struct request_parser *rp, const char *buf, size_t len,
-				      size_t *used)
+/* llhttp parses LEN bytes at BUF; *USED receives how many it took. */
+static enum llhttp_errno run(struct request_parser *rp, const char *buf, size_t len, size_t *used)
 {
-	bool in_head = rp->in_head;
-
-	*used = 0;
 	rp->chunk = buf;
 	rp->chunk_end = buf + len;
-	if (!in_head && chunk_guard_feed(&rp->cg, buf, len) < 0) {
-		refuse(rp, 400, "no CRLF after chunk data");
-		return REQUEST_ERROR;
-	}
 	enum llhttp_errno err = llhttp_execute(&rp->p, buf, len);
 	size_t n = err == HPE_OK ? len : (size_t)(llhttp_get_error_pos(&rp->p) - buf);
 	if (n >= 2)
@@ -167,16 +187,88 @@ enum request_step request_parser_feed(struct request_parser *rp, const char *buf
 		rp->chunk_prev2 = rp->chunk_prev;
 	if (n)
 		rp->chunk_prev = buf[n - 1];
+	fold_guard_end(&rp->fg, buf, n);
 	*used = n;
-	if (in_head) {
-		/* Parsing pauses at the end of a head, so N holds no body
-		 * bytes: the count is the head's raw size exactly. */
-		rp->head_bytes += n;
-		if (rp->started && rp->head_bytes > rp->header_size) {
-			refuse(rp, 431, "request head larger than limits.header_size");
-			return REQUEST_ERROR;
-		}
+	return err;
+}
+
+static bool is_tchar(unsigned char c)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c && strchr(extra, c));
+}
+
+/* The methods llhttp parses as HTTP (and PRI, the HTTP/2 preface's). */
+static bool llhttp_knows(const char *m, size_t len)
+{
+#define METHOD_NAME(num, name, string) #string,
+	static const char *const known[] = { HTTP_METHOD_MAP(METHOD_NAME) "PRI" };
+#undef METHOD_NAME
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i]) == len && memcmp(known[i], m, len) == 0)
+			return true;
+	return false;
+}
+
+/* llhttp 8 knows a fixed list of methods and refuses every other token,
+ * while any token is a method (RFC 9110 §9.1: extension methods, such as
+ * WebDAV's or a cache's PURGE variants) that a proxy passes on. So lbd reads
+ * a request's method before llhttp does: a method llhttp knows goes through
+ * as it came; another token followed by a space is kept in METHOD_BUF and
+ * llhttp gets "GET " in its place (the framing of a request does not depend
+ * on its method, except CONNECT's, which llhttp knows). The bytes of a
+ * method a read ends in are held back until its end arrives. Returns how
+ * many bytes of BUF the gate used, or LEN when it holds them all back;
+ * what it feeds llhttp itself can end in an error (ERR). */
+static size_t method_gate(struct request_parser *rp, const char *buf, size_t len,
+			  enum llhttp_errno *err)
+{
+	size_t i = 0, used;
+
+	*err = HPE_OK;
+	if (rp->method_held == 0) /* empty lines before a request: llhttp's */
+		while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+			i++;
+	size_t start = i;
+	while (i < len && rp->method_held + (i - start) < METHOD_MAX &&
+	       is_tchar((unsigned char)buf[i]))
+		i++;
+	size_t tok = i - start, mlen = rp->method_held + tok;
+	if (i == len && mlen < METHOD_MAX) {
+		if (tok == 0)
+			return 0; /* empty lines, or nothing: llhttp takes them */
+		if (start && (*err = run(rp, buf, start, &used)) != HPE_OK)
+			return used;
+		memcpy(rp->method_buf + rp->method_held, buf + start, tok);
+		rp->method_held = (uint8_t)mlen;
+		rp->started = true;
+		return len;
 	}
+	rp->at_start = false;
+	if (mlen && mlen < METHOD_MAX && buf[i] == ' ') {
+		memcpy(rp->method_buf + rp->method_held, buf + start, tok);
+		rp->method_held = (uint8_t)mlen;
+		if (!llhttp_knows(rp->method_buf, mlen)) {
+			if (start && (*err = run(rp, buf, start, &used)) != HPE_OK)
+				return used;
+			rp->ext_method = true;
+			if ((*err = run(rp, "GET ", 4, &used)) != HPE_OK)
+				return start;
+			return i + 1;
+		}
+		rp->method_held -= (uint8_t)tok;
+	}
+	/* llhttp reads the method: what was held back, then BUF. */
+	if (rp->method_held && (*err = run(rp, rp->method_buf, rp->method_held, &used)) != HPE_OK)
+		return 0;
+	return 0;
+}
+
+static enum request_step step_of(struct request_parser *rp, enum llhttp_errno err, bool in_head)
+{
 	switch (err) {
 	case HPE_OK:
 		return REQUEST_MORE;
@@ -187,11 +279,57 @@ enum request_step request_parser_feed(struct request_parser *rp, const char *buf
 		rp->paused = true;
 		rp->complete = true;
 		return REQUEST_UPGRADE;
+	case HPE_INVALID_VERSION:
+		/* llhttp knows 0.9, 1.0, 1.1 and 2.0; another well-formed
+		 * HTTP/x.y is a version lbd does not speak (RFC 9110 §15.6.6),
+		 * which llhttp tells from a malformed one by its reason only. */
+		if (!rp->status &&
+		    strcmp(llhttp_get_error_reason(&rp->p), "Invalid HTTP version") == 0)
+			refuse(rp, 505, "an HTTP version lbd does not speak");
+		/* fall through */
 	default:
 		if (!rp->status)
 			rp->status = 400;
 		return REQUEST_ERROR;
 	}
+}
+
+enum request_step request_parser_feed(struct request_parser *rp, const char *buf, size_t len,
+				      size_t *used)
+{
+	bool in_head = rp->in_head;
+	enum llhttp_errno err = HPE_OK;
+	size_t off = 0, n;
+
+	*used = 0;
+	if (!in_head && chunk_guard_feed(&rp->cg, buf, len) < 0) {
+		refuse(rp, 400, "no CRLF after chunk data");
+		return REQUEST_ERROR;
+	}
+	if (rp->at_start)
+		off = method_gate(rp, buf, len, &err);
+	n = 0;
+	if (err == HPE_OK) /* an empty feed too: it completes a request */
+		err = run(rp, buf + off, len - off, &n);
+	*used = off + n;
+	if (in_head) {
+		/* Parsing pauses at the end of a head, so these bytes hold
+		 * no body: the count is the head's raw size exactly. */
+		rp->head_bytes += *used;
+		if (rp->started && rp->head_bytes > rp->header_size) {
+			refuse(rp, 431, "request head larger than limits.header_size");
+			return REQUEST_ERROR;
+		}
+	}
+	if (err == HPE_PAUSED && rp->skipped) {
+		/* The end of a request answered at its head: the next one
+		 * starts after it. */
+		rp->skipped = false;
+		rp->head_bytes = 0;
+		llhttp_resume(&rp->p);
+		return REQUEST_MORE;
+	}
+	return step_of(rp, err, in_head);
 }
 
 /* Before a server sees the head, the body bytes already received are parsed
@@ -305,6 +443,8 @@ void request_parser_next(struct request_parser *rp)
 	rp->complete = false;
 	rp->in_head = true;
 	rp->head_bytes = 0;
+	rp->method_held = 0;
+	rp->ext_method = false;
 	rp->reason = NULL;
 	if (!rp->paused)
 		return;

@@ -1,7 +1,7 @@
 /* request_parser.h — a client's requests as lbd reads them: llhttp in strict
  * request mode into a bounded head, with the checks llhttp does not make on
  * the raw bytes (the head's raw size, one space after the method, obs-fold,
- * the CRLF after each chunk's data), the body limit, the look-ahead over a
+ * the CRLF after each chunk's data), extension methods, the body limit, the look-ahead over a
  * body already received, and the body framed again for the server (body.h).
  * What it found (version, method, framing, keep-alive) is read here and
  * nowhere else.
@@ -25,6 +25,10 @@
 
 struct evbuffer;
 
+/* The longest method lbd reads itself (an extension method, one that llhttp
+ * does not know); a longer token is llhttp's to refuse. */
+#define METHOD_MAX 32
+
 struct request_parser {
 	llhttp_t p; /* http_major/minor, method, flags */
 	struct http_head head;
@@ -36,7 +40,7 @@ struct request_parser {
 	struct evbuffer *out; /* towards the server */
 
 	/* What the request said, until request_parser_next(). */
-	const char *method;  /* NULL until its head is complete */
+	const char *method;  /* NULL until its head is complete (in HEAD) */
 	enum body_mode body; /* its framing, from its head */
 	uint64_t body_size;  /* its body limit (check_body); 0: none */
 	uint64_t body_bytes; /* payload bytes parsed */
@@ -53,6 +57,14 @@ struct request_parser {
 	const char *chunk, *chunk_end; /* the bytes being parsed, and the */
 	char chunk_prev, chunk_prev2;  /* last two bytes before them */
 	struct chunk_guard cg;
+	struct fold_guard fg;
+
+	/* The method, read before llhttp sees it (request_parser.c). */
+	bool at_start;       /* the next bytes begin a request */
+	bool skipped;        /* a request answered early ended */
+	bool ext_method;     /* METHOD_BUF is one llhttp does not know */
+	uint8_t method_held; /* bytes of it in METHOD_BUF */
+	char method_buf[METHOD_MAX];
 };
 
 enum request_step {
@@ -60,7 +72,7 @@ enum request_step {
 	REQUEST_HEAD,    /* a head is complete: route it, then resume */
 	REQUEST_DONE,    /* the request is complete; bytes after it unused */
 	REQUEST_UPGRADE, /* complete, and what follows it is not HTTP */
-	REQUEST_ERROR,   /* refused: answer STATUS (400, 413, 431, 500) */
+	REQUEST_ERROR,   /* refused: answer STATUS (400, 413, 431, 500, 505) */
 };
 
 /* Start with no request, head storage from CACHE (or NULL). */

@@ -52,7 +52,7 @@ struct pool_conf *route_match(const struct listener_conf *listener, const char *
 		const struct route_conf *r = &listener->routes[i];
 		if (r->host && !host_matches(r->host, host, host_len))
 			continue;
-		if (r->path_prefix && !path_matches(r->path_prefix, path, path_len))
+		if (r->path_prefix && path && !path_matches(r->path_prefix, path, path_len))
 			continue;
 		return r->pool;
 	}

@@ -9,7 +9,9 @@
 
 /* HOST is the request's host as received (any case, an optional ":port" and
  * trailing dot are ignored; NULL or empty when the request had none). PATH is
- * the request target's path. Returns NULL when no route matches. */
+ * the request target's path; NULL for "OPTIONS *", which path prefixes do
+ * not concern (the host alone routes it). Returns NULL when no route
+ * matches. */
 struct pool_conf *route_match(const struct listener_conf *listener, const char *host,
 			      size_t host_len, const char *path, size_t path_len);
 

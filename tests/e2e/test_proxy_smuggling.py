@@ -47,6 +47,8 @@ HOSTILE_REQUESTS = [
     ("empty-header-name", G + b": b\r\n\r\n"),
     ("obs-fold", G + b"X-A: a\r\n b\r\n\r\n"),
     ("obs-fold-te", H + b"X-A: a\r\n Transfer-Encoding: chunked\r\n\r\n"),
+    ("obs-fold-after-empty-value", G + b"X-A:\r\n b\r\n\r\n"),
+    ("obs-fold-of-spaces", G + b"X-A:\r\n \r\n\r\n"),
     ("header-line-without-colon", G + b"X-A b\r\n\r\n"),
     ("request-line-http09", b"GET /\r\n\r\n"),
     ("request-line-double-space", b"GET  /s HTTP/1.1\r\nHost: example.com\r\n\r\n"),
@@ -85,7 +87,9 @@ HOSTILE_REQUESTS = [
     ("over-long-header", G + b"X-A: " + b"y" * 17000 + b"\r\n\r\n", 431),
     ("too-many-headers", G + b"".join(b"X-%d: a\r\n" % i for i in range(101)) + b"\r\n", 431),
     ("over-long-method", b"A" * 17000 + b" / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
-    ("unknown-method", b"FOO /s HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+    ("method-not-a-token", b"G\"T /s HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+    ("method-then-tab", b"FOO\t/s HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+    ("http-version-1.2", b"GET /s HTTP/1.2\r\nHost: example.com\r\n\r\n", 505),
 ]
 
 # (name, raw request, expected body at the server) — legal, must be served
@@ -95,6 +99,8 @@ LEGAL_REQUESTS = [
     ("chunk-size-leading-zeros", H + b"Transfer-Encoding: chunked\r\n\r\n003\r\nabc\r\n0\r\n\r\n", b"abc"),
     ("header-value-tab-and-obs-text", G + b"X-A: a\tb \xe9\r\n\r\n", b""),
     ("cl-zero", H + b"Content-Length: 0\r\n\r\n", b""),
+    ("extension-method", b"FOO /s HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\n\r\nabc", b"abc"),
+    ("empty-header-value", G + b"X-Empty:\r\n\r\n", b""),
 ]
 
 # (name, raw response) — the client gets 502 (or, once the head has been
@@ -108,6 +114,7 @@ HOSTILE_RESPONSES = [
     ("status-line-http09-style", b"200 OK\r\n\r\n"),
     ("nul-in-header", b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nab"),
     ("space-before-colon", b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nab"),
+    ("obs-fold-after-empty-value", b"HTTP/1.1 200 OK\r\nX-A:\r\n b\r\nContent-Length: 2\r\n\r\nab"),
     ("bare-cr-in-header", b"HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nab"),
     ("te-not-ending-in-chunked", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nab"),
     ("obs-fold", b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nab"),

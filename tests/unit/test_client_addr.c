@@ -68,6 +68,20 @@ START_TEST(untrusted_peer)
 }
 END_TEST
 
+/* Whose X-Forwarded-Proto, X-Forwarded-Host and Forwarded are kept. */
+START_TEST(which_peers_are_trusted)
+{
+	setup();
+	ck_assert(client_addr_trusted(trusted, 3, "127.0.0.1"));
+	ck_assert(client_addr_trusted(trusted, 3, "10.200.0.1"));
+	ck_assert(client_addr_trusted(trusted, 3, "2001:db8::5"));
+	ck_assert(!client_addr_trusted(trusted, 3, "127.0.0.2"));
+	ck_assert(!client_addr_trusted(trusted, 3, "unix"));
+	ck_assert(!client_addr_trusted(trusted, 3, ""));
+	ck_assert(!client_addr_trusted(trusted, 0, "127.0.0.1"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("client_addr");
@@ -75,6 +89,7 @@ int main(void)
 
 	tcase_add_test(tc, trusted_peer);
 	tcase_add_test(tc, untrusted_peer);
+	tcase_add_test(tc, which_peers_are_trusted);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

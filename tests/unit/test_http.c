@@ -4,6 +4,7 @@
 
 #include "check_main.h"
 #include <event2/buffer.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,17 +125,49 @@ START_TEST(request_head_is_rewritten)
 	ck_assert_uint_eq(pl.out.content_length, 5);
 	ck_assert(!pl.replayable);
 	char *s = render(&r, &pl);
+	ck_assert_str_eq(s, "POST /api/x?y=1 HTTP/1.1\r\n"
+			    "Host: api.example.com\r\n"
+			    "Accept: */*\r\n"
+			    "Content-Length: 5\r\n"
+			    "X-Forwarded-For: 10.0.0.1, 192.0.2.7\r\n"
+			    "X-Forwarded-Proto: http\r\n"
+			    "X-Forwarded-Host: api.example.com\r\n"
+			    "Forwarded: for=192.0.2.7;host=api.example.com;proto=http\r\n"
+			    "\r\n");
+	free(s);
+	/* From a trusted proxy, what it says of the hop before it stays. */
+	pl.out.trusted = true;
+	s = render(&r, &pl);
 	ck_assert_str_eq(
 		s, "POST /api/x?y=1 HTTP/1.1\r\n"
 		   "Host: api.example.com\r\n"
+		   "X-Forwarded-Proto: https\r\n"
 		   "Accept: */*\r\n"
 		   "Content-Length: 5\r\n"
 		   "X-Forwarded-For: 10.0.0.1, 192.0.2.7\r\n"
-		   "X-Forwarded-Proto: http\r\n"
 		   "X-Forwarded-Host: api.example.com\r\n"
 		   "Forwarded: for=10.0.0.1, for=192.0.2.7;host=api.example.com;proto=http\r\n"
 		   "\r\n");
 	free(s);
+	request_parser_free(&r);
+}
+END_TEST
+
+/* RFC 7239 §6: a node is an address, "unknown" or an obfuscated name. */
+START_TEST(unix_client_is_forwarded_as_unknown)
+{
+	struct request_parser r;
+	struct request_plan pl;
+
+	ck_assert_int_eq(plan("GET /static HTTP/1.1\r\nHost: h\r\n\r\n", &r, &pl), 0);
+	char *s = render(&r, &pl);
+	free(s);
+	pl.out.client_ip = "unix";
+	struct strbuf sb = { 0 };
+	ck_assert_int_eq(http_request_write(&sb, &r.head, &pl.out), 0);
+	strbuf_add(&sb, "", 1);
+	ck_assert_ptr_nonnull(strstr(sb.data, "\r\nForwarded: for=unknown;host=h;proto=http\r\n"));
+	strbuf_free(&sb);
 	request_parser_free(&r);
 }
 END_TEST
@@ -158,6 +191,22 @@ START_TEST(absolute_form_replaces_host)
 			    "X-Forwarded-Host: API.example.com:81\r\n"
 			    "Forwarded: for=192.0.2.7;host=\"API.example.com:81\";proto=http\r\n"
 			    "\r\n");
+	free(s);
+	request_parser_free(&r);
+}
+END_TEST
+
+START_TEST(absolute_form_with_an_empty_path)
+{
+	struct request_parser r;
+	struct request_plan pl;
+
+	ck_assert_int_eq(plan("GET http://x.example.com?a=/b HTTP/1.1\r\nHost: x\r\n\r\n", &r, &pl),
+			 0);
+	ck_assert_str_eq(pl.pool->name, "wild");
+	char *s = render(&r, &pl);
+	static const char want[] = "GET /?a=/b HTTP/1.1\r\nHost: x.example.com\r\n";
+	ck_assert_msg(strncmp(s, want, strlen(want)) == 0, "%s", s);
 	free(s);
 	request_parser_free(&r);
 }
@@ -223,6 +272,150 @@ START_TEST(http10_without_host_is_fine)
 
 	ck_assert_int_eq(plan("GET /static/a HTTP/1.0\r\n\r\n", &r, &pl), 0);
 	ck_assert_str_eq(pl.pool->name, "web");
+	ck_assert_ptr_null(pl.out.host); /* the server's address is added */
+	request_parser_free(&r);
+}
+END_TEST
+
+/* An HTTP/1.0 request becomes HTTP/1.1 without gaining meaning: its
+ * Upgrade and 100-continue, which HTTP/1.0 servers ignore, are dropped. */
+START_TEST(http10_upgrade_and_expect_are_ignored)
+{
+	struct request_parser r;
+	struct request_plan pl;
+
+	ck_assert_int_eq(plan("POST /static/ws HTTP/1.0\r\nHost: h\r\nConnection: Upgrade\r\n"
+			      "Upgrade: websocket\r\nExpect: 100-continue\r\n"
+			      "Content-Length: 1\r\n\r\n",
+			      &r, &pl),
+			 0);
+	ck_assert(!pl.out.upgrade && !r.p.upgrade);
+	char *s = render(&r, &pl);
+	ck_assert_ptr_null(strstr(s, "pgrade"));
+	ck_assert_ptr_null(strstr(s, "Expect"));
+	free(s);
+	request_parser_free(&r);
+}
+END_TEST
+
+/* RFC 9110 §9.1: any token is a method; llhttp knows a list of them, lbd
+ * passes the others on too, split anywhere across reads. */
+START_TEST(extension_methods)
+{
+	static const char *const methods[] = {
+		"FOO",      "get",          "BREW",
+		"PLAY",     "X-CUSTOM_1.0", "VERSION-CONTROL",
+		"PROPFIND", "M-SEARCH",     "A234567890123456789012345678901"
+	};
+	char raw[512];
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		for (size_t step = 0; step <= 1; step++) {
+			struct request_parser r;
+			struct request_plan pl;
+			size_t pos = 0;
+			snprintf(
+				raw, sizeof(raw),
+				"\r\n%s /static/x HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nab"
+				"GET /static/y HTTP/1.1\r\nHost: h\r\n\r\n"
+				"%s /static/z HTTP/1.1\r\nHost: h\r\n\r\n",
+				methods[i], methods[i]);
+			start(&r, 16384, 100);
+			ck_assert_msg(feed(&r, raw, strlen(raw), step, &pos) == REQUEST_HEAD,
+				      "%s step %zu: %d", methods[i], step, r.status);
+			ck_assert_str_eq(r.method, methods[i]);
+			ck_assert_int_eq(http_request_plan(&r.p, &r.head, &listener, &pl), 0);
+			ck_assert(!pl.replayable && !pl.is_head);
+			ck_assert_int_eq(r.body, BODY_LENGTH);
+			char *s = render(&r, &pl);
+			ck_assert_int_eq(strncmp(s, methods[i], strlen(methods[i])), 0);
+			ck_assert_int_eq(strncmp(s + strlen(methods[i]), " /static/x HTTP/1.1\r\n",
+						 21),
+					 0);
+			free(s);
+			struct evbuffer *out = evbuffer_new();
+			r.out = out;
+			request_parser_resume(&r);
+			ck_assert_int_eq(feed(&r, raw, strlen(raw), step, &pos), REQUEST_DONE);
+			ck_assert_uint_eq(evbuffer_get_length(out), 2);
+			evbuffer_free(out);
+			request_parser_next(&r);
+			ck_assert_int_eq(feed(&r, raw, strlen(raw), step, &pos), REQUEST_HEAD);
+			ck_assert_str_eq(r.method, "GET");
+			/* answered at its head: the next one is read after it */
+			request_parser_next(&r);
+			ck_assert_int_eq(feed(&r, raw, strlen(raw), step, &pos), REQUEST_HEAD);
+			ck_assert_str_eq(r.method, methods[i]);
+			ck_assert_int_eq(strncmp(r.head.buf + r.head.url_off, "/static/z", 9), 0);
+			ck_assert_uint_eq(pos, strlen(raw));
+			request_parser_free(&r);
+		}
+	}
+}
+END_TEST
+
+START_TEST(bad_methods_are_400)
+{
+	static const char *const heads[] = {
+		"A2345678901234567890123456789012 / HTTP/1.1\r\nHost: a\r\n\r\n", /* too long */
+		"G(T / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"FOO\t/ HTTP/1.1\r\nHost: a\r\n\r\n",
+		"FOO  / HTTP/1.1\r\nHost: a\r\n\r\n",
+		" GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"FOO/ HTTP/1.1\r\nHost: a\r\n\r\n",
+	};
+	struct request_parser r;
+	size_t pos;
+
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		for (size_t step = 0; step <= 1; step++) {
+			start(&r, 16384, 100);
+			pos = 0;
+			ck_assert_msg(feed(&r, heads[i], strlen(heads[i]), step, &pos) ==
+						      REQUEST_ERROR &&
+					      r.status == 400,
+				      "case %zu step %zu", i, step);
+			request_parser_free(&r);
+		}
+	}
+}
+END_TEST
+
+/* "OPTIONS *" concerns the server, not a path: routed by host alone. */
+START_TEST(asterisk_form_is_routed_by_host)
+{
+	struct request_parser r;
+	struct request_plan pl;
+
+	ck_assert_int_eq(plan("OPTIONS * HTTP/1.1\r\nHost: api.example.com\r\n\r\n", &r, &pl), 0);
+	ck_assert_str_eq(pl.pool->name, "api");
+	ck_assert(pl.replayable);
+	char *s = render(&r, &pl);
+	static const char want[] = "OPTIONS * HTTP/1.1\r\nHost: api.example.com\r\n";
+	ck_assert_msg(strncmp(s, want, strlen(want)) == 0, "%s", s);
+	free(s);
+	request_parser_free(&r);
+	ck_assert_int_eq(plan("OPTIONS * HTTP/1.1\r\nHost: other.org\r\n\r\n", &r, &pl), 0);
+	ck_assert_str_eq(pl.pool->name, "web");
+	request_parser_free(&r);
+}
+END_TEST
+
+/* RFC 9110 §5.5: a field value may be empty. */
+START_TEST(empty_values_are_kept)
+{
+	struct request_parser r;
+	struct request_plan pl;
+
+	ck_assert_int_eq(plan("GET /static HTTP/1.1\r\nX-Empty:\r\nHost: h\r\nCookie: \r\n"
+			      "Accept-Encoding:\t\r\nExpect:\r\nX-Last:\r\n\r\n",
+			      &r, &pl),
+			 0);
+	char *s = render(&r, &pl);
+	static const char want[] = "GET /static HTTP/1.1\r\nX-Empty:\r\nHost: h\r\nCookie:\r\n"
+				   "Accept-Encoding:\r\nExpect:\r\nX-Last:\r\nX-Forwarded-For";
+	ck_assert_msg(strncmp(s, want, strlen(want)) == 0, "%s", s);
+	free(s);
 	request_parser_free(&r);
 }
 END_TEST
@@ -420,6 +613,10 @@ START_TEST(raw_byte_checks_are_400)
 		"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\tz\r\n\r\n",
 		"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", /* two spaces */
 		"GET \t/ HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX:\r\n z\r\n\r\n",   /* a fold after nothing */
+		"GET / HTTP/1.1\r\nHost: a\r\nX:  \r\n\t\r\n\r\n", /* a fold of spaces */
+		"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n \r\n\r\n",
+		"FOO  / HTTP/1.1\r\nHost: a\r\n\r\n",
 	};
 	struct request_parser r;
 	size_t pos;
@@ -488,10 +685,20 @@ START_TEST(http_versions)
 {
 	struct request_parser r;
 
-	/* HTTP/1.2 is refused by llhttp itself: 400, not 505. */
-	ck_assert_int_eq(parse(&r, "GET / HTTP/1.2\r\nHost: a\r\n\r\n"), REQUEST_ERROR);
-	ck_assert_int_eq(r.status, 400);
-	request_parser_free(&r);
+	/* Well formed, not spoken: 505; malformed: 400. */
+	static const struct {
+		const char *version;
+		int status;
+	} refused[] = { { "1.2", 505 }, { "1.9", 505 },  { "3.0", 505 },  { "0.5", 505 },
+			{ "1.A", 400 }, { "11.1", 400 }, { "1.12", 400 }, { "1", 400 } };
+	char raw[64];
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(raw, sizeof(raw), "GET / HTTP/%s\r\nHost: a\r\n\r\n", refused[i].version);
+		ck_assert_int_eq(parse(&r, raw), REQUEST_ERROR);
+		ck_assert_msg(r.status == refused[i].status, "HTTP/%s: %d", refused[i].version,
+			      r.status);
+		request_parser_free(&r);
+	}
 	ck_assert_int_eq(parse(&r, "GET / HTTP/1.0\r\n\r\n"), REQUEST_HEAD);
 	ck_assert_int_eq(r.p.http_minor, 0);
 	ck_assert(!request_parser_keep_alive(&r));
@@ -611,6 +818,13 @@ int main(void)
 	tcase_add_test(tc, chunked_and_upgrade_framing);
 	tcase_add_test(tc, bad_requests_are_refused);
 	tcase_add_test(tc, http10_without_host_is_fine);
+	tcase_add_test(tc, http10_upgrade_and_expect_are_ignored);
+	tcase_add_test(tc, unix_client_is_forwarded_as_unknown);
+	tcase_add_test(tc, absolute_form_with_an_empty_path);
+	tcase_add_test(tc, extension_methods);
+	tcase_add_test(tc, bad_methods_are_400);
+	tcase_add_test(tc, asterisk_form_is_routed_by_host);
+	tcase_add_test(tc, empty_values_are_kept);
 	tcase_add_test(tc, smuggling_is_refused_by_the_parser);
 	tcase_add_test(tc, response_head_for_clients);
 	tcase_add_test(tc, chunk_framing);

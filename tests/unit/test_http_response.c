@@ -179,6 +179,10 @@ START_TEST(refused_responses)
 		  false },
 		{ "obs-fold", "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n",
 		  false },
+		{ "obs-fold after an empty value",
+		  "HTTP/1.1 200 OK\r\nX-A:\r\n b\r\nContent-Length: 0\r\n\r\n", false },
+		{ "obs-fold of spaces only",
+		  "HTTP/1.1 200 OK\r\nX-A:\r\n \r\nContent-Length: 0\r\n\r\n", false },
 		{ "no CRLF after chunk",
 		  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 		  "2\r\nabXX0\r\n\r\n",
@@ -194,6 +198,23 @@ START_TEST(refused_responses)
 			ck_assert_ptr_nonnull(response_parser_error(&r.rp));
 			done(&r);
 		}
+	}
+}
+END_TEST
+
+/* RFC 9110 §5.5: a field value may be empty; the client gets it too. */
+START_TEST(empty_values_are_passed_on)
+{
+	static const char in[] = "HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Spaces:   \r\n"
+				 "Set-Cookie:\r\nContent-Length: 2\r\nX-Last:\r\n\r\nok";
+	struct run r;
+
+	for (size_t step = 0; step <= 1; step++) {
+		parse(&r, in, step, false, false, 1);
+		ck_assert_msg(r.step == RESPONSE_DONE, "step %zu: %d", step, r.step);
+		ck_assert_str_eq(r.text, "HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Spaces:\r\n"
+					 "Set-Cookie:\r\nX-Last:\r\nContent-Length: 2\r\n\r\nok");
+		done(&r);
 	}
 }
 END_TEST
@@ -230,6 +251,7 @@ int main(void)
 	tcase_add_test(tc, upgrade_stops_at_the_tunnel);
 	tcase_add_test(tc, refused_responses);
 	tcase_add_test(tc, request_not_complete_closes_the_client);
+	tcase_add_test(tc, empty_values_are_passed_on);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
