@@ -13,6 +13,7 @@
  * (/metrics, /healthz, /livez). Every change is logged with its peer.
  */
 #include "daemon/admin.h"
+#include "daemon/admin_private.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -48,33 +49,6 @@
  * descriptors), as the workers' listeners do. */
 #define ADMIN_ACCEPT_PAUSE_MS 100
 
-enum port_kind {
-	PORT_SOCKET,  /* the UNIX socket: everything */
-	PORT_TCP,     /* global.admin.listen: reads, changes with the token */
-	PORT_METRICS, /* global.metrics.listen: /metrics, /healthz, /livez */
-	PORT_COUNT,
-};
-
-struct admin;
-
-struct port {
-	struct admin *a;
-	enum port_kind kind;
-	struct evhttp *http;
-};
-
-struct admin {
-	struct daemon *d;
-	struct port ports[PORT_COUNT];
-	char *socket_path; /* removed by admin_free */
-	int fd;            /* a socket being set up, until evhttp owns it */
-	/* The listening sockets evhttp serves (owned by it), and the timer
-	 * that ends a pause after a failed accept(). */
-	struct evconnlistener *ls[PORT_COUNT];
-	size_t nls;
-	struct event *resume;
-};
-
 /* The one admin of the process: libevent's accept-error callback gets
  * evhttp's argument, not ours. */
 static struct admin *admin_self;
@@ -83,74 +57,6 @@ static struct admin *admin_self;
 struct pending {
 	struct evhttp_request *req;
 };
-
-static void reply(struct evhttp_request *req, int code, const char *reason, const char *type,
-		  struct strbuf *body)
-{
-	struct evbuffer *out = evbuffer_new();
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-	if (!out || strbuf_failed(body)) {
-		evbuffer_free(out);
-		strbuf_free(body);
-		evhttp_send_error(req, 500, "Internal Server Error");
-		return;
-	}
-	/* libevent 2.1 would send a body after a HEAD answer: the length is
-	 * told, the body left out. */
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-		char len[24];
-		snprintf(len, sizeof(len), "%zu", body->len);
-		evhttp_add_header(h, "Content-Length", len);
-	} else {
-		evbuffer_add(out, body->data, body->len);
-	}
-	strbuf_free(body);
-	evhttp_add_header(h, "Content-Type", type);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_send_reply(req, code, reason, out);
-	evbuffer_free(out);
-}
-
-static void reply_json(struct evhttp_request *req, int code, const char *reason,
-		       struct strbuf *body)
-{
-	reply(req, code, reason, "application/json", body);
-}
-
-static void reply_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
-{
-	struct strbuf sb = { 0 };
-
-	strbuf_adds(&sb, "{\"ok\":false,\"error\":");
-	json_add_string(&sb, msg);
-	strbuf_adds(&sb, "}\n");
-	reply_json(req, code, reason, &sb);
-}
-
-static void reply_ok(struct evhttp_request *req, const char *extra)
-{
-	struct strbuf sb = { 0 };
-
-	strbuf_adds(&sb, "{\"ok\":true");
-	strbuf_adds(&sb, extra);
-	strbuf_adds(&sb, "}\n");
-	reply_json(req, 200, "OK", &sb);
-}
-
-/* HEAD is a GET without the body (evhttp leaves the body out). */
-static bool method_is(struct evhttp_request *req, enum evhttp_cmd_type want, const char *allow)
-{
-	enum evhttp_cmd_type got = evhttp_request_get_command(req);
-
-	if (got == want || (want == EVHTTP_REQ_GET && got == EVHTTP_REQ_HEAD))
-		return true;
-	if (want == EVHTTP_REQ_GET)
-		allow = "GET, HEAD";
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-	reply_error(req, 405, "Method Not Allowed", "method not allowed");
-	return false;
-}
 
 /* --- reload ---------------------------------------------------------------- */
 
@@ -189,14 +95,14 @@ static void reload_done(void *arg, const struct reload_result *r)
 			strbuf_adds(&sb, "]");
 		}
 		strbuf_adds(&sb, "}\n");
-		reply_json(p->req, 200, "OK", &sb);
+		admin_reply_json(p->req, 200, "OK", &sb);
 		free(p);
 		return;
 	}
 	strbuf_adds(&sb, "{\"ok\":false,\"errors\":[");
 	add_lines(&sb, r->errors);
 	strbuf_adds(&sb, "]}\n");
-	reply_json(p->req, 422, "Unprocessable Entity", &sb);
+	admin_reply_json(p->req, 422, "Unprocessable Entity", &sb);
 	free(p);
 }
 
@@ -206,9 +112,9 @@ static void start_reload(struct admin *a, struct pending *p)
 	if (daemon_reload(a->d, reload_done, p) == 0)
 		return;
 	if (daemon_stopping(a->d))
-		reply_error(p->req, 503, "Service Unavailable", "lbd is stopping");
+		admin_reply_error(p->req, 503, "Service Unavailable", "lbd is stopping");
 	else
-		reply_error(p->req, 409, "Conflict", "a reload is already under way");
+		admin_reply_error(p->req, 409, "Conflict", "a reload is already under way");
 	free(p);
 }
 
@@ -216,11 +122,11 @@ static void handle_reload(struct admin *a, struct evhttp_request *req)
 {
 	struct pending *p;
 
-	if (!method_is(req, EVHTTP_REQ_POST, "POST"))
+	if (!admin_method_is(req, EVHTTP_REQ_POST, "POST"))
 		return;
 	p = calloc(1, sizeof(*p));
 	if (!p) {
-		reply_error(req, 500, "Internal Server Error", "out of memory");
+		admin_reply_error(req, 500, "Internal Server Error", "out of memory");
 		return;
 	}
 	p->req = req;
@@ -248,20 +154,20 @@ static void handle_status(struct admin *a, struct evhttp_request *req)
 	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct strbuf sb = { 0 };
 
-	if (!method_is(req, EVHTTP_REQ_GET, "GET"))
+	if (!admin_method_is(req, EVHTTP_REQ_GET, "GET"))
 		return;
 	if (query && strcmp(query, "format=table") == 0) {
 		admin_status_table(&sb, cfg, &info);
-		reply(req, 200, "OK", "text/plain; charset=utf-8", &sb);
+		admin_reply(req, 200, "OK", "text/plain; charset=utf-8", &sb);
 		return;
 	}
 	if (query && *query) {
-		reply_error(req, 400, "Bad Request",
-			    "unknown query (format=table is the only one)");
+		admin_reply_error(req, 400, "Bad Request",
+				  "unknown query (format=table is the only one)");
 		return;
 	}
 	admin_status_json(&sb, cfg, &info);
-	reply_json(req, 200, "OK", &sb);
+	admin_reply_json(req, 200, "OK", &sb);
 }
 
 /* Prometheus adds no query unless told to (params:); one is ignored. */
@@ -275,25 +181,25 @@ static void handle_metrics(struct admin *a, struct evhttp_request *req)
 	};
 	struct strbuf sb = { 0 };
 
-	if (!method_is(req, EVHTTP_REQ_GET, "GET"))
+	if (!admin_method_is(req, EVHTTP_REQ_GET, "GET"))
 		return;
 	daemon_counters(a->d, &info.daemon);
 	metrics_render(&sb, cfg, &info);
-	reply(req, 200, "OK", PROM_CONTENT_TYPE, &sb);
+	admin_reply(req, 200, "OK", PROM_CONTENT_TYPE, &sb);
 }
 
 static void handle_healthz(struct admin *a, struct evhttp_request *req)
 {
 	struct strbuf sb = { 0 };
 
-	if (!method_is(req, EVHTTP_REQ_GET, "GET"))
+	if (!admin_method_is(req, EVHTTP_REQ_GET, "GET"))
 		return;
 	if (daemon_stopping(a->d)) {
 		strbuf_adds(&sb, "stopping\n");
-		reply(req, 503, "Service Unavailable", "text/plain", &sb);
+		admin_reply(req, 503, "Service Unavailable", "text/plain", &sb);
 	} else {
 		strbuf_adds(&sb, "ok\n");
-		reply(req, 200, "OK", "text/plain", &sb);
+		admin_reply(req, 200, "OK", "text/plain", &sb);
 	}
 }
 
@@ -303,174 +209,18 @@ static void handle_livez(struct admin *a, struct evhttp_request *req)
 	struct strbuf sb = { 0 };
 
 	(void)a;
-	if (!method_is(req, EVHTTP_REQ_GET, "GET"))
+	if (!admin_method_is(req, EVHTTP_REQ_GET, "GET"))
 		return;
 	strbuf_adds(&sb, "ok\n");
-	reply(req, 200, "OK", "text/plain", &sb);
+	admin_reply(req, 200, "OK", "text/plain", &sb);
 }
 
 static void handle_stop(struct admin *a, struct evhttp_request *req)
 {
-	if (!method_is(req, EVHTTP_REQ_POST, "POST"))
+	if (!admin_method_is(req, EVHTTP_REQ_POST, "POST"))
 		return;
-	reply_ok(req, "");
+	admin_reply_ok(req, "");
 	daemon_stop(a->d, "admin API");
-}
-
-/* --- servers --------------------------------------------------------------- */
-
-static struct server_conf *find_server(const struct config *cfg, const char *pool,
-				       const char *server, bool *pool_found)
-{
-	struct pool_conf *p = config_find_pool(cfg, pool);
-
-	*pool_found = p != NULL;
-	for (size_t i = 0; p && i < p->nservers; i++)
-		if (strcmp(p->servers[i].name, server) == 0)
-			return &p->servers[i];
-	return NULL;
-}
-
-/* Set (WEIGHT >= 0) or clear (-1) S's runtime weight and answer; it applies
- * at once, without a reload. */
-static void apply_weight(struct admin *a, struct evhttp_request *req, struct server_conf *s,
-			 int weight)
-{
-	char extra[96];
-
-	if (daemon_set_weight(a->d, s->rt->pool_name, s->rt, weight) < 0) {
-		reply_error(req, 500, "Internal Server Error", "out of memory");
-		return;
-	}
-	if (weight >= 0)
-		log_info("admin: pool %s: server %s: weight %d (runtime; the file says %u)",
-			 s->rt->pool_name, s->rt->server_name, weight, s->weight);
-	else
-		log_info("admin: pool %s: server %s: weight back to the file's %u",
-			 s->rt->pool_name, s->rt->server_name, s->weight);
-	snprintf(extra, sizeof(extra), ",\"weight\":%u,\"weight_source\":\"%s\"",
-		 weight >= 0 ? (unsigned)weight : s->weight, weight >= 0 ? "runtime" : "config");
-	reply_ok(req, extra);
-}
-
-/* The weight in REQ's body ({"weight": N} or N), or -1 after answering 400. */
-static int body_weight(struct evhttp_request *req)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	char body[128];
-	unsigned weight;
-
-	if (len < sizeof(body) && evbuffer_copyout(in, body, len) == (ev_ssize_t)len &&
-	    admin_parse_weight(body, len, &weight) == 0)
-		return (int)weight;
-	snprintf(body, sizeof(body), "expected {\"weight\": N} or N with N from 0 to %d",
-		 CONFIG_WEIGHT_MAX);
-	reply_error(req, 400, "Bad Request", body);
-	return -1;
-}
-
-/* /servers/POOL/SERVER/weight: PUT sets the server's runtime weight,
- * DELETE clears it (the file's weight counts again). */
-static void handle_weight(struct admin *a, struct evhttp_request *req, struct server_conf *s)
-{
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	int weight;
-
-	if (cmd == EVHTTP_REQ_DELETE) {
-		apply_weight(a, req, s, -1);
-		return;
-	}
-	if (cmd != EVHTTP_REQ_PUT) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "PUT, DELETE");
-		reply_error(req, 405, "Method Not Allowed", "method not allowed");
-		return;
-	}
-	if ((weight = body_weight(req)) >= 0)
-		apply_weight(a, req, s, weight);
-}
-
-/* The server SERVER of POOL in the newest configuration, or NULL after
- * answering 404. */
-static struct server_conf *server_or_404(struct admin *a, struct evhttp_request *req,
-					 const char *pool, const char *server)
-{
-	bool pool_found;
-	struct server_conf *s = find_server(daemon_config(a->d), pool, server, &pool_found);
-	char msg[ADMIN_SEGMENT_MAX * 2 + 64];
-
-	if (s)
-		return s;
-	if (pool_found)
-		snprintf(msg, sizeof(msg), "pool %s has no server named %s", pool, server);
-	else
-		snprintf(msg, sizeof(msg), "no pool named %s", pool);
-	reply_error(req, 404, "Not Found", msg);
-	return NULL;
-}
-
-/* PATCH /pools/POOL/servers/SERVER with {"weight": N}: as PUT .../weight.
- * A server of the file takes no other change at run time. */
-static void handle_pool_server(struct admin *a, struct evhttp_request *req,
-			       char seg[][ADMIN_SEGMENT_MAX])
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	struct server_conf *s;
-	int weight;
-
-	if (!method_is(req, EVHTTP_REQ_PATCH, "PATCH") ||
-	    !(s = server_or_404(a, req, seg[1], seg[3])))
-		return;
-	if (evbuffer_search(in, "\"address\"", 9, NULL).pos >= 0) {
-		reply_error(req, 409, "Conflict",
-			    "the server comes from the configuration file: only its weight "
-			    "changes at run time");
-		return;
-	}
-	if ((weight = body_weight(req)) >= 0)
-		apply_weight(a, req, s, weight);
-}
-
-static void handle_server(struct admin *a, struct evhttp_request *req,
-			  char seg[][ADMIN_SEGMENT_MAX])
-{
-	static const struct {
-		const char *action;
-		int state;
-	} actions[] = {
-		{ "drain", SERVER_DRAINING },
-		{ "disable", SERVER_DISABLED },
-		{ "enable", SERVER_UP },
-	};
-	struct server_conf *s = server_or_404(a, req, seg[1], seg[2]);
-	char msg[ADMIN_SEGMENT_MAX * 2 + 64];
-
-	if (!s)
-		return;
-	if (strcmp(seg[3], "weight") == 0) {
-		handle_weight(a, req, s);
-		return;
-	}
-	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
-		if (strcmp(seg[3], actions[i].action) != 0)
-			continue;
-		if (!method_is(req, EVHTTP_REQ_POST, "POST"))
-			return;
-		atomic_store(&s->rt->state, actions[i].state);
-		/* Workers close their idle pooled connections to it on their next
-		 * tick, as for a server that went down: a drained or disabled
-		 * server should see them go promptly, not at their idle timeout. */
-		if (actions[i].state != SERVER_UP)
-			health_down_epoch_bump();
-		log_info("admin: pool %s: server %s: %s", seg[1], seg[2],
-			 admin_server_state_name(actions[i].state));
-		snprintf(msg, sizeof(msg), ",\"state\":\"%s\"",
-			 admin_server_state_name(actions[i].state));
-		reply_ok(req, msg);
-		return;
-	}
-	reply_error(req, 404, "Not Found",
-		    "unknown server action (drain, enable, disable or weight)");
 }
 
 static bool is_read(struct evhttp_request *req)
@@ -539,16 +289,16 @@ static bool change_allowed(struct port *pt, struct evhttp_request *req)
 	if (pt->kind == PORT_SOCKET)
 		return true;
 	if (!g->admin.token) {
-		reply_error(req, 403, "Forbidden",
-			    "changes over TCP need global.admin.token_file; "
-			    "use the admin socket");
+		admin_reply_error(req, 403, "Forbidden",
+				  "changes over TCP need global.admin.token_file; "
+				  "use the admin socket");
 		return false;
 	}
 	auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 	if (!admin_bearer_ok(auth, g->admin.token, g->admin.token_len)) {
-		reply_error(req, 403, "Forbidden",
-			    "a change needs \"Authorization: Bearer TOKEN\" with the token "
-			    "of global.admin.token_file");
+		admin_reply_error(req, 403, "Forbidden",
+				  "a change needs \"Authorization: Bearer TOKEN\" with the token "
+				  "of global.admin.token_file");
 		return false;
 	}
 	return true;
@@ -569,11 +319,11 @@ static void route(struct admin *a, struct evhttp_request *req, char seg[][ADMIN_
 	else if (n == 1 && strcmp(seg[0], "stop") == 0)
 		handle_stop(a, req);
 	else if (n == 4 && strcmp(seg[0], "servers") == 0)
-		handle_server(a, req, seg);
+		admin_handle_server(a, req, seg);
 	else if (n == 4 && strcmp(seg[0], "pools") == 0 && strcmp(seg[2], "servers") == 0)
-		handle_pool_server(a, req, seg);
+		admin_handle_pool_server(a, req, seg);
 	else
-		reply_error(req, 404, "Not Found", "no such endpoint");
+		admin_reply_error(req, 404, "Not Found", "no such endpoint");
 }
 
 static void route_metrics(struct admin *a, struct evhttp_request *req,
@@ -586,8 +336,8 @@ static void route_metrics(struct admin *a, struct evhttp_request *req,
 	else if (n == 1 && strcmp(seg[0], "livez") == 0)
 		handle_livez(a, req);
 	else
-		reply_error(req, 404, "Not Found",
-			    "the metrics listener serves /metrics, /healthz and /livez only");
+		admin_reply_error(req, 404, "Not Found",
+				  "the metrics listener serves /metrics, /healthz and /livez only");
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -599,7 +349,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	int n = path ? admin_path_split(path, seg, ADMIN_SEGMENTS_MAX) : -1;
 
 	if (n < 0) {
-		reply_error(req, 400, "Bad Request", "malformed path");
+		admin_reply_error(req, 400, "Bad Request", "malformed path");
 		return;
 	}
 	if (pt->kind == PORT_METRICS) {
