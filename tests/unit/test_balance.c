@@ -386,9 +386,9 @@ START_TEST(hash_contract_vectors)
 		const char *key;
 		const char *equal, *weighted;
 	} cases[] = {
-		{ "10.0.0.1", "api5", "api5" },         { "10.0.0.2", "api1", "api5" },
-		{ "192.168.1.77", "api5", "api5" },     { "2001:db8::1", "api3", "api3" },
-		{ "session-42", "api5", "api5" },       { "", "api2", "api2" },
+		{ "10.0.0.1", "api5", "api5" },     { "10.0.0.2", "api1", "api5" },
+		{ "192.168.1.77", "api5", "api5" }, { "2001:db8::1", "api3", "api3" },
+		{ "session-42", "api5", "api5" },   { "", "api2", "api2" },
 	};
 
 	ck_assert(hash64("api1", 4, 0x6c62642d68617368ULL) == 0x45ff49d5575e338dULL);
@@ -406,9 +406,9 @@ START_TEST(hash_contract_vectors)
 						   .key_len = strlen(cases[c].key) };
 			struct server_conf *s = balance_pick(&f.pool, &ctx);
 			const char *want = w ? cases[c].weighted : cases[c].equal;
-			ck_assert_msg(s && strcmp(s->name, want) == 0, "key \"%s\" (%s): %s, want %s",
-				      cases[c].key, w ? "weighted" : "equal weights",
-				      s ? s->name : "none", want);
+			ck_assert_msg(s && strcmp(s->name, want) == 0,
+				      "key \"%s\" (%s): %s, want %s", cases[c].key,
+				      w ? "weighted" : "equal weights", s ? s->name : "none", want);
 		}
 		/* the order servers are listed in changes nothing */
 		struct server_conf tmp = f.servers[0];
