@@ -12,6 +12,7 @@
 #include "balance/balance.h"
 #include "config/config.h"
 #include "core/runtime.h"
+#include "util/hash.h"
 
 #define MAX_SERVERS 16
 #define KEYS 100000
@@ -358,9 +359,67 @@ START_TEST(hash_equal_shares)
 	fixture_algo(&f, BALANCE_IP_HASH, w, NULL, 10);
 	for (int k = 0; k < KEYS; k++)
 		counts[hash_pick_key(&f, k)]++;
-	for (int i = 0; i < 10; i++)
+	unsigned lo = counts[0], hi = counts[0];
+	for (int i = 0; i < 10; i++) {
 		ck_assert_msg(counts[i] > 9700 && counts[i] < 10300, "server %d: %u", i, counts[i]);
+		lo = counts[i] < lo ? counts[i] : lo;
+		hi = counts[i] > hi ? counts[i] : hi;
+	}
+	/* the balance lbd(8) promises at equal weights */
+	ck_assert_msg(hi <= 1.05 * lo, "largest share %u over smallest %u", hi, lo);
 	fixture_free(&f);
+}
+END_TEST
+
+/* The ip_hash contract of lbd(8) (HASHING), pinned: the same key reaches
+ * the same server in every lbd, of this version and of later ones. The
+ * expected values come from an independent implementation of the
+ * documented rule (FNV-1a 64 and the MurmurHash3 finalizer; per server a
+ * seed from its name; the largest score at equal weights, else the
+ * smallest -ln(u)/weight). Changing any of them re-maps every client of
+ * every user: never change them. */
+START_TEST(hash_contract_vectors)
+{
+	static const char *const names[] = { "api1", "api2", "api3", "api4", "api5" };
+	static const unsigned equal[] = { 1, 1, 1, 1, 1 }, weighted[] = { 1, 2, 3, 4, 5 };
+	static const struct {
+		const char *key;
+		const char *equal, *weighted;
+	} cases[] = {
+		{ "10.0.0.1", "api5", "api5" },     { "10.0.0.2", "api1", "api5" },
+		{ "192.168.1.77", "api5", "api5" }, { "2001:db8::1", "api3", "api3" },
+		{ "session-42", "api5", "api5" },   { "", "api2", "api2" },
+	};
+
+	ck_assert(hash64("api1", 4, 0x6c62642d68617368ULL) == 0x45ff49d5575e338dULL);
+	ck_assert(hash64("10.0.0.1", 8, 0) == 0xc879e56ddc6c5c88ULL);
+	ck_assert(hash64("", 0, 0) == 0xefd01f60ba992926ULL);
+	for (int w = 0; w < 2; w++) {
+		struct fixture f;
+		fixture_algo(&f, BALANCE_IP_HASH, w ? weighted : equal, NULL, 5);
+		for (size_t i = 0; i < 5; i++)
+			f.servers[i].name = (char *)names[i];
+		balance_ops(BALANCE_IP_HASH)->free(f.pool.balancer);
+		f.pool.balancer = balance_ops(BALANCE_IP_HASH)->build(&f.pool);
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			struct balance_ctx ctx = { .key = cases[c].key,
+						   .key_len = strlen(cases[c].key) };
+			struct server_conf *s = balance_pick(&f.pool, &ctx);
+			const char *want = w ? cases[c].weighted : cases[c].equal;
+			ck_assert_msg(s && strcmp(s->name, want) == 0,
+				      "key \"%s\" (%s): %s, want %s", cases[c].key,
+				      w ? "weighted" : "equal weights", s ? s->name : "none", want);
+		}
+		/* the order servers are listed in changes nothing */
+		struct server_conf tmp = f.servers[0];
+		f.servers[0] = f.servers[4];
+		f.servers[4] = tmp;
+		balance_ops(BALANCE_IP_HASH)->free(f.pool.balancer);
+		f.pool.balancer = balance_ops(BALANCE_IP_HASH)->build(&f.pool);
+		struct balance_ctx ctx = { .key = "10.0.0.2", .key_len = 8 };
+		ck_assert_str_eq(balance_pick(&f.pool, &ctx)->name, w ? "api5" : "api1");
+		fixture_free(&f);
+	}
 }
 END_TEST
 
@@ -665,6 +724,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, hash_shares_follow_weights);
 	tcase_add_test(tc, hash_equal_shares);
+	tcase_add_test(tc, hash_contract_vectors);
 	tcase_add_test(tc, hash_add_remove_moves_few_keys);
 	tcase_add_test(tc, hash_weighted_add_moves_its_share);
 	tcase_add_test(tc, hash_down_server_keys_return);
