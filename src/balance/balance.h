@@ -90,12 +90,21 @@ int balance_server_eligible(const struct server_conf *srv, const struct balance_
  * everyone). */
 int balance_server_sticky_eligible(const struct server_conf *srv, const struct balance_ctx *ctx);
 
-/* Sticky cookie values: 16 lowercase hex digits of a hash of the pool and
- * server names (balance_sticky.c). */
-#define STICKY_ID_LEN 16
+/* Sticky cookie values (balance_sticky.c): 22 base64url characters of an
+ * HMAC under the pool's sticky.secret, or without one 16 lowercase hex
+ * digits of a hash of the pool and server names. */
+#define STICKY_VALUE_MAX 22
 
-/* Write SRV's id in POOL as STICKY_ID_LEN characters plus a NUL into OUT. */
-void balance_sticky_id(const struct pool_conf *pool, const struct server_conf *srv,
-		       char out[STICKY_ID_LEN + 1]);
+/* SRV's current value as POOL's balancer data holds it, copied into OUT
+ * with a NUL: its length, 0 when POOL is not sticky or SRV not its own.
+ * Costs a copy, nothing is computed: the response path calls it. */
+size_t balance_sticky_value(const struct pool_conf *pool, const struct server_conf *srv,
+			    char out[STICKY_VALUE_MAX + 1]);
+
+/* The value of server SERVER in pool POOL under SECRET (NULL or without
+ * bytes: none) into OUT with a NUL: its length, 0 when OpenSSL fails.
+ * Computed anew on each call. */
+size_t balance_sticky_compute(const char *pool, const char *server,
+			      const struct sticky_secret *secret, char out[STICKY_VALUE_MAX + 1]);
 
 #endif

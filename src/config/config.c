@@ -106,6 +106,8 @@ static void config_free(struct config *cfg)
 		free(p->servers);
 		free(p->hash_key.header);
 		free(p->sticky.cookie);
+		config_secret_clear(&p->sticky.secret);
+		config_secret_clear(&p->sticky.previous_secret);
 		free(p->health_check.path);
 		free(p->health_check.host);
 		tls_upstream_free(p->tls.ctx);

@@ -56,10 +56,24 @@ struct hash_key_conf {
 
 #define STICKY_COOKIE_DEFAULT "LBSRV"
 
+/* A key for the sticky cookie's HMAC, as read from lbd.yaml or its file:
+ * any bytes (a file may hold binary), never logged or shown, wiped when the
+ * configuration is freed. */
+struct sticky_secret {
+	unsigned char *bytes; /* NULL: none */
+	size_t len;
+};
+
+#define STICKY_SECRET_MAX 4096
+
 struct sticky_conf {
 	char *cookie;               /* cookie name; STICKY_COOKIE_DEFAULT unless set */
 	uint64_t max_age_ms;        /* 0: a session cookie */
 	enum balance_algo fallback; /* places clients without a valid cookie */
+	/* secret or secret_file: cookie values are an HMAC under it (else a
+	 * guessable hash); previous_secret(_file): values under it are still
+	 * honoured, and replaced, while clients move to the new one. */
+	struct sticky_secret secret, previous_secret;
 };
 
 struct timeouts_conf {
@@ -226,6 +240,8 @@ void config_publish(struct config *cfg, uint64_t generation);
 unsigned config_live_generations(void);
 
 struct config *config_ref(struct config *cfg);
+/* Wipe and free a secret's bytes (config_unref does it for every pool). */
+void config_secret_clear(struct sticky_secret *s);
 void config_unref(struct config *cfg);
 
 /* NULL when absent. */

@@ -43,6 +43,7 @@ void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, 
 {
 	((struct pool_conf *)obj)->has_sticky = true;
 	field_section(w, f, v, obj);
+	config_check_sticky_secrets(w, v);
 }
 
 /* Keys that only make sense with some algorithms. */

@@ -198,6 +198,13 @@ static const struct field sticky_fields[] = {
 	{ "max_age", field_duration, offsetof(struct sticky_conf, max_age_ms), 1000,
 	  DURATION_MAX_MS, NULL, false },
 	{ "fallback", field_enum, offsetof(struct sticky_conf, fallback), 0, 0, fallbacks, false },
+	{ "secret", field_sticky_secret, offsetof(struct sticky_conf, secret), 0, 0, NULL, false },
+	{ "secret_file", field_sticky_secret_file, offsetof(struct sticky_conf, secret), 0, 0, NULL,
+	  false },
+	{ "previous_secret", field_sticky_secret, offsetof(struct sticky_conf, previous_secret), 0,
+	  0, NULL, false },
+	{ "previous_secret_file", field_sticky_secret_file,
+	  offsetof(struct sticky_conf, previous_secret), 0, 0, NULL, false },
 };
 static const struct section sticky_section = SECTION(sticky_fields);
 

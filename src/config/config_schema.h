@@ -112,6 +112,15 @@ void field_pools(struct walk *w, const struct field *f, const struct cnode *v, v
 void field_servers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* Its secrets (config_secret.c): a string, or a file read now (relative to
+ * the file that names it); OBJ + off is a struct sticky_secret. The check
+ * takes the sticky mapping once it is walked: at most one of secret and
+ * secret_file (and of the previous_ pair), and a previous one only with a
+ * current one. */
+void field_sticky_secret(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_sticky_secret_file(struct walk *w, const struct field *f, const struct cnode *v,
+			      void *obj);
+void config_check_sticky_secrets(struct walk *w, const struct cnode *v);
 /* The pool named NAME, once the pools were walked; NULL when none is. */
 struct pool_conf *walk_find_pool(struct walk *w, const char *name);
 /* The listeners and their routes (config_listeners.c). */

@@ -60,9 +60,9 @@ struct upstream_conn {
 	bool reused;
 	bool read_blocked; /* the client side is full */
 	uint64_t resp_bytes;
-	struct response_parser rp;         /* the response (http_response.h) */
-	struct set_cookie sticky;          /* the sticky cookie it gets, and */
-	char sticky_id[STICKY_ID_LEN + 1]; /* its value */
+	struct response_parser rp;               /* the response (http_response.h) */
+	struct set_cookie sticky;                /* the sticky cookie it gets, and */
+	char sticky_value[STICKY_VALUE_MAX + 1]; /* its value */
 };
 
 TAILQ_HEAD(upstream_list, upstream_conn);
@@ -258,21 +258,24 @@ static struct evbuffer *client_out(struct client_conn *c)
 	return bufferevent_get_output(c->bev);
 }
 
-/* A sticky pool's response carries a cookie when the client sent none or
- * one that names another server (it was placed anew). */
+/* A sticky pool's response carries a cookie when the client sent none,
+ * one that names another server (it was placed anew), or one under the
+ * previous secret (it moves to the current one). The value is copied: the
+ * balancer data may be replaced before the response comes. */
 static const struct set_cookie *sticky_cookie(struct client_conn *c, struct upstream_conn *up)
 {
 	struct exchange *ex = &c->ex;
+	size_t len;
 
 	if (ex->pool->balance != BALANCE_STICKY_COOKIE || !ex->peer.server)
 		return NULL;
-	balance_sticky_id(ex->pool, ex->peer.server, up->sticky_id);
-	if (ex->peer.cookie && ex->peer.cookie_len == STICKY_ID_LEN &&
-	    memcmp(ex->peer.cookie, up->sticky_id, STICKY_ID_LEN) == 0)
+	len = balance_sticky_value(ex->pool, ex->peer.server, up->sticky_value);
+	if (len == 0 || (ex->peer.cookie && ex->peer.cookie_len == len &&
+			 memcmp(ex->peer.cookie, up->sticky_value, len) == 0))
 		return NULL;
 	up->sticky = (struct set_cookie){
 		.name = ex->pool->sticky.cookie,
-		.value = up->sticky_id,
+		.value = up->sticky_value,
 		.max_age_s = ex->pool->sticky.max_age_ms / 1000,
 		.secure = c->in.tls, /* SPEC §4: Secure on TLS listeners */
 	};

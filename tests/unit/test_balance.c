@@ -1,7 +1,8 @@
 /* test_balance.c — the balancing algorithms on their own: round-robin
  * shares and smoothness, least_conn under uneven load, ip_hash shares and
- * key movement, sticky_cookie ids and placement; skipped servers, backups
- * and weight 0 for each. */
+ * key movement, sticky_cookie values (with and without a secret, and a
+ * secret's rotation) and placement; skipped servers, backups and weight 0
+ * for each. */
 #include <check.h>
 
 #include "check_main.h"
@@ -587,18 +588,25 @@ START_TEST(sticky_ids_stable_across_configurations)
 	struct config_errors errs = { 0 };
 	struct config *one = config_load_buffer("one.yaml", yaml, sizeof(yaml) - 1, &errs);
 	struct config *two = config_load_buffer("two.yaml", yaml, sizeof(yaml) - 1, &errs);
-	char a1[STICKY_ID_LEN + 1], a2[STICKY_ID_LEN + 1], b1[STICKY_ID_LEN + 1];
+	char a1[STICKY_VALUE_MAX + 1], a2[STICKY_VALUE_MAX + 1], b1[STICKY_VALUE_MAX + 1];
 
 	ck_assert_ptr_nonnull(one);
 	ck_assert_ptr_nonnull(two);
-	balance_sticky_id(&one->pools[0], &one->pools[0].servers[0], a1);
-	balance_sticky_id(&two->pools[0], &two->pools[0].servers[0], a2);
-	balance_sticky_id(&one->pools[0], &one->pools[0].servers[1], b1);
+	const struct pool_conf *p1 = &one->pools[0], *p2 = &two->pools[0];
+	ck_assert_uint_eq(balance_sticky_compute(p1->name, p1->servers[0].name, &p1->sticky.secret,
+						 a1),
+			  16);
+	ck_assert_uint_eq(balance_sticky_compute(p2->name, p2->servers[0].name, &p2->sticky.secret,
+						 a2),
+			  16);
+	ck_assert_uint_eq(balance_sticky_compute(p1->name, p1->servers[1].name, &p1->sticky.secret,
+						 b1),
+			  16);
 	ck_assert_str_eq(a1, a2);
 	ck_assert_str_ne(a1, b1);
-	ck_assert_uint_eq(strlen(a1), STICKY_ID_LEN);
-	ck_assert_uint_eq(strspn(a1, "0123456789abcdef"), STICKY_ID_LEN);
-	/* fixed across builds, and not the address */
+	ck_assert_uint_eq(strspn(a1, "0123456789abcdef"), 16);
+	/* fixed across builds and releases (cookies outlive an upgrade), and
+	 * not the address */
 	ck_assert_str_eq(a1, "131d806f104a057b");
 	ck_assert_ptr_null(strstr(b1, "10"));
 	config_unref(one);
@@ -611,11 +619,11 @@ START_TEST(sticky_cookie_placement)
 	static const unsigned w[] = { 1, 1, 1, 1 };
 	static const int backup[] = { 0, 0, 0, 1 };
 	struct fixture f;
-	char id[4][STICKY_ID_LEN + 1];
+	char id[4][STICKY_VALUE_MAX + 1];
 
 	fixture_algo(&f, BALANCE_STICKY_COOKIE, w, backup, 4);
 	for (int i = 0; i < 4; i++)
-		balance_sticky_id(&f.pool, &f.servers[i], id[i]);
+		ck_assert_uint_eq(balance_sticky_value(&f.pool, &f.servers[i], id[i]), 16);
 	for (int n = 0; n < 10; n++) {
 		ck_assert_uint_eq(sticky_pick_cookie(&f, id[2]), 2);
 		ck_assert_uint_eq(sticky_pick_cookie(&f, id[0]), 0);
@@ -638,8 +646,8 @@ START_TEST(sticky_cookie_placement)
 		ck_assert_msg(c[0] == 100 && c[1] == 100 && c[2] == 100 && c[3] == 0,
 			      "bad cookie %zu: %u %u %u %u", b, c[0], c[1], c[2], c[3]);
 	}
-	char upper[STICKY_ID_LEN + 1];
-	for (int i = 0; i <= STICKY_ID_LEN; i++)
+	char upper[STICKY_VALUE_MAX + 1];
+	for (int i = 0; i <= 16; i++)
 		upper[i] = (char)(id[2][i] >= 'a' ? id[2][i] - 32 : id[2][i]);
 	if (strcmp(upper, id[2]) != 0)
 		ck_assert_uint_ne(sticky_pick_cookie(&f, upper), SIZE_MAX);
@@ -664,10 +672,7 @@ START_TEST(sticky_cookie_placement)
 	f.servers[2].weight = 1;
 	/* tried already (its connect failed): the retry goes elsewhere */
 	struct server_conf *tried[] = { &f.servers[2] };
-	struct balance_ctx ctx = { .tried = tried,
-				   .ntried = 1,
-				   .cookie = id[2],
-				   .cookie_len = STICKY_ID_LEN };
+	struct balance_ctx ctx = { .tried = tried, .ntried = 1, .cookie = id[2], .cookie_len = 16 };
 	ck_assert_ptr_ne(balance_pick(&f.pool, &ctx), &f.servers[2]);
 	/* a client on the backup returns to the primaries once one is up */
 	ck_assert_uint_ne(sticky_pick_cookie(&f, id[3]), 3);
@@ -683,18 +688,195 @@ START_TEST(sticky_fallback_least_conn)
 {
 	static const unsigned w[] = { 1, 1 };
 	struct fixture f;
-	char id0[STICKY_ID_LEN + 1];
+	char id0[STICKY_VALUE_MAX + 1];
 
 	memset(&f, 0, sizeof(f));
 	fixture_algo(&f, BALANCE_STICKY_COOKIE, w, NULL, 2);
 	f.pool.balancer_free(f.pool.balancer);
 	f.pool.sticky.fallback = BALANCE_LEAST_CONN;
 	f.pool.balancer = balance_ops(BALANCE_STICKY_COOKIE)->build(&f.pool);
-	balance_sticky_id(&f.pool, &f.servers[0], id0);
+	balance_sticky_value(&f.pool, &f.servers[0], id0);
 	atomic_store(&f.srt[0].active, 10);
 	ck_assert_uint_eq(sticky_pick_cookie(&f, NULL), 1);
 	ck_assert_uint_eq(sticky_pick_cookie(&f, id0), 0); /* the cookie wins over load */
 	fixture_free(&f);
+}
+END_TEST
+
+/* Set the pool's secrets (NULL: none) and build its data anew. */
+static void sticky_secrets(struct fixture *f, const char *secret, const char *previous)
+{
+	f->pool.balancer_free(f->pool.balancer);
+	f->pool.sticky.secret = (struct sticky_secret){ (unsigned char *)secret,
+							secret ? strlen(secret) : 0 };
+	f->pool.sticky.previous_secret = (struct sticky_secret){ (unsigned char *)previous,
+								 previous ? strlen(previous) : 0 };
+	f->pool.balancer = balance_ops(BALANCE_STICKY_COOKIE)->build(&f->pool);
+	ck_assert_ptr_nonnull(f->pool.balancer);
+}
+
+static struct sticky_secret secret_of(const char *s)
+{
+	return (struct sticky_secret){ (unsigned char *)s, strlen(s) };
+}
+
+/* The contract of lbd.yaml(5): the first 22 characters of the base64url
+ * encoding of HMAC-SHA256(secret, pool "\0" server). The expected values
+ * were computed apart from lbd, with Python's hmac module:
+ *   base64.urlsafe_b64encode(hmac.new(b"s3cret", b"api\0api1",
+ *                                     hashlib.sha256).digest())[:22]
+ * and checked with openssl dgst -sha256 -hmac s3cret. */
+START_TEST(sticky_hmac_test_vectors)
+{
+	struct sticky_secret s3cret = secret_of("s3cret"), old = secret_of("old");
+	char v[STICKY_VALUE_MAX + 1];
+
+	ck_assert_uint_eq(balance_sticky_compute("api", "api1", &s3cret, v), 22);
+	ck_assert_str_eq(v, "SlrWRpsOCDae_iVAnWYa0V");
+	balance_sticky_compute("api", "api2", &s3cret, v);
+	ck_assert_str_eq(v, "YJCOgju-ELXgTiDQ4PjA3w");
+	balance_sticky_compute("api", "api1", &old, v);
+	ck_assert_str_eq(v, "jAoZpAKqBQF85RrHGU8foE");
+	/* the NUL after the pool's name: "ap" + "iapi1" is another input */
+	balance_sticky_compute("ap", "iapi1", &s3cret, v);
+	ck_assert_str_eq(v, "SzMe50Cz4j9tTxrsnWhd7j");
+	/* without a secret: the hex values lbd always gave */
+	ck_assert_uint_eq(balance_sticky_compute("app", "a", NULL, v), 16);
+	ck_assert_str_eq(v, "131d806f104a057b");
+	struct sticky_secret none = { NULL, 0 };
+	balance_sticky_compute("app", "a", &none, v);
+	ck_assert_str_eq(v, "131d806f104a057b");
+}
+END_TEST
+
+START_TEST(sticky_secret_values_and_forgeries)
+{
+	static const unsigned w[] = { 1, 1, 1 };
+	struct fixture f;
+	char v[3][STICKY_VALUE_MAX + 1], hex[STICKY_VALUE_MAX + 1], other[STICKY_VALUE_MAX + 1];
+	struct sticky_secret s3cret = secret_of("s3cret");
+
+	fixture_algo(&f, BALANCE_STICKY_COOKIE, w, NULL, 3);
+	balance_sticky_value(&f.pool, &f.servers[1], hex);
+	f.pool.name = "api";
+	snprintf(f.names[1], sizeof(f.names[1]), "api1");
+	sticky_secrets(&f, "s3cret", NULL);
+	/* the table holds what the contract computes */
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(balance_sticky_value(&f.pool, &f.servers[i], v[i]), 22);
+		ck_assert_uint_eq(strspn(v[i],
+					 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					 "0123456789-_"),
+				  22);
+	}
+	ck_assert_str_eq(v[1], "SlrWRpsOCDae_iVAnWYa0V");
+	balance_sticky_compute("api", "s2", &s3cret, other);
+	ck_assert_str_eq(v[2], other);
+	for (int n = 0; n < 10; n++)
+		for (size_t i = 0; i < 3; i++)
+			ck_assert_uint_eq(sticky_pick_cookie(&f, v[i]), i);
+	/* anything else is no cookie: the fallback (round-robin) places the
+	 * client, as it places clients without one */
+	char flipped[STICKY_VALUE_MAX + 1], shorter[STICKY_VALUE_MAX + 1], longer[40];
+	char wrong_secret[STICKY_VALUE_MAX + 1], wrong_pool[STICKY_VALUE_MAX + 1];
+	struct sticky_secret guess = secret_of("s3cre");
+	strcpy(flipped, v[1]);
+	flipped[21] = flipped[21] == 'A' ? 'B' : 'A';
+	memcpy(shorter, v[1], 21);
+	shorter[21] = '\0';
+	snprintf(longer, sizeof(longer), "%sA", v[1]);
+	balance_sticky_compute("api", "api1", &guess, wrong_secret);
+	balance_sticky_compute("app", "api1", &s3cret, wrong_pool);
+	const char *const bad[] = {
+		hex,          /* the value without a secret: guessable, not honoured */
+		flipped,      /* one character changed */
+		shorter,      /* a prefix */
+		longer,       /* a value and more */
+		wrong_secret, /* another secret's */
+		wrong_pool,   /* another pool's */
+		"",
+		"AAAAAAAAAAAAAAAAAAAAAA",
+		"SlrWRpsOCDae_iVAnWYa0V\\",
+		"\"SlrWRpsOCDae_iVAnWYa0V\"",
+	};
+	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+		unsigned c[3] = { 0 };
+		for (int n = 0; n < 300; n++)
+			c[sticky_pick_cookie(&f, bad[b])]++;
+		ck_assert_msg(c[0] == 100 && c[1] == 100 && c[2] == 100,
+			      "bad cookie %zu (%s): %u %u %u", b, bad[b], c[0], c[1], c[2]);
+	}
+	/* the cookie's bytes only count: a NUL inside does not end it early */
+	struct balance_ctx ctx = { .cookie = "SlrWRpsOCDae_iVAnWYa0V\0xyz", .cookie_len = 26 };
+	unsigned c[3] = { 0 };
+	for (int n = 0; n < 30; n++)
+		c[balance_pick(&f.pool, &ctx) - f.servers]++;
+	ck_assert_uint_eq(c[1], 10);
+	f.pool.sticky.secret = (struct sticky_secret){ NULL, 0 };
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(sticky_previous_secret_honoured_then_replaced)
+{
+	static const unsigned w[] = { 1, 1, 1 };
+	struct fixture f;
+	char before[3][STICKY_VALUE_MAX + 1], now[STICKY_VALUE_MAX + 1];
+
+	fixture_algo(&f, BALANCE_STICKY_COOKIE, w, NULL, 3);
+	sticky_secrets(&f, "old", NULL);
+	for (int i = 0; i < 3; i++)
+		balance_sticky_value(&f.pool, &f.servers[i], before[i]);
+	/* rotation: old cookies keep their servers; the value the response
+	 * carries is the new secret's, so the client's cookie is replaced */
+	sticky_secrets(&f, "new", "old");
+	for (size_t i = 0; i < 3; i++) {
+		for (int n = 0; n < 5; n++)
+			ck_assert_uint_eq(sticky_pick_cookie(&f, before[i]), i);
+		balance_sticky_value(&f.pool, &f.servers[i], now);
+		ck_assert_str_ne(now, before[i]);
+		for (int n = 0; n < 5; n++)
+			ck_assert_uint_eq(sticky_pick_cookie(&f, now), i);
+	}
+	/* the rotation done: the old values count as no cookie */
+	sticky_secrets(&f, "new", NULL);
+	unsigned c[3] = { 0 };
+	for (int n = 0; n < 30; n++)
+		c[sticky_pick_cookie(&f, before[0])]++;
+	ck_assert_msg(c[0] == 10 && c[1] == 10 && c[2] == 10, "%u %u %u", c[0], c[1], c[2]);
+	/* a server down under a previous-secret cookie: placed anew */
+	sticky_secrets(&f, "new", "old");
+	atomic_store(&f.srt[1].state, SERVER_DOWN);
+	for (int n = 0; n < 10; n++)
+		ck_assert_uint_ne(sticky_pick_cookie(&f, before[1]), 1);
+	f.pool.sticky.secret = f.pool.sticky.previous_secret = (struct sticky_secret){ NULL, 0 };
+	fixture_free(&f);
+}
+END_TEST
+
+/* The value is read from the table the build made, never computed per
+ * request; a server of another pool has none there. */
+START_TEST(sticky_value_is_the_built_table)
+{
+	static const unsigned w[] = { 1, 1 };
+	struct fixture f, g;
+	char v[STICKY_VALUE_MAX + 1];
+
+	fixture_algo(&f, BALANCE_STICKY_COOKIE, w, NULL, 2);
+	fixture_algo(&g, BALANCE_ROUND_ROBIN, w, NULL, 2);
+	ck_assert_uint_eq(balance_sticky_value(&f.pool, &g.servers[0], v), 0);
+	ck_assert_str_eq(v, "");
+	ck_assert_uint_eq(balance_sticky_value(&g.pool, &g.servers[0], v), 0);
+	sticky_secrets(&f, "s3cret", NULL);
+	f.pool.name = "renamed"; /* the configuration is immutable: only a build reads it */
+	ck_assert_uint_eq(balance_sticky_value(&f.pool, &f.servers[0], v), 22);
+	char want[STICKY_VALUE_MAX + 1];
+	struct sticky_secret s = secret_of("s3cret");
+	balance_sticky_compute("p", "s0", &s, want);
+	ck_assert_str_eq(v, want);
+	f.pool.sticky.secret = (struct sticky_secret){ NULL, 0 };
+	fixture_free(&f);
+	fixture_free(&g);
 }
 END_TEST
 
@@ -736,6 +918,10 @@ int main(void)
 	tcase_add_test(tc, sticky_ids_stable_across_configurations);
 	tcase_add_test(tc, sticky_cookie_placement);
 	tcase_add_test(tc, sticky_fallback_least_conn);
+	tcase_add_test(tc, sticky_hmac_test_vectors);
+	tcase_add_test(tc, sticky_secret_values_and_forgeries);
+	tcase_add_test(tc, sticky_previous_secret_honoured_then_replaced);
+	tcase_add_test(tc, sticky_value_is_the_built_table);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -734,6 +734,110 @@ START_TEST(test_token_file)
 }
 END_TEST
 
+/* A file of LEN bytes. */
+static void put_bytes(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static void assert_secret(const struct sticky_secret *s, const void *want, size_t len)
+{
+	ck_assert_uint_eq(s->len, len);
+	ck_assert_int_eq(memcmp(s->bytes, want, len), 0);
+}
+
+START_TEST(test_sticky_secret_files)
+{
+	char dir[] = "/tmp/lbd-secret-XXXXXX", main[128], yaml[STICKY_SECRET_MAX + 1024], path[160];
+	char cmd[400];
+	static char big[STICKY_SECRET_MAX + 2];
+	struct config *cfg;
+	char *msg;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(main, sizeof(main), "%s/lbd.yaml", dir);
+	/* relative to the configuration's directory; inline and file forms */
+	snprintf(yaml, sizeof(yaml),
+		 LISTENERS "pools:\n  - name: web\n    balance: sticky_cookie\n"
+			   "    sticky: { secret_file: keys/now, previous_secret: \"old one\" }\n"
+			   "    servers: [ { address: 127.0.0.1:1 } ]\n");
+	put_bytes(main, yaml, strlen(yaml));
+	snprintf(cmd, sizeof(cmd), "mkdir '%s/keys'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/keys/now", dir);
+	/* one trailing newline is not part of it; the rest is, bytes as they are */
+	static const struct {
+		const char *data;
+		size_t len, want;
+	} files[] = {
+		{ "s3cret\n", 7, 6 },   { "s3cret\r\n", 8, 6 },    { "s3cret", 6, 6 },
+		{ "s3cret\n\n", 8, 7 }, { " s3\0cret \n", 10, 9 }, { "\n\n", 2, 1 },
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		put_bytes(path, files[i].data, files[i].len);
+		cfg = load_ok(main, NULL);
+		assert_secret(&cfg->pools[0].sticky.secret, files[i].data, files[i].want);
+		assert_secret(&cfg->pools[0].sticky.previous_secret, "old one", 7);
+		config_unref(cfg);
+	}
+	/* the largest, with its newline */
+	memset(big, 'k', sizeof(big));
+	big[STICKY_SECRET_MAX] = '\n';
+	put_bytes(path, big, STICKY_SECRET_MAX + 1);
+	cfg = load_ok(main, NULL);
+	ck_assert_uint_eq(cfg->pools[0].sticky.secret.len, STICKY_SECRET_MAX);
+	config_unref(cfg);
+	/* errors at the key's line, naming the file, never its content */
+	static const struct {
+		const char *data;
+		size_t len;
+		const char *why;
+	} bad[] = {
+		{ "", 0, "is empty" },
+		{ "\n", 1, "is empty" },
+		{ "\r\n", 2, "is empty" },
+		{ big, STICKY_SECRET_MAX + 2, "holds more than 4096 bytes" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[512];
+		put_bytes(path, bad[i].data, bad[i].len);
+		msg = errors_of_file(main);
+		snprintf(want, sizeof(want),
+			 "%s:9:28: pools[0].sticky.secret_file: the secret file %s %s", main, path,
+			 bad[i].why);
+		ck_assert_str_eq(msg, want);
+		free(msg);
+	}
+	/* a directory, or a file that cannot be opened */
+	snprintf(cmd, sizeof(cmd), "rm '%s' && mkdir '%s'", path, path);
+	ck_assert_int_eq(system(cmd), 0);
+	msg = errors_of_file(main);
+	ck_assert_msg(strstr(msg, "keys/now: not a regular file") != NULL, "%s", msg);
+	free(msg);
+	snprintf(cmd, sizeof(cmd), "rmdir '%s'", path);
+	ck_assert_int_eq(system(cmd), 0);
+	msg = errors_of_file(main);
+	ck_assert_msg(strstr(msg, "keys/now: No such file or directory") != NULL, "%s", msg);
+	free(msg);
+	/* an inline secret never shows in an error, even a wrong one */
+	snprintf(yaml, sizeof(yaml),
+		 LISTENERS "pools:\n  - name: web\n    balance: sticky_cookie\n"
+			   "    sticky: { secret: hunter2-%0*d, previous_secret: hunter1 }\n"
+			   "    servers: [ { address: 127.0.0.1:1 } ]\n",
+		 STICKY_SECRET_MAX, 0);
+	msg = errors_of_buffer(yaml, strlen(yaml));
+	ck_assert_str_eq(msg, "bad.yaml:9:23: pools[0].sticky.secret: expected a secret of 1 to "
+			      "4096 bytes, got a longer one");
+	free(msg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(test_env)
 {
 	setenv("LBD_T_W", "7", 1);
@@ -941,6 +1045,7 @@ int main(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_cgroup_quota);
 	tcase_add_test(tc, test_token_file);
+	tcase_add_test(tc, test_sticky_secret_files);
 	tcase_add_test(tc, test_balance_keys);
 	tcase_add_test(tc, test_inheritance_values);
 	tcase_add_test(tc, test_health_keys);

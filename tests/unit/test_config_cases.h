@@ -206,7 +206,24 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:9:23: pools[0].sticky.cookie: expected a cookie name of 1 to 64 letters, digits or !#$%&'*+-.^_`|~, got \"a;b\"\n"
 	  "bad.yaml:9:39: pools[0].sticky.max_age: expected a duration from 1s to 30d, got \"10ms\"\n"
 	  "bad.yaml:9:55: pools[0].sticky.fallback: expected round_robin, least_conn or ip_hash, got \"sticky_cookie\"\n"
-	  "bad.yaml:9:70: pools[0].sticky.path: unknown key (expected one of: cookie, max_age, fallback)" },
+	  "bad.yaml:9:70: pools[0].sticky.path: unknown key (expected one of: cookie, max_age, fallback, secret, secret_file, previous_secret, previous_secret_file)" },
+	/* sticky secrets: errors name the key, never the value */
+	{ LISTENERS "pools:\n  - name: web\n    balance: sticky_cookie\n    sticky: { secret: \"\", previous_secret: [ hunter2 ] }\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:9:23: pools[0].sticky.secret: expected a secret of 1 to 4096 bytes, got an empty string\n"
+	  "bad.yaml:9:44: pools[0].sticky.previous_secret: expected a secret string, got a list" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: sticky_cookie\n    sticky:\n      secret: hunter2\n      secret_file: /nonexistent/lbd-secret\n"
+	  "      previous_secret: hunter1\n      previous_secret_file: /nonexistent/lbd-old\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:11:7: pools[0].sticky.secret_file: set secret or secret_file, not both\n"
+	  "bad.yaml:11:20: pools[0].sticky.secret_file: cannot read the secret file /nonexistent/lbd-secret: No such file or directory\n"
+	  "bad.yaml:13:7: pools[0].sticky.previous_secret_file: set previous_secret or previous_secret_file, not both\n"
+	  "bad.yaml:13:29: pools[0].sticky.previous_secret_file: cannot read the secret file /nonexistent/lbd-old: No such file or directory" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: sticky_cookie\n    sticky: { previous_secret: hunter1 }\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:9:15: pools[0].sticky.previous_secret: the secret being rotated from needs the one rotated to: set secret or secret_file too" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: sticky_cookie\n    sticky: { previous_secret_file: /dev/null, secret_file: \"\" }\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:9:37: pools[0].sticky.previous_secret_file: cannot read the secret file /dev/null: not a regular file\n"
+	  "bad.yaml:9:61: pools[0].sticky.secret_file: expected a file path, got an empty string" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: round_robin\n    sticky: { secret: hunter2 }\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:9:5: pools[0].sticky: sticky applies only with balance: sticky_cookie" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    trusted_proxies: [10.0.0.0/8, \"::1\", 10.0.0.1/8, bad, [1]]\n    routes:\n      - pool: web\n" POOLS,
 	  "bad.yaml:4:42: listeners[0].trusted_proxies[2]: expected an IP address or a network without address bits beyond its prefix (10.0.0.0/8, 2001:db8::/32), got \"10.0.0.1/8\"\n"
 	  "bad.yaml:4:54: listeners[0].trusted_proxies[3]: expected an IP address or a network without address bits beyond its prefix (10.0.0.0/8, 2001:db8::/32), got \"bad\"\n"

@@ -68,6 +68,8 @@ START_TEST(lists_known_keys_once)
 		{ "listeners[].routes[].match.path_prefix", CONFIG_KEY_VALUE },
 		{ "listeners[].trusted_proxies", CONFIG_KEY_VALUE },
 		{ "pools[].sticky.fallback", CONFIG_KEY_VALUE },
+		{ "pools[].sticky.secret_file", CONFIG_KEY_VALUE },
+		{ "pools[].sticky.previous_secret", CONFIG_KEY_VALUE },
 		{ "pools[].servers[]", CONFIG_KEY_LIST },
 		{ "pools[].servers[].backup", CONFIG_KEY_VALUE },
 		{ "pools[].timeouts.tunnel", CONFIG_KEY_VALUE },
