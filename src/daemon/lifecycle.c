@@ -70,13 +70,13 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* Stop accepting and let what is in flight finish, within the drain
  * timeout. */
-static void drain(struct daemon *l, const char *why)
+static void drain(struct daemon *l, const char *why, const char *verb)
 {
 	struct timeval tv = { 0, 50 * 1000 };
 
 	l->draining = true;
 	event_del(l->delay_ev);
-	log_info("%s: draining; in-flight requests may take up to %llu ms", why,
+	log_info("%s: %s; in-flight requests may take up to %llu ms", why, verb,
 		 (unsigned long long)l->cfg->timeouts.drain_ms);
 	for (unsigned i = 0; i < l->started; i++)
 		worker_stop(&l->workers[i]);
@@ -88,7 +88,7 @@ static void drain(struct daemon *l, const char *why)
 
 static void on_delay_over(evutil_socket_t fd, short what, void *arg)
 {
-	drain(arg, "shutdown_delay over");
+	drain(arg, "shutdown_delay over", "draining");
 }
 
 /* From here on /healthz answers 503. With global.shutdown_delay (and
@@ -102,14 +102,14 @@ static void begin_stop(struct daemon *l, const char *why, bool delay)
 	if (l->stopping) {
 		if (!l->draining) {
 			log_info("%s again: shutdown_delay cut short", why);
-			drain(l, why);
+			drain(l, why, "draining");
 		}
 		return;
 	}
 	l->stopping = true;
 	notify_stopping(why);
 	if (!delay || ms == 0) {
-		drain(l, why);
+		drain(l, why, "stopping");
 		return;
 	}
 	log_info("%s: stopping; /healthz answers 503, connections still accepted for %llu ms "
