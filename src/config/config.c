@@ -125,6 +125,9 @@ static void config_free(struct config *cfg)
 	free(cfg->global.admin.token);
 	free(cfg->global.user);
 	free(cfg->global.group);
+	for (size_t i = 0; i < cfg->nsources; i++)
+		free(cfg->sources[i]);
+	free(cfg->sources);
 	free(cfg->path);
 	free(cfg);
 }
@@ -215,6 +218,26 @@ static void deliver_errors(struct cerrs *ce, struct config_errors *out)
 	config_errors_free(&ce->list);
 }
 
+/* The main file, the include patterns and the included files, for
+ * global.watch_config. Returns 0 or -1 (out of memory). */
+static int keep_sources(struct config *cfg, const struct cerrs *ce)
+{
+	size_t n = 1 + ce->npatterns + ce->nincluded;
+
+	cfg->sources = calloc(n, sizeof(*cfg->sources));
+	if (!cfg->sources)
+		return -1;
+	cfg->sources[cfg->nsources++] = strdup(cfg->path);
+	for (size_t i = 0; i < ce->npatterns; i++)
+		cfg->sources[cfg->nsources++] = strdup(ce->patterns[i]);
+	for (size_t i = 0; i < ce->nincluded; i++)
+		cfg->sources[cfg->nsources++] = strdup(ce->included[i]);
+	for (size_t i = 0; i < n; i++)
+		if (!cfg->sources[i])
+			return -1;
+	return 0;
+}
+
 struct config *config_load_buffer(const char *file_name, const char *data, size_t len,
 				  struct config_errors *errs)
 {
@@ -241,7 +264,7 @@ struct config *config_load_buffer(const char *file_name, const char *data, size_
 	}
 	if (root) {
 		cfg = config_new(file_name);
-		if (cfg) {
+		if (cfg && keep_sources(cfg, &ce) == 0) {
 			struct walk w = { .cfg = cfg, .errs = &ce };
 			config_schema_apply(&w, root);
 		} else {

@@ -184,8 +184,10 @@ struct listener_conf {
 struct global_conf {
 	uint32_t workers; /* resolved: "auto" becomes the usable CPUs (cpus.h) */
 	uint32_t max_connections;
-	char *user;  /* NULL: keep the starting user */
-	char *group; /* NULL: the user's primary group */
+	char *user;                 /* NULL: keep the starting user */
+	char *group;                /* NULL: the user's primary group */
+	bool watch_config;          /* reload when the file or an included one changes */
+	uint64_t shutdown_delay_ms; /* accept this long after SIGTERM, /healthz failing */
 	struct {
 		char *socket;           /* path of the admin UNIX socket; NULL: off */
 		struct lbd_addr listen; /* TCP admin listener when has_listen */
@@ -209,6 +211,11 @@ struct config {
 	atomic_uint refs;
 	uint64_t generation; /* set by whoever publishes it; 0 until then */
 	char *path;
+	/* What it was read from, for global.watch_config: PATH, then every
+	 * include pattern (resolved, maybe with wildcards), then every included
+	 * file. */
+	char **sources;
+	size_t nsources;
 	struct global_conf global;
 	struct timeouts_conf timeouts; /* defaults.timeouts */
 	uint32_t retries;              /* defaults.retries */

@@ -208,6 +208,19 @@ static char *keep_name(struct cerrs *errs, const char *path)
 	return names[errs->nincluded] ? names[errs->nincluded++] : NULL;
 }
 
+/* An include pattern, resolved, kept for global.watch_config: its
+ * directory is watched for files that come to match it. */
+static bool keep_pattern(struct cerrs *errs, const char *path)
+{
+	char **p = realloc(errs->patterns, (errs->npatterns + 1) * sizeof(*p));
+
+	if (!p)
+		return false;
+	errs->patterns = p;
+	p[errs->npatterns] = strdup(path);
+	return p[errs->npatterns] ? (errs->npatterns++, true) : false;
+}
+
 static void include_file(struct includer *x, struct cnode *root, const char *path,
 			 const struct cnode *p, const struct chain *chain, unsigned depth)
 {
@@ -285,6 +298,10 @@ static void include_pattern(struct includer *x, struct cnode *root, const struct
 		cerr_at(x->errs, p, "the path is too long");
 		return;
 	}
+	if (!keep_pattern(x->errs, path)) {
+		cerr_at(x->errs, p, "out of memory");
+		return;
+	}
 	if (!has_wildcard(p->str)) {
 		include_file(x, root, path, p, chain, depth);
 		return;
@@ -360,4 +377,9 @@ void config_include_free(struct cerrs *errs)
 	free(errs->included);
 	errs->included = NULL;
 	errs->nincluded = 0;
+	for (size_t i = 0; i < errs->npatterns; i++)
+		free(errs->patterns[i]);
+	free(errs->patterns);
+	errs->patterns = NULL;
+	errs->npatterns = 0;
 }

@@ -50,6 +50,8 @@ struct cerrs {
 	struct config_errors list;
 	char **included; /* the names of the included files, in reading order */
 	size_t nincluded;
+	char **patterns; /* the include patterns, resolved, in reading order */
+	size_t npatterns;
 };
 
 /* Parse DATA (LEN bytes) of errs->file into a tree. Returns the top node,
@@ -73,7 +75,8 @@ void config_env_substitute(struct cnode *root, struct cerrs *errs);
  * names, recursively; errors go to ERRS. The include: key stays, for the
  * schema to accept. */
 void config_include(struct cnode *root, const char *file, struct cerrs *errs);
-void config_include_free(struct cerrs *errs); /* the names in errs->included */
+/* The names in errs->included and errs->patterns. */
+void config_include_free(struct cerrs *errs);
 
 /* Map lookup; NULL when KEY is absent. Returns the value node. */
 const struct cnode *cnode_get(const struct cnode *map, const char *key);

@@ -25,7 +25,9 @@ struct daemon {
 	struct event_base *base;
 	struct event *drain_ev;
 	struct event *reap_ev;
-	bool stopping;
+	struct event *delay_ev; /* the end of global.shutdown_delay */
+	bool stopping;          /* from the first SIGTERM on: /healthz answers 503 */
+	bool draining;          /* the workers stopped accepting */
 	time_t started_at;
 
 	/* A reload under way: the generation the workers are adopting, the
@@ -44,6 +46,7 @@ struct daemon {
 	struct slow_start *slow_start; /* pools[].slow_start (slow_start.c) */
 	struct admin *admin;           /* the admin API (admin.c) */
 	struct health *health;         /* active checks (health.c), on base */
+	struct watch *watch;           /* global.watch_config (watch.c) */
 };
 
 /* Bind the runtime state and build the balancers of CFG, which follows OLD

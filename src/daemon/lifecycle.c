@@ -7,6 +7,10 @@
  * workers, then wait for signals on the main thread's own event loop.
  * Signal handlers do no work: libevent turns them into events. Switching
  * to a new generation is reload.c's.
+ *
+ * Stopping: from the first SIGTERM (or SIGINT, or POST /stop) /healthz
+ * answers 503; lbd goes on accepting for global.shutdown_delay, then
+ * stops accepting and drains for at most defaults.timeouts.drain.
  */
 #include "build_config.h"
 
@@ -30,6 +34,7 @@
 #include "daemon/lifecycle.h"
 #include "daemon/privs.h"
 #include "daemon/slow_start.h"
+#include "daemon/watch.h"
 #include "event/grace.h"
 #include "event/worker.h"
 #include "http/http.h"
@@ -63,15 +68,15 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 		worker_abort(&l->workers[i]);
 }
 
-static void begin_stop(struct daemon *l, const char *why)
+/* Stop accepting and let what is in flight finish, within the drain
+ * timeout. */
+static void drain(struct daemon *l, const char *why, const char *verb)
 {
 	struct timeval tv = { 0, 50 * 1000 };
 
-	if (l->stopping)
-		return;
-	l->stopping = true;
-	notify_stopping(why);
-	log_info("%s: stopping; in-flight requests may take up to %llu ms", why,
+	l->draining = true;
+	event_del(l->delay_ev);
+	log_info("%s: %s; in-flight requests may take up to %llu ms", why, verb,
 		 (unsigned long long)l->cfg->timeouts.drain_ms);
 	for (unsigned i = 0; i < l->started; i++)
 		worker_stop(&l->workers[i]);
@@ -79,6 +84,39 @@ static void begin_stop(struct daemon *l, const char *why)
 	tv.tv_sec = (time_t)(l->cfg->timeouts.drain_ms / 1000);
 	tv.tv_usec = (suseconds_t)(l->cfg->timeouts.drain_ms % 1000) * 1000;
 	event_add(l->drain_ev, &tv);
+}
+
+static void on_delay_over(evutil_socket_t fd, short what, void *arg)
+{
+	drain(arg, "shutdown_delay over", "draining");
+}
+
+/* From here on /healthz answers 503. With global.shutdown_delay (and
+ * DELAY: not for a failed start-up), lbd goes on accepting that long, so
+ * that load balancers and Kubernetes endpoints stop sending before the
+ * listeners close; a second request to stop cuts the wait short. */
+static void begin_stop(struct daemon *l, const char *why, bool delay)
+{
+	uint64_t ms = l->cfg->global.shutdown_delay_ms;
+
+	if (l->stopping) {
+		if (!l->draining) {
+			log_info("%s again: shutdown_delay cut short", why);
+			drain(l, why, "draining");
+		}
+		return;
+	}
+	l->stopping = true;
+	notify_stopping(why);
+	if (!delay || ms == 0) {
+		drain(l, why, "stopping");
+		return;
+	}
+	log_info("%s: stopping; /healthz answers 503, connections still accepted for %llu ms "
+		 "(global.shutdown_delay), then draining",
+		 why, (unsigned long long)ms);
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	event_add(l->delay_ev, &tv);
 }
 
 /* --- daemon.h ------------------------------------------------------------ */
@@ -105,7 +143,7 @@ bool daemon_stopping(const struct daemon *d)
 
 void daemon_stop(struct daemon *d, const char *why)
 {
-	begin_stop(d, why);
+	begin_stop(d, why, true);
 }
 
 unsigned daemon_listener_connections(const struct daemon *d, const char *name)
@@ -138,10 +176,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGTERM:
-		begin_stop(l, "SIGTERM");
+		begin_stop(l, "SIGTERM", true);
 		break;
 	case SIGINT:
-		begin_stop(l, "SIGINT");
+		begin_stop(l, "SIGINT", true);
 		break;
 	case SIGUSR1:
 		if (access_log_reopen(l->access_log, err, sizeof(err)) < 0)
@@ -246,7 +284,14 @@ static int run(struct daemon *l, const sigset_t *control)
 		log_error("cannot start slow start: out of memory");
 		return LBD_EXIT_RUNTIME;
 	}
+	l->watch = watch_new(l);
+	if (!l->watch) {
+		log_error("cannot start watch_config: out of memory");
+		return LBD_EXIT_RUNTIME;
+	}
+	watch_apply(l->watch, l->cfg);
 	l->drain_ev = evtimer_new(l->base, on_drain_timeout, l);
+	l->delay_ev = evtimer_new(l->base, on_delay_over, l);
 	l->reap_ev = event_new(l->base, -1, EV_PERSIST, on_reap, l);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
 		sig_ev[i] = evsignal_new(l->base, signals[i], on_signal, l);
@@ -257,7 +302,7 @@ static int run(struct daemon *l, const sigset_t *control)
 	for (; rc == 0 && l->started < l->nworkers; l->started++)
 		if (worker_start(&l->workers[l->started]) < 0) {
 			log_error("cannot start worker thread %u", l->started);
-			begin_stop(l, "start-up failure");
+			begin_stop(l, "start-up failure", false);
 			rc = LBD_EXIT_RUNTIME;
 			break;
 		}
@@ -286,12 +331,15 @@ static void cleanup(struct daemon *l)
 	admin_free(l->admin);
 	health_free(l->health);
 	slow_start_free(l->slow_start);
+	watch_free(l->watch);
 	binds_release(&l->binds);
 	daemon_reload_cleanup(l);
 	if (l->drain_ev)
 		event_free(l->drain_ev);
 	if (l->reap_ev)
 		event_free(l->reap_ev);
+	if (l->delay_ev)
+		event_free(l->delay_ev);
 	if (l->base)
 		event_base_free(l->base);
 	if (l->access_log)

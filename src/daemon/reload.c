@@ -24,6 +24,7 @@
 #include "daemon/daemon_private.h"
 #include "daemon/health.h"
 #include "daemon/slow_start.h"
+#include "daemon/watch.h"
 
 int daemon_prepare(const struct config *old, struct config *cfg, uint64_t generation)
 {
@@ -152,6 +153,7 @@ static void on_adopted(evutil_socket_t fd, short what, void *arg)
 		log_error("reload: out of memory: some servers are not health-checked");
 	if (slow_start_apply(d->slow_start, d->cfg) < 0)
 		log_error("reload: out of memory: slow start does not follow this generation");
+	watch_apply(d->watch, d->cfg);
 	log_info("reload: generation %llu serving (%llu ms), %u generation%s live",
 		 (unsigned long long)d->cfg->generation,
 		 (unsigned long long)ms_since(&d->reload_started), config_live_generations(),
