@@ -1,4 +1,7 @@
 /* balance.c — dispatch from a pool to its algorithm. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "balance/balance.h"
 
 #include "core/runtime.h"
@@ -18,34 +21,71 @@ const struct balancer_ops *balance_ops(enum balance_algo algo)
 	return &balance_round_robin;
 }
 
+static struct pool_members *members_new(const struct pool_conf *pool,
+					struct server_conf *const *servers, size_t n)
+{
+	const struct balancer_ops *ops = balance_ops(pool->balance);
+	struct pool_members *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->servers = calloc(n ? n : 1, sizeof(*m->servers));
+	if (m->servers) {
+		memcpy(m->servers, servers, n * sizeof(*servers));
+		m->n = n;
+		m->balancer = ops->build(pool, m->servers, n);
+		m->balancer_free = ops->free;
+	}
+	if (!m->servers || !m->balancer) {
+		m->balancer_free = NULL;
+		pool_members_free(m);
+		return NULL;
+	}
+	return m;
+}
+
 int balance_build(struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->npools; i++) {
 		struct pool_conf *pool = &cfg->pools[i];
-		const struct balancer_ops *ops = balance_ops(pool->balance);
-		pool->balancer = ops->build(pool);
-		if (!pool->balancer)
+		struct server_conf **servers = calloc(pool->nservers ? pool->nservers : 1,
+						      sizeof(*servers));
+		if (!servers)
 			return -1;
-		pool->balancer_free = ops->free;
+		for (size_t j = 0; j < pool->nservers; j++)
+			servers[j] = &pool->servers[j];
+		struct pool_members *m = members_new(pool, servers, pool->nservers);
+		free(servers);
+		if (!m)
+			return -1;
+		atomic_store(&pool->members, m);
 	}
 	return 0;
 }
 
-int balance_rebuild(struct pool_conf *pool, void **old)
+int balance_publish(struct pool_conf *pool, struct server_conf *const *servers, size_t n,
+		    struct pool_members **old)
 {
-	void *data = balance_ops(pool->balance)->build(pool);
+	struct pool_members *m = members_new(pool, servers, n);
 
-	if (!data)
+	if (!m)
 		return -1;
-	*old = atomic_exchange_explicit(&pool->balancer, data, memory_order_acq_rel);
+	*old = atomic_exchange_explicit(&pool->members, m, memory_order_acq_rel);
 	return 0;
+}
+
+int balance_rebuild(struct pool_conf *pool, struct pool_members **old)
+{
+	const struct pool_members *now = balance_members(pool);
+
+	return balance_publish(pool, now->servers, now->n, old);
 }
 
 struct server_conf *balance_pick(const struct pool_conf *pool, const struct balance_ctx *ctx)
 {
-	void *data = atomic_load_explicit(&pool->balancer, memory_order_acquire);
+	const struct pool_members *m = balance_members(pool);
 
-	return balance_ops(pool->balance)->pick(pool, data, ctx);
+	return balance_ops(pool->balance)->pick(pool, m, ctx);
 }
 
 int balance_server_eligible(const struct server_conf *srv, const struct balance_ctx *ctx)

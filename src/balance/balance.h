@@ -1,8 +1,9 @@
 /* balance.h — one interface for every balancing algorithm.
  *
  * An algorithm is one file that fills a struct balancer_ops: build its data
- * from a pool's (immutable) configuration, pick a server for a request, and
- * free its data. Picks run on worker threads concurrently and take no lock:
+ * for a pool's servers of one moment (struct pool_members, config.h: the
+ * file's, then those found or added at run time), pick a server for a
+ * request, and free its data. Picks run on worker threads concurrently and take no lock:
  * shared state is atomics in the runtime (runtime.h).
  */
 #ifndef LBD_BALANCE_H
@@ -29,10 +30,10 @@ struct balance_ctx {
 
 struct balancer_ops {
 	const char *name;
-	void *(*build)(const struct pool_conf *pool);
+	void *(*build)(const struct pool_conf *pool, struct server_conf *const *servers, size_t n);
 	void (*free)(void *data);
-	/* NULL when no server can take the request. */
-	struct server_conf *(*pick)(const struct pool_conf *pool, void *data,
+	/* From M's servers, with M's data; NULL when none can take it. */
+	struct server_conf *(*pick)(const struct pool_conf *pool, const struct pool_members *m,
 				    const struct balance_ctx *ctx);
 };
 
@@ -44,16 +45,28 @@ extern const struct balancer_ops balance_sticky_cookie;
 /* The algorithm of ALGO. */
 const struct balancer_ops *balance_ops(enum balance_algo algo);
 
-/* Build every pool's balancer data. Returns 0, or -1 out of memory. */
+/* Give every pool of CFG its first members, the servers of the file.
+ * Returns 0, or -1 out of memory. */
 int balance_build(struct config *cfg);
 
-/* Build POOL's balancer data anew with the servers' weights as they are
- * now (a runtime weight changed) and swap it in; workers pick with the new
- * data from their next pick on. *OLD receives the data it replaced, which
- * workers may still be reading: the caller frees it with
- * pool->balancer_free after a grace period (event/grace.h). Returns 0, or
- * -1 when out of memory (nothing changed). */
-int balance_rebuild(struct pool_conf *pool, void **old);
+/* POOL's members now (one atomic load): valid on the main thread until it
+ * publishes others, on a worker until its next quiescent point. */
+static inline struct pool_members *balance_members(const struct pool_conf *pool)
+{
+	return atomic_load_explicit(&((struct pool_conf *)pool)->members, memory_order_acquire);
+}
+
+/* Members SERVERS (N, copied) for POOL with the algorithm's data built for
+ * them, published at once: workers pick from them from their next pick
+ * on. *OLD receives the members they replace, which workers may still be
+ * reading: the caller frees them (pool_members_free) after a grace period
+ * (event/grace.h). Returns 0, or -1 when out of memory (nothing changed). */
+int balance_publish(struct pool_conf *pool, struct server_conf *const *servers, size_t n,
+		    struct pool_members **old);
+
+/* The same servers again, with data built from their weights and shares
+ * as they are now (a runtime weight or a slow-start share changed). */
+int balance_rebuild(struct pool_conf *pool, struct pool_members **old);
 
 /* A server's weight: the one set through the admin API (a runtime
  * override, by identity), else the file's. */
@@ -95,7 +108,7 @@ int balance_server_sticky_eligible(const struct server_conf *srv, const struct b
  * digits of a hash of the pool and server names. */
 #define STICKY_VALUE_MAX 22
 
-/* SRV's current value as POOL's balancer data holds it, copied into OUT
+/* SRV's current value as POOL's members hold it, copied into OUT
  * with a NUL: its length, 0 when POOL is not sticky or SRV not its own.
  * Costs a copy, nothing is computed: the response path calls it. */
 size_t balance_sticky_value(const struct pool_conf *pool, const struct server_conf *srv,

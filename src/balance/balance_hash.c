@@ -49,21 +49,21 @@ static void hash_free(void *data)
 	free(h);
 }
 
-static void *hash_build(const struct pool_conf *pool)
+static void *hash_build(const struct pool_conf *pool, struct server_conf *const *servers, size_t n)
 {
 	struct hash_data *h = calloc(1, sizeof(*h));
 	uint32_t weight[2] = { 0, 0 };
 
 	if (!h)
 		return NULL;
-	h->seeds = calloc(pool->nservers ? pool->nservers : 1, sizeof(*h->seeds));
+	h->seeds = calloc(n ? n : 1, sizeof(*h->seeds));
 	if (!h->seeds) {
 		free(h);
 		return NULL;
 	}
 	h->uniform[0] = h->uniform[1] = true;
-	for (size_t i = 0; i < pool->nservers; i++) {
-		const struct server_conf *s = &pool->servers[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct server_conf *s = servers[i];
 		h->seeds[i] = hash64(s->name, strlen(s->name), SEED_SALT);
 		if (balance_share(s) == 0)
 			continue;
@@ -82,15 +82,15 @@ static double weighted_cost(uint64_t score, uint32_t weight)
 	return -log(u) / (double)weight;
 }
 
-static struct server_conf *rendezvous(const struct pool_conf *pool, const struct hash_data *h,
+static struct server_conf *rendezvous(const struct pool_members *m, const struct hash_data *h,
 				      uint64_t key, bool backup, const struct balance_ctx *ctx)
 {
 	struct server_conf *best = NULL;
 	uint64_t best_score = 0;
 	double best_cost = 0;
 
-	for (size_t i = 0; i < pool->nservers; i++) {
-		struct server_conf *s = &pool->servers[i];
+	for (size_t i = 0; i < m->n; i++) {
+		struct server_conf *s = m->servers[i];
 		if (s->backup != backup || !balance_server_eligible(s, ctx))
 			continue;
 		uint64_t score = hash_mix64(key ^ h->seeds[i]);
@@ -110,14 +110,14 @@ static struct server_conf *rendezvous(const struct pool_conf *pool, const struct
 	return best;
 }
 
-static struct server_conf *hash_pick(const struct pool_conf *pool, void *data,
+static struct server_conf *hash_pick(const struct pool_conf *pool, const struct pool_members *m,
 				     const struct balance_ctx *ctx)
 {
-	const struct hash_data *h = data;
+	const struct hash_data *h = m->balancer;
 	uint64_t key = hash64(ctx->key, ctx->key ? ctx->key_len : 0, 0);
-	struct server_conf *srv = rendezvous(pool, h, key, false, ctx);
+	struct server_conf *srv = rendezvous(m, h, key, false, ctx);
 
-	return srv ? srv : rendezvous(pool, h, key, true, ctx);
+	return srv ? srv : rendezvous(m, h, key, true, ctx);
 }
 
 const struct balancer_ops balance_ip_hash = {

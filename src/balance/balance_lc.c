@@ -22,11 +22,10 @@
 #include "core/runtime.h"
 
 /* Nothing to precompute; a non-NULL pointer says "built". */
-static void *lc_build(const struct pool_conf *pool)
+static void *lc_build(const struct pool_conf *pool, struct server_conf *const *servers, size_t n)
 {
 	static char built;
 
-	(void)pool;
 	return &built;
 }
 
@@ -35,15 +34,15 @@ static void lc_free(void *data)
 	(void)data;
 }
 
-static struct server_conf *scan(const struct pool_conf *pool, size_t start, bool backup,
+static struct server_conf *scan(const struct pool_members *m, size_t start, bool backup,
 				const struct balance_ctx *ctx)
 {
 	struct server_conf *best = NULL;
 	uint64_t best_load = 0, best_weight = 1;
-	size_t n = pool->nservers;
+	size_t n = m->n;
 
 	for (size_t k = 0; k < n; k++) {
-		struct server_conf *s = &pool->servers[(start + k) % n];
+		struct server_conf *s = m->servers[(start + k) % n];
 		if (s->backup != backup || !balance_server_eligible(s, ctx))
 			continue;
 		int active = atomic_load_explicit(&s->rt->active, memory_order_relaxed);
@@ -58,17 +57,16 @@ static struct server_conf *scan(const struct pool_conf *pool, size_t start, bool
 	return best;
 }
 
-static struct server_conf *lc_pick(const struct pool_conf *pool, void *data,
+static struct server_conf *lc_pick(const struct pool_conf *pool, const struct pool_members *m,
 				   const struct balance_ctx *ctx)
 {
-	(void)data;
-	if (pool->nservers == 0)
+	if (m->n == 0)
 		return NULL;
 	size_t start = (size_t)(atomic_fetch_add_explicit(&pool->rt->rr_next, 1,
 							  memory_order_relaxed) %
-				pool->nservers);
-	struct server_conf *srv = scan(pool, start, false, ctx);
-	return srv ? srv : scan(pool, start, true, ctx);
+				m->n);
+	struct server_conf *srv = scan(m, start, false, ctx);
+	return srv ? srv : scan(m, start, true, ctx);
 }
 
 const struct balancer_ops balance_least_conn = {

@@ -36,30 +36,31 @@ static uint32_t gcd(uint32_t a, uint32_t b)
 	return a;
 }
 
-static int schedule_build(struct rr_schedule *sch, const struct pool_conf *pool, int backup)
+static int schedule_build(struct rr_schedule *sch, struct server_conf *const *servers, size_t n,
+			  int backup)
 {
 	uint32_t g = 0;
 	size_t total = 0;
 
-	for (size_t i = 0; i < pool->nservers; i++)
-		if (pool->servers[i].backup == backup && balance_share(&pool->servers[i]))
-			g = gcd(g, balance_share(&pool->servers[i]));
+	for (size_t i = 0; i < n; i++)
+		if (servers[i]->backup == backup && balance_share(servers[i]))
+			g = gcd(g, balance_share(servers[i]));
 	if (g == 0)
 		return 0; /* no server of this kind takes traffic */
-	for (size_t i = 0; i < pool->nservers; i++)
-		if (pool->servers[i].backup == backup)
-			total += balance_share(&pool->servers[i]) / g;
+	for (size_t i = 0; i < n; i++)
+		if (servers[i]->backup == backup)
+			total += balance_share(servers[i]) / g;
 
-	int64_t *current = calloc(pool->nservers, sizeof(*current));
+	int64_t *current = calloc(n, sizeof(*current));
 	sch->slots = malloc(total * sizeof(*sch->slots));
 	if (!current || !sch->slots) {
 		free(current);
 		return -1;
 	}
-	for (size_t n = 0; n < total; n++) {
+	for (size_t slot = 0; slot < total; slot++) {
 		size_t best = SIZE_MAX;
-		for (size_t i = 0; i < pool->nservers; i++) {
-			const struct server_conf *s = &pool->servers[i];
+		for (size_t i = 0; i < n; i++) {
+			const struct server_conf *s = servers[i];
 			uint32_t weight = balance_share(s);
 			if (s->backup != backup || weight == 0)
 				continue;
@@ -68,7 +69,7 @@ static int schedule_build(struct rr_schedule *sch, const struct pool_conf *pool,
 				best = i;
 		}
 		current[best] -= (int64_t)total;
-		sch->slots[n] = (uint32_t)best;
+		sch->slots[slot] = (uint32_t)best;
 	}
 	sch->len = total;
 	free(current);
@@ -86,20 +87,21 @@ static void rr_free(void *data)
 	free(rr);
 }
 
-static void *rr_build(const struct pool_conf *pool)
+static void *rr_build(const struct pool_conf *pool, struct server_conf *const *servers, size_t n)
 {
 	struct rr_data *rr = calloc(1, sizeof(*rr));
 
 	if (!rr)
 		return NULL;
-	if (schedule_build(&rr->primary, pool, 0) < 0 || schedule_build(&rr->backup, pool, 1) < 0) {
+	if (schedule_build(&rr->primary, servers, n, 0) < 0 ||
+	    schedule_build(&rr->backup, servers, n, 1) < 0) {
 		rr_free(rr);
 		return NULL;
 	}
 	return rr;
 }
 
-static struct server_conf *schedule_pick(const struct pool_conf *pool,
+static struct server_conf *schedule_pick(const struct pool_conf *pool, const struct pool_members *m,
 					 const struct rr_schedule *sch,
 					 const struct balance_ctx *ctx)
 {
@@ -108,23 +110,23 @@ static struct server_conf *schedule_pick(const struct pool_conf *pool,
 	for (size_t attempt = 0; attempt < sch->len; attempt++) {
 		uint64_t pos = atomic_fetch_add_explicit(&pool->rt->rr_next, 1,
 							 memory_order_relaxed);
-		struct server_conf *srv = &pool->servers[sch->slots[pos % sch->len]];
+		struct server_conf *srv = m->servers[sch->slots[pos % sch->len]];
 		if (balance_server_eligible(srv, ctx))
 			return srv;
 	}
 	return NULL;
 }
 
-static struct server_conf *rr_pick(const struct pool_conf *pool, void *data,
+static struct server_conf *rr_pick(const struct pool_conf *pool, const struct pool_members *m,
 				   const struct balance_ctx *ctx)
 {
-	struct rr_data *rr = data;
+	const struct rr_data *rr = m->balancer;
 	struct server_conf *srv = NULL;
 
 	if (rr->primary.len)
-		srv = schedule_pick(pool, &rr->primary, ctx);
+		srv = schedule_pick(pool, m, &rr->primary, ctx);
 	if (!srv && rr->backup.len)
-		srv = schedule_pick(pool, &rr->backup, ctx);
+		srv = schedule_pick(pool, m, &rr->backup, ctx);
 	return srv;
 }
 

@@ -50,7 +50,7 @@ _Static_assert(STICKY_HASH_LEN <= STICKY_VALUE_MAX && STICKY_HMAC_LEN <= STICKY_
 
 struct sticky_value {
 	char s[STICKY_VALUE_MAX]; /* len bytes of it, no NUL */
-	size_t index;             /* the server's, in pool->servers */
+	size_t index;             /* the server's, in the members */
 };
 
 struct sticky_data {
@@ -141,16 +141,32 @@ size_t balance_sticky_compute(const char *pool, const char *server,
 	return len;
 }
 
+/* SRV's index in M: a server of the file stands where it stands in the
+ * file (the file's come first), another is looked for. */
+static size_t index_of(const struct pool_conf *pool, const struct pool_members *m,
+		       const struct server_conf *srv)
+{
+	/* by address, without comparing pointers into different arrays */
+	uintptr_t off = (uintptr_t)srv - (uintptr_t)pool->servers;
+	size_t i = off / sizeof(*srv);
+
+	if (off % sizeof(*srv) == 0 && i < pool->nservers && i < m->n && m->servers[i] == srv)
+		return i;
+	for (i = pool->nservers < m->n ? pool->nservers : 0; i < m->n; i++)
+		if (m->servers[i] == srv)
+			return i;
+	return SIZE_MAX;
+}
+
 size_t balance_sticky_value(const struct pool_conf *pool, const struct server_conf *srv,
 			    char out[STICKY_VALUE_MAX + 1])
 {
-	const struct sticky_data *d = atomic_load_explicit(&pool->balancer, memory_order_acquire);
-	/* by address, without comparing pointers into different arrays */
-	uintptr_t off = (uintptr_t)srv - (uintptr_t)pool->servers;
-	size_t i = off / sizeof(*srv), len = 0;
+	const struct pool_members *m = balance_members(pool);
+	const struct sticky_data *d = m ? m->balancer : NULL;
+	size_t i, len = 0;
 
-	if (pool->balance == BALANCE_STICKY_COOKIE && d && off % sizeof(*srv) == 0 &&
-	    i < pool->nservers) {
+	if (pool->balance == BALANCE_STICKY_COOKIE && d &&
+	    (i = index_of(pool, m, srv)) != SIZE_MAX) {
 		len = d->len;
 		memcpy(out, d->current[i].s, len);
 	}
@@ -180,7 +196,8 @@ static void sticky_free(void *data)
 }
 
 /* Fill the tables; -1 when OpenSSL fails. */
-static int fill_values(struct sticky_data *d, const struct pool_conf *pool)
+static int fill_values(struct sticky_data *d, const struct pool_conf *pool,
+		       struct server_conf *const *servers, size_t n)
 {
 	const struct sticky_secret *prev = pool->sticky.previous_secret.bytes ?
 						   &pool->sticky.previous_secret :
@@ -188,8 +205,8 @@ static int fill_values(struct sticky_data *d, const struct pool_conf *pool)
 	EVP_MAC *mac = fetch_hmac(&pool->sticky.secret);
 	int rc = 0;
 
-	for (size_t i = 0; i < pool->nservers && rc == 0; i++) {
-		const char *name = pool->servers[i].name;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const char *name = servers[i]->name;
 		struct sticky_value *v = &d->current[i];
 
 		v->index = i;
@@ -209,36 +226,38 @@ static int fill_values(struct sticky_data *d, const struct pool_conf *pool)
 	return rc;
 }
 
-static void *sticky_build(const struct pool_conf *pool)
+static void *sticky_build(const struct pool_conf *pool, struct server_conf *const *servers,
+			  size_t count)
 {
 	struct sticky_data *d = calloc(1, sizeof(*d));
-	size_t n = pool->nservers ? pool->nservers : 1;
+	size_t n = count ? count : 1;
 
 	if (!d)
 		return NULL;
 	d->fallback = balance_ops(pool->sticky.fallback);
-	d->fallback_data = d->fallback->build(pool);
+	d->fallback_data = d->fallback->build(pool, servers, count);
 	d->current = calloc(n, sizeof(*d->current));
 	d->known = calloc(2 * n, sizeof(*d->known));
-	if (!d->fallback_data || !d->current || !d->known || fill_values(d, pool) != 0) {
+	if (!d->fallback_data || !d->current || !d->known ||
+	    fill_values(d, pool, servers, count) != 0) {
 		sticky_free(d);
 		return NULL;
 	}
 	return d;
 }
 
-static bool primary_eligible(const struct pool_conf *pool, const struct balance_ctx *ctx)
+static bool primary_eligible(const struct pool_members *m, const struct balance_ctx *ctx)
 {
-	for (size_t i = 0; i < pool->nservers; i++)
-		if (!pool->servers[i].backup && balance_server_eligible(&pool->servers[i], ctx))
+	for (size_t i = 0; i < m->n; i++)
+		if (!m->servers[i]->backup && balance_server_eligible(m->servers[i], ctx))
 			return true;
 	return false;
 }
 
-static struct server_conf *sticky_pick(const struct pool_conf *pool, void *data,
+static struct server_conf *sticky_pick(const struct pool_conf *pool, const struct pool_members *m,
 				       const struct balance_ctx *ctx)
 {
-	struct sticky_data *d = data;
+	const struct sticky_data *d = m->balancer;
 	struct sticky_value key;
 
 	if (ctx->cookie && ctx->cookie_len == d->len) {
@@ -246,14 +265,17 @@ static struct server_conf *sticky_pick(const struct pool_conf *pool, void *data,
 		memcpy(key.s, ctx->cookie, d->len);
 		const struct sticky_value *e = bsearch(&key, d->known, d->nknown, sizeof(*d->known),
 						       value_cmp);
-		struct server_conf *srv = e ? &pool->servers[e->index] : NULL;
+		struct server_conf *srv = e ? m->servers[e->index] : NULL;
 		/* A client placed on a backup goes back to the primaries as
 		 * soon as one is up. */
 		if (srv && balance_server_sticky_eligible(srv, ctx) &&
-		    (!srv->backup || !primary_eligible(pool, ctx)))
+		    (!srv->backup || !primary_eligible(m, ctx)))
 			return srv;
 	}
-	return d->fallback->pick(pool, d->fallback_data, ctx);
+	/* The fallback picks from the same servers, with its own data. */
+	struct pool_members fallback = *m;
+	fallback.balancer = d->fallback_data;
+	return d->fallback->pick(pool, &fallback, ctx);
 }
 
 const struct balancer_ops balance_sticky_cookie = {

@@ -99,8 +99,7 @@ static void config_free(struct config *cfg)
 	free(cfg->listeners);
 	for (size_t i = 0; i < cfg->npools; i++) {
 		struct pool_conf *p = &cfg->pools[i];
-		if (p->balancer_free)
-			p->balancer_free(p->balancer);
+		pool_members_free(p->members);
 		for (size_t j = 0; j < p->nservers; j++)
 			free(p->servers[j].name);
 		free(p->servers);
@@ -365,4 +364,16 @@ struct config *config_load(const char *path, struct config_errors *errs)
 	cfg = config_load_buffer(path, data, len, errs);
 	free(data);
 	return cfg;
+}
+
+void pool_members_free(void *members)
+{
+	struct pool_members *m = members;
+
+	if (!m)
+		return;
+	if (m->balancer_free)
+		m->balancer_free(m->balancer);
+	free(m->servers);
+	free(m);
 }

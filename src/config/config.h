@@ -125,13 +125,40 @@ struct server_rt;
 struct pool_rt;
 struct listener_rt;
 
+/* Where a server comes from (SPEC §7); each origin owns its members. */
+enum server_origin {
+	ORIGIN_CONFIG, /* the file: in pool->servers, as long as its generation */
+	ORIGIN_DNS,    /* discovery: in the daemon's membership, until it drains */
+	ORIGIN_API,    /* the admin API: likewise */
+};
+
 struct server_conf {
 	char *name; /* defaults to the address text */
 	struct lbd_addr addr;
 	uint32_t weight; /* 0 .. CONFIG_WEIGHT_MAX; 0 takes no new traffic */
 	bool backup;
+	enum server_origin origin;
 	struct server_rt *rt; /* runtime state, bound by config_attach_runtime() */
 };
+
+/* A pool's servers as the balancers see them at one moment: the file's
+ * (first, in their order), then those discovery found and those the admin
+ * API added, with the algorithm's data for them. Immutable once published
+ * in pool->members; replaced whole, the old one freed after a grace period
+ * (event/grace.h). A request keeps the struct server_conf it picked, never
+ * the snapshot: a server of the file lives as long as the generation, one
+ * of the others until it has no request left (daemon/membership.c). */
+struct pool_members {
+	struct server_conf **servers;
+	size_t n;
+	void *balancer;                /* the algorithm's data for SERVERS */
+	void (*balancer_free)(void *); /* set with it */
+};
+
+/* Free M (a struct pool_members, NULL or not) and its balancer data; the
+ * servers it points at are not its own. A void * so that it can be handed
+ * to a grace period as it is. */
+void pool_members_free(void *m);
 
 struct pool_conf {
 	char *name;
@@ -146,13 +173,13 @@ struct pool_conf {
 	struct server_conf *servers;
 	size_t nservers;
 	struct pool_rt *rt; /* runtime state, bound by config_attach_runtime() */
-	/* The algorithm's data, built by balance_build(): the one thing of a
-	 * generation that changes once it is published, rebuilt when a
-	 * runtime weight changes (balance_rebuild()). */
-	void *_Atomic balancer;
-	void (*balancer_free)(void *balancer); /* set with it; config_unref calls it */
-	struct hash_key_conf hash_key;         /* ip_hash, and sticky_cookie's fallback */
-	struct sticky_conf sticky;             /* sticky_cookie */
+	/* The servers and the algorithm's data, built by balance_build(): the
+	 * one thing of a generation that changes once it is published,
+	 * replaced when a runtime weight or the membership changes
+	 * (balance_rebuild(), balance_publish()). */
+	struct pool_members *_Atomic members;
+	struct hash_key_conf hash_key; /* ip_hash, and sticky_cookie's fallback */
+	struct sticky_conf sticky;     /* sticky_cookie */
 	struct health_check_conf health_check;
 	struct passive_conf passive;   /* inherited from defaults.passive */
 	uint64_t slow_start_ms;        /* pools[].slow_start; 0: off */

@@ -23,8 +23,8 @@
 static int rebuild(struct daemon *d, struct config *cfg, const char *pool_name)
 {
 	struct pool_conf *pool = cfg ? config_find_pool(cfg, pool_name) : NULL;
+	struct pool_members *old;
 	struct grace_item *item;
-	void *old;
 
 	if (!pool)
 		return 0;
@@ -34,7 +34,7 @@ static int rebuild(struct daemon *d, struct config *cfg, const char *pool_name)
 		free(item);
 		return -1;
 	}
-	grace_retire(d->grace, item, pool->balancer_free, old);
+	grace_retire(d->grace, item, pool_members_free, old);
 	return 0;
 }
 

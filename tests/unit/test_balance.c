@@ -26,6 +26,18 @@ struct fixture {
 	struct pool_conf pool;
 };
 
+/* The pool's members: its servers, with data built for them now. */
+static void fixture_publish(struct fixture *f)
+{
+	struct server_conf *servers[MAX_SERVERS];
+	struct pool_members *old;
+
+	for (size_t i = 0; i < f->pool.nservers; i++)
+		servers[i] = &f->servers[i];
+	ck_assert_int_eq(balance_publish(&f->pool, servers, f->pool.nservers, &old), 0);
+	pool_members_free(old);
+}
+
 static void fixture_algo(struct fixture *f, enum balance_algo algo, const unsigned *weights,
 			 const int *backup, size_t n)
 {
@@ -45,9 +57,7 @@ static void fixture_algo(struct fixture *f, enum balance_algo algo, const unsign
 	f->pool.servers = f->servers;
 	f->pool.nservers = n;
 	f->pool.rt = &f->prt;
-	f->pool.balancer = balance_ops(algo)->build(&f->pool);
-	f->pool.balancer_free = balance_ops(algo)->free;
-	ck_assert_ptr_nonnull(f->pool.balancer);
+	fixture_publish(f);
 }
 
 static void fixture_init(struct fixture *f, const unsigned *weights, const int *backup, size_t n)
@@ -57,7 +67,7 @@ static void fixture_init(struct fixture *f, const unsigned *weights, const int *
 
 static void fixture_free(struct fixture *f)
 {
-	f->pool.balancer_free(f->pool.balancer);
+	pool_members_free(f->pool.members);
 }
 
 static size_t pick_index(struct fixture *f)
@@ -97,12 +107,12 @@ START_TEST(runtime_weights_after_rebuild)
 	for (size_t a = 0; a < sizeof(algos) / sizeof(algos[0]); a++) {
 		struct fixture f;
 		unsigned counts[2] = { 0 };
-		void *old;
+		struct pool_members *old;
 
 		fixture_algo(&f, algos[a], w, NULL, 2);
 		atomic_store(&f.srt[0].weight_override, 3);
 		ck_assert_int_eq(balance_rebuild(&f.pool, &old), 0);
-		f.pool.balancer_free(old);
+		pool_members_free(old);
 		for (int i = 0; i < 40000; i++) {
 			char key[16];
 			struct balance_ctx ctx = { .key = key };
@@ -400,8 +410,7 @@ START_TEST(hash_contract_vectors)
 		fixture_algo(&f, BALANCE_IP_HASH, w ? weighted : equal, NULL, 5);
 		for (size_t i = 0; i < 5; i++)
 			f.servers[i].name = (char *)names[i];
-		balance_ops(BALANCE_IP_HASH)->free(f.pool.balancer);
-		f.pool.balancer = balance_ops(BALANCE_IP_HASH)->build(&f.pool);
+		fixture_publish(&f);
 		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 			struct balance_ctx ctx = { .key = cases[c].key,
 						   .key_len = strlen(cases[c].key) };
@@ -415,8 +424,7 @@ START_TEST(hash_contract_vectors)
 		struct server_conf tmp = f.servers[0];
 		f.servers[0] = f.servers[4];
 		f.servers[4] = tmp;
-		balance_ops(BALANCE_IP_HASH)->free(f.pool.balancer);
-		f.pool.balancer = balance_ops(BALANCE_IP_HASH)->build(&f.pool);
+		fixture_publish(&f);
 		struct balance_ctx ctx = { .key = "10.0.0.2", .key_len = 8 };
 		ck_assert_str_eq(balance_pick(&f.pool, &ctx)->name, w ? "api5" : "api1");
 		fixture_free(&f);
@@ -692,9 +700,8 @@ START_TEST(sticky_fallback_least_conn)
 
 	memset(&f, 0, sizeof(f));
 	fixture_algo(&f, BALANCE_STICKY_COOKIE, w, NULL, 2);
-	f.pool.balancer_free(f.pool.balancer);
 	f.pool.sticky.fallback = BALANCE_LEAST_CONN;
-	f.pool.balancer = balance_ops(BALANCE_STICKY_COOKIE)->build(&f.pool);
+	fixture_publish(&f);
 	balance_sticky_value(&f.pool, &f.servers[0], id0);
 	atomic_store(&f.srt[0].active, 10);
 	ck_assert_uint_eq(sticky_pick_cookie(&f, NULL), 1);
@@ -706,13 +713,11 @@ END_TEST
 /* Set the pool's secrets (NULL: none) and build its data anew. */
 static void sticky_secrets(struct fixture *f, const char *secret, const char *previous)
 {
-	f->pool.balancer_free(f->pool.balancer);
 	f->pool.sticky.secret = (struct sticky_secret){ (unsigned char *)secret,
 							secret ? strlen(secret) : 0 };
 	f->pool.sticky.previous_secret = (struct sticky_secret){ (unsigned char *)previous,
 								 previous ? strlen(previous) : 0 };
-	f->pool.balancer = balance_ops(BALANCE_STICKY_COOKIE)->build(&f->pool);
-	ck_assert_ptr_nonnull(f->pool.balancer);
+	fixture_publish(f);
 }
 
 static struct sticky_secret secret_of(const char *s)

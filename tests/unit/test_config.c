@@ -148,7 +148,7 @@ START_TEST(test_full)
 	ck_assert_int_eq(api->servers[2].addr.sa.ss_family, AF_UNIX);
 	ck_assert_uint_eq(api->servers[2].weight, 7);
 	ck_assert_ptr_null(api->rt);
-	ck_assert_ptr_null(api->balancer);
+	ck_assert_ptr_null(api->members);
 	ck_assert_ptr_null(api->servers[0].rt);
 
 	st = &cfg->pools[1];

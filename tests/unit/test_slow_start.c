@@ -55,8 +55,10 @@ START_TEST(round_robin_follows_the_share)
 	pool.servers = servers;
 	pool.nservers = 2;
 	pool.rt = &prt;
-	pool.balancer = balance_ops(pool.balance)->build(&pool);
-	pool.balancer_free = balance_ops(pool.balance)->free;
+	struct server_conf *list[2] = { &servers[0], &servers[1] };
+	struct pool_members *none;
+	ck_assert_int_eq(balance_publish(&pool, list, 2, &none), 0);
+	ck_assert_ptr_null(none);
 	ck_assert_uint_eq(balance_share(&servers[0]), 2000);
 	ck_assert_uint_eq(balance_share(&servers[1]), 500);
 	for (int i = 0; i < 1000; i++) {
@@ -65,7 +67,7 @@ START_TEST(round_robin_follows_the_share)
 	}
 	ck_assert_uint_eq(counts[0], 800);
 	ck_assert_uint_eq(counts[1], 200);
-	pool.balancer_free(pool.balancer);
+	pool_members_free(pool.members);
 }
 END_TEST
 
