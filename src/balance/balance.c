@@ -90,7 +90,7 @@ struct server_conf *balance_pick(const struct pool_conf *pool, const struct bala
 
 int balance_server_eligible(const struct server_conf *srv, const struct balance_ctx *ctx)
 {
-	if (balance_weight(srv) == 0 || !server_rt_available(srv->rt))
+	if (srv->leaving || balance_weight(srv) == 0 || !server_rt_available(srv->rt))
 		return 0;
 	for (size_t i = 0; i < ctx->ntried; i++)
 		if (ctx->tried[i] == srv)
@@ -102,7 +102,8 @@ int balance_server_sticky_eligible(const struct server_conf *srv, const struct b
 {
 	int state = atomic_load_explicit(&srv->rt->state, memory_order_relaxed);
 
-	if (balance_weight(srv) == 0 || (state != SERVER_UP && state != SERVER_DRAINING) ||
+	if (srv->leaving || balance_weight(srv) == 0 ||
+	    (state != SERVER_UP && state != SERVER_DRAINING) ||
 	    !health_rt_up(&srv->rt->health))
 		return 0;
 	for (size_t i = 0; i < ctx->ntried; i++)

@@ -137,6 +137,7 @@ struct server_conf {
 	struct lbd_addr addr;
 	uint32_t weight; /* 0 .. CONFIG_WEIGHT_MAX; 0 takes no new traffic */
 	bool backup;
+	bool leaving; /* removed at run time: no new request, gone once idle */
 	enum server_origin origin;
 	struct server_rt *rt; /* runtime state, bound by config_attach_runtime() */
 };

@@ -129,11 +129,18 @@ static const char *protocol_name(enum listener_protocol p)
 
 /* The state shown: the admin state, except that an enabled server that
  * health keeps out is "down". */
-static const char *server_state_name(const struct server_rt *rt, const struct health_info *hi)
+static const char *server_state_name(const struct server_conf *s, const struct health_info *hi)
 {
-	int state = atomic_load(&rt->state);
+	int state = atomic_load(&s->rt->state);
 
+	if (s->leaving) /* removed at run time: its requests finish */
+		return admin_server_state_name(SERVER_DRAINING);
 	return admin_server_state_name(state == SERVER_UP && !hi->up ? SERVER_DOWN : state);
+}
+
+const char *admin_origin_name(enum server_origin o)
+{
+	return o == ORIGIN_DNS ? "dns" : o == ORIGIN_API ? "api" : "config";
 }
 
 static void add_check_json(struct strbuf *sb, const struct health_info *hi)
@@ -173,7 +180,9 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	strbuf_adds(sb, ",\"address\":");
 	json_add_string(sb, s->addr.text);
 	strbuf_adds(sb, ",\"state\":");
-	json_add_string(sb, server_state_name(s->rt, &hi));
+	json_add_string(sb, server_state_name(s, &hi));
+	strbuf_adds(sb, ",\"origin\":");
+	json_add_string(sb, admin_origin_name(s->origin));
 	strbuf_adds(sb, ",\"weight\":");
 	strbuf_add_u64(sb, balance_weight(s));
 	strbuf_adds(sb, ",\"weight_source\":");
@@ -232,10 +241,11 @@ void admin_status_json(struct strbuf *sb, const struct config *cfg,
 		strbuf_adds(sb, ",\"balance\":");
 		json_add_string(sb, balance_name(p->balance));
 		strbuf_adds(sb, ",\"servers\":[");
-		for (size_t j = 0; j < p->nservers; j++) {
+		const struct pool_members *m = balance_members(p);
+		for (size_t j = 0; m && j < m->n; j++) {
 			if (j)
 				strbuf_adds(sb, ",");
-			add_server_json(sb, &p->servers[j]);
+			add_server_json(sb, m->servers[j]);
 		}
 		strbuf_adds(sb, "]}");
 	}
@@ -295,10 +305,11 @@ void admin_status_table(struct strbuf *sb, const struct config *cfg,
 		wl = widest(wl, cfg->listeners[i].name);
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct pool_conf *p = &cfg->pools[i];
+		const struct pool_members *m = balance_members(p);
 		wp = widest(wp, p->name);
-		for (size_t j = 0; j < p->nservers; j++) {
-			ws = widest(ws, p->servers[j].name);
-			wa = widest(wa, p->servers[j].addr.text);
+		for (size_t j = 0; m && j < m->n; j++) {
+			ws = widest(ws, m->servers[j]->name);
+			wa = widest(wa, m->servers[j]->addr.text);
 		}
 	}
 	addf(sb, "generation %llu (%u live), up %llus\n\n", (unsigned long long)info->generation,
@@ -317,15 +328,16 @@ void admin_status_table(struct strbuf *sb, const struct config *cfg,
 	     "ADDRESS", "STATE", "WEIGHT", "ACTIVE", "REQUESTS", "FAILURES", "CHECK");
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct pool_conf *p = &cfg->pools[i];
-		for (size_t j = 0; j < p->nservers; j++) {
-			const struct server_conf *s = &p->servers[j];
+		const struct pool_members *m = balance_members(p);
+		for (size_t j = 0; m && j < m->n; j++) {
+			const struct server_conf *s = m->servers[j];
 			int active = atomic_load(&s->rt->active);
 			struct health_info hi;
 			char check[192];
 			health_server_info(s->rt, &hi);
 			check_cell(&hi, s->backup, check, sizeof(check));
 			addf(sb, "%-*s %-*s %-*s %-9s %6u %6d %10llu %8llu  %s\n", wp, p->name, ws,
-			     s->name, wa, s->addr.text, server_state_name(s->rt, &hi),
+			     s->name, wa, s->addr.text, server_state_name(s, &hi),
 			     balance_weight(s), active > 0 ? active : 0,
 			     (unsigned long long)atomic_load(&s->rt->requests),
 			     (unsigned long long)atomic_load(&s->rt->failures), check);

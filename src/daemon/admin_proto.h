@@ -43,6 +43,9 @@ struct admin_status_info {
 
 const char *admin_server_state_name(int state);
 
+/* "config", "dns" or "api" (status: where a server comes from). */
+const char *admin_origin_name(enum server_origin o);
+
 /* The status document of SPEC §6, as JSON, or as the table lbctl prints. */
 void admin_status_json(struct strbuf *sb, const struct config *cfg,
 		       const struct admin_status_info *info);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "balance/balance.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/runtime.h"
@@ -370,7 +371,10 @@ static int set_tls(struct checker *c, const struct pool_conf *p, const struct se
 {
 	struct tls_upstream_peer *peer = NULL;
 
-	if (p->tls.enabled && !(peer = tls_upstream_peer_new(&p->tls, config_server_index(p, s))))
+	if (p->tls.enabled &&
+	    !(peer = s->origin == ORIGIN_CONFIG ?
+			     tls_upstream_peer_new(&p->tls, config_server_index(p, s)) :
+			     tls_upstream_peer_for(&p->tls, s->name, &s->addr)))
 		return -1;
 	tls_upstream_peer_free(c->tls);
 	c->tls = peer;
@@ -450,18 +454,19 @@ static int apply_passive(struct health *h, const struct config *cfg)
 
 	for (size_t i = 0; i < cfg->npools; i++)
 		if (cfg->pools[i].passive.max_fails)
-			n += cfg->pools[i].nservers;
+			n += balance_members(&cfg->pools[i])->n;
 	struct passive_watch *watch = calloc(n ? n : 1, sizeof(*watch));
 	if (!watch)
 		return -1;
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct pool_conf *p = &cfg->pools[i];
-		for (size_t j = 0; j < p->nservers; j++) {
+		const struct pool_members *m = balance_members(p);
+		for (size_t j = 0; j < m->n; j++) {
 			if (p->passive.max_fails)
-				watch[k++] = (struct passive_watch){ p->servers[j].rt,
+				watch[k++] = (struct passive_watch){ m->servers[j]->rt,
 								     p->passive.fail_timeout_ms };
 			else
-				health_passive_clear(&p->servers[j].rt->health, 0);
+				health_passive_clear(&m->servers[j]->rt->health, 0);
 		}
 	}
 	free(h->watch);
@@ -492,17 +497,18 @@ int health_apply(struct health *h, const struct config *cfg)
 	}
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct pool_conf *p = &cfg->pools[i];
+		const struct pool_members *m = balance_members(p);
 		if (!p->health_check.enabled) {
 			/* its servers' checkers, if any, go below */
-			for (size_t j = 0; j < p->nservers; j++)
-				unchecked(p->servers[j].rt);
+			for (size_t j = 0; j < m->n; j++)
+				unchecked(m->servers[j]->rt);
 			continue;
 		}
-		for (size_t j = 0; j < p->nservers; j++) {
-			if (apply_server(h, &ix, p, &p->servers[j]) == 0)
+		for (size_t j = 0; j < m->n; j++) {
+			if (apply_server(h, &ix, p, m->servers[j]) == 0)
 				continue;
 			log_error("pool %s: server %s: out of memory; it is not checked", p->name,
-				  p->servers[j].name);
+				  m->servers[j]->name);
 			rc = -1;
 		}
 	}

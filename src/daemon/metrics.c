@@ -152,9 +152,10 @@ static void write_pools(struct strbuf *sb, const struct config *cfg)
 		    "Servers of the pool in state up (taking new requests).");
 	for (size_t i = 0; i < cfg->npools; i++) {
 		struct prom_label l = { "pool", cfg->pools[i].name };
+		const struct pool_members *m = balance_members(&cfg->pools[i]);
 		uint64_t up = 0;
-		for (size_t j = 0; j < cfg->pools[i].nservers; j++)
-			up += server_rt_available(cfg->pools[i].servers[j].rt);
+		for (size_t j = 0; m && j < m->n; j++)
+			up += !m->servers[j]->leaving && server_rt_available(m->servers[j]->rt);
 		prom_sample(sb, "lbd_pool_servers_up", &l, 1, up);
 	}
 	prom_family(sb, "lbd_pool_upstream_response_seconds", PROM_HISTOGRAM,
@@ -178,8 +179,9 @@ static void server_family(struct strbuf *sb, const struct config *cfg, const cha
 {
 	prom_family(sb, name, type, help);
 	for (size_t p = 0; p < cfg->npools; p++) {
-		for (size_t i = 0; i < cfg->pools[p].nservers; i++) {
-			const struct server_conf *s = &cfg->pools[p].servers[i];
+		const struct pool_members *m = balance_members(&cfg->pools[p]);
+		for (size_t i = 0; m && i < m->n; i++) {
+			const struct server_conf *s = m->servers[i];
 			const struct prom_label l[2] = { { "pool", cfg->pools[p].name },
 							 { "server", s->name } };
 			fn(sb, name, l, s);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "balance/balance.h"
 #include "config/config.h"
 #include "core/health_state.h"
 #include "core/log.h"
@@ -169,15 +170,16 @@ int slow_start_apply(struct slow_start *ss, const struct config *cfg)
 
 	for (size_t i = 0; i < cfg->npools; i++)
 		if (cfg->pools[i].slow_start_ms)
-			n += cfg->pools[i].nservers;
+			n += balance_members(&cfg->pools[i])->n;
 	ramps = calloc(n ? n : 1, sizeof(*ramps));
 	if (!ramps)
 		return -1;
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct pool_conf *p = &cfg->pools[i];
-		for (size_t j = 0; p->slow_start_ms && j < p->nservers; j++) {
-			struct ramp *was = find(ss, p->servers[j].rt);
-			ramps[k] = was ? *was : (struct ramp){ .rt = p->servers[j].rt };
+		const struct pool_members *m = balance_members(p);
+		for (size_t j = 0; p->slow_start_ms && j < m->n; j++) {
+			struct ramp *was = find(ss, m->servers[j]->rt);
+			ramps[k] = was ? *was : (struct ramp){ .rt = m->servers[j]->rt };
 			ramps[k++].duration_ms = p->slow_start_ms;
 		}
 	}

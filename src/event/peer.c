@@ -64,7 +64,7 @@ struct bufferevent *peer_open_addr(struct event_base *base, const struct lbd_add
 static void assign(struct peer *p, struct server_conf *srv)
 {
 	p->server = srv;
-	p->served_by = srv;
+	p->served_by = srv->rt;
 	p->picks++;
 	atomic_fetch_add_explicit(&srv->rt->active, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&srv->rt->requests, 1, memory_order_relaxed);
@@ -165,9 +165,12 @@ static struct bufferevent *open_server(struct peer *p)
 {
 	const struct pool_conf *pool = p->pool;
 	bool tls = pool->tls.enabled;
-	struct bufferevent *bev = tls ? tls_upstream_bev(p->base, &pool->tls,
-							 config_server_index(pool, p->server)) :
-					bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	const struct server_conf *srv = p->server;
+	struct bufferevent *bev =
+		!tls ? bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE) :
+		srv->origin == ORIGIN_CONFIG ?
+		       tls_upstream_bev(p->base, &pool->tls, config_server_index(pool, srv)) :
+		       tls_upstream_bev_for(p->base, &pool->tls, srv->name, &srv->addr);
 
 	if (!bev) {
 		errno = ENOMEM;

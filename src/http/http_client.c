@@ -60,7 +60,7 @@ void client_log_exchange(struct client_conn *c)
 		.bytes_received = ex->bytes_in,
 		.listener = c->lrt->name,
 		.pool = ex->pool ? ex->pool->name : NULL,
-		.server = ex->peer.served_by ? ex->peer.served_by->name : NULL,
+		.server = ex->peer.served_by ? ex->peer.served_by->server_name : NULL,
 		.upstream_us = ex->upstream_us,
 		.total_us = monotonic_us() - ex->start_us,
 		.generation = cfg->generation,
@@ -83,7 +83,7 @@ void client_log_exchange(struct client_conn *c)
 	}
 	access_log_write(c->w->env.access_log, &e);
 	runtime_count_request(c->lrt, ex->pool ? ex->pool->rt : NULL,
-			      ex->peer.served_by ? ex->peer.served_by->rt : NULL, ex->status,
+			      ex->peer.served_by, ex->status,
 			      ex->upstream_us, ex->bytes_in, ex->bytes_out);
 }
 

@@ -29,6 +29,7 @@ struct tls_server {
 	char *sni;                      /* NULL: no SNI extension */
 	char *verify_name;              /* NULL: verification off */
 	bool verify_ip;                 /* verify_name is an IP address */
+	bool no_sessions;               /* a server known at run time: no slot */
 	_Atomic(SSL_SESSION *) session; /* last session it gave; one reference */
 };
 
@@ -350,7 +351,9 @@ static SSL *new_ssl(SSL_CTX *ctx, struct tls_server *ts)
 
 	if (!ssl)
 		return NULL;
-	SSL_set_app_data(ssl, ts);
+	/* A server known at run time keeps no session slot: its entry may go
+	 * while connections made for it live on (new_session() sees NULL). */
+	SSL_set_app_data(ssl, ts->no_sessions ? NULL : ts);
 	if (ts->sni && SSL_set_tlsext_host_name(ssl, ts->sni) != 1)
 		goto fail;
 	if (ts->verify_name) {
@@ -364,7 +367,8 @@ static SSL *new_ssl(SSL_CTX *ctx, struct tls_server *ts)
 				goto fail;
 		}
 	}
-	offer_session(ssl, ts);
+	if (!ts->no_sessions)
+		offer_session(ssl, ts);
 	return ssl;
 fail:
 	SSL_free(ssl);
@@ -397,8 +401,9 @@ struct bufferevent *tls_upstream_bev(struct event_base *base, const struct pool_
 }
 
 struct tls_upstream_peer {
-	SSL_CTX *ctx;          /* a reference of its own */
-	struct tls_server *ts; /* in ctx's table */
+	SSL_CTX *ctx;           /* a reference of its own */
+	struct tls_server *ts;  /* in ctx's table, or OWN */
+	struct tls_server *own; /* a server known at run time: its names */
 };
 
 struct tls_upstream_peer *tls_upstream_peer_new(const struct pool_tls_conf *tc, size_t server)
@@ -406,7 +411,7 @@ struct tls_upstream_peer *tls_upstream_peer_new(const struct pool_tls_conf *tc, 
 	struct tls_server *ts = server_of(tc, server);
 	struct tls_upstream_peer *peer;
 
-	if (!ts || !(peer = malloc(sizeof(*peer))))
+	if (!ts || !(peer = calloc(1, sizeof(*peer))))
 		return NULL;
 	if (SSL_CTX_up_ref(tc->ctx->ctx) != 1) {
 		free(peer);
@@ -422,6 +427,11 @@ void tls_upstream_peer_free(struct tls_upstream_peer *peer)
 	if (!peer)
 		return;
 	SSL_CTX_free(peer->ctx); /* and the table, when it was the last one */
+	if (peer->own) {
+		free(peer->own->sni);
+		free(peer->own->verify_name);
+		free(peer->own);
+	}
 	free(peer);
 }
 
@@ -429,6 +439,56 @@ struct bufferevent *tls_upstream_peer_bev(struct event_base *base,
 					  const struct tls_upstream_peer *peer)
 {
 	return new_bev(base, peer->ctx, peer->ts);
+}
+
+/* The names of server NAME at ADDR under TC, for a server known at run
+ * time (no session slot). 0, or -1 with nothing held. */
+static int dynamic_server(struct tls_server *ts, const struct pool_tls_conf *tc, const char *name,
+			  const struct lbd_addr *addr)
+{
+	const struct tls_upstream_target t = { .name = name, .addr = addr };
+	char why[256];
+
+	memset(ts, 0, sizeof(*ts));
+	ts->no_sessions = true;
+	if (fill_server(ts, tc, &t, why, sizeof(why)) < 0) {
+		free(ts->sni);
+		free(ts->verify_name);
+		log_warn("server %s: %s", name, why);
+		return -1;
+	}
+	return 0;
+}
+
+struct bufferevent *tls_upstream_bev_for(struct event_base *base, const struct pool_tls_conf *tc,
+					 const char *name, const struct lbd_addr *addr)
+{
+	struct tls_server ts;
+	struct bufferevent *bev;
+
+	if (!tc->ctx || dynamic_server(&ts, tc, name, addr) < 0)
+		return NULL;
+	bev = new_bev(base, tc->ctx->ctx, &ts); /* the SSL copied the names */
+	free(ts.sni);
+	free(ts.verify_name);
+	return bev;
+}
+
+struct tls_upstream_peer *tls_upstream_peer_for(const struct pool_tls_conf *tc, const char *name,
+						const struct lbd_addr *addr)
+{
+	struct tls_upstream_peer *peer = calloc(1, sizeof(*peer));
+
+	if (!peer || !tc->ctx || !(peer->own = malloc(sizeof(*peer->own))) ||
+	    dynamic_server(peer->own, tc, name, addr) < 0 || SSL_CTX_up_ref(tc->ctx->ctx) != 1) {
+		if (peer)
+			free(peer->own);
+		free(peer);
+		return NULL;
+	}
+	peer->ctx = tc->ctx->ctx;
+	peer->ts = peer->own;
+	return peer;
 }
 
 const void *tls_upstream_pool_identity(const struct pool_tls_conf *tc)

@@ -69,6 +69,16 @@ struct tls_upstream_peer;
 struct tls_upstream_peer *tls_upstream_peer_new(const struct pool_tls_conf *tc, size_t server);
 void tls_upstream_peer_free(struct tls_upstream_peer *peer);
 
+/* As tls_upstream_bev() and tls_upstream_peer_new(), for a server the pool
+ * learnt at run time (discovery, the admin API): named NAME at ADDR, its
+ * SNI and verified name from TC and ADDR as for a server of the file, and
+ * no session resumption. NULL when out of memory or when ADDR gives no name
+ * to verify (a unix: address without tls.sni or tls.verify_name). */
+struct bufferevent *tls_upstream_bev_for(struct event_base *base, const struct pool_tls_conf *tc,
+					 const char *name, const struct lbd_addr *addr);
+struct tls_upstream_peer *tls_upstream_peer_for(const struct pool_tls_conf *tc, const char *name,
+						const struct lbd_addr *addr);
+
 /* As tls_upstream_bev(), for PEER. */
 struct bufferevent *tls_upstream_peer_bev(struct event_base *base,
 					  const struct tls_upstream_peer *peer);
