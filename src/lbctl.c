@@ -48,6 +48,10 @@ static void usage(FILE *out)
 		"  disable POOL SERVER       no requests at all, sticky clients moved too\n"
 		"  enable POOL SERVER        back into rotation\n"
 		"  weight POOL SERVER N      the server's weight at run time (0 to %d, or --reset)\n"
+		"  server add POOL NAME ADDRESS [--weight N] [--backup]  add a server at run time\n"
+		"  server set POOL NAME [--weight N] [--address A] [--backup|--no-backup]\n"
+		"  server del POOL NAME      remove one added at run time: it drains, then goes\n"
+		"  servers POOL              a pool's servers, with where each comes from\n"
 		"  stop                      graceful shutdown\n"
 		"  health                    exit 0 while serving, 1 while draining\n",
 		CONFIG_ADMIN_SOCKET_DEFAULT, CONFIG_WEIGHT_MAX);
@@ -266,7 +270,7 @@ static int run(const char *method, const char *path, const char *body, const cha
 {
 	if (request(method, path, body, a) < 0)
 		return EXIT_UNREACHABLE;
-	if (a->status != 200) {
+	if (a->status < 200 || a->status > 299) {
 		print_refusal(a, what);
 		return EXIT_REFUSED;
 	}
@@ -432,6 +436,120 @@ static int server_command(const char *cmd, char **args, int nargs)
 	return rc;
 }
 
+/* The JSON body of "server add" and "server set" from ARGS (after POOL
+ * NAME, and ADDRESS for add). Returns 0, or -1 after saying why. */
+static int member_body(struct strbuf *body, const char *name, const char *address, char **args,
+		       int nargs)
+{
+	unsigned weight;
+
+	strbuf_adds(body, "{\"name\":");
+	json_add_string(body, name);
+	if (address) {
+		strbuf_adds(body, ",\"address\":");
+		json_add_string(body, address);
+	}
+	for (int i = 0; i < nargs; i++) {
+		if (strcmp(args[i], "--weight") == 0 && i + 1 < nargs &&
+		    parse_weight(args[i + 1], &weight) == 0) {
+			strbuf_adds(body, ",\"weight\":");
+			strbuf_add_u64(body, weight);
+			i++;
+		} else if (strcmp(args[i], "--address") == 0 && i + 1 < nargs && !address) {
+			strbuf_adds(body, ",\"address\":");
+			json_add_string(body, args[++i]);
+		} else if (strcmp(args[i], "--backup") == 0 ||
+			   strcmp(args[i], "--no-backup") == 0) {
+			strbuf_adds(body,
+				    args[i][2] == 'b' ? ",\"backup\":true" : ",\"backup\":false");
+		} else {
+			fprintf(stderr,
+				"lbctl: server: unexpected \"%s\" (--weight 0 to %d, "
+				"--address IP:PORT, --backup or --no-backup)\n",
+				args[i], CONFIG_WEIGHT_MAX);
+			return -1;
+		}
+	}
+	strbuf_adds(body, "}");
+	strbuf_add(body, "", 1);
+	return strbuf_failed(body) ? -1 : 0;
+}
+
+/* One line a server of a GET /pools/POOL/servers answer. */
+static void print_server(const char *s)
+{
+	char name[128] = "", address[160] = "", origin[16] = "", state[16] = "";
+	const char *v;
+
+	if ((v = json_member(s, "name")))
+		json_string(v, name, sizeof(name));
+	if ((v = json_member(s, "address")))
+		json_string(v, address, sizeof(address));
+	if ((v = json_member(s, "origin")))
+		json_string(v, origin, sizeof(origin));
+	if ((v = json_member(s, "state")))
+		json_string(v, state, sizeof(state));
+	printf("%-24s %-24s %-6s %-9s %6llu %6llu %10llu\n", name, address, origin, state,
+	       (unsigned long long)member_u64(s, "weight"),
+	       (unsigned long long)member_u64(s, "active"),
+	       (unsigned long long)member_u64(s, "requests"));
+}
+
+/* servers POOL, server add|set|del POOL NAME ... */
+static int member_command(const char *cmd, char **args, int nargs)
+{
+	struct strbuf path = { 0 }, body = { 0 };
+	struct answer a = { 0 };
+	bool list = strcmp(cmd, "servers") == 0;
+	const char *op = list ? "list" : nargs ? args[0] : "";
+	int rc = EXIT_REFUSED;
+
+	if (!list) {
+		args++;
+		nargs--;
+	}
+	bool add = strcmp(op, "add") == 0, set = strcmp(op, "set") == 0;
+	bool del = strcmp(op, "del") == 0;
+	if ((list && nargs != 1) || (!list && !add && !set && !del) || (add && nargs < 3) ||
+	    ((set || del) && nargs < 2) || (del && nargs != 2))
+		return bad_usage(cmd, list ? " needs POOL" :
+					     " needs add POOL NAME ADDRESS, set POOL NAME or del "
+					     "POOL NAME");
+	strbuf_adds(&path, "/pools/");
+	add_segment(&path, args[0]);
+	strbuf_adds(&path, "/servers");
+	if (set || del) {
+		strbuf_adds(&path, "/");
+		add_segment(&path, args[1]);
+	}
+	strbuf_add(&path, "", 1);
+	if ((add || set) && member_body(&body, args[1], add ? args[2] : NULL, args + (add ? 3 : 2),
+					nargs - (add ? 3 : 2)) < 0)
+		goto out;
+	rc = run(list ? "GET" :
+		 add  ? "POST" :
+		 set  ? "PATCH" :
+			"DELETE",
+		 path.data, body.data, list ? "servers" : "server", &a);
+	if (rc == 0 && list) {
+		const char *servers = json_member(a.body, "servers"), *it = NULL;
+		printf("%-24s %-24s %-6s %-9s %6s %6s %10s\n", "SERVER", "ADDRESS", "ORIGIN",
+		       "STATE", "WEIGHT", "ACTIVE", "REQUESTS");
+		while (servers && json_array_next(servers, &it))
+			print_server(it);
+	} else if (rc == 0) {
+		printf("pool %s: server %s %s\n", args[0], args[1],
+		       add ? "added" :
+		       set ? "changed" :
+			     "removed: it drains, then it is gone");
+	}
+out:
+	free(a.body);
+	strbuf_free(&path);
+	strbuf_free(&body);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -505,6 +623,8 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "drain") == 0 || strcmp(cmd, "enable") == 0 ||
 		   strcmp(cmd, "disable") == 0 || strcmp(cmd, "weight") == 0) {
 		return server_command(cmd, args, nargs);
+	} else if (strcmp(cmd, "server") == 0 || strcmp(cmd, "servers") == 0) {
+		return member_command(cmd, args, nargs);
 	} else {
 		return bad_usage("unknown command: ", cmd);
 	}

@@ -103,8 +103,7 @@ int balance_server_sticky_eligible(const struct server_conf *srv, const struct b
 	int state = atomic_load_explicit(&srv->rt->state, memory_order_relaxed);
 
 	if (srv->leaving || balance_weight(srv) == 0 ||
-	    (state != SERVER_UP && state != SERVER_DRAINING) ||
-	    !health_rt_up(&srv->rt->health))
+	    (state != SERVER_UP && state != SERVER_DRAINING) || !health_rt_up(&srv->rt->health))
 		return 0;
 	for (size_t i = 0; i < ctx->ntried; i++)
 		if (ctx->tried[i] == srv)

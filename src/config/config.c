@@ -124,6 +124,7 @@ static void config_free(struct config *cfg)
 	free(cfg->global.admin.token);
 	free(cfg->global.user);
 	free(cfg->global.group);
+	free(cfg->global.state_file);
 	for (size_t i = 0; i < cfg->nsources; i++)
 		free(cfg->sources[i]);
 	free(cfg->sources);

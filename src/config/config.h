@@ -216,6 +216,7 @@ struct global_conf {
 	char *group;                /* NULL: the user's primary group */
 	bool watch_config;          /* reload when the file or an included one changes */
 	uint64_t shutdown_delay_ms; /* accept this long after SIGTERM, /healthz failing */
+	char *state_file;           /* servers added at run time; NULL: not kept */
 	struct {
 		char *socket;           /* path of the admin UNIX socket; NULL: off */
 		struct lbd_addr listen; /* TCP admin listener when has_listen */

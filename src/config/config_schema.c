@@ -124,6 +124,8 @@ static const struct field global_fields[] = {
 	  false },
 	{ "shutdown_delay", field_duration, offsetof(struct global_conf, shutdown_delay_ms), 0,
 	  3600 * 1000, NULL, false },
+	{ "state_file", field_tls_path, offsetof(struct global_conf, state_file), 0, 0, NULL,
+	  false },
 	{ "admin", field_section, 0, 0, 0, &admin_section, false },
 	{ "metrics", field_section, 0, 0, 0, &metrics_section, false },
 	{ "log", field_section, 0, 0, 0, &log_section, false },

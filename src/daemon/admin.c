@@ -322,6 +322,8 @@ static void route(struct admin *a, struct evhttp_request *req, char seg[][ADMIN_
 		admin_handle_server(a, req, seg);
 	else if (n == 4 && strcmp(seg[0], "pools") == 0 && strcmp(seg[2], "servers") == 0)
 		admin_handle_pool_server(a, req, seg);
+	else if (n == 3 && strcmp(seg[0], "pools") == 0 && strcmp(seg[2], "servers") == 0)
+		admin_handle_pool_servers(a, req, seg);
 	else
 		admin_reply_error(req, 404, "Not Found", "no such endpoint");
 }

@@ -63,5 +63,7 @@ void admin_handle_server(struct admin *a, struct evhttp_request *req,
 			 char seg[][ADMIN_SEGMENT_MAX]);
 void admin_handle_pool_server(struct admin *a, struct evhttp_request *req,
 			      char seg[][ADMIN_SEGMENT_MAX]);
+void admin_handle_pool_servers(struct admin *a, struct evhttp_request *req,
+			       char seg[][ADMIN_SEGMENT_MAX]);
 
 #endif

@@ -344,3 +344,18 @@ void admin_status_table(struct strbuf *sb, const struct config *cfg,
 		}
 	}
 }
+
+void admin_pool_servers_json(struct strbuf *sb, const struct pool_conf *pool)
+{
+	const struct pool_members *m = balance_members(pool);
+
+	strbuf_adds(sb, "{\"pool\":");
+	json_add_string(sb, pool->name);
+	strbuf_adds(sb, ",\"servers\":[");
+	for (size_t j = 0; m && j < m->n; j++) {
+		if (j)
+			strbuf_adds(sb, ",");
+		add_server_json(sb, m->servers[j]);
+	}
+	strbuf_adds(sb, "]}\n");
+}

@@ -43,6 +43,10 @@ struct admin_status_info {
 
 const char *admin_server_state_name(int state);
 
+/* {"pool":NAME,"servers":[...]}: POOL's servers now, as /status shows them
+ * (GET /pools/POOL/servers, lbctl servers). */
+void admin_pool_servers_json(struct strbuf *sb, const struct pool_conf *pool);
+
 /* "config", "dns" or "api" (status: where a server comes from). */
 const char *admin_origin_name(enum server_origin o);
 

@@ -40,6 +40,16 @@ int daemon_reload(struct daemon *d, reload_done_fn done, void *arg);
  * in the newest configuration (nothing changed). */
 int daemon_set_weight(struct daemon *d, const char *pool, struct server_rt *rt, int weight);
 
+/* Servers added, changed and removed at run time (membership.h): the
+ * admin API's calls on the daemon's membership. */
+struct member_spec;
+int daemon_member_add(struct daemon *d, const char *pool, const struct member_spec *spec, char *why,
+		      size_t len);
+int daemon_member_set(struct daemon *d, const char *pool, const struct member_spec *spec, char *why,
+		      size_t len);
+int daemon_member_remove(struct daemon *d, const char *pool, const char *name, char *why,
+			 size_t len);
+
 /* The newest configuration. No reference is taken: it stays valid on the
  * main thread until the next reload completes. */
 const struct config *daemon_config(const struct daemon *d);

@@ -32,6 +32,7 @@
 #include "daemon/daemon_private.h"
 #include "daemon/health.h"
 #include "daemon/lifecycle.h"
+#include "daemon/membership.h"
 #include "daemon/privs.h"
 #include "daemon/slow_start.h"
 #include "daemon/watch.h"
@@ -284,6 +285,24 @@ static int run(struct daemon *l, const sigset_t *control)
 		log_error("cannot start slow start: out of memory");
 		return LBD_EXIT_RUNTIME;
 	}
+	/* The servers added at run time before a restart join before the
+	 * workers serve: a state file that cannot be read stops the start,
+	 * rather than lbd serving without them and then writing over it. */
+	char err[512];
+	l->membership = membership_new(l);
+	if (!l->membership) {
+		log_error("cannot start the runtime membership: out of memory");
+		return LBD_EXIT_RUNTIME;
+	}
+	if (l->cfg->global.state_file &&
+	    membership_load(l->membership, l->cfg->global.state_file, err, sizeof(err)) < 0) {
+		log_error("state file %s", err);
+		return LBD_EXIT_BAD_CONFIG;
+	}
+	if (membership_apply(l->membership, l->cfg, NULL) < 0) {
+		log_error("cannot publish the servers added at run time: out of memory");
+		return LBD_EXIT_RUNTIME;
+	}
 	l->watch = watch_new(l);
 	if (!l->watch) {
 		log_error("cannot start watch_config: out of memory");
@@ -331,6 +350,7 @@ static void cleanup(struct daemon *l)
 	admin_free(l->admin);
 	health_free(l->health);
 	slow_start_free(l->slow_start);
+	membership_free(l->membership);
 	watch_free(l->watch);
 	binds_release(&l->binds);
 	daemon_reload_cleanup(l);

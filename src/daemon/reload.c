@@ -23,6 +23,7 @@
 #include "core/runtime.h"
 #include "daemon/daemon_private.h"
 #include "daemon/health.h"
+#include "daemon/membership.h"
 #include "daemon/slow_start.h"
 #include "daemon/watch.h"
 
@@ -146,6 +147,9 @@ static void on_adopted(evutil_socket_t fd, short what, void *arg)
 	if (config_forget_runtime(d->cfg, d->pending) < 0)
 		log_error("reload: out of memory: servers removed keep their runtime settings");
 	warn_runtime_weights(d, d->pending);
+	/* the old generation keeps only its file's servers from now on */
+	if (membership_apply(d->membership, d->pending, d->cfg) < 0)
+		log_error("reload: out of memory publishing the servers added at run time");
 	config_unref(d->cfg);
 	d->cfg = d->pending;
 	d->pending = NULL;
@@ -272,7 +276,8 @@ int daemon_reload(struct daemon *d, reload_done_fn done, void *arg)
 	}
 	config_errors_free(&errs);
 
-	if (daemon_prepare(d->cfg, cfg, d->cfg->generation + 1) < 0) {
+	if (daemon_prepare(d->cfg, cfg, d->cfg->generation + 1) < 0 ||
+	    membership_apply(d->membership, cfg, NULL) < 0) {
 		config_unref(cfg);
 		return reject(d, "out of memory");
 	}

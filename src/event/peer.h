@@ -47,11 +47,11 @@ struct peer {
 	size_t cookie_len;
 
 	/* The peer's. */
-	struct server_conf *server;    /* picked and counted active, until
-					* peer_release() */
-	struct server_rt *served_by;   /* the last server tried, for the log: its
-					* identity, which outlives a server
-					* removed at run time */
+	struct server_conf *server;  /* picked and counted active, until
+				      * peer_release() */
+	struct server_rt *served_by; /* the last server tried, for the log: its
+				      * identity, which outlives a server
+				      * removed at run time */
 	struct server_conf *tried[CONFIG_RETRIES_MAX + 1];
 	size_t ntried;
 	unsigned picks;                 /* servers picked so far: the first,

@@ -82,9 +82,8 @@ void client_log_exchange(struct client_conn *c)
 		e.referer_len = f->value_len;
 	}
 	access_log_write(c->w->env.access_log, &e);
-	runtime_count_request(c->lrt, ex->pool ? ex->pool->rt : NULL,
-			      ex->peer.served_by, ex->status,
-			      ex->upstream_us, ex->bytes_in, ex->bytes_out);
+	runtime_count_request(c->lrt, ex->pool ? ex->pool->rt : NULL, ex->peer.served_by,
+			      ex->status, ex->upstream_us, ex->bytes_in, ex->bytes_out);
 }
 
 /* Forget the exchange: its server, its generation, its buffers. */

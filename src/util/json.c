@@ -337,3 +337,39 @@ bool json_array_next(const char *p, const char **it)
 	*it = ws(q + 1);
 	return true;
 }
+
+bool json_object_next(const char *p, const char **it)
+{
+	const char *q;
+
+	if (!*it) {
+		q = ws(p);
+		if (*q != '{')
+			return false;
+		q = ws(q + 1);
+		if (*q != '"')
+			return false;
+		*it = q;
+		return true;
+	}
+	/* past this member's key, colon and value */
+	char name[128];
+	q = json_string(*it, name, sizeof(name));
+	if (!q || *(q = ws(q)) != ':' || !(q = json_skip(ws(q + 1))))
+		return false;
+	q = ws(q);
+	if (*q != ',')
+		return false;
+	q = ws(q + 1);
+	if (*q != '"')
+		return false;
+	*it = q;
+	return true;
+}
+
+bool json_key_is(const char *it, const char *key)
+{
+	char name[128];
+
+	return json_string(it, name, sizeof(name)) && strcmp(name, key) == 0;
+}

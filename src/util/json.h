@@ -36,4 +36,11 @@ const char *json_skip(const char *p);
  * next element's start and returns true, false at the end or on error. */
 bool json_array_next(const char *p, const char **it);
 
+/* Members of the object at P, likewise: *IT is set to each member's key (a
+ * string; the value follows its colon). A duplicate key is seen twice. */
+bool json_object_next(const char *p, const char **it);
+
+/* Whether the key at IT (from json_object_next) is KEY. */
+bool json_key_is(const char *it, const char *key);
+
 #endif

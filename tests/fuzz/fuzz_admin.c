@@ -29,6 +29,7 @@
 #include "core/runtime.h"
 #include "daemon/admin.h"
 #include "daemon/daemon.h"
+#include "daemon/membership.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -77,6 +78,29 @@ int daemon_set_weight(struct daemon *d, const char *pool, struct server_rt *rt, 
 {
 	atomic_store(&rt->weight_override, weight);
 	return 0;
+}
+
+/* Runtime members: the fake keeps none; each call says why it did nothing,
+ * as the real one does for a pool it does not know. */
+int daemon_member_add(struct daemon *d, const char *pool, const struct member_spec *spec, char *why,
+		      size_t len)
+{
+	snprintf(why, len, "no pool named %s", pool);
+	return MEMBER_NO_POOL;
+}
+
+int daemon_member_set(struct daemon *d, const char *pool, const struct member_spec *spec, char *why,
+		      size_t len)
+{
+	snprintf(why, len, "no pool named %s", pool);
+	return MEMBER_NO_POOL;
+}
+
+int daemon_member_remove(struct daemon *d, const char *pool, const char *name, char *why,
+			 size_t len)
+{
+	snprintf(why, len, "no pool named %s", pool);
+	return MEMBER_NO_POOL;
 }
 
 const struct config *daemon_config(const struct daemon *d)

@@ -210,11 +210,11 @@ START_TEST(status_document)
 		"\"listeners\":[{\"name\":\"web\",\"bind\":[\"127.0.0.1:8080\",\"[::1]:8080\"],"
 		"\"protocol\":\"http\",\"active_connections\":3}],"
 		"\"pools\":[{\"name\":\"p\",\"balance\":\"round_robin\",\"servers\":["
-		"{\"name\":\"a\",\"address\":\"127.0.0.1:9001\",\"state\":\"up\",\"weight\":2,\"weight_source\":\"config\","
+		"{\"name\":\"a\",\"address\":\"127.0.0.1:9001\",\"state\":\"up\",\"origin\":\"config\",\"weight\":2,\"weight_source\":\"config\","
 		"\"backup\":false,\"active\":1,\"requests\":12,\"failures\":4,"
 		"\"check\":{\"status\":\"none\"},"
 		"\"passive\":{\"out\":false,\"out_for_ms\":0,\"trips\":0}},"
-		"{\"name\":\"127.0.0.1:9002\",\"address\":\"127.0.0.1:9002\",\"state\":\"draining\","
+		"{\"name\":\"127.0.0.1:9002\",\"address\":\"127.0.0.1:9002\",\"state\":\"draining\",\"origin\":\"config\","
 		"\"weight\":1,\"weight_source\":\"config\",\"backup\":true,\"active\":0,\"requests\":0,\"failures\":0,"
 		"\"check\":{\"status\":\"none\"},"
 		"\"passive\":{\"out\":false,\"out_for_ms\":0,\"trips\":0}}]}]}\n");

@@ -82,7 +82,7 @@ static const struct bad_case bad_cases[] = {
 	{ "listeners: { name: web }\n" POOLS,
 	  "bad.yaml:1:12: listeners: expected a non-empty list of listeners, got a mapping" },
 	{ "global: 5\n" VALID,
-	  "bad.yaml:1:9: global: expected a mapping with keys workers, max_connections, user, group, watch_config, shutdown_delay, admin, metrics, log, got \"5\"" },
+	  "bad.yaml:1:9: global: expected a mapping with keys workers, max_connections, user, group, watch_config, shutdown_delay, state_file, admin, metrics, log, got \"5\"" },
 
 	/* ---- global ---- */
 	{ "global: { workers: 0 }\n" VALID,

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <openssl/x509_vfy.h>
 
+#include "balance/balance.h"
 #include "config/config.h"
 #include "config/config_runtime.h"
 #include "core/runtime.h"
@@ -263,6 +264,7 @@ static struct config *load(const char *yaml)
 	ck_assert_msg(cfg != NULL, "config rejected");
 	config_errors_free(&errs);
 	ck_assert_int_eq(config_attach_runtime(cfg), 0);
+	ck_assert_int_eq(balance_build(cfg), 0);
 	return cfg;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "balance/balance.h"
 #include "config/config.h"
 #include "config/config_runtime.h"
 #include "core/runtime.h"
@@ -177,6 +178,7 @@ static struct config *load(void)
 	config_errors_free(&errs);
 	ck_assert_ptr_nonnull(cfg);
 	ck_assert_int_eq(config_attach_runtime(cfg), 0);
+	ck_assert_int_eq(balance_build(cfg), 0);
 	return cfg;
 }
 
