@@ -96,6 +96,11 @@ static void config_free(struct config *cfg)
 		free(l->trusted);
 		free(l->name);
 	}
+	for (size_t i = 0; i < cfg->nresolvers; i++) {
+		free(cfg->resolvers[i].name);
+		free(cfg->resolvers[i].nameservers);
+	}
+	free(cfg->resolvers);
 	free(cfg->listeners);
 	for (size_t i = 0; i < cfg->npools; i++) {
 		struct pool_conf *p = &cfg->pools[i];
@@ -103,6 +108,8 @@ static void config_free(struct config *cfg)
 		for (size_t j = 0; j < p->nservers; j++)
 			free(p->servers[j].name);
 		free(p->servers);
+		free(p->discovery.dns);
+		free(p->discovery.resolver);
 		free(p->hash_key.header);
 		free(p->sticky.cookie);
 		config_secret_clear(&p->sticky.secret);

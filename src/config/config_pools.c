@@ -81,6 +81,8 @@ void field_servers(struct walk *w, const struct field *f, const struct cnode *v,
 	struct uniq *u;
 	size_t nu = 0;
 
+	if (v->kind == CNODE_SEQ && v->n == 0)
+		return; /* servers: [] beside discovery (checked with the pool) */
 	if (!walk_list(w, v, "servers"))
 		return;
 	pool->servers = walk_calloc(w, v, v->n, sizeof(*pool->servers));
@@ -165,6 +167,12 @@ void field_pools(struct walk *w, const struct field *f, const struct cnode *v, v
 		if (!p->sticky.cookie)
 			p->sticky.cookie = strdup(STICKY_COOKIE_DEFAULT);
 		check_balance(w, p, v->items[i]);
+		/* servers: [] (or none) only beside discovery */
+		if (!p->nservers && !p->discovery.enabled && v->items[i]->kind == CNODE_MAP)
+			cerr_at(w->errs, cnode_get(v->items[i], "servers") ?
+						 cnode_get(v->items[i], "servers") :
+						 v->items[i],
+				"a pool needs servers, or discovery to find them");
 		config_build_pool_tls(w, p, v->items[i]);
 	}
 	u = walk_calloc(w, v, v->n, sizeof(*u));

@@ -251,7 +251,9 @@ static const struct field pool_fields[] = {
 	{ "tls", field_pool_tls, offsetof(struct pool_conf, tls), 0, 0, &pool_tls_section, false },
 	{ "slow_start", field_duration, offsetof(struct pool_conf, slow_start_ms), 0,
 	  CONFIG_SLOW_START_MAX_MS, NULL, false },
-	{ "servers", field_servers, 0, 0, 0, &server_section, true },
+	{ "discovery", field_discovery, offsetof(struct pool_conf, discovery), 0, 0,
+	  &discovery_section, false },
+	{ "servers", field_servers, 0, 0, 0, &server_section, false },
 };
 static const struct section pool_section = SECTION(pool_fields);
 
@@ -294,6 +296,7 @@ static void field_include(struct walk *w, const struct field *f, const struct cn
 static const struct field top_fields[] = {
 	{ "global", field_section, offsetof(struct config, global), 0, 0, &global_section, false },
 	{ "defaults", field_section, 0, 0, 0, &defaults_section, false },
+	{ "resolvers", field_resolvers, 0, 0, 0, &resolver_section, false },
 	{ "pools", field_pools, 0, 0, 0, &pool_section, true },
 	{ "listeners", field_listeners, 0, 0, 0, &listener_section, true },
 	{ "include", field_include, 0, 0, 0, NULL, false },

@@ -130,6 +130,11 @@ void field_trusted(struct walk *w, const struct field *f, const struct cnode *v,
 void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_match(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* resolvers[] and pools[].discovery (config_discovery.c). */
+extern const struct section resolver_section, discovery_section;
+void field_resolvers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_discovery(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+
 /* Their fields take these sections as arg (so the key walk sees them). */
 extern const struct section health_check_section, passive_section;
 void field_health_check(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
