@@ -39,6 +39,7 @@ struct dns_srv {
 
 struct dns_build {
 	bool srv, bad_name;
+	bool literal; /* the name is an address: nothing to ask */
 	char qname[256];
 	uint16_t port;
 	int srv_status;
@@ -88,6 +89,29 @@ enum dns_status dns_status_of(int ares_status, const char **why)
 	return DNS_FAILED;
 }
 
+static int add_ip(struct dns_name *nm, int family, const void *bytes, size_t blen, int ttl);
+
+/* An IPv4 or IPv6 address written as the name answers itself without a
+ * query, as getaddrinfo() does. Returns 0, or -1 out of memory. */
+static int take_literal(struct dns_build *b)
+{
+	struct dns_name *nm = &b->names[0];
+	unsigned char bytes[16];
+	int family = 0;
+
+	if (inet_pton(AF_INET, nm->name, bytes) == 1)
+		family = AF_INET;
+	else if (inet_pton(AF_INET6, nm->name, bytes) == 1)
+		family = AF_INET6;
+	if (!family)
+		return 0;
+	if (add_ip(nm, family, bytes, family == AF_INET ? 4 : 16, 0) != ARES_SUCCESS)
+		return -1;
+	nm->status[0] = nm->status[1] = ARES_SUCCESS;
+	b->literal = true;
+	return 0;
+}
+
 struct dns_build *dns_build_new(const char *name, uint16_t port)
 {
 	struct dns_build *b = calloc(1, sizeof(*b));
@@ -115,6 +139,10 @@ struct dns_build *dns_build_new(const char *name, uint16_t port)
 		memcpy(b->names[0].name, b->qname, n + 1);
 		b->names[0].status[0] = b->names[0].status[1] = ST_NONE;
 		b->nnames = 1;
+		if (take_literal(b) != 0) {
+			dns_build_free(b);
+			return NULL;
+		}
 	}
 	return b;
 }
@@ -143,7 +171,7 @@ const char *dns_build_srv_name(const struct dns_build *b)
 
 size_t dns_build_nnames(const struct dns_build *b)
 {
-	return b->nnames;
+	return b->literal ? 0 : b->nnames;
 }
 
 const char *dns_build_name(const struct dns_build *b, size_t i)

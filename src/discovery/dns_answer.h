@@ -46,7 +46,8 @@ const char *dns_build_srv_name(const struct dns_build *b);
  * are the answer. Running out of memory is recorded as a failure. */
 void dns_build_srv(struct dns_build *b, int status, const unsigned char *buf, int len);
 
-/* The names whose A and AAAA are to be asked: the host name, or (after
+/* The names whose A and AAAA are to be asked: the host name (none when it
+ * is an IPv4 or IPv6 address, which answers itself), or (after
  * dns_build_srv) the SRV targets, each once. */
 size_t dns_build_nnames(const struct dns_build *b);
 const char *dns_build_name(const struct dns_build *b, size_t i);

@@ -74,7 +74,8 @@ typedef void (*resolver_cb)(void *arg, const struct dns_answer *a);
  * gives two. An SRV target that does not resolve is left out; when none
  * resolves the answer is DNS_FAILED, or DNS_EMPTY when every target is
  * authoritatively empty. A host name answered in one family only is
- * DNS_OK (a server that drops AAAA queries does not hide the A records).
+ * DNS_OK (a server that drops AAAA queries does not hide the A records);
+ * an IPv4 or IPv6 address as NAME answers itself, without a query.
  * Bad input (an empty or too long name, a malformed answer) gives
  * DNS_FAILED. Returns 0, or -1 (out of memory, or the resolver is being
  * freed; CB is not called). */

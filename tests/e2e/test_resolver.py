@@ -148,6 +148,12 @@ class ResolverTest(unittest.TestCase):
         self.assertEqual((a.status, a.why), ("FAILED", "unreachable, REFUSED or SERVFAIL"))
         self.assertLess(a.elapsed, 1.5)
 
+    def test_address_answers_itself(self):
+        for name, addr in (("192.0.2.7", "192.0.2.7:80"), ("2001:db8::7", "[2001:db8::7]:80")):
+            a = self.resolve(name, 80)
+            self.assertEqual((a.status, a.targets, a.ttl), ("OK", [(name, addr, "0", "0")], 0))
+            self.assertEqual(self.dns.query_count(name), 0)
+
     def test_bad_names_fail(self):
         for name in ("x" * 254, "a." * 127 + "b", ("y" * 64) + ".test", "_" + "z" * 300):
             a = self.resolve(name, 80)

@@ -3,8 +3,8 @@
  * (src/discovery/dns_answer.c: c-ares's parsers, then lbd's choice of
  * records, targets, status and TTL).
  *
- * Input: one byte of mode (bit 0: an SRV lookup, else A and AAAA; bit 1:
- * a name that cannot be asked), two bytes of port, then the answers in the
+ * Input: one byte of mode (bit 0: an SRV lookup, else A and AAAA; bits 1
+ * and 2: the name, below), two bytes of port, then the answers in the
  * order the resolver records them: the SRV query's (SRV lookups), then
  * each name's A and AAAA. Each answer is one byte of outcome (below 0xc0:
  * a message follows, two bytes of length and the bytes; else a c-ares
@@ -28,6 +28,12 @@ struct input {
 	const uint8_t *p;
 	size_t left;
 };
+
+#define LONG_NAME \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx." \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx." \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx." \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 static const int errors[] = {
 	ARES_ENOTFOUND,    ARES_ENODATA,  ARES_ETIMEOUT, ARES_ESERVFAIL, ARES_EREFUSED,
@@ -96,6 +102,15 @@ static void check_answer(const struct dns_answer *a, bool srv, uint16_t port)
 		check_target(&a->targets[i], srv, port);
 }
 
+/* By bits 1 and 2 of the mode: a name, one that cannot be asked, an
+ * address (which answers itself), one that is too long. */
+static const char *const names[4][2] = {
+	{ "web.default.svc.cluster.local", "_http._tcp.web.service.consul" },
+	{ "", "_" },
+	{ "192.0.2.1", "2001:db8::1" },
+	{ LONG_NAME, "_" LONG_NAME },
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
@@ -112,14 +127,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	port = (uint16_t)(data[1] << 8 | data[2]);
 	in.p += 3;
 	in.left -= 3;
-	if (data[0] & 2)
-		b = dns_build_new(srv ? "_" : "", port);
-	else
-		b = dns_build_new(srv ? "_http._tcp.web.service.consul" :
-					"web.default.svc.cluster.local",
-				  port);
+	b = dns_build_new(names[data[0] >> 1 & 3][srv], port);
 	if (!b)
 		return 0;
+	srv = dns_build_is_srv(b); /* an address is never an SRV name */
 	if (dns_build_srv_name(b) && next_answer(&in, &status, &buf, &len))
 		dns_build_srv(b, status, buf, len);
 	for (size_t i = 0; i < dns_build_nnames(b); i++) {
