@@ -166,20 +166,20 @@ struct resolver_conf {
 	char *name;
 	struct lbd_addr *nameservers; /* IP:PORT each */
 	size_t nnameservers;
-	uint64_t timeout_ms;          /* per attempt */
+	uint64_t timeout_ms; /* per attempt */
 	uint32_t attempts;
 };
 
 /* pools[].discovery: servers from DNS (SPEC §7). */
 struct discovery_conf {
 	bool enabled;
-	char *dns;              /* "_http._tcp.api.service.consul" (SRV), or a host name */
-	bool srv;               /* DNS starts with "_" */
-	uint32_t port;          /* A/AAAA: the servers' port (1 to 65535) */
-	char *resolver;         /* resolvers[].name; NULL: the system's (resolv.conf) */
-	uint64_t refresh_ms;    /* at most this long between queries */
-	uint64_t hold_ms;       /* a server missing from a valid answer serves this long */
-	uint64_t empty_after_ms;/* an empty answer empties the pool only after this */
+	char *dns;               /* "_http._tcp.api.service.consul" (SRV), or a host name */
+	bool srv;                /* DNS starts with "_" */
+	uint32_t port;           /* A/AAAA: the servers' port (1 to 65535) */
+	char *resolver;          /* resolvers[].name; NULL: the system's (resolv.conf) */
+	uint64_t refresh_ms;     /* at most this long between queries */
+	uint64_t hold_ms;        /* a server missing from a valid answer serves this long */
+	uint64_t empty_after_ms; /* an empty answer empties the pool only after this */
 };
 
 struct pool_conf {
@@ -203,8 +203,8 @@ struct pool_conf {
 	struct hash_key_conf hash_key; /* ip_hash, and sticky_cookie's fallback */
 	struct sticky_conf sticky;     /* sticky_cookie */
 	struct health_check_conf health_check;
-	struct passive_conf passive;   /* inherited from defaults.passive */
-	uint64_t slow_start_ms;        /* pools[].slow_start; 0: off */
+	struct passive_conf passive; /* inherited from defaults.passive */
+	uint64_t slow_start_ms;      /* pools[].slow_start; 0: off */
 	struct discovery_conf discovery;
 	bool has_hash_key, has_sticky; /* written in the file (misuse checks) */
 	struct pool_tls_conf tls;      /* TLS to the servers when tls.enabled */

@@ -110,7 +110,8 @@ static void field_dns(struct walk *w, const struct field *f, const struct cnode 
 	if (!s)
 		return;
 	if (!dns_name_ok(s)) {
-		walk_expected(w, v, "a DNS name (letters, digits, '-' and '_', dots between labels)");
+		walk_expected(w, v,
+			      "a DNS name (letters, digits, '-' and '_', dots between labels)");
 		return;
 	}
 	d->dns = strdup(s);

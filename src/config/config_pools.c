@@ -169,9 +169,10 @@ void field_pools(struct walk *w, const struct field *f, const struct cnode *v, v
 		check_balance(w, p, v->items[i]);
 		/* servers: [] (or none) only beside discovery */
 		if (!p->nservers && !p->discovery.enabled && v->items[i]->kind == CNODE_MAP)
-			cerr_at(w->errs, cnode_get(v->items[i], "servers") ?
-						 cnode_get(v->items[i], "servers") :
-						 v->items[i],
+			cerr_at(w->errs,
+				cnode_get(v->items[i], "servers") ?
+					cnode_get(v->items[i], "servers") :
+					v->items[i],
 				"a pool needs servers, or discovery to find them");
 		config_build_pool_tls(w, p, v->items[i]);
 	}

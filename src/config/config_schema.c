@@ -310,7 +310,7 @@ static bool field_is_list(const struct field *f)
 {
 	return f->parse == field_listeners || f->parse == field_pools ||
 	       f->parse == field_servers || f->parse == field_routes ||
-	       f->parse == field_certificates;
+	       f->parse == field_certificates || f->parse == field_resolvers;
 }
 
 static int keys_walk(const struct section *s, char *path, size_t len, size_t cap, config_key_fn fn,

@@ -171,6 +171,11 @@ static void handle_status(struct admin *a, struct evhttp_request *req)
 }
 
 /* Prometheus adds no query unless told to (params:); one is ignored. */
+static uint64_t discovery_stale(const void *arg, const char *pool)
+{
+	return daemon_discovery_stale_ms(arg, pool);
+}
+
 static void handle_metrics(struct admin *a, struct evhttp_request *req)
 {
 	const struct config *cfg = daemon_config(a->d);
@@ -178,6 +183,8 @@ static void handle_metrics(struct admin *a, struct evhttp_request *req)
 		.generation = cfg->generation,
 		.live_generations = daemon_live_generations(),
 		.now = (uint64_t)time(NULL),
+		.discovery_stale_ms = discovery_stale,
+		.arg = a->d,
 	};
 	struct strbuf sb = { 0 };
 

@@ -80,6 +80,10 @@ struct daemon_counters {
 
 void daemon_counters(const struct daemon *d, struct daemon_counters *out);
 
+/* Milliseconds since POOL's DNS discovery last had an answer, while its
+ * resolver fails; 0 while fresh or without discovery. */
+uint64_t daemon_discovery_stale_ms(const struct daemon *d, const char *pool);
+
 struct event_base *daemon_base(struct daemon *d);
 
 #endif

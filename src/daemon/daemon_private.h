@@ -45,6 +45,7 @@ struct daemon {
 	struct grace *grace;           /* frees what workers may still read (overlay.c) */
 	struct slow_start *slow_start; /* pools[].slow_start (slow_start.c) */
 	struct membership *membership; /* servers added at run time (membership.c) */
+	struct discovery *discovery;   /* pools that follow DNS (discovery/discovery.c) */
 	struct admin *admin;           /* the admin API (admin.c) */
 	struct health *health;         /* active checks (health.c), on base */
 	struct watch *watch;           /* global.watch_config (watch.c) */

@@ -36,6 +36,7 @@
 #include "daemon/privs.h"
 #include "daemon/slow_start.h"
 #include "daemon/watch.h"
+#include "discovery/discovery.h"
 #include "event/grace.h"
 #include "event/worker.h"
 #include "http/http.h"
@@ -150,6 +151,11 @@ void daemon_stop(struct daemon *d, const char *why)
 unsigned daemon_listener_connections(const struct daemon *d, const char *name)
 {
 	return runtime_listener_connections(name);
+}
+
+uint64_t daemon_discovery_stale_ms(const struct daemon *d, const char *pool)
+{
+	return discovery_pool_stale_ms(d->discovery, pool);
 }
 
 void daemon_counters(const struct daemon *d, struct daemon_counters *out)
@@ -303,6 +309,13 @@ static int run(struct daemon *l, const sigset_t *control)
 		log_error("cannot publish the servers added at run time: out of memory");
 		return LBD_EXIT_RUNTIME;
 	}
+	/* lbd serves while discovery has not answered yet: a pool of found
+	 * servers only answers 503 until its first answer. */
+	l->discovery = discovery_new(l->base, &membership_discovery_ops, l->membership);
+	if (!l->discovery || discovery_follow(l->discovery, l->cfg) < 0) {
+		log_error("cannot start discovery: out of memory");
+		return LBD_EXIT_RUNTIME;
+	}
 	l->watch = watch_new(l);
 	if (!l->watch) {
 		log_error("cannot start watch_config: out of memory");
@@ -350,6 +363,7 @@ static void cleanup(struct daemon *l)
 	admin_free(l->admin);
 	health_free(l->health);
 	slow_start_free(l->slow_start);
+	discovery_free(l->discovery); /* before the membership it tells */
 	membership_free(l->membership);
 	watch_free(l->watch);
 	binds_release(&l->binds);

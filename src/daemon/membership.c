@@ -26,6 +26,7 @@
 #include "daemon/health.h"
 #include "daemon/slow_start.h"
 #include "daemon/state_file.h"
+#include "discovery/discovery.h"
 #include "event/grace.h"
 #include "util/addr.h"
 #include "util/clock.h"
@@ -310,8 +311,8 @@ static enum member_result check_spec(const struct member_spec *spec, bool adding
 }
 
 static enum member_result add(struct membership *ms, const char *pool, const char *name,
-			      const struct lbd_addr *addr, uint32_t weight, bool backup, char *why,
-			      size_t len)
+			      const struct lbd_addr *addr, uint32_t weight, bool backup,
+			      enum server_origin origin, char *why, size_t len)
 {
 	struct pool_conf *p = config_find_pool(ms->d->cfg, pool);
 	struct member *m;
@@ -325,7 +326,7 @@ static enum member_result add(struct membership *ms, const char *pool, const cha
 		return MEMBER_EXISTS;
 	}
 	if (!(m = calloc(1, sizeof(*m))) || !(m->pool = strdup(pool)) ||
-	    !(m->srv = entry_new(pool, name, addr, weight, backup, ORIGIN_API))) {
+	    !(m->srv = entry_new(pool, name, addr, weight, backup, origin))) {
 		if (m)
 			free(m->pool);
 		free(m);
@@ -350,7 +351,7 @@ enum member_result membership_add(struct membership *ms, const char *pool,
 	if (parse_numeric(spec->address, &addr, why, len) < 0)
 		return MEMBER_BAD;
 	r = add(ms, pool, spec->name, &addr, spec->weight >= 0 ? (uint32_t)spec->weight : 1,
-		spec->backup > 0, why, len);
+		spec->backup > 0, ORIGIN_API, why, len);
 	if (r != MEMBER_OK)
 		return r;
 	if (save(ms, why, len) < 0) {
@@ -460,6 +461,80 @@ enum member_result membership_remove(struct membership *ms, const char *pool, co
 	return MEMBER_OK;
 }
 
+/* --- discovery's calls ------------------------------------------------------ */
+
+/* A found server IDENTITY of POOL at ADDR: a new member, or a new entry for
+ * one that moved or that comes back while it drains. */
+static void dns_found(void *arg, const char *pool, const char *identity,
+		      const struct lbd_addr *addr)
+{
+	struct membership *ms = arg;
+	struct pool_conf *p = config_find_pool(ms->d->cfg, pool);
+	struct member *m = find(ms, pool, identity);
+	char why[160];
+
+	if (!p || file_has(p, identity))
+		return; /* the file's own server of that name serves */
+	if (m && m->srv->origin != ORIGIN_DNS) {
+		log_warn("pool %s: discovery found %s, a name the admin API gave a server: "
+			 "that one keeps it",
+			 pool, identity);
+		return;
+	}
+	if (!m) {
+		if (add(ms, pool, identity, addr, 1, false, ORIGIN_DNS, why, sizeof(why)) !=
+		    MEMBER_OK) {
+			log_error("pool %s: discovered server %s not added: %s", pool, identity,
+				  why);
+			return;
+		}
+		log_info("pool %s: server %s (%s) found by discovery", pool, identity, addr->text);
+	} else {
+		struct server_conf *now = m->srv;
+		struct server_conf *next = entry_new(pool, identity, addr, now->weight, now->backup,
+						     ORIGIN_DNS);
+		if (!next) {
+			log_error("pool %s: discovered server %s: out of memory", pool, identity);
+			return;
+		}
+		m->srv = next;
+		bury(ms, now);
+		log_info("pool %s: server %s %s (%s)", pool, identity,
+			 now->leaving ? "is back in the answers" : "moved", addr->text);
+	}
+	if (publish(ms, pool) < 0)
+		log_error("pool %s: out of memory publishing server %s", pool, identity);
+}
+
+static void dns_gone(void *arg, const char *pool, const char *identity)
+{
+	struct membership *ms = arg;
+	struct member *m = find(ms, pool, identity);
+
+	if (!m || m->srv->origin != ORIGIN_DNS || m->srv->leaving)
+		return;
+	struct server_conf *now = m->srv;
+	struct server_conf *leaving = entry_new(pool, identity, &now->addr, now->weight,
+						now->backup, ORIGIN_DNS);
+	if (!leaving) {
+		log_error("pool %s: server %s: out of memory; it stays", pool, identity);
+		return;
+	}
+	leaving->leaving = true;
+	m->srv = leaving;
+	if (publish(ms, pool) < 0)
+		log_error("pool %s: out of memory publishing server %s", pool, identity);
+	bury(ms, now);
+	arm(ms);
+	log_info("pool %s: server %s is gone from discovery's answers: it drains", pool, identity);
+}
+
+const struct discovery_ops membership_discovery_ops = {
+	.added = dns_found,
+	.moved = dns_found,
+	.removed = dns_gone,
+};
+
 /* --- the tick: leaving members that drained, entries no one reads ---------- */
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -556,8 +631,8 @@ int membership_load(struct membership *ms, const char *path, char *err, size_t e
 		struct lbd_addr addr;
 		enum member_result r = MEMBER_BAD;
 		if (parse_numeric(e[i].address, &addr, why, sizeof(why)) == 0)
-			r = add(ms, e[i].pool, e[i].name, &addr, e[i].weight, e[i].backup, why,
-				sizeof(why));
+			r = add(ms, e[i].pool, e[i].name, &addr, e[i].weight, e[i].backup,
+				ORIGIN_API, why, sizeof(why));
 		if (r == MEMBER_BAD || r == MEMBER_FAILED) {
 			snprintf(err, errlen, "%s: server %s of pool %s: %s", path, e[i].name,
 				 e[i].pool, why);

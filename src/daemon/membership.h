@@ -15,6 +15,7 @@
 struct config;
 struct daemon;
 struct membership;
+struct discovery_ops;
 
 enum member_result {
 	MEMBER_OK,
@@ -58,5 +59,10 @@ enum member_result membership_remove(struct membership *ms, const char *pool, co
  * error in ERR, and lbd does not start) and written after every change,
  * atomically. */
 int membership_load(struct membership *ms, const char *path, char *err, size_t errlen);
+
+/* What discovery (discovery/discovery.h) calls, with the membership as its
+ * argument: servers found (origin dns), moved, or gone from the answers
+ * (they drain). A name the file or the admin API has keeps its owner. */
+extern const struct discovery_ops membership_discovery_ops;
 
 #endif

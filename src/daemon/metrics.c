@@ -395,11 +395,36 @@ static void write_server_traffic(struct strbuf *sb, const struct config *cfg)
 		      series_latency);
 }
 
+/* Pools that follow DNS: how long their resolver has failed (the last
+ * answer stands meanwhile). */
+static void write_discovery(struct strbuf *sb, const struct config *cfg,
+			    const struct metrics_info *info)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < cfg->npools; i++)
+		any |= cfg->pools[i].discovery.enabled;
+	if (!any || !info->discovery_stale_ms)
+		return;
+	prom_family(sb, "lbd_discovery_stale_seconds", PROM_GAUGE,
+		    "Seconds since the pool's DNS discovery last had an answer, while its "
+		    "resolver fails (the servers of the last answer keep serving); 0 while "
+		    "its answers are fresh.");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		if (!cfg->pools[i].discovery.enabled)
+			continue;
+		struct prom_label l = { "pool", cfg->pools[i].name };
+		prom_sample(sb, "lbd_discovery_stale_seconds", &l, 1,
+			    info->discovery_stale_ms(info->arg, cfg->pools[i].name) / 1000);
+	}
+}
+
 void metrics_render(struct strbuf *sb, const struct config *cfg, const struct metrics_info *info)
 {
 	write_process(sb, info);
 	write_listeners(sb, cfg);
 	write_pools(sb, cfg);
+	write_discovery(sb, cfg, info);
 	write_server_states(sb, cfg);
 	write_server_checks(sb, cfg);
 	write_server_traffic(sb, cfg);

@@ -19,6 +19,9 @@ struct metrics_info {
 	unsigned live_generations;
 	uint64_t now; /* Unix time of the scrape, seconds */
 	struct daemon_counters daemon;
+	/* Milliseconds a pool's discovery has been stale (0: fresh). */
+	uint64_t (*discovery_stale_ms)(const void *arg, const char *pool);
+	const void *arg;
 };
 
 /* Every family, for the listeners, pools and servers of CFG. */

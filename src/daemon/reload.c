@@ -26,6 +26,7 @@
 #include "daemon/membership.h"
 #include "daemon/slow_start.h"
 #include "daemon/watch.h"
+#include "discovery/discovery.h"
 
 int daemon_prepare(const struct config *old, struct config *cfg, uint64_t generation)
 {
@@ -153,6 +154,8 @@ static void on_adopted(evutil_socket_t fd, short what, void *arg)
 	config_unref(d->cfg);
 	d->cfg = d->pending;
 	d->pending = NULL;
+	if (discovery_follow(d->discovery, d->cfg) < 0)
+		log_error("reload: out of memory: discovery does not follow every pool");
 	if (health_apply(d->health, d->cfg) < 0)
 		log_error("reload: out of memory: some servers are not health-checked");
 	if (slow_start_apply(d->slow_start, d->cfg) < 0)

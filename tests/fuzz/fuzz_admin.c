@@ -103,6 +103,11 @@ int daemon_member_remove(struct daemon *d, const char *pool, const char *name, c
 	return MEMBER_NO_POOL;
 }
 
+uint64_t daemon_discovery_stale_ms(const struct daemon *d, const char *pool)
+{
+	return 0;
+}
+
 const struct config *daemon_config(const struct daemon *d)
 {
 	return d->cfg;

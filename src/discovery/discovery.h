@@ -1,0 +1,44 @@
+/* discovery.h — the pools that follow DNS (pools[].discovery): one lookup
+ * timer a pool on the main loop, the answers turned into members by the
+ * rules of members.h, and every change told to the owner (the daemon's
+ * membership), which publishes it (discovery.c). */
+#ifndef LBD_DISCOVERY_H
+#define LBD_DISCOVERY_H
+
+#include <stdint.h>
+
+#include "util/addr.h"
+
+struct config;
+struct discovery;
+struct event_base;
+
+/* What discovery tells its owner, on the main thread. IDENTITY is the
+ * member's name ("target:port" for SRV, "ip:port" for A/AAAA). */
+struct discovery_ops {
+	void (*added)(void *arg, const char *pool, const char *identity,
+		      const struct lbd_addr *addr);
+	void (*moved)(void *arg, const char *pool, const char *identity,
+		      const struct lbd_addr *addr);
+	void (*removed)(void *arg, const char *pool, const char *identity);
+};
+
+struct discovery *discovery_new(struct event_base *base, const struct discovery_ops *ops,
+				void *arg);
+
+/* Stops every lookup; tells nothing more. */
+void discovery_free(struct discovery *d);
+
+/* CFG is the newest generation: its pools with discovery are followed. A
+ * pool whose discovery settings stay keeps its members, its state and its
+ * schedule; one that no longer discovers sees its members removed. A
+ * pool's first lookup starts at once. Returns 0, or -1 when out of memory
+ * (said in the log; the pools followed before are followed still). */
+int discovery_follow(struct discovery *d, const struct config *cfg);
+
+/* Milliseconds since POOL's resolver last answered while it fails now
+ * (lbd_discovery_stale_seconds); 0 while its answers are fresh or for a
+ * pool that does not discover. */
+uint64_t discovery_pool_stale_ms(const struct discovery *d, const char *pool);
+
+#endif
