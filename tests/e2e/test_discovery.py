@@ -1,0 +1,296 @@
+"""Pools that follow DNS (SPEC §7), against a real DNS server (unbound,
+dnsserver.py): SRV names in the Consul style and A records with a port, a
+record that appears takes requests within refresh + 1 s, one that goes
+drains after hold, a resolver that stops answering changes nothing (and
+says so in lbd_discovery_stale_seconds), an authoritative empty answer
+empties the pool only after empty_after and a second answer, lbd starts
+while DNS is down, a moved SRV target keeps its identity, reloads keep what
+was found, and lbd -t asks nothing."""
+
+import collections
+import os
+import socket
+import subprocess
+import time
+import unittest
+
+import dnsserver
+from lbdtest import (HttpClient, LbdTestCase, admin_request, config, free_port, lbd_bin,
+                     listener, pool)
+
+SRV = "_http._tcp.api.service.consul"
+REFRESH = "1s"
+
+
+def wait_for(what, predicate, timeout, step=0.1):
+    """Poll PREDICATE until it returns a true value; the last value, or
+    AssertionError naming WHAT after TIMEOUT seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = predicate()
+        if got:
+            return got
+        if time.monotonic() >= deadline:
+            raise AssertionError("%s: not within %.1f s (last: %r)" % (what, timeout, got))
+        time.sleep(step)
+
+
+@unittest.skipUnless(dnsserver.available(), "unbound is not installed (apt-get install unbound)")
+class DiscoveryTest(LbdTestCase):
+    def setUp(self):
+        super().setUp()
+        self.dns = dnsserver.DnsServer()
+        self.addCleanup(self.dns.stop)
+        self.port = free_port()
+
+    # --- helpers ------------------------------------------------------------
+    def cfg(self, dns=SRV, port=None, static=(), hold="1s", empty_after="2s",
+            discovery=True, timeout="300ms"):
+        d = {"dns": dns, "resolver": "local", "refresh": REFRESH, "hold": hold,
+             "empty_after": empty_after}
+        if port is not None:
+            d["port"] = port
+        kw = {"discovery": d} if discovery else {}
+        text = config([listener("web", self.port, "p")], [pool("p", list(static), **kw)])
+        return text.replace("listeners:\n", "resolvers:\n- name: local\n  nameservers: [%s]\n"
+                            "  timeout: %s\n  attempts: 1\nlisteners:\n"
+                            % (self.dns.ns, timeout), 1)
+
+    def srv_target(self, name, backend, host="127.0.0.1"):
+        """An SRV record of SRV for BACKEND's port, its target NAME with an
+        A record of HOST."""
+        target = "%s.node.service.consul" % name
+        self.dns.add_records(["%s. 5 IN A %s" % (target, host),
+                              "%s. 5 IN SRV 1 1 %d %s." % (SRV, backend.port, target)])
+        return "%s:%d" % (target, backend.port)
+
+    def servers(self, lbd):
+        r = admin_request(lbd, "GET", "/pools/p/servers")
+        self.assertEqual(r.status, 200, r)
+        return {s["name"]: s for s in r.json["servers"]}
+
+    def names(self, n):
+        out = []
+        with HttpClient(self.port) as c:
+            for i in range(n):
+                r = c.request("GET", "/r%d" % i)
+                self.assertEqual(r.status, 200, r)
+                out.append(r.header("x-backend"))
+        return collections.Counter(out)
+
+    def status_of(self, n=1):
+        out = []
+        for i in range(n):
+            with HttpClient(self.port) as c:
+                out.append(c.request("GET", "/s%d" % i).status)
+        return out
+
+    def stale_seconds(self, lbd):
+        r = admin_request(lbd, "GET", "/metrics")
+        self.assertEqual(r.status, 200, r)
+        for line in r.body.decode().splitlines():
+            if line.startswith('lbd_discovery_stale_seconds{pool="p"}'):
+                return float(line.split()[-1])
+        self.fail("no lbd_discovery_stale_seconds for pool p in /metrics")
+
+    def generation(self, lbd):
+        return admin_request(lbd, "GET", "/status").json["generation"]
+
+    def backends_on(self, hosts):
+        """HTTP backends on HOSTS (loopback addresses) that share one port,
+        as A records carry no port."""
+        for _ in range(20):
+            port = free_port()
+            try:
+                return [self.backends.http("b%d" % i, host=h, port=port)
+                        for i, h in enumerate(hosts)]
+            except OSError:
+                continue
+        self.fail("no port free on %s" % (hosts,))
+
+    # --- the tests ----------------------------------------------------------
+    def test_srv_members_come_and_go_without_reload(self):
+        a, b, c = (self.backends.http(n) for n in "abc")
+        ida = self.srv_target("a", a)
+        idb = self.srv_target("b", b)
+        lbd = self.start_lbd(self.cfg())
+        wait_for("both SRV targets", lambda: set(self.servers(lbd)) == {ida, idb}, 3)
+        st = self.servers(lbd)
+        self.assertEqual({s["origin"] for s in st.values()}, {"dns"})
+        self.assertEqual(st[ida]["address"], a.address)
+        self.assertEqual(self.names(10), {"a": 5, "b": 5})
+        # DNS owns them: their weight changes at run time, nothing else.
+        r = admin_request(lbd, "PATCH", "/pools/p/servers/%s" % idb, {"weight": 3})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.names(8), {"a": 2, "b": 6})
+        for method, body in (("DELETE", None), ("PATCH", {"address": c.address})):
+            r = admin_request(lbd, method, "/pools/p/servers/%s" % ida, body)
+            self.assertEqual(r.status, 409, r)
+            self.assertIn("discovery", r.json["error"], r.json)
+        r = admin_request(lbd, "POST", "/servers/p/%s/drain" % ida)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.names(4), {"b": 4})
+        r = admin_request(lbd, "POST", "/servers/p/%s/enable" % ida)
+        self.assertEqual(r.status, 200, r)
+        r = admin_request(lbd, "DELETE", "/servers/p/%s/weight" % idb)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.names(10), {"a": 5, "b": 5})
+
+        # A new record takes requests within refresh + 1 s.
+        t0 = time.monotonic()
+        idc = self.srv_target("c", c)
+        wait_for("the new target in the pool", lambda: idc in self.servers(lbd), 2.5)
+        self.assertLess(time.monotonic() - t0, 2.5)
+        self.assertEqual(self.names(9), {"a": 3, "b": 3, "c": 3})
+
+        # A record gone: the server keeps serving for hold, then drains.
+        self.dns.remove(SRV)
+        self.dns.add_records(["%s. 5 IN SRV 1 1 %d a.node.service.consul." % (SRV, a.port),
+                              "%s. 5 IN SRV 1 1 %d c.node.service.consul." % (SRV, c.port)])
+        wait_for("b gone after hold", lambda: idb not in self.servers(lbd), 4)
+        self.assertEqual(self.names(10), {"a": 5, "c": 5})
+        self.assertEqual(self.generation(lbd), 1, "discovery changes no generation")
+        log = lbd.stderr()
+        self.assertIn("server %s (%s) found by discovery" % (idc, c.address), log)
+        self.assertIn("server %s is gone from discovery's answers: it drains" % idb, log)
+
+    def test_a_records_with_a_port_beside_a_static_server(self):
+        static = self.backends.http("static")
+        b0, b1 = self.backends_on(["127.0.0.2", "127.0.0.3"])
+        self.dns.add_records(["api.test. 5 IN A 127.0.0.2", "api.test. 5 IN A 127.0.0.3"])
+        lbd = self.start_lbd(self.cfg(dns="api.test", port=b0.port, static=[static]))
+        want = {"127.0.0.2:%d" % b0.port, "127.0.0.3:%d" % b0.port}
+        wait_for("both A records", lambda: want <= set(self.servers(lbd)), 3)
+        st = self.servers(lbd)
+        self.assertEqual(st["static"]["origin"], "config")
+        self.assertEqual(self.names(30), {"static": 10, "b0": 10, "b1": 10})
+
+    def test_failing_resolver_keeps_the_last_answer(self):
+        a, b = (self.backends.http(n) for n in "ab")
+        self.srv_target("a", a)
+        self.srv_target("b", b)
+        lbd = self.start_lbd(self.cfg())
+        wait_for("both targets", lambda: len(self.servers(lbd)) == 2, 3)
+        self.assertEqual(self.stale_seconds(lbd), 0)
+        self.dns.stop_answering()
+        try:
+            # Several lookups time out; every request is served meanwhile.
+            deadline = time.monotonic() + 3.5
+            while time.monotonic() < deadline:
+                self.assertEqual(self.names(4), {"a": 2, "b": 2})
+                time.sleep(0.2)
+            self.assertGreaterEqual(self.stale_seconds(lbd), 2)
+            self.assertEqual(len(self.servers(lbd)), 2)
+        finally:
+            self.dns.cont()
+        wait_for("fresh answers again", lambda: self.stale_seconds(lbd) == 0, 4)
+        log = lbd.stderr()
+        self.assertIn("the resolver failed", log)
+        self.assertIn("the last answer stands (2 servers)", log)
+        self.assertIn("the resolver answers again", log)
+        self.assertEqual(log.count("the resolver failed"), 1, "one warning a failing run")
+
+    def test_empty_answer_empties_the_pool_only_after_empty_after(self):
+        a = self.backends.http("a")
+        self.srv_target("a", a)
+        lbd = self.start_lbd(self.cfg(empty_after="3s", hold="0s"))
+        wait_for("the target", lambda: len(self.servers(lbd)) == 1, 3)
+        self.dns.remove(SRV)  # NXDOMAIN from now on
+        t0 = time.monotonic()
+        # Answers come every second; the pool keeps its server for 3 s.
+        while time.monotonic() - t0 < 2.2:
+            self.assertEqual(self.status_of(), [200])
+            time.sleep(0.2)
+        wait_for("the pool emptied", lambda: not self.servers(lbd), 4)
+        self.assertGreaterEqual(time.monotonic() - t0, 2.9)
+        self.assertEqual(self.status_of(2), [503, 503])
+        self.assertIn("the servers stay until empty_after has passed", lbd.stderr())
+        # Records again: the pool serves again.
+        self.srv_target("a", a)
+        wait_for("served again", lambda: self.status_of() == [200], 3)
+
+    def test_starts_while_dns_is_down_then_serves(self):
+        a = self.backends.http("a")
+        self.srv_target("a", a)
+        self.dns.stop_answering()
+        try:
+            lbd = self.start_lbd(self.cfg())
+            self.assertEqual(self.status_of(2), [503, 503])
+            self.assertEqual(self.servers(lbd), {})
+        finally:
+            self.dns.cont()
+        t0 = time.monotonic()
+        wait_for("served once DNS answers", lambda: self.status_of() == [200], 3)
+        self.assertLess(time.monotonic() - t0, 3)
+
+    def test_moved_target_keeps_its_identity(self):
+        a, = self.backends_on(["127.0.0.1"])
+        b = self.backends.http("moved", host="127.0.0.4", port=a.port)
+        ida = self.srv_target("a", a)
+        lbd = self.start_lbd(self.cfg())
+        wait_for("the target", lambda: ida in self.servers(lbd), 3)
+        self.assertEqual(self.names(3), {"b0": 3})
+        self.dns.remove("a.node.service.consul")
+        self.dns.add_records(["a.node.service.consul. 5 IN A 127.0.0.4"])
+        wait_for("the new address", lambda: self.servers(lbd).get(ida, {}).get("address")
+                 == b.address, 3)
+        self.assertEqual(list(self.servers(lbd)), [ida])
+        self.assertEqual(self.names(3), {"moved": 3})
+        self.assertIn("server %s moved (%s)" % (ida, b.address), lbd.stderr())
+
+    def test_reload_keeps_found_servers_and_dropping_discovery_drains_them(self):
+        a, b, static = (self.backends.http(n) for n in ("a", "b", "static"))
+        ida = self.srv_target("a", a)
+        idb = self.srv_target("b", b)
+        lbd = self.start_lbd(self.cfg(static=[static]))
+        wait_for("both targets", lambda: {ida, idb} <= set(self.servers(lbd)), 3)
+        # The same discovery: the servers stay, nothing is found again.
+        lbd.reload(self.cfg(static=[static]))
+        self.assertEqual(set(self.servers(lbd)), {ida, idb, "static"})
+        self.assertEqual(self.names(9), {"a": 3, "b": 3, "static": 3})
+        self.assertEqual(lbd.stderr().count("found by discovery"), 2)
+        # New settings: the found servers serve on, through the reload and
+        # the first answer under them.
+        lbd.reload(self.cfg(static=[static], hold="2s"))
+        self.assertEqual(self.names(9), {"a": 3, "b": 3, "static": 3})
+        time.sleep(1.2)
+        self.assertEqual(set(self.servers(lbd)), {ida, idb, "static"})
+        self.assertNotIn("drains", lbd.stderr())
+        # Discovery removed: the found servers drain, the static one stays.
+        lbd.reload(self.cfg(static=[static], discovery=False))
+        wait_for("found servers gone", lambda: set(self.servers(lbd)) == {"static"}, 3)
+        self.assertEqual(self.names(4), {"static": 4})
+
+    def test_check_mode_asks_no_dns(self):
+        path = os.path.join(self.dns.dir, "lbd.yaml")
+        with open(path, "w") as f:
+            f.write(self.cfg().replace("@ACCESS_LOG@", "/dev/null")
+                    .replace("@TMPDIR@", self.dns.dir))
+        p = subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.dns.query_count(SRV), 0)
+
+    def test_bad_discovery_configs_are_refused(self):
+        path = os.path.join(self.dns.dir, "bad.yaml")
+        base = self.cfg()
+        cases = [
+            (base.replace("resolver: local", "resolver: nope"), "nope"),
+            (base.replace("dns: %s" % SRV, "dns: api.test"), "port"),
+            (base.replace("refresh: 1s", "refresh: 10ms"), "refresh"),
+            (base.replace("nameservers: [%s]" % self.dns.ns, "nameservers: [nowhere:53]"),
+             "nameservers"),
+        ]
+        for text, word in cases:
+            with open(path, "w") as f:
+                f.write(text.replace("@ACCESS_LOG@", "/dev/null")
+                        .replace("@TMPDIR@", self.dns.dir))
+            p = subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True, text=True,
+                               timeout=10)
+            self.assertNotEqual(p.returncode, 0, text)
+            self.assertIn(word, p.stderr, (word, p.stderr))
+        self.assertEqual(self.dns.query_count(SRV), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
