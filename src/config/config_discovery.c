@@ -26,7 +26,13 @@ static void field_nameservers(struct walk *w, const struct field *f, const struc
 		return;
 	for (size_t i = 0; i < v->n; i++) {
 		struct lbd_addr *a = &r->nameservers[i];
-		if (walk_address(w, v->items[i], a) < 0)
+		const struct cnode *item = v->items[i];
+		/* A name server's name would need a name server: never resolved. */
+		if (item->kind == CNODE_SCALAR && !addr_is_numeric(item->str)) {
+			walk_expected(w, item, "an IP address and port (IP:PORT or [IPv6]:PORT)");
+			continue;
+		}
+		if (walk_address(w, item, a) < 0)
 			continue;
 		if (a->sa.ss_family != AF_INET && a->sa.ss_family != AF_INET6)
 			cerr_at(w->errs, v->items[i], "expected an IP address and port, got %s",
@@ -166,7 +172,7 @@ void field_discovery(struct walk *w, const struct field *f, const struct cnode *
 		return;
 	const struct cnode *k = cnode_get(v, "port");
 	if (d->srv && k)
-		cerr_at(w->errs, k, "port: an SRV name gives the servers' ports (drop port)");
+		cerr_at(w->errs, k, "an SRV name gives the servers' ports (drop port)");
 	else if (!d->srv && !port)
 		cerr_at(w->errs, cnode_get(v, "dns"),
 			"an A/AAAA name needs port: the servers' port (or give an SRV name, "

@@ -259,31 +259,12 @@ static struct member *find(struct membership *ms, const char *pool, const char *
 static int parse_numeric(const char *text, struct lbd_addr *out, char *why, size_t len)
 {
 	const char *reason = NULL;
-	char host[ADDR_TEXT_MAX];
-	unsigned char buf[sizeof(struct in6_addr)];
 
-	if (strncmp(text, "unix:", 5) != 0) {
-		const char *colon = strrchr(text, ':');
-		size_t n = colon ? (size_t)(colon - text) : 0;
-		if (n >= 2 && text[0] == '[' && text[n - 1] == ']') {
-			text++;
-			n -= 2;
-		}
-		if (!colon || n >= sizeof(host)) {
-			snprintf(why, len, "address: expected IP:PORT, [IPv6]:PORT or unix:/path");
-			return -1;
-		}
-		memcpy(host, text, n);
-		host[n] = '\0';
-		if (text[-1] == '[')
-			text--;
-		if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1) {
-			snprintf(why, len,
-				 "address: %s is not an IP address (names are "
-				 "discovery's: pools[].discovery)",
-				 host);
-			return -1;
-		}
+	if (!addr_is_numeric(text)) {
+		snprintf(why, len,
+			 "address: expected IP:PORT, [IPv6]:PORT or unix:/path (names are "
+			 "discovery's: pools[].discovery)");
+		return -1;
 	}
 	if (addr_parse(text, out, &reason) != 0) {
 		snprintf(why, len, "address: expected %s", reason ? reason : "IP:PORT");

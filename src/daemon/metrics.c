@@ -414,8 +414,8 @@ static void write_discovery(struct strbuf *sb, const struct config *cfg,
 		if (!cfg->pools[i].discovery.enabled)
 			continue;
 		struct prom_label l = { "pool", cfg->pools[i].name };
-		prom_sample(sb, "lbd_discovery_stale_seconds", &l, 1,
-			    info->discovery_stale_ms(info->arg, cfg->pools[i].name) / 1000);
+		prom_sample_seconds(sb, "lbd_discovery_stale_seconds", &l, 1,
+				    info->discovery_stale_ms(info->arg, cfg->pools[i].name) * 1000);
 	}
 }
 

@@ -40,6 +40,7 @@ struct followed {
 	struct event *timer;
 	uint64_t seed;           /* for the jitter */
 	uint64_t next_lookup_ms; /* monotonic */
+	uint64_t last_answer_ms; /* 0: none yet */
 	unsigned failures;       /* in a row */
 	bool in_flight;
 	bool dead; /* freed when its lookup comes back */
@@ -133,6 +134,7 @@ static void on_answer(void *arg, const struct dns_answer *a)
 		schedule(f, discovery_retry_ms(f->conf.refresh_ms, f->failures, f->seed++));
 		return;
 	}
+	f->last_answer_ms = now;
 	if (was_stale)
 		log_info("pool %s: discovery of %s: the resolver answers again", f->pool,
 			 f->conf.dns);
@@ -319,6 +321,7 @@ int discovery_follow(struct discovery *d, const struct config *cfg)
 			 * first answer under them, applied as any other (a missing
 			 * one is held, then drains). */
 			nf->st = f->st;
+			nf->last_answer_ms = f->last_answer_ms;
 			f->st = (struct discovery_state){ 0 };
 		}
 		nf->used = true;
@@ -392,8 +395,12 @@ void discovery_free(struct discovery *d)
 
 uint64_t discovery_pool_stale_ms(const struct discovery *d, const char *pool)
 {
-	for (const struct followed *f = d ? d->pools : NULL; f; f = f->next)
-		if (!f->dead && strcmp(f->pool, pool) == 0)
-			return discovery_stale_ms(&f->st, now_ms());
+	for (const struct followed *f = d ? d->pools : NULL; f; f = f->next) {
+		if (f->dead || strcmp(f->pool, pool) != 0 || !f->st.stale)
+			continue;
+		/* Since the last answer; before the first, since the first failure. */
+		return f->last_answer_ms ? now_ms() - f->last_answer_ms :
+					   discovery_stale_ms(&f->st, now_ms());
+	}
 	return 0;
 }

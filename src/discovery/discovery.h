@@ -36,9 +36,10 @@ void discovery_free(struct discovery *d);
  * (said in the log; the pools followed before are followed still). */
 int discovery_follow(struct discovery *d, const struct config *cfg);
 
-/* Milliseconds since POOL's resolver last answered while it fails now
- * (lbd_discovery_stale_seconds); 0 while its answers are fresh or for a
- * pool that does not discover. */
+/* Milliseconds since POOL's resolver last answered, while it fails now
+ * (lbd_discovery_stale_seconds; before a first answer, since the first
+ * failure); 0 while its answers are fresh or for a pool that does not
+ * discover. */
 uint64_t discovery_pool_stale_ms(const struct discovery *d, const char *pool);
 
 #endif

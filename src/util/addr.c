@@ -147,6 +147,26 @@ static int parse_host(const char *host, const char *port, unsigned portnum, stru
 	return 0;
 }
 
+bool addr_is_numeric(const char *s)
+{
+	char host[ADDR_TEXT_MAX];
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *colon = strrchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : 0;
+
+	if (strncmp(s, "unix:", 5) == 0)
+		return true;
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	if (!colon || n >= sizeof(host))
+		return false;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
 int addr_parse(const char *s, struct lbd_addr *out, const char **why)
 {
 	char buf[ADDR_TEXT_MAX];

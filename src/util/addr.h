@@ -23,6 +23,12 @@ struct lbd_addr {
  * saying what was expected ("a port from 1 to 65535", ...). */
 int addr_parse(const char *s, struct lbd_addr *out, const char **why);
 
+/* True when S ("HOST:PORT", "[IPv6]:PORT" or "unix:/path") names no host
+ * to resolve: a unix path, or an IPv4 or IPv6 address before the port. For
+ * the addresses that must never wait for DNS (name servers, servers added
+ * at run time); the port and the rest are left to addr_parse(). */
+bool addr_is_numeric(const char *s);
+
 /* True when A and B name the same socket address (family, address, port or
  * path); the text form is ignored. */
 bool addr_equal(const struct lbd_addr *a, const struct lbd_addr *b);

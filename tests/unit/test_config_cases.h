@@ -34,9 +34,9 @@ static const struct bad_case bad_cases[] = {
 	{ VALID "---\n" VALID,
 	  "bad.yaml:10:1: a second YAML document; the file must hold exactly one" },
 	{ "- a\n- b\n",
-	  "bad.yaml:1:1: expected a mapping with keys global, defaults, pools, listeners, include, got a list" },
+	  "bad.yaml:1:1: expected a mapping with keys global, defaults, resolvers, pools, listeners, include, got a list" },
 	{ "just a string\n",
-	  "bad.yaml:1:1: expected a mapping with keys global, defaults, pools, listeners, include, got \"just a string\"" },
+	  "bad.yaml:1:1: expected a mapping with keys global, defaults, resolvers, pools, listeners, include, got \"just a string\"" },
 	{ "? [a, b]\n: 1\n" VALID,
 	  "bad.yaml:1:3: a key must be a plain name, not a list" },
 	{ "\"\": 1\n" VALID, "bad.yaml:1:1: a key must be a plain name, not empty" },
@@ -54,7 +54,7 @@ static const struct bad_case bad_cases[] = {
 	{ "global:\n  workers: $WORKERS\n" VALID,
 	  "bad.yaml:2:12: global.workers: \"$W...\": write ${NAME} for a variable, $$ for a literal $" },
 	{ "${LBD_TEST_UNSET_VAR}: 1\n" VALID,
-	  "bad.yaml:1:1: ${LBD_TEST_UNSET_VAR}: unknown key (expected one of: global, defaults, pools, listeners, include)" },
+	  "bad.yaml:1:1: ${LBD_TEST_UNSET_VAR}: unknown key (expected one of: global, defaults, resolvers, pools, listeners, include)" },
 	{ "global:\n  workers: $1\n" VALID,
 	  "bad.yaml:2:12: global.workers: expected auto or an integer from 1 to 256, got \"$1\"" },
 	{ "include: { a: b }\n" VALID,
@@ -67,7 +67,7 @@ static const struct bad_case bad_cases[] = {
 
 	/* ---- top level ---- */
 	{ "foo: 1\n" VALID,
-	  "bad.yaml:1:1: foo: unknown key (expected one of: global, defaults, pools, listeners, include)" },
+	  "bad.yaml:1:1: foo: unknown key (expected one of: global, defaults, resolvers, pools, listeners, include)" },
 	{ "listener:\n" POOLS,
 	  "bad.yaml:1:1: missing required key \"listeners\"\n"
 	  "bad.yaml:1:1: listener: unknown key (did you mean \"listeners\"?)" },
@@ -242,9 +242,9 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"web\" (no pools are defined)\n"
 	  "bad.yaml:7:5: pools[0]: missing required key \"name\"" },
 	{ LISTENERS "pools:\n  - name: web\n",
-	  "bad.yaml:7:5: pools[0]: missing required key \"servers\"" },
+	  "bad.yaml:7:5: pools[0]: a pool needs servers, or discovery to find them" },
 	{ LISTENERS "pools:\n  - name: web\n    servers: []\n",
-	  "bad.yaml:8:14: pools[0].servers: expected a non-empty list of servers, got an empty list" },
+	  "bad.yaml:8:14: pools[0].servers: a pool needs servers, or discovery to find them" },
 	{ VALID "  - name: web\n    servers: [ { address: 127.0.0.1:2 } ]\n",
 	  "bad.yaml:10:11: pools[1].name: duplicate pool name \"web\" (first at line 7)" },
 	{ LISTENERS "pools:\n  - name: \"my pool\"\n    servers: [ { address: 127.0.0.1:1 } ]\n",
@@ -287,7 +287,7 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:1:24: defaults.passive.max_fail: unknown key (did you mean \"max_fails\"?)" },
 #undef HC_POOL
 	{ LISTENERS "pools:\n  - name: web\n    server: [ { address: 127.0.0.1:1 } ]\n",
-	  "bad.yaml:7:5: pools[0]: missing required key \"servers\"\n"
+	  "bad.yaml:7:5: pools[0]: a pool needs servers, or discovery to find them\n"
 	  "bad.yaml:8:5: pools[0].server: unknown key (did you mean \"servers\"?)" },
 
 	/* ---- servers ---- */
@@ -421,4 +421,24 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:7:36: listeners[0].tls.certificates[0].cert: cannot open certificate /nonexistent/a.pem: No such file or directory" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:8080\n    routes:\n      - pool: web\n    tls: { certificates: [ { cert: \"" TESTS_SRCDIR "/configs/good/full.yaml\", key: /k } ] }\n" POOLS,
 	  "bad.yaml:6:36: listeners[0].tls.certificates[0].cert: " TESTS_SRCDIR "/configs/good/full.yaml: no PEM certificate (no start line)" },
+
+	/* ---- resolvers[] and pools[].discovery ---- */
+	{ LISTENERS "pools:\n  - name: web\n    discovery: { dns: _http._tcp.api.service.consul, port: 80 }\n    servers: []\n",
+	  "bad.yaml:8:60: pools[0].discovery.port: an SRV name gives the servers' ports (drop port)" },
+	{ LISTENERS "pools:\n  - name: web\n    discovery: { dns: api.test }\n",
+	  "bad.yaml:8:23: pools[0].discovery.dns: an A/AAAA name needs port: the servers' port (or give an SRV name, \"_service._tcp.NAME\")" },
+	{ LISTENERS "pools:\n  - name: web\n    discovery: { dns: \"bad name!\", port: 80, refresh: 10ms, hold: forever }\n",
+	  "bad.yaml:8:23: pools[0].discovery.dns: expected a DNS name (letters, digits, '-' and '_', dots between labels), got \"bad name!\"\n"
+	  "bad.yaml:8:55: pools[0].discovery.refresh: expected a duration from 1s to 1h, got \"10ms\"\n"
+	  "bad.yaml:8:67: pools[0].discovery.hold: expected a duration with a unit (ms, s, m, h or d), got \"forever\"" },
+	{ LISTENERS "pools:\n  - name: web\n    discovery: { dns: api.test, port: 80, resolver: consul }\n",
+	  "bad.yaml:8:53: pools[0].discovery.resolver: no resolver named \"consul\" (resolvers[] names them)" },
+	{ "resolvers:\n  - { name: r, nameservers: [127.0.0.1:53] }\n  - { name: r, nameservers: [\"nowhere:53\", unix:/x], timeout: 0s, attempts: 11 }\n  - { nameservers: [] }\n" LISTENERS "pools:\n  - name: web\n    discovery: { dns: api.test, port: 80, resolver: r }\n",
+	  "bad.yaml:3:13: resolvers[1].name: duplicate resolver name \"r\" (first at line 2)\n"
+	  "bad.yaml:3:30: resolvers[1].nameservers[0]: expected an IP address and port (IP:PORT or [IPv6]:PORT), got \"nowhere:53\"\n"
+	  "bad.yaml:3:44: resolvers[1].nameservers[1]: expected an IP address and port, got unix:/x\n"
+	  "bad.yaml:3:63: resolvers[1].timeout: expected a duration from 100ms to 1m, got \"0s\"\n"
+	  "bad.yaml:3:77: resolvers[1].attempts: expected an integer from 1 to 10, got \"11\"\n"
+	  "bad.yaml:4:5: resolvers[2]: missing required key \"name\"\n"
+	  "bad.yaml:4:20: resolvers[2].nameservers: expected a non-empty list of nameserver addresses (IP:PORT), got an empty list" },
 };
