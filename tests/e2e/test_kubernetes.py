@@ -247,6 +247,7 @@ class ShutdownDelayTest(LbdTestCase):
         self.addCleanup(c.close)
         c.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         a.wait_requests(1)
+        t0 = time.monotonic()
         lbd.proc.send_signal(signal.SIGTERM)
         # the signal and a request already on its way race on the main
         # loop: /healthz fails from the signal's event on, well within
