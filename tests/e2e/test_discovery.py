@@ -78,12 +78,12 @@ class DiscoveryTest(LbdTestCase):
 
     # --- helpers ------------------------------------------------------------
     def cfg(self, dns=SRV, port=None, static=(), hold="1s", empty_after="2s",
-            discovery=True, timeout="300ms"):
+            discovery=True, timeout="300ms", **pool_kw):
         d = {"dns": dns, "resolver": "local", "refresh": REFRESH, "hold": hold,
              "empty_after": empty_after}
         if port is not None:
             d["port"] = port
-        kw = {"discovery": d} if discovery else {}
+        kw = dict(pool_kw, discovery=d) if discovery else dict(pool_kw)
         text = config([listener("web", self.port, "p")], [pool("p", list(static), **kw)])
         return text.replace("listeners:\n", "resolvers:\n- name: local\n  nameservers: [%s]\n"
                             "  timeout: %s\n  attempts: 1\nlisteners:\n"
@@ -339,6 +339,31 @@ class DiscoveryTest(LbdTestCase):
         lbd.reload(self.cfg(static=[static], discovery=False))
         wait_for("found servers gone", lambda: set(self.servers(lbd)) == {"static"}, 3)
         self.assertEqual(self.names(4), {"static": 4})
+
+    def test_two_instances_place_every_key_alike(self):
+        """SPEC §8: instances that follow the same name agree on ip_hash,
+        whatever order their answers came in."""
+        bs = [self.backends.http(n) for n in ("a", "b", "c", "d")]
+        for name, b in zip("abcd", bs):
+            self.srv_target(name, b)
+        ports = []
+        for _ in range(2):
+            self.port = free_port()
+            lbd = self.start_lbd(self.cfg(balance="ip_hash", hash_key="header:X-Key"))
+            wait_for("four targets", lambda: len(self.servers(lbd)) == 4, 3)
+            ports.append(self.port)
+
+        def placement(port):
+            out = {}
+            with HttpClient(port) as c:
+                for k in range(40):
+                    r = c.request("GET", "/", [("X-Key", "user%d" % k)])
+                    self.assertEqual(r.status, 200, r)
+                    out[k] = r.header("x-backend")
+            return out
+        first, second = placement(ports[0]), placement(ports[1])
+        self.assertEqual(first, second)
+        self.assertEqual(set(first.values()), {"a", "b", "c", "d"})
 
     def test_check_mode_asks_no_dns(self):
         path = os.path.join(self.dns.dir, "lbd.yaml")
