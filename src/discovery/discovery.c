@@ -1,12 +1,17 @@
 /* discovery.c — following DNS for the pools that ask for it
  * (discovery.h).
  *
- * Each pool has its own schedule: a lookup of its name, then the next one
- * after refresh (sooner when an A/AAAA TTL says so, never under a second,
- * with jitter so that instances and pools do not ask in step), or after a
- * back-off when the resolver failed. Between answers a timer ends the
- * hold of members a valid answer stopped naming. A resolver that fails
- * changes nothing: the last answer stands (members.h).
+ * A query is one name (and port, for A/AAAA) asked of one resolver; pools
+ * that follow the same name through the same resolver share it, so a name
+ * costs one lookup per refresh however many pools follow it. A query has
+ * its own schedule: a lookup, then the next one after the shortest refresh
+ * of its pools (sooner when an A/AAAA TTL says so, never under a second,
+ * with jitter so that instances do not ask in step), or after a back-off
+ * when the resolver failed. Each answer goes to every pool of the query,
+ * which applies it by its own rules (members.h): hold and empty_after are
+ * the pool's. A pool's timer ends the holds of the members an answer
+ * stopped naming. A resolver that fails changes nothing: the last answer
+ * stands.
  */
 #include "discovery/discovery.h"
 
@@ -29,6 +34,24 @@ struct resolver_ref {
 	uint64_t fingerprint; /* of its settings */
 };
 
+/* One name asked of one resolver, for the pools that follow it. */
+struct query {
+	struct query *next;
+	struct discovery *d;
+	struct resolver_ref *res;
+	char *dns;
+	uint16_t port; /* 0 for an SRV name */
+	struct event *timer;
+	uint64_t seed;           /* for the jitter */
+	uint64_t next_lookup_ms; /* monotonic */
+	uint64_t last_answer_ms; /* 0: none yet */
+	unsigned failures;       /* in a row */
+	bool in_flight;
+	bool dead; /* out of the list; freed when its lookup comes back */
+	bool used;
+};
+
+/* One pool that follows a name. */
 struct followed {
 	struct followed *next;
 	struct discovery *d;
@@ -36,14 +59,8 @@ struct followed {
 	struct discovery_conf conf; /* dns and resolver owned */
 	struct discovery_rules rules;
 	struct discovery_state st;
-	struct resolver_ref *res;
-	struct event *timer;
-	uint64_t seed;           /* for the jitter */
-	uint64_t next_lookup_ms; /* monotonic */
-	uint64_t last_answer_ms; /* 0: none yet */
-	unsigned failures;       /* in a row */
-	bool in_flight;
-	bool dead; /* freed when its lookup comes back */
+	struct query *q;
+	struct event *hold_timer;
 	bool used;
 };
 
@@ -52,32 +69,13 @@ struct discovery {
 	const struct discovery_ops *ops;
 	void *arg;
 	struct followed *pools;
+	struct query *queries;
 	struct resolver_ref *resolvers;
 };
 
 static uint64_t now_ms(void)
 {
 	return monotonic_us() / 1000;
-}
-
-/* The timer for whichever comes first: the next lookup, or the end of a
- * member's hold. */
-static void arm(struct followed *f)
-{
-	struct timeval tv;
-	uint64_t now = now_ms(), at = f->next_lookup_ms;
-	uint64_t hold = discovery_next_hold_end_ms(&f->st, &f->rules);
-
-	if (hold && hold < at)
-		at = hold;
-	ms_to_timeval(at > now ? at - now : 0, &tv);
-	evtimer_add(f->timer, &tv);
-}
-
-static void schedule(struct followed *f, uint64_t ms)
-{
-	f->next_lookup_ms = now_ms() + ms;
-	arm(f);
 }
 
 static void on_change(void *arg, const struct discovered *m, enum member_change c)
@@ -98,10 +96,35 @@ static void on_change(void *arg, const struct discovered *m, enum member_change 
 	}
 }
 
+/* --- a pool's members --------------------------------------------------------- */
+
+/* F's timer for the end of the next hold, if a member is held. */
+static void arm_hold(struct followed *f)
+{
+	struct timeval tv;
+	uint64_t now = now_ms(), at = discovery_next_hold_end_ms(&f->st, &f->rules);
+
+	if (at == UINT64_MAX) {
+		evtimer_del(f->hold_timer);
+		return;
+	}
+	ms_to_timeval(at > now ? at - now : 0, &tv);
+	evtimer_add(f->hold_timer, &tv);
+}
+
+static void on_hold_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct followed *f = arg;
+
+	if (discovery_tick(&f->st, &f->rules, now_ms(), on_change, f) < 0)
+		log_error("pool %s: discovery: out of memory ending a hold", f->pool);
+	arm_hold(f);
+}
+
 static void followed_free(struct followed *f)
 {
-	if (f->timer)
-		event_free(f->timer);
+	if (f->hold_timer)
+		event_free(f->hold_timer);
 	discovery_state_free(&f->st);
 	free(f->conf.dns);
 	free(f->conf.resolver);
@@ -109,32 +132,22 @@ static void followed_free(struct followed *f)
 	free(f);
 }
 
-static void on_answer(void *arg, const struct dns_answer *a)
+/* The answer A, received at NOW, applied to F's members by F's rules. */
+static void apply(struct followed *f, const struct dns_answer *a, uint64_t now)
 {
-	struct followed *f = arg;
-	uint64_t now = now_ms();
 	bool was_stale = f->st.stale;
 
-	f->in_flight = false;
-	if (f->dead) {
-		followed_free(f);
-		return;
-	}
-	if (a->status == DNS_CANCELLED)
-		return; /* its resolver went with a reload: the next lookup uses the new one */
 	if (discovery_apply(&f->st, &f->rules, a, now, on_change, f) < 0)
 		log_error("pool %s: discovery of %s: out of memory; the answer is not applied",
 			  f->pool, f->conf.dns);
+	arm_hold(f);
 	if (a->status == DNS_FAILED) {
-		f->failures++;
 		if (!was_stale)
 			log_warn("pool %s: discovery of %s: the resolver failed (%s); the last "
 				 "answer stands (%zu servers)",
 				 f->pool, f->conf.dns, a->why ? a->why : "error", f->st.n);
-		schedule(f, discovery_retry_ms(f->conf.refresh_ms, f->failures, f->seed++));
 		return;
 	}
-	f->last_answer_ms = now;
 	if (was_stale)
 		log_info("pool %s: discovery of %s: the resolver answers again", f->pool,
 			 f->conf.dns);
@@ -142,36 +155,106 @@ static void on_answer(void *arg, const struct dns_answer *a)
 		log_warn("pool %s: discovery of %s: %s; the servers stay until empty_after has "
 			 "passed and a second answer agrees",
 			 f->pool, f->conf.dns, a->why ? a->why : "no records");
-	f->failures = 0;
-	schedule(f,
-		 discovery_next_refresh_ms(f->conf.refresh_ms, a->status == DNS_OK ? a->ttl_s : 0,
-					   f->conf.srv, f->seed++));
 }
 
-static void lookup(struct followed *f)
+/* --- queries ------------------------------------------------------------------ */
+
+static void query_free(struct query *q)
 {
-	if (f->in_flight)
+	if (q->timer)
+		event_free(q->timer);
+	free(q->dns);
+	free(q);
+}
+
+/* The shortest refresh of the pools that follow Q (never 0: a query
+ * without pools is not scheduled). */
+static uint64_t refresh_of(const struct query *q)
+{
+	uint64_t ms = 0;
+
+	for (const struct followed *f = q->d->pools; f; f = f->next)
+		if (f->q == q && (!ms || f->conf.refresh_ms < ms))
+			ms = f->conf.refresh_ms;
+	return ms ? ms : 1000;
+}
+
+static void schedule(struct query *q, uint64_t ms)
+{
+	struct timeval tv;
+
+	q->next_lookup_ms = now_ms() + ms;
+	ms_to_timeval(ms, &tv);
+	evtimer_add(q->timer, &tv);
+}
+
+static void on_answer(void *arg, const struct dns_answer *a)
+{
+	struct query *q = arg;
+	uint64_t now = now_ms();
+
+	q->in_flight = false;
+	if (q->dead) {
+		query_free(q);
 		return;
-	f->in_flight = true;
-	if (resolver_lookup(f->res->r, f->conf.dns, f->conf.srv ? 0 : (uint16_t)f->conf.port,
-			    on_answer, f) < 0) {
-		f->in_flight = false;
-		log_error("pool %s: discovery of %s: out of memory; trying again", f->pool,
-			  f->conf.dns);
-		schedule(f, discovery_retry_ms(f->conf.refresh_ms, ++f->failures, f->seed++));
+	}
+	if (a->status == DNS_CANCELLED)
+		return; /* only a dead query's resolver goes */
+	for (struct followed *f = q->d->pools; f; f = f->next)
+		if (f->q == q)
+			apply(f, a, now);
+	if (a->status == DNS_FAILED) {
+		q->failures++;
+		schedule(q, discovery_retry_ms(refresh_of(q), q->failures, q->seed++));
+		return;
+	}
+	q->last_answer_ms = now;
+	q->failures = 0;
+	schedule(q, discovery_next_refresh_ms(refresh_of(q), a->status == DNS_OK ? a->ttl_s : 0,
+					      q->port == 0, q->seed++));
+}
+
+static void lookup(struct query *q)
+{
+	if (q->in_flight)
+		return;
+	evtimer_del(q->timer);
+	q->in_flight = true;
+	if (resolver_lookup(q->res->r, q->dns, q->port, on_answer, q) < 0) {
+		q->in_flight = false;
+		log_error("discovery of %s: out of memory; trying again", q->dns);
+		schedule(q, discovery_retry_ms(refresh_of(q), ++q->failures, q->seed++));
 	}
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_query_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct followed *f = arg;
+	lookup(arg);
+}
 
-	if (discovery_tick(&f->st, &f->rules, now_ms(), on_change, f) < 0)
-		log_error("pool %s: discovery: out of memory ending a hold", f->pool);
-	if (now_ms() >= f->next_lookup_ms)
-		lookup(f);
-	else
-		arm(f); /* a hold ended: the lookup is still to come */
+/* The query of DNS (PORT, 0 for SRV) through RES: the one some pool
+ * already follows, or a new one, not asked yet. */
+static struct query *query_for(struct discovery *d, struct resolver_ref *res, const char *dns,
+			       uint16_t port)
+{
+	struct query *q;
+
+	for (q = d->queries; q; q = q->next)
+		if (q->res == res && q->port == port && strcmp(q->dns, dns) == 0)
+			return q;
+	if (!(q = calloc(1, sizeof(*q))) || !(q->dns = strdup(dns)) ||
+	    !(q->timer = evtimer_new(d->base, on_query_timer, q))) {
+		if (q)
+			query_free(q);
+		return NULL;
+	}
+	q->d = d;
+	q->res = res;
+	q->port = port;
+	q->seed = hash64(dns, strlen(dns), (uint64_t)monotonic_us());
+	q->next = d->queries;
+	d->queries = q;
+	return q;
 }
 
 /* --- resolvers ------------------------------------------------------------ */
@@ -244,10 +327,10 @@ static bool same_conf(const struct discovery_conf *a, const struct discovery_con
 	       a->hold_ms == b->hold_ms && a->empty_after_ms == b->empty_after_ms;
 }
 
-static struct followed *find(struct discovery *d, const char *pool)
+static struct followed *find(const struct discovery *d, const char *pool)
 {
 	for (struct followed *f = d->pools; f; f = f->next)
-		if (strcmp(f->pool, pool) == 0 && !f->dead)
+		if (strcmp(f->pool, pool) == 0)
 			return f;
 	return NULL;
 }
@@ -257,21 +340,16 @@ static void unfollow(struct followed *f)
 {
 	for (size_t i = 0; i < f->st.n; i++)
 		f->d->ops->removed(f->d->arg, f->pool, f->st.members[i].identity);
-	evtimer_del(f->timer);
-	if (f->in_flight)
-		f->dead = true; /* freed when its lookup comes back */
-	else
-		followed_free(f);
+	followed_free(f);
 }
 
-static struct followed *follow(struct discovery *d, const struct pool_conf *p,
-			       struct resolver_ref *res)
+static struct followed *follow(struct discovery *d, const struct pool_conf *p, struct query *q)
 {
 	struct followed *f = calloc(1, sizeof(*f));
 
 	if (!f || !(f->pool = strdup(p->name)) || !(f->conf.dns = strdup(p->discovery.dns)) ||
 	    (p->discovery.resolver && !(f->conf.resolver = strdup(p->discovery.resolver))) ||
-	    !(f->timer = evtimer_new(d->base, on_timer, f))) {
+	    !(f->hold_timer = evtimer_new(d->base, on_hold_timer, f))) {
 		if (f)
 			followed_free(f);
 		return NULL;
@@ -284,70 +362,60 @@ static struct followed *follow(struct discovery *d, const struct pool_conf *p,
 					     .empty_after_ms = p->discovery.empty_after_ms,
 					     .srv = p->discovery.srv };
 	f->d = d;
-	f->res = res;
-	f->seed = hash64(p->name, strlen(p->name), (uint64_t)monotonic_us());
-	f->next_lookup_ms = now_ms();
+	f->q = q;
 	return f;
 }
 
-int discovery_follow(struct discovery *d, const struct config *cfg)
+/* POOL under its new settings: F (NULL for a pool new to discovery) makes
+ * way for a new follower of query Q. Returns the new one, or NULL when out
+ * of memory (F then follows on as before). */
+static struct followed *refollow(struct discovery *d, const struct pool_conf *p, struct followed *f,
+				 struct query *q)
 {
-	struct followed *kept = NULL, *next;
-	int rc = 0;
+	struct followed *nf = q ? follow(d, p, q) : NULL;
 
-	for (struct followed *f = d->pools; f; f = f->next)
-		f->used = false;
-	for (size_t i = 0; i < cfg->npools; i++) {
-		const struct pool_conf *p = &cfg->pools[i];
-		if (!p->discovery.enabled)
-			continue;
-		struct resolver_ref *res = resolver_for(d, cfg, p->discovery.resolver);
-		struct followed *f = find(d, p->name);
-		if (f && same_conf(&f->conf, &p->discovery) && f->res == res) {
-			f->used = true;
-			continue;
-		}
-		struct followed *nf = res ? follow(d, p, res) : NULL;
-		if (!nf) {
-			log_error("pool %s: discovery of %s cannot start: out of memory", p->name,
-				  p->discovery.dns);
-			rc = -1;
-			if (f)
-				f->used = true; /* keep following as before */
-			continue;
-		}
-		if (f) {
-			/* New settings: the servers found so far stay until the
-			 * first answer under them, applied as any other (a missing
-			 * one is held, then drains). */
-			nf->st = f->st;
-			nf->last_answer_ms = f->last_answer_ms;
-			f->st = (struct discovery_state){ 0 };
-		}
-		nf->used = true;
-		nf->next = kept;
-		kept = nf;
+	if (!nf)
+		return NULL;
+	if (f) {
+		/* The servers found so far stay until the first answer under
+		 * the new settings, applied as any other (a missing one is
+		 * held, then drains). */
+		nf->st = f->st;
+		f->st = (struct discovery_state){ 0 };
+		arm_hold(nf);
 	}
-	/* What is not followed any more goes; the new ones start now. */
-	for (struct followed *f = d->pools; f; f = next) {
-		next = f->next;
-		if (f->used) {
-			f->next = kept;
-			kept = f;
-		} else if (!f->dead) {
-			unfollow(f);
+	q->used = true;
+	if (!q->in_flight)
+		q->next_lookup_ms = 0; /* asked now, for the new follower */
+	return nf;
+}
+
+/* The queries and resolvers no pool uses any more go. A query with a
+ * lookup under way is freed by its answer (cancelled when its resolver
+ * goes). */
+static void prune(struct discovery *d)
+{
+	for (struct query **qp = &d->queries; *qp;) {
+		struct query *q = *qp;
+		bool used = false;
+		for (struct followed *f = d->pools; f && !used; f = f->next)
+			used = f->q == q;
+		if (used) {
+			qp = &q->next;
+			continue;
 		}
+		*qp = q->next;
+		evtimer_del(q->timer);
+		if (q->in_flight)
+			q->dead = true;
+		else
+			query_free(q);
 	}
-	d->pools = kept;
-	for (struct followed *f = d->pools; f; f = f->next)
-		if (!f->in_flight && !evtimer_pending(f->timer, NULL))
-			lookup(f); /* the first one under these settings starts now */
-	/* Resolvers no pool uses any more go (their lookups answer cancelled). */
 	for (struct resolver_ref **rp = &d->resolvers; *rp;) {
 		struct resolver_ref *r = *rp;
 		bool used = false;
-		for (struct followed *f = d->pools; f && !used; f = f->next)
-			used = f->res == r;
+		for (struct query *q = d->queries; q && !used; q = q->next)
+			used = q->res == r;
 		if (used) {
 			rp = &r->next;
 			continue;
@@ -357,6 +425,59 @@ int discovery_follow(struct discovery *d, const struct config *cfg)
 		free(r->name);
 		free(r);
 	}
+}
+
+int discovery_follow(struct discovery *d, const struct config *cfg)
+{
+	struct followed *kept = NULL, *next;
+	int rc = 0;
+
+	for (struct followed *f = d->pools; f; f = f->next)
+		f->used = false;
+	for (struct query *q = d->queries; q; q = q->next)
+		q->used = false;
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct pool_conf *p = &cfg->pools[i];
+		if (!p->discovery.enabled)
+			continue;
+		struct resolver_ref *res = resolver_for(d, cfg, p->discovery.resolver);
+		struct query *q = res ? query_for(d, res, p->discovery.dns,
+						  p->discovery.srv ? 0 :
+								     (uint16_t)p->discovery.port) :
+					NULL;
+		struct followed *f = find(d, p->name);
+		if (f && same_conf(&f->conf, &p->discovery) && f->q == q) {
+			f->used = q->used = true;
+			continue;
+		}
+		struct followed *nf = refollow(d, p, f, q);
+		if (!nf) {
+			log_error("pool %s: discovery of %s cannot start: out of memory", p->name,
+				  p->discovery.dns);
+			rc = -1;
+			if (f)
+				f->used = f->q->used = true; /* followed as before */
+			continue;
+		}
+		nf->used = true;
+		nf->next = kept;
+		kept = nf;
+	}
+	/* What is not followed any more goes; the new queries start now. */
+	for (struct followed *f = d->pools; f; f = next) {
+		next = f->next;
+		if (f->used) {
+			f->next = kept;
+			kept = f;
+		} else {
+			unfollow(f);
+		}
+	}
+	d->pools = kept;
+	prune(d);
+	for (struct query *q = d->queries; q; q = q->next)
+		if (!q->in_flight && (!q->next_lookup_ms || !evtimer_pending(q->timer, NULL)))
+			lookup(q);
 	return rc;
 }
 
@@ -373,34 +494,22 @@ void discovery_free(struct discovery *d)
 {
 	if (!d)
 		return;
-	/* One with a lookup under way is freed by its answer, cancelled by
-	 * resolver_free() below. */
 	while (d->pools) {
 		struct followed *f = d->pools;
 		d->pools = f->next;
-		if (f->in_flight)
-			f->dead = true;
-		else
-			followed_free(f);
+		followed_free(f);
 	}
-	while (d->resolvers) {
-		struct resolver_ref *r = d->resolvers;
-		d->resolvers = r->next;
-		resolver_free(r->r);
-		free(r->name);
-		free(r);
-	}
+	prune(d); /* every query and resolver, as no pool is left */
 	free(d);
 }
 
 uint64_t discovery_pool_stale_ms(const struct discovery *d, const char *pool)
 {
-	for (const struct followed *f = d ? d->pools : NULL; f; f = f->next) {
-		if (f->dead || strcmp(f->pool, pool) != 0 || !f->st.stale)
-			continue;
-		/* Since the last answer; before the first, since the first failure. */
-		return f->last_answer_ms ? now_ms() - f->last_answer_ms :
-					   discovery_stale_ms(&f->st, now_ms());
-	}
-	return 0;
+	const struct followed *f = d ? find(d, pool) : NULL;
+
+	if (!f || !f->st.stale)
+		return 0;
+	/* Since the last answer; before the first, since the first failure. */
+	return f->q->last_answer_ms ? now_ms() - f->q->last_answer_ms :
+				      discovery_stale_ms(&f->st, now_ms());
 }

@@ -17,8 +17,8 @@ import unittest
 
 import backends as B
 import dnsserver
-from lbdtest import (HttpClient, LbdTestCase, admin_request, config, free_port, lbd_bin,
-                     listener, pool)
+from lbdtest import (HttpClient, LbdTestCase, admin_request, config, free_port, http_request,
+                     lbd_bin, listener, pool)
 
 SRV = "_http._tcp.api.service.consul"
 REFRESH = "1s"
@@ -85,6 +85,10 @@ class DiscoveryTest(LbdTestCase):
             d["port"] = port
         kw = dict(pool_kw, discovery=d) if discovery else dict(pool_kw)
         text = config([listener("web", self.port, "p")], [pool("p", list(static), **kw)])
+        return self.with_resolver(text, timeout)
+
+    def with_resolver(self, text, timeout="300ms"):
+        """TEXT with resolvers[]: "local", the test's unbound."""
         return text.replace("listeners:\n", "resolvers:\n- name: local\n  nameservers: [%s]\n"
                             "  timeout: %s\n  attempts: 1\nlisteners:\n"
                             % (self.dns.ns, timeout), 1)
@@ -364,6 +368,32 @@ class DiscoveryTest(LbdTestCase):
         first, second = placement(ports[0]), placement(ports[1])
         self.assertEqual(first, second)
         self.assertEqual(set(first.values()), {"a", "b", "c", "d"})
+
+    def test_pools_following_one_name_share_its_queries(self):
+        a, b = (self.backends.http(n) for n in "ab")
+        ida = self.srv_target("a", a)
+        self.srv_target("b", b)
+        d = {"dns": SRV, "resolver": "local", "refresh": "1s", "hold": "3s"}
+        routes = [{"match": {"path_prefix": "/q"}, "pool": "q"},
+                  {"match": {"path_prefix": "/"}, "pool": "p"}]
+        lbd = self.start_lbd(self.with_resolver(config(
+            [listener("web", self.port, routes=routes)],
+            [pool("p", [], discovery=d), pool("q", [], discovery=dict(d, hold="0s"))])))
+        t0 = time.monotonic()
+        wait_for("both pools found both", lambda: all(
+            len(admin_request(lbd, "GET", "/pools/%s/servers" % n).json["servers"]) == 2
+            for n in "pq"), 3)
+        time.sleep(max(0.0, 3.5 - (time.monotonic() - t0)))
+        # One lookup a second for both pools (jitter takes up to a tenth off).
+        n = self.dns.query_count(SRV, "SRV")
+        self.assertLessEqual(n, 6, "two pools, one name: %d SRV queries in 3.5 s" % n)
+        self.assertEqual(http_request(self.port, target="/q").status, 200)
+        # Each pool keeps its own rules: q (hold 0s) lets a go before p (3s).
+        self.dns.remove(SRV)
+        self.srv_target("b", b)
+        wait_for("a gone from q", lambda: ida not in [
+            s["name"] for s in admin_request(lbd, "GET", "/pools/q/servers").json["servers"]], 2.5)
+        self.assertIn(ida, self.servers(lbd))
 
     def test_check_mode_asks_no_dns(self):
         path = os.path.join(self.dns.dir, "lbd.yaml")
