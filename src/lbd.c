@@ -34,6 +34,11 @@ static struct config *load_config(const char *path)
 	return cfg;
 }
 
+static void print_warning(void *path, const char *msg)
+{
+	fprintf(stderr, "%s: warning: %s\n", (const char *)path, msg);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -81,6 +86,7 @@ int main(int argc, char **argv)
 		config_errors_init(&errs);
 		int rc = config_check_environment(cfg, &errs);
 		config_errors_print(&errs, stderr);
+		config_unresolved_servers(cfg, print_warning, (void *)path);
 		config_errors_free(&errs);
 		config_unref(cfg);
 		if (rc < 0)

@@ -138,6 +138,9 @@ struct server_conf {
 	uint32_t weight; /* 0 .. CONFIG_WEIGHT_MAX; 0 takes no new traffic */
 	bool backup;
 	bool leaving; /* removed at run time: no new request, gone once idle */
+	/* Its host name did not resolve when the file was loaded: the server
+	 * is down (never picked, never checked) until a reload resolves it. */
+	bool unresolved;
 	enum server_origin origin;
 	struct server_rt *rt; /* runtime state, bound by config_attach_runtime() */
 };
@@ -293,6 +296,12 @@ struct config *config_load_buffer(const char *file_name, const char *data, size_
  * socket and of the access log exist and are writable (an existing access
  * log file is). Returns 0, or -1 with every problem appended to ERRS. */
 int config_check_environment(const struct config *cfg, struct config_errors *errs);
+
+/* Each server of the file whose host name did not resolve at load
+ * (server_conf.unresolved), as one sentence for a warning ("pool P: server
+ * S: HOST does not resolve; ..."), given to FN. Returns how many. */
+size_t config_unresolved_servers(const struct config *cfg, void (*fn)(void *arg, const char *msg),
+				 void *arg);
 
 /* Give CFG its generation number once it is ready to serve; it then counts
  * as live until it is freed. */

@@ -65,3 +65,26 @@ int config_check_environment(const struct config *cfg, struct config_errors *err
 	}
 	return errs->count == before ? 0 : -1;
 }
+
+size_t config_unresolved_servers(const struct config *cfg, void (*fn)(void *arg, const char *msg),
+				 void *arg)
+{
+	char msg[CONFIG_NAME_MAX * 2 + ADDR_TEXT_MAX + 128];
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct pool_conf *p = &cfg->pools[i];
+		for (size_t j = 0; j < p->nservers; j++) {
+			const struct server_conf *s = &p->servers[j];
+			if (!s->unresolved)
+				continue;
+			snprintf(msg, sizeof(msg),
+				 "pool %s: server %s: %s does not resolve; the server stays "
+				 "down until a reload resolves it",
+				 p->name, s->name, s->addr.text);
+			fn(arg, msg);
+			n++;
+		}
+	}
+	return n;
+}

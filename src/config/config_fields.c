@@ -259,6 +259,28 @@ void field_address(struct walk *w, const struct field *f, const struct cnode *v,
 	walk_address(w, v, walk_slot(obj, f->off));
 }
 
+void field_server_address(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	struct server_conf *srv = obj;
+	const char *s = walk_scalar(w, v, "HOST:PORT, [IPv6]:PORT or unix:/path");
+	const char *why = NULL;
+
+	if (!s)
+		return;
+	if (addr_parse(s, &srv->addr, &why) == 0)
+		return;
+	if (why != ADDR_WHY_UNRESOLVED) {
+		walk_expected(w, v, why);
+		return;
+	}
+	/* A name the resolver does not know now (a host not yet in DNS)
+	 * takes this server out, not the whole file: lbd starts or reloads,
+	 * says so (config_unresolved_servers()), and the server stays down. */
+	memset(&srv->addr, 0, sizeof(srv->addr));
+	snprintf(srv->addr.text, sizeof(srv->addr.text), "%s", s);
+	srv->unresolved = true;
+}
+
 void field_workers(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	char what[64];

@@ -192,7 +192,7 @@ static const struct section pool_limits = SECTION_ELSEWHERE(pool_limit_fields,
 
 static const struct field server_fields[] = {
 	{ "name", field_server_name, offsetof(struct server_conf, name), 0, 0, NULL, false },
-	{ "address", field_address, offsetof(struct server_conf, addr), 0, 0, NULL, true },
+	{ "address", field_server_address, 0, 0, 0, NULL, true },
 	{ "weight", field_u32, offsetof(struct server_conf, weight), 0, CONFIG_WEIGHT_MAX, NULL,
 	  false },
 	{ "backup", field_bool, offsetof(struct server_conf, backup), 0, 0, NULL, false },

@@ -85,6 +85,9 @@ void field_enum(struct walk *w, const struct field *f, const struct cnode *v, vo
 void field_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_server_name(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_address(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* pools[].servers[].address: as field_address, but a host name that does
+ * not resolve marks the server unresolved instead of failing the file. */
+void field_server_address(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_workers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_access(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_socket_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

@@ -135,6 +135,8 @@ static const char *server_state_name(const struct server_conf *s, const struct h
 
 	if (s->leaving) /* removed at run time: its requests finish */
 		return admin_server_state_name(SERVER_DRAINING);
+	if (s->unresolved)
+		return admin_server_state_name(SERVER_DOWN);
 	return admin_server_state_name(state == SERVER_UP && !hi->up ? SERVER_DOWN : state);
 }
 

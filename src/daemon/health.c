@@ -505,6 +505,10 @@ int health_apply(struct health *h, const struct config *cfg)
 			continue;
 		}
 		for (size_t j = 0; j < m->n; j++) {
+			if (m->servers[j]->unresolved) {
+				unchecked(m->servers[j]->rt); /* nothing to connect to */
+				continue;
+			}
 			if (apply_server(h, &ix, p, m->servers[j]) == 0)
 				continue;
 			log_error("pool %s: server %s: out of memory; it is not checked", p->name,

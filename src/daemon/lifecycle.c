@@ -270,6 +270,11 @@ static int start_admin_and_drop_privileges(struct daemon *l)
 	return 0;
 }
 
+static void warn_in_log(void *arg, const char *msg)
+{
+	log_warn("%s", msg);
+}
+
 static int run(struct daemon *l, const sigset_t *control)
 {
 	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
@@ -281,6 +286,7 @@ static int run(struct daemon *l, const sigset_t *control)
 		log_error("cannot create the main event loop");
 		return LBD_EXIT_RUNTIME;
 	}
+	config_unresolved_servers(l->cfg, warn_in_log, NULL);
 	l->health = health_new(l->base);
 	if (!l->health || health_apply(l->health, l->cfg) < 0) {
 		log_error("cannot start the health checks: out of memory");

@@ -155,7 +155,8 @@ static void write_pools(struct strbuf *sb, const struct config *cfg)
 		const struct pool_members *m = balance_members(&cfg->pools[i]);
 		uint64_t up = 0;
 		for (size_t j = 0; m && j < m->n; j++)
-			up += !m->servers[j]->leaving && server_rt_available(m->servers[j]->rt);
+			up += !m->servers[j]->leaving && !m->servers[j]->unresolved &&
+			      server_rt_available(m->servers[j]->rt);
 		prom_sample(sb, "lbd_pool_servers_up", &l, 1, up);
 	}
 	prom_family(sb, "lbd_pool_upstream_response_seconds", PROM_HISTOGRAM,
@@ -209,7 +210,7 @@ static int server_state(const struct server_conf *s)
 static void series_up(struct strbuf *sb, const char *name, const struct prom_label *l,
 		      const struct server_conf *s)
 {
-	prom_sample(sb, name, l, 2, server_rt_available(s->rt));
+	prom_sample(sb, name, l, 2, !s->unresolved && server_rt_available(s->rt));
 }
 
 static void series_state(struct strbuf *sb, const char *name, const struct prom_label *l,

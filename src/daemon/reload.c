@@ -193,6 +193,11 @@ static bool same_str(const char *a, const char *b)
 
 /* Settings that belong to the process, not to a generation: what a reload
  * can apply at once, and what needs a restart (a warning). */
+static void warn_as_reload(void *d, const char *msg)
+{
+	reload_warn(d, msg);
+}
+
 static void apply_process_settings(struct daemon *d, const struct config *cfg)
 {
 	const struct global_conf *old = &d->cfg->global, *new = &cfg->global;
@@ -217,6 +222,7 @@ static void apply_process_settings(struct daemon *d, const struct config *cfg)
 	if (strcmp(old->log.access, new->log.access) != 0 || old->log.format != new->log.format)
 		reload_warn(d, "global.log.access and global.log.format change with a "
 			       "restart; the access log stays as it is");
+	config_unresolved_servers(cfg, warn_as_reload, d);
 }
 
 static char *errors_text(const struct config_errors *errs)

@@ -20,7 +20,8 @@ static const char WHY_UNIX[] = "a unix socket path of 1 to 107 bytes after \"uni
 static const char WHY_IPV6[] = "a numeric IPv6 address in brackets, as in [::1]:80";
 static const char WHY_IPV4[] = "an IPv4 address such as 192.0.2.1";
 static const char WHY_HOST[] = "a host name, an IPv4 address or an [IPv6] address before the port";
-static const char WHY_RESOLVE[] = "a host name that resolves";
+const char ADDR_WHY_UNRESOLVED[] = "a host name that resolves";
+#define WHY_RESOLVE ADDR_WHY_UNRESOLVED
 static const char WHY_LONG[] = "an address of at most 127 characters";
 
 /* Port text: 1 to 5 digits, value 1..65535. */

@@ -19,6 +19,10 @@ struct lbd_addr {
 	char text[ADDR_TEXT_MAX]; /* as written in the configuration */
 };
 
+/* The reason addr_parse() gives for a well-formed host name that does not
+ * resolve (the caller may keep such an address as unresolved). */
+extern const char ADDR_WHY_UNRESOLVED[];
+
 /* Parse S into OUT. Returns 0, or -1 with *WHY set to a static sentence
  * saying what was expected ("a port from 1 to 65535", ...). */
 int addr_parse(const char *s, struct lbd_addr *out, const char **why);

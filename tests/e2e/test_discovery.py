@@ -395,6 +395,33 @@ class DiscoveryTest(LbdTestCase):
             s["name"] for s in admin_request(lbd, "GET", "/pools/q/servers").json["servers"]], 2.5)
         self.assertIn(ida, self.servers(lbd))
 
+    def test_static_name_that_does_not_resolve_keeps_only_that_server_down(self):
+        a = self.backends.http("a")
+        servers = [a, {"name": "ghost", "address": "nowhere.invalid:80"}]
+        text = config([listener("web", self.port, "p")], [pool("p", servers)])
+        path = os.path.join(self.dns.dir, "static.yaml")
+        with open(path, "w") as f:
+            f.write(text.replace("@ACCESS_LOG@", "/dev/null").replace("@TMPDIR@", self.dns.dir))
+        p = subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("warning: pool p: server ghost: nowhere.invalid:80 does not resolve",
+                      p.stderr)
+        lbd = self.start_lbd(text)
+        self.assertEqual(self.names(6), {"a": 6})
+        st = self.servers(lbd)
+        self.assertEqual((st["ghost"]["state"], st["ghost"]["address"]),
+                         ("down", "nowhere.invalid:80"))
+        self.assertIn("server ghost: nowhere.invalid:80 does not resolve", lbd.stderr())
+        r = admin_request(lbd, "GET", "/metrics")
+        self.assertIn('lbd_server_up{pool="p",server="ghost"} 0', r.body.decode())
+        # A reload says it again, and applies; once the name is fixed, it serves.
+        b = self.backends.http("b")
+        lbd.reload(config([listener("web", self.port, "p")],
+                          [pool("p", [a, {"name": "ghost", "address": b.address}])]))
+        self.assertEqual(self.names(6), {"a": 3, "b": 3})
+        self.assertEqual(self.servers(lbd)["ghost"]["state"], "up")
+
     def test_check_mode_asks_no_dns(self):
         path = os.path.join(self.dns.dir, "lbd.yaml")
         with open(path, "w") as f:
