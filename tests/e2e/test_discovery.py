@@ -319,6 +319,8 @@ class DiscoveryTest(LbdTestCase):
                  == b.address, 3)
         self.assertEqual(list(self.servers(lbd)), [ida])
         self.assertEqual(self.names(3), {"moved": 3})
+        # The same server: its counters went on (3 requests before, 3 after).
+        self.assertEqual(self.servers(lbd)[ida]["requests"], 6)
         self.assertIn("server %s moved (%s)" % (ida, b.address), lbd.stderr())
 
     def test_reload_keeps_found_servers_and_dropping_discovery_drains_them(self):
