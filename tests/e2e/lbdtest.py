@@ -344,8 +344,9 @@ class Lbd:
     """A running lbd. Use as a context manager or call start()/stop()."""
 
     def __init__(self, config_yaml, ports=None, wait=True, start_timeout=5.0, env=None,
-                 binary=None, nofile=None):
+                 binary=None, nofile=None, preexec=None):
         self.nofile = nofile          # RLIMIT_NOFILE for lbd, or None
+        self.preexec = preexec        # run in the child before lbd (e.g. enter a netns)
         self.binary = binary or lbd_bin()
         if not self.binary:
             raise unittest.SkipTest("no lbd binary (set LBD_BIN)")
@@ -373,11 +374,14 @@ class Lbd:
         env.update(self.env or {})
         self._err = open(self.stderr_path, "wb")
         self._out = open(self.stdout_path, "wb")
-        limit = None
+        limit = self.preexec
         if self.nofile:
             import resource
-            n = self.nofile
-            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+            n, before = self.nofile, self.preexec
+            def limit():
+                if before:
+                    before()
+                resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
         wrapper = [w.replace("@DIR@", self.dir) for w in WRAPPER]
         self.proc = subprocess.Popen(wrapper + [self.binary, "-c", self.config_path],
                                      stdin=subprocess.DEVNULL, stdout=self._out,
