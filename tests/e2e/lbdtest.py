@@ -23,6 +23,7 @@ Every wait is bounded; every process and thread a test starts is stopped in
 its cleanup, also when the test fails.
 """
 
+import collections
 import http.client
 import json
 import os
@@ -816,6 +817,37 @@ def build_request(method="GET", target="/", headers=None, body=b"", host="exampl
         hs.append(("Content-Length", str(len(body))))
     lines += ["%s: %s" % kv for kv in hs]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+class LoadLoop:
+    """Requests one after another on fresh connections from a thread, until
+    stop() or LIMIT requests: the statuses seen, and which server answered."""
+
+    def __init__(self, port, limit=20000):
+        self.port, self.limit = port, limit
+        self.statuses = collections.Counter()
+        self.served = collections.Counter()
+        self.errors = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        for i in range(self.limit):
+            if self.done.is_set():
+                return
+            try:
+                with HttpClient(self.port, timeout=5) as c:
+                    r = c.request("GET", "/load%d" % i)
+                self.statuses[r.status] += 1
+                self.served[r.header("x-backend")] += 1
+            except Exception as e:  # a reset or a timeout is a lost request
+                self.errors.append(repr(e))
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(10)
+        return self
 
 
 def http_raw(port, data, timeout=3.0, host=HOST):

@@ -17,42 +17,11 @@ import unittest
 
 import backends as B
 import dnsserver
-from lbdtest import (HttpClient, LbdTestCase, admin_request, config, free_port, http_request,
-                     lbd_bin, listener, pool)
+from lbdtest import (HttpClient, LbdTestCase, LoadLoop, admin_request, config, free_port,
+                     http_request, lbd_bin, listener, pool)
 
 SRV = "_http._tcp.api.service.consul"
 REFRESH = "1s"
-
-
-class LoadLoop:
-    """Requests one after another on fresh connections from a thread, until
-    stop() or LIMIT requests: the statuses seen, and which server answered."""
-
-    def __init__(self, port, limit=20000):
-        self.port, self.limit = port, limit
-        self.statuses = collections.Counter()
-        self.served = collections.Counter()
-        self.errors = []
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        for i in range(self.limit):
-            if self.done.is_set():
-                return
-            try:
-                with HttpClient(self.port, timeout=5) as c:
-                    r = c.request("GET", "/load%d" % i)
-                self.statuses[r.status] += 1
-                self.served[r.header("x-backend")] += 1
-            except Exception as e:  # a reset or a timeout is a lost request
-                self.errors.append(repr(e))
-
-    def stop(self):
-        self.done.set()
-        self.thread.join(10)
-        return self
 
 
 def wait_for(what, predicate, timeout, step=0.1):

@@ -13,7 +13,8 @@ import threading
 import time
 
 import backends as B
-from lbdtest import (HttpClient, LbdTestCase, admin_request, config, free_port, lbctl,
+from lbdtest import (HttpClient, LbdTestCase, LoadLoop, admin_request, build_request, config,
+                     free_port, lbctl,
                      listener, pool, server)
 
 
@@ -138,6 +139,52 @@ class MembershipTest(LbdTestCase):
         while "s" in self.servers(lbd) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertNotIn("s", self.servers(lbd))
+
+    def test_changes_under_load_lose_no_request(self):
+        lbd = self.start_lbd(self.cfg())
+        load = LoadLoop(self.port)
+        self.addCleanup(load.stop)
+        steps = [("POST", "/pools/p/servers", {"name": "b9", "address": self.b.address}, 201),
+                 ("PATCH", "/pools/p/servers/b9", {"weight": 3}, 200),
+                 ("PATCH", "/pools/p/servers/b9", {"address": self.c.address}, 200),
+                 ("DELETE", "/pools/p/servers/b9", None, 202)] * 3
+        for method, path, body, status in steps:
+            time.sleep(0.15)
+            deadline = time.monotonic() + 5
+            while "b9" in self.servers(lbd) and method == "POST" and \
+                    time.monotonic() < deadline:
+                time.sleep(0.02)  # the last one still drains
+            self.assertEqual(admin_request(lbd, method, path, body).status, status)
+        time.sleep(0.2)
+        load.stop()
+        self.assertEqual(load.errors, [])
+        self.assertEqual(set(load.statuses), {200}, load.statuses)
+        self.assertEqual(set(load.served), {"a", "b", "c"})
+
+    def test_delete_lets_an_open_websocket_finish(self):
+        ws = self.backends.websocket("ws")
+        lbd = self.start_lbd(self.cfg(servers=[{"name": "a", "address": self.a.address,
+                                                "weight": 0}]))
+        self.assertEqual(self.add(lbd, "w", ws).status, 201)
+        c = HttpClient(self.port, timeout=5)
+        self.addCleanup(c.close)
+        c.send(build_request("GET", "/chat", [
+            ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13")]))
+        self.assertEqual(c.read_head().status, 101)
+        self.assertEqual(admin_request(lbd, "DELETE", "/pools/p/servers/w").status, 202)
+        # An upgraded connection is a tunnel: it holds no request, so the
+        # server leaves the list at once; the tunnel is never cut.
+        deadline = time.monotonic() + 5
+        while "w" in self.servers(lbd) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertNotIn("w", self.servers(lbd))
+        for payload in (b"still", b"here", os.urandom(5000)):
+            c.send(B.ws_frame(payload, 2, mask=b"abcd"))
+            got = B.ws_read_frame(lambda n: c._take(n, time.monotonic() + 5))
+            self.assertEqual(got[2], payload)
+        c.send(B.ws_frame(b"\x03\xe8", 0x8, mask=b"abcd"))
+        self.assertEqual(B.ws_read_frame(lambda n: c._take(n, time.monotonic() + 5))[1], 0x8)
 
     def test_lbctl_server_commands(self):
         lbd = self.start_lbd(self.cfg())
