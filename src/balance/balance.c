@@ -17,6 +17,8 @@ const struct balancer_ops *balance_ops(enum balance_algo algo)
 		return &balance_ip_hash;
 	case BALANCE_STICKY_COOKIE:
 		return &balance_sticky_cookie;
+	case BALANCE_MAGLEV:
+		return &balance_maglev;
 	}
 	return &balance_round_robin;
 }

@@ -41,6 +41,11 @@ extern const struct balancer_ops balance_round_robin;
 extern const struct balancer_ops balance_least_conn;
 extern const struct balancer_ops balance_ip_hash;
 extern const struct balancer_ops balance_sticky_cookie;
+extern const struct balancer_ops balance_maglev;
+
+/* The entries of a maglev table for NSERVERS servers: a prime, at least
+ * 4,099 and 100 a server, at most 1,048,583. */
+uint32_t balance_maglev_table_size(size_t nservers);
 
 /* The algorithm of ALGO. */
 const struct balancer_ops *balance_ops(enum balance_algo algo);

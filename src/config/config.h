@@ -47,6 +47,7 @@ enum balance_algo {
 	BALANCE_LEAST_CONN,
 	BALANCE_IP_HASH,
 	BALANCE_STICKY_COOKIE,
+	BALANCE_MAGLEV,
 };
 
 /* What ip_hash hashes: the client's address, or the value of a header. */

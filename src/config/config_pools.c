@@ -50,12 +50,13 @@ void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, 
 static void check_balance(struct walk *w, const struct pool_conf *p, const struct cnode *v)
 {
 	const struct cnode *k;
-	bool hashes = p->balance == BALANCE_IP_HASH || (p->balance == BALANCE_STICKY_COOKIE &&
-							p->sticky.fallback == BALANCE_IP_HASH);
+	bool hashes = p->balance == BALANCE_IP_HASH || p->balance == BALANCE_MAGLEV ||
+		      (p->balance == BALANCE_STICKY_COOKIE &&
+		       p->sticky.fallback == BALANCE_IP_HASH);
 
 	if (p->has_hash_key && !hashes && (k = cnode_get(v, "hash_key")))
 		cerr_at(w->errs, k->key,
-			"hash_key applies only with balance: ip_hash "
+			"hash_key applies only with balance: ip_hash or maglev "
 			"(or sticky_cookie with fallback: ip_hash)");
 	if (p->has_sticky && p->balance != BALANCE_STICKY_COOKIE && (k = cnode_get(v, "sticky")))
 		cerr_at(w->errs, k->key, "sticky applies only with balance: sticky_cookie");

@@ -41,11 +41,9 @@ static const struct enum_name protocols[] = {
 	{ NULL, 0 },
 };
 static const struct enum_name balances[] = {
-	{ "round_robin", BALANCE_ROUND_ROBIN },
-	{ "least_conn", BALANCE_LEAST_CONN },
-	{ "ip_hash", BALANCE_IP_HASH },
-	{ "sticky_cookie", BALANCE_STICKY_COOKIE },
-	{ NULL, 0 },
+	{ "round_robin", BALANCE_ROUND_ROBIN }, { "least_conn", BALANCE_LEAST_CONN },
+	{ "ip_hash", BALANCE_IP_HASH },         { "sticky_cookie", BALANCE_STICKY_COOKIE },
+	{ "maglev", BALANCE_MAGLEV },           { NULL, 0 },
 };
 static const struct enum_name fallbacks[] = {
 	{ "round_robin", BALANCE_ROUND_ROBIN },

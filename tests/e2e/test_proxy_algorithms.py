@@ -105,13 +105,20 @@ class IpHashTest(LbdTestCase):
         self.assertGreaterEqual(len(set(first.values())), 3, first)
 
     def test_two_instances_agree_and_down_server_keys_return(self):
+        self.check_two_instances_agree_and_down_server_keys_return("ip_hash")
+
+    def test_maglev_too(self):
+        self.check_two_instances_agree_and_down_server_keys_return("maglev")
+
+    def check_two_instances_agree_and_down_server_keys_return(self, balance):
         bs = [self.backends.http("s%d" % i) for i in range(4)]
         p1, p2 = free_port(), free_port()
-        mk = lambda port: config([listener("web", port, "p")],  # noqa: E731
-                                 [pool("p", bs, balance="ip_hash",
-                                       hash_key="header:X-Session")])
-        self.start_lbd(mk(p1))
-        self.start_lbd(mk(p2))
+        # the second instance lists the servers in the other order
+        mk = lambda port, order: config([listener("web", port, "p")],  # noqa: E731
+                                        [pool("p", order, balance=balance,
+                                              hash_key="header:X-Session")])
+        self.start_lbd(mk(p1, bs))
+        self.start_lbd(mk(p2, list(reversed(bs))))
 
         def mapping(port):
             out = {}

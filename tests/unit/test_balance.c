@@ -885,6 +885,190 @@ START_TEST(sticky_value_is_the_built_table)
 }
 END_TEST
 
+/* ---- maglev ---- */
+
+/* Keys that move when the last of 10 equal servers goes, under ALGO:
+ * their count, and how many moved between two servers that both stay. */
+static void removal_moves(enum balance_algo algo, unsigned *moved, unsigned *between_survivors)
+{
+	static const unsigned eq[] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+	struct fixture ten, nine;
+
+	fixture_algo(&ten, algo, eq, NULL, 10);
+	fixture_algo(&nine, algo, eq, NULL, 9);
+	hash_map(&ten, map_a);
+	hash_map(&nine, map_b);
+	*moved = *between_survivors = 0;
+	for (int k = 0; k < KEYS; k++) {
+		if (map_a[k] == map_b[k])
+			continue;
+		(*moved)++;
+		*between_survivors += map_a[k] != 9;
+	}
+	fixture_free(&ten);
+	fixture_free(&nine);
+}
+
+/* The disruption lbd(8) states: removing 1 of 10 servers moves between 8 %
+ * and 12 % of the keys; rendezvous moves none between the servers that
+ * stay, maglev at most 2 % of the keys more. */
+START_TEST(maglev_disruption_beside_rendezvous)
+{
+	unsigned rv_moved, rv_between, mg_moved, mg_between;
+
+	removal_moves(BALANCE_IP_HASH, &rv_moved, &rv_between);
+	removal_moves(BALANCE_MAGLEV, &mg_moved, &mg_between);
+	ck_assert_msg(rv_moved >= 0.08 * KEYS && rv_moved <= 0.12 * KEYS, "rendezvous: %u moved",
+		      rv_moved);
+	ck_assert_uint_eq(rv_between, 0);
+	ck_assert_msg(mg_moved >= 0.08 * KEYS && mg_moved <= 0.12 * KEYS, "maglev: %u moved",
+		      mg_moved);
+	ck_assert_msg(mg_moved <= rv_moved + 0.02 * KEYS, "maglev moved %u, rendezvous %u",
+		      mg_moved, rv_moved);
+	fprintf(stderr,
+		"remove 1 of 10: rendezvous moves %.2f %% of the keys (%.2f %% between survivors), "
+		"maglev %.2f %% (%.2f %%)\n",
+		100.0 * rv_moved / KEYS, 100.0 * rv_between / KEYS, 100.0 * mg_moved / KEYS,
+		100.0 * mg_between / KEYS);
+}
+END_TEST
+
+START_TEST(maglev_balance_and_weights)
+{
+	static const unsigned eq[] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, w[] = { 1, 2, 3, 4 };
+	struct fixture f;
+	unsigned counts[10] = { 0 };
+
+	fixture_algo(&f, BALANCE_MAGLEV, eq, NULL, 10);
+	for (int k = 0; k < KEYS; k++)
+		counts[hash_pick_key(&f, k)]++;
+	unsigned lo = counts[0], hi = counts[0];
+	for (int i = 0; i < 10; i++) {
+		lo = counts[i] < lo ? counts[i] : lo;
+		hi = counts[i] > hi ? counts[i] : hi;
+	}
+	ck_assert_msg(hi <= 1.05 * lo, "largest share %u over smallest %u", hi, lo);
+	fprintf(stderr, "maglev, 10 equal servers, %d keys: largest share over smallest %.3f\n",
+		KEYS, (double)hi / lo);
+	fixture_free(&f);
+
+	unsigned wc[4] = { 0 };
+	fixture_algo(&f, BALANCE_MAGLEV, w, NULL, 4);
+	for (int k = 0; k < KEYS; k++)
+		wc[hash_pick_key(&f, k)]++;
+	for (int i = 0; i < 4; i++) {
+		double share = wc[i] / (double)KEYS, want = w[i] / 10.0;
+		ck_assert_msg(share > want * 0.95 && share < want * 1.05,
+			      "server %d: share %.4f, want %.4f", i, share, want);
+	}
+	fixture_free(&f);
+}
+END_TEST
+
+/* Names, not the order of the file or of a DNS answer, place the keys. */
+START_TEST(maglev_order_does_not_matter)
+{
+	static const unsigned eq[] = { 1, 1, 1, 1, 1, 1 };
+	struct fixture f;
+
+	fixture_algo(&f, BALANCE_MAGLEV, eq, NULL, 6);
+	for (int k = 0; k < 1000; k++)
+		map_a[k] = (uint8_t)hash_pick_key(&f, k);
+	/* the same servers listed backwards: each key, the same name */
+	struct server_conf tmp[6];
+	memcpy(tmp, f.servers, sizeof(tmp));
+	for (int i = 0; i < 6; i++)
+		f.servers[i] = tmp[5 - i];
+	fixture_publish(&f);
+	for (int k = 0; k < 1000; k++) {
+		size_t i = hash_pick_key(&f, k);
+		ck_assert_str_eq(f.servers[i].name, tmp[map_a[k]].name);
+	}
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(maglev_skips_down_and_backups)
+{
+	static const unsigned w[] = { 1, 1, 1, 1 };
+	static const int backup[] = { 0, 0, 0, 1 };
+	struct fixture f;
+	unsigned counts[4] = { 0 }, back = 0;
+
+	fixture_algo(&f, BALANCE_MAGLEV, w, backup, 4);
+	for (int k = 0; k < 3000; k++)
+		map_a[k] = (uint8_t)hash_pick_key(&f, k);
+	atomic_store(&f.srt[1].state, SERVER_DOWN);
+	for (int k = 0; k < 3000; k++) {
+		size_t i = hash_pick_key(&f, k);
+		counts[i]++;
+		/* only the down server's keys move, and they spread */
+		ck_assert(map_a[k] == 1 ? i != 1 : i == map_a[k]);
+		back += map_a[k] == 1;
+	}
+	ck_assert_uint_eq(counts[1], 0);
+	ck_assert_uint_eq(counts[3], 0);
+	ck_assert(counts[0] > 1000 + back / 4 && counts[2] > 1000 + back / 4);
+	atomic_store(&f.srt[1].state, SERVER_UP);
+	for (int k = 0; k < 3000; k++)
+		ck_assert_uint_eq(hash_pick_key(&f, k), map_a[k]); /* they come back */
+	atomic_store(&f.srt[0].state, SERVER_DOWN);
+	atomic_store(&f.srt[1].state, SERVER_DOWN);
+	atomic_store(&f.srt[2].state, SERVER_DISABLED);
+	ck_assert_uint_eq(hash_pick_key(&f, 7), 3); /* the backup */
+	atomic_store(&f.srt[3].state, SERVER_DOWN);
+	ck_assert_uint_eq(hash_pick_key(&f, 7), SIZE_MAX);
+	fixture_free(&f);
+}
+END_TEST
+
+/* The maglev rule of lbd(8), pinned: the expected servers come from an
+ * independent implementation of the documented rule (a few lines of
+ * Python). Changing them re-maps every client: never change them. */
+START_TEST(maglev_contract_vectors)
+{
+	static const char *const names[] = { "api1", "api2", "api3", "api4", "api5" };
+	/* listed backwards: api5 first, with weight 5 */
+	static const unsigned equal[] = { 1, 1, 1, 1, 1 }, weighted[] = { 5, 4, 3, 2, 1 };
+	static const struct {
+		const char *key;
+		const char *equal, *weighted;
+	} cases[] = {
+		{ "10.0.0.1", "api4", "api4" },     { "10.0.0.2", "api2", "api2" },
+		{ "192.168.1.77", "api1", "api5" }, { "2001:db8::1", "api2", "api4" },
+		{ "session-42", "api4", "api4" },   { "", "api5", "api5" },
+	};
+
+	for (int w = 0; w < 2; w++) {
+		struct fixture f;
+		fixture_algo(&f, BALANCE_MAGLEV, w ? weighted : equal, NULL, 5);
+		for (size_t i = 0; i < 5; i++)
+			f.servers[4 - i].name = (char *)names[i];
+		fixture_publish(&f);
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			struct balance_ctx ctx = { .key = cases[c].key,
+						   .key_len = strlen(cases[c].key) };
+			struct server_conf *s = balance_pick(&f.pool, &ctx);
+			const char *want = w ? cases[c].weighted : cases[c].equal;
+			ck_assert_msg(s && strcmp(s->name, want) == 0,
+				      "key \"%s\" (%s): %s, want %s", cases[c].key,
+				      w ? "weighted" : "equal weights", s ? s->name : "none", want);
+		}
+		fixture_free(&f);
+	}
+}
+END_TEST
+
+START_TEST(maglev_table_sizes)
+{
+	ck_assert_uint_eq(balance_maglev_table_size(1), 4099);
+	ck_assert_uint_eq(balance_maglev_table_size(40), 4099);
+	ck_assert_uint_eq(balance_maglev_table_size(41), 16411);
+	ck_assert_uint_eq(balance_maglev_table_size(1000), 262147);
+	ck_assert_uint_eq(balance_maglev_table_size(100000), 1048583);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("balance");
@@ -917,6 +1101,16 @@ int main(void)
 	tcase_add_test(tc, hash_down_server_keys_return);
 	tcase_add_test(tc, hash_same_in_independent_instances);
 	tcase_add_test(tc, hash_skips_and_backups);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("maglev");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, maglev_disruption_beside_rendezvous);
+	tcase_add_test(tc, maglev_balance_and_weights);
+	tcase_add_test(tc, maglev_order_does_not_matter);
+	tcase_add_test(tc, maglev_skips_down_and_backups);
+	tcase_add_test(tc, maglev_table_sizes);
+	tcase_add_test(tc, maglev_contract_vectors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sticky_cookie");
