@@ -48,7 +48,6 @@ struct query {
 	unsigned failures;       /* in a row */
 	bool in_flight;
 	bool dead; /* out of the list; freed when its lookup comes back */
-	bool used;
 };
 
 /* One pool that follows a name. */
@@ -384,7 +383,6 @@ static struct followed *refollow(struct discovery *d, const struct pool_conf *p,
 		f->st = (struct discovery_state){ 0 };
 		arm_hold(nf);
 	}
-	q->used = true;
 	if (!q->in_flight)
 		q->next_lookup_ms = 0; /* asked now, for the new follower */
 	return nf;
@@ -434,8 +432,6 @@ int discovery_follow(struct discovery *d, const struct config *cfg)
 
 	for (struct followed *f = d->pools; f; f = f->next)
 		f->used = false;
-	for (struct query *q = d->queries; q; q = q->next)
-		q->used = false;
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct pool_conf *p = &cfg->pools[i];
 		if (!p->discovery.enabled)
@@ -447,7 +443,7 @@ int discovery_follow(struct discovery *d, const struct config *cfg)
 					NULL;
 		struct followed *f = find(d, p->name);
 		if (f && same_conf(&f->conf, &p->discovery) && f->q == q) {
-			f->used = q->used = true;
+			f->used = true;
 			continue;
 		}
 		struct followed *nf = refollow(d, p, f, q);
@@ -456,7 +452,7 @@ int discovery_follow(struct discovery *d, const struct config *cfg)
 				  p->discovery.dns);
 			rc = -1;
 			if (f)
-				f->used = f->q->used = true; /* followed as before */
+				f->used = true; /* followed as before */
 			continue;
 		}
 		nf->used = true;
