@@ -290,7 +290,7 @@ static struct resolver_ref *resolver_for(struct discovery *d, const struct confi
 	const struct resolver_conf *rc = resolver_conf_of(cfg, name);
 	uint64_t fp = fingerprint(rc);
 	struct resolver_ref *ref;
-	char err[256];
+	char err[256] = "out of memory";
 
 	for (ref = d->resolvers; ref; ref = ref->next)
 		if (same_name(ref->name, name) && ref->fingerprint == fp)
@@ -303,9 +303,7 @@ static struct resolver_ref *resolver_for(struct discovery *d, const struct confi
 					       .attempts = rc->attempts };
 	if (!(ref = calloc(1, sizeof(*ref))) || (name && !(ref->name = strdup(name))) ||
 	    !(ref->r = resolver_new(d->base, &o, err, sizeof(err)))) {
-		if (ref && !ref->r)
-			log_error("discovery: resolver %s: %s", name ? name : "(system)",
-				  ref ? err : "out of memory");
+		log_error("discovery: resolver %s: %s", name ? name : "(system)", err);
 		if (ref)
 			free(ref->name);
 		free(ref);
