@@ -246,8 +246,12 @@ static void json_cstr_or_null(struct out *o, const char *s)
 		json_cstr(o, s);
 }
 
-static void json_protocol(struct out *o, int http_minor)
+static void json_protocol(struct out *o, int http_minor, bool http2)
 {
+	if (http2) {
+		out_str(o, "\"HTTP/2.0\"");
+		return;
+	}
 	if (http_minor < 0) {
 		out_str(o, "\"\"");
 		return;
@@ -274,7 +278,7 @@ static void format_json(struct out *o, const struct access_entry *e)
 	out_str(o, ",\"path\":");
 	json_str(o, e->target, e->target != NULL ? e->target_len : 0);
 	out_str(o, ",\"protocol\":");
-	json_protocol(o, e->http_minor);
+	json_protocol(o, e->http_minor, e->http2);
 	out_str(o, ",\"host\":");
 	json_str(o, e->host, e->host != NULL ? e->host_len : 0);
 	out_str(o, ",\"status\":");
@@ -356,7 +360,9 @@ static void clf_request(struct out *o, const struct access_entry *e)
 		out_ch(o, ' ');
 		clf_str(o, e->target, e->target_len, true);
 		out_ch(o, ' ');
-		if (e->http_minor < 0) {
+		if (e->http2) {
+			out_str(o, "HTTP/2.0");
+		} else if (e->http_minor < 0) {
 			out_ch(o, '-');
 		} else {
 			out_str(o, "HTTP/1.");

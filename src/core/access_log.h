@@ -19,6 +19,7 @@
 #define LBD_ACCESS_LOG_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -67,6 +68,7 @@ struct access_entry {
 	size_t referer_len;
 	int http_minor;          /* HTTP/1.<minor>; -1 when the request
 				       head was never parsed */
+	bool http2;              /* the request came over HTTP/2 */
 	int status;              /* status sent to the client */
 	uint64_t bytes_sent;     /* bytes sent to the client, head and body */
 	uint64_t bytes_received; /* request bytes received, head and body */

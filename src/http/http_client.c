@@ -8,19 +8,15 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/log.h"
-#include "core/runtime.h"
 #include "event/io.h"
-#include "http/client_addr.h"
-#include "http/cookie.h"
 #include "http/http_client.h"
 #include "http/http_error.h"
-#include "http/http_request.h"
-#include "http/route.h"
 #include "stream/tunnel.h"
 #include "util/clock.h"
 
@@ -39,67 +35,14 @@ static const struct timeouts_conf *client_timeouts(const struct client_conn *c)
 
 /* --- the end of an exchange --------------------------------------------- */
 
-/* One access-log line and the request counters (runtime.h), written at the
- * same point so that /metrics and the access log always agree. */
 void client_log_exchange(struct client_conn *c)
 {
-	struct exchange *ex = &c->ex;
-	const struct config *cfg = ex->cfg ? ex->cfg : c->w->cfg;
-	const struct http_head *h = &c->req.head;
-	const char *method = c->req.method;
-	struct access_entry e = {
-		.start = ex->start_real,
-		.client = ex->client ? ex->client : c->in.peer_ip,
-		.method = method,
-		.method_len = method ? strlen(method) : 0,
-		.target = h->url_len ? h->buf + h->url_off : NULL,
-		.target_len = h->url_len,
-		.http_minor = method ? c->req.p.http_minor : -1,
-		.status = ex->status,
-		.bytes_sent = ex->bytes_out,
-		.bytes_received = ex->bytes_in,
-		.listener = c->lrt->name,
-		.pool = ex->pool ? ex->pool->name : NULL,
-		.server = ex->peer.served_by ? ex->peer.served_by->server_name : NULL,
-		.upstream_us = ex->upstream_us,
-		.total_us = monotonic_us() - ex->start_us,
-		.generation = cfg->generation,
-		.termination = ex->termination,
-		.retries = ex->peer.picks > 1 ? ex->peer.picks - 1 : 0,
-	};
-	const struct http_field *f;
-
-	if (method && (f = http_head_find(h, "host", NULL))) {
-		e.host = http_field_value(h, f);
-		e.host_len = f->value_len;
-	}
-	if (method && (f = http_head_find(h, "user-agent", NULL))) {
-		e.user_agent = http_field_value(h, f);
-		e.user_agent_len = f->value_len;
-	}
-	if (method && (f = http_head_find(h, "referer", NULL))) {
-		e.referer = http_field_value(h, f);
-		e.referer_len = f->value_len;
-	}
-	access_log_write(c->w->env.access_log, &e);
-	runtime_count_request(c->lrt, ex->pool ? ex->pool->rt : NULL, ex->peer.served_by,
-			      ex->status, ex->upstream_us, ex->bytes_in, ex->bytes_out);
+	exchange_log(&c->ex, c->w->cfg);
 }
 
-/* Forget the exchange: its server, its generation, its buffers. */
 void client_exchange_end(struct client_conn *c, bool upstream_reusable)
 {
-	struct exchange *ex = &c->ex;
-
-	upstream_detach(c, upstream_reusable);
-	if (ex->cfg)
-		config_unref(ex->cfg);
-	free(ex->head_out);
-	struct http_head resp = ex->resp;
-	memset(ex, 0, sizeof(*ex));
-	ex->resp = resp;
-	ex->upstream_us = -1;
-	http_head_reset(&ex->resp);
+	exchange_end(&c->ex, upstream_reusable);
 }
 
 /* Close once the output is flushed. */
@@ -161,18 +104,7 @@ void client_error(struct client_conn *c, int status, enum access_termination ter
 
 void client_refuse(struct client_conn *c, int status, const char *why)
 {
-	const char *client = c->ex.client ? c->ex.client : c->in.peer_ip;
-	const struct http_head *h = &c->req.head;
-
-	/* The request line once its head was read (a client's bytes: the log
-	 * escapes them and bounds the line). */
-	if (c->req.method)
-		log_msg(status == 500 ? LOG_LEVEL_ERROR : LOG_LEVEL_INFO,
-			"listener %s: client %s: %d: %s (%s %.*s)", c->lrt->name, client, status,
-			why, c->req.method, (int)h->url_len, h->buf + h->url_off);
-	else
-		log_msg(status == 500 ? LOG_LEVEL_ERROR : LOG_LEVEL_INFO,
-			"listener %s: client %s: %d: %s", c->lrt->name, client, status, why);
+	exchange_log_refusal(&c->ex, status, why);
 	client_error(c, status,
 		     status == 408 ? ACCESS_TERM_CLIENT_TIMEOUT :
 		     status == 500 ? ACCESS_TERM_INTERNAL :
@@ -204,34 +136,19 @@ void client_abort(struct client_conn *c, enum access_termination term)
 
 /* --- a request's start and head ------------------------------------------ */
 
-/* The connection's listener in CFG, found by identity: after a reload it
- * may sit at another index, or be gone (NULL). */
-static const struct listener_conf *conn_listener(const struct config *cfg,
-						 const struct listener_rt *lrt)
-{
-	for (size_t i = 0; i < cfg->nlisteners; i++)
-		if (cfg->listeners[i].rt == lrt)
-			return &cfg->listeners[i];
-	return NULL;
-}
-
 /* The parser saw a request's first byte: the exchange starts, under the
  * generation whose limits the parser was given. */
 static void client_request_begins(struct client_conn *c)
 {
-	struct exchange *ex = &c->ex;
-
-	ex->cfg = config_ref(c->w->cfg);
-	ex->listener = conn_listener(ex->cfg, c->lrt);
-	ex->upstream_us = -1;
-	ex->start_us = monotonic_us();
-	clock_gettime(CLOCK_REALTIME, &ex->start_real);
+	exchange_begin(&c->ex, c->w->cfg);
 	c->state = CLIENT_HEAD;
 	/* A connection's first request keeps the deadline set at accept: the
 	 * head must be complete within `header` of connecting. */
 	if (c->served)
-		client_arm_timer(c, ex->cfg->timeouts.header_ms);
+		client_arm_timer(c, c->ex.cfg->timeouts.header_ms);
 }
+
+static const struct exchange_ops client_exchange_ops;
 
 void client_requests_init(struct client_conn *c)
 {
@@ -239,101 +156,28 @@ void client_requests_init(struct client_conn *c)
 	c->ex.upstream_us = -1;
 	request_parser_init(&c->req, &c->hw->head_cache);
 	c->ex.resp.cache = &c->hw->head_cache;
-}
-
-/* The client address of this request: the connection's (its peer, or the
- * source of its PROXY header), or the one X-Forwarded-For names when that
- * is one of the listener's trusted proxies (client_addr.h). Returns whether
- * it is one. */
-static bool request_client(struct client_conn *c)
-{
-	struct exchange *ex = &c->ex;
-	const struct listener_conf *l = ex->listener; /* checked by the caller */
-
-	ex->client = c->in.peer_ip;
-	if (!l->ntrusted || !client_addr_trusted(l->trusted, l->ntrusted, c->in.peer_ip))
-		return false;
-	if (client_addr_forwarded(&c->req.head, l->trusted, l->ntrusted, c->in.peer_ip,
-				  ex->client_buf))
-		ex->client = ex->client_buf;
-	return true;
-}
-
-/* What the pool's algorithm looks at: the key ip_hash hashes (a header's
- * value when the pool names one and the request has it, else the client
- * address) and the sticky cookie. */
-static void balance_inputs(struct client_conn *c)
-{
-	struct exchange *ex = &c->ex;
-	const struct pool_conf *pool = ex->pool;
-	const struct http_head *h = &c->req.head;
-	const struct http_field *f;
-
-	ex->peer.key = ex->client;
-	ex->peer.key_len = strlen(ex->client);
-	if (pool->hash_key.header && (f = http_head_find(h, pool->hash_key.header, NULL)) &&
-	    f->value_len) {
-		ex->peer.key = http_field_value(h, f);
-		ex->peer.key_len = f->value_len;
-	}
-	ex->peer.cookie = NULL;
-	ex->peer.cookie_len = 0;
-	if (pool->balance != BALANCE_STICKY_COOKIE)
-		return;
-	for (uint32_t i = 0; i < h->nfields; i++) {
-		f = &h->fields[i];
-		if (http_field_is(h, f, "cookie") &&
-		    cookie_find(http_field_value(h, f), f->value_len, pool->sticky.cookie,
-				&ex->peer.cookie, &ex->peer.cookie_len))
-			return;
-	}
+	c->ex.side = (struct exchange_side){
+		.ops = &client_exchange_ops,
+		.hw = c->hw,
+		.lrt = c->lrt,
+		.in = &c->in,
+		.req = &c->req,
+		.keep_alive = &c->keep_alive,
+	};
 }
 
 static void handle_head(struct client_conn *c)
 {
-	struct exchange *ex = &c->ex;
-	struct request_plan plan;
+	const char *why;
 	int status;
 
 	evtimer_del(c->timer);
 	c->keep_alive = request_parser_keep_alive(&c->req) && !c->w->stopping;
-	if (!ex->listener) {
-		/* A reload removed this connection's listener: nothing routes
-		 * its requests any more. */
+	if (!c->ex.listener) /* nothing routes its requests any more */
 		c->keep_alive = false;
-		client_refuse(c, 503, "a reload removed the connection's listener");
-		return;
-	}
-	bool trusted = request_client(c);
-	status = http_request_plan(&c->req.p, &c->req.head, ex->listener, &plan);
-	if (status) {
-		client_refuse(c, status, plan.reason);
-		return;
-	}
-	ex->pool = plan.pool;
-	balance_inputs(c);
-	ex->upgrade = plan.out.upgrade;
-	ex->is_head = plan.is_head;
-	ex->replayable = plan.replayable;
-	status = request_parser_check_body(&c->req, ex->pool->limits.body_size,
-					   bufferevent_get_input(c->bev));
-	if (status) {
-		client_refuse(c, status, request_parser_error(&c->req));
-		return;
-	}
-	plan.out.client_ip = c->in.peer_ip;
-	plan.out.client_v6 = c->in.peer_v6;
-	plan.out.proto = c->in.tls ? "https" : "http";
-	plan.out.trusted = trusted;
-	if (http_request_render(&c->req.head, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
-		client_refuse(c, 500, "out of memory rendering the request head");
-		return;
-	}
-	if (!plan.out.host) /* HTTP/1.0 without Host: the server gets one */
-		ex->host_at = (size_t)((char *)memchr(ex->head_out, '\n', ex->head_out_len) -
-				       ex->head_out) +
-			      1;
-	upstream_dispatch(c);
+	status = exchange_route(&c->ex, bufferevent_get_input(c->bev), &why);
+	if (status)
+		client_refuse(c, status, why);
 }
 
 /* --- reading ------------------------------------------------------------- */
@@ -385,7 +229,7 @@ void client_process(struct client_conn *c)
 			kick = true;
 		}
 		if (c->state == CLIENT_FORWARD) {
-			rp->out = upstream_output(c);
+			rp->out = upstream_output(&c->ex);
 			if (upstream_full(c, rp->out))
 				break;
 		} else if (c->state == CLIENT_IDLE) {
@@ -410,7 +254,7 @@ void client_process(struct client_conn *c)
 			continue;
 		}
 		if (step == REQUEST_DONE) {
-			upstream_request_sent(c);
+			upstream_request_sent(&c->ex);
 			/* The client may send nothing more for a while: only the
 			 * response (and the server's timeout) matters now. */
 			io_reader_timeout(&c->rd, NULL);
@@ -426,7 +270,7 @@ void client_process(struct client_conn *c)
 		return;
 	}
 	if (c->ex.up && c->state == CLIENT_FORWARD)
-		upstream_flush(c);
+		upstream_flush(&c->ex);
 	io_flush(c->bev);
 	io_reader_drained(&c->rd);
 	if (c->state == CLIENT_CLOSING &&
@@ -436,8 +280,14 @@ void client_process(struct client_conn *c)
 
 /* --- what the server side reports ---------------------------------------- */
 
-void client_upstream_ready(struct client_conn *c)
+static struct client_conn *client_of(struct exchange *ex)
 {
+	return (struct client_conn *)((char *)ex - offsetof(struct client_conn, ex));
+}
+
+static void client_upstream_ready(struct exchange *ex)
+{
+	struct client_conn *c = client_of(ex);
 	struct timeval tv;
 
 	c->state = CLIENT_FORWARD;
@@ -451,13 +301,15 @@ void client_upstream_ready(struct client_conn *c)
 		client_process(c);
 }
 
-void client_upstream_failed(struct client_conn *c, int status, enum access_termination term)
+static void client_upstream_failed(struct exchange *ex, int status, enum access_termination term)
 {
-	client_error(c, status, term);
+	client_error(client_of(ex), status, term);
 }
 
-void client_upstream_drained(struct client_conn *c)
+static void client_upstream_drained(struct exchange *ex)
 {
+	struct client_conn *c = client_of(ex);
+
 	if (!c->read_blocked)
 		return;
 	c->read_blocked = false;
@@ -489,8 +341,9 @@ static void client_next_request(struct client_conn *c)
 		client_process(c); /* a pipelined request may be waiting */
 }
 
-void client_response_done(struct client_conn *c, bool server_reusable, bool closes_client)
+static void client_response_done(struct exchange *ex, bool server_reusable, bool closes_client)
 {
+	struct client_conn *c = client_of(ex);
 	bool reusable = server_reusable && c->req.complete;
 	bool keep_alive = c->keep_alive && !closes_client;
 
@@ -503,9 +356,9 @@ void client_response_done(struct client_conn *c, bool server_reusable, bool clos
 	client_next_request(c);
 }
 
-void client_upgraded(struct client_conn *c, struct bufferevent *server_bev)
+static void client_upgraded(struct exchange *ex, struct bufferevent *server_bev)
 {
-	struct exchange *ex = &c->ex;
+	struct client_conn *c = client_of(ex);
 	struct bufferevent *client_bev = c->bev;
 	uint64_t idle_ms = ex->pool->timeouts.tunnel_ms;
 
@@ -516,3 +369,18 @@ void client_upgraded(struct client_conn *c, struct bufferevent *server_bev)
 	tunnel_start(c->w, client_bev, server_bev, idle_ms, NULL, NULL);
 	client_free(c);
 }
+
+/* Response bytes are queued: write them right away. */
+static void client_flush(struct exchange *ex)
+{
+	io_flush(client_of(ex)->bev);
+}
+
+static const struct exchange_ops client_exchange_ops = {
+	.ready = client_upstream_ready,
+	.failed = client_upstream_failed,
+	.done = client_response_done,
+	.upgraded = client_upgraded,
+	.drained = client_upstream_drained,
+	.flush = client_flush,
+};

@@ -95,7 +95,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 		return;
 	}
 	if (c->ex.up)
-		upstream_client_drained(c);
+		upstream_client_drained(&c->ex);
 }
 
 /* A plain HTTP request on a TLS port (OpenSSL recognises one by its first
@@ -203,6 +203,7 @@ static int client_attach(struct client_conn *c, struct bufferevent *bev)
 		return -1;
 	}
 	c->bev = bev;
+	c->ex.side.to_client = bufferevent_get_output(bev);
 	bufferevent_setcb(c->bev, c->in.tls ? on_tls_read : NULL, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	bufferevent_disable(c->bev, EV_WRITE); /* on by default; see io.h */

@@ -1,11 +1,15 @@
 /* http_conn.h — the two halves of an HTTP exchange and what they tell each
- * other. http_client.c and http_client_conn.c (http_client.h) own the
- * client connection and the request; http_upstream.c owns server
- * connections, their pool and the response.
+ * other. The client side owns the request: an HTTP/1 client connection
+ * (http_client.c, http_client_conn.c: http_client.h) or an HTTP/2 stream
+ * (http2/); exchange.c does what both do with a parsed request (routing,
+ * balancing inputs, the access-log line). http_upstream.c owns server
+ * connections, their pool and the response, and speaks to the client side
+ * only through the exchange (struct exchange_ops), so it never knows which
+ * protocol the client speaks.
  *
- * A client connection carries one exchange at a time: pipelined requests
- * wait in its input buffer (the request parser is paused) until the
- * response before them is complete, so answers leave in order.
+ * An HTTP/1 client connection carries one exchange at a time: pipelined
+ * requests wait in its input buffer (the request parser is paused) until
+ * the response before them is complete, so answers leave in order.
  */
 #ifndef LBD_HTTP_CONN_H
 #define LBD_HTTP_CONN_H
@@ -41,10 +45,48 @@ enum client_state {
 	CLIENT_CLOSING, /* flushing the last bytes, then closing */
 };
 
+struct exchange;
 struct upstream_conn;
 struct upstream_pool;
 
+/* What the server side reports to the client side of an exchange. */
+struct exchange_ops {
+	/* A server connection is attached: the request body may flow. */
+	void (*ready)(struct exchange *ex);
+	/* The server side failed with STATUS (502, 503, 504): TERM says how,
+	 * for the access log. */
+	void (*failed)(struct exchange *ex, int status, enum access_termination term);
+	/* The response is complete: SERVER_REUSABLE, its connection may serve
+	 * another request; CLOSES_CLIENT, it ends the client connection
+	 * (framed by the server's close, or sent before the whole request was
+	 * read). */
+	void (*done)(struct exchange *ex, bool server_reusable, bool closes_client);
+	/* A 101 went to the client: the connection becomes a tunnel. */
+	void (*upgraded)(struct exchange *ex, struct bufferevent *server_bev);
+	/* The server connection took the request bytes queued for it. */
+	void (*drained)(struct exchange *ex);
+	/* Response bytes were queued on the exchange's to_client: send them. */
+	void (*flush)(struct exchange *ex);
+};
+
+/* What every exchange of one client side shares: set once, kept across
+ * exchanges. */
+struct exchange_side {
+	const struct exchange_ops *ops;
+	response_head_fn head_fn; /* NULL: the client reads HTTP/1 bytes;
+				   * else the response head goes here
+				   * (with the exchange), http_response.h */
+	struct http_worker *hw;
+	struct listener_rt *lrt;     /* the client's listener, by identity */
+	const struct inbound *in;    /* the client's address, TLS or not */
+	struct request_parser *req;  /* the request being served */
+	struct evbuffer *to_client;  /* where the response goes */
+	const bool *keep_alive;      /* the client connection may stay */
+	bool http2;                  /* the client speaks HTTP/2 */
+};
+
 struct exchange {
+	struct exchange_side side;
 	struct config *cfg; /* the generation serving it; one ref */
 	const struct listener_conf *listener;
 	struct pool_conf *pool;
@@ -121,23 +163,28 @@ void upstream_pool_close_unavailable(struct upstream_pool *pool);
 void upstream_pool_free(struct upstream_pool *pool);
 
 /* http_upstream.c, called by the client side. */
-void upstream_dispatch(struct client_conn *c);
-void upstream_detach(struct client_conn *c, bool reusable);
-void upstream_client_drained(struct client_conn *c);
-void upstream_flush(struct client_conn *c);
-void upstream_request_sent(struct client_conn *c);
-struct evbuffer *upstream_output(struct client_conn *c);
+void upstream_dispatch(struct exchange *ex);
+void upstream_detach(struct exchange *ex, bool reusable);
+void upstream_client_drained(struct exchange *ex);
+void upstream_flush(struct exchange *ex);
+void upstream_request_sent(struct exchange *ex);
+struct evbuffer *upstream_output(struct exchange *ex);
 
-/* http_client.c, called by the server side. */
-void client_upstream_ready(struct client_conn *c);
-/* The server side failed with STATUS (502, 503, 504): TERM says how, for
- * the access log. */
-void client_upstream_failed(struct client_conn *c, int status, enum access_termination term);
-/* The response is complete: SERVER_REUSABLE, its connection may serve
- * another request; CLOSES_CLIENT, it ended the client connection (framed
- * by the server's close, or sent before the whole request was read). */
-void client_response_done(struct client_conn *c, bool server_reusable, bool closes_client);
-void client_upgraded(struct client_conn *c, struct bufferevent *server_bev);
-void client_upstream_drained(struct client_conn *c);
+/* exchange.c: what every client side does with an exchange. */
+
+/* A request's first byte: the exchange starts under generation CFG. */
+void exchange_begin(struct exchange *ex, struct config *cfg);
+/* The head is parsed: route it, check its body against the pool's limit
+ * (IN holds body bytes received but not parsed yet, or is NULL), render
+ * the head for the server and dispatch. Returns 0, or the status to
+ * answer with *WHY for the log. */
+int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why);
+/* One info line (error for a 500) in the error log for a refused request. */
+void exchange_log_refusal(const struct exchange *ex, int status, const char *why);
+/* One access-log line and the request counters. */
+void exchange_log(struct exchange *ex, const struct config *fallback);
+/* Forget the exchange (its server connection kept in the idle pool when
+ * UPSTREAM_REUSABLE, its generation, its buffers); its side stays. */
+void exchange_end(struct exchange *ex, bool upstream_reusable);
 
 #endif

@@ -51,10 +51,13 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 	return http_head_add_value(rp->head, at, len);
 }
 
-/* Render the head for the client and queue it. */
+/* Render the head for the client and queue it (or hand it over). */
 static int send_head(struct response_parser *rp, const struct response_out *out)
 {
 	struct strbuf *sb = rp->scratch;
+
+	if (rp->head_fn)
+		return rp->head_fn(rp->head_arg, rp->head, out);
 
 	sb->len = 0;
 	if (http_response_write(sb, rp->head, out) < 0) {
@@ -76,7 +79,7 @@ static int relay_interim(struct response_parser *rp, int status)
 		.keep_alive = true,
 		.client_minor = 1,
 	};
-	if (rp->client_minor >= 1 && send_head(rp, &out) < 0)
+	if (rp->client_minor >= 1 && !rp->head_fn && send_head(rp, &out) < 0)
 		return -1;
 	return 1;
 }
@@ -99,6 +102,8 @@ static bool framing_ok(const llhttp_t *p, const struct http_head *h)
 
 static enum body_mode client_framing(const struct response_parser *rp)
 {
+	if (rp->head_fn)
+		return BODY_EOF; /* the payload as it is: the owner frames it */
 	if (rp->p.flags & F_CONTENT_LENGTH)
 		return BODY_LENGTH;
 	/* Chunked or close-delimited from the server: HTTP/1.1 clients get
@@ -126,7 +131,7 @@ static int on_headers_complete(llhttp_t *p)
 		 * would already be talking the new protocol. A 1xx has no
 		 * body (RFC 9112 §6.1, RFC 9110 §8.6): framing fields on a 101
 		 * would make llhttp read a body before the switch. */
-		if (!rp->upgrade || !p->upgrade ||
+		if (!rp->upgrade || !p->upgrade || rp->head_fn ||
 		    http_head_find(rp->head, "transfer-encoding", NULL) ||
 		    http_head_find(rp->head, "content-length", NULL))
 			return -1;
@@ -154,7 +159,7 @@ static int on_headers_complete(llhttp_t *p)
 	};
 	if (no_body && (p->flags & F_CONTENT_LENGTH))
 		out.declared_length = (int64_t)p->content_length;
-	rp->closes_client = out.body == BODY_EOF || !*rp->req_complete;
+	rp->closes_client = (out.body == BODY_EOF && !rp->head_fn) || !*rp->req_complete;
 	out.keep_alive = *rp->client_keep_alive && !rp->closes_client;
 	rp->body = out.body;
 	if (send_head(rp, &out) < 0)

@@ -22,6 +22,13 @@
 #include "util/strbuf.h"
 
 struct evbuffer;
+struct response_out;
+
+/* Where the final head goes when the client does not read HTTP/1 bytes (an
+ * HTTP/2 stream): called with the server's head and how lbd frames it;
+ * interim responses are not passed on. Returns 0, or -1 to refuse. */
+typedef int (*response_head_fn)(void *arg, const struct http_head *head,
+				const struct response_out *out);
 
 struct response_parser {
 	llhttp_t p;
@@ -38,6 +45,10 @@ struct response_parser {
 	const bool *client_keep_alive;       /* the client connection may stay open */
 	int client_minor;                    /* HTTP/1.<minor> of the client */
 	const struct set_cookie *set_cookie; /* added to the final head, or NULL */
+	response_head_fn head_fn;            /* set: the head goes here, and the
+					      * body's payload follows on OUT
+					      * unframed */
+	void *head_arg;
 
 	/* What the response said. */
 	int status;   /* of the final response; 0 before it */

@@ -53,7 +53,7 @@ struct upstream_conn {
 	struct server_rt *rt;
 	struct lbd_addr addr;  /* where it is connected */
 	const void *tls_id;    /* its pool's TLS settings; NULL: plain */
-	struct client_conn *c; /* NULL while idle in the pool */
+	struct exchange *ex;   /* NULL while idle in the pool */
 	bool tls;              /* bev is a TLS bufferevent: it reads
 				* and writes itself (no io_reader,
 				* no speculative writes) */
@@ -171,7 +171,7 @@ static void idle_put(struct upstream_conn *up)
 		up_free(up);
 		return;
 	}
-	up->c = NULL;
+	up->ex = NULL;
 	up->read_blocked = false;
 	up->resp_bytes = 0;
 	TAILQ_INSERT_HEAD(list, up, idle_link);
@@ -253,18 +253,17 @@ void upstream_pool_free(struct upstream_pool *pool)
 
 /* --- the response -------------------------------------------------------- */
 
-static struct evbuffer *client_out(struct client_conn *c)
+static struct evbuffer *client_out(struct exchange *ex)
 {
-	return bufferevent_get_output(c->bev);
+	return ex->side.to_client;
 }
 
 /* A sticky pool's response carries a cookie when the client sent none,
  * one that names another server (it was placed anew), or one under the
  * previous secret (it moves to the current one). The value is copied: the
  * balancer data may be replaced before the response comes. */
-static const struct set_cookie *sticky_cookie(struct client_conn *c, struct upstream_conn *up)
+static const struct set_cookie *sticky_cookie(struct exchange *ex, struct upstream_conn *up)
 {
-	struct exchange *ex = &c->ex;
 	size_t len;
 
 	if (ex->pool->balance != BALANCE_STICKY_COOKIE || !ex->peer.server)
@@ -277,7 +276,7 @@ static const struct set_cookie *sticky_cookie(struct client_conn *c, struct upst
 		.name = ex->pool->sticky.cookie,
 		.value = up->sticky_value,
 		.max_age_s = ex->pool->sticky.max_age_ms / 1000,
-		.secure = c->in.tls, /* SPEC §4: Secure on TLS listeners */
+		.secure = ex->side.in->tls, /* SPEC §4: Secure on TLS listeners */
 	};
 	return &up->sticky;
 }
@@ -293,18 +292,18 @@ static void record_response(struct exchange *ex, struct response_parser *rp)
 	rp->bytes_out = 0;
 }
 
-static void response_done(struct client_conn *c, const struct response_parser *rp)
+static void response_done(struct exchange *ex, const struct response_parser *rp)
 {
-	client_response_done(c, rp->server_keep_alive, rp->closes_client);
+	ex->side.ops->done(ex, rp->server_keep_alive, rp->closes_client);
 }
 
 /* The server failed after it was reached: WHAT it did, in the error log
  * with the request it was serving; TERM in the access log. Before the
  * response started the client gets STATUS, after it the client connection
  * closes. */
-static void fail(struct client_conn *c, int status, enum access_termination term, const char *what)
+static void fail(struct exchange *ex, int status, enum access_termination term, const char *what)
 {
-	struct exchange *ex = &c->ex;
+	const struct http_head *req = &ex->side.req->head;
 
 	if (ex->peer.server) {
 		peer_server_failed(&ex->peer, what);
@@ -312,22 +311,21 @@ static void fail(struct client_conn *c, int status, enum access_termination term
 			 ex->peer.server->name, ex->peer.server->addr.text, what,
 			 ex->resp_started ? "relaying the response to" :
 					    "waiting for the response to",
-			 (int)c->req.head.url_len, c->req.head.buf + c->req.head.url_off,
+			 (int)req->url_len, req->buf + req->url_off,
 			 ex->resp_started ? "; the client connection is closed" : "");
 	}
-	client_upstream_failed(c, status, term);
+	ex->side.ops->failed(ex, status, term);
 }
 
 /* Parse what the server sent. Returns false when the exchange ended (the
  * client may be gone). */
-static bool process_response(struct client_conn *c)
+static bool process_response(struct exchange *ex)
 {
-	struct exchange *ex = &c->ex;
 	struct upstream_conn *up = ex->up;
 	struct evbuffer *in = bufferevent_get_input(up->bev);
 
 	while (!up->rp.complete) {
-		if (evbuffer_get_length(client_out(c)) >= RELAY_HIGH_WATER) {
+		if (evbuffer_get_length(client_out(ex)) >= RELAY_HIGH_WATER) {
 			up_reading(up, false);
 			up->read_blocked = true;
 			return true;
@@ -351,26 +349,24 @@ static bool process_response(struct client_conn *c)
 			peer_release(&ex->peer);
 			ex->up = NULL;
 			free(up);
-			client_upgraded(c, bev);
+			ex->side.ops->upgraded(ex, bev);
 			return false;
 		}
 		char why[192];
 		snprintf(why, sizeof(why), "sent an invalid response (%s)",
 			 response_parser_error(rp));
-		fail(c, 502, ACCESS_TERM_INVALID_RESPONSE, why);
+		fail(ex, 502, ACCESS_TERM_INVALID_RESPONSE, why);
 		return false;
 	}
-	response_done(c, &up->rp);
+	response_done(ex, &up->rp);
 	return false;
 }
 
 /* Parse and relay, then write what the client has queued right away. */
-static void relay_response(struct client_conn *c)
+static void relay_response(struct exchange *ex)
 {
-	struct bufferevent *client_bev = c->bev;
-
-	if (process_response(c))
-		io_flush(client_bev);
+	if (process_response(ex))
+		ex->side.ops->flush(ex);
 }
 
 /* --- the active connection ---------------------------------------------- */
@@ -379,7 +375,7 @@ static void up_on_read(void *arg)
 {
 	struct upstream_conn *up = arg;
 
-	relay_response(up->c);
+	relay_response(up->ex);
 }
 
 static void up_on_write(struct bufferevent *bev, void *arg)
@@ -388,33 +384,31 @@ static void up_on_write(struct bufferevent *bev, void *arg)
 
 	if (!up->tls)
 		io_written(bev);
-	client_upstream_drained(up->c);
+	up->ex->side.ops->drained(up->ex);
 }
 
 /* `server` bounds how long the server may stay silent once it has the
  * whole request (nginx's proxy_read_timeout), and how long it may refuse
  * to read the request body; while a client is still uploading, only the
  * latter applies. */
-static void set_server_timeouts(struct client_conn *c)
+static void set_server_timeouts(struct exchange *ex)
 {
-	struct exchange *ex = &c->ex;
 	struct timeval tv;
 
 	ms_to_timeval(ex->pool->timeouts.server_ms, &tv);
-	up_timeouts(ex->up, c->req.complete ? &tv : NULL, &tv);
+	up_timeouts(ex->up, ex->side.req->complete ? &tv : NULL, &tv);
 }
 
-void upstream_request_sent(struct client_conn *c)
+void upstream_request_sent(struct exchange *ex)
 {
-	if (c->ex.up)
-		set_server_timeouts(c);
+	if (ex->up)
+		set_server_timeouts(ex);
 }
 
 /* A pooled connection that the server closed before answering anything:
  * send the request again on a fresh connection, once, when that is safe. */
-static bool retry_stale(struct client_conn *c)
+static bool retry_stale(struct exchange *ex)
 {
-	struct exchange *ex = &c->ex;
 	struct upstream_conn *up = ex->up;
 
 	if (!up->reused || up->resp_bytes || !ex->replayable || ex->resp_started)
@@ -430,28 +424,28 @@ static bool retry_stale(struct client_conn *c)
 static void up_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct upstream_conn *up = arg;
-	struct client_conn *c = up->c;
+	struct exchange *ex = up->ex;
 	int err = EVUTIL_SOCKET_ERROR();
 	char why[128];
 
 	if (what & BEV_EVENT_TIMEOUT) {
 		char d[32];
-		format_duration(c->ex.pool->timeouts.server_ms, d, sizeof(d));
+		format_duration(ex->pool->timeouts.server_ms, d, sizeof(d));
 		snprintf(why, sizeof(why), "timed out (timeouts.server, %s)", d);
-		fail(c, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
+		fail(ex, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && response_parser_needs_eof(&up->rp)) {
-		if (!process_response(c))
+		if (!process_response(ex))
 			return;
 		bool done = response_parser_finish(&up->rp);
-		record_response(&c->ex, &up->rp);
+		record_response(ex, &up->rp);
 		if (done) {
-			response_done(c, &up->rp);
+			response_done(ex, &up->rp);
 			return;
 		}
 	}
-	if (retry_stale(c))
+	if (retry_stale(ex))
 		return;
 	if (what & BEV_EVENT_EOF)
 		snprintf(why, sizeof(why), "closed the connection");
@@ -460,7 +454,7 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 	else
 		snprintf(why, sizeof(why), "connection failed (%s)",
 			 err ? evutil_socket_error_to_string(err) : "TLS error");
-	fail(c, 502, ACCESS_TERM_SERVER_ABORTED, why);
+	fail(ex, 502, ACCESS_TERM_SERVER_ABORTED, why);
 }
 
 static void up_on_read_event(short what, void *arg)
@@ -471,21 +465,21 @@ static void up_on_read_event(short what, void *arg)
 }
 
 /* A new connection BEV to the exchange's server, just connected. */
-static struct upstream_conn *up_new(struct client_conn *c, struct bufferevent *bev)
+static struct upstream_conn *up_new(struct exchange *ex, struct bufferevent *bev)
 {
 	struct upstream_conn *up = calloc(1, sizeof(*up));
-	const struct pool_conf *pool = c->ex.pool;
+	const struct pool_conf *pool = ex->pool;
 
 	if (!up)
 		return NULL;
-	up->hw = c->hw;
+	up->hw = ex->side.hw;
 	up->bev = bev;
-	up->rt = c->ex.peer.server->rt;
-	up->addr = c->ex.peer.server->addr;
+	up->rt = ex->peer.server->rt;
+	up->addr = ex->peer.server->addr;
 	up->tls = pool->tls.enabled;
 	up->tls_id = tls_upstream_pool_identity(&pool->tls);
 	if (!up->tls &&
-	    io_reader_init(&up->rd, c->w->base, bev, 0, up_on_read, up_on_read_event, up) < 0) {
+	    io_reader_init(&up->rd, up->hw->w->base, bev, 0, up_on_read, up_on_read_event, up) < 0) {
 		io_reader_free(&up->rd);
 		free(up);
 		return NULL;
@@ -512,21 +506,23 @@ static void write_head(struct bufferevent *bev, const struct exchange *ex,
 	bufferevent_write(bev, ex->head_out + ex->host_at, ex->head_out_len - ex->host_at);
 }
 
-static void attach(struct client_conn *c, struct upstream_conn *up)
+static void attach(struct exchange *ex, struct upstream_conn *up)
 {
-	struct exchange *ex = &c->ex;
-
-	up->c = c;
+	up->ex = ex;
 	ex->up = up;
 	ex->resp.max_bytes = RESPONSE_HEAD_MAX_BYTES;
 	ex->resp.max_fields = RESPONSE_HEAD_MAX_FIELDS;
-	response_parser_init(&up->rp, &ex->resp, client_out(c), &c->hw->scratch);
+	response_parser_init(&up->rp, &ex->resp, client_out(ex), &up->hw->scratch);
 	up->rp.is_head = ex->is_head;
 	up->rp.upgrade = ex->upgrade;
-	up->rp.req_complete = &c->req.complete;
-	up->rp.client_keep_alive = &c->keep_alive;
-	up->rp.client_minor = c->req.p.http_minor;
-	up->rp.set_cookie = sticky_cookie(c, up);
+	up->rp.req_complete = &ex->side.req->complete;
+	up->rp.client_keep_alive = ex->side.keep_alive;
+	up->rp.client_minor = ex->side.req->p.http_minor;
+	up->rp.set_cookie = sticky_cookie(ex, up);
+	if (ex->side.head_fn) {
+		up->rp.head_fn = ex->side.head_fn;
+		up->rp.head_arg = ex;
+	}
 	bufferevent_setcb(up->bev, up->tls ? up_tls_read : NULL, up_on_write, up_on_event, up);
 	bufferevent_setwatermark(up->bev, EV_WRITE, RELAY_LOW_WATER, 0);
 	io_reader_callbacks(&up->rd, up_on_read, up_on_read_event, up);
@@ -539,56 +535,57 @@ static void attach(struct client_conn *c, struct upstream_conn *up)
 	else
 		bufferevent_disable(up->bev, EV_WRITE);
 	up_reading(up, true);
-	write_head(up->bev, ex, c->ex.peer.server);
+	write_head(up->bev, ex, ex->peer.server);
 	ex->upstream_start_us = monotonic_us();
 	ex->req_sent = true;
-	set_server_timeouts(c);
-	client_upstream_ready(c);
+	set_server_timeouts(ex);
+	ex->side.ops->ready(ex);
 }
 
 /* The peer's calls (peer.h): its P is the exchange's. */
-static struct client_conn *client_of(struct peer *p)
+static struct exchange *exchange_of(struct peer *p)
 {
-	return (struct client_conn *)((char *)p - offsetof(struct client_conn, ex.peer));
+	return (struct exchange *)((char *)p - offsetof(struct exchange, peer));
 }
 
 /* A pooled connection to the picked server, unless this is a retry after
  * a stale one: that goes to a fresh connection. */
 static bool peer_reuse(struct peer *p)
 {
-	struct client_conn *c = client_of(p);
-	struct exchange *ex = &c->ex;
+	struct exchange *ex = exchange_of(p);
 	struct upstream_conn *up;
 
 	if (!ex->replayable && ex->req_sent)
 		return false;
-	up = idle_take(c->hw->pool, ex->pool, p->server);
+	up = idle_take(ex->side.hw->pool, ex->pool, p->server);
 	if (!up)
 		return false;
 	up->reused = true;
-	attach(c, up);
+	attach(ex, up);
 	return true;
 }
 
 static void peer_connected(struct peer *p, struct bufferevent *bev)
 {
-	struct client_conn *c = client_of(p);
-	struct upstream_conn *up = up_new(c, bev);
+	struct exchange *ex = exchange_of(p);
+	struct upstream_conn *up = up_new(ex, bev);
 
 	if (!up) {
 		bufferevent_free(bev);
-		log_error("pool %s: server %s: out of memory", c->ex.pool->name, p->server->name);
-		client_upstream_failed(c, 502, ACCESS_TERM_INTERNAL);
+		log_error("pool %s: server %s: out of memory", ex->pool->name, p->server->name);
+		ex->side.ops->failed(ex, 502, ACCESS_TERM_INTERNAL);
 		return;
 	}
-	attach(c, up);
+	attach(ex, up);
 }
 
 static void peer_failed(struct peer *p, int status)
 {
 	if (status == 503)
 		log_warn("pool %s: no server available", p->pool->name);
-	client_upstream_failed(client_of(p), status,
+	struct exchange *ex = exchange_of(p);
+
+	ex->side.ops->failed(ex, status,
 			       status == 503 ? ACCESS_TERM_NO_SERVER :
 			       status == 504 ? ACCESS_TERM_CONNECT_TIMEOUT :
 					       ACCESS_TERM_CONNECT_FAILED);
@@ -600,19 +597,16 @@ static const struct peer_ops exchange_peer_ops = {
 	.failed = peer_failed,
 };
 
-void upstream_dispatch(struct client_conn *c)
+void upstream_dispatch(struct exchange *ex)
 {
-	struct exchange *ex = &c->ex;
-
-	ex->peer.base = c->w->base;
+	ex->peer.base = ex->side.hw->w->base;
 	ex->peer.pool = ex->pool;
 	ex->peer.ops = &exchange_peer_ops;
 	peer_connect(&ex->peer);
 }
 
-void upstream_detach(struct client_conn *c, bool reusable)
+void upstream_detach(struct exchange *ex, bool reusable)
 {
-	struct exchange *ex = &c->ex;
 	struct upstream_conn *up = ex->up;
 
 	peer_release(&ex->peer);
@@ -626,24 +620,24 @@ void upstream_detach(struct client_conn *c, bool reusable)
 		up_free(up);
 }
 
-void upstream_client_drained(struct client_conn *c)
+void upstream_client_drained(struct exchange *ex)
 {
-	struct upstream_conn *up = c->ex.up;
+	struct upstream_conn *up = ex->up;
 
 	if (!up || !up->read_blocked)
 		return;
 	up->read_blocked = false;
 	up_reading(up, true);
-	relay_response(c);
+	relay_response(ex);
 }
 
-void upstream_flush(struct client_conn *c)
+void upstream_flush(struct exchange *ex)
 {
-	if (!c->ex.up->tls)
-		io_flush(c->ex.up->bev);
+	if (!ex->up->tls)
+		io_flush(ex->up->bev);
 }
 
-struct evbuffer *upstream_output(struct client_conn *c)
+struct evbuffer *upstream_output(struct exchange *ex)
 {
-	return bufferevent_get_output(c->ex.up->bev);
+	return bufferevent_get_output(ex->up->bev);
 }

@@ -1,0 +1,210 @@
+/* exchange.c — what every client side (an HTTP/1 connection, an HTTP/2
+ * stream) does with an exchange once its request is parsed: the start
+ * under a generation, the client address, routing, the balancer's inputs,
+ * the head rendered for the server, and the end (one access-log line and
+ * the counters). The protocols differ in how bytes reach lbd and leave it,
+ * not in any of this.
+ */
+#include <event2/buffer.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/runtime.h"
+#include "http/client_addr.h"
+#include "http/cookie.h"
+#include "http/http_conn.h"
+#include "http/http_request.h"
+#include "util/clock.h"
+
+/* The side's listener in CFG, found by identity: after a reload it may sit
+ * at another index, or be gone (NULL). */
+static const struct listener_conf *side_listener(const struct config *cfg,
+						 const struct listener_rt *lrt)
+{
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].rt == lrt)
+			return &cfg->listeners[i];
+	return NULL;
+}
+
+void exchange_begin(struct exchange *ex, struct config *cfg)
+{
+	ex->cfg = config_ref(cfg);
+	ex->listener = side_listener(ex->cfg, ex->side.lrt);
+	ex->upstream_us = -1;
+	ex->start_us = monotonic_us();
+	clock_gettime(CLOCK_REALTIME, &ex->start_real);
+}
+
+/* The client address of this request: the connection's (its peer, or the
+ * source of its PROXY header), or the one X-Forwarded-For names when that
+ * is one of the listener's trusted proxies (client_addr.h). Returns whether
+ * it is one. */
+static bool request_client(struct exchange *ex)
+{
+	const struct listener_conf *l = ex->listener; /* checked by the caller */
+	const char *peer_ip = ex->side.in->peer_ip;
+
+	ex->client = peer_ip;
+	if (!l->ntrusted || !client_addr_trusted(l->trusted, l->ntrusted, peer_ip))
+		return false;
+	if (client_addr_forwarded(&ex->side.req->head, l->trusted, l->ntrusted, peer_ip,
+				  ex->client_buf))
+		ex->client = ex->client_buf;
+	return true;
+}
+
+/* What the pool's algorithm looks at: the key ip_hash hashes (a header's
+ * value when the pool names one and the request has it, else the client
+ * address) and the sticky cookie. */
+static void balance_inputs(struct exchange *ex)
+{
+	const struct pool_conf *pool = ex->pool;
+	const struct http_head *h = &ex->side.req->head;
+	const struct http_field *f;
+
+	ex->peer.key = ex->client;
+	ex->peer.key_len = strlen(ex->client);
+	if (pool->hash_key.header && (f = http_head_find(h, pool->hash_key.header, NULL)) &&
+	    f->value_len) {
+		ex->peer.key = http_field_value(h, f);
+		ex->peer.key_len = f->value_len;
+	}
+	ex->peer.cookie = NULL;
+	ex->peer.cookie_len = 0;
+	if (pool->balance != BALANCE_STICKY_COOKIE)
+		return;
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		f = &h->fields[i];
+		if (http_field_is(h, f, "cookie") &&
+		    cookie_find(http_field_value(h, f), f->value_len, pool->sticky.cookie,
+				&ex->peer.cookie, &ex->peer.cookie_len))
+			return;
+	}
+}
+
+int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
+{
+	struct request_parser *req = ex->side.req;
+	struct request_plan plan;
+	int status;
+
+	if (!ex->listener) {
+		*why = "a reload removed the connection's listener";
+		return 503;
+	}
+	bool trusted = request_client(ex);
+	status = http_request_plan(&req->p, &req->head, ex->listener, &plan);
+	if (status) {
+		*why = plan.reason;
+		return status;
+	}
+	ex->pool = plan.pool;
+	balance_inputs(ex);
+	ex->upgrade = plan.out.upgrade;
+	ex->is_head = plan.is_head;
+	ex->replayable = plan.replayable;
+	status = request_parser_check_body(req, ex->pool->limits.body_size, in);
+	if (status) {
+		*why = request_parser_error(req);
+		return status;
+	}
+	plan.out.client_ip = ex->side.in->peer_ip;
+	plan.out.client_v6 = ex->side.in->peer_v6;
+	plan.out.proto = ex->side.in->tls ? "https" : "http";
+	plan.out.trusted = trusted;
+	if (http_request_render(&req->head, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
+		*why = "out of memory rendering the request head";
+		return 500;
+	}
+	if (!plan.out.host) /* HTTP/1.0 without Host: the server gets one */
+		ex->host_at = (size_t)((char *)memchr(ex->head_out, '\n', ex->head_out_len) -
+				       ex->head_out) +
+			      1;
+	upstream_dispatch(ex);
+	return 0;
+}
+
+void exchange_log_refusal(const struct exchange *ex, int status, const char *why)
+{
+	const char *client = ex->client ? ex->client : ex->side.in->peer_ip;
+	const struct request_parser *req = ex->side.req;
+	const struct http_head *h = &req->head;
+	enum log_level level = status == 500 ? LOG_LEVEL_ERROR : LOG_LEVEL_INFO;
+
+	/* The request line once its head was read (a client's bytes: the log
+	 * escapes them and bounds the line). */
+	if (req->method)
+		log_msg(level, "listener %s: client %s: %d: %s (%s %.*s)", ex->side.lrt->name,
+			client, status, why, req->method, (int)h->url_len, h->buf + h->url_off);
+	else
+		log_msg(level, "listener %s: client %s: %d: %s", ex->side.lrt->name, client, status,
+			why);
+}
+
+/* A field of the request head for the log, when the head was parsed. */
+static void logged_field(const struct request_parser *req, const char *name, const char **value,
+			 size_t *len)
+{
+	const struct http_field *f;
+
+	if (req->method && (f = http_head_find(&req->head, name, NULL))) {
+		*value = http_field_value(&req->head, f);
+		*len = f->value_len;
+	}
+}
+
+/* One access-log line and the request counters (runtime.h), written at the
+ * same point so that /metrics and the access log always agree. */
+void exchange_log(struct exchange *ex, const struct config *fallback)
+{
+	const struct config *cfg = ex->cfg ? ex->cfg : fallback;
+	const struct request_parser *req = ex->side.req;
+	const struct http_head *h = &req->head;
+	const char *method = req->method;
+	struct access_entry e = {
+		.start = ex->start_real,
+		.client = ex->client ? ex->client : ex->side.in->peer_ip,
+		.method = method,
+		.method_len = method ? strlen(method) : 0,
+		.target = h->url_len ? h->buf + h->url_off : NULL,
+		.target_len = h->url_len,
+		.http_minor = method ? req->p.http_minor : -1,
+		.http2 = ex->side.http2,
+		.status = ex->status,
+		.bytes_sent = ex->bytes_out,
+		.bytes_received = ex->bytes_in,
+		.listener = ex->side.lrt->name,
+		.pool = ex->pool ? ex->pool->name : NULL,
+		.server = ex->peer.served_by ? ex->peer.served_by->server_name : NULL,
+		.upstream_us = ex->upstream_us,
+		.total_us = monotonic_us() - ex->start_us,
+		.generation = cfg->generation,
+		.termination = ex->termination,
+		.retries = ex->peer.picks > 1 ? ex->peer.picks - 1 : 0,
+	};
+
+	logged_field(req, "host", &e.host, &e.host_len);
+	logged_field(req, "user-agent", &e.user_agent, &e.user_agent_len);
+	logged_field(req, "referer", &e.referer, &e.referer_len);
+	access_log_write(ex->side.hw->w->env.access_log, &e);
+	runtime_count_request(ex->side.lrt, ex->pool ? ex->pool->rt : NULL, ex->peer.served_by,
+			      ex->status, ex->upstream_us, ex->bytes_in, ex->bytes_out);
+}
+
+void exchange_end(struct exchange *ex, bool upstream_reusable)
+{
+	upstream_detach(ex, upstream_reusable);
+	if (ex->cfg)
+		config_unref(ex->cfg);
+	free(ex->head_out);
+	struct exchange_side side = ex->side;
+	struct http_head resp = ex->resp;
+	memset(ex, 0, sizeof(*ex));
+	ex->side = side;
+	ex->resp = resp;
+	ex->upstream_us = -1;
+	http_head_reset(&ex->resp);
+}
