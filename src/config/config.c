@@ -66,7 +66,11 @@ static struct config *config_new(const char *file)
 	};
 	cfg->retries = 2;
 	cfg->passive = (struct passive_conf){ .max_fails = 0, .fail_timeout_ms = 10000 };
-	cfg->limits = (struct limits_conf){ .header_size = 16384, .headers = 100, .body_size = 0 };
+	cfg->limits = (struct limits_conf){ .header_size = 16384,
+					    .headers = 100,
+					    .body_size = 0,
+					    .h2_max_streams = 100,
+					    .h2_max_requests = 10000 };
 	return cfg;
 }
 

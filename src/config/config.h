@@ -87,10 +87,14 @@ struct timeouts_conf {
 };
 
 struct limits_conf {
-	uint64_t header_size; /* whole request head, bytes */
-	uint32_t headers;     /* number of header fields */
-	uint64_t body_size;   /* 0 = unlimited */
+	uint64_t header_size;     /* whole request head, bytes */
+	uint32_t headers;         /* number of header fields */
+	uint64_t body_size;       /* 0 = unlimited */
+	uint32_t h2_max_streams;  /* HTTP/2 streams in flight per connection */
+	uint32_t h2_max_requests; /* HTTP/2 streams per connection, then GOAWAY */
 };
+
+#define CONFIG_H2_STREAMS_MAX 1000
 
 enum health_check_type {
 	HEALTH_CHECK_HTTP,
@@ -227,6 +231,8 @@ struct listener_conf {
 	enum listener_protocol protocol;
 	bool proxy_protocol;           /* connections start with a PROXY v1/v2 header */
 	bool share_port;               /* another lbd may bind the same TCP addresses */
+	bool http2;                    /* http: ALPN h2 with TLS, h2c prior
+					* knowledge without */
 	struct listener_tls_conf *tls; /* NULL: plain TCP */
 	struct cidr *trusted;          /* peers whose X-Forwarded-For names the client */
 	size_t ntrusted;

@@ -159,7 +159,11 @@ void field_listener_tls(struct walk *w, const struct field *f, const struct cnod
 	walk_section(w, f->arg, v, l->tls);
 	if (w->errs->list.count != before || l->tls->ncerts == 0)
 		return; /* the files are only loaded from a well-formed section */
-	l->tls->ctx = tls_listener_new(l->tls, l->protocol == PROTO_HTTP, &err);
+	l->tls->ctx = tls_listener_new(l->tls,
+				       l->protocol != PROTO_HTTP ? TLS_ALPN_NONE :
+				       l->http2                  ? TLS_ALPN_H2 :
+								   TLS_ALPN_HTTP1,
+				       &err);
 	if (!l->tls->ctx)
 		cerr_at(w->errs, error_node(v, &err), "%s", err.msg);
 }

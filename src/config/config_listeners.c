@@ -121,12 +121,17 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 {
 	const struct cnode *routes = cnode_get(v, "routes");
 	const struct cnode *trusted = cnode_get(v, "trusted_proxies");
+	const struct cnode *http2 = cnode_get(v, "http2");
 
 	if (l->protocol == PROTO_TCP && trusted)
 		cerr_at(w->errs, trusted->key,
 			"trusted_proxies applies to http listeners only "
 			"(X-Forwarded-For is an HTTP header); a tcp listener behind a balancer "
 			"can take the client address from proxy_protocol");
+	if (l->protocol == PROTO_TCP && http2)
+		cerr_at(w->errs, http2->key,
+			"http2 applies to http listeners only: a tcp listener relays bytes, "
+			"whatever protocol they carry");
 	if (l->protocol != PROTO_TCP || !routes || routes->kind != CNODE_SEQ || routes->n == 0)
 		return;
 	if (routes->n > 1) {
@@ -244,7 +249,10 @@ void field_listeners(struct walk *w, const struct field *f, const struct cnode *
 	for (size_t i = 0; i < v->n; i++) {
 		struct listener_conf *l = &cfg->listeners[i];
 		l->protocol = PROTO_HTTP;
+		l->http2 = true;
 		walk_section(w, f->arg, v->items[i], l);
+		if (l->protocol == PROTO_TCP)
+			l->http2 = false;
 		check_tcp(w, l, v->items[i]);
 	}
 	u = walk_calloc(w, v, v->n, sizeof(*u));

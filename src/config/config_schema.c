@@ -144,6 +144,10 @@ static const struct field defaults_limit_fields[] = {
 	{ "headers", field_u32, offsetof(struct limits_conf, headers), 1, 1000, NULL, false },
 	{ "body_size", field_size, offsetof(struct limits_conf, body_size), 0, SIZE_MAX_BYTES, NULL,
 	  false },
+	{ "h2_max_streams", field_u32, offsetof(struct limits_conf, h2_max_streams), 1,
+	  CONFIG_H2_STREAMS_MAX, NULL, false },
+	{ "h2_max_requests", field_u32, offsetof(struct limits_conf, h2_max_requests), 1,
+	  UINT32_MAX, NULL, false },
 };
 static const struct section defaults_limits = SECTION(defaults_limit_fields);
 
@@ -184,6 +188,8 @@ static const struct field pool_limit_fields[] = {
 static const struct misplaced pool_limit_misplaced[] = {
 	CLIENT_SIDE("header_size", "limits"),
 	CLIENT_SIDE("headers", "limits"),
+	CLIENT_SIDE("h2_max_streams", "limits"),
+	CLIENT_SIDE("h2_max_requests", "limits"),
 };
 static const struct section pool_limits = SECTION_ELSEWHERE(pool_limit_fields,
 							    pool_limit_misplaced);
@@ -276,6 +282,7 @@ static const struct field listener_fields[] = {
 	  false },
 	{ "proxy_protocol", field_bool, offsetof(struct listener_conf, proxy_protocol), 0, 0, NULL,
 	  false },
+	{ "http2", field_bool, offsetof(struct listener_conf, http2), 0, 0, NULL, false },
 	{ "tls", field_listener_tls, 0, 0, 0, &listener_tls_section, false },
 	{ "share_port", field_bool, offsetof(struct listener_conf, share_port), 0, 0, NULL, false },
 	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },

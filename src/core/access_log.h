@@ -18,8 +18,8 @@
 #ifndef LBD_ACCESS_LOG_H
 #define LBD_ACCESS_LOG_H
 
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 

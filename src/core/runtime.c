@@ -27,6 +27,16 @@ void runtime_unlock(void)
 /* Prometheus's default buckets, with 1 ms and 2.5 ms in front: servers
  * behind a load balancer on the same network often answer in less than
  * 5 ms. */
+const char *const h2_abuse_names[H2_ABUSE_KINDS] = {
+	[H2_ABUSE_RAPID_RESET] = "rapid_reset",
+	[H2_ABUSE_CONTINUATION] = "continuation",
+	[H2_ABUSE_FLOOD] = "flood",
+	[H2_ABUSE_STREAMS] = "streams",
+	[H2_ABUSE_ZERO_WINDOW] = "zero_window",
+	[H2_ABUSE_GLITCHES] = "glitches",
+	[H2_ABUSE_PROTOCOL] = "protocol",
+};
+
 const uint64_t latency_bounds_us[LATENCY_BOUNDS] = {
 	1000,   2500,   5000,    10000,   25000,   50000,    100000,
 	250000, 500000, 1000000, 2500000, 5000000, 10000000,

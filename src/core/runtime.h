@@ -74,6 +74,22 @@ struct server_rt {
 	struct health_rt health; /* active and passive checks */
 };
 
+/* Why lbd ended an HTTP/2 connection before its client did (http2/): one
+ * counter each per listener. */
+enum h2_abuse {
+	H2_ABUSE_RAPID_RESET,  /* streams reset faster than the rate allows */
+	H2_ABUSE_CONTINUATION, /* a header block in too many CONTINUATIONs */
+	H2_ABUSE_FLOOD,        /* SETTINGS, PING or other frames lbd must answer */
+	H2_ABUSE_STREAMS,      /* streams over h2_max_streams, again and again */
+	H2_ABUSE_ZERO_WINDOW,  /* a response stalled on a closed window */
+	H2_ABUSE_GLITCHES,     /* too many refused or reset streams and bad frames */
+	H2_ABUSE_PROTOCOL,     /* a protocol error (bad preface, frame or HPACK) */
+	H2_ABUSE_KINDS,
+};
+
+/* The label of each kind in /metrics and the log. */
+extern const char *const h2_abuse_names[H2_ABUSE_KINDS];
+
 struct listener_rt {
 	char *name;
 	atomic_uint connections;                       /* client connections open, all workers */
@@ -83,6 +99,9 @@ struct listener_rt {
 	 * access-log line is written, TCP connections when they end. */
 	atomic_uint_fast64_t bytes_in;
 	atomic_uint_fast64_t bytes_out;
+	atomic_uint_fast64_t h2_connections;           /* connections that spoke HTTP/2 */
+	atomic_uint_fast64_t h2_streams;               /* HTTP/2 requests answered */
+	atomic_uint_fast64_t h2_abuse[H2_ABUSE_KINDS]; /* connections ended, by why */
 	struct listener_rt *next;
 };
 

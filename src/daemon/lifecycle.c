@@ -39,13 +39,13 @@
 #include "discovery/discovery.h"
 #include "event/grace.h"
 #include "event/worker.h"
-#include "http/http.h"
+#include "http2/http2.h"
 #include "stream/tcp_proxy.h"
 
 /* The protocols, by enum listener_protocol: a listening socket takes the
  * one of its listener. */
 static const struct worker_protocol *const protocols[] = {
-	[PROTO_HTTP] = &http_protocol,
+	[PROTO_HTTP] = &http2_protocol,
 	[PROTO_TCP] = &tcp_protocol,
 };
 

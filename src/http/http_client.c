@@ -216,6 +216,8 @@ void client_process(struct client_conn *c)
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct request_parser *rp = &c->req;
 
+	if (c->h2_sniff && client_h2_preface(c))
+		return;
 	c->in_process = true;
 	while (!c->free_pending && may_parse(c)) {
 		struct evbuffer_iovec v;

@@ -53,5 +53,11 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 void client_free(struct client_conn *c);
 /* Everything was sent: stop writing, discard input for a moment, close. */
 void client_start_linger(struct client_conn *c);
+/* Before the first request of a plain connection: whether its first
+ * bytes are (or may still become) the HTTP/2 connection preface, h2c with
+ * prior knowledge (RFC 9113 §3.3). True means C is not the HTTP/1 side's
+ * to parse: it was handed to the HTTP/2 side (and freed), or the rest of
+ * the preface is awaited. */
+bool client_h2_preface(struct client_conn *c);
 
 #endif

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -43,8 +44,10 @@ void client_free(struct client_conn *c)
 		bufferevent_free(c->bev);
 	request_parser_free(&c->req);
 	http_head_free(&c->ex.resp);
-	atomic_fetch_sub_explicit(&c->lrt->connections, 1, memory_order_relaxed);
-	worker_conn_remove(c->w, &c->link);
+	if (!c->handed_over) {
+		atomic_fetch_sub_explicit(&c->lrt->connections, 1, memory_order_relaxed);
+		worker_conn_remove(c->w, &c->link);
+	}
 	free(c);
 }
 
@@ -211,11 +214,56 @@ static int client_attach(struct client_conn *c, struct bufferevent *bev)
 	return 0;
 }
 
+/* The client speaks HTTP/2: the connection goes to the HTTP/2 side with
+ * BEV and what it has read. */
+static void client_hand_over(struct client_conn *c, struct bufferevent *bev)
+{
+	struct client_handover ho = { .hw = c->hw,
+				      .bev = bev,
+				      .in = c->in,
+				      .lrt = c->lrt,
+				      .link = &c->link };
+
+	io_reader_free(&c->rd);
+	c->bev = NULL;
+	if (c->hw->h2_start(&ho) == 0)
+		c->handed_over = true;
+	else
+		bufferevent_free(bev);
+	client_free(c);
+}
+
+bool client_h2_preface(struct client_conn *c)
+{
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	char buf[sizeof(preface) - 1];
+	size_t n = evbuffer_get_length(in);
+
+	if (n > sizeof(buf))
+		n = sizeof(buf);
+	evbuffer_copyout(in, buf, n);
+	if (memcmp(buf, preface, n) != 0) {
+		c->h2_sniff = false; /* HTTP/1, as ever */
+		return false;
+	}
+	if (n < sizeof(buf))
+		return true;
+	c->h2_sniff = false;
+	client_hand_over(c, c->bev);
+	return true;
+}
+
 /* The connection's start is over (inbound.h): requests may come. */
 static void on_ready(void *arg, struct bufferevent *bev)
 {
 	struct client_conn *c = arg;
 
+	if (c->h2_allowed && c->in.tls && tls_selected_h2(bev)) {
+		client_hand_over(c, bev);
+		return;
+	}
+	c->h2_sniff = c->h2_allowed && !c->in.tls;
 	if (client_attach(c, bev) < 0) {
 		bufferevent_free(bev);
 		client_free(c);
@@ -248,6 +296,7 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 	c->w = w;
 	c->hw = hw;
 	c->lrt = l->rt;
+	c->h2_allowed = l->http2 && hw->h2_start;
 	c->timer = evtimer_new(w->base, on_timer, c);
 	if (!c->timer || inbound_init(&c->in, w, l, fd, peer) < 0) {
 		if (c->timer)

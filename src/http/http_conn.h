@@ -77,12 +77,12 @@ struct exchange_side {
 				   * else the response head goes here
 				   * (with the exchange), http_response.h */
 	struct http_worker *hw;
-	struct listener_rt *lrt;     /* the client's listener, by identity */
-	const struct inbound *in;    /* the client's address, TLS or not */
-	struct request_parser *req;  /* the request being served */
-	struct evbuffer *to_client;  /* where the response goes */
-	const bool *keep_alive;      /* the client connection may stay */
-	bool http2;                  /* the client speaks HTTP/2 */
+	struct listener_rt *lrt;    /* the client's listener, by identity */
+	const struct inbound *in;   /* the client's address, TLS or not */
+	struct request_parser *req; /* the request being served */
+	struct evbuffer *to_client; /* where the response goes */
+	const bool *keep_alive;     /* the client connection may stay */
+	bool http2;                 /* the client speaks HTTP/2 */
 };
 
 struct exchange {
@@ -141,12 +141,30 @@ struct client_conn {
 	bool free_pending;
 	bool read_blocked; /* the server side is full */
 	bool served;       /* a request was answered already */
+	bool h2_allowed;   /* the listener speaks HTTP/2 too */
+	bool h2_sniff;     /* the first bytes may be the h2c preface */
+	bool handed_over;  /* the HTTP/2 side has the connection */
 	struct exchange ex;
+};
+
+/* A client connection that speaks HTTP/2, handed to the HTTP/2 side: its
+ * bufferevent (what was read so far still in its input), its start. */
+struct client_handover {
+	struct http_worker *hw;
+	struct bufferevent *bev;
+	struct inbound in;
+	struct listener_rt *lrt;
+	struct conn_link *link; /* the connection's place in its worker: the
+				 * HTTP/2 side takes it over (and its slot) */
 };
 
 /* The HTTP state of one worker: its worker_protocol context (http.h). */
 struct http_worker {
 	struct worker *w;
+	/* Set when the worker runs the HTTP/2 side (http2/): takes over a
+	 * connection (its link, slot and count in lrt) and returns 0, or -1
+	 * leaving the bufferevent to the caller. */
+	int (*h2_start)(const struct client_handover *ho);
 	struct upstream_pool *pool; /* idle server connections (http_upstream.c) */
 	struct strbuf scratch;      /* for rendering heads, reused */
 	struct http_head_cache head_cache;

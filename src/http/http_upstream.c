@@ -51,10 +51,10 @@ struct upstream_conn {
 	struct bufferevent *bev;
 	struct io_reader rd;
 	struct server_rt *rt;
-	struct lbd_addr addr;  /* where it is connected */
-	const void *tls_id;    /* its pool's TLS settings; NULL: plain */
-	struct exchange *ex;   /* NULL while idle in the pool */
-	bool tls;              /* bev is a TLS bufferevent: it reads
+	struct lbd_addr addr; /* where it is connected */
+	const void *tls_id;   /* its pool's TLS settings; NULL: plain */
+	struct exchange *ex;  /* NULL while idle in the pool */
+	bool tls;             /* bev is a TLS bufferevent: it reads
 				* and writes itself (no io_reader,
 				* no speculative writes) */
 	bool reused;
@@ -478,8 +478,8 @@ static struct upstream_conn *up_new(struct exchange *ex, struct bufferevent *bev
 	up->addr = ex->peer.server->addr;
 	up->tls = pool->tls.enabled;
 	up->tls_id = tls_upstream_pool_identity(&pool->tls);
-	if (!up->tls &&
-	    io_reader_init(&up->rd, up->hw->w->base, bev, 0, up_on_read, up_on_read_event, up) < 0) {
+	if (!up->tls && io_reader_init(&up->rd, up->hw->w->base, bev, 0, up_on_read,
+				       up_on_read_event, up) < 0) {
 		io_reader_free(&up->rd);
 		free(up);
 		return NULL;
@@ -586,9 +586,9 @@ static void peer_failed(struct peer *p, int status)
 	struct exchange *ex = exchange_of(p);
 
 	ex->side.ops->failed(ex, status,
-			       status == 503 ? ACCESS_TERM_NO_SERVER :
-			       status == 504 ? ACCESS_TERM_CONNECT_TIMEOUT :
-					       ACCESS_TERM_CONNECT_FAILED);
+			     status == 503 ? ACCESS_TERM_NO_SERVER :
+			     status == 504 ? ACCESS_TERM_CONNECT_TIMEOUT :
+					     ACCESS_TERM_CONNECT_FAILED);
 }
 
 static const struct peer_ops exchange_peer_ops = {

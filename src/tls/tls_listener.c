@@ -226,17 +226,21 @@ static int add_names(struct tls_sni *names, X509 *x, size_t i)
 			   (size_t)ASN1_STRING_length(cn), i);
 }
 
+/* The server's preference, in ALPN's wire form. */
+static const unsigned char alpn_h1[] = "\x08http/1.1";
+static const unsigned char alpn_h2[] = "\x02h2\x08http/1.1";
+
 static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		       const unsigned char *in, unsigned int inlen, void *arg)
 {
-	static const unsigned char h1[] = "\x08http/1.1";
+	const unsigned char *ours = arg;
+	unsigned int len = ours == alpn_h2 ? sizeof(alpn_h2) - 1 : sizeof(alpn_h1) - 1;
 	unsigned char *sel;
 
-	(void)ssl, (void)arg;
-	/* A client offering only other protocols (h2 alone) still gets a
-	 * handshake, without ALPN: it may speak HTTP/1.1 anyway. */
-	if (SSL_select_next_proto(&sel, outlen, h1, sizeof(h1) - 1, in, inlen) !=
-	    OPENSSL_NPN_NEGOTIATED)
+	(void)ssl;
+	/* A client offering only other protocols still gets a handshake,
+	 * without ALPN: it may speak HTTP/1.1 anyway. */
+	if (SSL_select_next_proto(&sel, outlen, ours, len, in, inlen) != OPENSSL_NPN_NEGOTIATED)
 		return SSL_TLSEXT_ERR_NOACK;
 	*out = sel;
 	return SSL_TLSEXT_ERR_OK;
@@ -255,8 +259,8 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
 }
 
 /* A context for one certificate, with every setting of CONF. */
-static SSL_CTX *ctx_new(const struct listener_tls_conf *conf, bool http, struct pair *p, size_t i,
-			struct tls_load_error *err)
+static SSL_CTX *ctx_new(const struct listener_tls_conf *conf, enum tls_alpn alpn, struct pair *p,
+			size_t i, struct tls_load_error *err)
 {
 	static const unsigned char sid_ctx[] = "lbd";
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -290,8 +294,9 @@ static SSL_CTX *ctx_new(const struct listener_tls_conf *conf, bool http, struct 
 		     conf->ciphersuites);
 		goto bad;
 	}
-	if (http)
-		SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
+	if (alpn != TLS_ALPN_NONE)
+		SSL_CTX_set_alpn_select_cb(ctx, select_alpn,
+					   (void *)(alpn == TLS_ALPN_H2 ? alpn_h2 : alpn_h1));
 	if (conf->session_tickets && tls_tickets_attach(ctx) < 0) {
 		fail(err, TLS_PART_OTHER, i, "cannot set up session tickets (%s)", ssl_reason());
 		goto bad;
@@ -307,7 +312,7 @@ bad:
 	return NULL;
 }
 
-struct tls_listener *tls_listener_new(const struct listener_tls_conf *conf, bool http,
+struct tls_listener *tls_listener_new(const struct listener_tls_conf *conf, enum tls_alpn alpn,
 				      struct tls_load_error *err)
 {
 	struct tls_listener *t = calloc(1, sizeof(*t));
@@ -327,7 +332,7 @@ struct tls_listener *tls_listener_new(const struct listener_tls_conf *conf, bool
 			pair_free(&p);
 			goto bad;
 		}
-		s->ctxs[i] = ctx_new(conf, http, &p, i, err);
+		s->ctxs[i] = ctx_new(conf, alpn, &p, i, err);
 		int named = s->ctxs[i] ? add_names(&s->names, p.cert, i) : 0;
 		pair_free(&p);
 		if (!s->ctxs[i])
@@ -423,4 +428,16 @@ void tls_close_notify(struct bufferevent *bev)
 
 	if (ssl && SSL_is_init_finished(ssl))
 		SSL_shutdown(ssl);
+}
+
+bool tls_selected_h2(struct bufferevent *bev)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	const unsigned char *proto = NULL;
+	unsigned int len = 0;
+
+	if (!ssl)
+		return false;
+	SSL_get0_alpn_selected(ssl, &proto, &len);
+	return len == 2 && proto[0] == 'h' && proto[1] == '2';
 }

@@ -43,14 +43,24 @@ struct tls_load_error {
 
 struct tls_listener;
 
-/* Load every certificate and key of CONF and build the contexts; HTTP
- * selects http/1.1 by ALPN. Returns NULL with ERR filled. */
-struct tls_listener *tls_listener_new(const struct listener_tls_conf *conf, bool http,
+/* What a listener offers by ALPN (RFC 7301). */
+enum tls_alpn {
+	TLS_ALPN_NONE,  /* tcp: no protocol is named */
+	TLS_ALPN_HTTP1, /* http/1.1 */
+	TLS_ALPN_H2,    /* h2 first, then http/1.1 */
+};
+
+/* Load every certificate and key of CONF and build the contexts, which
+ * select a protocol by ALPN as ALPN says. Returns NULL with ERR filled. */
+struct tls_listener *tls_listener_new(const struct listener_tls_conf *conf, enum tls_alpn alpn,
 				      struct tls_load_error *err);
 void tls_listener_free(struct tls_listener *t);
 
 struct bufferevent;
 struct event_base;
+
+/* Whether the handshake on BEV (a TLS bufferevent) selected h2. */
+bool tls_selected_h2(struct bufferevent *bev);
 
 /* A new server-side SSL on the listener's contexts, or NULL. */
 SSL *tls_listener_ssl(const struct tls_listener *t);
