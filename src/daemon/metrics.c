@@ -101,6 +101,39 @@ static uint64_t listener_bytes_out(const struct listener_rt *rt)
 	return atomic_load_explicit(&rt->bytes_out, memory_order_relaxed);
 }
 
+static uint64_t listener_h2_connections(const struct listener_rt *rt)
+{
+	return atomic_load_explicit(&rt->h2_connections, memory_order_relaxed);
+}
+
+static uint64_t listener_h2_streams(const struct listener_rt *rt)
+{
+	return atomic_load_explicit(&rt->h2_streams, memory_order_relaxed);
+}
+
+/* HTTP/2 connections lbd ended for abuse, one series per reason. */
+static void write_h2_abuse(struct strbuf *sb, const struct config *cfg)
+{
+	static const char name[] = "lbd_listener_http2_abuse_total";
+
+	prom_family(sb, name, PROM_COUNTER,
+		    "HTTP/2 connections lbd ended with GOAWAY because the client abused them, by "
+		    "reason: rapid_reset, continuation, flood (SETTINGS, PING), streams, "
+		    "zero_window, glitches (refused, reset or malformed streams), protocol.");
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		const struct listener_conf *lc = &cfg->listeners[i];
+		if (lc->protocol != PROTO_HTTP)
+			continue;
+		for (unsigned k = 0; k < H2_ABUSE_KINDS; k++) {
+			struct prom_label l[2] = { { "listener", lc->name },
+						   { "reason", h2_abuse_names[k] } };
+			prom_sample(sb, name, l, 2,
+				    atomic_load_explicit(&lc->rt->h2_abuse[k],
+							 memory_order_relaxed));
+		}
+	}
+}
+
 static void write_listeners(struct strbuf *sb, const struct config *cfg)
 {
 	static const struct {
@@ -124,6 +157,13 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 		  "Bytes sent to clients: HTTP responses, head and body; TCP connections when "
 		  "they end.",
 		  PROM_COUNTER, listener_bytes_out },
+		{ "lbd_listener_http2_connections_total",
+		  "Client connections that spoke HTTP/2 (ALPN h2, or the h2c preface).",
+		  PROM_COUNTER, listener_h2_connections },
+		{ "lbd_listener_http2_requests_total",
+		  "HTTP/2 requests (streams) answered on the listener; they are counted in "
+		  "lbd_listener_requests_total too.",
+		  PROM_COUNTER, listener_h2_streams },
 	};
 
 	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
@@ -137,6 +177,7 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 				write_codes(sb, &l, 1, fams[f].name, lc->rt->answered);
 		}
 	}
+	write_h2_abuse(sb, cfg);
 }
 
 static void write_pools(struct strbuf *sb, const struct config *cfg)
