@@ -76,7 +76,6 @@ HOSTILE_REQUESTS = [
     ("absolute-form-other-scheme", b"GET ftp://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n"),
     ("asterisk-form-not-options", b"GET * HTTP/1.1\r\nHost: example.com\r\n\r\n"),
     ("connect-method", b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 405),
-    ("http2-preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
     ("http-version-2", b"GET /s HTTP/2.0\r\nHost: example.com\r\n\r\n", 505),
     ("host-missing-http11", b"GET /s HTTP/1.1\r\n\r\n"),
     ("host-twice", b"GET /s HTTP/1.1\r\nHost: a.example.com\r\nHost: b.example.com\r\n\r\n"),

@@ -187,8 +187,26 @@ class TlsTest(LbdTestCase):
             with tls_connect(port, client_context(self.pki, verify_name=False), name) as s:
                 self.assertEqual(subject_cn(s), "a.test", name)
 
-    def test_alpn_selects_http11(self):
+    def test_alpn_selects_h2_then_http11(self):
         lbd, port, b = self.start_tls()
+        ctx = client_context(self.pki, alpn=["h2", "http/1.1"])
+        with tls_connect(port, ctx, "a.test") as s:
+            self.assertEqual(s.selected_alpn_protocol(), "h2")
+        ctx = client_context(self.pki, alpn=["http/1.1"])
+        with tls_connect(port, ctx, "a.test") as s:
+            self.assertEqual(s.selected_alpn_protocol(), "http/1.1")
+            self.assertEqual(get(s)[0], 200)
+        ctx = client_context(self.pki, alpn=["spdy/3"])
+        with tls_connect(port, ctx, "a.test") as s:
+            self.assertIsNone(s.selected_alpn_protocol())
+
+    def test_alpn_without_http2(self):
+        b = self.backends.http("b1")
+        port = free_port()
+        lst = listener("web", port, "p")
+        lst["http2"] = False
+        lst["tls"] = {"certificates": [self.a, self.b, self.c]}
+        lbd = self.start_lbd(config([lst], [pool("p", [b])]))
         ctx = client_context(self.pki, alpn=["h2", "http/1.1"])
         with tls_connect(port, ctx, "a.test") as s:
             self.assertEqual(s.selected_alpn_protocol(), "http/1.1")
@@ -196,6 +214,18 @@ class TlsTest(LbdTestCase):
         ctx = client_context(self.pki, alpn=["h2"])
         with tls_connect(port, ctx, "a.test") as s:
             self.assertIsNone(s.selected_alpn_protocol())
+
+    def test_curl_http2_over_tls(self):
+        lbd, port, b = self.start_tls()
+        out = subprocess.run(["curl", "-s", "--http2", "--cacert", self.pki.ca,
+                              "--resolve", "a.test:%d:127.0.0.1" % port, "-o", "/dev/null",
+                              "-w", "%{http_version} %{http_code}",
+                              "https://a.test:%d/" % port],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.stdout, "2 200")
+        req = b.wait_requests(1)[0]
+        self.assertEqual(req.header("x-forwarded-proto"), "https")
+        self.assertEqual(lbd.access_lines(count=1)[0]["protocol"], "HTTP/2.0")
 
     def test_curl_https_and_forwarded_proto(self):
         lbd, port, b = self.start_tls()
