@@ -42,6 +42,12 @@ enum listener_protocol {
 	PROTO_TCP,
 };
 
+/* What a pool's servers speak (pools[].protocol). */
+enum pool_protocol {
+	POOL_HTTP1, /* HTTP/1.1, pooled keep-alive connections */
+	POOL_H2,    /* HTTP/2 (h2c, or ALPN h2 with tls): multiplexed */
+};
+
 enum balance_algo {
 	BALANCE_ROUND_ROBIN,
 	BALANCE_LEAST_CONN,
@@ -193,6 +199,7 @@ struct discovery_conf {
 struct pool_conf {
 	char *name;
 	enum balance_algo balance;
+	enum pool_protocol protocol;
 	/* Inherited from defaults; a pool may override connect, server and
 	 * tunnel timeouts, retries and limits.body_size. The client-side
 	 * values (header, client_idle, drain, header_size, headers) apply

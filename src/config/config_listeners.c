@@ -143,6 +143,11 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 	const struct cnode *match = cnode_get(routes->items[0], "match");
 	if (match)
 		cerr_at(w->errs, match->key, "tcp listeners route by pool only");
+	if (l->nroutes && l->routes[0].pool && l->routes[0].pool->protocol == POOL_H2)
+		cerr_at(w->errs, routes->items[0],
+			"pool %s speaks h2: a tcp listener relays bytes, it needs a pool of "
+			"protocol http1",
+			l->routes[0].pool->name);
 	const struct pool_conf *p = l->routes ? l->routes[0].pool : NULL;
 	const struct cnode *ref = cnode_get(routes->items[0], "pool");
 	if (!p || !ref)

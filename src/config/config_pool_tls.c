@@ -111,6 +111,7 @@ void config_build_pool_tls(struct walk *w, struct pool_conf *p, const struct cno
 	for (size_t i = 0; i < p->nservers; i++)
 		targets[i] = (struct tls_upstream_target){ p->servers[i].name,
 							   &p->servers[i].addr };
+	p->tls.alpn_h2 = p->protocol == POOL_H2;
 	rc = tls_upstream_build(&p->tls, targets, p->nservers, &key, why, sizeof(why));
 	free(targets);
 	if (rc == 0)

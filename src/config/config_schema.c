@@ -40,6 +40,11 @@ static const struct enum_name protocols[] = {
 	{ "tcp", PROTO_TCP },
 	{ NULL, 0 },
 };
+static const struct enum_name pool_protocols[] = {
+	{ "http1", POOL_HTTP1 },
+	{ "h2", POOL_H2 },
+	{ NULL, 0 },
+};
 static const struct enum_name balances[] = {
 	{ "round_robin", BALANCE_ROUND_ROBIN }, { "least_conn", BALANCE_LEAST_CONN },
 	{ "ip_hash", BALANCE_IP_HASH },         { "sticky_cookie", BALANCE_STICKY_COOKIE },
@@ -240,6 +245,8 @@ static const struct section pool_tls_section = SECTION(pool_tls_fields);
 static const struct field pool_fields[] = {
 	{ "name", field_name, offsetof(struct pool_conf, name), 0, 0, NULL, true },
 	{ "balance", field_enum, offsetof(struct pool_conf, balance), 0, 0, balances, false },
+	{ "protocol", field_enum, offsetof(struct pool_conf, protocol), 0, 0, pool_protocols,
+	  false },
 	{ "hash_key", field_hash_key, 0, 0, 0, NULL, false },
 	{ "sticky", field_sticky, offsetof(struct pool_conf, sticky), 0, 0, &sticky_section,
 	  false },

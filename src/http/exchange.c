@@ -16,6 +16,7 @@
 #include "http/cookie.h"
 #include "http/http_conn.h"
 #include "http/http_request.h"
+#include "http/http_rewrite.h"
 #include "util/clock.h"
 
 /* The side's listener in CFG, found by identity: after a reload it may sit
@@ -127,6 +128,31 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	return 0;
 }
 
+const struct set_cookie *exchange_sticky_cookie(const struct exchange *ex, struct set_cookie *sc,
+						char *value)
+{
+	size_t len;
+
+	/* A sticky pool's response carries a cookie when the client sent
+	 * none, one that names another server (it was placed anew), or one
+	 * under the previous secret (it moves to the current one). The value
+	 * is copied: the balancer data may be replaced before the response
+	 * comes. */
+	if (ex->pool->balance != BALANCE_STICKY_COOKIE || !ex->peer.server)
+		return NULL;
+	len = balance_sticky_value(ex->pool, ex->peer.server, value);
+	if (len == 0 || (ex->peer.cookie && ex->peer.cookie_len == len &&
+			 memcmp(ex->peer.cookie, value, len) == 0))
+		return NULL;
+	*sc = (struct set_cookie){
+		.name = ex->pool->sticky.cookie,
+		.value = value,
+		.max_age_s = ex->pool->sticky.max_age_ms / 1000,
+		.secure = ex->side.in->tls, /* SPEC §4: Secure on TLS listeners */
+	};
+	return sc;
+}
+
 void exchange_log_refusal(const struct exchange *ex, int status, const char *why)
 {
 	const char *client = ex->client ? ex->client : ex->side.in->peer_ip;
@@ -201,10 +227,100 @@ void exchange_end(struct exchange *ex, bool upstream_reusable)
 		config_unref(ex->cfg);
 	free(ex->head_out);
 	struct exchange_side side = ex->side;
-	struct http_head resp = ex->resp;
+	struct http_head resp = ex->resp, trailers = ex->trailers;
 	memset(ex, 0, sizeof(*ex));
 	ex->side = side;
 	ex->resp = resp;
+	ex->trailers = trailers;
 	ex->upstream_us = -1;
 	http_head_reset(&ex->resp);
+	http_head_reset(&ex->trailers);
+}
+
+/* --- a response from a server that does not speak HTTP/1 ----------------- */
+
+/* Bytes queued on to_client since BEFORE count as sent to the client. */
+static void count_out(struct exchange *ex, size_t before)
+{
+	ex->bytes_out += evbuffer_get_length(ex->side.to_client) - before;
+}
+
+int exchange_response_head(struct exchange *ex, int status, int64_t content_length, bool whole)
+{
+	const struct request_parser *req = ex->side.req;
+	struct set_cookie sc;
+	char value[STICKY_VALUE_MAX + 1];
+	bool no_body = ex->is_head || status == 204 || status == 304;
+	struct response_out out = {
+		.status = status,
+		.declared_length = no_body ? content_length : -1,
+		.client_minor = req->p.http_minor,
+		.set_cookie = exchange_sticky_cookie(ex, &sc, value),
+	};
+	size_t before = evbuffer_get_length(ex->side.to_client);
+	int rc;
+
+	if (whole && !no_body && content_length < 0)
+		content_length = 0;
+	if (no_body || (whole && ex->side.head_fn))
+		out.body = BODY_NONE;
+	else if (ex->side.head_fn)
+		out.body = BODY_EOF; /* the payload as it is: the client frames it */
+	else if (content_length >= 0)
+		out.body = BODY_LENGTH, out.content_length = (uint64_t)content_length;
+	else
+		out.body = req->p.http_minor >= 1 ? BODY_CHUNKED : BODY_EOF;
+	out.keep_alive = *ex->side.keep_alive && out.body != BODY_EOF && req->complete;
+	ex->resp_body = out.body;
+	if (ex->side.head_fn) {
+		rc = ex->side.head_fn(ex, &ex->resp, &out);
+	} else {
+		struct strbuf *sb = &ex->side.hw->scratch;
+		sb->len = 0;
+		rc = http_response_write(sb, &ex->resp, &out);
+		if (rc == 0)
+			rc = evbuffer_add(ex->side.to_client, sb->data, sb->len);
+		sb->failed = false;
+	}
+	if (rc < 0)
+		return -1;
+	count_out(ex, before);
+	ex->status = status;
+	ex->resp_started = true;
+	return 0;
+}
+
+int exchange_response_body(struct exchange *ex, const void *data, size_t len)
+{
+	size_t before = evbuffer_get_length(ex->side.to_client);
+
+	if (body_write(ex->side.to_client, ex->resp_body, data, len) < 0)
+		return -1;
+	count_out(ex, before);
+	return 0;
+}
+
+int exchange_response_end(struct exchange *ex)
+{
+	struct evbuffer *out = ex->side.to_client;
+	const struct http_head *t = &ex->trailers;
+	size_t before = evbuffer_get_length(out);
+
+	if (ex->side.ops->trailers)
+		return t->nfields ? ex->side.ops->trailers(ex, t) : 0;
+	if (ex->resp_body != BODY_CHUNKED || !t->nfields)
+		return body_finish(out, ex->resp_body);
+	/* HTTP/1.1 carries trailer fields after the last chunk (RFC 9112
+	 * §7.1.2). */
+	evbuffer_add(out, "0\r\n", 3);
+	for (uint32_t i = 0; i < t->nfields; i++) {
+		const struct http_field *f = &t->fields[i];
+		evbuffer_add(out, t->buf + f->name_off, f->name_len);
+		evbuffer_add(out, ": ", 2);
+		evbuffer_add(out, http_field_value(t, f), f->value_len);
+		evbuffer_add(out, "\r\n", 2);
+	}
+	int rc = evbuffer_add(out, "\r\n", 2);
+	count_out(ex, before);
+	return rc;
 }

@@ -44,6 +44,7 @@ void client_free(struct client_conn *c)
 		bufferevent_free(c->bev);
 	request_parser_free(&c->req);
 	http_head_free(&c->ex.resp);
+	http_head_free(&c->ex.trailers);
 	if (!c->handed_over) {
 		atomic_fetch_sub_explicit(&c->lrt->connections, 1, memory_order_relaxed);
 		worker_conn_remove(c->w, &c->link);

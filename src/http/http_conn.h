@@ -48,6 +48,19 @@ enum client_state {
 struct exchange;
 struct upstream_conn;
 struct upstream_pool;
+struct h2_upstream_stream;
+
+/* The server side of an exchange, by what the pool's servers speak:
+ * HTTP/1.1 (http_upstream.c) or HTTP/2 (http2/h2_upstream.c). The client
+ * side calls it through the upstream_*() functions below. */
+struct upstream_ops {
+	void (*dispatch)(struct exchange *ex);
+	void (*detach)(struct exchange *ex, bool reusable);
+	void (*client_drained)(struct exchange *ex);
+	void (*flush)(struct exchange *ex);
+	void (*request_sent)(struct exchange *ex);
+	struct evbuffer *(*output)(struct exchange *ex);
+};
 
 /* What the server side reports to the client side of an exchange. */
 struct exchange_ops {
@@ -63,6 +76,10 @@ struct exchange_ops {
 	void (*done)(struct exchange *ex, bool server_reusable, bool closes_client);
 	/* A 101 went to the client: the connection becomes a tunnel. */
 	void (*upgraded)(struct exchange *ex, struct bufferevent *server_bev);
+	/* The response's trailer fields (an HTTP/2 server's, gRPC status)
+	 * for a client that takes them as fields (an HTTP/2 stream); NULL
+	 * for a client that reads them in the last chunk. Returns 0 or -1. */
+	int (*trailers)(struct exchange *ex, const struct http_head *trailers);
 	/* The server connection took the request bytes queued for it. */
 	void (*drained)(struct exchange *ex);
 	/* Response bytes were queued on the exchange's to_client: send them. */
@@ -90,12 +107,14 @@ struct exchange {
 	struct config *cfg; /* the generation serving it; one ref */
 	const struct listener_conf *listener;
 	struct pool_conf *pool;
-	struct peer peer; /* the server it is assigned to, and
+	struct peer peer;                    /* the server it is assigned to, and
 			   * what the balancer hashes (key,
 			   * cookie: in the client's head) */
-	struct upstream_conn *up;
-	const char *client;                /* the client address of this request */
-	char client_buf[INET6_ADDRSTRLEN]; /* (NULL: the connection's peer_ip) */
+	const struct upstream_ops *upstream; /* set by upstream_dispatch() */
+	struct upstream_conn *up;            /* HTTP/1.1 servers */
+	struct h2_upstream_stream *up2;      /* HTTP/2 servers */
+	const char *client;                  /* the client address of this request */
+	char client_buf[INET6_ADDRSTRLEN];   /* (NULL: the connection's peer_ip) */
 
 	char *head_out;      /* rewritten request head, kept for */
 	size_t head_out_len; /* a retry on another server */
@@ -110,9 +129,12 @@ struct exchange {
 			  * stale */
 
 	struct http_head resp;               /* the response head's storage */
+	struct http_head trailers;           /* an HTTP/2 server's trailer fields */
 	int status;                          /* what the client got: the server's,
 					      * or lbd's own answer */
 	bool resp_started;                   /* a response head went to the client */
+	enum body_mode resp_body;            /* its framing towards the client
+					      * (exchange_response_head()) */
 	enum access_termination termination; /* how it ended, for the log */
 
 	struct timespec start_real;
@@ -165,6 +187,10 @@ struct http_worker {
 	 * connection (its link, slot and count in lrt) and returns 0, or -1
 	 * leaving the bufferevent to the caller. */
 	int (*h2_start)(const struct client_handover *ho);
+	/* Set by the same: the server side for pools of protocol h2, and its
+	 * per-worker state. */
+	const struct upstream_ops *h2_upstream;
+	struct h2_upstream_pool *h2_pool;
 	struct upstream_pool *pool; /* idle server connections (http_upstream.c) */
 	struct strbuf scratch;      /* for rendering heads, reused */
 	struct http_head_cache head_cache;
@@ -180,13 +206,41 @@ void upstream_pool_close_idle(struct upstream_pool *pool);
 void upstream_pool_close_unavailable(struct upstream_pool *pool);
 void upstream_pool_free(struct upstream_pool *pool);
 
-/* http_upstream.c, called by the client side. */
+/* Called by the client side; http_upstream.c. */
+
+/* Reach a server of the exchange's pool and send the request: with
+ * HTTP/1.1, or HTTP/2 for a pool of protocol h2. */
 void upstream_dispatch(struct exchange *ex);
+/* Done with the server side (its connection kept for others when
+ * REUSABLE). */
 void upstream_detach(struct exchange *ex, bool reusable);
+/* The client took response bytes: the server side may read on. */
 void upstream_client_drained(struct exchange *ex);
+/* Request body bytes were queued on upstream_output(): send them. */
 void upstream_flush(struct exchange *ex);
+/* The whole request was queued. */
 void upstream_request_sent(struct exchange *ex);
+/* Where the request body goes, framed as the request parser frames it. */
 struct evbuffer *upstream_output(struct exchange *ex);
+/* The HTTP/1.1 server side. */
+extern const struct upstream_ops http1_upstream_ops;
+
+/* exchange.c: a response from a server that does not speak HTTP/1 (an
+ * HTTP/2 server), given to the client as its side takes it. */
+
+/* The final head, in ex->resp (STATUS, CONTENT_LENGTH or -1); WHOLE: it
+ * is the whole response (no body follows: HTTP/2's END_STREAM on it, as in
+ * gRPC's trailers-only answers). Returns 0, or -1 when it cannot be sent
+ * (a 502 is due). */
+int exchange_response_head(struct exchange *ex, int status, int64_t content_length, bool whole);
+/* LEN bytes of the body. */
+int exchange_response_body(struct exchange *ex, const void *data, size_t len);
+/* The end of the body, with ex->trailers (possibly empty). */
+int exchange_response_end(struct exchange *ex);
+/* The sticky cookie the response carries (a sticky pool's client without
+ * a valid one), in SC with its value in VALUE; or NULL. */
+const struct set_cookie *exchange_sticky_cookie(const struct exchange *ex, struct set_cookie *sc,
+						char *value);
 
 /* exchange.c: what every client side does with an exchange. */
 

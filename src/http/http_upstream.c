@@ -258,29 +258,6 @@ static struct evbuffer *client_out(struct exchange *ex)
 	return ex->side.to_client;
 }
 
-/* A sticky pool's response carries a cookie when the client sent none,
- * one that names another server (it was placed anew), or one under the
- * previous secret (it moves to the current one). The value is copied: the
- * balancer data may be replaced before the response comes. */
-static const struct set_cookie *sticky_cookie(struct exchange *ex, struct upstream_conn *up)
-{
-	size_t len;
-
-	if (ex->pool->balance != BALANCE_STICKY_COOKIE || !ex->peer.server)
-		return NULL;
-	len = balance_sticky_value(ex->pool, ex->peer.server, up->sticky_value);
-	if (len == 0 || (ex->peer.cookie && ex->peer.cookie_len == len &&
-			 memcmp(ex->peer.cookie, up->sticky_value, len) == 0))
-		return NULL;
-	up->sticky = (struct set_cookie){
-		.name = ex->pool->sticky.cookie,
-		.value = up->sticky_value,
-		.max_age_s = ex->pool->sticky.max_age_ms / 1000,
-		.secure = ex->side.in->tls, /* SPEC §4: Secure on TLS listeners */
-	};
-	return &up->sticky;
-}
-
 /* What the parser relayed becomes the exchange's record (one way): its
  * status, whether a head went out, the bytes the client got. */
 static void record_response(struct exchange *ex, struct response_parser *rp)
@@ -399,7 +376,7 @@ static void set_server_timeouts(struct exchange *ex)
 	up_timeouts(ex->up, ex->side.req->complete ? &tv : NULL, &tv);
 }
 
-void upstream_request_sent(struct exchange *ex)
+static void h1_request_sent(struct exchange *ex)
 {
 	if (ex->up)
 		set_server_timeouts(ex);
@@ -518,7 +495,7 @@ static void attach(struct exchange *ex, struct upstream_conn *up)
 	up->rp.req_complete = &ex->side.req->complete;
 	up->rp.client_keep_alive = ex->side.keep_alive;
 	up->rp.client_minor = ex->side.req->p.http_minor;
-	up->rp.set_cookie = sticky_cookie(ex, up);
+	up->rp.set_cookie = exchange_sticky_cookie(ex, &up->sticky, up->sticky_value);
 	if (ex->side.head_fn) {
 		up->rp.head_fn = ex->side.head_fn;
 		up->rp.head_arg = ex;
@@ -597,7 +574,7 @@ static const struct peer_ops exchange_peer_ops = {
 	.failed = peer_failed,
 };
 
-void upstream_dispatch(struct exchange *ex)
+static void h1_dispatch(struct exchange *ex)
 {
 	ex->peer.base = ex->side.hw->w->base;
 	ex->peer.pool = ex->pool;
@@ -605,7 +582,7 @@ void upstream_dispatch(struct exchange *ex)
 	peer_connect(&ex->peer);
 }
 
-void upstream_detach(struct exchange *ex, bool reusable)
+static void h1_detach(struct exchange *ex, bool reusable)
 {
 	struct upstream_conn *up = ex->up;
 
@@ -620,7 +597,7 @@ void upstream_detach(struct exchange *ex, bool reusable)
 		up_free(up);
 }
 
-void upstream_client_drained(struct exchange *ex)
+static void h1_client_drained(struct exchange *ex)
 {
 	struct upstream_conn *up = ex->up;
 
@@ -631,13 +608,62 @@ void upstream_client_drained(struct exchange *ex)
 	relay_response(ex);
 }
 
-void upstream_flush(struct exchange *ex)
+static void h1_flush(struct exchange *ex)
 {
 	if (!ex->up->tls)
 		io_flush(ex->up->bev);
 }
 
-struct evbuffer *upstream_output(struct exchange *ex)
+static struct evbuffer *h1_output(struct exchange *ex)
 {
 	return bufferevent_get_output(ex->up->bev);
+}
+
+const struct upstream_ops http1_upstream_ops = {
+	.dispatch = h1_dispatch,
+	.detach = h1_detach,
+	.client_drained = h1_client_drained,
+	.flush = h1_flush,
+	.request_sent = h1_request_sent,
+	.output = h1_output,
+};
+
+/* --- the server side, whatever it speaks ------------------------------------ */
+
+void upstream_dispatch(struct exchange *ex)
+{
+	const struct upstream_ops *ops = &http1_upstream_ops;
+
+	if (ex->pool->protocol == POOL_H2 && ex->side.hw->h2_upstream)
+		ops = ex->side.hw->h2_upstream;
+	ex->upstream = ops;
+	ops->dispatch(ex);
+}
+
+void upstream_detach(struct exchange *ex, bool reusable)
+{
+	if (ex->upstream)
+		ex->upstream->detach(ex, reusable);
+}
+
+void upstream_client_drained(struct exchange *ex)
+{
+	if (ex->upstream)
+		ex->upstream->client_drained(ex);
+}
+
+void upstream_flush(struct exchange *ex)
+{
+	ex->upstream->flush(ex);
+}
+
+void upstream_request_sent(struct exchange *ex)
+{
+	if (ex->upstream)
+		ex->upstream->request_sent(ex);
+}
+
+struct evbuffer *upstream_output(struct exchange *ex)
+{
+	return ex->upstream->output(ex);
 }

@@ -119,7 +119,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 		return refuse(rp, 413, "request body larger than limits.body_size");
 	if (rp->body == BODY_CHUNKED && chunk_guard_body(&rp->cg, at, len, rp->chunk_end) < 0)
 		return refuse(rp, 400, "no CRLF after chunk data");
-	return body_write(rp->out, rp->body, at, len);
+	return body_write(rp->out, rp->raw_out ? BODY_EOF : rp->body, at, len);
 }
 
 static int on_chunk_header(llhttp_t *p)
@@ -142,7 +142,7 @@ static int on_message_complete(llhttp_t *p)
 		rp->skipped = true;
 		return HPE_PAUSED;
 	}
-	body_finish(rp->out, rp->body);
+	body_finish(rp->out, rp->raw_out ? BODY_EOF : rp->body);
 	rp->complete = true;
 	return HPE_PAUSED;
 }
@@ -437,6 +437,7 @@ void request_parser_next(struct request_parser *rp)
 	rp->discarding = !rp->complete;
 	rp->method = NULL;
 	rp->body = BODY_NONE;
+	rp->raw_out = false;
 	rp->body_size = 0;
 	rp->body_bytes = 0;
 	rp->started = false;

@@ -38,6 +38,8 @@ struct request_parser {
 	uint64_t header_size; /* bytes of a head, raw and stored */
 	uint32_t headers;     /* fields of a head */
 	struct evbuffer *out; /* towards the server */
+	bool raw_out;         /* the body goes to OUT unframed (an HTTP/2
+			       * server frames it itself) */
 
 	/* What the request said, until request_parser_next(). */
 	const char *method;  /* NULL until its head is complete (in HEAD) */

@@ -301,6 +301,27 @@ void h2_stream_end(struct h2_stream *s)
 
 /* --- the response ------------------------------------------------------------ */
 
+/* The trailer fields kept by h2_trailers(), after the last DATA frame
+ * (gRPC's status). Returns 0, or -1 (the stream then just ends). */
+static int stream_submit_trailers(struct h2_stream *s)
+{
+	nghttp2_nv *nv = calloc(s->ntrailers, sizeof(*nv));
+	const char *p = s->trailers.data;
+	int rc;
+
+	if (!nv)
+		return -1;
+	for (uint32_t i = 0; i < s->ntrailers; i++) {
+		size_t nlen = strlen(p), vlen = strlen(p + nlen + 1);
+		nv[i] = (nghttp2_nv){ (uint8_t *)p, (uint8_t *)p + nlen + 1, nlen, vlen,
+				      NGHTTP2_NV_FLAG_NONE };
+		p += nlen + vlen + 2;
+	}
+	rc = nghttp2_submit_trailer(s->conn->session, s->id, nv, s->ntrailers);
+	free(nv);
+	return rc == 0 ? 0 : -1;
+}
+
 /* The response body for DATA frames, as far as it has come. */
 static ssize_t stream_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
 			   uint32_t *flags, nghttp2_data_source *source, void *user_data)
@@ -314,8 +335,11 @@ static ssize_t stream_read(nghttp2_session *session, int32_t id, uint8_t *buf, s
 		s->deferred = true;
 		return NGHTTP2_ERR_DEFERRED;
 	}
-	if (s->resp_complete && evbuffer_get_length(s->out) == 0)
+	if (s->resp_complete && evbuffer_get_length(s->out) == 0) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		if (s->ntrailers && stream_submit_trailers(s) == 0)
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	}
 	return n > 0 ? n : 0;
 }
 
@@ -415,6 +439,26 @@ static void h2_done(struct exchange *ex, bool server_reusable, bool closes_clien
 	h2_conn_flush(s->conn);
 }
 
+/* An HTTP/2 server's trailer fields: kept until the body is out (their
+ * values hold no NUL: nghttp2 checked them). */
+static int h2_trailers(struct exchange *ex, const struct http_head *t)
+{
+	struct h2_stream *s = stream_of(ex);
+
+	for (uint32_t i = 0; i < t->nfields; i++) {
+		const struct http_field *f = &t->fields[i];
+		if (http_is_hop_by_hop(t, f))
+			continue;
+		if (!lower_copy(&s->trailers, t->buf + f->name_off, f->name_len))
+			return -1;
+		strbuf_add(&s->trailers, "", 1);
+		strbuf_add(&s->trailers, http_field_value(t, f), f->value_len);
+		strbuf_add(&s->trailers, "", 1);
+		s->ntrailers++;
+	}
+	return strbuf_failed(&s->trailers) ? -1 : 0;
+}
+
 static void h2_upgraded(struct exchange *ex, struct bufferevent *server_bev)
 {
 	/* The response parser refuses a 101 for an HTTP/2 client. */
@@ -443,6 +487,7 @@ static const struct exchange_ops h2_exchange_ops = {
 	.failed = h2_failed,
 	.done = h2_done,
 	.upgraded = h2_upgraded,
+	.trailers = h2_trailers,
 	.drained = h2_drained,
 	.flush = h2_flush,
 };
@@ -456,6 +501,8 @@ static void stream_free(struct h2_stream *s)
 	h2_request_free(&s->fields);
 	request_parser_free(&s->req);
 	http_head_free(&s->ex.resp);
+	http_head_free(&s->ex.trailers);
+	strbuf_free(&s->trailers);
 	evbuffer_free(s->in);
 	evbuffer_free(s->out);
 	free(s);

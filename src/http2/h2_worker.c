@@ -1,15 +1,24 @@
-/* h2_worker.c — HTTP/1's worker protocol with the HTTP/2 client side
- * plugged in: the same per-worker state (one pool of server connections
- * for both), and connections that turn out to speak HTTP/2 handed over. */
+/* h2_worker.c — HTTP/1's worker protocol with HTTP/2 plugged in: the same
+ * per-worker state, connections that turn out to speak HTTP/2 handed to
+ * the HTTP/2 client side, and the HTTP/2 server side for pools of protocol
+ * h2 (with its own pool of server connections). */
 #include "http/http.h"
+#include "http2/h2_upstream.h"
 #include "http2/http2.h"
 
 static void *h2_worker_new(struct worker *w)
 {
 	struct http_worker *hw = http_protocol.init(w);
 
-	if (hw)
-		hw->h2_start = h2_conn_start;
+	if (!hw)
+		return NULL;
+	hw->h2_pool = h2_upstream_pool_new(hw);
+	if (!hw->h2_pool) {
+		http_protocol.free(hw);
+		return NULL;
+	}
+	hw->h2_start = h2_conn_start;
+	hw->h2_upstream = &h2_upstream_ops;
 	return hw;
 }
 
@@ -26,11 +35,17 @@ static void h2_worker_tick(void *ctx)
 
 static void h2_worker_stop(void *ctx)
 {
+	struct http_worker *hw = ctx;
+
+	h2_upstream_pool_close_idle(hw->h2_pool);
 	http_protocol.stop(ctx);
 }
 
 static void h2_worker_free(void *ctx)
 {
+	struct http_worker *hw = ctx;
+
+	h2_upstream_pool_free(hw->h2_pool);
 	http_protocol.free(ctx);
 }
 

@@ -50,6 +50,7 @@ struct pool_tls_conf {
 	char *verify_name;        /* NULL: sni, else each server's host (name or IP) */
 	char *cert, *key;         /* client certificate (both or neither) */
 	int min_version;          /* 0x0303 (TLS 1.2) or 0x0304 (TLS 1.3) */
+	bool alpn_h2;             /* offer h2 by ALPN (a pool of protocol h2) */
 	struct tls_upstream *ctx; /* built by tls_upstream_build(); NULL until then */
 };
 

@@ -266,6 +266,9 @@ int tls_upstream_build(struct pool_tls_conf *tc, const struct tls_upstream_targe
 		if (fill_server(&t->table->srv[i], tc, &servers[i], why, why_len) < 0)
 			goto fail;
 	SSL_CTX_set_min_proto_version(ctx, tc->min_version);
+	/* An h2 pool's servers must agree to HTTP/2 (RFC 9113 §3.2). */
+	if (tc->alpn_h2 && SSL_CTX_set_alpn_protos(ctx, (const unsigned char *)"\x02h2", 3) != 0)
+		goto oom;
 	/* OpenSSL 3 makes an end of stream without close_notify a protocol
 	 * error; lbd takes it for an end of stream (with libevent's
 	 * allow_dirty_shutdown), as servers often close that way. Responses
