@@ -271,7 +271,7 @@ void client_process(struct client_conn *c)
 		client_free(c);
 		return;
 	}
-	if (c->ex.up && c->state == CLIENT_FORWARD)
+	if (exchange_attached(&c->ex) && c->state == CLIENT_FORWARD)
 		upstream_flush(&c->ex);
 	io_flush(c->bev);
 	io_reader_drained(&c->rd);

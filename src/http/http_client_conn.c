@@ -98,7 +98,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 			client_start_linger(c);
 		return;
 	}
-	if (c->ex.up)
+	if (exchange_attached(&c->ex))
 		upstream_client_drained(&c->ex);
 }
 

@@ -206,6 +206,12 @@ void upstream_pool_close_idle(struct upstream_pool *pool);
 void upstream_pool_close_unavailable(struct upstream_pool *pool);
 void upstream_pool_free(struct upstream_pool *pool);
 
+/* Whether the exchange has a server side attached (of either kind). */
+static inline bool exchange_attached(const struct exchange *ex)
+{
+	return ex->up || ex->up2;
+}
+
 /* Called by the client side; http_upstream.c. */
 
 /* Reach a server of the exchange's pool and send the request: with

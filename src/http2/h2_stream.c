@@ -237,7 +237,7 @@ static void stream_process(struct h2_stream *s)
 		break;
 	}
 	s->in_process = false;
-	if (s->state == H2S_FORWARD && s->ex.up)
+	if (s->state == H2S_FORWARD && exchange_attached(&s->ex))
 		upstream_flush(&s->ex);
 	stream_consume(s);
 }
@@ -408,7 +408,7 @@ out:
 
 void h2_stream_after_send(struct h2_stream *s)
 {
-	if (s->ex.up && evbuffer_get_length(s->out) < RELAY_LOW_WATER)
+	if (exchange_attached(&s->ex) && evbuffer_get_length(s->out) < RELAY_LOW_WATER)
 		upstream_client_drained(&s->ex);
 }
 

@@ -36,6 +36,9 @@
 #define H2_UP_IDLE_MS 30000
 #define H2_UP_OUT_HIGH (64 * 1024)
 #define H2_UP_CONNECTION_WINDOW (1024 * 1024)
+/* The request body kept until the response begins, so that a stream the
+ * server refused can be sent again: beyond this, it cannot. */
+#define H2_UP_REPLAY_MAX (64 * 1024)
 /* Bounds of a response head and of its trailers, as for HTTP/1.1. */
 #define H2_UP_HEAD_MAX_BYTES (64 * 1024)
 #define H2_UP_HEAD_MAX_FIELDS 500
@@ -68,11 +71,14 @@ struct h2_upstream_stream {
 	struct exchange *ex;
 	int32_t id;
 	struct evbuffer *body; /* the request body, waiting for DATA */
+	struct evbuffer *sent; /* what of it left, until the response begins */
+	bool sent_overflow;    /* more than H2_UP_REPLAY_MAX left: no replay */
 	struct event *timer;   /* timeouts.server */
 	int status;            /* of the response: 0 before its final head */
 	bool body_end;         /* the whole request body is in BODY */
 	bool deferred;         /* the data source waits for BODY */
 	bool head_done;        /* the final head went to the client side */
+	bool took_body;        /* DATA left since the client side was told */
 	uint64_t unconsumed;   /* response DATA not given back to the window */
 };
 
@@ -181,24 +187,35 @@ static void stream_arm_timer(struct h2_upstream_stream *st)
 
 /* Forget ST (the exchange no longer points at it); a stream still open is
  * cancelled. */
-static void stream_free(struct h2_upstream_stream *st, bool cancel)
+/* Take ST off its connection (a stream still open is cancelled). */
+static void stream_unlink(struct h2_upstream_stream *st, bool cancel)
 {
 	struct h2_up_conn *conn = st->conn;
 
+	if (!conn)
+		return;
 	if (st->id > 0) {
 		nghttp2_session_set_stream_user_data(conn->session, st->id, NULL);
 		if (cancel && nghttp2_session_find_stream(conn->session, st->id))
 			nghttp2_submit_rst_stream(conn->session, NGHTTP2_FLAG_NONE, st->id,
 						  NGHTTP2_CANCEL);
 	}
-	if (st->ex)
-		st->ex->up2 = NULL;
+	st->id = 0;
+	st->conn = NULL;
 	TAILQ_REMOVE(&conn->streams, st, link);
-	event_free(st->timer);
-	evbuffer_free(st->body);
-	free(st);
 	conn_stream_gone(conn);
 	conn_send(conn);
+}
+
+static void stream_free(struct h2_upstream_stream *st, bool cancel)
+{
+	stream_unlink(st, cancel);
+	if (st->ex)
+		st->ex->up2 = NULL;
+	event_free(st->timer);
+	evbuffer_free(st->body);
+	evbuffer_free(st->sent);
+	free(st);
 }
 
 static void stream_fail(struct h2_upstream_stream *st, int status, enum access_termination term,
@@ -235,6 +252,14 @@ static ssize_t read_body(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 	int n = have ? evbuffer_remove(st->body, buf, length < have ? length : have) : 0;
 
 	(void)session, (void)id, (void)user_data;
+	st->took_body = st->took_body || n > 0;
+	if (n > 0 && !st->sent_overflow) {
+		st->sent_overflow = evbuffer_get_length(st->sent) + (size_t)n > H2_UP_REPLAY_MAX;
+		if (st->sent_overflow)
+			evbuffer_drain(st->sent, evbuffer_get_length(st->sent));
+		else
+			evbuffer_add(st->sent, buf, (size_t)n);
+	}
 	if (n <= 0 && !st->body_end) {
 		st->deferred = true;
 		return NGHTTP2_ERR_DEFERRED;
@@ -331,20 +356,47 @@ static size_t request_fields(const char *head, size_t len, const char *scheme,
 
 /* Send the exchange's request on CONN. Returns 0, or -1 (the exchange is
  * told). */
+/* A new stream's state, or the one of a stream being sent again (with its
+ * body). */
+static struct h2_upstream_stream *stream_state(struct h2_up_conn *conn, struct exchange *ex)
+{
+	struct h2_upstream_stream *st = ex->up2;
+
+	if (st)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->body = evbuffer_new();
+	st->sent = evbuffer_new();
+	st->timer = evtimer_new(conn->pool->hw->w->base, on_stream_timer, st);
+	if (!st->body || !st->sent || !st->timer) {
+		if (st->body)
+			evbuffer_free(st->body);
+		if (st->sent)
+			evbuffer_free(st->sent);
+		if (st->timer)
+			event_free(st->timer);
+		free(st);
+		return NULL;
+	}
+	st->ex = ex;
+	st->body_end = ex->side.req->body == BODY_NONE;
+	return st;
+}
+
 static int stream_start(struct h2_up_conn *conn, struct exchange *ex)
 {
-	struct h2_upstream_stream *st = calloc(1, sizeof(*st));
+	struct h2_upstream_stream *st = stream_state(conn, ex);
 	size_t lines = 0;
 
 	for (size_t i = 0; i < ex->head_out_len; i++)
 		lines += ex->head_out[i] == '\n';
 	nghttp2_nv *nv = calloc(lines + 6, sizeof(*nv));
 	char *names = malloc(ex->head_out_len + 1);
-	if (!st || !nv || !names || !(st->body = evbuffer_new()) ||
-	    !(st->timer = evtimer_new(conn->pool->hw->w->base, on_stream_timer, st))) {
-		if (st && st->body)
-			evbuffer_free(st->body);
-		free(st);
+	if (!st || !nv || !names) {
+		if (st)
+			stream_free(st, false);
 		free(nv);
 		free(names);
 		log_error("pool %s: server %s: out of memory", ex->pool->name,
@@ -353,7 +405,6 @@ static int stream_start(struct h2_up_conn *conn, struct exchange *ex)
 		return -1;
 	}
 	st->conn = conn;
-	st->ex = ex;
 	TAILQ_INSERT_TAIL(&conn->streams, st, link);
 	conn->nstreams++;
 	evtimer_del(conn->idle);
@@ -376,7 +427,6 @@ static int stream_start(struct h2_up_conn *conn, struct exchange *ex)
 		return -1;
 	}
 	req->raw_out = true; /* HTTP/2 frames the body itself */
-	st->body_end = !has_body;
 	ex->upstream_start_us = monotonic_us();
 	ex->req_sent = true;
 	ex->resp.max_bytes = H2_UP_HEAD_MAX_BYTES;
@@ -457,6 +507,9 @@ static void stream_head(struct h2_upstream_stream *st, bool whole)
 	if (ex->upstream_us < 0)
 		ex->upstream_us = (int64_t)(monotonic_us() - ex->upstream_start_us);
 	st->head_done = true;
+	/* The server took the request: no replay from here on. */
+	evbuffer_drain(st->sent, evbuffer_get_length(st->sent));
+	st->sent_overflow = true;
 	if (st->status < 200 || st->status > 999 ||
 	    exchange_response_head(ex, st->status, content_length(&ex->resp), whole) < 0) {
 		stream_fail(st, 502, ACCESS_TERM_INVALID_RESPONSE, "sent an invalid response head");
@@ -527,12 +580,13 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
 		return 0;
 	ex = st->ex;
 	/* Refused (or above the last id of a GOAWAY): the server did not
-	 * process it; sent again, on another connection, when no byte of its
-	 * body has left lbd's hands. */
-	if (error_code == NGHTTP2_REFUSED_STREAM && !st->head_done && ex->replayable) {
-		nghttp2_session_set_stream_user_data(session, id, NULL);
-		st->id = 0;
-		stream_free(st, false);
+	 * process it (RFC 9113 §8.7), so it is sent again, on another
+	 * connection, with the body that had left (while lbd still has it). */
+	if (error_code == NGHTTP2_REFUSED_STREAM && !st->head_done && !st->sent_overflow) {
+		stream_unlink(st, false);
+		evtimer_del(st->timer);
+		evbuffer_prepend_buffer(st->body, st->sent);
+		st->deferred = false;
 		peer_release(&ex->peer);
 		ex->req_sent = false;
 		peer_connect(&ex->peer);
@@ -609,6 +663,16 @@ static void conn_send(struct h2_up_conn *conn)
 		}
 	} while (conn->send_again && evbuffer_get_length(out) < H2_UP_OUT_HIGH);
 	conn->in_send = false;
+	/* Request bodies that drained below their bound: the client sides
+	 * may read on (which may queue more DATA). */
+	struct h2_upstream_stream *st, *next;
+	for (st = TAILQ_FIRST(&conn->streams); st; st = next) {
+		next = TAILQ_NEXT(st, link);
+		if (st->took_body && st->ex && evbuffer_get_length(st->body) < RELAY_LOW_WATER) {
+			st->took_body = false;
+			st->ex->side.ops->drained(st->ex);
+		}
+	}
 }
 
 static void conn_on_read(struct bufferevent *bev, void *arg)
@@ -770,8 +834,8 @@ static void h2u_client_drained(struct exchange *ex)
 {
 	struct h2_upstream_stream *st = ex->up2;
 
-	if (!st)
-		return;
+	if (!st || !st->conn)
+		return; /* (being sent again: no connection yet) */
 	stream_consume(st);
 	conn_send(st->conn);
 }
@@ -780,7 +844,7 @@ static void h2u_flush(struct exchange *ex)
 {
 	struct h2_upstream_stream *st = ex->up2;
 
-	if (!st)
+	if (!st || !st->conn)
 		return;
 	if (st->deferred) {
 		st->deferred = false;
@@ -796,7 +860,8 @@ static void h2u_request_sent(struct exchange *ex)
 	if (!st)
 		return;
 	st->body_end = true;
-	stream_arm_timer(st);
+	if (st->conn)
+		stream_arm_timer(st);
 	h2u_flush(ex);
 }
 
