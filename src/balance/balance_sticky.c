@@ -141,13 +141,14 @@ size_t balance_sticky_compute(const char *pool, const char *server,
 	return len;
 }
 
-/* SRV's index in M: a server of the file stands where it stands in the
- * file (the file's come first), another is looked for. */
+/* SRV's index in M: a server of the file (or its copy at the address its
+ * name resolves to now) stands where it stands in the file (the file's
+ * come first), another is looked for. */
 static size_t index_of(const struct pool_conf *pool, const struct pool_members *m,
 		       const struct server_conf *srv)
 {
 	/* by address, without comparing pointers into different arrays */
-	uintptr_t off = (uintptr_t)srv - (uintptr_t)pool->servers;
+	uintptr_t off = (uintptr_t)(srv->file ? srv->file : srv) - (uintptr_t)pool->servers;
 	size_t i = off / sizeof(*srv);
 
 	if (off % sizeof(*srv) == 0 && i < pool->nservers && i < m->n && m->servers[i] == srv)

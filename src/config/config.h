@@ -150,10 +150,14 @@ struct server_conf {
 	bool backup;
 	bool leaving; /* removed at run time: no new request, gone once idle */
 	/* Its host name did not resolve when the file was loaded: the server
-	 * is down (never picked, never checked) until a reload resolves it. */
+	 * is down (never picked, never checked) until its name resolves. */
 	bool unresolved;
 	enum server_origin origin;
 	struct server_rt *rt; /* runtime state, bound by config_attach_runtime() */
+	/* Set in a copy of the file's entry FILE, published in its place at
+	 * the address its host name resolves to now (daemon/static_names.c);
+	 * NULL in every other entry. */
+	const struct server_conf *file;
 };
 
 /* A pool's servers as the balancers see them at one moment: the file's
@@ -175,7 +179,11 @@ struct pool_members {
  * to a grace period as it is. */
 void pool_members_free(void *m);
 
-/* resolvers[]: a DNS resolver discovery may use (SPEC §7). */
+/* resolvers[]: a DNS resolver discovery may use (SPEC §7). The one named
+ * RESOLVER_DEFAULT answers every lookup that names none: pools whose
+ * discovery gives no resolver, and servers written as host:port. */
+#define RESOLVER_DEFAULT "default"
+
 struct resolver_conf {
 	char *name;
 	struct lbd_addr *nameservers; /* IP:PORT each */
@@ -184,13 +192,17 @@ struct resolver_conf {
 	uint32_t attempts;
 };
 
+/* discovery.refresh when unset; also how often, at most, a server of the
+ * file written as host:port has its name asked again. */
+#define DISCOVERY_REFRESH_DEFAULT_MS 5000
+
 /* pools[].discovery: servers from DNS (SPEC §7). */
 struct discovery_conf {
 	bool enabled;
 	char *dns;               /* "_http._tcp.api.service.consul" (SRV), or a host name */
 	bool srv;                /* DNS starts with "_" */
 	uint32_t port;           /* A/AAAA: the servers' port (1 to 65535) */
-	char *resolver;          /* resolvers[].name; NULL: the system's (resolv.conf) */
+	char *resolver;          /* resolvers[].name; NULL: RESOLVER_DEFAULT's, else the system's */
 	uint64_t refresh_ms;     /* at most this long between queries */
 	uint64_t hold_ms;        /* a server missing from a valid answer serves this long */
 	uint64_t empty_after_ms; /* an empty answer empties the pool only after this */
@@ -311,6 +323,15 @@ struct config *config_load_buffer(const char *file_name, const char *data, size_
  * log file is). Returns 0, or -1 with every problem appended to ERRS. */
 int config_check_environment(const struct config *cfg, struct config_errors *errs);
 
+/* Whether S, a server of the file, is written with a host name that lbd
+ * follows after the load (discovery asks it again as its TTL says): a
+ * name with a dot. A single label (localhost, a short name) is
+ * /etc/hosts' or the search list's, which lbd's resolver never reads, and
+ * a name starting with '_' would be asked as an SRV name: those keep the
+ * load's address until a reload. HOST (LEN bytes) and PORT get the name
+ * and the port. */
+bool config_server_followed(const struct server_conf *s, char *host, size_t len, unsigned *port);
+
 /* Each server of the file whose host name did not resolve at load
  * (server_conf.unresolved), as one sentence for a warning ("pool P: server
  * S: HOST does not resolve; ..."), given to FN. Returns how many. */
@@ -330,11 +351,12 @@ void config_unref(struct config *cfg);
 /* NULL when absent. */
 struct pool_conf *config_find_pool(const struct config *cfg, const char *name);
 
-/* SERVER's index among POOL's servers: how tls_upstream.h knows a server. */
+/* SERVER's index among POOL's servers (a server of its file, or a copy of
+ * one): how tls_upstream.h knows a server. */
 static inline size_t config_server_index(const struct pool_conf *pool,
 					 const struct server_conf *server)
 {
-	return (size_t)(server - pool->servers);
+	return (size_t)((server->file ? server->file : server) - pool->servers);
 }
 
 #endif

@@ -66,10 +66,16 @@ int config_check_environment(const struct config *cfg, struct config_errors *err
 	return errs->count == before ? 0 : -1;
 }
 
+bool config_server_followed(const struct server_conf *s, char *host, size_t len, unsigned *port)
+{
+	return addr_host_name(s->addr.text, host, len, port) && strchr(host, '.') && host[0] != '_';
+}
+
 size_t config_unresolved_servers(const struct config *cfg, void (*fn)(void *arg, const char *msg),
 				 void *arg)
 {
-	char msg[CONFIG_NAME_MAX * 2 + ADDR_TEXT_MAX + 128];
+	char msg[CONFIG_NAME_MAX * 2 + ADDR_TEXT_MAX + 128], host[ADDR_TEXT_MAX];
+	unsigned port;
 	size_t n = 0;
 
 	for (size_t i = 0; i < cfg->npools; i++) {
@@ -80,8 +86,11 @@ size_t config_unresolved_servers(const struct config *cfg, void (*fn)(void *arg,
 				continue;
 			snprintf(msg, sizeof(msg),
 				 "pool %s: server %s: %s does not resolve; the server stays "
-				 "down until a reload resolves it",
-				 p->name, s->name, s->addr.text);
+				 "down until %s",
+				 p->name, s->name, s->addr.text,
+				 config_server_followed(s, host, sizeof(host), &port) ?
+					 "its name resolves" :
+					 "a reload resolves it");
 			fn(arg, msg);
 			n++;
 		}

@@ -10,7 +10,6 @@
 #include "config/config_schema.h"
 #include "util/units.h"
 
-#define DISCOVERY_REFRESH_DEFAULT_MS 5000
 #define DISCOVERY_HOLD_DEFAULT_MS 5000
 #define DISCOVERY_EMPTY_AFTER_DEFAULT_MS 30000
 

@@ -10,6 +10,7 @@
 #include "balance/balance.h"
 #include "core/runtime.h"
 #include "daemon/health.h"
+#include "util/addr.h"
 #include "util/json.h"
 
 static int hexval(char c)
@@ -181,6 +182,12 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	json_add_string(sb, s->name);
 	strbuf_adds(sb, ",\"address\":");
 	json_add_string(sb, s->addr.text);
+	if (!s->unresolved && !addr_is_numeric(s->addr.text)) { /* written with a name */
+		char now[ADDR_TEXT_MAX];
+		addr_numeric_text(&s->addr, now, sizeof(now));
+		strbuf_adds(sb, ",\"resolved\":");
+		json_add_string(sb, now);
+	}
 	strbuf_adds(sb, ",\"state\":");
 	json_add_string(sb, server_state_name(s, &hi));
 	strbuf_adds(sb, ",\"origin\":");

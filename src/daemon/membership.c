@@ -1,5 +1,6 @@
 /* membership.c — the members of pools that come and go at run time
- * (membership.h).
+ * (membership.h), and the servers of the file whose names move
+ * (static_names.h).
  *
  * Entries are immutable once published: a change (a weight, an address)
  * makes a new entry and publishes it; a removal publishes the entry marked
@@ -26,6 +27,7 @@
 #include "daemon/health.h"
 #include "daemon/slow_start.h"
 #include "daemon/state_file.h"
+#include "daemon/static_names.h"
 #include "discovery/discovery.h"
 #include "event/grace.h"
 #include "util/addr.h"
@@ -51,6 +53,7 @@ struct membership {
 	struct zombie *zombies;
 	struct event *tick;
 	char *state_file;
+	struct static_names *names; /* the file's servers at their names' addresses now */
 };
 
 /* --- entries -------------------------------------------------------------- */
@@ -122,6 +125,11 @@ static void bury(struct membership *ms, struct server_conf *srv)
 	arm(ms);
 }
 
+static void bury_copy(void *arg, struct server_conf *copy)
+{
+	bury(arg, copy);
+}
+
 /* The members the admin API added, written to global.state_file. */
 static int save(struct membership *ms, char *why, size_t len)
 {
@@ -178,13 +186,17 @@ static int publish_pool(struct membership *ms, struct pool_conf *p, bool with_ru
 		free(servers);
 		return -1;
 	}
+	/* the file's servers, those written with a name where it is now */
 	for (size_t i = 0; i < p->nservers; i++)
-		servers[k++] = &p->servers[i];
+		servers[k++] = with_runtime ? static_names_entry(ms->names, p, &p->servers[i]) :
+					      &p->servers[i];
 	/* a name the file has is the file's (a generation being adopted) */
 	for (struct member *m = ms->members; with_runtime && m; m = m->next)
 		if (strcmp(m->pool, p->name) == 0 && !file_has(p, m->srv->name))
 			servers[k++] = m->srv;
 	int rc = balance_publish(p, servers, k, &old);
+	if (rc == 0)
+		static_names_published(ms->names, p, servers, k, bury_copy, ms);
 	free(servers);
 	if (rc < 0) {
 		free(item);
@@ -238,10 +250,18 @@ int membership_apply(struct membership *ms, struct config *cfg, struct config *o
 		rc |= publish_pool(ms, &cfg->pools[i], true);
 	for (size_t i = 0; old && i < old->npools; i++)
 		rc |= publish_pool(ms, &old->pools[i], false);
+	if (old) /* only CFG publishes copies now */
+		static_names_keep(ms->names, cfg, bury_copy, ms);
 	if (old && save(ms, NULL, 0) < 0)
 		log_error("membership: %s: the servers added at run time could not be saved",
 			  ms->state_file);
 	return rc ? -1 : 0;
+}
+
+void membership_forget(struct membership *ms, const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->npools; i++)
+		static_names_published(ms->names, &cfg->pools[i], NULL, 0, bury_copy, ms);
 }
 
 /* --- the admin API's calls ------------------------------------------------- */
@@ -510,10 +530,46 @@ static void dns_gone(void *arg, const char *pool, const char *identity)
 	log_info("pool %s: server %s is gone from discovery's answers: it drains", pool, identity);
 }
 
+static const struct server_conf *file_server(const struct pool_conf *p, const char *name)
+{
+	for (size_t i = 0; i < p->nservers; i++)
+		if (strcmp(p->servers[i].name, name) == 0)
+			return &p->servers[i];
+	return NULL;
+}
+
+/* SERVER of POOL's file, written with a name, is at ADDR: the same server
+ * (its runtime state goes on), published at the new address, as a moved
+ * SRV target is; its pooled connections to the old one close once idle. */
+static void dns_resolved(void *arg, const char *pool, const char *server,
+			 const struct lbd_addr *addr)
+{
+	struct membership *ms = arg;
+	struct pool_conf *p = config_find_pool(ms->d->cfg, pool);
+	const struct server_conf *s = p ? file_server(p, server) : NULL;
+	const struct lbd_addr *now = s ? static_names_addr(ms->names, pool, s) : NULL;
+
+	if (!s || (now && addr_equal(now, addr)))
+		return;
+	if (static_names_set(ms->names, pool, s, addr) < 0) {
+		log_error("pool %s: server %s: out of memory; it stays where it is", pool, server);
+		return;
+	}
+	if (now)
+		log_info("pool %s: server %s (%s) moved to %s", pool, server, s->addr.text,
+			 addr->text);
+	else
+		log_info("pool %s: server %s: %s resolves now, to %s", pool, server, s->addr.text,
+			 addr->text);
+	if (publish(ms, pool) < 0)
+		log_error("pool %s: out of memory publishing server %s", pool, server);
+}
+
 const struct discovery_ops membership_discovery_ops = {
 	.added = dns_found,
 	.moved = dns_found,
 	.removed = dns_gone,
+	.resolved = dns_resolved,
 };
 
 /* --- the tick: leaving members that drained, entries no one reads ---------- */
@@ -568,7 +624,8 @@ struct membership *membership_new(struct daemon *d)
 		return NULL;
 	ms->d = d;
 	ms->tick = evtimer_new(d->base, on_tick, ms);
-	if (!ms->tick ||
+	ms->names = static_names_new();
+	if (!ms->tick || !ms->names ||
 	    (d->cfg->global.state_file && !(ms->state_file = strdup(d->cfg->global.state_file)))) {
 		membership_free(ms);
 		return NULL;
@@ -596,6 +653,7 @@ void membership_free(struct membership *ms)
 	}
 	if (ms->tick)
 		event_free(ms->tick);
+	static_names_free(ms->names);
 	free(ms->state_file);
 	free(ms);
 }

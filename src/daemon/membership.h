@@ -1,6 +1,7 @@
 /* membership.h — servers that come and go without a reload: those the
- * admin API adds (origin api) and, later, those discovery finds (origin
- * dns), each origin the single owner of its members. They are published
+ * admin API adds (origin api) and those discovery finds (origin dns), each
+ * origin the single owner of its members; and the file's servers whose
+ * names discovery follows, at the address they resolve to now. They are published
  * into the newest generation's pools after the file's servers
  * (struct pool_members), kept across reloads by pool and name, and a
  * removed one drains: no new request, and its entry goes once its last
@@ -46,6 +47,10 @@ void membership_free(struct membership *ms);
  * -1 out of memory. */
 int membership_apply(struct membership *ms, struct config *cfg, struct config *old);
 
+/* CFG, given to membership_apply() without OLD, will never serve (its
+ * reload is rejected): what was made for its pools alone goes. */
+void membership_forget(struct membership *ms, const struct config *cfg);
+
 /* The admin API's calls; WHY gets a sentence for the answer. */
 enum member_result membership_add(struct membership *ms, const char *pool,
 				  const struct member_spec *spec, char *why, size_t len);
@@ -62,7 +67,9 @@ int membership_load(struct membership *ms, const char *path, char *err, size_t e
 
 /* What discovery (discovery/discovery.h) calls, with the membership as its
  * argument: servers found (origin dns), moved, or gone from the answers
- * (they drain). A name the file or the admin API has keeps its owner. */
+ * (they drain), and servers of the file whose names resolve elsewhere
+ * (they stay the file's). A name the file or the admin API has keeps its
+ * owner. */
 extern const struct discovery_ops membership_discovery_ops;
 
 #endif

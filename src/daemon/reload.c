@@ -287,12 +287,14 @@ int daemon_reload(struct daemon *d, reload_done_fn done, void *arg)
 
 	if (daemon_prepare(d->cfg, cfg, d->cfg->generation + 1) < 0 ||
 	    membership_apply(d->membership, cfg, NULL) < 0) {
+		membership_forget(d->membership, cfg);
 		config_unref(cfg);
 		return reject(d, "out of memory");
 	}
 	struct bind_table binds;
 	struct bind_table old = d->binds;
 	if (binds_update(&old, &binds, cfg, d->nworkers, err, sizeof(err)) < 0) {
+		membership_forget(d->membership, cfg);
 		config_unref(cfg);
 		return reject(d, err);
 	}

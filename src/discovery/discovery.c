@@ -1,5 +1,5 @@
-/* discovery.c — following DNS for the pools that ask for it
- * (discovery.h).
+/* discovery.c — following DNS for the pools that ask for it, and for the
+ * servers of the file written as host:port (discovery.h).
  *
  * A query is one name (and port, for A/AAAA) asked of one resolver; pools
  * that follow the same name through the same resolver share it, so a name
@@ -12,11 +12,19 @@
  * the pool's. A pool's timer ends the holds of the members an answer
  * stopped naming. A resolver that fails changes nothing: the last answer
  * stands.
+ *
+ * A server of the file written as host:port is followed the same way, as
+ * a pool of one member whose identity is the server's name
+ * (discovery_rules.identity): the same queries (shared with a pool that
+ * follows the same name and port), schedule and rules, with a hold and an
+ * empty_after that never end, so that only an answer with an address
+ * changes it, and a move is told as one (discovery_ops.resolved).
  */
 #include "discovery/discovery.h"
 
 #include <event2/event.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,11 +58,13 @@ struct query {
 	bool dead; /* out of the list; freed when its lookup comes back */
 };
 
-/* One pool that follows a name. */
+/* One pool that follows a name, or one server of a pool's file. */
 struct followed {
 	struct followed *next;
 	struct discovery *d;
 	char *pool;
+	char *server;  /* the file's server written as host:port; NULL: the pool's discovery */
+	char *written; /* that server's address as written */
 	struct discovery_conf conf; /* dns and resolver owned */
 	struct discovery_rules rules;
 	struct discovery_state st;
@@ -82,6 +92,11 @@ static void on_change(void *arg, const struct discovered *m, enum member_change 
 	struct followed *f = arg;
 	struct discovery *d = f->d;
 
+	if (f->server) {
+		if (c != MEMBER_REMOVED) /* never: the hold does not end */
+			d->ops->resolved(d->arg, f->pool, f->server, &m->addr);
+		return;
+	}
 	switch (c) {
 	case MEMBER_ADDED:
 		d->ops->added(d->arg, f->pool, m->identity, &m->addr);
@@ -128,32 +143,54 @@ static void followed_free(struct followed *f)
 	free(f->conf.dns);
 	free(f->conf.resolver);
 	free(f->pool);
+	free(f->server);
+	free(f->written);
 	free(f);
+}
+
+/* What F follows, for the log: "pool P: discovery of NAME", or "pool P:
+ * server S (HOST:PORT)". */
+static const char *subject(const struct followed *f, char *buf, size_t len)
+{
+	if (f->server)
+		snprintf(buf, len, "pool %s: server %s (%s)", f->pool, f->server, f->written);
+	else
+		snprintf(buf, len, "pool %s: discovery of %s", f->pool, f->conf.dns);
+	return buf;
 }
 
 /* The answer A, received at NOW, applied to F's members by F's rules. */
 static void apply(struct followed *f, const struct dns_answer *a, uint64_t now)
 {
 	bool was_stale = f->st.stale;
+	char who[CONFIG_NAME_MAX * 2 + DISCOVERY_IDENTITY_MAX + 64];
 
+	subject(f, who, sizeof(who));
 	if (discovery_apply(&f->st, &f->rules, a, now, on_change, f) < 0)
-		log_error("pool %s: discovery of %s: out of memory; the answer is not applied",
-			  f->pool, f->conf.dns);
+		log_error("%s: out of memory; the answer is not applied", who);
 	arm_hold(f);
 	if (a->status == DNS_FAILED) {
-		if (!was_stale)
-			log_warn("pool %s: discovery of %s: the resolver failed (%s); the last "
-				 "answer stands (%zu servers)",
-				 f->pool, f->conf.dns, a->why ? a->why : "error", f->st.n);
+		if (was_stale)
+			return;
+		if (f->server)
+			log_warn("%s: the resolver failed (%s); its address stays as it is", who,
+				 a->why ? a->why : "error");
+		else
+			log_warn("%s: the resolver failed (%s); the last answer stands (%zu "
+				 "servers)",
+				 who, a->why ? a->why : "error", f->st.n);
 		return;
 	}
 	if (was_stale)
-		log_info("pool %s: discovery of %s: the resolver answers again", f->pool,
-			 f->conf.dns);
-	if (a->status == DNS_EMPTY && f->st.empty_answers == 1)
-		log_warn("pool %s: discovery of %s: %s; the servers stay until empty_after has "
-			 "passed and a second answer agrees",
-			 f->pool, f->conf.dns, a->why ? a->why : "no records");
+		log_info("%s: the resolver answers again", who);
+	if (a->status != DNS_EMPTY || f->st.empty_answers != 1)
+		return;
+	if (f->server)
+		log_warn("%s: %s; its address stays as it is", who, a->why ? a->why : "no records");
+	else
+		log_warn("%s: %s; the servers stay until empty_after has passed and a second "
+			 "answer agrees",
+			 who, a->why ? a->why : "no records");
 }
 
 /* --- queries ------------------------------------------------------------------ */
@@ -324,56 +361,72 @@ static bool same_conf(const struct discovery_conf *a, const struct discovery_con
 	       a->hold_ms == b->hold_ms && a->empty_after_ms == b->empty_after_ms;
 }
 
-static struct followed *find(const struct discovery *d, const char *pool)
+/* What one follower follows: POOL's discovery (SERVER NULL), or the
+ * server SERVER of its file, written WRITTEN. */
+struct target {
+	const char *pool;
+	const char *server;
+	const char *written;
+	struct discovery_conf conf;
+};
+
+/* The follower of POOL's discovery (SERVER NULL) or of its server SERVER. */
+static struct followed *find(const struct discovery *d, const char *pool, const char *server)
 {
 	for (struct followed *f = d->pools; f; f = f->next)
-		if (strcmp(f->pool, pool) == 0)
+		if (strcmp(f->pool, pool) == 0 && same_name(f->server, server))
 			return f;
 	return NULL;
 }
 
-/* F is followed no more: its members go, and it with them. */
+/* F is followed no more: its members go, and it with them. A server of the
+ * file has no member to remove: it is the file's, and goes with it. */
 static void unfollow(struct followed *f)
 {
-	for (size_t i = 0; i < f->st.n; i++)
+	for (size_t i = 0; !f->server && i < f->st.n; i++)
 		f->d->ops->removed(f->d->arg, f->pool, f->st.members[i].identity);
 	followed_free(f);
 }
 
-static struct followed *follow(struct discovery *d, const struct pool_conf *p, struct query *q)
+static struct followed *follow(struct discovery *d, const struct target *t, struct query *q)
 {
 	struct followed *f = calloc(1, sizeof(*f));
 
-	if (!f || !(f->pool = strdup(p->name)) || !(f->conf.dns = strdup(p->discovery.dns)) ||
-	    (p->discovery.resolver && !(f->conf.resolver = strdup(p->discovery.resolver))) ||
+	if (!f || !(f->pool = strdup(t->pool)) || !(f->conf.dns = strdup(t->conf.dns)) ||
+	    (t->conf.resolver && !(f->conf.resolver = strdup(t->conf.resolver))) ||
+	    (t->server &&
+	     (!(f->server = strdup(t->server)) || !(f->written = strdup(t->written)))) ||
 	    !(f->hold_timer = evtimer_new(d->base, on_hold_timer, f))) {
 		if (f)
 			followed_free(f);
 		return NULL;
 	}
 	char *dns = f->conf.dns, *resolver = f->conf.resolver;
-	f->conf = p->discovery;
+	f->conf = t->conf;
 	f->conf.dns = dns;
 	f->conf.resolver = resolver;
-	f->rules = (struct discovery_rules){ .hold_ms = p->discovery.hold_ms,
-					     .empty_after_ms = p->discovery.empty_after_ms,
-					     .srv = p->discovery.srv };
+	f->rules = (struct discovery_rules){ .hold_ms = t->conf.hold_ms,
+					     .empty_after_ms = t->conf.empty_after_ms,
+					     .srv = t->conf.srv,
+					     .identity = f->server };
 	f->d = d;
 	f->q = q;
 	return f;
 }
 
-/* POOL under its new settings: F (NULL for a pool new to discovery) makes
+/* T under its new settings: F (NULL for a target new to discovery) makes
  * way for a new follower of query Q. Returns the new one, or NULL when out
  * of memory (F then follows on as before). */
-static struct followed *refollow(struct discovery *d, const struct pool_conf *p, struct followed *f,
+static struct followed *refollow(struct discovery *d, const struct target *t, struct followed *f,
 				 struct query *q)
 {
-	struct followed *nf = q ? follow(d, p, q) : NULL;
+	struct followed *nf = q ? follow(d, t, q) : NULL;
 
 	if (!nf)
 		return NULL;
-	if (f) {
+	/* A server starts afresh: its first answer is told whatever it says,
+	 * as the owner may have let go of the address it had. */
+	if (f && !f->server) {
 		/* The servers found so far stay until the first answer under
 		 * the new settings, applied as any other (a missing one is
 		 * held, then drains). */
@@ -423,39 +476,82 @@ static void prune(struct discovery *d)
 	}
 }
 
+/* The resolver of a lookup that names none: RESOLVER_DEFAULT, when CFG
+ * has it, else the system's (NULL). */
+static const char *default_resolver(const struct config *cfg)
+{
+	return resolver_conf_of(cfg, RESOLVER_DEFAULT) ? RESOLVER_DEFAULT : NULL;
+}
+
+/* Follow T under CFG; a new follower goes on KEPT. Returns -1 when out of
+ * memory (the follower T had, if any, follows on as before). */
+static int follow_target(struct discovery *d, const struct config *cfg, const struct target *t,
+			 struct followed **kept)
+{
+	const char *rname = t->conf.resolver ? t->conf.resolver : default_resolver(cfg);
+	struct resolver_ref *res = resolver_for(d, cfg, rname);
+	struct query *q = res ? query_for(d, res, t->conf.dns,
+					  t->conf.srv ? 0 : (uint16_t)t->conf.port) :
+				NULL;
+	struct followed *f = find(d, t->pool, t->server);
+
+	if (f && same_conf(&f->conf, &t->conf) && same_name(f->written, t->written) && f->q == q) {
+		f->used = true;
+		return 0;
+	}
+	struct followed *nf = refollow(d, t, f, q);
+	if (!nf) {
+		log_error("pool %s: %s %s cannot be followed: out of memory", t->pool,
+			  t->server ? "server" : "discovery of",
+			  t->server ? t->server : t->conf.dns);
+		if (f)
+			f->used = true; /* followed as before */
+		return -1;
+	}
+	nf->used = true;
+	nf->next = *kept;
+	*kept = nf;
+	return 0;
+}
+
+/* S, a server of P's file, as a target, when lbd follows its name. */
+static bool server_target(const struct pool_conf *p, const struct server_conf *s, char *host,
+			  size_t len, struct target *t)
+{
+	unsigned port;
+
+	if (!config_server_followed(s, host, len, &port))
+		return false;
+	*t = (struct target){ .pool = p->name,
+			      .server = s->name,
+			      .written = s->addr.text,
+			      .conf = { .enabled = true,
+					.dns = host,
+					.port = port,
+					.refresh_ms = DISCOVERY_REFRESH_DEFAULT_MS,
+					.hold_ms = UINT64_MAX,
+					.empty_after_ms = UINT64_MAX } };
+	return true;
+}
+
 int discovery_follow(struct discovery *d, const struct config *cfg)
 {
 	struct followed *kept = NULL, *next;
+	char host[ADDR_TEXT_MAX];
+	struct target t;
 	int rc = 0;
 
 	for (struct followed *f = d->pools; f; f = f->next)
 		f->used = false;
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct pool_conf *p = &cfg->pools[i];
-		if (!p->discovery.enabled)
-			continue;
-		struct resolver_ref *res = resolver_for(d, cfg, p->discovery.resolver);
-		struct query *q = res ? query_for(d, res, p->discovery.dns,
-						  p->discovery.srv ? 0 :
-								     (uint16_t)p->discovery.port) :
-					NULL;
-		struct followed *f = find(d, p->name);
-		if (f && same_conf(&f->conf, &p->discovery) && f->q == q) {
-			f->used = true;
-			continue;
-		}
-		struct followed *nf = refollow(d, p, f, q);
-		if (!nf) {
-			log_error("pool %s: discovery of %s cannot start: out of memory", p->name,
-				  p->discovery.dns);
+		t = (struct target){ .pool = p->name, .conf = p->discovery };
+		if (p->discovery.enabled && follow_target(d, cfg, &t, &kept) < 0)
 			rc = -1;
-			if (f)
-				f->used = true; /* followed as before */
-			continue;
-		}
-		nf->used = true;
-		nf->next = kept;
-		kept = nf;
+		for (size_t j = 0; j < p->nservers; j++)
+			if (server_target(p, &p->servers[j], host, sizeof(host), &t) &&
+			    follow_target(d, cfg, &t, &kept) < 0)
+				rc = -1;
 	}
 	/* What is not followed any more goes; the new queries start now. */
 	for (struct followed *f = d->pools; f; f = next) {
@@ -499,7 +595,7 @@ void discovery_free(struct discovery *d)
 
 uint64_t discovery_pool_stale_ms(const struct discovery *d, const char *pool)
 {
-	const struct followed *f = d ? find(d, pool) : NULL;
+	const struct followed *f = d ? find(d, pool, NULL) : NULL;
 
 	if (!f || !f->st.stale)
 		return 0;

@@ -1,7 +1,8 @@
-/* discovery.h — the pools that follow DNS (pools[].discovery): one lookup
- * timer a pool on the main loop, the answers turned into members by the
- * rules of members.h, and every change told to the owner (the daemon's
- * membership), which publishes it (discovery.c). */
+/* discovery.h — the pools that follow DNS (pools[].discovery) and the
+ * servers of the file written as host:port: one lookup timer a name on the
+ * main loop, the answers turned into members by the rules of members.h,
+ * and every change told to the owner (the daemon's membership), which
+ * publishes it (discovery.c). */
 #ifndef LBD_DISCOVERY_H
 #define LBD_DISCOVERY_H
 
@@ -21,6 +22,12 @@ struct discovery_ops {
 	void (*moved)(void *arg, const char *pool, const char *identity,
 		      const struct lbd_addr *addr);
 	void (*removed)(void *arg, const char *pool, const char *identity);
+	/* SERVER, a server of POOL's file written as host:port, is at ADDR
+	 * (numeric): its name's first answer, then each move. The server
+	 * stays the file's; an answer without an address, or a failing
+	 * resolver, says nothing. */
+	void (*resolved)(void *arg, const char *pool, const char *server,
+			 const struct lbd_addr *addr);
 };
 
 struct discovery *discovery_new(struct event_base *base, const struct discovery_ops *ops,
@@ -29,11 +36,16 @@ struct discovery *discovery_new(struct event_base *base, const struct discovery_
 /* Stops every lookup; tells nothing more. */
 void discovery_free(struct discovery *d);
 
-/* CFG is the newest generation: its pools with discovery are followed. A
- * pool whose discovery settings stay keeps its members, its state and its
- * schedule; one that no longer discovers sees its members removed. A
- * pool's first lookup starts at once. Returns 0, or -1 when out of memory
- * (said in the log; the pools followed before are followed still). */
+/* CFG is the newest generation: its pools with discovery are followed,
+ * and so are the servers of its file whose host names lbd follows
+ * (config_server_followed()). Those ask the resolvers[] entry named
+ * RESOLVER_DEFAULT, else the system's, as do pools that name no resolver;
+ * as often as their TTL says, at most every DISCOVERY_REFRESH_DEFAULT_MS.
+ * A pool whose discovery settings stay keeps its members, its state and its
+ * schedule; one that no longer discovers sees its members removed; a
+ * server whose address is written as before keeps its schedule. A name's
+ * first lookup starts at once. Returns 0, or -1 when out of memory (said
+ * in the log; the names followed before are followed still). */
 int discovery_follow(struct discovery *d, const struct config *cfg);
 
 /* Milliseconds since POOL's resolver last answered, while it fails now

@@ -96,7 +96,9 @@ static bool candidate(const struct discovery_rules *r, const struct dns_target *
 	addr_host_text((const struct sockaddr *)&out->addr.sa, host, sizeof(host));
 	snprintf(out->addr.text, sizeof(out->addr.text), fam == AF_INET ? "%s:%u" : "[%s]:%u", host,
 		 port);
-	if (r->srv)
+	if (r->identity)
+		snprintf(out->identity, sizeof(out->identity), "%s", r->identity);
+	else if (r->srv)
 		snprintf(out->identity, sizeof(out->identity), "%s:%u", name, port);
 	else
 		snprintf(out->identity, sizeof(out->identity), "%s", out->addr.text);

@@ -8,7 +8,8 @@
  * without its trailing dot) and "ip:port" for A/AAAA ("[ip]:port" for IPv6).
  * An SRV target with several addresses takes the lowest one in a fixed
  * order (IPv4 before IPv6, then the address bytes), so every lbd instance
- * that gets the same records picks the same address.
+ * that gets the same records picks the same address; so does a server of
+ * the file whose host name is followed (discovery_rules.identity).
  */
 #ifndef LBD_DISCOVERY_MEMBERS_H
 #define LBD_DISCOVERY_MEMBERS_H
@@ -40,6 +41,10 @@ struct discovery_rules {
 	uint64_t hold_ms;        /* a missing member keeps serving this long */
 	uint64_t empty_after_ms; /* an empty answer empties the pool only after this */
 	bool srv;                /* the name is an SRV name */
+	/* A server of the file written as host:port: every address of the
+	 * answer is this one member's (its name), which takes the lowest, as
+	 * an SRV target does. NULL for a pool's discovery. */
+	const char *identity;
 };
 
 /* One pool's members and answer history. Start from all zeroes: no

@@ -1,8 +1,9 @@
 /* addr.c — parsing and comparing listener and server addresses.
  *
- * Numeric forms never touch the resolver. A host name is looked up once,
- * here, with getaddrinfo(); the first result wins, as with nginx's
- * "server" directive when only one address is wanted.
+ * Numeric forms never touch the resolver. A host name is looked up here,
+ * when the file is loaded, with getaddrinfo(); the first result wins, as
+ * with nginx's "server" directive when only one address is wanted (a
+ * server's name is then followed by discovery, on the main loop).
  */
 #include "util/addr.h"
 
@@ -168,6 +169,19 @@ bool addr_is_numeric(const char *s)
 	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+bool addr_host_name(const char *s, char *host, size_t len, unsigned *port)
+{
+	const char *colon = strrchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : 0;
+
+	if (addr_is_numeric(s) || !colon || n == 0 || n >= len || s[0] == '[')
+		return false;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	return strcmp(host, "*") != 0 && is_host_name(host) && !is_dotted_digits(host) &&
+	       parse_port(colon + 1, port) == 0;
+}
+
 int addr_parse(const char *s, struct lbd_addr *out, const char **why)
 {
 	char buf[ADDR_TEXT_MAX];
@@ -261,4 +275,21 @@ void addr_host_text(const struct sockaddr *sa, char *buf, size_t len)
 			      buf, (socklen_t)len);
 	if (!r)
 		snprintf(buf, len, "-");
+}
+
+void addr_numeric_text(const struct lbd_addr *a, char *buf, size_t len)
+{
+	const struct sockaddr_in *sin = (const void *)&a->sa;
+	const struct sockaddr_in6 *sin6 = (const void *)&a->sa;
+	char host[INET6_ADDRSTRLEN];
+
+	if (a->sa.ss_family != AF_INET && a->sa.ss_family != AF_INET6) {
+		snprintf(buf, len, "%s", a->text);
+		return;
+	}
+	addr_host_text((const struct sockaddr *)&a->sa, host, sizeof(host));
+	if (a->sa.ss_family == AF_INET)
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+	else
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
 }

@@ -1,13 +1,14 @@
 /* addr.h — listener and server addresses: "HOST:PORT", "[IPv6]:PORT",
  * "*:PORT" (all IPv4 addresses) and "unix:/path".
  *
- * HOST may be a name; it is resolved once, when the configuration is
- * loaded, never on the request path.
+ * HOST may be a name; it is resolved when the configuration is loaded,
+ * never on the request path (discovery follows it afterwards).
  */
 #ifndef LBD_UTIL_ADDR_H
 #define LBD_UTIL_ADDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/socket.h>
 
 /* "unix:" + sun_path (108) + NUL, or "[IPv6%scope]:65535". */
@@ -33,6 +34,11 @@ int addr_parse(const char *s, struct lbd_addr *out, const char **why);
  * at run time); the port and the rest are left to addr_parse(). */
 bool addr_is_numeric(const char *s);
 
+/* The host name and port of S when S is "HOST:PORT" with a name as HOST
+ * (not an IP address, "*" or a unix: path): a server whose address follows
+ * DNS after the load. False otherwise, or when HOST does not fit in LEN. */
+bool addr_host_name(const char *s, char *host, size_t len, unsigned *port);
+
 /* True when A and B name the same socket address (family, address, port or
  * path); the text form is ignored. */
 bool addr_equal(const struct lbd_addr *a, const struct lbd_addr *b);
@@ -40,5 +46,10 @@ bool addr_equal(const struct lbd_addr *a, const struct lbd_addr *b);
 /* Write the numeric form of SA ("192.0.2.1", "2001:db8::1", "unix") into
  * BUF, without the port. For X-Forwarded-For and the access log. */
 void addr_host_text(const struct sockaddr *sa, char *buf, size_t len);
+
+/* Write A's socket address as numbers, with its port ("192.0.2.1:80",
+ * "[2001:db8::1]:443"), whatever its text says; a unix: address as its
+ * text. */
+void addr_numeric_text(const struct lbd_addr *a, char *buf, size_t len);
 
 #endif

@@ -56,11 +56,17 @@ class DiscoveryTest(LbdTestCase):
         text = config([listener("web", self.port, "p")], [pool("p", list(static), **kw)])
         return self.with_resolver(text, timeout)
 
-    def with_resolver(self, text, timeout="300ms"):
-        """TEXT with resolvers[]: "local", the test's unbound."""
-        return text.replace("listeners:\n", "resolvers:\n- name: local\n  nameservers: [%s]\n"
+    def with_resolver(self, text, timeout="300ms", name="local"):
+        """TEXT with resolvers[]: NAME, the test's unbound."""
+        return text.replace("listeners:\n", "resolvers:\n- name: %s\n  nameservers: [%s]\n"
                             "  timeout: %s\n  attempts: 1\nlisteners:\n"
-                            % (self.dns.ns, timeout), 1)
+                            % (name, self.dns.ns, timeout), 1)
+
+    def static_cfg(self, servers):
+        """Pool p of SERVERS, without discovery; the test's unbound is the
+        resolvers[] entry "default", which static host names ask."""
+        return self.with_resolver(config([listener("web", self.port, "p")], [pool("p", servers)]),
+                                  name="default")
 
     def srv_target(self, name, backend, host="127.0.0.1"):
         """An SRV record of SRV for BACKEND's port, its target NAME with an
@@ -392,6 +398,89 @@ class DiscoveryTest(LbdTestCase):
                           [pool("p", [a, {"name": "ghost", "address": b.address}])]))
         self.assertEqual(self.names(6), {"a": 3, "b": 3})
         self.assertEqual(self.servers(lbd)["ghost"]["state"], "up")
+
+    def test_static_name_follows_its_ttl_keeping_its_identity(self):
+        b0, b1 = self.backends_on(["127.0.0.2", "127.0.0.3"])
+        self.dns.add_a("app.test", "127.0.0.2", ttl=1)
+        written = "app.test.:%d" % b0.port
+        lbd = self.start_lbd(self.static_cfg([{"name": "app", "address": written}]))
+        wait_for("app at 127.0.0.2", lambda: self.servers(lbd)["app"].get("resolved")
+                 == b0.address, 3)
+        self.assertEqual(self.names(4), {"b0": 4})
+        gen = self.generation(lbd)
+        load = LoadLoop(self.port)
+        self.addCleanup(load.stop)
+        wait_for("load on b0", lambda: load.served["b0"] > 20, 3, 0.02)
+        self.dns.remove("app.test")
+        self.dns.add_a("app.test", "127.0.0.3", ttl=1)
+        t0 = time.monotonic()
+        wait_for("load on b1", lambda: load.served["b1"] > 0, 3, 0.02)  # TTL + 2 s
+        moved_after = time.monotonic() - t0
+        time.sleep(0.3)
+        load.stop()
+        self.assertEqual((dict(load.statuses), load.errors), ({200: sum(load.statuses.values())}, []))
+        # Every new request goes to the new address.
+        self.assertEqual(self.names(6), {"b1": 6})
+        st = self.servers(lbd)["app"]
+        self.assertEqual((st["address"], st["resolved"], st["origin"], st["state"]),
+                         (written, b1.address, "config", "up"))
+        # The same server: its counters went on, with no reload.
+        self.assertEqual(st["requests"], 4 + sum(load.statuses.values()) + 6)
+        self.assertEqual(self.generation(lbd), gen)
+        self.assertLess(moved_after, 3)
+        self.assertIn("server app (%s) moved to %s" % (written, b1.address), lbd.stderr())
+        # A reload (whose load cannot resolve the name: the system's
+        # resolver does not know it) keeps the address the name has now.
+        lbd.reload()
+        self.assertEqual(self.names(4), {"b1": 4})
+        st = self.servers(lbd)["app"]
+        self.assertEqual((st["resolved"], st["state"], st["requests"]),
+                         (b1.address, "up", 4 + sum(load.statuses.values()) + 10))
+
+    def test_static_name_that_resolves_later_comes_up_without_reload(self):
+        a = self.backends.http("a")
+        late, = self.backends_on(["127.0.0.4"])
+        written = "late.test.:%d" % late.port
+        lbd = self.start_lbd(self.static_cfg([a, {"name": "late", "address": written}]))
+        self.assertEqual(self.names(4), {"a": 4})
+        self.assertEqual(self.servers(lbd)["late"]["state"], "down")
+        log = lbd.stderr()
+        self.assertIn("server late: %s does not resolve; the server stays down until its name "
+                      "resolves" % written, log)
+        wait_for("NXDOMAIN said", lambda: "server late (%s): NXDOMAIN" % written in lbd.stderr(), 2)
+        gen = self.generation(lbd)
+        self.dns.add_a("late.test", "127.0.0.4", ttl=1)
+        # An empty answer is asked again within refresh's default, 5 s.
+        wait_for("late serves", lambda: self.names(2).get("b0"), 7, 0.2)
+        self.assertEqual(self.names(4), {"a": 2, "b0": 2})
+        st = self.servers(lbd)["late"]
+        self.assertEqual((st["state"], st["resolved"]), ("up", late.address))
+        self.assertEqual(self.generation(lbd), gen)
+        self.assertIn("server late: %s resolves now, to %s" % (written, late.address),
+                      lbd.stderr())
+
+    def test_static_name_keeps_its_address_while_the_resolver_is_down(self):
+        b0, = self.backends_on(["127.0.0.2"])
+        self.dns.add_a("app.test", "127.0.0.2", ttl=1)
+        lbd = self.start_lbd(self.static_cfg([{"name": "app",
+                                                "address": "app.test.:%d" % b0.port}]))
+        wait_for("app resolved", lambda: self.servers(lbd)["app"].get("resolved"), 3)
+        load = LoadLoop(self.port)
+        self.addCleanup(load.stop)
+        self.dns.stop_answering()
+        try:
+            # Queries time out (0.3 s) then back off (1 s, 2 s): none
+            # takes the server away.
+            wait_for("the failure said", lambda: "the resolver failed" in lbd.stderr(), 3)
+            time.sleep(2.5)
+            self.assertEqual(self.servers(lbd)["app"]["state"], "up")
+        finally:
+            self.dns.cont()
+        load.stop()
+        self.assertEqual((dict(load.statuses), load.errors), ({200: sum(load.statuses.values())}, []))
+        self.assertGreater(load.statuses[200], 50)
+        self.assertIn("server app (app.test.:%d): the resolver failed (timeout); its address "
+                      "stays as it is" % b0.port, lbd.stderr())
 
     def test_check_mode_asks_no_dns(self):
         path = os.path.join(self.dns.dir, "lbd.yaml")

@@ -5,6 +5,7 @@
 
 #include "check_main.h"
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -219,6 +220,46 @@ START_TEST(test_host_text_small_buffer)
 }
 END_TEST
 
+START_TEST(test_host_name)
+{
+	char host[ADDR_TEXT_MAX], small[4];
+	unsigned port = 0;
+
+	ck_assert(addr_host_name("app.example.com.:8080", host, sizeof(host), &port));
+	ck_assert_str_eq(host, "app.example.com.");
+	ck_assert_uint_eq(port, 8080);
+	ck_assert(addr_host_name("localhost:80", host, sizeof(host), &port));
+	ck_assert_str_eq(host, "localhost");
+	ck_assert(!addr_host_name("app.example.com:80", small, sizeof(small), &port));
+	ck_assert(!addr_host_name("10.0.0.1:80", host, sizeof(host), &port));
+	ck_assert(!addr_host_name("[::1]:80", host, sizeof(host), &port));
+	ck_assert(!addr_host_name("*:80", host, sizeof(host), &port));
+	ck_assert(!addr_host_name("unix:/run/a.sock", host, sizeof(host), &port));
+	ck_assert(!addr_host_name("app:0", host, sizeof(host), &port));
+	ck_assert(!addr_host_name("app", host, sizeof(host), &port));
+	ck_assert(!addr_host_name(":80", host, sizeof(host), &port));
+	ck_assert(!addr_host_name("127.1:80", host, sizeof(host), &port));
+}
+END_TEST
+
+START_TEST(test_numeric_text)
+{
+	struct lbd_addr a;
+	char buf[ADDR_TEXT_MAX];
+
+	parse_ok("192.0.2.1:8080", &a);
+	snprintf(a.text, sizeof(a.text), "app.example.com:8080"); /* as written */
+	addr_numeric_text(&a, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "192.0.2.1:8080");
+	parse_ok("[2001:DB8::1]:443", &a);
+	addr_numeric_text(&a, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "[2001:db8::1]:443");
+	parse_ok("unix:/run/a.sock", &a);
+	addr_numeric_text(&a, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "unix:/run/a.sock");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("addr");
@@ -234,6 +275,8 @@ int main(void)
 	tcase_add_test(tc, test_too_long);
 	tcase_add_test(tc, test_equal);
 	tcase_add_test(tc, test_host_text_small_buffer);
+	tcase_add_test(tc, test_host_name);
+	tcase_add_test(tc, test_numeric_text);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -31,8 +31,8 @@ void *__wrap_calloc(size_t n, size_t size)
 #define EMPTY_AFTER 30000
 #define T0 1000000
 
-static const struct discovery_rules A_RULES = { HOLD, EMPTY_AFTER, false };
-static const struct discovery_rules SRV_RULES = { HOLD, EMPTY_AFTER, true };
+static const struct discovery_rules A_RULES = { HOLD, EMPTY_AFTER, false, NULL };
+static const struct discovery_rules SRV_RULES = { HOLD, EMPTY_AFTER, true, NULL };
 
 /* The changes reported, as "+id ~id -id ". */
 static char changes[1 << 16];
@@ -180,6 +180,32 @@ START_TEST(srv_target_with_several_addresses)
 }
 END_TEST
 
+/* A server of the file whose host name is followed: one member, named as
+ * the server, at the lowest address; an empty answer or a failure never
+ * takes it away. */
+START_TEST(static_name_keeps_its_server)
+{
+	const struct discovery_rules rules = { UINT64_MAX, UINT64_MAX, false, "app" };
+	struct discovery_state st = { 0 };
+	const char *two[] = { "10.0.0.9:80", "10.0.0.2:80" };
+	const char *moved[] = { "10.0.0.3:80" };
+
+	ck_assert_str_eq(answer(&st, &rules, T0, NULL, two, 2, 1), "+app ");
+	ck_assert_str_eq(st.members[0].addr.text, "10.0.0.2:80");
+	ck_assert_str_eq(answer(&st, &rules, T0 + 1000, NULL, two + 1, 1, 0), "");
+	ck_assert_str_eq(answer(&st, &rules, T0 + 2000, NULL, moved, 1, 1), "~app ");
+	ck_assert_str_eq(st.members[0].addr.text, "10.0.0.3:80");
+	/* NXDOMAIN, again and again, days later; then a failing resolver. */
+	ck_assert_str_eq(status(&st, &rules, DNS_EMPTY, T0 + 3000, 0), "");
+	ck_assert_str_eq(status(&st, &rules, DNS_EMPTY, T0 + 86400000ULL * 30, 0), "");
+	ck_assert_str_eq(status(&st, &rules, DNS_FAILED, T0 + 86400000ULL * 31, 0), "");
+	ck_assert_str_eq(tick(&st, &rules, UINT64_MAX - 1, 0), "");
+	ck_assert_uint_eq(st.n, 1);
+	ck_assert_str_eq(st.members[0].identity, "app");
+	discovery_state_free(&st);
+}
+END_TEST
+
 START_TEST(missing_member_is_held_then_removed)
 {
 	struct discovery_state st = { 0 };
@@ -236,7 +262,7 @@ END_TEST
 START_TEST(no_hold_removes_at_the_answer)
 {
 	struct discovery_state st = { 0 };
-	const struct discovery_rules r = { 0, EMPTY_AFTER, false };
+	const struct discovery_rules r = { 0, EMPTY_AFTER, false, NULL };
 	const char *two[] = { "10.0.0.1:80", "10.0.0.2:80" };
 
 	answer(&st, &r, T0, NULL, two, 2, 2);
@@ -300,7 +326,7 @@ END_TEST
 START_TEST(empty_answer_is_always_confirmed)
 {
 	struct discovery_state st = { 0 };
-	const struct discovery_rules r = { HOLD, 0, false };
+	const struct discovery_rules r = { HOLD, 0, false, NULL };
 	const char *one[] = { "10.0.0.1:80" };
 
 	answer(&st, &r, T0, NULL, one, 1, 1);
@@ -703,6 +729,7 @@ int main(void)
 	tcase_add_test(tc, srv_identity_is_the_target_and_port);
 	tcase_add_test(tc, srv_target_moves);
 	tcase_add_test(tc, srv_target_with_several_addresses);
+	tcase_add_test(tc, static_name_keeps_its_server);
 	tcase_add_test(tc, missing_member_is_held_then_removed);
 	tcase_add_test(tc, hold_ends_at_an_answer);
 	tcase_add_test(tc, member_back_within_its_hold_continues);
