@@ -36,14 +36,15 @@ static void set(struct strbuf *sb, const uint8_t *value, size_t len)
 int h2_request_field(struct h2_request *r, const uint8_t *name, size_t name_len,
 		     const uint8_t *value, size_t value_len)
 {
+	bool pseudo = name_len && name[0] == ':';
+
 	r->size += name_len + value_len + FIELD_OVERHEAD;
-	r->nfields++;
-	if (r->over_limit || r->size > r->max_size || r->nfields > r->max_fields + 4) {
-		/* (the four pseudo fields are not counted as header fields) */
+	r->nfields += !pseudo; /* limits.headers counts header fields */
+	if (r->over_limit || r->size > r->max_size || r->nfields > r->max_fields) {
 		r->over_limit = true;
 		return -1;
 	}
-	if (name_len && name[0] == ':') {
+	if (pseudo) {
 		if (is(name, name_len, ":method"))
 			set(&r->method, value, value_len);
 		else if (is(name, name_len, ":path"))

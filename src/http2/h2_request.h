@@ -26,9 +26,9 @@ struct h2_request {
 	uint64_t max_size; /* the header list's size (RFC 9113 §6.5.2) */
 	uint32_t max_fields;
 	uint64_t size;
-	uint32_t nfields;
-	bool over_limit; /* refused with 431: later fields are dropped */
-	bool has_length; /* a content-length field came */
+	uint32_t nfields; /* header fields, pseudo fields not counted */
+	bool over_limit;  /* refused with 431: later fields are dropped */
+	bool has_length;  /* a content-length field came */
 	struct strbuf method, path, authority;
 	struct strbuf fields; /* "name: value\r\n"... */
 	struct strbuf cookie; /* the crumbs, joined by "; " */
