@@ -5,7 +5,9 @@
  * except /healthz and /livez (plain "ok" or "stopping"), /status?format=table
  * (the table lbctl prints) and /metrics (the Prometheus text format). HEAD
  * is answered wherever GET is. Requests are bounded (head and body sizes, a
- * timeout); anything malformed gets a 4xx answer and nothing else happens.
+ * timeout); anything malformed gets a 4xx answer in JSON and nothing else
+ * happens, also what evhttp itself would refuse in HTML: the gate
+ * (admin_gate.c) checks each request head before evhttp parses it.
  *
  * Three ports, each its own evhttp: the UNIX socket (everything; the file
  * mode guards it), the TCP admin listener (every GET; a change only with
@@ -356,7 +358,13 @@ static void on_request(struct evhttp_request *req, void *arg)
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	char seg[ADMIN_SEGMENTS_MAX][ADMIN_SEGMENT_MAX];
 	int n = path ? admin_path_split(path, seg, ADMIN_SEGMENTS_MAX) : -1;
+	const struct admin_head *refused = admin_gate_refusal(&pt->a->gates, req);
 
+	if (refused) {
+		log_debug("admin: refused a request: %d %s", refused->code, refused->error);
+		admin_reply_error(req, refused->code, refused->reason, refused->error);
+		return;
+	}
 	if (n < 0) {
 		admin_reply_error(req, 400, "Bad Request", "malformed path");
 		return;
@@ -420,6 +428,9 @@ static int admin_serve(struct admin *a, enum port_kind kind, evutil_socket_t fd)
 	pt->http = evhttp_new(daemon_base(a->d));
 	if (!pt->http)
 		return -1;
+	/* The gate keeps the limits and answers what evhttp would refuse;
+	 * evhttp's own stay as a backstop it never reaches. */
+	evhttp_set_bevcb(pt->http, admin_gate_new, &a->gates);
 	evhttp_set_max_headers_size(pt->http, ADMIN_HEADERS_MAX);
 	evhttp_set_max_body_size(pt->http, ADMIN_BODY_MAX);
 	evhttp_set_timeout(pt->http, ADMIN_TIMEOUT_S);
@@ -470,6 +481,8 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 	}
 	a->d = d;
 	a->fd = -1;
+	a->gates.head_max = ADMIN_HEADERS_MAX;
+	a->gates.body_max = ADMIN_BODY_MAX;
 	a->resume = evtimer_new(daemon_base(d), on_accept_resume, a);
 	if (!a->resume) {
 		snprintf(err, errlen, "out of memory");
@@ -536,6 +549,7 @@ void admin_free(struct admin *a)
 	for (int i = 0; i < PORT_COUNT; i++)
 		if (a->ports[i].http)
 			evhttp_free(a->ports[i].http);
+	admin_gates_detach(&a->gates);
 	if (a->fd >= 0)
 		close(a->fd);
 	if (a->socket_path) {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "daemon/admin_gate.h"
 #include "daemon/admin_proto.h"
 #include "util/strbuf.h"
 
@@ -41,6 +42,7 @@ struct admin {
 	struct evconnlistener *ls[PORT_COUNT];
 	size_t nls;
 	struct event *resume;
+	struct admin_gates gates; /* in front of every connection */
 };
 
 /* Answers (admin_reply.c). Each takes BODY (freed). HEAD gets the length

@@ -5,6 +5,7 @@ that get a 4xx answer while lbd keeps serving."""
 
 import collections
 import grp
+import json
 import os
 import pwd
 import stat
@@ -572,6 +573,168 @@ class MalformedTest(AdminTestCase):
         for s in socks:
             s.close()
         self.assertStillServing(lbd, port)
+
+
+def raw_exchange(where, data, timeout=5.0):
+    """Send DATA to WHERE (a socket path or (host, port)); (what came back
+    until the peer closed, whether it closed before TIMEOUT)."""
+    import socket as S
+    fam = S.AF_INET if isinstance(where, tuple) else S.AF_UNIX
+    out = b""
+    with S.socket(fam, S.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(where)
+        try:
+            s.sendall(data)
+        except ConnectionError:
+            pass        # answered and closed before all of it was read
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return out, True
+                out += chunk
+        except S.timeout:
+            return out, False
+        except ConnectionError:
+            return out, True
+
+
+def parse_raw_response(out):
+    """(status, {lower-case name: value}, body) of the one answer in OUT."""
+    head, _, body = out.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, body
+
+
+class ErrorsAreJsonTest(AdminTestCase):
+    """A request the HTTP parser refuses before lbd's routes see it still
+    gets a JSON answer with the right status, on the admin socket, the TCP
+    admin listener and the metrics listener, and the connection closes."""
+
+    BIG_HEAD = (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9216 + b"\r\n\r\n")
+    BIG_BODY = (b"PUT /servers/p/a/weight HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
+                b"\r\n" + b"1" * 5000)
+    CASES = [
+        ("malformed request line", b"GET\r\n\r\n", 400),
+        ("no version", b"GET /healthz\r\nHost: x\r\n\r\n", 400),
+        ("unknown version", b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 400),
+        ("binary garbage", b"\x00\x01\x02garbage\r\n\r\n", 400),
+        ("header without a colon", b"GET /healthz HTTP/1.1\r\nHost x\r\n\r\n", 400),
+        ("bad content length", b"PUT /servers/p/a/weight HTTP/1.1\r\nHost: x\r\n"
+                               b"Content-Length: -5\r\n\r\n", 400),
+        ("unknown method", b"FOO / HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+        ("head too large", BIG_HEAD, 431),
+        ("head without end too large", b"GET /healthz HTTP/1.1\r\nX: " + b"a" * 20000, 431),
+        ("body too large", BIG_BODY, 413),
+    ]
+
+    def start_three(self):
+        a = self.backends.http("a")
+        port, aport, mport = free_port(), free_port(), free_port()
+        lbd = self.start_lbd(simple_config(port, [a], admin_listen="127.0.0.1:%d" % aport,
+                                           metrics_listen="127.0.0.1:%d" % mport))
+        self.assertTrue(wait_port(aport))
+        self.assertTrue(wait_port(mport))
+        return lbd, {"socket": lbd.admin_socket, "tcp": ("127.0.0.1", aport),
+                     "metrics": ("127.0.0.1", mport)}
+
+    def assertJsonAnswer(self, out, closed, code, what):
+        self.assertTrue(out, what)
+        status, headers, body = parse_raw_response(out)
+        self.assertEqual(status, code, (what, out[:300]))
+        self.assertEqual(headers.get("content-type"), "application/json", (what, out[:300]))
+        doc = json.loads(body.decode())
+        self.assertIsInstance(doc["error"], str, (what, doc))
+        self.assertTrue(doc["error"], (what, doc))
+        self.assertTrue(closed, (what, "the connection stayed open"))
+
+    def test_refused_requests_get_json_on_every_port(self):
+        lbd, ports = self.start_three()
+        for where_name, where in ports.items():
+            for what, data, code in self.CASES:
+                out, closed = raw_exchange(where, data)
+                self.assertJsonAnswer(out, closed, code, (where_name, what))
+                self.assertEqual(admin_request(where, "GET", "/healthz").status, 200,
+                                 (where_name, what))
+        self.assertTrue(lbd.alive())
+
+    def test_unknown_method_reports_it(self):
+        lbd, ports = self.start_three()
+        out, closed = raw_exchange(ports["socket"], b"FOO /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, headers, body = parse_raw_response(out)
+        self.assertEqual(status, 501, out)
+        self.assertIn("FOO", json.loads(body.decode())["error"])
+        # a method HTTP knows keeps its 405 with Allow
+        r = admin_request(lbd, "DELETE", "/status")
+        self.assertJsonError(r, 405)
+        self.assertEqual(r.header("allow"), "GET, HEAD")
+
+    def test_error_after_good_requests_on_one_connection(self):
+        lbd, ports = self.start_three()
+        good = b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"
+        out, closed = raw_exchange(ports["socket"], good + good + b"FOO / HTTP/1.1\r\n\r\n")
+        answers = out.split(b"HTTP/1.1 ")[1:]
+        self.assertEqual(len(answers), 3, out)
+        self.assertTrue(answers[0].startswith(b"200 ") and answers[1].startswith(b"200 "), out)
+        self.assertJsonAnswer(b"HTTP/1.1 " + answers[2], closed, 501, "third")
+
+    def test_error_to_head_has_no_body(self):
+        lbd, ports = self.start_three()
+        out, closed = raw_exchange(ports["socket"], b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n"
+                                   b"X-Big: " + b"a" * 9216 + b"\r\n\r\n")
+        status, headers, body = parse_raw_response(out)
+        self.assertEqual((status, headers.get("content-type"), body),
+                         (431, "application/json", b""), out)
+        self.assertTrue(closed)
+
+    def test_body_at_the_limit_reaches_lbd(self):
+        lbd, ports = self.start_three()
+        # 4096 bytes are taken, and the weight's own check says no
+        r = admin_request(lbd, "PUT", "/servers/p/a/weight", b"1" * 4096)
+        self.assertJsonError(r, 400)
+        self.assertIn("weight", r.json["error"])
+        r = admin_request(lbd, "PUT", "/servers/p/a/weight", b"1" * 4097)
+        self.assertJsonError(r, 413)
+
+    def test_silent_and_slow_clients_do_not_stop_the_others(self):
+        lbd, ports = self.start_three()
+        import socket as S
+        silent = S.socket(S.AF_UNIX)
+        silent.connect(ports["socket"])
+        slow = S.socket(S.AF_UNIX)
+        slow.connect(ports["socket"])
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: ")
+        for where in ports.values():
+            self.assertEqual(admin_request(where, "GET", "/healthz").status, 200)
+        silent.close()
+        slow.close()
+
+    def test_head_answers_like_get(self):
+        lbd, ports = self.start_three()
+        reads = {"socket": ["/status", "/status?format=table", "/metrics", "/healthz", "/livez",
+                            "/pools/p/servers"],
+                 "tcp": ["/status", "/metrics", "/healthz", "/livez", "/pools/p/servers"],
+                 "metrics": ["/metrics", "/healthz", "/livez"]}
+        for where_name, paths in reads.items():
+            where = ports[where_name]
+            for path in paths:
+                get = admin_request(where, "GET", path)
+                out, closed = raw_exchange(where, b"HEAD " + path.encode() +
+                                           b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                status, headers, body = parse_raw_response(out)
+                what = (where_name, path)
+                self.assertEqual(status, get.status, what)
+                self.assertEqual(body, b"", what)
+                for name in ("content-type", "cache-control"):
+                    self.assertEqual(headers.get(name), get.header(name), (what, name))
+                if path != "/metrics":          # counters move
+                    self.assertEqual(headers.get("content-length"), str(len(get.body)), what)
 
 
 class UserTest(AdminTestCase):

@@ -1,8 +1,10 @@
 /* test_admin.c — the pure parts of the admin API: JSON strings written and
- * read back, request paths, weight bodies, and the status document. */
+ * read back, request paths, weight bodies, the status document, and the
+ * check of a request head before evhttp reads it. */
 #include <check.h>
 
 #include "check_main.h"
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,7 @@
 #include "config/config.h"
 #include "config/config_runtime.h"
 #include "core/runtime.h"
+#include "daemon/admin_head.h"
 #include "daemon/admin_proto.h"
 #include "util/json.h"
 
@@ -252,6 +255,136 @@ START_TEST(bearer_tokens)
 }
 END_TEST
 
+static enum admin_head_result check(const char *head, struct admin_head *h)
+{
+	return admin_head_check(head, strlen(head), 64, 10, h);
+}
+
+START_TEST(heads_taken)
+{
+	static const struct {
+		const char *in;
+		size_t head_len, body_len;
+		bool is_head;
+	} cases[] = {
+		{ "GET / HTTP/1.1\r\n\r\n", 18, 0, false },
+		{ "GET /status?x=1 HTTP/1.0\n\nGET", 26, 0, false },
+		{ "HEAD /livez HTTP/1.1\r\nHost: x\r\n\r\n", 33, 0, true },
+		{ "PUT /w HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789", 39, 10, false },
+		{ "PUT /w HTTP/1.1\r\ncontent-length:\t3 \r\nContent-Length: 3\r\n\r\n", 58, 3,
+		  false },
+		{ "PUT /w HTTP/1.1\r\nContent-Length: 1\r\nExpect: 100-Continue\r\n\r\n", 60, 1,
+		  false },
+		/* no body after HEAD or TRACE, as evhttp reads none */
+		{ "HEAD / HTTP/1.1\r\nContent-Length: 99\r\n\r\n", 39, 0, true },
+		{ "CONNECT h:1 HTTP/1.1\r\n\r\n", 24, 0, false },
+		{ "GET http://h/status HTTP/1.1\r\n\r\n", 32, 0, false },
+	};
+	struct admin_head h;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_msg(check(cases[i].in, &h) == ADMIN_HEAD_OK, "%s: %d %s", cases[i].in,
+			      h.code, h.error);
+		ck_assert_uint_eq(h.head_len, cases[i].head_len);
+		ck_assert_uint_eq(h.body_len, cases[i].body_len);
+		ck_assert_int_eq(h.is_head, cases[i].is_head);
+	}
+}
+END_TEST
+
+START_TEST(heads_waited_for)
+{
+	static const char *const cases[] = {
+		"",
+		"G",
+		"GET / HTTP/1.1",
+		"GET / HTTP/1.1\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r",
+	};
+	struct admin_head h;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(check(cases[i], &h) == ADMIN_HEAD_MORE, "%s", cases[i]);
+}
+END_TEST
+
+START_TEST(heads_refused)
+{
+	static const struct {
+		const char *in;
+		int code;
+		const char *error;
+	} cases[] = {
+		{ "\r\n\r\n", 400, "malformed request line" },
+		{ "GET\r\n\r\n", 400, "malformed request line" },
+		{ "GET /\r\n", 400, "malformed request line" },
+		{ "GET  / HTTP/1.1\r\n", 400, "malformed request line" },
+		{ "GET /a b HTTP/1.1\r\n", 400, "malformed request line" },
+		{ "GET / HTTP/1.1 \r\n", 400, "unsupported HTTP version" },
+		{ "GET / HTTP/2.0\r\n", 400, "unsupported HTTP version" },
+		{ "GET / HTTP/1.10\r\n", 400, "unsupported HTTP version" },
+		{ "GET / HTTX/1.1\r\n", 400, "malformed request line" },
+		{ "GET /\x01 HTTP/1.1\r\n", 400, "malformed request line" },
+		{ "G\x80T / HTTP/1.1\r\n", 400, "malformed request line" },
+		{ "GET http://[::1/ HTTP/1.1\r\n", 400, "malformed request target" },
+		{ "FOO / HTTP/1.1\r\n", 501, "method FOO is not implemented" },
+		{ "get / HTTP/1.1\r\n", 501, "method get is not implemented" },
+		{ "GET / HTTP/1.1\r\nHost x\r\n", 400, "malformed header line" },
+		{ "GET / HTTP/1.1\r\n: x\r\n", 400, "malformed header line" },
+		{ "GET / HTTP/1.1\r\nA: b\r\n c\r\n", 400, "malformed header line" },
+		{ "GET / HTTP/1.1\r\nA: b\rc\r\n", 400, "malformed header line" },
+		{ "GET / HTTP/1.1\r\nA b: c\r\n", 400, "malformed header line" },
+		{ "PUT / HTTP/1.1\r\nContent-Length: -5\r\n\r\n", 400, "malformed Content-Length" },
+		{ "PUT / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400, "malformed Content-Length" },
+		{ "PUT / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400, "malformed Content-Length" },
+		{ "PUT / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400,
+		  "conflicting Content-Length headers" },
+		{ "PUT / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 413,
+		  "request body over 10 bytes" },
+		{ "PUT / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413,
+		  "request body over 10 bytes" },
+		{ "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411,
+		  "a request body needs Content-Length" },
+		{ "PUT / HTTP/1.1\r\nContent-Length: 1\r\nExpect: x\r\n\r\n", 417,
+		  "only Expect: 100-continue is understood" },
+		{ "GET / HTTP/1.1\r\nX: 01234567890123456789012345678901234567890123\r\n", 431,
+		  "request head over 64 bytes" },
+		{ "GET / HTTP/1.1\r\nX: 01234567890123456789012345678901234567890123456789", 431,
+		  "request head over 64 bytes" },
+	};
+	struct admin_head h;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_msg(check(cases[i].in, &h) == ADMIN_HEAD_REFUSED, "%s", cases[i].in);
+		ck_assert_int_eq(h.code, cases[i].code);
+		ck_assert_str_eq(h.error, cases[i].error);
+		ck_assert_ptr_nonnull(h.reason);
+	}
+	/* an Expect without a body is not looked at, as evhttp does not */
+	ck_assert(check("GET / HTTP/1.1\r\nExpect: x\r\n\r\n", &h) == ADMIN_HEAD_OK);
+	/* HTTP/1.0 has no Expect */
+	ck_assert(check("PUT / HTTP/1.0\r\nContent-Length: 1\r\nExpect: x\r\n\r\n", &h) ==
+		  ADMIN_HEAD_OK);
+	/* a body too large is announced, to be read and dropped first */
+	ck_assert(check("PUT / HTTP/1.1\r\nContent-Length: 12\r\n\r\n", &h) == ADMIN_HEAD_REFUSED);
+	ck_assert_uint_eq(h.head_len, 38);
+	ck_assert_uint_eq(h.body_len, 12);
+	ck_assert(check("PUT / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", &h) ==
+		  ADMIN_HEAD_REFUSED);
+	ck_assert_uint_eq(h.body_len, SIZE_MAX);
+	/* unless the client waits for 100-continue: it sends none */
+	ck_assert(check("PUT / HTTP/1.1\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n",
+			&h) == ADMIN_HEAD_REFUSED);
+	ck_assert_int_eq(h.code, 413);
+	ck_assert_uint_eq(h.body_len, 0);
+	/* a refused HEAD is answered without a body */
+	ck_assert(check("HEAD / HTTP/1.1\r\nX: 01234567890123456789012345678901234567890123456789",
+			&h) == ADMIN_HEAD_REFUSED);
+	ck_assert(h.is_head);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("admin");
@@ -264,6 +397,9 @@ int main(void)
 	tcase_add_test(tc, weights);
 	tcase_add_test(tc, status_document);
 	tcase_add_test(tc, bearer_tokens);
+	tcase_add_test(tc, heads_taken);
+	tcase_add_test(tc, heads_waited_for);
+	tcase_add_test(tc, heads_refused);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
