@@ -69,6 +69,8 @@ static void conn_free(struct h2_conn *c)
 		event_free(c->timer);
 	if (c->resume)
 		event_free(c->resume);
+	if (c->write)
+		event_free(c->write);
 	io_reader_free(&c->rd);
 	bufferevent_free(c->bev);
 	inbound_free(&c->in);
@@ -180,6 +182,19 @@ static bool conn_over(struct h2_conn *c)
 	return evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
 }
 
+/* When the connection is over (or must end), it is freed from the loop,
+ * never under a caller that may still hold one of its streams. */
+static bool conn_check_over(struct h2_conn *c)
+{
+	if (!c->free_pending && !conn_over(c))
+		return false;
+	if (!c->over) {
+		c->over = true;
+		event_active(c->resume, EV_TIMEOUT, 0);
+	}
+	return true;
+}
+
 void h2_conn_flush(struct h2_conn *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -210,15 +225,26 @@ void h2_conn_flush(struct h2_conn *c)
 		}
 	} while (c->send_pending && !c->free_pending && evbuffer_get_length(out) < H2_OUT_HIGH);
 	c->in_process = false;
-	io_flush(c->bev);
-	if (c->free_pending || conn_over(c)) {
-		/* Freed from the loop, never under a caller that may still
-		 * hold one of its streams. */
-		c->over = true;
-		event_active(c->resume, EV_TIMEOUT, 0);
-		return;
+	/* One write for every frame of this pass of the loop: the responses
+	 * of many streams arrive in one batch of events and leave together
+	 * (HAProxy does the same), instead of a write(2) each. */
+	if (!c->write_queued && evbuffer_get_length(out)) {
+		c->write_queued = true;
+		event_active(c->write, EV_WRITE, 0);
 	}
+	if (conn_check_over(c))
+		return;
 	conn_arm_timer(c);
+}
+
+static void on_write_pass(evutil_socket_t fd, short what, void *arg)
+{
+	struct h2_conn *c = arg;
+
+	(void)fd, (void)what;
+	c->write_queued = false;
+	io_flush(c->bev);
+	conn_check_over(c);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -528,7 +554,8 @@ int h2_conn_start(const struct client_handover *ho)
 	TAILQ_INIT(&c->streams);
 	c->timer = evtimer_new(w->base, on_timer, c);
 	c->resume = event_new(w->base, -1, 0, on_resume, c);
-	if (!c->timer || !c->resume || session_new(c) < 0 ||
+	c->write = event_new(w->base, -1, 0, on_write_pass, c);
+	if (!c->timer || !c->resume || !c->write || session_new(c) < 0 ||
 	    io_reader_init(&c->rd, w->base, ho->bev, IO_READ_SIZE, on_readable, on_read_event, c) <
 		    0) {
 		if (c->session)
@@ -537,6 +564,8 @@ int h2_conn_start(const struct client_handover *ho)
 			event_free(c->timer);
 		if (c->resume)
 			event_free(c->resume);
+		if (c->write)
+			event_free(c->write);
 		io_reader_free(&c->rd);
 		free(c);
 		return -1;

@@ -65,6 +65,7 @@ struct h2_conn {
 	nghttp2_session *session;
 	struct event *timer;  /* idle, and the stall of a closed window */
 	struct event *resume; /* reading again after a pause */
+	struct event *write;  /* the socket write of this loop pass */
 	struct h2_stream_list streams;
 	uint32_t in_flight; /* streams whose exchange is not over */
 	uint32_t requests;  /* streams opened */
@@ -79,6 +80,7 @@ struct h2_conn {
 	bool send_pending;         /* frames were queued while sending */
 	bool idle_closed;          /* closing for idleness: reading is over */
 	bool over;                 /* to be freed on the next turn of the loop */
+	bool write_queued;         /* WRITE is active */
 	uint64_t stalled_since_us; /* output waits on the client's window */
 };
 
