@@ -191,6 +191,8 @@ struct http_worker {
 	 * per-worker state. */
 	const struct upstream_ops *h2_upstream;
 	struct h2_upstream_pool *h2_pool;
+	struct h2_stream *h2_spare; /* freed HTTP/2 streams kept for reuse */
+	uint32_t h2_nspare;
 	struct upstream_pool *pool; /* idle server connections (http_upstream.c) */
 	struct strbuf scratch;      /* for rendering heads, reused */
 	struct http_head_cache head_cache;

@@ -31,6 +31,7 @@ enum h2_stream_state {
 
 struct h2_stream {
 	TAILQ_ENTRY(h2_stream) link;
+	struct h2_stream *spare_next; /* in the worker's spares (h2_stream.c) */
 	struct h2_conn *conn;
 	int32_t id;
 	enum h2_stream_state state;
@@ -112,6 +113,8 @@ void h2_stream_data(struct h2_stream *s, const uint8_t *data, size_t len);
 void h2_stream_end(struct h2_stream *s);
 /* The stream closed (ERROR_CODE: why); it is freed. */
 void h2_stream_closed(struct h2_stream *s, uint32_t error_code);
+/* Free the spare streams a worker keeps (the worker ends). */
+void h2_stream_spares_free(struct http_worker *hw);
 /* The connection ends: every exchange is logged with TERM and freed. */
 void h2_stream_abort(struct h2_stream *s, enum access_termination term);
 /* Work deferred out of nghttp2's callbacks: resume the server's reading

@@ -13,6 +13,22 @@ void h2_request_init(struct h2_request *r, uint64_t max_size, uint32_t max_field
 	r->max_fields = max_fields;
 }
 
+void h2_request_reset(struct h2_request *r, uint64_t max_size, uint32_t max_fields)
+{
+	struct strbuf *bufs[] = { &r->method, &r->path, &r->authority, &r->fields, &r->cookie };
+
+	for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
+		bufs[i]->len = 0;
+		bufs[i]->failed = false;
+	}
+	r->max_size = max_size;
+	r->max_fields = max_fields;
+	r->size = 0;
+	r->nfields = 0;
+	r->over_limit = false;
+	r->has_length = false;
+}
+
 void h2_request_free(struct h2_request *r)
 {
 	strbuf_free(&r->method);

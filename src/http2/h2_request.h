@@ -34,8 +34,10 @@ struct h2_request {
 	struct strbuf cookie; /* the crumbs, joined by "; " */
 };
 
-/* Start with the limits of the head. */
+/* Start with the limits of the head: anew (zeroed storage), or again,
+ * keeping the storage of an earlier request. */
 void h2_request_init(struct h2_request *r, uint64_t max_size, uint32_t max_fields);
+void h2_request_reset(struct h2_request *r, uint64_t max_size, uint32_t max_fields);
 void h2_request_free(struct h2_request *r);
 
 /* Add one field. Returns 0, or -1 when the head went over a limit (it is

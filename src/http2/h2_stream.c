@@ -36,11 +36,21 @@ static struct h2_stream *stream_of(struct exchange *ex)
 	return (struct h2_stream *)((char *)ex - offsetof(struct h2_stream, ex));
 }
 
-struct h2_stream *h2_stream_new(struct h2_conn *c, int32_t id)
-{
-	const struct limits_conf *limits = &h2_conn_config(c)->limits;
-	struct h2_stream *s = calloc(1, sizeof(*s));
+/* A worker keeps this many freed streams, with their buffers, for the next
+ * ones: a stream then costs no allocation of its own. */
+#define H2_SPARE_STREAMS 64
 
+/* A stream's storage: a spare one of the worker's, or new. */
+static struct h2_stream *stream_alloc(struct http_worker *hw)
+{
+	struct h2_stream *s = hw->h2_spare;
+
+	if (s) {
+		hw->h2_spare = s->spare_next;
+		hw->h2_nspare--;
+		return s;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->in = evbuffer_new();
@@ -53,10 +63,65 @@ struct h2_stream *h2_stream_new(struct h2_conn *c, int32_t id)
 		free(s);
 		return NULL;
 	}
+	h2_request_init(&s->fields, 0, 0);
+	return s;
+}
+
+static void stream_storage_free(struct h2_stream *s)
+{
+	h2_request_free(&s->fields);
+	strbuf_free(&s->trailers);
+	evbuffer_free(s->in);
+	evbuffer_free(s->out);
+	free(s);
+}
+
+/* Keep S's storage for another stream (its buffers empty), or free it. */
+static void stream_release_storage(struct http_worker *hw, struct h2_stream *s)
+{
+	struct evbuffer *in = s->in, *out = s->out;
+	struct h2_request fields = s->fields;
+	struct strbuf trailers = s->trailers;
+
+	if (hw->h2_nspare >= H2_SPARE_STREAMS) {
+		stream_storage_free(s);
+		return;
+	}
+	evbuffer_drain(in, evbuffer_get_length(in));
+	evbuffer_drain(out, evbuffer_get_length(out));
+	memset(s, 0, sizeof(*s));
+	s->in = in;
+	s->out = out;
+	s->fields = fields;
+	s->trailers = trailers;
+	s->spare_next = hw->h2_spare;
+	hw->h2_spare = s;
+	hw->h2_nspare++;
+}
+
+void h2_stream_spares_free(struct http_worker *hw)
+{
+	struct h2_stream *s;
+
+	while ((s = hw->h2_spare) != NULL) {
+		hw->h2_spare = s->spare_next;
+		stream_storage_free(s);
+	}
+	hw->h2_nspare = 0;
+}
+
+struct h2_stream *h2_stream_new(struct h2_conn *c, int32_t id)
+{
+	const struct limits_conf *limits = &h2_conn_config(c)->limits;
+	struct h2_stream *s = stream_alloc(c->hw);
+
+	if (!s)
+		return NULL;
 	s->conn = c;
 	s->id = id;
 	s->keep_alive = true;
-	h2_request_init(&s->fields, limits->header_size, limits->headers);
+	s->trailers.len = 0;
+	h2_request_reset(&s->fields, limits->header_size, limits->headers);
 	request_parser_init(&s->req, &c->hw->head_cache);
 	/* The HTTP/1 form of a head within the limits fits them too: its
 	 * fields cost 4 bytes of framing where HTTP/2 counts 32, and Host
@@ -253,7 +318,7 @@ void h2_stream_field(struct h2_stream *s, const uint8_t *name, size_t name_len,
 
 void h2_stream_head_done(struct h2_stream *s, bool end_stream)
 {
-	struct strbuf head = { 0 };
+	struct strbuf *head = &s->conn->hw->scratch; /* the worker's, reused */
 
 	s->end_stream = end_stream;
 	if (s->fields.over_limit) {
@@ -261,13 +326,13 @@ void h2_stream_head_done(struct h2_stream *s, bool end_stream)
 			      "the header list is over limits.header_size or limits.headers");
 		return;
 	}
-	if (h2_request_render(&s->fields, end_stream, &head) < 0 ||
-	    evbuffer_add(s->in, head.data, head.len) < 0) {
-		strbuf_free(&head);
+	head->len = 0;
+	if (h2_request_render(&s->fields, end_stream, head) < 0 ||
+	    evbuffer_add(s->in, head->data, head->len) < 0) {
+		head->failed = false;
 		stream_refuse(s, 500, "out of memory reading an HTTP/2 request");
 		return;
 	}
-	strbuf_free(&head);
 	stream_process(s);
 }
 
@@ -353,45 +418,51 @@ static bool lower_copy(struct strbuf *sb, const char *s, size_t len)
 	return true;
 }
 
+/* Fields of a response head kept on the stack; more take an allocation. */
+#define H2_NV_ON_STACK 48
+
 /* The server's head as HTTP/2 fields: names in lower case, no field of
- * one connection (http_rewrite.h), the sticky cookie added. */
+ * one connection (http_rewrite.h), the sticky cookie added. Names and the
+ * cookie are written to the worker's scratch buffer, and the fields point
+ * into it once it no longer moves. */
 static int stream_head(void *arg, const struct http_head *h, const struct response_out *out)
 {
 	struct h2_stream *s = stream_of(arg);
-	struct strbuf names = { 0 }, cookie = { 0 };
-	nghttp2_nv *nv = calloc(h->nfields + 2, sizeof(*nv));
-	size_t n = 0, at = 0;
+	struct strbuf *sb = &s->conn->hw->scratch;
+	nghttp2_nv stack[H2_NV_ON_STACK], *nv = stack;
+	size_t n = 0, cookie_at = 0;
 	char code[4];
 	int rv = -1;
 
-	if (!nv)
+	if (h->nfields + 2 > H2_NV_ON_STACK && !(nv = calloc(h->nfields + 2, sizeof(*nv))))
 		return -1;
+	sb->len = 0;
 	snprintf(code, sizeof(code), "%03d", out->status);
 	nv[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE };
-	/* The lower-case names are copied first: their buffer must not move
-	 * while the fields point into it. */
-	for (uint32_t i = 0; i < h->nfields; i++)
-		if (!http_is_hop_by_hop(h, &h->fields[i]) &&
-		    !lower_copy(&names, h->buf + h->fields[i].name_off, h->fields[i].name_len))
-			goto out;
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
 		if (http_is_hop_by_hop(h, f))
 			continue;
-		nv[n++] = (nghttp2_nv){ (uint8_t *)names.data + at,
+		/* (the name's offset in SB for now) */
+		nv[n++] = (nghttp2_nv){ (uint8_t *)(uintptr_t)sb->len,
 					(uint8_t *)http_field_value(h, f), f->name_len,
 					f->value_len, NGHTTP2_NV_FLAG_NONE };
-		at += f->name_len;
+		lower_copy(sb, h->buf + f->name_off, f->name_len);
 		s->ex.bytes_out += f->name_len + f->value_len;
 	}
 	if (out->set_cookie) {
 		/* "Set-Cookie: " VALUE "\r\n" as HTTP/1 writes it. */
-		cookie_write_set(&cookie, out->set_cookie);
-		if (strbuf_failed(&cookie) || cookie.len < 14)
-			goto out;
-		nv[n++] = (nghttp2_nv){ (uint8_t *)"set-cookie", (uint8_t *)cookie.data + 12, 10,
-					cookie.len - 14, NGHTTP2_NV_FLAG_NONE };
+		cookie_at = sb->len;
+		cookie_write_set(sb, out->set_cookie);
 	}
+	if (strbuf_failed(sb) || (out->set_cookie && sb->len - cookie_at < 14))
+		goto out;
+	for (size_t i = 1; i < n; i++)
+		nv[i].name = (uint8_t *)sb->data + (uintptr_t)nv[i].name;
+	if (out->set_cookie)
+		nv[n++] = (nghttp2_nv){ (uint8_t *)"set-cookie",
+					(uint8_t *)sb->data + cookie_at + 12, 10,
+					sb->len - cookie_at - 14, NGHTTP2_NV_FLAG_NONE };
 	nghttp2_data_provider prd = { .source.ptr = s, .read_callback = stream_read };
 	bool no_body = out->body == BODY_NONE;
 	if (nghttp2_submit_response(s->conn->session, s->id, nv, n, no_body ? NULL : &prd) == 0) {
@@ -400,9 +471,9 @@ static int stream_head(void *arg, const struct http_head *h, const struct respon
 		s->resp_complete = no_body;
 	}
 out:
-	free(nv);
-	strbuf_free(&names);
-	strbuf_free(&cookie);
+	sb->failed = false;
+	if (nv != stack)
+		free(nv);
 	return rv;
 }
 
@@ -498,14 +569,10 @@ static void stream_free(struct h2_stream *s)
 {
 	TAILQ_REMOVE(&s->conn->streams, s, link);
 	nghttp2_session_set_stream_user_data(s->conn->session, s->id, NULL);
-	h2_request_free(&s->fields);
 	request_parser_free(&s->req);
 	http_head_free(&s->ex.resp);
 	http_head_free(&s->ex.trailers);
-	strbuf_free(&s->trailers);
-	evbuffer_free(s->in);
-	evbuffer_free(s->out);
-	free(s);
+	stream_release_storage(s->conn->hw, s);
 }
 
 void h2_stream_abort(struct h2_stream *s, enum access_termination term)

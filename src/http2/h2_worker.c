@@ -3,6 +3,7 @@
  * the HTTP/2 client side, and the HTTP/2 server side for pools of protocol
  * h2 (with its own pool of server connections). */
 #include "http/http.h"
+#include "http2/h2_conn.h"
 #include "http2/h2_upstream.h"
 #include "http2/http2.h"
 
@@ -46,6 +47,7 @@ static void h2_worker_free(void *ctx)
 	struct http_worker *hw = ctx;
 
 	h2_upstream_pool_free(hw->h2_pool);
+	h2_stream_spares_free(hw);
 	http_protocol.free(ctx);
 }
 
