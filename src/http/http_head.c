@@ -168,20 +168,16 @@ int http_head_add_value(struct http_head *h, const char *at, size_t len)
 	return add_span(h, HEAD_SPAN_VALUE, at, len, &f->value_off, &f->value_len);
 }
 
-bool http_field_is(const struct http_head *h, const struct http_field *f, const char *name)
-{
-	size_t n = strlen(name);
-	return f->name_len == n && strncasecmp(h->buf + f->name_off, name, n) == 0;
-}
-
 const struct http_field *http_head_find(const struct http_head *h, const char *name,
 					unsigned *count)
 {
 	const struct http_field *first = NULL;
+	size_t len = strlen(name);
 	unsigned n = 0;
 
 	for (uint32_t i = 0; i < h->nfields; i++) {
-		if (!http_field_is(h, &h->fields[i], name))
+		const struct http_field *f = &h->fields[i];
+		if (f->name_len != len || strncasecmp(h->buf + f->name_off, name, len) != 0)
 			continue;
 		if (!first)
 			first = &h->fields[i];

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 struct http_field {
 	uint32_t name_off, name_len;
@@ -120,7 +122,16 @@ const struct http_field *http_head_find(const struct http_head *h, const char *n
 					unsigned *count);
 
 /* True when field name F equals NAME, case-insensitively. */
-bool http_field_is(const struct http_head *h, const struct http_field *f, const char *name);
+static inline bool http_field_is(const struct http_head *h, const struct http_field *f,
+				 const char *name)
+{
+	/* Inline: strlen() of a literal name folds away, and the length is
+	 * compared before any byte (this runs for every field of every head
+	 * against several names). */
+	size_t n = strlen(name);
+
+	return f->name_len == n && strncasecmp(h->buf + f->name_off, name, n) == 0;
+}
 
 /* True when a token of a comma-separated list equals TOKEN,
  * case-insensitively ("keep-alive, Upgrade" has "upgrade"). */

@@ -3,16 +3,27 @@
 #include "http/http_rewrite.h"
 
 #include <string.h>
+#include <strings.h>
 
-static const char *const hop_by_hop[] = {
-	"connection", "keep-alive",        "proxy-connection", "te",
-	"trailer",    "transfer-encoding", "upgrade",
+#define NAME(s) \
+	{ \
+		s, sizeof(s) - 1 \
+	}
+static const struct {
+	const char *name;
+	size_t len;
+} hop_by_hop[] = {
+	NAME("connection"), NAME("keep-alive"),        NAME("proxy-connection"), NAME("te"),
+	NAME("trailer"),    NAME("transfer-encoding"), NAME("upgrade"),
 };
 
 bool http_is_hop_by_hop(const struct http_head *h, const struct http_field *f)
 {
+	const char *name = h->buf + f->name_off;
+
 	for (size_t i = 0; i < sizeof(hop_by_hop) / sizeof(hop_by_hop[0]); i++)
-		if (http_field_is(h, f, hop_by_hop[i]))
+		if (f->name_len == hop_by_hop[i].len &&
+		    strncasecmp(name, hop_by_hop[i].name, f->name_len) == 0)
 			return true;
 	return http_head_connection_names(h, f);
 }

@@ -112,16 +112,19 @@ static void conn_goaway(struct h2_conn *c)
 
 /* --- timers ------------------------------------------------------------------ */
 
-/* Idle without streams: client_idle; with streams, a look at stalled
- * windows every H2_STALL_CHECK_MS. */
+/* Idle without streams: client_idle from the moment the last stream
+ * ended; with streams, a look at stalled windows every H2_STALL_CHECK_MS.
+ * Armed only when the mode changes or the timer has fired: frames coming
+ * and going (PING included) neither postpone the idle end nor the look. */
 static void conn_arm_timer(struct h2_conn *c)
 {
+	bool busy = c->in_flight || !TAILQ_EMPTY(&c->streams);
 	struct timeval tv;
 
-	if (c->in_flight || !TAILQ_EMPTY(&c->streams))
-		ms_to_timeval(H2_STALL_CHECK_MS, &tv);
-	else
-		ms_to_timeval(c->w->cfg->timeouts.client_idle_ms, &tv);
+	if (busy == c->timer_busy && evtimer_pending(c->timer, NULL))
+		return;
+	c->timer_busy = busy;
+	ms_to_timeval(busy ? H2_STALL_CHECK_MS : c->w->cfg->timeouts.client_idle_ms, &tv);
 	evtimer_add(c->timer, &tv);
 }
 

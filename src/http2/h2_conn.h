@@ -82,6 +82,7 @@ struct h2_conn {
 	bool idle_closed;          /* closing for idleness: reading is over */
 	bool over;                 /* to be freed on the next turn of the loop */
 	bool write_queued;         /* WRITE is active */
+	bool timer_busy;           /* TIMER looks at windows (else: the idle end) */
 	uint64_t stalled_since_us; /* output waits on the client's window */
 };
 
