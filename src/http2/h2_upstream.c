@@ -66,8 +66,9 @@ struct h2_up_conn {
 };
 
 struct h2_upstream_stream {
-	TAILQ_ENTRY(h2_upstream_stream) link;
+	TAILQ_ENTRY(h2_upstream_stream) link; /* in its connection, or waiting */
 	struct h2_up_conn *conn;
+	struct h2_up_connecting *waiting_on; /* the connection being made */
 	struct exchange *ex;
 	int32_t id;
 	struct evbuffer *body; /* the request body, waiting for DATA */
@@ -84,9 +85,25 @@ struct h2_upstream_stream {
 
 TAILQ_HEAD(h2_up_list, h2_up_conn);
 
+/* A connection to a server being made by one exchange (OWNER, through its
+ * peer): the exchanges for the same server that come meanwhile wait for it
+ * instead of each opening its own. */
+struct h2_up_connecting {
+	TAILQ_ENTRY(h2_up_connecting) link;
+	struct exchange *owner;
+	struct server_rt *rt;
+	struct lbd_addr addr;
+	const void *tls_id;
+	struct h2_up_streams waiting;
+	uint32_t nwaiting;
+};
+
+TAILQ_HEAD(h2_up_connectings, h2_up_connecting);
+
 struct h2_upstream_pool {
 	struct http_worker *hw;
 	struct h2_up_list conns;
+	struct h2_up_connectings connecting;
 };
 
 static void conn_send(struct h2_up_conn *conn);
@@ -209,6 +226,10 @@ static void stream_unlink(struct h2_upstream_stream *st, bool cancel)
 
 static void stream_free(struct h2_upstream_stream *st, bool cancel)
 {
+	if (st->waiting_on) {
+		TAILQ_REMOVE(&st->waiting_on->waiting, st, link);
+		st->waiting_on->nwaiting--;
+	}
 	stream_unlink(st, cancel);
 	if (st->ex)
 		st->ex->up2 = NULL;
@@ -358,7 +379,7 @@ static size_t request_fields(const char *head, size_t len, const char *scheme,
  * told). */
 /* A new stream's state, or the one of a stream being sent again (with its
  * body). */
-static struct h2_upstream_stream *stream_state(struct h2_up_conn *conn, struct exchange *ex)
+static struct h2_upstream_stream *stream_state(struct h2_upstream_pool *up, struct exchange *ex)
 {
 	struct h2_upstream_stream *st = ex->up2;
 
@@ -369,7 +390,7 @@ static struct h2_upstream_stream *stream_state(struct h2_up_conn *conn, struct e
 		return NULL;
 	st->body = evbuffer_new();
 	st->sent = evbuffer_new();
-	st->timer = evtimer_new(conn->pool->hw->w->base, on_stream_timer, st);
+	st->timer = evtimer_new(up->hw->w->base, on_stream_timer, st);
 	if (!st->body || !st->sent || !st->timer) {
 		if (st->body)
 			evbuffer_free(st->body);
@@ -387,7 +408,7 @@ static struct h2_upstream_stream *stream_state(struct h2_up_conn *conn, struct e
 
 static int stream_start(struct h2_up_conn *conn, struct exchange *ex)
 {
-	struct h2_upstream_stream *st = stream_state(conn, ex);
+	struct h2_upstream_stream *st = stream_state(conn->pool, ex);
 	size_t lines = 0;
 
 	for (size_t i = 0; i < ex->head_out_len; i++)
@@ -748,6 +769,100 @@ static struct h2_up_conn *conn_new(struct h2_upstream_pool *up, struct exchange 
 	return conn;
 }
 
+/* --- connections being made ------------------------------------------------------- */
+
+static bool same_server(const struct server_rt *rt, const struct lbd_addr *addr, const void *tls_id,
+			const struct pool_conf *pool, const struct server_conf *srv)
+{
+	return rt == srv->rt && addr_equal(addr, &srv->addr) &&
+	       tls_id == tls_upstream_pool_identity(&pool->tls);
+}
+
+/* The connection EX's peer is making, or NULL. */
+static struct h2_up_connecting *connecting_of(struct h2_upstream_pool *up,
+					      const struct exchange *ex)
+{
+	struct h2_up_connecting *cg;
+
+	TAILQ_FOREACH (cg, &up->connecting, link)
+		if (cg->owner == ex)
+			return cg;
+	return NULL;
+}
+
+/* A connection being made to SRV of POOL that can still take a stream. */
+static struct h2_up_connecting *connecting_find(struct h2_upstream_pool *up,
+						const struct pool_conf *pool,
+						const struct server_conf *srv)
+{
+	struct h2_up_connecting *cg;
+
+	TAILQ_FOREACH (cg, &up->connecting, link)
+		if (same_server(cg->rt, &cg->addr, cg->tls_id, pool, srv) &&
+		    cg->nwaiting + 1 < H2_UP_STREAMS_MAX)
+			return cg;
+	return NULL;
+}
+
+/* EX's peer is about to connect to SRV: later exchanges may wait for it
+ * (without memory they simply open connections of their own). */
+static void connecting_new(struct h2_upstream_pool *up, struct exchange *ex,
+			   const struct server_conf *srv)
+{
+	struct h2_up_connecting *cg = calloc(1, sizeof(*cg));
+
+	if (!cg)
+		return;
+	cg->owner = ex;
+	cg->rt = srv->rt;
+	cg->addr = srv->addr;
+	cg->tls_id = tls_upstream_pool_identity(&ex->pool->tls);
+	TAILQ_INIT(&cg->waiting);
+	TAILQ_INSERT_TAIL(&up->connecting, cg, link);
+}
+
+/* Reach a server for EX again, from the start. */
+static void redispatch(struct exchange *ex)
+{
+	peer_release(&ex->peer);
+	peer_connect(&ex->peer);
+}
+
+/* The connection CG stood for is up (CONN), or will not come (NULL): the
+ * exchanges that waited start on it while it has room, or go through the
+ * peer again. */
+static void connecting_end(struct h2_upstream_pool *up, struct h2_up_connecting *cg,
+			   struct h2_up_conn *conn)
+{
+	struct h2_upstream_stream *st;
+
+	TAILQ_REMOVE(&up->connecting, cg, link);
+	while ((st = TAILQ_FIRST(&cg->waiting)) != NULL) {
+		TAILQ_REMOVE(&cg->waiting, st, link);
+		st->waiting_on = NULL;
+		if (conn && conn_has_room(conn))
+			stream_start(conn, st->ex);
+		else
+			redispatch(st->ex);
+	}
+	free(cg);
+}
+
+/* EX waits for the connection CG is making. Returns false without memory. */
+static bool stream_wait(struct h2_upstream_pool *up, struct h2_up_connecting *cg,
+			struct exchange *ex)
+{
+	struct h2_upstream_stream *st = stream_state(up, ex);
+
+	if (!st)
+		return false;
+	ex->up2 = st;
+	st->waiting_on = cg;
+	TAILQ_INSERT_TAIL(&cg->waiting, st, link);
+	cg->nwaiting++;
+	return true;
+}
+
 /* --- the peer's calls ------------------------------------------------------------ */
 
 static struct exchange *exchange_of(struct peer *p)
@@ -758,20 +873,36 @@ static struct exchange *exchange_of(struct peer *p)
 static bool peer_reuse(struct peer *p)
 {
 	struct exchange *ex = exchange_of(p);
-	struct h2_up_conn *conn = conn_find(ex->side.hw->h2_pool, ex->pool, p->server);
+	struct h2_upstream_pool *up = ex->side.hw->h2_pool;
+	struct h2_up_connecting *cg = connecting_of(up, ex);
+	struct h2_up_conn *conn;
 
-	if (!conn)
-		return false;
-	stream_start(conn, ex);
-	return true;
+	/* A retry: the server EX was connecting to failed, and those that
+	 * waited for it go through the peer again. */
+	if (cg)
+		connecting_end(up, cg, NULL);
+	conn = conn_find(up, ex->pool, p->server);
+	if (conn) {
+		stream_start(conn, ex);
+		return true;
+	}
+	cg = connecting_find(up, ex->pool, p->server);
+	if (cg && stream_wait(up, cg, ex))
+		return true;
+	connecting_new(up, ex, p->server);
+	return false;
 }
 
 static void peer_connected(struct peer *p, struct bufferevent *bev)
 {
 	struct exchange *ex = exchange_of(p);
+	struct h2_upstream_pool *up = ex->side.hw->h2_pool;
+	struct h2_up_connecting *cg = connecting_of(up, ex);
 	struct h2_up_conn *conn;
 
 	if (ex->pool->tls.enabled && !tls_selected_h2(bev)) {
+		if (cg)
+			connecting_end(up, cg, NULL);
 		bufferevent_free(bev);
 		peer_server_failed(p, "did not agree to h2 by ALPN");
 		log_warn("pool %s: server %s (%s): did not agree to h2 by ALPN (protocol: h2)",
@@ -779,20 +910,28 @@ static void peer_connected(struct peer *p, struct bufferevent *bev)
 		ex->side.ops->failed(ex, 502, ACCESS_TERM_CONNECT_FAILED);
 		return;
 	}
-	conn = conn_new(ex->side.hw->h2_pool, ex, bev);
+	conn = conn_new(up, ex, bev);
 	if (!conn) {
+		if (cg)
+			connecting_end(up, cg, NULL);
 		bufferevent_free(bev);
 		log_error("pool %s: server %s: out of memory", ex->pool->name, p->server->name);
 		ex->side.ops->failed(ex, 502, ACCESS_TERM_INTERNAL);
 		return;
 	}
 	stream_start(conn, ex);
+	if (cg)
+		connecting_end(up, cg, conn);
 }
 
 static void peer_failed(struct peer *p, int status)
 {
 	struct exchange *ex = exchange_of(p);
+	struct h2_upstream_pool *up = ex->side.hw->h2_pool;
+	struct h2_up_connecting *cg = connecting_of(up, ex);
 
+	if (cg)
+		connecting_end(up, cg, NULL);
 	if (status == 503)
 		log_warn("pool %s: no server available", p->pool->name);
 	ex->side.ops->failed(ex, status,
@@ -821,7 +960,11 @@ static void h2u_detach(struct exchange *ex, bool reusable)
 {
 	struct h2_upstream_stream *st = ex->up2;
 
+	struct h2_up_connecting *cg = connecting_of(ex->side.hw->h2_pool, ex);
+
 	(void)reusable; /* the connection stays for other streams */
+	if (cg)
+		connecting_end(ex->side.hw->h2_pool, cg, NULL);
 	peer_release(&ex->peer);
 	if (!st)
 		return;
@@ -889,6 +1032,7 @@ struct h2_upstream_pool *h2_upstream_pool_new(struct http_worker *hw)
 		return NULL;
 	up->hw = hw;
 	TAILQ_INIT(&up->conns);
+	TAILQ_INIT(&up->connecting);
 	return up;
 }
 
@@ -911,7 +1055,13 @@ void h2_upstream_pool_free(struct h2_upstream_pool *up)
 
 	if (!up)
 		return;
+	struct h2_up_connecting *cg;
+
 	while ((conn = TAILQ_FIRST(&up->conns)) != NULL)
 		conn_free(conn);
+	while ((cg = TAILQ_FIRST(&up->connecting)) != NULL) {
+		TAILQ_REMOVE(&up->connecting, cg, link);
+		free(cg); /* (no exchange is left to wait) */
+	}
 	free(up);
 }

@@ -119,14 +119,12 @@ class H2UpstreamTest(LbdTestCase):
         s = self.backend(sys.executable, os.path.join(HERE, "h2_backend.py"), "s1", str(sport),
                          port=sport)
         lbd, port = self.h2_lbd([sport])
-        # The first request opens the connection (requests that come while
-        # it is being made open their own).
-        self.assertEqual(curl("--http2-prior-knowledge",
-                              "http://%s:%d/first" % (HOST, port))[1], "200")
+        # Thirty at once: the first opens the connection, the others wait
+        # for it rather than open their own.
         urls = ["http://%s:%d/r%d" % (HOST, port, i) for i in range(30)]
         out = subprocess.run([NGHTTP, "-n", "-s"] + urls, capture_output=True, timeout=20)
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertEqual(s.count("req ", 31), 31)
+        self.assertEqual(s.count("req ", 30), 30)
         self.assertEqual(s.count("conn"), 1, s.lines)
         # And HTTP/1.1 clients reuse it too.
         with HttpClient(port) as c:
@@ -152,6 +150,15 @@ class H2UpstreamTest(LbdTestCase):
         self.assertEqual(s.count("req ", 11), 11, s.lines)
         self.assertGreaterEqual(s.count("conn"), 2)
         self.assertEqual(sorted(ln["status"] for ln in lbd.access_lines(count=11)), [200] * 11)
+
+    @unittest.skipUnless(NGHTTP, "no nghttp")
+    def test_streams_waiting_for_a_connection_that_fails_get_502(self):
+        lbd, port = self.h2_lbd([free_port()])  # nothing listens there
+        urls = ["http://%s:%d/d%d" % (HOST, port, i) for i in range(20)]
+        t0 = time.monotonic()
+        subprocess.run([NGHTTP, "-n", "-s"] + urls, capture_output=True, timeout=20)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual([ln["status"] for ln in lbd.access_lines(count=20)], [502] * 20)
 
     def test_config_h2_pool_needs_an_http_listener(self):
         port = free_port()
