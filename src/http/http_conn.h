@@ -128,14 +128,15 @@ struct exchange {
 			  * a fresh connection if a pooled one was
 			  * stale */
 
-	struct http_head resp;               /* the response head's storage */
-	struct http_head trailers;           /* an HTTP/2 server's trailer fields */
-	int status;                          /* what the client got: the server's,
+	struct http_head resp;                /* the response head's storage */
+	struct http_head trailers;            /* an HTTP/2 server's trailer fields */
+	const struct http_head *req_trailers; /* an HTTP/2 client's, or NULL */
+	int status;                           /* what the client got: the server's,
 					      * or lbd's own answer */
-	bool resp_started;                   /* a response head went to the client */
-	enum body_mode resp_body;            /* its framing towards the client
+	bool resp_started;                    /* a response head went to the client */
+	enum body_mode resp_body;             /* its framing towards the client
 					      * (exchange_response_head()) */
-	enum access_termination termination; /* how it ended, for the log */
+	enum access_termination termination;  /* how it ended, for the log */
 
 	struct timespec start_real;
 	uint64_t start_us; /* monotonic */

@@ -40,16 +40,17 @@ struct h2_stream {
 	struct evbuffer *in;       /* that form, not parsed yet */
 	struct evbuffer *out;      /* the response body for DATA frames */
 	struct exchange ex;
-	bool keep_alive;        /* what the response parser asks: always */
-	bool end_stream;        /* the client sent END_STREAM */
-	bool resp_submitted;    /* HEADERS of the response were submitted */
-	bool resp_complete;     /* the whole body is in OUT */
-	bool deferred;          /* the data source waits for OUT */
-	bool upstream_blocked;  /* the server's reading waits for OUT */
-	bool counted;           /* holds one of the connection's in-flight slots */
-	bool in_process;        /* inside stream_process() */
-	uint64_t unconsumed;    /* DATA bytes received but not yet handed on */
-	struct strbuf trailers; /* the response's trailer fields: "name\0value\0"... */
+	bool keep_alive;               /* what the response parser asks: always */
+	bool end_stream;               /* the client sent END_STREAM */
+	bool resp_submitted;           /* HEADERS of the response were submitted */
+	bool resp_complete;            /* the whole body is in OUT */
+	bool deferred;                 /* the data source waits for OUT */
+	bool upstream_blocked;         /* the server's reading waits for OUT */
+	bool counted;                  /* holds one of the connection's in-flight slots */
+	bool in_process;               /* inside stream_process() */
+	uint64_t unconsumed;           /* DATA bytes received but not yet handed on */
+	struct strbuf trailers;        /* the response's trailer fields: "name\0value\0"... */
+	struct http_head req_trailers; /* the request's trailer fields */
 	uint32_t ntrailers;
 };
 

@@ -310,9 +310,22 @@ static void stream_process(struct h2_stream *s)
 void h2_stream_field(struct h2_stream *s, const uint8_t *name, size_t name_len,
 		     const uint8_t *value, size_t value_len)
 {
-	if (s->state != H2S_HEAD)
-		return; /* trailers: an HTTP/1 server takes none */
 	s->ex.bytes_in += name_len + value_len;
+	if (s->state != H2S_HEAD) {
+		/* Trailer fields: for an HTTP/2 server (an HTTP/1 one gets
+		 * none), bounded as the head is; beyond, they are dropped. */
+		if (s->state == H2S_ENDED)
+			return;
+		struct http_head *t = &s->req_trailers;
+		if (!s->ex.req_trailers) {
+			http_head_init(t, (uint32_t)s->fields.max_size, s->fields.max_fields);
+			s->ex.req_trailers = t;
+		}
+		if (http_head_add_name(t, (const char *)name, name_len) < 0 ||
+		    http_head_add_value(t, (const char *)value, value_len) < 0)
+			http_head_reset(t);
+		return;
+	}
 	h2_request_field(&s->fields, name, name_len, value, value_len);
 }
 
@@ -572,6 +585,7 @@ static void stream_free(struct h2_stream *s)
 	request_parser_free(&s->req);
 	http_head_free(&s->ex.resp);
 	http_head_free(&s->ex.trailers);
+	http_head_free(&s->req_trailers);
 	stream_release_storage(s->conn->hw, s);
 }
 

@@ -265,6 +265,28 @@ static void on_stream_timer(evutil_socket_t fd, short what, void *arg)
 	stream_fail(st, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
 }
 
+/* The client's trailer fields after the request body (an HTTP/2 client's
+ * names are in lower case already). Returns 0, or -1 (the stream then
+ * just ends). */
+static int submit_request_trailers(struct h2_upstream_stream *st)
+{
+	const struct http_head *t = st->ex->req_trailers;
+	nghttp2_nv *nv = calloc(t->nfields, sizeof(*nv));
+	int rc;
+
+	if (!nv)
+		return -1;
+	for (uint32_t i = 0; i < t->nfields; i++) {
+		const struct http_field *f = &t->fields[i];
+		nv[i] = (nghttp2_nv){ (uint8_t *)t->buf + f->name_off,
+				      (uint8_t *)http_field_value(t, f), f->name_len, f->value_len,
+				      NGHTTP2_NV_FLAG_NONE };
+	}
+	rc = nghttp2_submit_trailer(st->conn->session, st->id, nv, t->nfields);
+	free(nv);
+	return rc == 0 ? 0 : -1;
+}
+
 static ssize_t read_body(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
 			 uint32_t *flags, nghttp2_data_source *source, void *user_data)
 {
@@ -285,8 +307,12 @@ static ssize_t read_body(nghttp2_session *session, int32_t id, uint8_t *buf, siz
 		st->deferred = true;
 		return NGHTTP2_ERR_DEFERRED;
 	}
-	if (st->body_end && evbuffer_get_length(st->body) == 0)
+	if (st->body_end && evbuffer_get_length(st->body) == 0) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		if (st->ex && st->ex->req_trailers && st->ex->req_trailers->nfields &&
+		    submit_request_trailers(st) == 0)
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	}
 	return n > 0 ? n : 0;
 }
 

@@ -1,5 +1,6 @@
 """An h2c server for the tests, written with Debian's python3-h2: each
-request is answered 200 with "<name> <stream id>\n" and X-Backend; with
+request is answered 200 with "<name> <stream id>\n" and X-Backend once it
+ended (its trailer fields are printed as "trailer NAME: VALUE"); with
 GOAWAY_AFTER=N, a connection sends GOAWAY naming its Nth stream as the last
 one it processes (the streams after it are refused, and a proxy must send
 them again elsewhere) and closes once those are answered.
@@ -33,6 +34,7 @@ def serve(sock, name, goaway_after):
     conn.initiate_connection()
     sock.sendall(conn.data_to_send())
     seen = 0
+    paths = {}
     try:
         while True:
             data = sock.recv(65536)
@@ -40,20 +42,25 @@ def serve(sock, name, goaway_after):
                 return
             last = None
             for ev in conn.receive_data(data):
-                if isinstance(ev, h2.events.RequestReceived) and last is None:
+                if isinstance(ev, h2.events.RequestReceived):
+                    paths[ev.stream_id] = dict(ev.headers).get(b":path", b"").decode()
+                elif isinstance(ev, h2.events.TrailersReceived):
+                    for k, v in ev.headers:
+                        say("trailer %s: %s" % (k.decode(), v.decode()))
+                elif isinstance(ev, h2.events.DataReceived):
+                    conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                elif isinstance(ev, h2.events.StreamEnded) and last is None:
+                    # Answered once the whole request is in (body, trailers).
                     seen += 1
-                    path = dict(ev.headers).get(b":path", b"").decode()
                     body = ("%s %d\n" % (name, ev.stream_id)).encode()
                     conn.send_headers(ev.stream_id, [(":status", "200"),
                                                      ("x-backend", name),
                                                      ("content-length", str(len(body)))])
                     conn.send_data(ev.stream_id, body, end_stream=True)
-                    say("req %s" % path)
+                    say("req %s" % paths.pop(ev.stream_id, ""))
                     if goaway_after and seen == goaway_after:
                         last = ev.stream_id
                         conn.close_connection(last_stream_id=last)
-                elif isinstance(ev, h2.events.DataReceived):
-                    conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
             sock.sendall(conn.data_to_send())
             if last is not None:
                 # What the client sends after the GOAWAY is not read: the

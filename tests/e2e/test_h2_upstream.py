@@ -151,6 +151,22 @@ class H2UpstreamTest(LbdTestCase):
         self.assertGreaterEqual(s.count("conn"), 2)
         self.assertEqual(sorted(ln["status"] for ln in lbd.access_lines(count=11)), [200] * 11)
 
+    @unittest.skipUnless(h2 and NGHTTP, "no python3-h2 or nghttp")
+    def test_request_trailers_reach_the_server(self):
+        sport = free_port()
+        s = self.backend(sys.executable, os.path.join(HERE, "h2_backend.py"), "s1", str(sport),
+                         port=sport)
+        lbd, port = self.h2_lbd([sport])
+        with tempfile.NamedTemporaryFile() as body:
+            body.write(b"x" * 100000)
+            body.flush()
+            out = subprocess.run([NGHTTP, "-n", "-d", body.name, "--trailer", "x-sum: 42",
+                                  "http://%s:%d/t" % (HOST, port)],
+                                 capture_output=True, timeout=20)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(s.count("req ", 1), 1)
+        self.assertIn("trailer x-sum: 42", s.lines)
+
     @unittest.skipUnless(NGHTTP, "no nghttp")
     def test_streams_waiting_for_a_connection_that_fails_get_502(self):
         lbd, port = self.h2_lbd([free_port()])  # nothing listens there
