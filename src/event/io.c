@@ -70,6 +70,17 @@ bool io_written(struct bufferevent *bev)
 	return true;
 }
 
+void io_write_timeout(struct bufferevent *bev, const struct timeval *tv)
+{
+	const struct timeval *cur = &bev->timeout_write;
+	bool same = tv ? cur->tv_sec == tv->tv_sec && cur->tv_usec == tv->tv_usec :
+			 !evutil_timerisset(cur);
+
+	if (same && !(bufferevent_get_enabled(bev) & EV_WRITE))
+		return;
+	bufferevent_set_timeouts(bev, NULL, tv);
+}
+
 /* A timer that fires this close to the deadline reports the timeout: the
  * epoll backend waits in whole milliseconds, and libevent's clock may lag
  * the one read here by as much. */

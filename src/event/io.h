@@ -30,6 +30,13 @@ bool io_flush(struct bufferevent *bev);
  * is empty. Returns true when it is. */
 bool io_written(struct bufferevent *bev);
 
+/* Set the write timeout of BEV, whose reading is not its own (an
+ * io_reader's, or off) and so has no read timeout. bufferevent_set_timeouts()
+ * takes the base lock twice even when nothing changes; this leaves it out
+ * when the timeout stays the same and BEV is not writing, where the call
+ * would do nothing else. */
+void io_write_timeout(struct bufferevent *bev, const struct timeval *tv);
+
 /* Reading for the HTTP connections. libevent's socket bufferevent asks the
  * kernel how much is readable (ioctl FIONREAD) before every read and reads
  * at most 4 KiB at a time; an io_reader does one recv() of up to
