@@ -11,6 +11,8 @@
 
 #include <openssl/ssl.h>
 
+#include "util/clock.h"
+
 bool io_is_tls(struct bufferevent *bev)
 {
 	return bufferevent_openssl_get_ssl(bev) != NULL;
@@ -68,40 +70,98 @@ bool io_written(struct bufferevent *bev)
 	return true;
 }
 
+void io_write_timeout(struct bufferevent *bev, const struct timeval *tv)
+{
+	const struct timeval *cur = &bev->timeout_write;
+	bool same = tv ? cur->tv_sec == tv->tv_sec && cur->tv_usec == tv->tv_usec :
+			 !evutil_timerisset(cur);
+
+	if (same && !(bufferevent_get_enabled(bev) & EV_WRITE))
+		return;
+	bufferevent_set_timeouts(bev, NULL, tv);
+}
+
+/* A timer that fires this close to the deadline reports the timeout: the
+ * epoll backend waits in whole milliseconds, and libevent's clock may lag
+ * the one read here by as much. */
+#define IO_TIMER_SLACK_US 1000
+
+static bool counting(const struct io_reader *r)
+{
+	return r->on && (r->tls || !r->full) && r->timeout_us;
+}
+
+static void timer_arm(struct io_reader *r, uint64_t now)
+{
+	struct timeval tv;
+	uint64_t us = r->deadline - now;
+
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
+	event_add(r->timer, &tv);
+	r->timer_at = r->deadline;
+}
+
+/* The timeout counts from now: only a timer that would fire too late (or
+ * none at all) costs an event_add(). */
+static void deadline_restart(struct io_reader *r)
+{
+	uint64_t now = monotonic_us();
+
+	r->deadline = now + r->timeout_us;
+	if (!r->timer_at || r->timer_at > r->deadline)
+		timer_arm(r, now);
+}
+
 /* Called on every exchange (timeouts change around each request), so it
  * touches libevent only where something changes: an event_add() or
  * bufferevent_enable() that changes nothing still costs a lock and, for
- * the TLS bufferevent, a re-add of its read event. */
+ * the TLS bufferevent, a re-add of its read event. A timer left pending
+ * when the timeout stops counting finds nothing to do when it fires. */
 static void reader_update(struct io_reader *r)
 {
-	bool want = r->on && !r->full;
-
 	if (r->tls) {
 		bool reading = bufferevent_get_enabled(r->bev) & EV_READ;
 		if (r->on && !reading)
 			bufferevent_enable(r->bev, EV_READ);
 		else if (!r->on && reading)
 			bufferevent_disable(r->bev, EV_READ);
-		if (r->on && r->has_timeout) {
-			event_add(r->ev, &r->timeout);
-			r->armed = true;
-		} else if (r->armed) {
+	} else {
+		bool want = r->on && !r->full;
+		if (want && !r->reading)
+			event_add(r->ev, NULL);
+		else if (!want && r->reading)
 			event_del(r->ev);
-			r->armed = false;
-		}
+		r->reading = want;
+	}
+	if (counting(r))
+		deadline_restart(r);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct io_reader *r = arg;
+	uint64_t now;
+
+	(void)fd, (void)what;
+	r->timer_at = 0; /* a timer fires once */
+	if (!counting(r))
+		return;
+	now = monotonic_us();
+	if (r->deadline > now + IO_TIMER_SLACK_US) {
+		timer_arm(r, now); /* early: the deadline moved since */
 		return;
 	}
-	if (!want) {
-		if (r->armed)
-			event_del(r->ev);
-		r->armed = r->armed_tv = false;
-		return;
-	}
-	if (r->armed && !r->armed_tv && !r->has_timeout)
-		return; /* waiting already, with no timeout */
-	event_add(r->ev, r->has_timeout ? &r->timeout : NULL);
-	r->armed_tv = r->has_timeout || (r->armed && r->armed_tv);
-	r->armed = true;
+	io_reader_set(r, false);
+	r->on_event(BEV_EVENT_READING | BEV_EVENT_TIMEOUT, r->arg);
+}
+
+/* A byte arrived: the time without one counts from now. The timer, pending
+ * for an earlier time, stays as it is. */
+static void byte_arrived(struct io_reader *r)
+{
+	if (counting(r))
+		r->deadline = monotonic_us() + r->timeout_us;
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
@@ -111,11 +171,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	struct evbuffer_iovec v;
 	ssize_t n;
 
-	if (what & EV_TIMEOUT) {
-		io_reader_set(r, false);
-		r->on_event(BEV_EVENT_READING | BEV_EVENT_TIMEOUT, r->arg);
-		return;
-	}
+	(void)what;
 	/* The bufferevent freezes the end of its input so that only it adds;
 	 * this reader stands in for its reading and thaws it the same way. */
 	evbuffer_unfreeze(in, 0);
@@ -135,8 +191,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	}
 	evbuffer_freeze(in, 0);
 	if (n > 0) {
-		/* A persistent event's timeout restarts by itself each time it
-		 * fires, so a byte arriving needs nothing more here. */
+		byte_arrived(r);
 		if (r->high_water && evbuffer_get_length(in) >= r->high_water) {
 			r->full = true;
 			reader_update(r);
@@ -151,19 +206,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	r->on_event(BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), r->arg);
 }
 
-static void on_tls_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct io_reader *r = arg;
-
-	r->armed = false; /* a timer fires once */
-	io_reader_set(r, false);
-	r->on_event(BEV_EVENT_READING | BEV_EVENT_TIMEOUT, r->arg);
-}
-
 void io_reader_tls_readable(struct io_reader *r)
 {
-	if (r->on && r->has_timeout)
-		event_add(r->ev, &r->timeout); /* the timeout counts from the last byte */
+	byte_arrived(r);
 	r->on_read(r->arg);
 }
 
@@ -176,11 +221,13 @@ int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferev
 				 .arg = arg,
 				 .high_water = high_water };
 	bufferevent_disable(bev, EV_READ);
+	r->timer = evtimer_new(base, on_timer, r);
+	if (!r->timer)
+		return -1;
 	if (io_is_tls(bev)) {
 		r->tls = true;
 		bufferevent_setwatermark(bev, EV_READ, 0, high_water);
-		r->ev = evtimer_new(base, on_tls_timeout, r);
-		return r->ev ? 0 : -1;
+		return 0;
 	}
 	r->ev = event_new(base, bufferevent_getfd(bev), EV_READ | EV_PERSIST, on_readable, r);
 	return r->ev ? 0 : -1;
@@ -203,11 +250,9 @@ void io_reader_set(struct io_reader *r, bool on)
 
 void io_reader_timeout(struct io_reader *r, const struct timeval *tv)
 {
-	r->has_timeout = tv != NULL;
-	if (tv)
-		r->timeout = *tv;
-	if (r->on && !r->full)
-		reader_update(r);
+	r->timeout_us = tv ? (uint64_t)tv->tv_sec * 1000000 + (uint64_t)tv->tv_usec : 0;
+	if (counting(r))
+		deadline_restart(r);
 }
 
 void io_reader_drained(struct io_reader *r)
@@ -223,6 +268,9 @@ void io_reader_free(struct io_reader *r)
 {
 	if (r->ev)
 		event_free(r->ev);
-	r->ev = NULL;
-	r->on = r->armed = r->armed_tv = false;
+	if (r->timer)
+		event_free(r->timer);
+	r->ev = r->timer = NULL;
+	r->on = r->reading = false;
+	r->timer_at = 0;
 }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/time.h>
 
 struct bufferevent;
@@ -29,6 +30,13 @@ bool io_flush(struct bufferevent *bev);
  * is empty. Returns true when it is. */
 bool io_written(struct bufferevent *bev);
 
+/* Set the write timeout of BEV, whose reading is not its own (an
+ * io_reader's, or off) and so has no read timeout. bufferevent_set_timeouts()
+ * takes the base lock twice even when nothing changes; this leaves it out
+ * when the timeout stays the same and BEV is not writing, where the call
+ * would do nothing else. */
+void io_write_timeout(struct bufferevent *bev, const struct timeval *tv);
+
 /* Reading for the HTTP connections. libevent's socket bufferevent asks the
  * kernel how much is readable (ioctl FIONREAD) before every read and reads
  * at most 4 KiB at a time; an io_reader does one recv() of up to
@@ -44,23 +52,32 @@ typedef void (*io_event_fn)(short what, void *arg);
 
 /* A TLS connection's bufferevent (bufferevent_openssl) has to do its own
  * reading, through SSL_read: its reader only turns that reading on and off
- * and keeps the timeout (an event of its own, as the bufferevent's read
- * timeout is shared with the code that sets write timeouts), and the
- * bufferevent's read callback must call io_reader_tls_readable(). Its
- * buffer bound is the bufferevent's read watermark. */
+ * and keeps the timeout, and the bufferevent's read callback must call
+ * io_reader_tls_readable(). Its buffer bound is the bufferevent's read
+ * watermark.
+ *
+ * The read timeout is a deadline kept here, as HAProxy keeps its task
+ * expiry dates, and a timer of its own (the bufferevent's read timeout is
+ * shared with the code that sets write timeouts). Requests move the
+ * deadline all the time (a byte arriving, a new phase with another
+ * timeout), mostly later; libevent cannot move a timer later without an
+ * event_add(), but a timer may fire early: it is re-armed for the rest of
+ * the time then. The timer is armed anew only when the deadline comes
+ * before it, or when none is pending. */
 struct io_reader {
-	struct event *ev; /* TLS: the timeout alone */
+	struct event *ev;    /* plain: reading; NULL for TLS */
+	struct event *timer; /* fires at timer_at, at the latest at deadline */
 	bool tls;
 	struct bufferevent *bev;
 	io_read_fn on_read;
 	io_event_fn on_event;
 	void *arg;
-	struct timeval timeout;
-	bool has_timeout;
-	bool on;       /* reading wanted */
-	bool full;     /* paused: the input holds high_water bytes */
-	bool armed;    /* ev is pending */
-	bool armed_tv; /* ... with a timeout (event_add(NULL) keeps one) */
+	uint64_t timeout_us; /* 0: none */
+	uint64_t deadline;   /* monotonic_us() the timeout expires at, while counting */
+	uint64_t timer_at;   /* when the timer fires; 0: not pending */
+	bool on;             /* reading wanted */
+	bool full;           /* paused: the input holds high_water bytes */
+	bool reading;        /* ev is pending */
 	size_t high_water;
 };
 

@@ -96,7 +96,7 @@ static void up_timeouts(struct upstream_conn *up, const struct timeval *rd,
 		return;
 	}
 	io_reader_timeout(&up->rd, rd);
-	bufferevent_set_timeouts(up->bev, NULL, wr);
+	io_write_timeout(up->bev, wr);
 }
 
 /* A TLS bufferevent's read callback: the io_reader's callbacks stand for
@@ -178,7 +178,12 @@ static void idle_put(struct upstream_conn *up)
 	bufferevent_setcb(up->bev, up->tls ? up_tls_read : NULL, NULL, idle_on_bev_event, up);
 	io_reader_callbacks(&up->rd, idle_on_read, idle_on_event, up);
 	ms_to_timeval(UPSTREAM_IDLE_MS, &tv);
-	up_timeouts(up, &tv, NULL);
+	/* A plain connection done writing keeps its write timeout while
+	 * idle: nothing uses it before the next exchange sets it again. */
+	if (up->tls || (bufferevent_get_enabled(up->bev) & EV_WRITE))
+		up_timeouts(up, &tv, NULL);
+	else
+		io_reader_timeout(&up->rd, &tv);
 	up_reading(up, true);
 }
 
@@ -509,7 +514,7 @@ static void attach(struct exchange *ex, struct upstream_conn *up)
 	 * bufferevent keeps write interest: it writes whatever is queued. */
 	if (up->tls)
 		bufferevent_enable(up->bev, EV_WRITE);
-	else
+	else if (bufferevent_get_enabled(up->bev) & EV_WRITE)
 		bufferevent_disable(up->bev, EV_WRITE);
 	up_reading(up, true);
 	write_head(up->bev, ex, ex->peer.server);
