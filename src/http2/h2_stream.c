@@ -31,6 +31,15 @@ static int stream_head(void *arg, const struct http_head *h, const struct respon
 static ssize_t stream_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
 			   uint32_t *flags, nghttp2_data_source *source, void *user_data);
 
+/* STATUS (100 to 999) as :status wants it, in CODE. */
+static void status_code(char code[4], int status)
+{
+	code[0] = (char)('0' + status / 100 % 10);
+	code[1] = (char)('0' + status / 10 % 10);
+	code[2] = (char)('0' + status % 10);
+	code[3] = '\0';
+}
+
 static struct h2_stream *stream_of(struct exchange *ex)
 {
 	return (struct h2_stream *)((char *)ex - offsetof(struct h2_stream, ex));
@@ -210,7 +219,7 @@ static void stream_error(struct h2_stream *s, int status, enum access_terminatio
 	}
 	char code[4], length[24];
 	int blen = evbuffer_add_printf(s->out, "%d %s\n", status, http_reason(status));
-	snprintf(code, sizeof(code), "%03d", status);
+	status_code(code, status);
 	snprintf(length, sizeof(length), "%d", blen);
 	const nghttp2_nv nv[] = {
 		{ (uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE },
@@ -423,7 +432,7 @@ static ssize_t stream_read(nghttp2_session *session, int32_t id, uint8_t *buf, s
 
 static bool lower_copy(struct strbuf *sb, const char *s, size_t len)
 {
-	if (!strbuf_reserve(sb, len))
+	if (sb->len + len > sb->cap && !strbuf_reserve(sb, len))
 		return false;
 	for (size_t i = 0; i < len; i++)
 		sb->data[sb->len + i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
@@ -450,7 +459,7 @@ static int stream_head(void *arg, const struct http_head *h, const struct respon
 	if (h->nfields + 2 > H2_NV_ON_STACK && !(nv = calloc(h->nfields + 2, sizeof(*nv))))
 		return -1;
 	sb->len = 0;
-	snprintf(code, sizeof(code), "%03d", out->status);
+	status_code(code, out->status);
 	nv[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE };
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
