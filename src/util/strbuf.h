@@ -20,6 +20,10 @@ void strbuf_free(struct strbuf *sb);
 
 static inline void strbuf_add(struct strbuf *sb, const void *p, size_t n)
 {
+	/* An empty strbuf's data is NULL, and memcpy() from NULL is undefined
+	 * even for no bytes: adding one empty buffer to another must not. */
+	if (n == 0)
+		return;
 	if (sb->len + n > sb->cap && !strbuf_reserve(sb, n))
 		return;
 	memcpy(sb->data + sb->len, p, n);
