@@ -92,10 +92,10 @@ void h2_conn_abuse(struct h2_conn *c, enum h2_abuse abuse, const char *why)
 	h2_conn_flush(c);
 }
 
-void h2_conn_glitch(struct h2_conn *c, const char *why)
+void h2_conn_glitch(struct h2_conn *c, enum h2_abuse kind, const char *why)
 {
 	if (++c->glitches > H2_GLITCHES_MAX)
-		h2_conn_abuse(c, H2_ABUSE_GLITCHES, why);
+		h2_conn_abuse(c, kind, why);
 }
 
 /* Graceful: no stream after the last one lbd took; those run to their
@@ -388,7 +388,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
 		/* The client's streams are closed but their servers are
 		 * still busy (a reset does not stop a server): no more. */
 		nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
-		h2_conn_glitch(c, "streams over limits.h2_max_streams");
+		h2_conn_glitch(c, H2_ABUSE_STREAMS, "streams over limits.h2_max_streams");
 		return 0;
 	}
 	struct h2_stream *s = h2_stream_new(c, id);
@@ -463,7 +463,11 @@ static int on_invalid_frame(nghttp2_session *session, const nghttp2_frame *frame
 			    void *arg)
 {
 	(void)session, (void)frame;
-	h2_conn_glitch(arg, nghttp2_strerror(error));
+	/* nghttp2 refuses the streams over SETTINGS_MAX_CONCURRENT_STREAMS
+	 * itself, before on_begin_headers() sees them. */
+	h2_conn_glitch(arg,
+		       error == NGHTTP2_ERR_REFUSED_STREAM ? H2_ABUSE_STREAMS : H2_ABUSE_GLITCHES,
+		       nghttp2_strerror(error));
 	return 0;
 }
 
@@ -473,9 +477,11 @@ static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, v
 
 	(void)session;
 	/* nghttp2's own limit on the rate of RST_STREAM (rapid reset,
-	 * CVE-2023-44487) ends the session this way. */
+	 * CVE-2023-44487) says GOAWAY with INTERNAL_ERROR and leaves the
+	 * session open; lbd never sends that code itself (its own GOAWAYs say
+	 * NO_ERROR, or ENHANCE_YOUR_CALM once abused is set). */
 	if (frame->hd.type == NGHTTP2_GOAWAY &&
-	    frame->goaway.error_code == NGHTTP2_ENHANCE_YOUR_CALM && !c->abused)
+	    frame->goaway.error_code == NGHTTP2_INTERNAL_ERROR && !c->abused)
 		h2_conn_abuse(c, H2_ABUSE_RAPID_RESET, "streams were reset faster than allowed");
 	return 0;
 }

@@ -94,8 +94,10 @@ void h2_conn_flush(struct h2_conn *c);
 /* Count and log ABUSE once, and end the connection with GOAWAY
  * ENHANCE_YOUR_CALM (or the error nghttp2 chose). */
 void h2_conn_abuse(struct h2_conn *c, enum h2_abuse abuse, const char *why);
-/* A stream refused, reset or malformed: too many end the connection. */
-void h2_conn_glitch(struct h2_conn *c, const char *why);
+/* A stream refused, reset or malformed: too many end the connection, and
+ * the kind of the one that went over the limit (H2_ABUSE_STREAMS,
+ * H2_ABUSE_RAPID_RESET, H2_ABUSE_GLITCHES) is what /metrics counts. */
+void h2_conn_glitch(struct h2_conn *c, enum h2_abuse kind, const char *why);
 /* The limits for the streams starting now. */
 const struct config *h2_conn_config(const struct h2_conn *c);
 

@@ -245,7 +245,7 @@ static void stream_refuse(struct h2_stream *s, int status, const char *why)
 {
 	exchange_log_refusal(&s->ex, status, why);
 	if (status == 400 || status == 431)
-		h2_conn_glitch(s->conn, why);
+		h2_conn_glitch(s->conn, H2_ABUSE_GLITCHES, why);
 	stream_error(s, status,
 		     status == 408 ? ACCESS_TERM_CLIENT_TIMEOUT :
 		     status == 500 ? ACCESS_TERM_INTERNAL :
@@ -620,6 +620,6 @@ void h2_stream_abort(struct h2_stream *s, enum access_termination term)
 void h2_stream_closed(struct h2_stream *s, uint32_t error_code)
 {
 	if (s->state != H2S_ENDED && error_code != NGHTTP2_NO_ERROR)
-		h2_conn_glitch(s->conn, "a stream in flight was reset");
+		h2_conn_glitch(s->conn, H2_ABUSE_RAPID_RESET, "streams in flight were reset");
 	h2_stream_abort(s, ACCESS_TERM_CLIENT_CLOSED);
 }
