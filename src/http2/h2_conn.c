@@ -13,7 +13,7 @@
  * work behind lbd); a read pass opens at most H2_NEW_STREAMS_PER_PASS
  * streams; a connection serves h2_max_requests streams and then says
  * GOAWAY; refused, reset and malformed streams count as glitches, and
- * H2_GLITCHES_MAX of them end the connection with ENHANCE_YOUR_CALM, as do
+ * H2_GLITCHES_MAX of them within 10 s end the connection with ENHANCE_YOUR_CALM, as do
  * nghttp2's own limits (reset rate, CONTINUATION frames per header block,
  * unanswered SETTINGS and PING); a response stalled on a closed window for
  * timeouts.client_idle ends it too. Each is counted in /metrics and logged
@@ -37,6 +37,7 @@
 #define H2_CONNECTION_WINDOW (1024 * 1024)
 #define H2_NEW_STREAMS_PER_PASS 32
 #define H2_GLITCHES_MAX 100
+#define H2_GLITCH_WINDOW_MS 10000
 /* How often a connection with streams looks for a stalled window. */
 #define H2_STALL_CHECK_MS 1000
 
@@ -94,6 +95,15 @@ void h2_conn_abuse(struct h2_conn *c, enum h2_abuse abuse, const char *why)
 
 void h2_conn_glitch(struct h2_conn *c, enum h2_abuse kind, const char *why)
 {
+	uint64_t now = monotonic_us();
+
+	/* Counted per window: a long-lived connection (a gRPC channel whose
+	 * calls are cancelled now and then) never adds up to an abuse, an
+	 * attack (thousands a second) does at once. */
+	if (now - c->glitch_window_us > H2_GLITCH_WINDOW_MS * 1000) {
+		c->glitch_window_us = now;
+		c->glitches = 0;
+	}
 	if (++c->glitches > H2_GLITCHES_MAX)
 		h2_conn_abuse(c, kind, why);
 }

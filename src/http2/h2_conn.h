@@ -69,10 +69,11 @@ struct h2_conn {
 	struct event *resume; /* reading again after a pause */
 	struct event *write;  /* the socket write of this loop pass */
 	struct h2_stream_list streams;
-	uint32_t in_flight; /* streams whose exchange is not over */
-	uint32_t requests;  /* streams opened */
-	uint32_t pass_new;  /* streams opened in this read pass */
-	uint32_t glitches;  /* refused, reset and bad streams */
+	uint32_t in_flight;        /* streams whose exchange is not over */
+	uint32_t requests;         /* streams opened */
+	uint32_t pass_new;         /* streams opened in this read pass */
+	uint32_t glitches;         /* refused, reset and bad streams */
+	uint64_t glitch_window_us; /* when the glitches began to count */
 	bool in_process;
 	bool free_pending;
 	bool paused;               /* reading stopped: too many new streams */
