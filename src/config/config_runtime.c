@@ -30,8 +30,8 @@ static int limiter_attach(const struct listener_conf *l, size_t i, struct route_
 	char *id = n < 0 ? NULL : malloc((size_t)n + 1);
 	if (!id)
 		return -1;
-	snprintf(id, (size_t)n + 1, fmt, l->name, i, host, prefix, header, count, period,
-		 c->burst, c->table_size);
+	snprintf(id, (size_t)n + 1, fmt, l->name, i, host, prefix, header, count, period, c->burst,
+		 c->table_size);
 	r->limiter = runtime_rate_limit_get(id, c->count, c->period_ms * 1000000, c->burst,
 					    c->table_size);
 	free(id);

@@ -104,8 +104,7 @@ uint64_t rate_limit_take(struct rate_limit *rl, uint64_t tag, uint64_t now_ns)
 			atomic_fetch_add_explicit(&rl->limited, 1, memory_order_relaxed);
 			return next - now_ns - limit;
 		}
-		if (atomic_compare_exchange_weak_explicit(&s->tat, &tat, next,
-							  memory_order_relaxed,
+		if (atomic_compare_exchange_weak_explicit(&s->tat, &tat, next, memory_order_relaxed,
 							  memory_order_relaxed))
 			return 0;
 	}

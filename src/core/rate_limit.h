@@ -31,10 +31,10 @@ struct rate_limit_slot {
 };
 
 struct rate_limit {
-	uint64_t interval_ns;  /* one request's cost: period / count */
-	uint64_t tolerance_ns; /* burst * interval: how far TAT may run ahead */
-	uint64_t seed;         /* keys hash differently in every table */
-	uint32_t mask;         /* slots - 1 (a power of two) */
+	uint64_t interval_ns;         /* one request's cost: period / count */
+	uint64_t tolerance_ns;        /* burst * interval: how far TAT may run ahead */
+	uint64_t seed;                /* keys hash differently in every table */
+	uint32_t mask;                /* slots - 1 (a power of two) */
 	atomic_uint_fast64_t limited; /* requests refused, for /metrics */
 	struct rate_limit_slot slots[];
 };

@@ -274,10 +274,10 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 			   (method_is(out, "GET") || plan->is_head || method_is(out, "OPTIONS"));
 	/* "OPTIONS *" is about the server as a whole: routed by host alone. */
 	plan->route = out->asterisk ? route_match(listener, out->host, out->host_len, NULL, 0) :
-		     out->target_slash ?
-				     route_match(listener, out->host, out->host_len, "/", 1) :
-				     route_match(listener, out->host, out->host_len, out->target,
-						 path_length(out->target, out->target_len));
+		      out->target_slash ?
+				      route_match(listener, out->host, out->host_len, "/", 1) :
+				      route_match(listener, out->host, out->host_len, out->target,
+						  path_length(out->target, out->target_len));
 	if (!plan->route)
 		return refuse(why, 404, "no route matches");
 	plan->pool = plan->route->pool;

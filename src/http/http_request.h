@@ -13,7 +13,7 @@
 #include "http/http_rewrite.h"
 
 struct request_plan {
-	struct request_out out; /* client_ip, client_v6, proto: caller's */
+	struct request_out out;         /* client_ip, client_v6, proto: caller's */
 	const struct route_conf *route; /* the route that matched */
 	struct pool_conf *pool;         /* its pool */
 	bool is_head;

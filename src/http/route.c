@@ -42,7 +42,7 @@ static int path_matches(const char *prefix, const char *path, size_t len)
 }
 
 const struct route_conf *route_match(const struct listener_conf *listener, const char *host,
-			      size_t host_len, const char *path, size_t path_len)
+				     size_t host_len, const char *path, size_t path_len)
 {
 	if (!host)
 		host_len = 0;

@@ -13,6 +13,6 @@
  * not concern (the host alone routes it). Returns NULL when no route
  * matches, else the first route that does (its pool, its rules). */
 const struct route_conf *route_match(const struct listener_conf *listener, const char *host,
-			      size_t host_len, const char *path, size_t path_len);
+				     size_t host_len, const char *path, size_t path_len);
 
 #endif

@@ -229,7 +229,8 @@ static void stream_error(struct h2_stream *s, int status, enum access_terminatio
 	nghttp2_data_provider prd = { .source.ptr = s, .read_callback = stream_read };
 	/* Retry-After (a 429) is the last field, left out when not set. */
 	if (ex->retry_after_s)
-		nv[nnv - 1].valuelen = (size_t)snprintf(retry, sizeof(retry), "%u", ex->retry_after_s);
+		nv[nnv - 1].valuelen = (size_t)snprintf(retry, sizeof(retry), "%u",
+							ex->retry_after_s);
 	else
 		nnv--;
 	nghttp2_submit_response(session, s->id, nv, nnv, &prd);
