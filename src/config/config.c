@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config/config_node.h"
+#include "config/config_runtime.h"
 #include "config/config_schema.h"
 #include "tls/tls_listener.h"
 #include "tls/tls_upstream.h"
@@ -78,11 +79,13 @@ static void config_free(struct config *cfg)
 {
 	if (cfg->generation)
 		atomic_fetch_sub(&live_generations, 1);
+	config_detach_runtime(cfg);
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		struct listener_conf *l = &cfg->listeners[i];
 		for (size_t j = 0; j < l->nroutes; j++) {
 			free(l->routes[j].host);
 			free(l->routes[j].path_prefix);
+			free(l->routes[j].rate_limit.header);
 		}
 		free(l->routes);
 		free(l->binds);

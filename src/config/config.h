@@ -237,10 +237,26 @@ struct pool_conf {
 	struct pool_tls_conf tls;      /* TLS to the servers when tls.enabled */
 };
 
+/* routes[].rate_limit: COUNT requests per PERIOD_MS per key, BURST at
+ * once (GCRA, core/rate_limit.h). */
+struct rate_limit_conf {
+	bool enabled;
+	char *header;        /* key: header:NAME; NULL: the client address */
+	uint64_t count;      /* rate: COUNT/s or COUNT/m */
+	uint64_t period_ms;  /* 1000 or 60000 */
+	uint32_t burst;      /* default: COUNT */
+	uint32_t table_size; /* slots of the key table */
+};
+
 struct route_conf {
 	char *host;             /* NULL: any; "*.example.com": any subdomain */
 	char *path_prefix;      /* NULL: any */
 	struct pool_conf *pool; /* points into config.pools */
+	struct rate_limit_conf rate_limit;
+	/* The key table while rate_limit.enabled, bound by
+	 * config_attach_runtime() (shared with the previous generation when
+	 * the rule is the same). */
+	struct rate_limit_rt *limiter;
 };
 
 struct listener_conf {

@@ -6,10 +6,37 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "config/config.h"
 #include "core/runtime.h"
+
+/* A rate limit's identity: its listener, its route (place and match) and
+ * every value of the rule, so that only an unchanged rule keeps its
+ * table. */
+static int limiter_attach(const struct listener_conf *l, size_t i, struct route_conf *r)
+{
+	static const char fmt[] = "%s\n%zu\n%s\n%s\n%s\n%llu/%llu/%u/%u";
+	const struct rate_limit_conf *c = &r->rate_limit;
+	const char *host = r->host ? r->host : "", *prefix = r->path_prefix ? r->path_prefix : "";
+	const char *header = c->header ? c->header : "";
+	unsigned long long count = c->count, period = c->period_ms;
+
+	if (!c->enabled)
+		return 0;
+	int n = snprintf(NULL, 0, fmt, l->name, i, host, prefix, header, count, period, c->burst,
+			 c->table_size);
+	char *id = n < 0 ? NULL : malloc((size_t)n + 1);
+	if (!id)
+		return -1;
+	snprintf(id, (size_t)n + 1, fmt, l->name, i, host, prefix, header, count, period, c->burst,
+		 c->table_size);
+	r->limiter = runtime_rate_limit_get(id, c->count, c->period_ms * 1000000, c->burst,
+					    c->table_size);
+	free(id);
+	return r->limiter ? 0 : -1;
+}
 
 int config_attach_runtime(struct config *cfg)
 {
@@ -17,9 +44,12 @@ int config_attach_runtime(struct config *cfg)
 
 	runtime_lock();
 	for (size_t i = 0; i < cfg->nlisteners && rc == 0; i++) {
-		cfg->listeners[i].rt = runtime_listener_get(cfg->listeners[i].name);
-		if (!cfg->listeners[i].rt)
+		struct listener_conf *l = &cfg->listeners[i];
+		l->rt = runtime_listener_get(l->name);
+		if (!l->rt)
 			rc = -1;
+		for (size_t j = 0; j < l->nroutes && rc == 0; j++)
+			rc = limiter_attach(l, j, &l->routes[j]);
 	}
 	for (size_t i = 0; i < cfg->npools && rc == 0; i++) {
 		struct pool_conf *pool = &cfg->pools[i];
@@ -56,4 +86,12 @@ int config_forget_runtime(const struct config *old, const struct config *new)
 	}
 	free(stays);
 	return 0;
+}
+
+void config_detach_runtime(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		for (size_t j = 0; j < cfg->listeners[i].nroutes; j++)
+			if (cfg->listeners[i].routes[j].limiter)
+				runtime_rate_limit_put(cfg->listeners[i].routes[j].limiter);
 }

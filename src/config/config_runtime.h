@@ -17,6 +17,10 @@ int config_attach_runtime(struct config *cfg);
  * failure window), so that a server added later under the same name, a
  * replacement machine, starts afresh. Their counters stay: metrics never
  * go back. Returns 0, or -1 when out of memory (nothing is forgotten). */
+/* CFG is being freed: drop what it holds of shared runtime state (its
+ * rate limits' tables). */
+void config_detach_runtime(struct config *cfg);
+
 int config_forget_runtime(const struct config *old, const struct config *new);
 
 #endif

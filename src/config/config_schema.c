@@ -276,9 +276,20 @@ static const struct field match_fields[] = {
 };
 static const struct section match_section = SECTION(match_fields);
 
+static const struct field rate_limit_fields[] = {
+	{ "key", field_rate_key, 0, 0, 0, NULL, false },
+	{ "rate", field_rate, 0, 0, 0, NULL, true },
+	{ "burst", field_u32, offsetof(struct rate_limit_conf, burst), 1, 1000000000, NULL, false },
+	{ "table_size", field_u32, offsetof(struct rate_limit_conf, table_size), 8, 1u << 24, NULL,
+	  false },
+};
+static const struct section rate_limit_section = SECTION(rate_limit_fields);
+
 static const struct field route_fields[] = {
 	{ "match", field_match, 0, 0, 0, &match_section, false },
 	{ "pool", field_pool_ref, 0, 0, 0, NULL, true },
+	{ "rate_limit", field_rate_limit, offsetof(struct route_conf, rate_limit), 0, 0,
+	  &rate_limit_section, false },
 };
 static const struct section route_section = SECTION(route_fields);
 

@@ -133,6 +133,10 @@ void field_trusted(struct walk *w, const struct field *f, const struct cnode *v,
 void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_match(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* routes[].rate_limit (config_rate_limit.c). */
+void field_rate_limit(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_rate_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_rate(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 /* resolvers[] and pools[].discovery (config_discovery.c). */
 extern const struct section resolver_section, discovery_section;
 void field_resolvers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rate_limit.h"
+
 /* The registry is touched only when a configuration is attached (start-up
  * and reload, on the main thread); the lock keeps that true if it ever is
  * not. Worker threads hold direct pointers and never look things up. */
@@ -12,6 +14,7 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct server_rt *servers;
 static struct pool_rt *pools;
 static struct listener_rt *listeners;
+static struct rate_limit_rt *rate_limits;
 static uint32_t next_server_id;
 
 void runtime_lock(void)
@@ -156,6 +159,49 @@ uint32_t runtime_server_count(void)
 	return n;
 }
 
+struct rate_limit_rt *runtime_rate_limit_get(const char *identity, uint64_t count,
+					     uint64_t period_ns, uint64_t burst, uint32_t slots)
+{
+	for (struct rate_limit_rt *r = rate_limits; r; r = r->next)
+		if (strcmp(r->identity, identity) == 0) {
+			r->refs++;
+			return r;
+		}
+	struct rate_limit_rt *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->identity = strdup(identity);
+	r->table = rate_limit_new(count, period_ns, burst, slots);
+	if (!r->identity || !r->table) {
+		free(r->identity);
+		rate_limit_free(r->table);
+		free(r);
+		return NULL;
+	}
+	r->refs = 1;
+	r->next = rate_limits;
+	rate_limits = r;
+	return r;
+}
+
+void runtime_rate_limit_put(struct rate_limit_rt *rl)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (--rl->refs == 0) {
+		for (struct rate_limit_rt **p = &rate_limits; *p; p = &(*p)->next)
+			if (*p == rl) {
+				*p = rl->next;
+				break;
+			}
+		free(rl->identity);
+		rate_limit_free(rl->table);
+		free(rl);
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/* Rate limits are left to their generations: the last one frees them,
+ * whether before this or after. */
 void runtime_shutdown(void)
 {
 	pthread_mutex_lock(&registry_lock);

@@ -112,6 +112,18 @@ struct pool_rt {
 	struct pool_rt *next;
 };
 
+/* A route's rate limit (routes[].rate_limit): its key table, shared by
+ * the generations whose rule is the same, so that a reload that keeps the
+ * rule keeps every client's budget. Counted references, taken and dropped
+ * under the registry's lock: only when a generation is bound or freed,
+ * never per request. */
+struct rate_limit_rt {
+	char *identity; /* the listener, the route and the whole rule */
+	unsigned refs;  /* generations that use it */
+	struct rate_limit *table;
+	struct rate_limit_rt *next;
+};
+
 /* The registry's lock. config_attach_runtime() holds it across the lookups
  * of one configuration, so that nothing reading the registry sees a
  * generation half bound. */
@@ -124,6 +136,12 @@ void runtime_unlock(void);
 struct server_rt *runtime_server_get(const char *pool, const char *server);
 struct pool_rt *runtime_pool_get(const char *name);
 struct listener_rt *runtime_listener_get(const char *name);
+/* With the lock held: a reference to the rate limit of IDENTITY, made with
+ * the rule's values (rate_limit_new()) when no generation has it. */
+struct rate_limit_rt *runtime_rate_limit_get(const char *identity, uint64_t count,
+					     uint64_t period_ns, uint64_t burst, uint32_t slots);
+/* Drop a reference (takes the lock); the last one frees the table. */
+void runtime_rate_limit_put(struct rate_limit_rt *rl);
 
 /* RT's server left the configuration: its admin state, weight override and
  * passive failure window go back to what a new server has. */

@@ -10,9 +10,11 @@
 #include "daemon/metrics.h"
 #include "build_config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "balance/balance.h"
+#include "core/rate_limit.h"
 #include "core/runtime.h"
 #include "daemon/admin_proto.h"
 #include "daemon/health.h"
@@ -134,6 +136,31 @@ static void write_h2_abuse(struct strbuf *sb, const struct config *cfg)
 	}
 }
 
+/* Requests refused by a route's rate limit. Routes have no names: a
+ * route is its place in the listener's list, from 0. The count lives with
+ * the rule's table, so it goes on across reloads that keep the rule. */
+static void write_rate_limited(struct strbuf *sb, const struct config *cfg)
+{
+	static const char name[] = "lbd_route_rate_limited_total";
+
+	prom_family(sb, name, PROM_COUNTER,
+		    "Requests answered 429 by a route's rate_limit; route is the route's index "
+		    "in the listener's routes, from 0.");
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		const struct listener_conf *lc = &cfg->listeners[i];
+		for (size_t j = 0; j < lc->nroutes; j++) {
+			const struct rate_limit_rt *r = lc->routes[j].limiter;
+			char index[24];
+			if (!r)
+				continue;
+			snprintf(index, sizeof(index), "%zu", j);
+			struct prom_label l[2] = { { "listener", lc->name }, { "route", index } };
+			prom_sample(sb, name, l, 2,
+				    atomic_load_explicit(&r->table->limited, memory_order_relaxed));
+		}
+	}
+}
+
 static void write_listeners(struct strbuf *sb, const struct config *cfg)
 {
 	static const struct {
@@ -178,6 +205,7 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 		}
 	}
 	write_h2_abuse(sb, cfg);
+	write_rate_limited(sb, cfg);
 }
 
 static void write_pools(struct strbuf *sb, const struct config *cfg)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/rate_limit.h"
 #include "core/runtime.h"
 #include "http/client_addr.h"
 #include "http/cookie.h"
@@ -86,6 +87,36 @@ static void balance_inputs(struct exchange *ex)
 	}
 }
 
+/* The route's rate limit (routes[].rate_limit): 0 when the request is
+ * within it, else 429 with the seconds until it would be, rounded up. The
+ * key is the named header's value, or the client address when the route
+ * names none or the request lacks it. */
+static int rate_check(struct exchange *ex, const struct route_conf *route, const char **why)
+{
+	const struct http_head *h = &ex->side.req->head;
+	const struct http_field *f;
+	const char *key = ex->client;
+	size_t len;
+
+	if (!route->limiter)
+		return 0;
+	struct rate_limit *rl = route->limiter->table;
+	if (route->rate_limit.header && (f = http_head_find(h, route->rate_limit.header, NULL)) &&
+	    f->value_len) {
+		key = http_field_value(h, f);
+		len = f->value_len;
+	} else {
+		len = strlen(key);
+	}
+	uint64_t wait = rate_limit_take(rl, rate_limit_tag(rl, key, len), monotonic_ns());
+	if (!wait)
+		return 0;
+	wait = (wait + 999999999) / 1000000000;
+	ex->retry_after_s = wait > UINT32_MAX ? UINT32_MAX : (uint32_t)wait;
+	*why = "over the route's rate limit";
+	return 429;
+}
+
 int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 {
 	struct request_parser *req = ex->side.req;
@@ -102,9 +133,12 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 		*why = plan.reason;
 		return status;
 	}
+	ex->upgrade = plan.out.upgrade;
+	status = rate_check(ex, plan.route, why);
+	if (status)
+		return status;
 	ex->pool = plan.pool;
 	balance_inputs(ex);
-	ex->upgrade = plan.out.upgrade;
 	ex->is_head = plan.is_head;
 	ex->replayable = plan.replayable;
 	status = request_parser_check_body(req, ex->pool->limits.body_size, in);
@@ -158,7 +192,11 @@ void exchange_log_refusal(const struct exchange *ex, int status, const char *why
 	const char *client = ex->client ? ex->client : ex->side.in->peer_ip;
 	const struct request_parser *req = ex->side.req;
 	const struct http_head *h = &req->head;
-	enum log_level level = status == 500 ? LOG_LEVEL_ERROR : LOG_LEVEL_INFO;
+	/* A client over its rate may send many: its refusals are in the
+	 * access log, and here only when debugging. */
+	enum log_level level = status == 500 ? LOG_LEVEL_ERROR :
+			       status == 429 ? LOG_LEVEL_DEBUG :
+					       LOG_LEVEL_INFO;
 
 	/* The request line once its head was read (a client's bytes: the log
 	 * escapes them and bounds the line). */

@@ -68,9 +68,9 @@ static bool error_keeps_connection(const struct client_conn *c, int status)
 	/* After a refused CONNECT the client would send tunnel bytes, and an
 	 * expectation lbd does not know says the client is confused: both
 	 * close. */
-	if (status != 404 && status != 502 && status != 503 && status != 504)
+	if (status != 404 && status != 429 && status != 502 && status != 503 && status != 504)
 		return false;
-	/* A request refused at its head (404) with a body: the body has
+	/* A request refused at its head (404, 429) with a body: the body has
 	 * nowhere to go. */
 	return !request_parser_body_left(&c->req);
 }
@@ -92,7 +92,8 @@ void client_error(struct client_conn *c, int status, enum access_termination ter
 	}
 	bool keep = error_keeps_connection(c, status);
 	ex->status = status;
-	ex->bytes_out += http_error_write(bufferevent_get_output(c->bev), status, !keep);
+	ex->bytes_out += http_error_write(bufferevent_get_output(c->bev), status, !keep,
+					  ex->retry_after_s);
 	client_log_exchange(c);
 	client_exchange_end(c, false);
 	evtimer_del(c->timer);
@@ -108,6 +109,7 @@ void client_refuse(struct client_conn *c, int status, const char *why)
 	client_error(c, status,
 		     status == 408 ? ACCESS_TERM_CLIENT_TIMEOUT :
 		     status == 500 ? ACCESS_TERM_INTERNAL :
+		     status == 429 ? ACCESS_TERM_RATE_LIMITED :
 				     ACCESS_TERM_REFUSED);
 }
 

@@ -141,7 +141,8 @@ struct exchange {
 	struct timespec start_real;
 	uint64_t start_us; /* monotonic */
 	uint64_t upstream_start_us;
-	int64_t upstream_us; /* first response byte, or -1 */
+	int64_t upstream_us;    /* first response byte, or -1 */
+	uint32_t retry_after_s; /* a 429's Retry-After, in seconds */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 };

@@ -19,6 +19,8 @@ const char *http_reason(int status)
 		return "Content Too Large";
 	case 417:
 		return "Expectation Failed";
+	case 429:
+		return "Too Many Requests";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 500:
@@ -38,20 +40,24 @@ const char *http_reason(int status)
 	}
 }
 
-size_t http_error_write(struct evbuffer *out, int status, bool close)
+size_t http_error_write(struct evbuffer *out, int status, bool close, uint32_t retry_after_s)
 {
+	char retry[40] = "";
 	char body[96];
 	int blen = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
 	size_t before = evbuffer_get_length(out);
+
+	if (retry_after_s)
+		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", retry_after_s);
 
 	evbuffer_add_printf(out,
 			    "HTTP/1.1 %d %s\r\n"
 			    "Content-Type: text/plain\r\n"
 			    "Content-Length: %d\r\n"
 			    "Cache-Control: no-store\r\n"
-			    "%s"
+			    "%s%s"
 			    "\r\n%s",
-			    status, http_reason(status), blen, close ? "Connection: close\r\n" : "",
-			    body);
+			    status, http_reason(status), blen, retry,
+			    close ? "Connection: close\r\n" : "", body);
 	return evbuffer_get_length(out) - before;
 }

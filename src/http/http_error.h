@@ -5,12 +5,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct evbuffer;
 
 const char *http_reason(int status);
 
-/* Append a complete error response; returns the bytes appended. */
-size_t http_error_write(struct evbuffer *out, int status, bool close);
+/* Append a complete error response, with Retry-After when RETRY_AFTER_S
+ * is not 0 (a 429); returns the bytes appended. */
+size_t http_error_write(struct evbuffer *out, int status, bool close, uint32_t retry_after_s);
 
 #endif

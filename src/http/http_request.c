@@ -273,12 +273,15 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 	plan->replayable = out->body == BODY_NONE &&
 			   (method_is(out, "GET") || plan->is_head || method_is(out, "OPTIONS"));
 	/* "OPTIONS *" is about the server as a whole: routed by host alone. */
-	plan->pool = out->asterisk ? route_match(listener, out->host, out->host_len, NULL, 0) :
-		     out->target_slash ?
-				     route_match(listener, out->host, out->host_len, "/", 1) :
-				     route_match(listener, out->host, out->host_len, out->target,
-						 path_length(out->target, out->target_len));
-	return plan->pool ? 0 : refuse(why, 404, "no route matches");
+	plan->route = out->asterisk ? route_match(listener, out->host, out->host_len, NULL, 0) :
+		      out->target_slash ?
+				      route_match(listener, out->host, out->host_len, "/", 1) :
+				      route_match(listener, out->host, out->host_len, out->target,
+						  path_length(out->target, out->target_len));
+	if (!plan->route)
+		return refuse(why, 404, "no route matches");
+	plan->pool = plan->route->pool;
+	return 0;
 }
 
 int http_request_render(const struct http_head *h, const struct request_out *req, char **out,

@@ -13,8 +13,9 @@
 #include "http/http_rewrite.h"
 
 struct request_plan {
-	struct request_out out; /* client_ip, client_v6, proto: caller's */
-	struct pool_conf *pool;
+	struct request_out out;         /* client_ip, client_v6, proto: caller's */
+	const struct route_conf *route; /* the route that matched */
+	struct pool_conf *pool;         /* its pool */
 	bool is_head;
 	bool replayable;    /* idempotent and without a body */
 	const char *reason; /* why it was refused, for the log */

@@ -41,8 +41,8 @@ static int path_matches(const char *prefix, const char *path, size_t len)
 	return len >= plen && memcmp(path, prefix, plen) == 0;
 }
 
-struct pool_conf *route_match(const struct listener_conf *listener, const char *host,
-			      size_t host_len, const char *path, size_t path_len)
+const struct route_conf *route_match(const struct listener_conf *listener, const char *host,
+				     size_t host_len, const char *path, size_t path_len)
 {
 	if (!host)
 		host_len = 0;
@@ -54,7 +54,7 @@ struct pool_conf *route_match(const struct listener_conf *listener, const char *
 			continue;
 		if (r->path_prefix && path && !path_matches(r->path_prefix, path, path_len))
 			continue;
-		return r->pool;
+		return r;
 	}
 	return NULL;
 }

@@ -11,8 +11,8 @@
  * trailing dot are ignored; NULL or empty when the request had none). PATH is
  * the request target's path; NULL for "OPTIONS *", which path prefixes do
  * not concern (the host alone routes it). Returns NULL when no route
- * matches. */
-struct pool_conf *route_match(const struct listener_conf *listener, const char *host,
-			      size_t host_len, const char *path, size_t path_len);
+ * matches, else the first route that does (its pool, its rules). */
+const struct route_conf *route_match(const struct listener_conf *listener, const char *host,
+				     size_t host_len, const char *path, size_t path_len);
 
 #endif

@@ -217,24 +217,32 @@ static void stream_error(struct h2_stream *s, int status, enum access_terminatio
 		h2_conn_flush(s->conn);
 		return;
 	}
-	char code[4], length[24];
+	char code[4], length[24], retry[12];
 	int blen = evbuffer_add_printf(s->out, "%d %s\n", status, http_reason(status));
 	status_code(code, status);
 	snprintf(length, sizeof(length), "%d", blen);
-	const nghttp2_nv nv[] = {
+	nghttp2_nv nv[] = {
 		{ (uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE },
 		{ (uint8_t *)"content-type", (uint8_t *)"text/plain", 12, 10,
 		  NGHTTP2_NV_FLAG_NONE },
 		{ (uint8_t *)"content-length", (uint8_t *)length, 14, strlen(length),
 		  NGHTTP2_NV_FLAG_NONE },
 		{ (uint8_t *)"cache-control", (uint8_t *)"no-store", 13, 8, NGHTTP2_NV_FLAG_NONE },
+		{ (uint8_t *)"retry-after", (uint8_t *)retry, 11, 0, NGHTTP2_NV_FLAG_NONE },
 	};
+	size_t nnv = sizeof(nv) / sizeof(nv[0]);
 	ex->status = status;
 	ex->bytes_out += (uint64_t)blen;
 	s->resp_complete = true;
 	s->resp_submitted = true;
 	nghttp2_data_provider prd = { .source.ptr = s, .read_callback = stream_read };
-	nghttp2_submit_response(session, s->id, nv, sizeof(nv) / sizeof(nv[0]), &prd);
+	/* Retry-After (a 429) is the last field, left out when not set. */
+	if (ex->retry_after_s)
+		nv[nnv - 1].valuelen = (size_t)snprintf(retry, sizeof(retry), "%u",
+							ex->retry_after_s);
+	else
+		nnv--;
+	nghttp2_submit_response(session, s->id, nv, nnv, &prd);
 	stream_finish(s, false);
 	h2_conn_flush(s->conn);
 }
@@ -249,6 +257,7 @@ static void stream_refuse(struct h2_stream *s, int status, const char *why)
 	stream_error(s, status,
 		     status == 408 ? ACCESS_TERM_CLIENT_TIMEOUT :
 		     status == 500 ? ACCESS_TERM_INTERNAL :
+		     status == 429 ? ACCESS_TERM_RATE_LIMITED :
 				     ACCESS_TERM_REFUSED);
 }
 

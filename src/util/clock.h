@@ -1,4 +1,4 @@
-/* clock.h — the monotonic clock in microseconds, and milliseconds as the
+/* clock.h — the monotonic clock in microseconds (and nanoseconds), and milliseconds as the
  * struct timeval libevent's timers take. Inline: both run per request. */
 #ifndef LBD_UTIL_CLOCK_H
 #define LBD_UTIL_CLOCK_H
@@ -13,6 +13,14 @@ static inline uint64_t monotonic_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Nanoseconds: rate limits space requests finer than microseconds. */
+static inline uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
 static inline void ms_to_timeval(uint64_t ms, struct timeval *tv)

@@ -61,9 +61,9 @@ static const struct listener_conf listener = { .name = "web", .routes = routes, 
 
 static const char *route_of(const char *host, const char *path)
 {
-	struct pool_conf *p = route_match(&listener, host, host ? strlen(host) : 0, path,
-					  strlen(path));
-	return p ? p->name : "none";
+	const struct route_conf *r = route_match(&listener, host, host ? strlen(host) : 0, path,
+						 strlen(path));
+	return r ? r->pool->name : "none";
 }
 
 START_TEST(routes_first_match_wins)
