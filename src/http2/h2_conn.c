@@ -394,6 +394,12 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
 		return 0;
 	if (c->closing)
 		return 0; /* nghttp2 drops streams after GOAWAY's last id */
+	if (c->goaway_pending) {
+		/* Its GOAWAY waits for the last stream's answer: later ones
+		 * were not processed, and the client sends them again. */
+		nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+		return 0;
+	}
 	if (c->in_flight >= limits->h2_max_streams) {
 		/* The client's streams are closed but their servers are
 		 * still busy (a reset does not stop a server): no more. */
@@ -407,8 +413,13 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
 		return 0;
 	}
 	nghttp2_session_set_stream_user_data(session, id, s);
-	if (++c->requests >= limits->h2_max_requests)
-		conn_goaway(c); /* this one is served; the client reconnects */
+	/* This one is served (a 503 when a reload removed the listener: no
+	 * route is left for it); the client opens a new connection for the
+	 * next ones. */
+	if (++c->requests >= limits->h2_max_requests || !s->ex.listener) {
+		c->goaway_pending = true;
+		c->goaway_last = id;
+	}
 	c->pass_new++;
 	return 0;
 }
@@ -461,11 +472,16 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
 
 static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_code, void *arg)
 {
+	struct h2_conn *c = arg;
 	struct h2_stream *s = stream_data(session, id);
 
-	(void)arg;
 	if (s)
 		h2_stream_closed(s, error_code);
+	/* The last stream ended without its answer (a reset): GOAWAY now. */
+	if (c->goaway_pending && id == c->goaway_last) {
+		c->goaway_pending = false;
+		conn_goaway(c);
+	}
 	return 0;
 }
 
@@ -486,6 +502,13 @@ static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, v
 	struct h2_conn *c = arg;
 
 	(void)session;
+	/* The GOAWAY that follows the answer to the last stream (some clients
+	 * take nothing after a GOAWAY, whatever its last stream id). */
+	if (c->goaway_pending && frame->hd.stream_id == c->goaway_last &&
+	    (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+		c->goaway_pending = false;
+		conn_goaway(c);
+	}
 	/* nghttp2's own limit on the rate of RST_STREAM (rapid reset,
 	 * CVE-2023-44487) says GOAWAY with INTERNAL_ERROR and leaves the
 	 * session open; lbd never sends that code itself (its own GOAWAYs say

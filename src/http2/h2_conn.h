@@ -76,13 +76,15 @@ struct h2_conn {
 	uint64_t glitch_window_us; /* when the glitches began to count */
 	bool in_process;
 	bool free_pending;
-	bool paused;               /* reading stopped: too many new streams */
-	bool out_full;             /* the socket's output is over its bound */
-	bool closing;              /* GOAWAY sent: no new streams */
-	bool abused;               /* an abuse was logged and counted */
-	bool send_pending;         /* frames were queued while sending */
-	bool idle_closed;          /* closing for idleness: reading is over */
-	bool over;                 /* to be freed on the next turn of the loop */
+	bool paused;         /* reading stopped: too many new streams */
+	bool out_full;       /* the socket's output is over its bound */
+	bool closing;        /* GOAWAY sent: no new streams */
+	bool abused;         /* an abuse was logged and counted */
+	bool send_pending;   /* frames were queued while sending */
+	bool idle_closed;    /* closing for idleness: reading is over */
+	bool over;           /* to be freed on the next turn of the loop */
+	bool goaway_pending; /* GOAWAY once GOAWAY_LAST is answered */
+	int32_t goaway_last;
 	bool write_queued;         /* WRITE is active */
 	bool timer_busy;           /* TIMER looks at windows (else: the idle end) */
 	uint64_t stalled_since_us; /* output waits on the client's window */

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -18,6 +19,12 @@ import unittest
 import backends as B
 from lbdtest import (HOST, LbdTestCase, HttpClient, admin_request, config, free_port, listener,
                      pool)
+
+try:
+    import h2.connection
+    import h2.events
+except ImportError:
+    h2 = None
 
 CURL = shutil.which("curl")
 NGHTTP = shutil.which("nghttp")
@@ -222,6 +229,46 @@ class Http2Test(LbdTestCase):
         t.join(10)
         self.assertEqual(result["r"][:2], ("2", 200))
         self.assertEqual(lbd.wait(10), 0)
+
+    @unittest.skipUnless(h2, "no python3-h2")
+    def test_reload_that_removes_the_listener_sends_goaway(self):
+        b = self.backends.http("b1")
+        port, other = free_port(), free_port()
+        cfg = lambda p: config([listener("web%d" % p, p, "p")], [pool("p", [b])])
+        lbd = self.start_lbd(cfg(port))
+        sock = socket.create_connection((HOST, port), timeout=5)
+        self.addCleanup(sock.close)
+        conn = h2.connection.H2Connection()
+        conn.initiate_connection()
+
+        def request(sid):
+            conn.send_headers(sid, [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                                    (":authority", "x")], end_stream=True)
+            sock.sendall(conn.data_to_send())
+            status, goaway = None, False
+            deadline = time.monotonic() + 5
+            while status is None and time.monotonic() < deadline:
+                for ev in conn.receive_data(sock.recv(65536)):
+                    if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == sid:
+                        status = int(dict(ev.headers)[b":status"])
+                    elif isinstance(ev, h2.events.ConnectionTerminated):
+                        goaway = True
+                sock.sendall(conn.data_to_send())
+            return status, goaway
+
+        self.assertEqual(request(1)[0], 200)
+        self.assertTrue(lbd.reload(cfg(other))[0])
+        status, goaway = request(3)
+        self.assertEqual(status, 503)
+        # The GOAWAY follows the answer.
+        deadline = time.monotonic() + 5
+        while not goaway and time.monotonic() < deadline:
+            data = sock.recv(65536)
+            if not data:
+                break
+            goaway = any(isinstance(ev, h2.events.ConnectionTerminated)
+                         for ev in conn.receive_data(data))
+        self.assertTrue(goaway)
 
     def test_reload_new_streams_take_the_new_generation(self):
         if not NGHTTP:
