@@ -86,6 +86,7 @@ static void config_free(struct config *cfg)
 			free(l->routes[j].host);
 			free(l->routes[j].path_prefix);
 			free(l->routes[j].rate_limit.header);
+			free(l->routes[j].redirect.to);
 		}
 		free(l->routes);
 		free(l->binds);

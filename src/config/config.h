@@ -248,10 +248,19 @@ struct rate_limit_conf {
 	uint32_t table_size; /* slots of the key table */
 };
 
+/* routes[].redirect: lbd answers itself, sending the client to TO
+ * followed by the request's path and query. */
+struct redirect_conf {
+	char *to;        /* NULL: no redirect */
+	uint32_t status; /* 301, 302, 303, 307 or 308 */
+};
+
 struct route_conf {
 	char *host;             /* NULL: any; "*.example.com": any subdomain */
 	char *path_prefix;      /* NULL: any */
-	struct pool_conf *pool; /* points into config.pools */
+	bool strip_prefix;      /* the server gets the path without PATH_PREFIX */
+	struct pool_conf *pool; /* points into config.pools; NULL with a redirect */
+	struct redirect_conf redirect;
 	struct rate_limit_conf rate_limit;
 	/* The key table while rate_limit.enabled, bound by
 	 * config_attach_runtime() (shared with the previous generation when

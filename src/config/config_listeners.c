@@ -64,6 +64,68 @@ void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v
 		no_such_pool(w, v, name);
 }
 
+/* An absolute http(s) URL or a path of this site, written as the client
+ * will see it in Location: nothing that could end the field. */
+void field_redirect_to(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	static const char what[] = "an http:// or https:// URL, or a path starting with \"/\"";
+	const char *s = walk_scalar(w, v, what);
+	char **slot = walk_slot(obj, f->off);
+
+	if (!s)
+		return;
+	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0 && s[0] != '/') {
+		walk_expected(w, v, what);
+		return;
+	}
+	for (const char *p = s; *p; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' || *p == '#') {
+			walk_expected(w, v,
+				      "a URL without spaces, control characters, \"?\" or \"#\" "
+				      "(the request's path and query are added to it)");
+			return;
+		}
+	}
+	free(*slot);
+	*slot = strdup(s);
+	if (!*slot)
+		cerr_at(w->errs, v, "out of memory");
+}
+
+void field_redirect_status(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	static const char what[] = "a redirect status: 301, 302, 303, 307 or 308";
+	const char *s = walk_scalar(w, v, what);
+	uint32_t *slot = walk_slot(obj, f->off);
+
+	if (!s)
+		return;
+	if (strcmp(s, "301") && strcmp(s, "302") && strcmp(s, "303") && strcmp(s, "307") &&
+	    strcmp(s, "308")) {
+		walk_expected(w, v, what);
+		return;
+	}
+	*slot = (uint32_t)atoi(s);
+}
+
+/* A route either sends requests to a pool or answers them with a
+ * redirect; strip_prefix needs a prefix to strip. */
+static void check_route(struct walk *w, const struct route_conf *r, const struct cnode *v)
+{
+	const struct cnode *pool = cnode_get(v, "pool");
+	const struct cnode *redirect = cnode_get(v, "redirect");
+	const struct cnode *strip = cnode_get(v, "strip_prefix");
+
+	if (pool && redirect)
+		cerr_at(w->errs, redirect->key,
+			"a route has either pool or redirect: this one has both");
+	else if (!pool && !redirect)
+		cerr_at(w->errs, v, "a route needs pool (where requests go) or redirect");
+	if (strip && r->strip_prefix && !r->path_prefix)
+		cerr_at(w->errs, strip->key,
+			"strip_prefix needs match.path_prefix: there is no prefix to strip");
+}
+
 void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
 	struct listener_conf *l = obj;
@@ -74,8 +136,12 @@ void field_routes(struct walk *w, const struct field *f, const struct cnode *v, 
 	if (!l->routes)
 		return;
 	l->nroutes = v->n;
-	for (size_t i = 0; i < v->n; i++)
+	for (size_t i = 0; i < v->n; i++) {
+		l->routes[i].redirect.status = 301;
 		walk_section(w, f->arg, v->items[i], &l->routes[i]);
+		if (v->items[i]->kind == CNODE_MAP)
+			check_route(w, &l->routes[i], v->items[i]);
+	}
 }
 
 /* ---- listeners ---- */
@@ -140,9 +206,12 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			routes->n);
 		return;
 	}
-	const struct cnode *match = cnode_get(routes->items[0], "match");
-	if (match)
-		cerr_at(w->errs, match->key, "tcp listeners route by pool only");
+	static const char *const http_only[] = { "match", "redirect", "strip_prefix" };
+	for (size_t i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
+		const struct cnode *k = cnode_get(routes->items[0], http_only[i]);
+		if (k)
+			cerr_at(w->errs, k->key, "tcp listeners route by pool only");
+	}
 	if (l->nroutes && l->routes[0].pool && l->routes[0].pool->protocol == POOL_H2)
 		cerr_at(w->errs, routes->items[0],
 			"pool %s speaks h2: a tcp listener relays bytes, it needs a pool of "

@@ -285,11 +285,23 @@ static const struct field rate_limit_fields[] = {
 };
 static const struct section rate_limit_section = SECTION(rate_limit_fields);
 
+static const struct field redirect_fields[] = {
+	{ "to", field_redirect_to, offsetof(struct redirect_conf, to), 0, 0, NULL, true },
+	{ "status", field_redirect_status, offsetof(struct redirect_conf, status), 0, 0, NULL,
+	  false },
+};
+static const struct section redirect_section = SECTION(redirect_fields);
+
+/* pool or redirect: field_routes checks that a route has exactly one. */
 static const struct field route_fields[] = {
 	{ "match", field_match, 0, 0, 0, &match_section, false },
-	{ "pool", field_pool_ref, 0, 0, 0, NULL, true },
+	{ "pool", field_pool_ref, 0, 0, 0, NULL, false },
 	{ "rate_limit", field_rate_limit, offsetof(struct route_conf, rate_limit), 0, 0,
 	  &rate_limit_section, false },
+	{ "redirect", field_section, offsetof(struct route_conf, redirect), 0, 0, &redirect_section,
+	  false },
+	{ "strip_prefix", field_bool, offsetof(struct route_conf, strip_prefix), 0, 0, NULL,
+	  false },
 };
 static const struct section route_section = SECTION(route_fields);
 

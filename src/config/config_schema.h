@@ -137,6 +137,9 @@ void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v
 void field_rate_limit(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_rate_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_rate(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* routes[].redirect.to and .status (config_listeners.c). */
+void field_redirect_to(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_redirect_status(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 /* resolvers[] and pools[].discovery (config_discovery.c). */
 extern const struct section resolver_section, discovery_section;
 void field_resolvers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

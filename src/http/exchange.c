@@ -18,6 +18,7 @@
 #include "http/http_conn.h"
 #include "http/http_request.h"
 #include "http/http_rewrite.h"
+#include "http/route.h"
 #include "util/clock.h"
 
 /* The side's listener in CFG, found by identity: after a reload it may sit
@@ -117,6 +118,26 @@ static int rate_check(struct exchange *ex, const struct route_conf *route, const
 	return 429;
 }
 
+/* The route answers with a redirect: the client is sent to its URL with
+ * the request's path and query (as a server would get them). */
+static int redirect(struct exchange *ex, const struct request_plan *plan, const char **why)
+{
+	const struct request_out *out = &plan->out;
+	struct strbuf sb = { 0 };
+
+	if (route_location(&plan->route->redirect, out->asterisk ? "" : out->target,
+			   out->asterisk ? 0 : out->target_len, out->target_slash, &sb) < 0 ||
+	    !strbuf_reserve(&sb, 1)) {
+		strbuf_free(&sb);
+		*why = "out of memory writing a redirect";
+		return 500;
+	}
+	sb.data[sb.len] = '\0';
+	ex->location = sb.data;
+	*why = "redirect";
+	return (int)plan->route->redirect.status;
+}
+
 int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 {
 	struct request_parser *req = ex->side.req;
@@ -137,6 +158,8 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	status = rate_check(ex, plan.route, why);
 	if (status)
 		return status;
+	if (!plan.pool)
+		return redirect(ex, &plan, why);
 	ex->pool = plan.pool;
 	balance_inputs(ex);
 	ex->is_head = plan.is_head;
@@ -197,6 +220,9 @@ void exchange_log_refusal(const struct exchange *ex, int status, const char *why
 	enum log_level level = status == 500 ? LOG_LEVEL_ERROR :
 			       status == 429 ? LOG_LEVEL_DEBUG :
 					       LOG_LEVEL_INFO;
+
+	if (ex->location)
+		return;
 
 	/* The request line once its head was read (a client's bytes: the log
 	 * escapes them and bounds the line). */
@@ -264,6 +290,7 @@ void exchange_end(struct exchange *ex, bool upstream_reusable)
 	if (ex->cfg)
 		config_unref(ex->cfg);
 	free(ex->head_out);
+	free(ex->location);
 	struct exchange_side side = ex->side;
 	struct http_head resp = ex->resp, trailers = ex->trailers;
 	memset(ex, 0, sizeof(*ex));

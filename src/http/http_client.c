@@ -68,10 +68,11 @@ static bool error_keeps_connection(const struct client_conn *c, int status)
 	/* After a refused CONNECT the client would send tunnel bytes, and an
 	 * expectation lbd does not know says the client is confused: both
 	 * close. */
-	if (status != 404 && status != 429 && status != 502 && status != 503 && status != 504)
+	if (!ex->location && status != 404 && status != 429 && status != 502 && status != 503 &&
+	    status != 504)
 		return false;
-	/* A request refused at its head (404, 429) with a body: the body has
-	 * nowhere to go. */
+	/* A request refused or redirected at its head (404, 429, 3xx) with a
+	 * body: the body has nowhere to go. */
 	return !request_parser_body_left(&c->req);
 }
 
@@ -93,7 +94,7 @@ void client_error(struct client_conn *c, int status, enum access_termination ter
 	bool keep = error_keeps_connection(c, status);
 	ex->status = status;
 	ex->bytes_out += http_error_write(bufferevent_get_output(c->bev), status, !keep,
-					  ex->retry_after_s);
+					  ex->retry_after_s, ex->location);
 	client_log_exchange(c);
 	client_exchange_end(c, false);
 	evtimer_del(c->timer);
@@ -107,10 +108,11 @@ void client_refuse(struct client_conn *c, int status, const char *why)
 {
 	exchange_log_refusal(&c->ex, status, why);
 	client_error(c, status,
-		     status == 408 ? ACCESS_TERM_CLIENT_TIMEOUT :
-		     status == 500 ? ACCESS_TERM_INTERNAL :
-		     status == 429 ? ACCESS_TERM_RATE_LIMITED :
-				     ACCESS_TERM_REFUSED);
+		     c->ex.location ? ACCESS_TERM_OK :
+		     status == 408  ? ACCESS_TERM_CLIENT_TIMEOUT :
+		     status == 500  ? ACCESS_TERM_INTERNAL :
+		     status == 429  ? ACCESS_TERM_RATE_LIMITED :
+				      ACCESS_TERM_REFUSED);
 }
 
 void client_abort(struct client_conn *c, enum access_termination term)

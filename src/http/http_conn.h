@@ -118,6 +118,7 @@ struct exchange {
 
 	char *head_out;      /* rewritten request head, kept for */
 	size_t head_out_len; /* a retry on another server */
+	char *location;      /* a route's redirect: lbd's answer goes there */
 	size_t host_at;      /* a request without Host (HTTP/1.0): where
 			      * the server's address goes in as Host
 			      * (after the request line); 0: it has one */
@@ -259,9 +260,11 @@ void exchange_begin(struct exchange *ex, struct config *cfg);
 /* The head is parsed: route it, check its body against the pool's limit
  * (IN holds body bytes received but not parsed yet, or is NULL), render
  * the head for the server and dispatch. Returns 0, or the status to
- * answer with *WHY for the log. */
+ * answer with *WHY for the log: a route's redirect status too, with
+ * ex->location set. */
 int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why);
-/* One info line (error for a 500) in the error log for a refused request. */
+/* One info line (error for a 500) in the error log for a refused request;
+ * none for a redirect, which is an answer. */
 void exchange_log_refusal(const struct exchange *ex, int status, const char *why);
 /* One access-log line and the request counters. */
 void exchange_log(struct exchange *ex, const struct config *fallback);

@@ -7,6 +7,16 @@
 const char *http_reason(int status)
 {
 	switch (status) {
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 307:
+		return "Temporary Redirect";
+	case 308:
+		return "Permanent Redirect";
 	case 400:
 		return "Bad Request";
 	case 404:
@@ -40,7 +50,8 @@ const char *http_reason(int status)
 	}
 }
 
-size_t http_error_write(struct evbuffer *out, int status, bool close, uint32_t retry_after_s)
+size_t http_error_write(struct evbuffer *out, int status, bool close, uint32_t retry_after_s,
+			const char *location)
 {
 	char retry[40] = "";
 	char body[96];
@@ -55,9 +66,10 @@ size_t http_error_write(struct evbuffer *out, int status, bool close, uint32_t r
 			    "Content-Type: text/plain\r\n"
 			    "Content-Length: %d\r\n"
 			    "Cache-Control: no-store\r\n"
-			    "%s%s"
+			    "%s%s%s%s%s"
 			    "\r\n%s",
-			    status, http_reason(status), blen, retry,
+			    status, http_reason(status), blen, retry, location ? "Location: " : "",
+			    location ? location : "", location ? "\r\n" : "",
 			    close ? "Connection: close\r\n" : "", body);
 	return evbuffer_get_length(out) - before;
 }

@@ -1,5 +1,6 @@
 /* http_error.h — the responses lbd answers itself (SPEC §3): a status line,
- * a short text body, and Connection: close when the connection ends. */
+ * a short text body, and Connection: close when the connection ends; a
+ * route's redirect is one of them, with its Location. */
 #ifndef LBD_HTTP_ERROR_H
 #define LBD_HTTP_ERROR_H
 
@@ -11,8 +12,10 @@ struct evbuffer;
 
 const char *http_reason(int status);
 
-/* Append a complete error response, with Retry-After when RETRY_AFTER_S
- * is not 0 (a 429); returns the bytes appended. */
-size_t http_error_write(struct evbuffer *out, int status, bool close, uint32_t retry_after_s);
+/* Append a complete answer of lbd's own: an error, with Retry-After when
+ * RETRY_AFTER_S is not 0 (a 429), or a redirect to LOCATION when it is not
+ * NULL; returns the bytes appended. */
+size_t http_error_write(struct evbuffer *out, int status, bool close, uint32_t retry_after_s,
+			const char *location);
 
 #endif

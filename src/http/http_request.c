@@ -281,6 +281,12 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 	if (!plan->route)
 		return refuse(why, 404, "no route matches");
 	plan->pool = plan->route->pool;
+	if (!out->asterisk && !out->target_slash) {
+		size_t skip = route_strip(plan->route, out->target, out->target_len,
+					  &out->target_slash);
+		out->target += skip;
+		out->target_len -= skip;
+	}
 	return 0;
 }
 

@@ -15,14 +15,15 @@
 struct request_plan {
 	struct request_out out;         /* client_ip, client_v6, proto: caller's */
 	const struct route_conf *route; /* the route that matched */
-	struct pool_conf *pool;         /* its pool */
+	struct pool_conf *pool;         /* its pool; NULL: the route redirects */
 	bool is_head;
 	bool replayable;    /* idempotent and without a body */
 	const char *reason; /* why it was refused, for the log */
 };
 
 /* Check the request parsed by P into H, route it with LISTENER's routes and
- * fill PLAN. Returns 0, or the status to answer (400, 404, 405, 417, 501,
+ * fill PLAN (the target as the server gets it: a route's strip_prefix is
+ * applied). Returns 0, or the status to answer (400, 404, 405, 417, 501,
  * 505) with plan->reason saying why. */
 int http_request_plan(const llhttp_t *p, const struct http_head *h,
 		      const struct listener_conf *listener, struct request_plan *plan);

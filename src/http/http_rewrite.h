@@ -24,7 +24,8 @@ struct request_out {
 	size_t method_len;
 	const char *target;
 	size_t target_len; /* origin-form, or "*" */
-	bool target_slash; /* TARGET is the query of an empty path: "/" first */
+	bool target_slash; /* "/" goes first: TARGET is the query of an empty
+			    * path, or what strip_prefix left of one */
 	bool asterisk;     /* "OPTIONS *" */
 	int http_minor;    /* HTTP/1.<minor> of the client */
 	const char *host;

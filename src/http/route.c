@@ -1,4 +1,5 @@
-/* route.c — first-match routing by host and path prefix.
+/* route.c — first-match routing by host and path prefix, and what a
+ * route changes on the way: the prefix it strips, the URL it redirects to.
  *
  * Host rules follow nginx's server_name: "api.example.com" matches that
  * name only; "*.example.com" matches every name below example.com at any
@@ -7,6 +8,8 @@
  * "/api" matches "/api", "/api/v1" and "/apis".
  */
 #include "http/route.h"
+
+#include "util/strbuf.h"
 
 #include <string.h>
 #include <strings.h>
@@ -57,4 +60,32 @@ const struct route_conf *route_match(const struct listener_conf *listener, const
 		return r;
 	}
 	return NULL;
+}
+
+size_t route_strip(const struct route_conf *r, const char *target, size_t len, bool *slash)
+{
+	size_t skip = r->path_prefix ? strlen(r->path_prefix) : 0;
+
+	if (!r->strip_prefix || skip > len)
+		return 0;
+	/* What is left must still be a path: "/api" leaves "", "/api?x"
+	 * leaves "?x" and "/api/" before "users" leaves "users"; each gets
+	 * its "/" back when written. */
+	*slash = skip == len || target[skip] != '/';
+	return skip;
+}
+
+int route_location(const struct redirect_conf *r, const char *target, size_t len, bool slash,
+		   struct strbuf *out)
+{
+	size_t to_len = strlen(r->to);
+
+	/* "https://example.com/" and "/users" make one slash, not two. */
+	if (to_len && r->to[to_len - 1] == '/' && (slash || (len && target[0] == '/')))
+		to_len--;
+	strbuf_add(out, r->to, to_len);
+	if (slash)
+		strbuf_add(out, "/", 1);
+	strbuf_add(out, target, len);
+	return strbuf_failed(out) ? -1 : 0;
 }

@@ -1,8 +1,10 @@
-/* route.h — choosing a pool for a request: a listener's routes in order,
- * the first whose host and path prefix match wins. */
+/* route.h — choosing a route for a request: a listener's routes in order,
+ * the first whose host and path prefix match wins; it names a pool or a
+ * redirect. */
 #ifndef LBD_ROUTE_H
 #define LBD_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config/config.h"
@@ -14,5 +16,17 @@
  * matches, else the first route that does (its pool, its rules). */
 const struct route_conf *route_match(const struct listener_conf *listener, const char *host,
 				     size_t host_len, const char *path, size_t path_len);
+
+/* strip_prefix: how many bytes of TARGET (LEN bytes, an origin-form target
+ * that R matched) the server does not get, 0 when R strips nothing; *SLASH
+ * says whether what is left needs a "/" in front to be a path again. */
+size_t route_strip(const struct route_conf *r, const char *target, size_t len, bool *slash);
+
+struct strbuf;
+/* The Location of redirect R for a request whose path and query are TARGET
+ * (LEN bytes; SLASH: a "/" goes first, as http_rewrite.h's target_slash),
+ * appended to OUT. Returns 0, or -1 out of memory. */
+int route_location(const struct redirect_conf *r, const char *target, size_t len, bool slash,
+		   struct strbuf *out);
 
 #endif

@@ -229,6 +229,8 @@ static void stream_error(struct h2_stream *s, int status, enum access_terminatio
 		  NGHTTP2_NV_FLAG_NONE },
 		{ (uint8_t *)"cache-control", (uint8_t *)"no-store", 13, 8, NGHTTP2_NV_FLAG_NONE },
 		{ (uint8_t *)"retry-after", (uint8_t *)retry, 11, 0, NGHTTP2_NV_FLAG_NONE },
+		{ (uint8_t *)"location", (uint8_t *)ex->location, 8,
+		  ex->location ? strlen(ex->location) : 0, NGHTTP2_NV_FLAG_NONE },
 	};
 	size_t nnv = sizeof(nv) / sizeof(nv[0]);
 	ex->status = status;
@@ -236,12 +238,13 @@ static void stream_error(struct h2_stream *s, int status, enum access_terminatio
 	s->resp_complete = true;
 	s->resp_submitted = true;
 	nghttp2_data_provider prd = { .source.ptr = s, .read_callback = stream_read };
-	/* Retry-After (a 429) is the last field, left out when not set. */
+	/* Retry-After (a 429) and Location (a route's redirect) end the list,
+	 * each only when set. */
 	if (ex->retry_after_s)
-		nv[nnv - 1].valuelen = (size_t)snprintf(retry, sizeof(retry), "%u",
-							ex->retry_after_s);
+		nv[4].valuelen = (size_t)snprintf(retry, sizeof(retry), "%u", ex->retry_after_s);
 	else
-		nnv--;
+		nv[4] = nv[5];
+	nnv -= !ex->retry_after_s + !ex->location;
 	nghttp2_submit_response(session, s->id, nv, nnv, &prd);
 	stream_finish(s, false);
 	h2_conn_flush(s->conn);
@@ -255,10 +258,11 @@ static void stream_refuse(struct h2_stream *s, int status, const char *why)
 	if (status == 400 || status == 431)
 		h2_conn_glitch(s->conn, H2_ABUSE_GLITCHES, why);
 	stream_error(s, status,
-		     status == 408 ? ACCESS_TERM_CLIENT_TIMEOUT :
-		     status == 500 ? ACCESS_TERM_INTERNAL :
-		     status == 429 ? ACCESS_TERM_RATE_LIMITED :
-				     ACCESS_TERM_REFUSED);
+		     s->ex.location ? ACCESS_TERM_OK :
+		     status == 408  ? ACCESS_TERM_CLIENT_TIMEOUT :
+		     status == 500  ? ACCESS_TERM_INTERNAL :
+		     status == 429  ? ACCESS_TERM_RATE_LIMITED :
+				      ACCESS_TERM_REFUSED);
 }
 
 /* --- the request ------------------------------------------------------------ */

@@ -425,6 +425,15 @@ END_TEST
 START_TEST(test_shipped_configs)
 {
 	config_unref(load_ok(TESTS_SRCDIR "/../conf/lbd.yaml", NULL));
+	struct config *gw = load_ok(TESTS_SRCDIR "/../conf/gateway.yaml", NULL);
+	const struct route_conf *r = gw->listeners[0].routes;
+
+	ck_assert_str_eq(r[0].redirect.to, "https://www.example.com");
+	ck_assert_uint_eq(r[0].redirect.status, 301);
+	ck_assert_ptr_null(r[0].pool);
+	ck_assert(r[1].strip_prefix);
+	ck_assert(!r[3].strip_prefix);
+	config_unref(gw);
 	struct config *demo = load_ok(TESTS_SRCDIR "/../conf/demo.yaml", NULL);
 	struct pool_conf *p = config_find_pool(demo, "demo");
 

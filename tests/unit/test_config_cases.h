@@ -354,7 +354,20 @@ static const struct bad_case bad_cases[] = {
 	  "  - { name: web, servers: [ { address: 127.0.0.1:1 } ] }\n",
 	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"ap\" (pools: api, web)" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n      - match: { host: x.com }\n" POOLS,
-	  "bad.yaml:5:9: listeners[0].routes[0]: missing required key \"pool\"" },
+	  "bad.yaml:5:9: listeners[0].routes[0]: a route needs pool (where requests go) or redirect" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
+	  "      - { pool: web, strip_prefix: true }\n"
+	  "      - { pool: web, redirect: { to: \"https://a.example\" } }\n"
+	  "      - redirect: { to: \"ftp://a.example\", status: 300 }\n"
+	  "      - redirect: { to: \"https://a.example/?x\" }\n"
+	  "      - { match: { path_prefix: /a }, strip_prefix: yes, redirect: { status: 307 } }\n" POOLS,
+	  "bad.yaml:5:22: listeners[0].routes[0].strip_prefix: strip_prefix needs match.path_prefix: there is no prefix to strip\n"
+	  "bad.yaml:6:22: listeners[0].routes[1].redirect: a route has either pool or redirect: this one has both\n"
+	  "bad.yaml:7:25: listeners[0].routes[2].redirect.to: expected an http:// or https:// URL, or a path starting with \"/\", got \"ftp://a.example\"\n"
+	  "bad.yaml:7:52: listeners[0].routes[2].redirect.status: expected a redirect status: 301, 302, 303, 307 or 308, got \"300\"\n"
+	  "bad.yaml:8:25: listeners[0].routes[3].redirect.to: expected a URL without spaces, control characters, \"?\" or \"#\" (the request's path and query are added to it), got \"https://a.example/?x\"\n"
+	  "bad.yaml:9:53: listeners[0].routes[4].strip_prefix: expected true or false, got \"yes\"\n"
+	  "bad.yaml:9:68: listeners[0].routes[4].redirect: missing required key \"to\"" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
 	  "      - { match: { host: \"example.com:8080\" }, pool: web }\n"
 	  "      - { match: { host: \"a..b\" }, pool: web }\n"

@@ -80,6 +80,79 @@ START_TEST(routes_first_match_wins)
 }
 END_TEST
 
+/* The target the server gets under a route stripping PREFIX ("" for a
+ * route that strips nothing). */
+static const char *stripped(const char *prefix, const char *target)
+{
+	static char buf[128];
+	struct route_conf r = { .path_prefix = prefix[0] ? (char *)prefix : NULL,
+				.strip_prefix = prefix[0] != '\0' };
+	bool slash = false;
+	size_t skip = route_strip(&r, target, strlen(target), &slash);
+
+	snprintf(buf, sizeof(buf), "%s%s", slash ? "/" : "", target + skip);
+	return buf;
+}
+
+START_TEST(strip_prefix_keeps_a_path_and_the_query)
+{
+	ck_assert_str_eq(stripped("/api", "/api/users?x=1"), "/users?x=1");
+	ck_assert_str_eq(stripped("/api", "/api"), "/");
+	ck_assert_str_eq(stripped("/api", "/api?x"), "/?x");
+	ck_assert_str_eq(stripped("/api/", "/api/users"), "/users");
+	ck_assert_str_eq(stripped("/api", "/apis"), "/s");
+	ck_assert_str_eq(stripped("/", "/a?b"), "/a?b");
+	ck_assert_str_eq(stripped("", "/api/users"), "/api/users");
+}
+END_TEST
+
+static const char *location(const char *to, const char *target, bool slash)
+{
+	static char buf[128];
+	struct redirect_conf r = { .to = (char *)to, .status = 301 };
+	struct strbuf sb = { 0 };
+
+	ck_assert_int_eq(route_location(&r, target, strlen(target), slash, &sb), 0);
+	snprintf(buf, sizeof(buf), "%.*s", (int)sb.len, sb.data);
+	strbuf_free(&sb);
+	return buf;
+}
+
+START_TEST(redirect_keeps_path_and_query)
+{
+	ck_assert_str_eq(location("https://www.example.com", "/a/b?c=d", false),
+			 "https://www.example.com/a/b?c=d");
+	ck_assert_str_eq(location("https://www.example.com/", "/a?x", false),
+			 "https://www.example.com/a?x");
+	ck_assert_str_eq(location("https://www.example.com/", "?x", true),
+			 "https://www.example.com/?x");
+	ck_assert_str_eq(location("https://n.example.com/v2", "", true),
+			 "https://n.example.com/v2/");
+	ck_assert_str_eq(location("https://n.example.com/", "", false), "https://n.example.com/");
+}
+END_TEST
+
+static char *render(struct request_parser *r, struct request_plan *pl);
+
+START_TEST(strip_prefix_in_the_forwarded_head)
+{
+	struct route_conf strip[] = {
+		{ .path_prefix = "/api", .strip_prefix = true, .pool = &pools[0] },
+	};
+	const struct listener_conf l = { .name = "gw", .routes = strip, .nroutes = 1 };
+	struct request_parser r;
+	struct request_plan pl;
+
+	ck_assert_int_eq(parse(&r, "GET /api?q=1 HTTP/1.1\r\nHost: a\r\n\r\n"), REQUEST_HEAD);
+	ck_assert_int_eq(http_request_plan(&r.p, &r.head, &l, &pl), 0);
+	char *s = render(&r, &pl);
+	const char *line = "GET /?q=1 HTTP/1.1\r\n";
+	ck_assert_msg(strncmp(s, line, strlen(line)) == 0, "%s", s);
+	free(s);
+	request_parser_free(&r);
+}
+END_TEST
+
 static int plan(const char *raw, struct request_parser *r, struct request_plan *pl)
 {
 	ck_assert_int_eq(parse(r, raw), REQUEST_HEAD);
@@ -813,6 +886,9 @@ int main(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, routes_first_match_wins);
+	tcase_add_test(tc, strip_prefix_keeps_a_path_and_the_query);
+	tcase_add_test(tc, redirect_keeps_path_and_query);
+	tcase_add_test(tc, strip_prefix_in_the_forwarded_head);
 	tcase_add_test(tc, request_head_is_rewritten);
 	tcase_add_test(tc, absolute_form_replaces_host);
 	tcase_add_test(tc, chunked_and_upgrade_framing);

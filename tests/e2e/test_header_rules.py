@@ -1,0 +1,118 @@
+"""Per-route traffic rules (SPEC §10): strip_prefix takes the matched
+path prefix off the path the server gets (keeping the query), and a route
+with a redirect answers itself with a Location made of its URL and the
+request's path and query, over HTTP/1 and HTTP/2 alike, with one access-log
+line; rules that cannot work are refused by `lbd -t` at their
+file:line:col."""
+
+import os
+import shutil
+import subprocess
+import unittest
+
+from lbdtest import (HOST, HttpClient, LbdTestCase, config, free_port, lbd_bin, listener,
+                     pool)
+
+CURL = shutil.which("curl")
+
+
+def curl_h2(url):
+    """curl --http2-prior-knowledge URL; returns (status, headers, body)."""
+    out = subprocess.run([CURL, "-s", "--http2-prior-knowledge", "-D", "-", url],
+                         capture_output=True, timeout=10).stdout
+    head, _, body = out.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return int(lines[0].split()[1]), headers, body
+
+
+class RouteRulesTest(LbdTestCase):
+    def start(self):
+        b = self.backends.http("b1")
+        port = free_port()
+        routes = [
+            {"match": {"path_prefix": "/api"}, "pool": "p", "strip_prefix": True},
+            {"match": {"host": "old.example.com"},
+             "redirect": {"to": "https://www.example.com"}},
+            {"match": {"path_prefix": "/moved/"}, "strip_prefix": True,
+             "redirect": {"to": "https://new.example.com/", "status": 308}},
+            {"pool": "p"},
+        ]
+        lbd = self.start_lbd(config([listener("web", port, routes=routes)], [pool("p", [b])]))
+        return lbd, port, b
+
+    def test_strip_prefix_keeps_the_query_and_a_slash(self):
+        lbd, port, b = self.start()
+        targets = ["/api/users?x=1", "/api", "/api?x", "/other?y"]
+        with HttpClient(port) as c:
+            for t in targets:
+                self.assertEqual(c.request(target=t).status, 200)
+        got = [r.target for r in b.wait_requests(len(targets))]
+        self.assertEqual(got, ["/users?x=1", "/", "/?x", "/other?y"])
+        # The access log shows what the client asked for.
+        paths = [ln["path"] for ln in lbd.access_lines(count=len(targets))]
+        self.assertEqual(paths, targets)
+
+    def test_redirect_keeps_path_and_query(self):
+        lbd, port, b = self.start()
+        with HttpClient(port) as c:
+            r = c.request(target="/a/b?c=d", host="old.example.com")
+            self.assertEqual(r.status, 301)
+            self.assertEqual(r.header("location"), "https://www.example.com/a/b?c=d")
+            self.assertIn(b"301", r.body)
+            # The connection stays for the next request.
+            r = c.request(target="/moved/x?y", host="a.example.com")
+            self.assertEqual(r.status, 308)
+            self.assertEqual(r.header("location"), "https://new.example.com/x?y")
+        self.assertNothingReached(b)
+        lines = lbd.access_lines(count=2)
+        self.assertEqual([(ln["status"], ln["termination"]) for ln in lines],
+                         [(301, "ok"), (308, "ok")])
+        self.assertNotIn("redirect", lbd.stderr())
+
+    @unittest.skipUnless(CURL, "curl not installed")
+    def test_redirect_over_http2(self):
+        lbd, port, b = self.start()
+        status, headers, body = curl_h2("http://%s:%d/moved/?q=1" % (HOST, port))
+        self.assertEqual(status, 308)
+        self.assertEqual(headers["location"], ["https://new.example.com/?q=1"])
+        self.assertIn(b"308", body)
+        self.assertNothingReached(b)
+        line = lbd.access_lines(count=1)[0]
+        self.assertEqual((line["protocol"], line["status"]), ("HTTP/2.0", 308))
+
+
+class InvalidRulesTest(unittest.TestCase):
+    def check(self, routes):
+        text = ("listeners:\n  - name: web\n    bind: 127.0.0.1:1\n    routes:\n" + routes +
+                "pools:\n  - { name: p, servers: [ { address: 127.0.0.1:2 } ] }\n")
+        path = os.path.join(self.tmp, "lbd.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        r = subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True, text=True,
+                           timeout=10)
+        self.assertNotEqual(r.returncode, 0)
+        return r.stderr
+
+    def setUp(self):
+        import tempfile
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+
+    def test_route_rules_refused_at_their_place(self):
+        err = self.check("      - { pool: p, strip_prefix: true }\n"
+                         "      - { pool: p, redirect: { to: \"https://a.example\" } }\n"
+                         "      - redirect: { to: \"https://a.example\", status: 300 }\n")
+        self.assertIn("lbd.yaml:5:20: listeners[0].routes[0].strip_prefix: strip_prefix "
+                      "needs match.path_prefix", err)
+        self.assertIn("lbd.yaml:6:20: listeners[0].routes[1].redirect: a route has either "
+                      "pool or redirect", err)
+        self.assertIn("lbd.yaml:7:54: listeners[0].routes[2].redirect.status: expected a "
+                      "redirect status", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
