@@ -87,6 +87,8 @@ static void config_free(struct config *cfg)
 			free(l->routes[j].path_prefix);
 			free(l->routes[j].rate_limit.header);
 			free(l->routes[j].redirect.to);
+			header_rules_free(&l->routes[j].request_headers);
+			header_rules_free(&l->routes[j].response_headers);
 		}
 		free(l->routes);
 		free(l->binds);

@@ -255,6 +255,23 @@ struct redirect_conf {
 	uint32_t status; /* 301, 302, 303, 307 or 308 */
 };
 
+/* One field a route sets: NAME (as written) and its value, in which
+ * ${client_ip}, ${request_id} and ${server} (responses only) stand for the
+ * request's (http/header_rules.h). */
+struct header_set {
+	char *name;
+	char *value;
+};
+
+/* routes[].request_headers and response_headers: set replaces every
+ * field of its name, remove drops them. */
+struct header_rules {
+	struct header_set *set;
+	size_t nset;
+	char **remove;
+	size_t nremove;
+};
+
 struct route_conf {
 	char *host;             /* NULL: any; "*.example.com": any subdomain */
 	char *path_prefix;      /* NULL: any */
@@ -266,7 +283,12 @@ struct route_conf {
 	 * config_attach_runtime() (shared with the previous generation when
 	 * the rule is the same). */
 	struct rate_limit_rt *limiter;
+	struct header_rules request_headers; /* after lbd's own X-Forwarded-* */
+	struct header_rules response_headers;
 };
+
+/* Free what RULES holds (config_unref does it for every route). */
+void header_rules_free(struct header_rules *rules);
 
 struct listener_conf {
 	char *name;

@@ -7,6 +7,10 @@
  * the environment is never parsed as YAML and quoting works as without
  * it. A $ before a letter or _ is an error, since it is a ${NAME} whose
  * braces were forgotten; any other $ stays as it is.
+ *
+ * ${client_ip}, ${request_id} and ${server} are not the environment's:
+ * they stay as written, for the header rules of routes to fill in per
+ * request (config_headers.c).
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -59,6 +63,12 @@ static bool name_char(char c)
 	return isalnum((unsigned char)c) || c == '_';
 }
 
+static bool reserved(const char *var)
+{
+	return strcmp(var, "client_ip") == 0 || strcmp(var, "request_id") == 0 ||
+	       strcmp(var, "server") == 0;
+}
+
 /* One ${...} at P (just after "${"). Returns the character after the
  * closing brace, or NULL after reporting. */
 static const char *expand_one(const char *p, struct out *o, const struct cnode *n,
@@ -86,6 +96,12 @@ static const char *expand_one(const char *p, struct out *o, const struct cnode *
 	}
 	memcpy(var, name, nlen);
 	var[nlen] = '\0';
+	if (!def && reserved(var)) {
+		out_add(o, "${", 2);
+		out_add(o, var, nlen);
+		out_add(o, "}", 1);
+		return end + 1;
+	}
 	const char *val = getenv(var);
 	if (def && (!val || !*val))
 		out_add(o, def, (size_t)(end - def));

@@ -140,6 +140,14 @@ void field_rate(struct walk *w, const struct field *f, const struct cnode *v, vo
 /* routes[].redirect.to and .status (config_listeners.c). */
 void field_redirect_to(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_redirect_status(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* routes[].request_headers and response_headers (config_headers.c): the
+ * sections, with set (a mapping of names to values) and remove (a list of
+ * names); OBJ + off is a struct header_rules. */
+extern const struct section request_headers_section, response_headers_section;
+/* The checks on their names and values, pure for the unit tests: false
+ * with *WHY saying what is wrong. SERVER: ${server} may be used. */
+bool config_header_name_ok(const char *name, const char **why);
+bool config_header_value_ok(const char *value, bool server, const char **why);
 /* resolvers[] and pools[].discovery (config_discovery.c). */
 extern const struct section resolver_section, discovery_section;
 void field_resolvers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

@@ -154,6 +154,7 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 		*why = plan.reason;
 		return status;
 	}
+	ex->route = plan.route;
 	ex->upgrade = plan.out.upgrade;
 	status = rate_check(ex, plan.route, why);
 	if (status)
@@ -173,6 +174,9 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	plan.out.client_v6 = ex->side.in->peer_v6;
 	plan.out.proto = ex->side.in->tls ? "https" : "http";
 	plan.out.trusted = trusted;
+	ex->vars.client_ip = ex->client;
+	plan.out.rules = &plan.route->request_headers;
+	plan.out.vars = &ex->vars;
 	if (http_request_render(&req->head, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
 		*why = "out of memory rendering the request head";
 		return 500;
@@ -183,6 +187,12 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 			      1;
 	upstream_dispatch(ex);
 	return 0;
+}
+
+void exchange_response_rules(struct exchange *ex, const struct header_rules **rules)
+{
+	ex->vars.server = ex->peer.served_by ? ex->peer.served_by->server_name : NULL;
+	*rules = ex->route ? &ex->route->response_headers : NULL;
 }
 
 const struct set_cookie *exchange_sticky_cookie(const struct exchange *ex, struct set_cookie *sc,
@@ -321,10 +331,12 @@ int exchange_response_head(struct exchange *ex, int status, int64_t content_leng
 		.declared_length = no_body ? content_length : -1,
 		.client_minor = req->p.http_minor,
 		.set_cookie = exchange_sticky_cookie(ex, &sc, value),
+		.vars = &ex->vars,
 	};
 	size_t before = evbuffer_get_length(ex->side.to_client);
 	int rc;
 
+	exchange_response_rules(ex, &out.rules);
 	if (whole && !no_body && content_length < 0)
 		content_length = 0;
 	if (no_body || (whole && ex->side.head_fn))

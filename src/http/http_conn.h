@@ -27,6 +27,7 @@
 #include "event/worker.h"
 #include "http/body.h"
 #include "http/cookie.h"
+#include "http/header_rules.h"
 #include "http/http_head.h"
 #include "http/http_response.h"
 #include "http/request_parser.h"
@@ -106,7 +107,9 @@ struct exchange {
 	struct exchange_side side;
 	struct config *cfg; /* the generation serving it; one ref */
 	const struct listener_conf *listener;
+	const struct route_conf *route; /* the route it matched, once routed */
 	struct pool_conf *pool;
+	struct header_vars vars;             /* for the route's header rules */
 	struct peer peer;                    /* the server it is assigned to, and
 			   * what the balancer hashes (key,
 			   * cookie: in the client's head) */
@@ -248,6 +251,9 @@ int exchange_response_head(struct exchange *ex, int status, int64_t content_leng
 int exchange_response_body(struct exchange *ex, const void *data, size_t len);
 /* The end of the body, with ex->trailers (possibly empty). */
 int exchange_response_end(struct exchange *ex);
+/* The route's response_headers (*RULES, NULL for none), with the server
+ * that answers named in ex->vars. */
+void exchange_response_rules(struct exchange *ex, const struct header_rules **rules);
 /* The sticky cookie the response carries (a sticky pool's client without
  * a valid one), in SC with its value in VALUE; or NULL. */
 const struct set_cookie *exchange_sticky_cookie(const struct exchange *ex, struct set_cookie *sc,

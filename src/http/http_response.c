@@ -141,7 +141,9 @@ static int on_headers_complete(llhttp_t *p)
 					    .keep_alive = true,
 					    .client_minor = 1,
 					    .upgrade = true,
-					    .set_cookie = rp->set_cookie };
+					    .set_cookie = rp->set_cookie,
+					    .rules = rp->rules,
+					    .vars = rp->vars };
 		if (send_head(rp, &out) < 0)
 			return -1;
 		rp->started = true;
@@ -156,6 +158,8 @@ static int on_headers_complete(llhttp_t *p)
 		.declared_length = -1,
 		.client_minor = rp->client_minor,
 		.set_cookie = rp->set_cookie,
+		.rules = rp->rules,
+		.vars = rp->vars,
 	};
 	if (no_body && (p->flags & F_CONTENT_LENGTH))
 		out.declared_length = (int64_t)p->content_length;

@@ -23,6 +23,8 @@
 
 struct evbuffer;
 struct response_out;
+struct header_rules;
+struct header_vars;
 
 /* Where the final head goes when the client does not read HTTP/1 bytes (an
  * HTTP/2 stream): called with the server's head and how lbd frames it;
@@ -45,6 +47,8 @@ struct response_parser {
 	const bool *client_keep_alive;       /* the client connection may stay open */
 	int client_minor;                    /* HTTP/1.<minor> of the client */
 	const struct set_cookie *set_cookie; /* added to the final head, or NULL */
+	const struct header_rules *rules;    /* the route's response_headers, or NULL */
+	const struct header_vars *vars;      /* for their values (the owner's) */
 	response_head_fn head_fn;            /* set: the head goes here, and the
 					      * body's payload follows on OUT
 					      * unframed */

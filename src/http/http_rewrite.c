@@ -136,6 +136,8 @@ static bool request_drops(const struct http_head *h, const struct http_field *f,
 
 	if (http_is_hop_by_hop(h, f))
 		return true;
+	if (header_rules_names(req->rules, http_field_name(h, f), f->name_len))
+		return true;
 	if (req->replace_host && http_field_is(h, f, "host"))
 		return true;
 	for (size_t i = 0; i < sizeof(replaced) / sizeof(replaced[0]); i++)
@@ -172,6 +174,31 @@ static void add_upgrade(struct strbuf *out, const struct http_head *h)
 		add_line(out, "Upgrade", http_field_value(h, up), up->value_len);
 }
 
+/* Whether the route's rules leave lbd's own field NAME alone. */
+static bool own_field(const struct request_out *req, const char *name)
+{
+	return !header_rules_names(req->rules, name, strlen(name));
+}
+
+/* lbd's X-Forwarded-* and Forwarded, before the route's rules. */
+static void add_forwarding(struct strbuf *out, const struct http_head *h,
+			   const struct request_out *req, struct kept kept)
+{
+	if (own_field(req, "x-forwarded-for")) {
+		strbuf_adds(out, "X-Forwarded-For: ");
+		if (add_joined(out, h, "x-forwarded-for"))
+			strbuf_add(out, ", ", 2);
+		strbuf_adds(out, req->client_ip);
+		strbuf_add(out, "\r\n", 2);
+	}
+	if (!kept.proto && own_field(req, "x-forwarded-proto"))
+		add_line(out, "X-Forwarded-Proto", req->proto, strlen(req->proto));
+	if (!kept.host && req->host && req->host_len && own_field(req, "x-forwarded-host"))
+		add_line(out, "X-Forwarded-Host", req->host, req->host_len);
+	if (own_field(req, "forwarded"))
+		add_forwarded(out, h, req);
+}
+
 int http_request_write(struct strbuf *out, const struct http_head *h, const struct request_out *req)
 {
 	struct kept kept = { 0 };
@@ -195,16 +222,8 @@ int http_request_write(struct strbuf *out, const struct http_head *h, const stru
 	if (req->upgrade)
 		add_upgrade(out, h);
 
-	strbuf_adds(out, "X-Forwarded-For: ");
-	if (add_joined(out, h, "x-forwarded-for"))
-		strbuf_add(out, ", ", 2);
-	strbuf_adds(out, req->client_ip);
-	strbuf_add(out, "\r\n", 2);
-	if (!kept.proto)
-		add_line(out, "X-Forwarded-Proto", req->proto, strlen(req->proto));
-	if (!kept.host && req->host && req->host_len)
-		add_line(out, "X-Forwarded-Host", req->host, req->host_len);
-	add_forwarded(out, h, req);
+	add_forwarding(out, h, req, kept);
+	header_rules_write(out, req->rules, req->vars);
 	strbuf_add(out, "\r\n", 2);
 	return strbuf_failed(out) ? -1 : 0;
 }
@@ -220,10 +239,12 @@ int http_response_write(struct strbuf *out, const struct http_head *h,
 	strbuf_add(out, "\r\n", 2);
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
-		if (http_is_hop_by_hop(h, f) || http_field_is(h, f, "content-length"))
+		if (http_is_hop_by_hop(h, f) || http_field_is(h, f, "content-length") ||
+		    header_rules_names(resp->rules, http_field_name(h, f), f->name_len))
 			continue;
 		add_field(out, h, f);
 	}
+	header_rules_write(out, resp->rules, resp->vars);
 	if (resp->set_cookie)
 		cookie_write_set(out, resp->set_cookie);
 	if (resp->body == BODY_NONE && resp->declared_length >= 0) {

@@ -7,6 +7,8 @@
  * X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and Forwarded (a
  * trusted proxy's X-Forwarded-Proto, X-Forwarded-Host and Forwarded
  * elements are kept, anyone else's replaced); the Host field is kept.
+ * A route's header rules come last, over lbd's own fields too
+ * (header_rules.h); lbd's sticky cookie is never theirs to remove.
  */
 #ifndef LBD_HTTP_REWRITE_H
 #define LBD_HTTP_REWRITE_H
@@ -16,6 +18,7 @@
 
 #include "http/body.h"
 #include "http/cookie.h"
+#include "http/header_rules.h"
 #include "http/http_head.h"
 #include "util/strbuf.h"
 
@@ -36,8 +39,10 @@ struct request_out {
 	bool trusted;      /* the peer is one of the listener's trusted proxies */
 	const char *proto; /* "http" or "https" */
 	enum body_mode body;
-	uint64_t content_length; /* with BODY_LENGTH */
-	bool upgrade;            /* keep Upgrade, send Connection: upgrade */
+	uint64_t content_length;          /* with BODY_LENGTH */
+	bool upgrade;                     /* keep Upgrade, send Connection: upgrade */
+	const struct header_rules *rules; /* the route's request_headers, or NULL */
+	const struct header_vars *vars;   /* for their values */
 };
 
 /* Append the head of REQ (parsed into H) as lbd forwards it. Returns 0,
@@ -55,6 +60,8 @@ struct response_out {
 	int client_minor;                    /* HTTP/1.<minor> of the client */
 	bool upgrade;                        /* 101: keep Upgrade and Connection: upgrade */
 	const struct set_cookie *set_cookie; /* added when not NULL */
+	const struct header_rules *rules;    /* the route's response_headers, or NULL */
+	const struct header_vars *vars;      /* for their values */
 };
 
 /* Append the head of a server's response (parsed into H) as lbd sends it to

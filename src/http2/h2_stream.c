@@ -457,7 +457,8 @@ static bool lower_copy(struct strbuf *sb, const char *s, size_t len)
 #define H2_NV_ON_STACK 48
 
 /* The server's head as HTTP/2 fields: names in lower case, no field of
- * one connection (http_rewrite.h), the sticky cookie added. Names and the
+ * one connection (http_rewrite.h), the route's header rules applied, the
+ * sticky cookie added. Names and the
  * cookie are written to the worker's scratch buffer, and the fields point
  * into it once it no longer moves. */
 static int stream_head(void *arg, const struct http_head *h, const struct response_out *out)
@@ -465,18 +466,20 @@ static int stream_head(void *arg, const struct http_head *h, const struct respon
 	struct h2_stream *s = stream_of(arg);
 	struct strbuf *sb = &s->conn->hw->scratch;
 	nghttp2_nv stack[H2_NV_ON_STACK], *nv = stack;
-	size_t n = 0, cookie_at = 0;
+	size_t n = 0, cookie_at = 0, nset = out->rules ? out->rules->nset : 0;
+	size_t max = h->nfields + 2 + nset;
 	char code[4];
 	int rv = -1;
 
-	if (h->nfields + 2 > H2_NV_ON_STACK && !(nv = calloc(h->nfields + 2, sizeof(*nv))))
+	if (max > H2_NV_ON_STACK && !(nv = calloc(max, sizeof(*nv))))
 		return -1;
 	sb->len = 0;
 	status_code(code, out->status);
 	nv[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE };
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
-		if (http_is_hop_by_hop(h, f))
+		if (http_is_hop_by_hop(h, f) ||
+		    header_rules_names(out->rules, http_field_name(h, f), f->name_len))
 			continue;
 		/* (the name's offset in SB for now) */
 		nv[n++] = (nghttp2_nv){ (uint8_t *)(uintptr_t)sb->len,
@@ -484,6 +487,19 @@ static int stream_head(void *arg, const struct http_head *h, const struct respon
 					f->value_len, NGHTTP2_NV_FLAG_NONE };
 		lower_copy(sb, h->buf + f->name_off, f->name_len);
 		s->ex.bytes_out += f->name_len + f->value_len;
+	}
+	size_t set_at = n;
+	for (size_t i = 0; i < nset; i++) {
+		/* (name and value as offsets in SB for now) */
+		const struct header_set *hs = &out->rules->set[i];
+		size_t name_at = sb->len, name_len = strlen(hs->name);
+		lower_copy(sb, hs->name, name_len);
+		size_t value_at = sb->len;
+		header_value_write(sb, hs->value, out->vars);
+		nv[n++] = (nghttp2_nv){ (uint8_t *)(uintptr_t)name_at,
+					(uint8_t *)(uintptr_t)value_at, name_len,
+					sb->len - value_at, NGHTTP2_NV_FLAG_NONE };
+		s->ex.bytes_out += name_len + sb->len - value_at;
 	}
 	if (out->set_cookie) {
 		/* "Set-Cookie: " VALUE "\r\n" as HTTP/1 writes it. */
@@ -494,6 +510,8 @@ static int stream_head(void *arg, const struct http_head *h, const struct respon
 		goto out;
 	for (size_t i = 1; i < n; i++)
 		nv[i].name = (uint8_t *)sb->data + (uintptr_t)nv[i].name;
+	for (size_t i = set_at; i < n; i++)
+		nv[i].value = (uint8_t *)sb->data + (uintptr_t)nv[i].value;
 	if (out->set_cookie)
 		nv[n++] = (nghttp2_nv){ (uint8_t *)"set-cookie",
 					(uint8_t *)sb->data + cookie_at + 12, 10,

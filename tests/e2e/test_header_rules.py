@@ -2,14 +2,17 @@
 path prefix off the path the server gets (keeping the query), and a route
 with a redirect answers itself with a Location made of its URL and the
 request's path and query, over HTTP/1 and HTTP/2 alike, with one access-log
-line; rules that cannot work are refused by `lbd -t` at their
-file:line:col."""
+line; request_headers and response_headers set (replacing every field of
+the name, lbd's own X-Forwarded-* included) and remove fields, with
+${client_ip} and ${server} filled in, for HTTP/1 and HTTP/2 clients; rules
+that cannot work are refused by `lbd -t` at their file:line:col."""
 
 import os
 import shutil
 import subprocess
 import unittest
 
+import backends as B
 from lbdtest import (HOST, HttpClient, LbdTestCase, config, free_port, lbd_bin, listener,
                      pool)
 
@@ -85,6 +88,69 @@ class RouteRulesTest(LbdTestCase):
         self.assertEqual((line["protocol"], line["status"]), ("HTTP/2.0", 308))
 
 
+def secretive(backend, req):
+    return B.Response(200, b"ok\n", headers=[
+        ("Server", "backend/1.0"), ("X-Internal", "a"), ("X-Frame-Options", "ALLOW"),
+        ("X-Frame-Options", "ALLOW-FROM x"), ("Content-Type", "text/plain")])
+
+
+class HeaderRulesTest(LbdTestCase):
+    def start(self):
+        b = self.backends.http("b1", secretive)
+        port = free_port()
+        routes = [{
+            "pool": "p",
+            "request_headers": {
+                "set": {"X-Env": "prod", "X-Client": "ip=${client_ip}",
+                        "X-Forwarded-Proto": "https"},
+                "remove": ["X-Debug"],
+            },
+            "response_headers": {
+                "set": {"X-Frame-Options": "DENY", "X-Served-By": "${server}"},
+                "remove": ["Server", "x-internal"],
+            },
+        }]
+        lbd = self.start_lbd(config([listener("web", port, routes=routes)], [pool("p", [b])]))
+        return lbd, port, b
+
+    def test_request_fields_set_and_removed(self):
+        lbd, port, b = self.start()
+        with HttpClient(port) as c:
+            r = c.request(headers=[("X-Debug", "1"), ("X-Env", "dev"), ("X-Env", "qa"),
+                                   ("X-Kept", "yes")])
+            self.assertEqual(r.status, 200)
+        req = b.wait_requests(1)[0]
+        self.assertEqual(req.headers_all("x-env"), ["prod"])
+        self.assertEqual(req.header("x-client"), "ip=%s" % HOST)
+        self.assertIsNone(req.header("x-debug"))
+        self.assertEqual(req.header("x-kept"), "yes")
+        # lbd's own field is replaced, the others stay.
+        self.assertEqual(req.headers_all("x-forwarded-proto"), ["https"])
+        self.assertEqual(req.header("x-forwarded-for"), HOST)
+
+    def test_response_fields_set_and_removed(self):
+        lbd, port, b = self.start()
+        with HttpClient(port) as c:
+            r = c.request()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers_all("x-frame-options"), ["DENY"])
+        self.assertEqual(r.header("x-served-by"), "b1")
+        self.assertIsNone(r.header("server"))
+        self.assertIsNone(r.header("x-internal"))
+        self.assertEqual(r.body, b"ok\n")
+
+    @unittest.skipUnless(CURL, "curl not installed")
+    def test_rules_over_http2(self):
+        lbd, port, b = self.start()
+        status, headers, body = curl_h2("http://%s:%d/h2" % (HOST, port))
+        self.assertEqual((status, body), (200, b"ok\n"))
+        self.assertEqual(headers["x-frame-options"], ["DENY"])
+        self.assertEqual(headers["x-served-by"], ["b1"])
+        self.assertNotIn("server", headers)
+        self.assertNotIn("x-internal", headers)
+        self.assertEqual(b.wait_requests(1)[0].header("x-env"), "prod")
+
+
 class InvalidRulesTest(unittest.TestCase):
     def check(self, routes):
         text = ("listeners:\n  - name: web\n    bind: 127.0.0.1:1\n    routes:\n" + routes +
@@ -112,6 +178,24 @@ class InvalidRulesTest(unittest.TestCase):
                       "pool or redirect", err)
         self.assertIn("lbd.yaml:7:54: listeners[0].routes[2].redirect.status: expected a "
                       "redirect status", err)
+
+    def test_header_rules_refused_at_their_place(self):
+        err = self.check("      - pool: p\n"
+                         "        request_headers:\n"
+                         "          set: { Host: a, \"X A\": b, X-S: \"${server}\" }\n"
+                         "          remove: [Transfer-Encoding]\n"
+                         "        response_headers: { remove: [Connection], set: { X-B: \"$${nope}\" } }\n")
+        self.assertIn("lbd.yaml:7:18: listeners[0].routes[0].request_headers.set.Host: "
+                      "\"Host\": lbd owns this field", err)
+        self.assertIn("lbd.yaml:7:27: listeners[0].routes[0].request_headers.set.X A: "
+                      "\"X A\": a field name is made of", err)
+        self.assertIn("lbd.yaml:7:42: listeners[0].routes[0].request_headers.set.X-S: "
+                      "a request's value may use ${client_ip} and ${request_id}", err)
+        self.assertIn("lbd.yaml:8:20: listeners[0].routes[0].request_headers.remove[0]: "
+                      "\"Transfer-Encoding\": lbd owns this field", err)
+        self.assertIn("listeners[0].routes[0].response_headers.remove[0]: \"Connection\"", err)
+        self.assertIn("lbd.yaml:9:63: listeners[0].routes[0].response_headers.set.X-B: a value "
+                      "may use ${client_ip}, ${request_id} and ${server}", err)
 
 
 if __name__ == "__main__":

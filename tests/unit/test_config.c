@@ -14,6 +14,7 @@
 /* By path: a stale generated config.h at the top of the tree would shadow
  * the model's header through -I$(top_builddir). */
 #include "config/config.h"
+#include "config/config_schema.h"
 #include "util/cpus.h"
 #include "util/units.h"
 
@@ -419,6 +420,35 @@ START_TEST(test_bounds_accepted)
 	ck_assert_uint_eq(cfg->limits.body_size, SIZE_MAX_BYTES);
 	ck_assert_uint_eq(strlen(cfg->pools[2].servers[0].name), 64);
 	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_header_rule_names_and_values)
+{
+	const char *why;
+
+	ck_assert(config_header_name_ok("X-Env", &why));
+	ck_assert(config_header_name_ok("Strict-Transport-Security", &why));
+	ck_assert(config_header_name_ok("x_odd!name", &why));
+	ck_assert(!config_header_name_ok("", &why));
+	ck_assert(!config_header_name_ok("X Env", &why));
+	ck_assert(!config_header_name_ok("X-Env:", &why));
+	ck_assert(!config_header_name_ok(":path", &why));
+	static const char *const owned[] = { "Host",    "content-length", "Transfer-Encoding",
+					     "TE",      "Connection",     "Keep-Alive",
+					     "Upgrade", "Trailer",        "Proxy-Connection" };
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		ck_assert_msg(!config_header_name_ok(owned[i], &why), "%s", owned[i]);
+
+	ck_assert(config_header_value_ok("", false, &why));
+	ck_assert(config_header_value_ok("max-age=31536000; preload", false, &why));
+	ck_assert(config_header_value_ok("${client_ip}/${request_id}", false, &why));
+	ck_assert(config_header_value_ok("by ${server}\tat ${client_ip}", true, &why));
+	ck_assert(config_header_value_ok("$5 {x}", false, &why));
+	ck_assert(!config_header_value_ok("${server}", false, &why));
+	ck_assert(!config_header_value_ok("${client}", true, &why));
+	ck_assert(!config_header_value_ok("${client_ip", true, &why));
+	ck_assert(!config_header_value_ok("a\r\nb", true, &why));
 }
 END_TEST
 
@@ -1062,6 +1092,7 @@ int main(void)
 	tcase_add_test(tc, test_quoting_does_not_change_values);
 	tcase_add_test(tc, test_bounds_accepted);
 	tcase_add_test(tc, test_shipped_configs);
+	tcase_add_test(tc, test_header_rule_names_and_values);
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_binary_garbage);
 	tcase_add_test(tc, test_files);

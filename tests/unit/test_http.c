@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "http/body.h"
+#include "http/header_rules.h"
 #include "http/http_request.h"
 #include "http/http_rewrite.h"
 #include "http/request_parser.h"
@@ -133,6 +134,52 @@ START_TEST(redirect_keeps_path_and_query)
 END_TEST
 
 static char *render(struct request_parser *r, struct request_plan *pl);
+
+static const char *filled(const char *value, const struct header_vars *vars)
+{
+	static char buf[128];
+	struct strbuf sb = { 0 };
+
+	header_value_write(&sb, value, vars);
+	ck_assert(!strbuf_failed(&sb));
+	snprintf(buf, sizeof(buf), "%.*s", (int)sb.len, sb.data ? sb.data : "");
+	strbuf_free(&sb);
+	return buf;
+}
+
+START_TEST(header_values_are_filled_in)
+{
+	const struct header_vars v = { "192.0.2.7", "0123abcd", "app1" };
+	const struct header_vars none = { 0 };
+
+	ck_assert_str_eq(filled("prod", &v), "prod");
+	ck_assert_str_eq(filled("", &v), "");
+	ck_assert_str_eq(filled("${client_ip}", &v), "192.0.2.7");
+	ck_assert_str_eq(filled("for=${client_ip};id=${request_id};by=${server}${server}", &v),
+			 "for=192.0.2.7;id=0123abcd;by=app1app1");
+	ck_assert_str_eq(filled("${server}", &none), "");
+	ck_assert_str_eq(filled("$5 ${x ${client_ip}", &v), "$5 ${x 192.0.2.7");
+}
+END_TEST
+
+START_TEST(header_rules_name_fields_in_any_case)
+{
+	struct header_set set[] = { { "X-Env", "prod" }, { "X-Id", "${request_id}" } };
+	char *remove[] = { "server" };
+	struct header_rules r = { set, 2, remove, 1 };
+	const struct header_vars v = { .request_id = "42" };
+	struct strbuf sb = { 0 };
+
+	ck_assert(header_rules_names(&r, "x-env", 5));
+	ck_assert(header_rules_names(&r, "SERVER", 6));
+	ck_assert(!header_rules_names(&r, "X-En", 4));
+	ck_assert(!header_rules_names(NULL, "x-env", 5));
+	header_rules_write(&sb, &r, &v);
+	ck_assert_int_eq((int)sb.len, (int)strlen("X-Env: prod\r\nX-Id: 42\r\n"));
+	ck_assert(memcmp(sb.data, "X-Env: prod\r\nX-Id: 42\r\n", sb.len) == 0);
+	strbuf_free(&sb);
+}
+END_TEST
 
 START_TEST(strip_prefix_in_the_forwarded_head)
 {
@@ -889,6 +936,8 @@ int main(void)
 	tcase_add_test(tc, strip_prefix_keeps_a_path_and_the_query);
 	tcase_add_test(tc, redirect_keeps_path_and_query);
 	tcase_add_test(tc, strip_prefix_in_the_forwarded_head);
+	tcase_add_test(tc, header_values_are_filled_in);
+	tcase_add_test(tc, header_rules_name_fields_in_any_case);
 	tcase_add_test(tc, request_head_is_rewritten);
 	tcase_add_test(tc, absolute_form_replaces_host);
 	tcase_add_test(tc, chunked_and_upgrade_framing);

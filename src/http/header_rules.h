@@ -1,0 +1,33 @@
+/* header_rules.h — a route's request_headers and response_headers applied
+ * to a head as lbd writes it: the fields a rule names are dropped from
+ * what passes (set replaces every field of its name), and the set fields
+ * are written last, their ${client_ip}, ${request_id} and ${server} filled
+ * in for the request. */
+#ifndef LBD_HEADER_RULES_H
+#define LBD_HEADER_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "util/strbuf.h"
+
+/* What the variables of a value stand for; NULL ones are written empty. */
+struct header_vars {
+	const char *client_ip;
+	const char *request_id;
+	const char *server; /* the server's name (responses) */
+};
+
+/* Whether RULES (NULL: none) set or remove the field NAME (LEN bytes, any
+ * case). */
+bool header_rules_names(const struct header_rules *rules, const char *name, size_t len);
+
+/* Append VALUE with its variables filled in from VARS. */
+void header_value_write(struct strbuf *out, const char *value, const struct header_vars *vars);
+
+/* Append "Name: value\r\n" for each field RULES sets (NULL: none). */
+void header_rules_write(struct strbuf *out, const struct header_rules *rules,
+			const struct header_vars *vars);
+
+#endif
