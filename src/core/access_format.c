@@ -307,6 +307,8 @@ static void format_json(struct out *o, const struct access_entry *e)
 	out_str(o, access_termination_name(e->termination));
 	out_str(o, "\",\"retries\":");
 	out_u64(o, e->retries);
+	out_str(o, ",\"request_id\":");
+	json_cstr_or_null(o, e->request_id);
 	out_str(o, "}\n");
 }
 
@@ -409,6 +411,8 @@ static void format_combined(struct out *o, const struct access_entry *e)
 	out_str(o, access_termination_name(e->termination));
 	out_str(o, " retries=");
 	out_u64(o, e->retries);
+	out_str(o, " request_id=");
+	clf_cstr(o, e->request_id, false);
 	out_ch(o, '\n');
 }
 

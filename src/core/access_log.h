@@ -80,7 +80,8 @@ struct access_entry {
 	uint64_t total_us;
 	uint64_t generation;
 	enum access_termination termination;
-	unsigned retries; /* servers tried after the first */
+	unsigned retries;       /* servers tried after the first */
+	const char *request_id; /* its X-Request-Id; NULL before its head */
 };
 
 struct access_log;

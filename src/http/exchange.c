@@ -138,11 +138,30 @@ static int redirect(struct exchange *ex, const struct request_plan *plan, const 
 	return (int)plan->route->redirect.status;
 }
 
+/* The request's X-Request-Id: the client's first one when it is fit for
+ * a header and a log line (request_id.h), else a new one. Set before
+ * routing, so that refusals and redirects log it too. */
+static void request_id(struct exchange *ex)
+{
+	const struct http_head *h = &ex->side.req->head;
+	const struct http_field *f = http_head_find(h, "x-request-id", NULL);
+
+	if (f && request_id_acceptable(http_field_value(h, f), f->value_len)) {
+		memcpy(ex->request_id, http_field_value(h, f), f->value_len);
+		ex->request_id[f->value_len] = '\0';
+	} else {
+		request_id_new(ex->request_id);
+	}
+	ex->vars.request_id = ex->request_id;
+}
+
 int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 {
 	struct request_parser *req = ex->side.req;
 	struct request_plan plan;
 	int status;
+
+	request_id(ex);
 
 	if (!ex->listener) {
 		*why = "a reload removed the connection's listener";
@@ -175,6 +194,7 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	plan.out.proto = ex->side.in->tls ? "https" : "http";
 	plan.out.trusted = trusted;
 	ex->vars.client_ip = ex->client;
+	plan.out.request_id = ex->request_id;
 	plan.out.rules = &plan.route->request_headers;
 	plan.out.vars = &ex->vars;
 	if (http_request_render(&req->head, &plan.out, &ex->head_out, &ex->head_out_len) < 0) {
@@ -284,6 +304,7 @@ void exchange_log(struct exchange *ex, const struct config *fallback)
 		.generation = cfg->generation,
 		.termination = ex->termination,
 		.retries = ex->peer.picks > 1 ? ex->peer.picks - 1 : 0,
+		.request_id = ex->request_id[0] ? ex->request_id : NULL,
 	};
 
 	logged_field(req, "host", &e.host, &e.host_len);

@@ -33,6 +33,7 @@
 #include "http/request_parser.h"
 #include "stream/inbound.h"
 #include "util/clock.h"
+#include "util/request_id.h"
 
 /* Bytes queued towards a peer before lbd stops reading the other side. */
 #define RELAY_HIGH_WATER (128 * 1024)
@@ -110,6 +111,8 @@ struct exchange {
 	const struct route_conf *route; /* the route it matched, once routed */
 	struct pool_conf *pool;
 	struct header_vars vars;             /* for the route's header rules */
+	char request_id[REQUEST_ID_MAX + 1]; /* its X-Request-Id, once its
+					      * head is parsed ("" before) */
 	struct peer peer;                    /* the server it is assigned to, and
 			   * what the balancer hashes (key,
 			   * cookie: in the client's head) */

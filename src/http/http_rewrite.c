@@ -138,6 +138,8 @@ static bool request_drops(const struct http_head *h, const struct http_field *f,
 		return true;
 	if (header_rules_names(req->rules, http_field_name(h, f), f->name_len))
 		return true;
+	if (req->request_id && http_field_is(h, f, "x-request-id"))
+		return true;
 	if (req->replace_host && http_field_is(h, f, "host"))
 		return true;
 	for (size_t i = 0; i < sizeof(replaced) / sizeof(replaced[0]); i++)
@@ -180,7 +182,8 @@ static bool own_field(const struct request_out *req, const char *name)
 	return !header_rules_names(req->rules, name, strlen(name));
 }
 
-/* lbd's X-Forwarded-* and Forwarded, before the route's rules. */
+/* lbd's X-Forwarded-*, Forwarded and X-Request-Id, before the route's
+ * rules. */
 static void add_forwarding(struct strbuf *out, const struct http_head *h,
 			   const struct request_out *req, struct kept kept)
 {
@@ -197,6 +200,8 @@ static void add_forwarding(struct strbuf *out, const struct http_head *h,
 		add_line(out, "X-Forwarded-Host", req->host, req->host_len);
 	if (own_field(req, "forwarded"))
 		add_forwarded(out, h, req);
+	if (req->request_id && own_field(req, "x-request-id"))
+		add_line(out, "X-Request-Id", req->request_id, strlen(req->request_id));
 }
 
 int http_request_write(struct strbuf *out, const struct http_head *h, const struct request_out *req)

@@ -6,7 +6,8 @@
  * lbd; the framing of each side is lbd's own (body.h). Requests gain
  * X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and Forwarded (a
  * trusted proxy's X-Forwarded-Proto, X-Forwarded-Host and Forwarded
- * elements are kept, anyone else's replaced); the Host field is kept.
+ * elements are kept, anyone else's replaced) and X-Request-Id (the
+ * client's, or one lbd made: exchange.c); the Host field is kept.
  * A route's header rules come last, over lbd's own fields too
  * (header_rules.h); lbd's sticky cookie is never theirs to remove.
  */
@@ -41,6 +42,8 @@ struct request_out {
 	enum body_mode body;
 	uint64_t content_length;          /* with BODY_LENGTH */
 	bool upgrade;                     /* keep Upgrade, send Connection: upgrade */
+	const char *request_id;           /* sent as X-Request-Id (the client's
+					   * own are dropped); NULL: none */
 	const struct header_rules *rules; /* the route's request_headers, or NULL */
 	const struct header_vars *vars;   /* for their values */
 };

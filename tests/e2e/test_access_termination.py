@@ -224,7 +224,7 @@ class TerminationTest(LbdTestCase):
         with HttpClient(port) as c:
             self.assertEqual(c.request().status, 200)
         lines = lbd.access_lines(count=1, raw=True)
-        self.assertRegex(lines[0], r" generation=1 termination=ok retries=0$")
+        self.assertRegex(lines[0], r" generation=1 termination=ok retries=0 request_id=[0-9a-f]{32}$")
 
 
 class RefusalReasonTest(LbdTestCase):

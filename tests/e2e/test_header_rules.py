@@ -4,8 +4,10 @@ with a redirect answers itself with a Location made of its URL and the
 request's path and query, over HTTP/1 and HTTP/2 alike, with one access-log
 line; request_headers and response_headers set (replacing every field of
 the name, lbd's own X-Forwarded-* included) and remove fields, with
-${client_ip} and ${server} filled in, for HTTP/1 and HTTP/2 clients; rules
-that cannot work are refused by `lbd -t` at their file:line:col."""
+${client_ip} and ${server} filled in, for HTTP/1 and HTTP/2 clients; every
+request has an X-Request-Id (the client's, or 128 random bits lbd makes),
+which the server gets, the access log ends with and ${request_id} names;
+rules that cannot work are refused by `lbd -t` at their file:line:col."""
 
 import os
 import shutil
@@ -149,6 +151,60 @@ class HeaderRulesTest(LbdTestCase):
         self.assertNotIn("server", headers)
         self.assertNotIn("x-internal", headers)
         self.assertEqual(b.wait_requests(1)[0].header("x-env"), "prod")
+
+
+class RequestIdTest(LbdTestCase):
+    def start(self):
+        b = self.backends.http("b1")
+        port = free_port()
+        routes = [{"pool": "p", "request_headers": {"set": {"X-Trace": "t-${request_id}"}},
+                   "response_headers": {"set": {"X-Request-Id": "${request_id}"}}}]
+        lbd = self.start_lbd(config([listener("web", port, routes=routes)], [pool("p", [b])]))
+        return lbd, port, b
+
+    def test_generated_when_absent_kept_when_given(self):
+        lbd, port, b = self.start()
+        with HttpClient(port) as c:
+            r1 = c.request()
+            r2 = c.request(headers=[("X-Request-Id", "abc-123")])
+            r3 = c.request(headers=[("X-Request-Id", "a" * 200)])   # too long: replaced
+        reqs = b.wait_requests(3)
+        ids = [r.headers_all("x-request-id") for r in reqs]
+        self.assertRegex(ids[0][0], r"^[0-9a-f]{32}$")
+        self.assertEqual(ids[1], ["abc-123"])
+        self.assertRegex(ids[2][0], r"^[0-9a-f]{32}$")
+        self.assertEqual([len(i) for i in ids], [1, 1, 1])
+        self.assertNotEqual(ids[0], ids[2])
+        self.assertEqual([r.header("x-trace") for r in reqs], ["t-" + i[0] for i in ids])
+        self.assertEqual([r.header("x-request-id") for r in (r1, r2, r3)],
+                         [i[0] for i in ids])
+        logged = [ln["request_id"] for ln in lbd.access_lines(count=3)]
+        self.assertEqual(logged, [i[0] for i in ids])
+        self.assertEqual(list(lbd.access_lines(count=3)[0])[-1], "request_id")
+
+    @unittest.skipUnless(CURL, "curl not installed")
+    def test_over_http2(self):
+        lbd, port, b = self.start()
+        status, headers, _ = curl_h2("http://%s:%d/" % (HOST, port))
+        self.assertEqual(status, 200)
+        rid = b.wait_requests(1)[0].header("x-request-id")
+        self.assertRegex(rid, r"^[0-9a-f]{32}$")
+        self.assertEqual(headers["x-request-id"], [rid])
+        self.assertEqual(lbd.access_lines(count=1)[0]["request_id"], rid)
+
+    def test_refusals_and_redirects_log_one(self):
+        b = self.backends.http("b1")
+        port = free_port()
+        routes = [{"match": {"path_prefix": "/old"}, "redirect": {"to": "/new"}},
+                  {"match": {"path_prefix": "/app"}, "pool": "p"}]
+        lbd = self.start_lbd(config([listener("web", port, routes=routes)], [pool("p", [b])]))
+        with HttpClient(port) as c:
+            self.assertEqual(c.request(target="/old/x").status, 301)
+            self.assertEqual(c.request(target="/nothing",
+                                       headers=[("X-Request-Id", "r-1")]).status, 404)
+        lines = lbd.access_lines(count=2)
+        self.assertRegex(lines[0]["request_id"], r"^[0-9a-f]{32}$")
+        self.assertEqual(lines[1]["request_id"], "r-1")
 
 
 class InvalidRulesTest(unittest.TestCase):

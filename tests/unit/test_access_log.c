@@ -46,6 +46,7 @@ static struct access_entry full_entry(void)
 		.upstream_us = 3000,
 		.total_us = 4000,
 		.generation = 1,
+		.request_id = "4bf92f3577b34da6a3ce929d0e0e4736",
 	};
 	return e;
 }
@@ -206,7 +207,8 @@ START_TEST(test_json_full)
 			 "\"protocol\":\"HTTP/1.1\",\"host\":\"example.com\",\"status\":200,"
 			 "\"bytes\":1234,\"bytes_in\":78,\"pool\":\"web\",\"server\":\"app1\","
 			 "\"upstream_time\":0.003,\"total_time\":0.004,\"generation\":1,"
-			 "\"user_agent\":\"curl/8.0\",\"termination\":\"ok\",\"retries\":0}\n");
+			 "\"user_agent\":\"curl/8.0\",\"termination\":\"ok\",\"retries\":0,"
+			 "\"request_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}\n");
 	ck_assert(json_line_valid(format(ACCESS_FORMAT_JSON, &e)));
 }
 END_TEST
@@ -221,7 +223,8 @@ START_TEST(test_json_minimal)
 			 "\"protocol\":\"\",\"host\":\"\",\"status\":408,"
 			 "\"bytes\":0,\"bytes_in\":0,\"pool\":null,\"server\":null,"
 			 "\"upstream_time\":null,\"total_time\":10.000,\"generation\":3,"
-			 "\"user_agent\":\"\",\"termination\":\"client_timeout\",\"retries\":0}\n");
+			 "\"user_agent\":\"\",\"termination\":\"client_timeout\",\"retries\":0,"
+			 "\"request_id\":null}\n");
 	ck_assert(json_line_valid(format(ACCESS_FORMAT_JSON, &e)));
 }
 END_TEST
@@ -234,7 +237,7 @@ START_TEST(test_combined_full)
 			 "127.0.0.1 - - [25/Nov/2026:10:00:00 +0000] \"GET /a?b=1 HTTP/1.1\" "
 			 "200 1234 \"http://example.com/\" \"curl/8.0\" listener=web pool=web "
 			 "server=app1 upstream_time=0.003 total_time=0.004 generation=1 "
-			 "termination=ok retries=0\n");
+			 "termination=ok retries=0 request_id=4bf92f3577b34da6a3ce929d0e0e4736\n");
 }
 END_TEST
 
@@ -245,7 +248,7 @@ START_TEST(test_combined_minimal)
 	ck_assert_str_eq(format(ACCESS_FORMAT_COMBINED, &e),
 			 "::1 - - [25/Nov/2026:10:00:00 +0000] \"-\" 408 0 \"-\" \"-\" "
 			 "listener=web pool=- server=- upstream_time=- total_time=10.000 "
-			 "generation=3 termination=client_timeout retries=0\n");
+			 "generation=3 termination=client_timeout retries=0 request_id=-\n");
 }
 END_TEST
 
@@ -260,7 +263,7 @@ START_TEST(test_http10_and_partial_request)
 			 "127.0.0.1 - - [25/Nov/2026:10:00:00 +0000] \"GET - HTTP/1.0\" "
 			 "200 1234 \"http://example.com/\" \"curl/8.0\" listener=web pool=- "
 			 "server=app1 upstream_time=0.003 total_time=0.004 generation=1 "
-			 "termination=ok retries=0\n");
+			 "termination=ok retries=0 request_id=4bf92f3577b34da6a3ce929d0e0e4736\n");
 	ck_assert_ptr_nonnull(
 		strstr(format(ACCESS_FORMAT_JSON, &e), "\"path\":\"\",\"protocol\":\"HTTP/1.0\""));
 	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_JSON, &e), "\"pool\":null,"));
@@ -364,12 +367,12 @@ START_TEST(test_termination_and_retries)
 	e.bytes_sent = 65536;
 	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_JSON, &e), "\"bytes\":65536,"));
 	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_JSON, &e),
-				     ",\"termination\":\"client_aborted\",\"retries\":2}\n"));
+				     ",\"termination\":\"client_aborted\",\"retries\":2,"));
 	ck_assert(json_line_valid(format(ACCESS_FORMAT_JSON, &e)));
 	ck_assert_ptr_nonnull(
 		strstr(format(ACCESS_FORMAT_COMBINED, &e), " 200 65536 \"http://example.com/\""));
 	ck_assert_ptr_nonnull(strstr(format(ACCESS_FORMAT_COMBINED, &e),
-				     " termination=client_aborted retries=2\n"));
+				     " termination=client_aborted retries=2 "));
 	for (int t = 0; t < ACCESS_TERM_COUNT; t++) {
 		seen[t] = access_termination_name((enum access_termination)t);
 		ck_assert_uint_gt(strlen(seen[t]), 0);

@@ -5,7 +5,9 @@
 #include "check_main.h"
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "util/request_id.h"
 #include "util/units.h"
 
 struct dur_case {
@@ -159,6 +161,30 @@ START_TEST(test_format_duration)
 }
 END_TEST
 
+/* 128 bits as 32 hex digits, never twice the same. */
+START_TEST(test_request_ids)
+{
+	char a[REQUEST_ID_LEN + 1], b[REQUEST_ID_LEN + 1];
+
+	request_id_new(a);
+	ck_assert_uint_eq(strlen(a), 32);
+	ck_assert_uint_eq(strspn(a, "0123456789abcdef"), 32);
+	for (int i = 0; i < 1000; i++) {
+		request_id_new(b);
+		ck_assert_str_ne(a, b);
+	}
+	ck_assert(request_id_acceptable("abc-123", 7));
+	ck_assert(request_id_acceptable(a, 32));
+	ck_assert(!request_id_acceptable("", 0));
+	ck_assert(!request_id_acceptable("a b", 3));
+	ck_assert(!request_id_acceptable("a\x80", 2));
+	char big[REQUEST_ID_MAX + 1];
+	memset(big, 'x', sizeof(big));
+	ck_assert(request_id_acceptable(big, REQUEST_ID_MAX));
+	ck_assert(!request_id_acceptable(big, REQUEST_ID_MAX + 1));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("units");
@@ -168,6 +194,7 @@ int main(void)
 	tcase_add_test(tc, test_duration_null);
 	tcase_add_loop_test(tc, test_sizes, 0, sizeof(size_cases) / sizeof(size_cases[0]));
 	tcase_add_test(tc, test_format_duration);
+	tcase_add_test(tc, test_request_ids);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
