@@ -12,11 +12,17 @@ rules that cannot work are refused by `lbd -t` at their file:line:col."""
 import os
 import shutil
 import subprocess
+import sys
 import unittest
 
 import backends as B
-from lbdtest import (HOST, HttpClient, LbdTestCase, config, free_port, lbd_bin, listener,
-                     pool)
+from lbdtest import (HERE, HOST, HttpClient, LbdTestCase, config, free_port, lbd_bin,
+                     listener, pool)
+
+try:
+    import h2  # noqa: F401 (h2_backend.py needs it)
+except ImportError:
+    h2 = None
 
 CURL = shutil.which("curl")
 
@@ -151,6 +157,30 @@ class HeaderRulesTest(LbdTestCase):
         self.assertNotIn("server", headers)
         self.assertNotIn("x-internal", headers)
         self.assertEqual(b.wait_requests(1)[0].header("x-env"), "prod")
+
+
+    @unittest.skipUnless(h2 and CURL, "no python3-h2 or curl")
+    def test_response_rules_for_an_http2_server(self):
+        sport = free_port()
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "h2_backend.py"), "s1",
+                                 str(sport)], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(proc.wait, 5)
+        self.addCleanup(proc.kill)
+        self.assertEqual(proc.stdout.readline().strip(), "ready")
+        port = free_port()
+        routes = [{"pool": "p", "response_headers": {"set": {"X-Served-By": "${server}"},
+                                                     "remove": ["X-Backend"]}}]
+        self.start_lbd(config([listener("web", port, routes=routes)],
+                              [pool("p", [{"name": "h2s", "address": "%s:%d" % (HOST, sport)}],
+                                    protocol="h2")]))
+        with HttpClient(port) as c:
+            r = c.request()
+        self.assertEqual((r.status, r.header("x-served-by"), r.header("x-backend")),
+                         (200, "h2s", None))
+        status, headers, _ = curl_h2("http://%s:%d/" % (HOST, port))
+        self.assertEqual((status, headers["x-served-by"]), (200, ["h2s"]))
+        self.assertNotIn("x-backend", headers)
+        proc.stdout.close()
 
 
 class RequestIdTest(LbdTestCase):
