@@ -206,7 +206,8 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			routes->n);
 		return;
 	}
-	static const char *const http_only[] = { "match", "redirect", "strip_prefix" };
+	static const char *const http_only[] = { "match", "redirect", "strip_prefix",
+						 "request_headers", "response_headers" };
 	for (size_t i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
 		const struct cnode *k = cnode_get(routes->items[0], http_only[i]);
 		if (k)

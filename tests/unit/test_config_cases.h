@@ -399,6 +399,9 @@ static const struct bad_case bad_cases[] = {
 	  "      - { match: { path_prefix: / }, pool: web }\n" POOLS,
 	  "bad.yaml:6:11: listeners[0].routes[0].match: tcp listeners route by pool only" },
 	{ "listeners:\n  - name: db\n    bind: 127.0.0.1:5432\n    protocol: tcp\n    routes:\n"
+	  "      - { pool: web, request_headers: { set: { X-A: b } } }\n" POOLS,
+	  "bad.yaml:6:22: listeners[0].routes[0].request_headers: tcp listeners route by pool only" },
+	{ "listeners:\n  - name: db\n    bind: 127.0.0.1:5432\n    protocol: tcp\n    routes:\n"
 	  "      - pool: web\n      - pool: web\n" POOLS,
 	  "bad.yaml:7:9: listeners[0].routes[1]: tcp listeners route by pool only: expected exactly one route, got 2" },
 
