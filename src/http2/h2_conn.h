@@ -42,6 +42,7 @@ struct h2_stream {
 	struct exchange ex;
 	bool keep_alive;               /* what the response parser asks: always */
 	bool end_stream;               /* the client sent END_STREAM */
+	bool sent_pending;             /* the request is parsed whole, END_STREAM not yet in */
 	bool resp_submitted;           /* HEADERS of the response were submitted */
 	bool resp_complete;            /* the whole body is in OUT */
 	bool deferred;                 /* the data source waits for OUT */

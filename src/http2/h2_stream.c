@@ -315,7 +315,12 @@ static void stream_process(struct h2_stream *s)
 			continue;
 		}
 		if (step == REQUEST_DONE) {
-			upstream_request_sent(&s->ex);
+			/* A body of a known length is whole before the stream
+			 * ends: trailer fields may still come for the server. */
+			if (s->end_stream)
+				upstream_request_sent(&s->ex);
+			else
+				s->sent_pending = true;
 			continue;
 		}
 		stream_refuse(s, step == REQUEST_ERROR ? rp->status : 400,
@@ -394,6 +399,11 @@ void h2_stream_end(struct h2_stream *s)
 	if (s->end_stream || s->state == H2S_ENDED)
 		return;
 	s->end_stream = true;
+	if (s->sent_pending) {
+		s->sent_pending = false;
+		upstream_request_sent(&s->ex);
+		return;
+	}
 	if (h2_request_chunked(&s->fields))
 		evbuffer_add(s->in, "0\r\n\r\n", 5);
 	stream_process(s);
