@@ -272,9 +272,23 @@ struct header_rules {
 	size_t nremove;
 };
 
+/* One condition of match.headers or match.query: NAME present with
+ * exactly VALUE. */
+struct match_pair {
+	char *name;
+	char *value;
+};
+
 struct route_conf {
-	char *host;             /* NULL: any; "*.example.com": any subdomain */
-	char *path_prefix;      /* NULL: any */
+	char *host;        /* NULL: any; "*.example.com": any subdomain */
+	char *path_prefix; /* NULL: any */
+	char *path;        /* NULL: any; else the whole path, query aside */
+	char **methods;    /* NULL: any; else one of these (upper case) */
+	size_t nmethods;
+	struct match_pair *headers; /* every one must hold (names: any case) */
+	size_t nheaders;
+	struct match_pair *query; /* every one must hold (raw, not decoded) */
+	size_t nquery;
 	bool strip_prefix;      /* the server gets the path without PATH_PREFIX */
 	struct pool_conf *pool; /* points into config.pools; NULL with a redirect */
 	struct redirect_conf redirect;
@@ -286,6 +300,10 @@ struct route_conf {
 	struct header_rules request_headers; /* after lbd's own X-Forwarded-* */
 	struct header_rules response_headers;
 };
+
+/* Free the match conditions of R beyond host and path_prefix (config_unref
+ * does it for every route). */
+void route_match_free(struct route_conf *r);
 
 /* Free what RULES holds (config_unref does it for every route). */
 void header_rules_free(struct header_rules *rules);

@@ -22,8 +22,8 @@ void field_match(struct walk *w, const struct field *f, const struct cnode *v, v
 {
 	if ((v->kind == CNODE_MAP && v->n == 0) || (v->kind == CNODE_SCALAR && v->null)) {
 		cerr_at(w->errs, v,
-			"an empty match: give host, path_prefix or both, or leave "
-			"match out to match every request");
+			"an empty match: give host, path_prefix, path, methods, headers "
+			"or query, or leave match out to match every request");
 		return;
 	}
 	walk_section(w, f->arg, v, obj);

@@ -273,6 +273,10 @@ static const struct field match_fields[] = {
 	{ "host", field_host, offsetof(struct route_conf, host), 0, 0, NULL, false },
 	{ "path_prefix", field_path_prefix, offsetof(struct route_conf, path_prefix), 0, 0, NULL,
 	  false },
+	{ "path", field_match_path, 0, 0, 0, NULL, false },
+	{ "methods", field_match_methods, 0, 0, 0, NULL, false },
+	{ "headers", field_match_headers, 0, 0, 0, NULL, false },
+	{ "query", field_match_query, 0, 0, 0, NULL, false },
 };
 static const struct section match_section = SECTION(match_fields);
 

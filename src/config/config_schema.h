@@ -133,6 +133,11 @@ void field_trusted(struct walk *w, const struct field *f, const struct cnode *v,
 void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_match(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* match.path, methods, headers and query (config_match.c). */
+void field_match_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_match_methods(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_match_headers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_match_query(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 /* routes[].rate_limit (config_rate_limit.c). */
 void field_rate_limit(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_rate_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

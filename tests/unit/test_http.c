@@ -62,8 +62,13 @@ static const struct listener_conf listener = { .name = "web", .routes = routes, 
 
 static const char *route_of(const char *host, const char *path)
 {
-	const struct route_conf *r = route_match(&listener, host, host ? strlen(host) : 0, path,
-						 strlen(path));
+	struct route_request rq = { .host = host,
+				    .host_len = host ? strlen(host) : 0,
+				    .path = path,
+				    .path_len = strlen(path),
+				    .method = "GET",
+				    .method_len = 3 };
+	const struct route_conf *r = route_match(&listener, &rq);
 	return r ? r->pool->name : "none";
 }
 
@@ -78,6 +83,88 @@ START_TEST(routes_first_match_wins)
 	ck_assert_str_eq(route_of("example.com", "/"), "none");
 	ck_assert_str_eq(route_of(NULL, "/static"), "web");
 	ck_assert_str_eq(route_of("badexample.com", "/x"), "none");
+}
+END_TEST
+
+static bool query_has(const char *query, const char *name, const char *value)
+{
+	return route_query_has(query, query ? strlen(query) : 0, name, value);
+}
+
+START_TEST(query_parameters_match_raw)
+{
+	ck_assert(query_has("a=1&b=2", "a", "1"));
+	ck_assert(query_has("a=1&b=2", "b", "2"));
+	ck_assert(!query_has("a=1&b=2", "a", "2"));
+	ck_assert(!query_has("a=1&b=2", "c", ""));
+	/* a name alone and a name with "=" both have the empty value */
+	ck_assert(query_has("a", "a", ""));
+	ck_assert(query_has("a=", "a", ""));
+	ck_assert(!query_has("a", "a", "1"));
+	ck_assert(query_has("x=1&a", "a", ""));
+	/* a repeated name: any of its values */
+	ck_assert(query_has("a=1&a=2", "a", "1"));
+	ck_assert(query_has("a=1&a=2", "a", "2"));
+	ck_assert(!query_has("a=1&a=2", "a", "3"));
+	/* no query, an empty one, empty pieces */
+	ck_assert(!query_has(NULL, "a", ""));
+	ck_assert(!query_has("", "a", ""));
+	ck_assert(query_has("&&a=1&", "a", "1"));
+	/* raw: no percent-decoding, names are case-sensitive, "=" in a value */
+	ck_assert(query_has("q=a%20b", "q", "a%20b"));
+	ck_assert(!query_has("q=a%20b", "q", "a b"));
+	ck_assert(!query_has("A=1", "a", "1"));
+	ck_assert(query_has("t=x=y", "t", "x=y"));
+	ck_assert(!query_has("ab=1", "a", "1"));
+}
+END_TEST
+
+static char *get_methods[] = { "GET", "HEAD" };
+static struct match_pair beta_header[] = { { "X-Beta", "on" } };
+static struct match_pair v2_query[] = { { "v", "2" } };
+static struct route_conf cond_routes[] = {
+	{ .path = "/exact", .pool = &pools[0] },
+	{ .methods = get_methods,
+	  .nmethods = 2,
+	  .headers = beta_header,
+	  .nheaders = 1,
+	  .pool = &pools[1] },
+	{ .query = v2_query, .nquery = 1, .pool = &pools[2] },
+};
+static const struct listener_conf cond_listener = { .name = "c",
+						    .routes = cond_routes,
+						    .nroutes = 3 };
+
+/* The pool for METHOD TARGET with the fields of RAW_FIELDS ("Name: value"
+ * lines), parsed as a client's request would be. */
+static const char *cond_route_of(const char *method, const char *target, const char *fields)
+{
+	static char raw[512];
+	static struct request_parser rp;
+	struct request_plan plan;
+
+	snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\nHost: h\r\n%s\r\n", method, target, fields);
+	ck_assert_int_eq(parse(&rp, raw), REQUEST_HEAD);
+	int status = http_request_plan(&rp.p, &rp.head, &cond_listener, &plan);
+	const char *name = status ? "none" : plan.route->pool->name;
+	request_parser_free(&rp);
+	return name;
+}
+
+START_TEST(routes_match_path_methods_headers_query)
+{
+	ck_assert_str_eq(cond_route_of("GET", "/exact", ""), "api");
+	ck_assert_str_eq(cond_route_of("POST", "/exact?x=1", ""), "api");
+	ck_assert_str_eq(cond_route_of("GET", "/exact/", ""), "none");
+	ck_assert_str_eq(cond_route_of("GET", "/", "x-beta: on\r\n"), "wild");
+	ck_assert_str_eq(cond_route_of("HEAD", "/", "X-Beta: on\r\n"), "wild");
+	ck_assert_str_eq(cond_route_of("POST", "/", "X-Beta: on\r\n"), "none");
+	ck_assert_str_eq(cond_route_of("GET", "/", "X-Beta: On\r\n"), "none");
+	ck_assert_str_eq(cond_route_of("get", "/", "X-Beta: on\r\n"), "none");
+	ck_assert_str_eq(cond_route_of("GET", "/", "X-Beta: off\r\nX-Beta: on\r\n"), "wild");
+	ck_assert_str_eq(cond_route_of("DELETE", "/p?a=1&v=2", ""), "web");
+	ck_assert_str_eq(cond_route_of("GET", "http://h?v=2", ""), "web");
+	ck_assert_str_eq(cond_route_of("GET", "/p?v=20", ""), "none");
 }
 END_TEST
 
@@ -933,6 +1020,8 @@ int main(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, routes_first_match_wins);
+	tcase_add_test(tc, query_parameters_match_raw);
+	tcase_add_test(tc, routes_match_path_methods_headers_query);
 	tcase_add_test(tc, strip_prefix_keeps_a_path_and_the_query);
 	tcase_add_test(tc, redirect_keeps_path_and_query);
 	tcase_add_test(tc, strip_prefix_in_the_forwarded_head);
