@@ -17,6 +17,7 @@
 #include "http/route.h"
 
 #include "http/http_head.h"
+#include "util/hash.h"
 #include "util/strbuf.h"
 
 #include <string.h>
@@ -134,6 +135,23 @@ const struct route_conf *route_match(const struct listener_conf *listener,
 		return r;
 	}
 	return NULL;
+}
+
+struct pool_conf *route_split_pick(const struct split_conf *s, const char *key, size_t len,
+				   uint64_t random)
+{
+	uint64_t h = key ? hash64(key, len, 0) : random;
+	/* The high 32 bits scaled to the total (at most 64 sides of 256
+	 * weight each: the product fits), so the point is the key's fraction
+	 * of the whole, whatever the total. */
+	uint64_t point = ((h >> 32) * s->total) >> 32;
+
+	for (size_t i = 0; i < s->nsides; i++) {
+		if (point < s->sides[i].weight)
+			return s->sides[i].pool;
+		point -= s->sides[i].weight;
+	}
+	return s->sides[s->nsides - 1].pool;
 }
 
 size_t route_strip(const struct route_conf *r, const char *target, size_t len, bool *slash)

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 
@@ -37,6 +38,15 @@ const struct route_conf *route_match(const struct listener_conf *listener,
  * raw value is VALUE. "a" and "a=" both give a the value ""; with a
  * repeated name, any of its values will do. */
 bool route_query_has(const char *query, size_t len, const char *name, const char *value);
+
+/* The pool of split S for a request whose split key is KEY (LEN bytes;
+ * NULL: the request has none, and RANDOM, 64 random bits, picks). The key's
+ * hash is a point in [0, total weight), each side owning a stretch of it
+ * as long as its weight, so one key always lands on one side while the
+ * weights stay, and a change of weights moves only the keys whose point
+ * crosses a moved boundary. */
+struct pool_conf *route_split_pick(const struct split_conf *s, const char *key, size_t len,
+				   uint64_t random);
 
 /* strip_prefix: how many bytes of TARGET (LEN bytes, an origin-form target
  * that R matched) the server does not get, 0 when R strips nothing; *SLASH

@@ -354,7 +354,7 @@ static const struct bad_case bad_cases[] = {
 	  "  - { name: web, servers: [ { address: 127.0.0.1:1 } ] }\n",
 	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"ap\" (pools: api, web)" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n      - match: { host: x.com }\n" POOLS,
-	  "bad.yaml:5:9: listeners[0].routes[0]: a route needs pool (where requests go) or redirect" },
+	  "bad.yaml:5:9: listeners[0].routes[0]: a route needs pool (where requests go), split or redirect" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
 	  "      - { pool: web, strip_prefix: true }\n"
 	  "      - { pool: web, redirect: { to: \"https://a.example\" } }\n"
@@ -394,6 +394,19 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:5:18: listeners[0].routes[0].match: an empty match: give host, path_prefix, path, methods, headers or query, or leave match out to match every request\n"
 	  "bad.yaml:6:18: listeners[0].routes[1].match: an empty match: give host, path_prefix, path, methods, headers or query, or leave match out to match every request\n"
 	  "bad.yaml:7:20: listeners[0].routes[2].match.hosts: unknown key (did you mean \"host\"?)" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
+	  "      - { split: [ { pool: web, weight: 1 } ], pool: web }\n"
+	  "      - { split: [ { pool: nope, weight: 1 }, { pool: web } ] }\n"
+	  "      - { split: [ { pool: web, weight: 0 } ], split_key: \"header:\" }\n"
+	  "      - { pool: web, split_key: client_ip }\n"
+	  "      - { split: [ { pool: web, weight: 1 } ], split_key: \"cookie:a b\" }\n" POOLS,
+	  "bad.yaml:5:11: listeners[0].routes[0].split: a route has one of pool, split and redirect: this one has split and pool\n"
+	  "bad.yaml:6:28: listeners[0].routes[1].split[0].pool: no pool named \"nope\"\n"
+	  "bad.yaml:6:47: listeners[0].routes[1].split[1]: missing required key \"weight\"\n"
+	  "bad.yaml:7:18: listeners[0].routes[2].split: the weights of a split add up to 0: no pool would get a request\n"
+	  "bad.yaml:7:59: listeners[0].routes[2].split_key: expected client_ip, header:NAME or cookie:NAME (NAME a header or cookie name), got \"header:\"\n"
+	  "bad.yaml:8:22: listeners[0].routes[3].split_key: split_key needs split: there is no side to keep\n"
+	  "bad.yaml:9:59: listeners[0].routes[4].split_key: expected client_ip, header:NAME or cookie:NAME (NAME a header or cookie name), got \"cookie:a b\"" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
 	  "      - { match: { path: x }, pool: web }\n"
 	  "      - { match: { methods: [GET, get, \"A B\"] }, pool: web }\n"

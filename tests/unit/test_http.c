@@ -168,6 +168,72 @@ START_TEST(routes_match_path_methods_headers_query)
 }
 END_TEST
 
+static struct pool_conf split_pools[3] = { { .name = "stable" },
+					   { .name = "canary" },
+					   { .name = "third" } };
+
+/* Requests out of 10000, by side, for keys "client-0" .. "client-9999"
+ * (or random picks without keys). */
+static void split_counts(const struct split_conf *s, bool keyed, unsigned counts[3])
+{
+	uint64_t x = 12345;
+
+	counts[0] = counts[1] = counts[2] = 0;
+	for (int i = 0; i < 10000; i++) {
+		char key[32];
+		int n = snprintf(key, sizeof(key), "client-%d", i);
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		const struct pool_conf *p = route_split_pick(s, keyed ? key : NULL, (size_t)n, x);
+		counts[p - split_pools]++;
+	}
+}
+
+START_TEST(split_shares_follow_the_weights)
+{
+	struct split_side sides[] = { { &split_pools[0], 95 }, { &split_pools[1], 5 } };
+	struct split_conf s = { .sides = sides, .nsides = 2, .total = 100 };
+	unsigned c[3];
+
+	split_counts(&s, true, c);
+	ck_assert_uint_ge(c[1], 400);
+	ck_assert_uint_le(c[1], 600);
+	split_counts(&s, false, c);
+	ck_assert_uint_ge(c[1], 400);
+	ck_assert_uint_le(c[1], 600);
+	/* a side of weight 0 gets nothing */
+	struct split_side none[] = { { &split_pools[0], 0 }, { &split_pools[1], 3 } };
+	struct split_conf z = { .sides = none, .nsides = 2, .total = 3 };
+	split_counts(&z, true, c);
+	ck_assert_uint_eq(c[0], 0);
+}
+END_TEST
+
+START_TEST(split_keys_stay_and_move_only_across_a_boundary)
+{
+	struct split_side a[] = { { &split_pools[0], 95 }, { &split_pools[1], 5 } };
+	struct split_side b[] = { { &split_pools[0], 90 }, { &split_pools[1], 10 } };
+	struct split_side c3[] = { { &split_pools[0], 190 },
+				   { &split_pools[1], 10 },
+				   { &split_pools[2], 0 } };
+	struct split_conf sa = { .sides = a, .nsides = 2, .total = 100 };
+	struct split_conf sb = { .sides = b, .nsides = 2, .total = 100 };
+	struct split_conf sc = { .sides = c3, .nsides = 3, .total = 200 };
+
+	for (int i = 0; i < 5000; i++) {
+		char key[32];
+		size_t n = (size_t)snprintf(key, sizeof(key), "10.0.%d.%d", i / 256, i % 256);
+		const struct pool_conf *pa = route_split_pick(&sa, key, n, 0);
+		/* the same key, the same side, whatever the random bits */
+		ck_assert_ptr_eq(route_split_pick(&sa, key, n, 99), pa);
+		/* 95/5 to 90/10: canary keeps its clients, stable only gives */
+		if (pa == &split_pools[1])
+			ck_assert_ptr_eq(route_split_pick(&sb, key, n, 0), &split_pools[1]);
+		/* the same shares written with other numbers: nobody moves */
+		ck_assert_ptr_eq(route_split_pick(&sc, key, n, 0), pa);
+	}
+}
+END_TEST
+
 /* The target the server gets under a route stripping PREFIX ("" for a
  * route that strips nothing). */
 static const char *stripped(const char *prefix, const char *target)
@@ -1022,6 +1088,8 @@ int main(void)
 	tcase_add_test(tc, routes_first_match_wins);
 	tcase_add_test(tc, query_parameters_match_raw);
 	tcase_add_test(tc, routes_match_path_methods_headers_query);
+	tcase_add_test(tc, split_shares_follow_the_weights);
+	tcase_add_test(tc, split_keys_stay_and_move_only_across_a_boundary);
 	tcase_add_test(tc, strip_prefix_keeps_a_path_and_the_query);
 	tcase_add_test(tc, redirect_keeps_path_and_query);
 	tcase_add_test(tc, strip_prefix_in_the_forwarded_head);
