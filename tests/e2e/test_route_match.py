@@ -3,7 +3,9 @@ query), methods, headers (names in any case, values exact) and query
 (parameters as sent, not percent-decoded); every condition of a match must
 hold, the first matching route wins, a request no route matches gets 404;
 HTTP/2 streams route the same way; conditions that cannot match are
-refused by `lbd -t` at their file:line:col."""
+refused by `lbd -t` at their file:line:col. A route's split shares its
+requests between pools by weight, and a split_key keeps one client on one
+side."""
 
 import os
 import shutil
@@ -86,6 +88,54 @@ class RouteMatchTest(LbdTestCase):
         self.assertEqual(code, "404")
 
 
+class SplitTest(LbdTestCase):
+    def start(self, split_key=None):
+        stable, canary = self.backends.http("stable"), self.backends.http("canary")
+        port = free_port()
+        route = {"split": [{"pool": "stable", "weight": 80}, {"pool": "canary", "weight": 20}]}
+        if split_key:
+            route["split_key"] = split_key
+        self.start_lbd(config([listener("web", port, routes=[route])],
+                              [pool("stable", [stable]), pool("canary", [canary])]))
+        return port
+
+    def test_shares_follow_the_weights(self):
+        port = self.start()
+        counts = {"stable": 0, "canary": 0}
+        with HttpClient(port) as c:
+            for _ in range(2000):
+                counts[c.request().header("x-backend")] += 1
+        self.assertAlmostEqual(counts["canary"] / 2000, 0.20, delta=0.05)
+
+    def test_keyed_shares_and_a_client_keeps_its_side(self):
+        port = self.start("header:X-User")
+        counts = {"stable": 0, "canary": 0}
+        with HttpClient(port) as c:
+            for i in range(2000):
+                r = c.request(headers=[("X-User", "user-%d" % i)])
+                counts[r.header("x-backend")] += 1
+            self.assertAlmostEqual(counts["canary"] / 2000, 0.20, delta=0.05)
+            sides = {c.request(headers=[("X-User", "user-7")]).header("x-backend")
+                     for _ in range(50)}
+        self.assertEqual(len(sides), 1)
+
+    def test_client_ip_key(self):
+        port = self.start("client_ip")
+        sides = set()
+        for _ in range(20):
+            with HttpClient(port) as c:
+                sides.add(c.request().header("x-backend"))
+        self.assertEqual(len(sides), 1)
+
+    def test_cookie_key(self):
+        port = self.start("cookie:uid")
+        with HttpClient(port) as c:
+            for uid in ("a", "b", "c"):
+                sides = {c.request(headers=[("Cookie", "x=1; uid=%s" % uid)])
+                         .header("x-backend") for _ in range(20)}
+                self.assertEqual(len(sides), 1)
+
+
 class InvalidMatchTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
@@ -115,6 +165,17 @@ class InvalidMatchTest(unittest.TestCase):
                       "header field name", err)
         self.assertIn("lbd.yaml:8:29: listeners[0].routes[3].match.query.a=b: expected a "
                       "query parameter name", err)
+
+    def test_split_refused_at_its_place(self):
+        err = self.check("      - { split: [ { pool: p, weight: 1 } ], pool: p }\n"
+                         "      - { pool: p, split_key: client_ip }\n"
+                         "      - { split: [ { pool: p, weight: 0 } ] }\n")
+        self.assertIn("lbd.yaml:5:11: listeners[0].routes[0].split: a route has one of pool, "
+                      "split and redirect", err)
+        self.assertIn("lbd.yaml:6:20: listeners[0].routes[1].split_key: split_key needs "
+                      "split", err)
+        self.assertIn("lbd.yaml:7:18: listeners[0].routes[2].split: the weights of a split "
+                      "add up to 0", err)
 
 
 if __name__ == "__main__":
