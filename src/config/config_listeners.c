@@ -29,7 +29,7 @@ void field_match(struct walk *w, const struct field *f, const struct cnode *v, v
 	walk_section(w, f->arg, v, obj);
 }
 
-static void no_such_pool(struct walk *w, const struct cnode *v, const char *name)
+void config_no_such_pool(struct walk *w, const struct cnode *v, const char *name)
 {
 	char names[POOL_NAMES_SHOWN * (CONFIG_NAME_MAX + 2) + 8] = "";
 	size_t pos = 0, shown = 0;
@@ -61,7 +61,7 @@ void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v
 		return;
 	r->pool = walk_find_pool(w, name);
 	if (!r->pool)
-		no_such_pool(w, v, name);
+		config_no_such_pool(w, v, name);
 }
 
 /* An absolute http(s) URL or a path of this site, written as the client

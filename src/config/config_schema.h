@@ -133,6 +133,9 @@ void field_trusted(struct walk *w, const struct field *f, const struct cnode *v,
 void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_match(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* "no pool named NAME", with the names of some that are
+ * (config_listeners.c). */
+void config_no_such_pool(struct walk *w, const struct cnode *v, const char *name);
 /* routes[].split, its sides' pools, and split_key (config_split.c). */
 void field_split(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_split_pool(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

@@ -20,7 +20,7 @@ void field_split_pool(struct walk *w, const struct field *f, const struct cnode 
 		return;
 	side->pool = walk_find_pool(w, name);
 	if (!side->pool)
-		cerr_at(w->errs, v, "no pool named \"%s\"", name);
+		config_no_such_pool(w, v, name);
 }
 
 void field_split(struct walk *w, const struct field *f, const struct cnode *v, void *obj)

@@ -89,6 +89,21 @@ static void balance_inputs(struct exchange *ex)
 	}
 }
 
+/* The value of cookie NAME in any Cookie field of H, or NULL when it is
+ * absent or empty. */
+static const char *cookie_value(const struct http_head *h, const char *name, size_t *len)
+{
+	const char *value;
+
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct http_field *f = &h->fields[i];
+		if (http_field_is(h, f, "cookie") &&
+		    cookie_find(http_field_value(h, f), f->value_len, name, &value, len) && *len)
+			return value;
+	}
+	return NULL;
+}
+
 /* routes[].split: the side the request's split key hashes to, or a random
  * one by weight when the route names no key or the request lacks it. */
 static struct pool_conf *split_pick(const struct exchange *ex, const struct split_conf *s)
@@ -106,15 +121,7 @@ static struct pool_conf *split_pick(const struct exchange *ex, const struct spli
 		key = http_field_value(h, f);
 		len = f->value_len;
 	} else if (s->key == SPLIT_KEY_COOKIE) {
-		for (uint32_t i = 0; i < h->nfields && !key; i++) {
-			f = &h->fields[i];
-			if (http_field_is(h, f, "cookie") &&
-			    !cookie_find(http_field_value(h, f), f->value_len, s->key_name, &key,
-					 &len))
-				key = NULL;
-		}
-		if (key && !len)
-			key = NULL;
+		key = cookie_value(h, s->key_name, &len);
 	}
 	return route_split_pick(s, key, len, key ? 0 : random_u64());
 }

@@ -401,7 +401,7 @@ static const struct bad_case bad_cases[] = {
 	  "      - { pool: web, split_key: client_ip }\n"
 	  "      - { split: [ { pool: web, weight: 1 } ], split_key: \"cookie:a b\" }\n" POOLS,
 	  "bad.yaml:5:11: listeners[0].routes[0].split: a route has one of pool, split and redirect: this one has split and pool\n"
-	  "bad.yaml:6:28: listeners[0].routes[1].split[0].pool: no pool named \"nope\"\n"
+	  "bad.yaml:6:28: listeners[0].routes[1].split[0].pool: no pool named \"nope\" (pools: web)\n"
 	  "bad.yaml:6:47: listeners[0].routes[1].split[1]: missing required key \"weight\"\n"
 	  "bad.yaml:7:18: listeners[0].routes[2].split: the weights of a split add up to 0: no pool would get a request\n"
 	  "bad.yaml:7:59: listeners[0].routes[2].split_key: expected client_ip, header:NAME or cookie:NAME (NAME a header or cookie name), got \"header:\"\n"
