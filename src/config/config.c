@@ -85,6 +85,9 @@ static void config_free(struct config *cfg)
 		for (size_t j = 0; j < l->nroutes; j++) {
 			free(l->routes[j].host);
 			free(l->routes[j].path_prefix);
+			route_match_free(&l->routes[j]);
+			free(l->routes[j].split.sides);
+			free(l->routes[j].split.key_name);
 			free(l->routes[j].rate_limit.header);
 			free(l->routes[j].redirect.to);
 			header_rules_free(&l->routes[j].request_headers);

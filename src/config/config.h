@@ -272,11 +272,50 @@ struct header_rules {
 	size_t nremove;
 };
 
+/* One condition of match.headers or match.query: NAME present with
+ * exactly VALUE. */
+struct match_pair {
+	char *name;
+	char *value;
+};
+
+/* One side of a route's split: POOL takes WEIGHT parts of the requests. */
+struct split_side {
+	struct pool_conf *pool; /* points into config.pools */
+	uint32_t weight;
+};
+
+enum split_key_kind {
+	SPLIT_KEY_NONE,      /* a random side by weight for every request */
+	SPLIT_KEY_CLIENT_IP, /* the client address, as access-logged */
+	SPLIT_KEY_HEADER,    /* KEY_NAME's value; random without it */
+	SPLIT_KEY_COOKIE,    /* cookie KEY_NAME's value; random without it */
+};
+
+/* routes[].split and split_key: instead of pool, requests go to one of
+ * the sides, a key's hash choosing it stably (http/route.h). */
+struct split_conf {
+	struct split_side *sides; /* NULL: the route has no split */
+	size_t nsides;
+	uint64_t total; /* the sum of the weights: > 0 */
+	enum split_key_kind key;
+	char *key_name;
+};
+
 struct route_conf {
-	char *host;             /* NULL: any; "*.example.com": any subdomain */
-	char *path_prefix;      /* NULL: any */
+	char *host;        /* NULL: any; "*.example.com": any subdomain */
+	char *path_prefix; /* NULL: any */
+	char *path;        /* NULL: any; else the whole path, query aside */
+	char **methods;    /* NULL: any; else one of these (upper case) */
+	size_t nmethods;
+	struct match_pair *headers; /* every one must hold (names: any case) */
+	size_t nheaders;
+	struct match_pair *query; /* every one must hold (raw, not decoded) */
+	size_t nquery;
 	bool strip_prefix;      /* the server gets the path without PATH_PREFIX */
-	struct pool_conf *pool; /* points into config.pools; NULL with a redirect */
+	struct pool_conf *pool; /* points into config.pools; NULL with a redirect
+				 * or a split */
+	struct split_conf split;
 	struct redirect_conf redirect;
 	struct rate_limit_conf rate_limit;
 	/* The key table while rate_limit.enabled, bound by
@@ -286,6 +325,10 @@ struct route_conf {
 	struct header_rules request_headers; /* after lbd's own X-Forwarded-* */
 	struct header_rules response_headers;
 };
+
+/* Free the match conditions of R beyond host and path_prefix (config_unref
+ * does it for every route). */
+void route_match_free(struct route_conf *r);
 
 /* Free what RULES holds (config_unref does it for every route). */
 void header_rules_free(struct header_rules *rules);

@@ -22,14 +22,14 @@ void field_match(struct walk *w, const struct field *f, const struct cnode *v, v
 {
 	if ((v->kind == CNODE_MAP && v->n == 0) || (v->kind == CNODE_SCALAR && v->null)) {
 		cerr_at(w->errs, v,
-			"an empty match: give host, path_prefix or both, or leave "
-			"match out to match every request");
+			"an empty match: give host, path_prefix, path, methods, headers "
+			"or query, or leave match out to match every request");
 		return;
 	}
 	walk_section(w, f->arg, v, obj);
 }
 
-static void no_such_pool(struct walk *w, const struct cnode *v, const char *name)
+void config_no_such_pool(struct walk *w, const struct cnode *v, const char *name)
 {
 	char names[POOL_NAMES_SHOWN * (CONFIG_NAME_MAX + 2) + 8] = "";
 	size_t pos = 0, shown = 0;
@@ -61,7 +61,7 @@ void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v
 		return;
 	r->pool = walk_find_pool(w, name);
 	if (!r->pool)
-		no_such_pool(w, v, name);
+		config_no_such_pool(w, v, name);
 }
 
 /* An absolute http(s) URL or a path of this site, written as the client
@@ -108,19 +108,27 @@ void field_redirect_status(struct walk *w, const struct field *f, const struct c
 	*slot = (uint32_t)atoi(s);
 }
 
-/* A route either sends requests to a pool or answers them with a
- * redirect; strip_prefix needs a prefix to strip. */
+/* A route sends requests to a pool, splits them between pools or answers
+ * them with a redirect; strip_prefix needs a prefix to strip. */
 static void check_route(struct walk *w, const struct route_conf *r, const struct cnode *v)
 {
 	const struct cnode *pool = cnode_get(v, "pool");
+	const struct cnode *split = cnode_get(v, "split");
+	const struct cnode *key = cnode_get(v, "split_key");
 	const struct cnode *redirect = cnode_get(v, "redirect");
 	const struct cnode *strip = cnode_get(v, "strip_prefix");
 
 	if (pool && redirect)
 		cerr_at(w->errs, redirect->key,
 			"a route has either pool or redirect: this one has both");
-	else if (!pool && !redirect)
-		cerr_at(w->errs, v, "a route needs pool (where requests go) or redirect");
+	else if (split && (pool || redirect))
+		cerr_at(w->errs, split->key,
+			"a route has one of pool, split and redirect: this one has split and %s",
+			pool ? "pool" : "redirect");
+	else if (!pool && !redirect && !split)
+		cerr_at(w->errs, v, "a route needs pool (where requests go), split or redirect");
+	if (key && !split)
+		cerr_at(w->errs, key->key, "split_key needs split: there is no side to keep");
 	if (strip && r->strip_prefix && !r->path_prefix)
 		cerr_at(w->errs, strip->key,
 			"strip_prefix needs match.path_prefix: there is no prefix to strip");
@@ -206,8 +214,10 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			routes->n);
 		return;
 	}
-	static const char *const http_only[] = { "match", "redirect", "strip_prefix",
-						 "request_headers", "response_headers" };
+	static const char *const http_only[] = {
+		"match", "redirect", "strip_prefix", "request_headers", "response_headers",
+		"split", "split_key"
+	};
 	for (size_t i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
 		const struct cnode *k = cnode_get(routes->items[0], http_only[i]);
 		if (k)

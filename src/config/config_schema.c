@@ -273,6 +273,10 @@ static const struct field match_fields[] = {
 	{ "host", field_host, offsetof(struct route_conf, host), 0, 0, NULL, false },
 	{ "path_prefix", field_path_prefix, offsetof(struct route_conf, path_prefix), 0, 0, NULL,
 	  false },
+	{ "path", field_match_path, 0, 0, 0, NULL, false },
+	{ "methods", field_match_methods, 0, 0, 0, NULL, false },
+	{ "headers", field_match_headers, 0, 0, 0, NULL, false },
+	{ "query", field_match_query, 0, 0, 0, NULL, false },
 };
 static const struct section match_section = SECTION(match_fields);
 
@@ -292,10 +296,20 @@ static const struct field redirect_fields[] = {
 };
 static const struct section redirect_section = SECTION(redirect_fields);
 
-/* pool or redirect: field_routes checks that a route has exactly one. */
+static const struct field split_fields[] = {
+	{ "pool", field_split_pool, 0, 0, 0, NULL, true },
+	{ "weight", field_u32, offsetof(struct split_side, weight), 0, CONFIG_WEIGHT_MAX, NULL,
+	  true },
+};
+static const struct section split_section = SECTION(split_fields);
+
+/* pool, split or redirect: field_routes checks that a route has exactly
+ * one. */
 static const struct field route_fields[] = {
 	{ "match", field_match, 0, 0, 0, &match_section, false },
 	{ "pool", field_pool_ref, 0, 0, 0, NULL, false },
+	{ "split", field_split, 0, 0, 0, &split_section, false },
+	{ "split_key", field_split_key, 0, 0, 0, NULL, false },
 	{ "rate_limit", field_rate_limit, offsetof(struct route_conf, rate_limit), 0, 0,
 	  &rate_limit_section, false },
 	{ "redirect", field_section, offsetof(struct route_conf, redirect), 0, 0, &redirect_section,
@@ -349,7 +363,8 @@ static bool field_is_list(const struct field *f)
 {
 	return f->parse == field_listeners || f->parse == field_pools ||
 	       f->parse == field_servers || f->parse == field_routes ||
-	       f->parse == field_certificates || f->parse == field_resolvers;
+	       f->parse == field_certificates || f->parse == field_resolvers ||
+	       f->parse == field_split;
 }
 
 static int keys_walk(const struct section *s, char *path, size_t len, size_t cap, config_key_fn fn,

@@ -20,6 +20,7 @@
 #include "http/http_rewrite.h"
 #include "http/route.h"
 #include "util/clock.h"
+#include "util/random.h"
 
 /* The side's listener in CFG, found by identity: after a reload it may sit
  * at another index, or be gone (NULL). */
@@ -86,6 +87,43 @@ static void balance_inputs(struct exchange *ex)
 				&ex->peer.cookie, &ex->peer.cookie_len))
 			return;
 	}
+}
+
+/* The value of cookie NAME in any Cookie field of H, or NULL when it is
+ * absent or empty. */
+static const char *cookie_value(const struct http_head *h, const char *name, size_t *len)
+{
+	const char *value;
+
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct http_field *f = &h->fields[i];
+		if (http_field_is(h, f, "cookie") &&
+		    cookie_find(http_field_value(h, f), f->value_len, name, &value, len) && *len)
+			return value;
+	}
+	return NULL;
+}
+
+/* routes[].split: the side the request's split key hashes to, or a random
+ * one by weight when the route names no key or the request lacks it. */
+static struct pool_conf *split_pick(const struct exchange *ex, const struct split_conf *s)
+{
+	const struct http_head *h = &ex->side.req->head;
+	const struct http_field *f;
+	const char *key = NULL;
+	size_t len = 0;
+
+	if (s->key == SPLIT_KEY_CLIENT_IP) {
+		key = ex->client;
+		len = strlen(key);
+	} else if (s->key == SPLIT_KEY_HEADER && (f = http_head_find(h, s->key_name, NULL)) &&
+		   f->value_len) {
+		key = http_field_value(h, f);
+		len = f->value_len;
+	} else if (s->key == SPLIT_KEY_COOKIE) {
+		key = cookie_value(h, s->key_name, &len);
+	}
+	return route_split_pick(s, key, len, key ? 0 : random_u64());
 }
 
 /* The route's rate limit (routes[].rate_limit): 0 when the request is
@@ -178,6 +216,8 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	status = rate_check(ex, plan.route, why);
 	if (status)
 		return status;
+	if (plan.route->split.nsides)
+		plan.pool = split_pick(ex, &plan.route->split);
 	if (!plan.pool)
 		return redirect(ex, &plan, why);
 	ex->pool = plan.pool;

@@ -239,10 +239,31 @@ static int plan_fields(const struct http_head *h, const char **why)
 	return 0;
 }
 
-static size_t path_length(const char *target, size_t len)
+/* What routing looks at. "OPTIONS *" is about the server as a whole: no
+ * path; an absolute target with an empty path ("http://h?q") has "/". */
+static const struct route_conf *plan_route(const struct http_head *h,
+					   const struct listener_conf *listener,
+					   const struct request_out *out)
 {
-	const char *q = memchr(target, '?', len);
-	return q ? (size_t)(q - target) : len;
+	struct route_request rq = { .host = out->host,
+				    .host_len = out->host_len,
+				    .method = out->method,
+				    .method_len = out->method_len,
+				    .head = h };
+	const char *q = out->asterisk ? NULL : memchr(out->target, '?', out->target_len);
+
+	if (out->target_slash) {
+		rq.path = "/";
+		rq.path_len = 1;
+	} else if (!out->asterisk) {
+		rq.path = out->target;
+		rq.path_len = q ? (size_t)(q - out->target) : out->target_len;
+	}
+	if (q) {
+		rq.query = q + 1;
+		rq.query_len = out->target_len - (size_t)(q + 1 - out->target);
+	}
+	return route_match(listener, &rq);
 }
 
 int http_request_plan(const llhttp_t *p, const struct http_head *h,
@@ -272,12 +293,7 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 	plan->is_head = method_is(out, "HEAD");
 	plan->replayable = out->body == BODY_NONE &&
 			   (method_is(out, "GET") || plan->is_head || method_is(out, "OPTIONS"));
-	/* "OPTIONS *" is about the server as a whole: routed by host alone. */
-	plan->route = out->asterisk ? route_match(listener, out->host, out->host_len, NULL, 0) :
-		      out->target_slash ?
-				      route_match(listener, out->host, out->host_len, "/", 1) :
-				      route_match(listener, out->host, out->host_len, out->target,
-						  path_length(out->target, out->target_len));
+	plan->route = plan_route(h, listener, out);
 	if (!plan->route)
 		return refuse(why, 404, "no route matches");
 	plan->pool = plan->route->pool;

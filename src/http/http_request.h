@@ -15,7 +15,7 @@
 struct request_plan {
 	struct request_out out;         /* client_ip, client_v6, proto: caller's */
 	const struct route_conf *route; /* the route that matched */
-	struct pool_conf *pool;         /* its pool; NULL: the route redirects */
+	struct pool_conf *pool;         /* its pool; NULL: the route redirects or splits */
 	bool is_head;
 	bool replayable;    /* idempotent and without a body */
 	const char *reason; /* why it was refused, for the log */

@@ -1,14 +1,23 @@
-/* route.c — first-match routing by host and path prefix, and what a
- * route changes on the way: the prefix it strips, the URL it redirects to.
+/* route.c — first-match routing by host, path, method, header fields and
+ * query parameters, and what a route changes on the way: the prefix it
+ * strips, the URL it redirects to.
  *
  * Host rules follow nginx's server_name: "api.example.com" matches that
  * name only; "*.example.com" matches every name below example.com at any
  * depth, but not example.com itself. A path prefix is a plain byte prefix
  * of the path, as nginx's prefix locations and HAProxy's path_beg are:
  * "/api" matches "/api", "/api/v1" and "/apis".
+ *
+ * Paths, header values and query parameters compare as sent, byte for byte,
+ * without percent-decoding: a rule says what a client writes, and decoding
+ * here would let "/adm%69n" and "/admin" route apart or together depending
+ * on a server's view of them. Only the method is case-sensitive by nature;
+ * header names compare in any case.
  */
 #include "http/route.h"
 
+#include "http/http_head.h"
+#include "util/hash.h"
 #include "util/strbuf.h"
 
 #include <string.h>
@@ -44,22 +53,105 @@ static int path_matches(const char *prefix, const char *path, size_t len)
 	return len >= plen && memcmp(path, prefix, plen) == 0;
 }
 
-const struct route_conf *route_match(const struct listener_conf *listener, const char *host,
-				     size_t host_len, const char *path, size_t path_len)
+static bool method_matches(const struct route_conf *r, const struct route_request *rq)
 {
-	if (!host)
-		host_len = 0;
-	host_len = host_significant_len(host ? host : "", host_len);
+	for (size_t i = 0; i < r->nmethods; i++)
+		if (strlen(r->methods[i]) == rq->method_len &&
+		    memcmp(r->methods[i], rq->method, rq->method_len) == 0)
+			return true;
+	return false;
+}
+
+/* Some field named NAME has exactly VALUE: a repeated field is not joined,
+ * so "X-A: 1" and "X-A: 2" match either value. */
+static bool header_has(const struct http_head *h, const char *name, const char *value)
+{
+	size_t vlen = strlen(value);
+
+	for (uint32_t i = 0; h && i < h->nfields; i++) {
+		const struct http_field *f = &h->fields[i];
+		if (http_field_is(h, f, name) && f->value_len == vlen &&
+		    memcmp(http_field_value(h, f), value, vlen) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool route_query_has(const char *query, size_t len, const char *name, const char *value)
+{
+	size_t nlen = strlen(name), vlen = strlen(value);
+	size_t pos = 0;
+
+	while (query && pos < len) {
+		const char *amp = memchr(query + pos, '&', len - pos);
+		size_t end = amp ? (size_t)(amp - query) : len;
+		const char *p = query + pos;
+		size_t plen = end - pos;
+		const char *eq = memchr(p, '=', plen);
+		size_t klen = eq ? (size_t)(eq - p) : plen;
+		const char *v = eq ? eq + 1 : p + plen;
+		size_t have = plen - klen - (eq ? 1 : 0);
+
+		if (klen == nlen && memcmp(p, name, nlen) == 0 && have == vlen &&
+		    memcmp(v, value, vlen) == 0)
+			return true;
+		pos = end + 1;
+	}
+	return false;
+}
+
+/* Conditions beyond host and path prefix: all must hold. */
+static bool rest_matches(const struct route_conf *r, const struct route_request *rq)
+{
+	if (r->path && rq->path &&
+	    (strlen(r->path) != rq->path_len || memcmp(r->path, rq->path, rq->path_len) != 0))
+		return false;
+	if (r->nmethods && !method_matches(r, rq))
+		return false;
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (!header_has(rq->head, r->headers[i].name, r->headers[i].value))
+			return false;
+	for (size_t i = 0; i < r->nquery; i++)
+		if (!route_query_has(rq->query, rq->query_len, r->query[i].name, r->query[i].value))
+			return false;
+	return true;
+}
+
+const struct route_conf *route_match(const struct listener_conf *listener,
+				     const struct route_request *rq)
+{
+	const char *host = rq->host ? rq->host : "";
+	size_t host_len = host_significant_len(host, rq->host ? rq->host_len : 0);
 
 	for (size_t i = 0; i < listener->nroutes; i++) {
 		const struct route_conf *r = &listener->routes[i];
 		if (r->host && !host_matches(r->host, host, host_len))
 			continue;
-		if (r->path_prefix && path && !path_matches(r->path_prefix, path, path_len))
+		if (r->path_prefix && rq->path &&
+		    !path_matches(r->path_prefix, rq->path, rq->path_len))
+			continue;
+		if (!rest_matches(r, rq))
 			continue;
 		return r;
 	}
 	return NULL;
+}
+
+struct pool_conf *route_split_pick(const struct split_conf *s, const char *key, size_t len,
+				   uint64_t random)
+{
+	uint64_t h = key ? hash64(key, len, 0) : random;
+	/* The high 32 bits scaled to the total (at most 64 sides of 256
+	 * weight each: the product fits), so the point is the key's fraction
+	 * of the whole, whatever the total. */
+	uint64_t point = ((h >> 32) * s->total) >> 32;
+
+	for (size_t i = 0; i < s->nsides; i++) {
+		if (point < s->sides[i].weight)
+			return s->sides[i].pool;
+		point -= s->sides[i].weight;
+	}
+	return s->sides[s->nsides - 1].pool;
 }
 
 size_t route_strip(const struct route_conf *r, const char *target, size_t len, bool *slash)

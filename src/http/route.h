@@ -1,21 +1,52 @@
 /* route.h — choosing a route for a request: a listener's routes in order,
- * the first whose host and path prefix match wins; it names a pool or a
- * redirect. */
+ * the first whose every condition (host, path prefix, path, methods,
+ * headers, query) holds wins; it names a pool or a redirect. */
 #ifndef LBD_ROUTE_H
 #define LBD_ROUTE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 
-/* HOST is the request's host as received (any case, an optional ":port" and
- * trailing dot are ignored; NULL or empty when the request had none). PATH is
- * the request target's path; NULL for "OPTIONS *", which path prefixes do
- * not concern (the host alone routes it). Returns NULL when no route
- * matches, else the first route that does (its pool, its rules). */
-const struct route_conf *route_match(const struct listener_conf *listener, const char *host,
-				     size_t host_len, const char *path, size_t path_len);
+struct http_head;
+
+/* What routing looks at in a request. HOST is its host as received (any
+ * case, an optional ":port" and trailing dot are ignored; NULL or empty
+ * when the request had none). PATH is the target's path; NULL for
+ * "OPTIONS *", which path conditions do not concern. QUERY is what follows
+ * the "?" (NULL: no "?"). HEAD holds the fields (NULL: none). */
+struct route_request {
+	const char *host;
+	size_t host_len;
+	const char *path;
+	size_t path_len;
+	const char *query;
+	size_t query_len;
+	const char *method;
+	size_t method_len;
+	const struct http_head *head;
+};
+
+/* NULL when no route matches, else the first route that does (its pool,
+ * its rules). */
+const struct route_conf *route_match(const struct listener_conf *listener,
+				     const struct route_request *rq);
+
+/* True when QUERY (LEN bytes, without the "?") has a parameter NAME whose
+ * raw value is VALUE. "a" and "a=" both give a the value ""; with a
+ * repeated name, any of its values will do. */
+bool route_query_has(const char *query, size_t len, const char *name, const char *value);
+
+/* The pool of split S for a request whose split key is KEY (LEN bytes;
+ * NULL: the request has none, and RANDOM, 64 random bits, picks). The key's
+ * hash is a point in [0, total weight), each side owning a stretch of it
+ * as long as its weight, so one key always lands on one side while the
+ * weights stay, and a change of weights moves only the keys whose point
+ * crosses a moved boundary. */
+struct pool_conf *route_split_pick(const struct split_conf *s, const char *key, size_t len,
+				   uint64_t random);
 
 /* strip_prefix: how many bytes of TARGET (LEN bytes, an origin-form target
  * that R matched) the server does not get, 0 when R strips nothing; *SLASH

@@ -354,7 +354,7 @@ static const struct bad_case bad_cases[] = {
 	  "  - { name: web, servers: [ { address: 127.0.0.1:1 } ] }\n",
 	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"ap\" (pools: api, web)" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n      - match: { host: x.com }\n" POOLS,
-	  "bad.yaml:5:9: listeners[0].routes[0]: a route needs pool (where requests go) or redirect" },
+	  "bad.yaml:5:9: listeners[0].routes[0]: a route needs pool (where requests go), split or redirect" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
 	  "      - { pool: web, strip_prefix: true }\n"
 	  "      - { pool: web, redirect: { to: \"https://a.example\" } }\n"
@@ -391,10 +391,37 @@ static const struct bad_case bad_cases[] = {
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
 	  "      - { match: {}, pool: web }\n      - { match: , pool: web }\n"
 	  "      - { match: { hosts: a.com, path: /x }, pool: web }\n" POOLS,
-	  "bad.yaml:5:18: listeners[0].routes[0].match: an empty match: give host, path_prefix or both, or leave match out to match every request\n"
-	  "bad.yaml:6:18: listeners[0].routes[1].match: an empty match: give host, path_prefix or both, or leave match out to match every request\n"
-	  "bad.yaml:7:20: listeners[0].routes[2].match.hosts: unknown key (did you mean \"host\"?)\n"
-	  "bad.yaml:7:34: listeners[0].routes[2].match.path: unknown key (did you mean \"path_prefix\"?)" },
+	  "bad.yaml:5:18: listeners[0].routes[0].match: an empty match: give host, path_prefix, path, methods, headers or query, or leave match out to match every request\n"
+	  "bad.yaml:6:18: listeners[0].routes[1].match: an empty match: give host, path_prefix, path, methods, headers or query, or leave match out to match every request\n"
+	  "bad.yaml:7:20: listeners[0].routes[2].match.hosts: unknown key (did you mean \"host\"?)" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
+	  "      - { split: [ { pool: web, weight: 1 } ], pool: web }\n"
+	  "      - { split: [ { pool: nope, weight: 1 }, { pool: web } ] }\n"
+	  "      - { split: [ { pool: web, weight: 0 } ], split_key: \"header:\" }\n"
+	  "      - { pool: web, split_key: client_ip }\n"
+	  "      - { split: [ { pool: web, weight: 1 } ], split_key: \"cookie:a b\" }\n" POOLS,
+	  "bad.yaml:5:11: listeners[0].routes[0].split: a route has one of pool, split and redirect: this one has split and pool\n"
+	  "bad.yaml:6:28: listeners[0].routes[1].split[0].pool: no pool named \"nope\" (pools: web)\n"
+	  "bad.yaml:6:47: listeners[0].routes[1].split[1]: missing required key \"weight\"\n"
+	  "bad.yaml:7:18: listeners[0].routes[2].split: the weights of a split add up to 0: no pool would get a request\n"
+	  "bad.yaml:7:59: listeners[0].routes[2].split_key: expected client_ip, header:NAME or cookie:NAME (NAME a header or cookie name), got \"header:\"\n"
+	  "bad.yaml:8:22: listeners[0].routes[3].split_key: split_key needs split: there is no side to keep\n"
+	  "bad.yaml:9:59: listeners[0].routes[4].split_key: expected client_ip, header:NAME or cookie:NAME (NAME a header or cookie name), got \"cookie:a b\"" },
+	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
+	  "      - { match: { path: x }, pool: web }\n"
+	  "      - { match: { methods: [GET, get, \"A B\"] }, pool: web }\n"
+	  "      - { match: { headers: { \"X A\": 1, X-B: \"\\x01\" } }, pool: web }\n"
+	  "      - { match: { query: { \"a=b\": 1, c: \"d&e\" } }, pool: web }\n"
+	  "      - { match: { methods: GET, headers: [a] }, pool: web }\n" POOLS,
+	  "bad.yaml:5:26: listeners[0].routes[0].match.path: expected a path starting with \"/\", without spaces, control characters, \"?\" or \"#\" (the query is matched by match.query), got \"x\"\n"
+	  "bad.yaml:6:35: listeners[0].routes[1].match.methods[1]: expected a request method in upper case (GET, POST, PURGE), got \"get\"\n"
+	  "bad.yaml:6:40: listeners[0].routes[1].match.methods[2]: expected a request method in upper case (GET, POST, PURGE), got \"A B\"\n"
+	  "bad.yaml:7:31: listeners[0].routes[2].match.headers.X A: expected a header field name (letters, digits and !#$%&'*+-.^_`|~), got \"X A\"\n"
+	  "bad.yaml:7:46: listeners[0].routes[2].match.headers.X-B: expected a field value without control characters, got \"?\"\n"
+	  "bad.yaml:8:29: listeners[0].routes[3].match.query.a=b: expected a query parameter name as sent, without spaces, \"&\", \"=\" or \"#\", got \"a=b\"\n"
+	  "bad.yaml:8:42: listeners[0].routes[3].match.query.c: expected a query parameter value as sent (not percent-decoded), without spaces, \"&\" or \"#\", got \"d&e\"\n"
+	  "bad.yaml:9:29: listeners[0].routes[4].match.methods: expected a non-empty list of request methods, got \"GET\"\n"
+	  "bad.yaml:9:43: listeners[0].routes[4].match.headers: expected a mapping of names to values, got a list" },
 	{ "listeners:\n  - name: db\n    bind: 127.0.0.1:5432\n    protocol: tcp\n    routes:\n"
 	  "      - { match: { path_prefix: / }, pool: web }\n" POOLS,
 	  "bad.yaml:6:11: listeners[0].routes[0].match: tcp listeners route by pool only" },

@@ -62,8 +62,13 @@ static const struct listener_conf listener = { .name = "web", .routes = routes, 
 
 static const char *route_of(const char *host, const char *path)
 {
-	const struct route_conf *r = route_match(&listener, host, host ? strlen(host) : 0, path,
-						 strlen(path));
+	struct route_request rq = { .host = host,
+				    .host_len = host ? strlen(host) : 0,
+				    .path = path,
+				    .path_len = strlen(path),
+				    .method = "GET",
+				    .method_len = 3 };
+	const struct route_conf *r = route_match(&listener, &rq);
 	return r ? r->pool->name : "none";
 }
 
@@ -78,6 +83,154 @@ START_TEST(routes_first_match_wins)
 	ck_assert_str_eq(route_of("example.com", "/"), "none");
 	ck_assert_str_eq(route_of(NULL, "/static"), "web");
 	ck_assert_str_eq(route_of("badexample.com", "/x"), "none");
+}
+END_TEST
+
+static bool query_has(const char *query, const char *name, const char *value)
+{
+	return route_query_has(query, query ? strlen(query) : 0, name, value);
+}
+
+START_TEST(query_parameters_match_raw)
+{
+	ck_assert(query_has("a=1&b=2", "a", "1"));
+	ck_assert(query_has("a=1&b=2", "b", "2"));
+	ck_assert(!query_has("a=1&b=2", "a", "2"));
+	ck_assert(!query_has("a=1&b=2", "c", ""));
+	/* a name alone and a name with "=" both have the empty value */
+	ck_assert(query_has("a", "a", ""));
+	ck_assert(query_has("a=", "a", ""));
+	ck_assert(!query_has("a", "a", "1"));
+	ck_assert(query_has("x=1&a", "a", ""));
+	/* a repeated name: any of its values */
+	ck_assert(query_has("a=1&a=2", "a", "1"));
+	ck_assert(query_has("a=1&a=2", "a", "2"));
+	ck_assert(!query_has("a=1&a=2", "a", "3"));
+	/* no query, an empty one, empty pieces */
+	ck_assert(!query_has(NULL, "a", ""));
+	ck_assert(!query_has("", "a", ""));
+	ck_assert(query_has("&&a=1&", "a", "1"));
+	/* raw: no percent-decoding, names are case-sensitive, "=" in a value */
+	ck_assert(query_has("q=a%20b", "q", "a%20b"));
+	ck_assert(!query_has("q=a%20b", "q", "a b"));
+	ck_assert(!query_has("A=1", "a", "1"));
+	ck_assert(query_has("t=x=y", "t", "x=y"));
+	ck_assert(!query_has("ab=1", "a", "1"));
+}
+END_TEST
+
+static char *get_methods[] = { "GET", "HEAD" };
+static struct match_pair beta_header[] = { { "X-Beta", "on" } };
+static struct match_pair v2_query[] = { { "v", "2" } };
+static struct route_conf cond_routes[] = {
+	{ .path = "/exact", .pool = &pools[0] },
+	{ .methods = get_methods,
+	  .nmethods = 2,
+	  .headers = beta_header,
+	  .nheaders = 1,
+	  .pool = &pools[1] },
+	{ .query = v2_query, .nquery = 1, .pool = &pools[2] },
+};
+static const struct listener_conf cond_listener = { .name = "c",
+						    .routes = cond_routes,
+						    .nroutes = 3 };
+
+/* The pool for METHOD TARGET with the fields of RAW_FIELDS ("Name: value"
+ * lines), parsed as a client's request would be. */
+static const char *cond_route_of(const char *method, const char *target, const char *fields)
+{
+	static char raw[512];
+	static struct request_parser rp;
+	struct request_plan plan;
+
+	snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\nHost: h\r\n%s\r\n", method, target, fields);
+	ck_assert_int_eq(parse(&rp, raw), REQUEST_HEAD);
+	int status = http_request_plan(&rp.p, &rp.head, &cond_listener, &plan);
+	const char *name = status ? "none" : plan.route->pool->name;
+	request_parser_free(&rp);
+	return name;
+}
+
+START_TEST(routes_match_path_methods_headers_query)
+{
+	ck_assert_str_eq(cond_route_of("GET", "/exact", ""), "api");
+	ck_assert_str_eq(cond_route_of("POST", "/exact?x=1", ""), "api");
+	ck_assert_str_eq(cond_route_of("GET", "/exact/", ""), "none");
+	ck_assert_str_eq(cond_route_of("GET", "/", "x-beta: on\r\n"), "wild");
+	ck_assert_str_eq(cond_route_of("HEAD", "/", "X-Beta: on\r\n"), "wild");
+	ck_assert_str_eq(cond_route_of("POST", "/", "X-Beta: on\r\n"), "none");
+	ck_assert_str_eq(cond_route_of("GET", "/", "X-Beta: On\r\n"), "none");
+	ck_assert_str_eq(cond_route_of("get", "/", "X-Beta: on\r\n"), "none");
+	ck_assert_str_eq(cond_route_of("GET", "/", "X-Beta: off\r\nX-Beta: on\r\n"), "wild");
+	ck_assert_str_eq(cond_route_of("DELETE", "/p?a=1&v=2", ""), "web");
+	ck_assert_str_eq(cond_route_of("GET", "http://h?v=2", ""), "web");
+	ck_assert_str_eq(cond_route_of("GET", "/p?v=20", ""), "none");
+}
+END_TEST
+
+static struct pool_conf split_pools[3] = { { .name = "stable" },
+					   { .name = "canary" },
+					   { .name = "third" } };
+
+/* Requests out of 10000, by side, for keys "client-0" .. "client-9999"
+ * (or random picks without keys). */
+static void split_counts(const struct split_conf *s, bool keyed, unsigned counts[3])
+{
+	uint64_t x = 12345;
+
+	counts[0] = counts[1] = counts[2] = 0;
+	for (int i = 0; i < 10000; i++) {
+		char key[32];
+		int n = snprintf(key, sizeof(key), "client-%d", i);
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		const struct pool_conf *p = route_split_pick(s, keyed ? key : NULL, (size_t)n, x);
+		counts[p - split_pools]++;
+	}
+}
+
+START_TEST(split_shares_follow_the_weights)
+{
+	struct split_side sides[] = { { &split_pools[0], 95 }, { &split_pools[1], 5 } };
+	struct split_conf s = { .sides = sides, .nsides = 2, .total = 100 };
+	unsigned c[3];
+
+	split_counts(&s, true, c);
+	ck_assert_uint_ge(c[1], 400);
+	ck_assert_uint_le(c[1], 600);
+	split_counts(&s, false, c);
+	ck_assert_uint_ge(c[1], 400);
+	ck_assert_uint_le(c[1], 600);
+	/* a side of weight 0 gets nothing */
+	struct split_side none[] = { { &split_pools[0], 0 }, { &split_pools[1], 3 } };
+	struct split_conf z = { .sides = none, .nsides = 2, .total = 3 };
+	split_counts(&z, true, c);
+	ck_assert_uint_eq(c[0], 0);
+}
+END_TEST
+
+START_TEST(split_keys_stay_and_move_only_across_a_boundary)
+{
+	struct split_side a[] = { { &split_pools[0], 95 }, { &split_pools[1], 5 } };
+	struct split_side b[] = { { &split_pools[0], 90 }, { &split_pools[1], 10 } };
+	struct split_side c3[] = { { &split_pools[0], 190 },
+				   { &split_pools[1], 10 },
+				   { &split_pools[2], 0 } };
+	struct split_conf sa = { .sides = a, .nsides = 2, .total = 100 };
+	struct split_conf sb = { .sides = b, .nsides = 2, .total = 100 };
+	struct split_conf sc = { .sides = c3, .nsides = 3, .total = 200 };
+
+	for (int i = 0; i < 5000; i++) {
+		char key[32];
+		size_t n = (size_t)snprintf(key, sizeof(key), "10.0.%d.%d", i / 256, i % 256);
+		const struct pool_conf *pa = route_split_pick(&sa, key, n, 0);
+		/* the same key, the same side, whatever the random bits */
+		ck_assert_ptr_eq(route_split_pick(&sa, key, n, 99), pa);
+		/* 95/5 to 90/10: canary keeps its clients, stable only gives */
+		if (pa == &split_pools[1])
+			ck_assert_ptr_eq(route_split_pick(&sb, key, n, 0), &split_pools[1]);
+		/* the same shares written with other numbers: nobody moves */
+		ck_assert_ptr_eq(route_split_pick(&sc, key, n, 0), pa);
+	}
 }
 END_TEST
 
@@ -933,6 +1086,10 @@ int main(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, routes_first_match_wins);
+	tcase_add_test(tc, query_parameters_match_raw);
+	tcase_add_test(tc, routes_match_path_methods_headers_query);
+	tcase_add_test(tc, split_shares_follow_the_weights);
+	tcase_add_test(tc, split_keys_stay_and_move_only_across_a_boundary);
 	tcase_add_test(tc, strip_prefix_keeps_a_path_and_the_query);
 	tcase_add_test(tc, redirect_keeps_path_and_query);
 	tcase_add_test(tc, strip_prefix_in_the_forwarded_head);
