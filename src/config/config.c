@@ -75,6 +75,12 @@ static struct config *config_new(const char *file)
 	return cfg;
 }
 
+static void access_rules_free(struct access_rules *a)
+{
+	free(a->allow);
+	free(a->deny);
+}
+
 static void config_free(struct config *cfg)
 {
 	if (cfg->generation)
@@ -89,6 +95,7 @@ static void config_free(struct config *cfg)
 			free(l->routes[j].redirect.to);
 			header_rules_free(&l->routes[j].request_headers);
 			header_rules_free(&l->routes[j].response_headers);
+			access_rules_free(&l->routes[j].access);
 		}
 		free(l->routes);
 		free(l->binds);
@@ -104,6 +111,7 @@ static void config_free(struct config *cfg)
 			free(l->tls);
 		}
 		free(l->trusted);
+		access_rules_free(&l->access);
 		free(l->name);
 	}
 	for (size_t i = 0; i < cfg->nresolvers; i++) {

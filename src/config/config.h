@@ -272,6 +272,15 @@ struct header_rules {
 	size_t nremove;
 };
 
+/* listeners[] and routes[] allow / deny: which client addresses (the
+ * exchange's, after trusted proxies and PROXY headers) may be served. */
+struct access_rules {
+	struct cidr *allow; /* none: every address not denied */
+	size_t nallow;
+	struct cidr *deny;
+	size_t ndeny;
+};
+
 struct route_conf {
 	char *host;             /* NULL: any; "*.example.com": any subdomain */
 	char *path_prefix;      /* NULL: any */
@@ -285,6 +294,7 @@ struct route_conf {
 	struct rate_limit_rt *limiter;
 	struct header_rules request_headers; /* after lbd's own X-Forwarded-* */
 	struct header_rules response_headers;
+	struct access_rules access; /* checked after the listener's */
 };
 
 /* Free what RULES holds (config_unref does it for every route). */
@@ -302,7 +312,8 @@ struct listener_conf {
 	struct listener_tls_conf *tls; /* NULL: plain TCP */
 	struct cidr *trusted;          /* peers whose X-Forwarded-For names the client */
 	size_t ntrusted;
-	struct route_conf *routes; /* tcp: exactly one, with no match */
+	struct access_rules access; /* checked before routing */
+	struct route_conf *routes;  /* tcp: exactly one, with no match */
 	size_t nroutes;
 	struct listener_rt *rt; /* runtime state, bound by config_attach_runtime() */
 };

@@ -306,6 +306,8 @@ static const struct field route_fields[] = {
 	  &request_headers_section, false },
 	{ "response_headers", field_section, offsetof(struct route_conf, response_headers), 0, 0,
 	  &response_headers_section, false },
+	{ "allow", field_allow, offsetof(struct route_conf, access), 0, 0, NULL, false },
+	{ "deny", field_deny, offsetof(struct route_conf, access), 0, 0, NULL, false },
 };
 static const struct section route_section = SECTION(route_fields);
 
@@ -320,6 +322,8 @@ static const struct field listener_fields[] = {
 	{ "tls", field_listener_tls, 0, 0, 0, &listener_tls_section, false },
 	{ "share_port", field_bool, offsetof(struct listener_conf, share_port), 0, 0, NULL, false },
 	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },
+	{ "allow", field_allow, offsetof(struct listener_conf, access), 0, 0, NULL, false },
+	{ "deny", field_deny, offsetof(struct listener_conf, access), 0, 0, NULL, false },
 	{ "routes", field_routes, 0, 0, 0, &route_section, true },
 };
 static const struct section listener_section = SECTION(listener_fields);
