@@ -262,6 +262,7 @@ static void stream_refuse(struct h2_stream *s, int status, const char *why)
 		     status == 408  ? ACCESS_TERM_CLIENT_TIMEOUT :
 		     status == 500  ? ACCESS_TERM_INTERNAL :
 		     status == 429  ? ACCESS_TERM_RATE_LIMITED :
+		     status == 403  ? ACCESS_TERM_DENIED :
 				      ACCESS_TERM_REFUSED);
 }
 
