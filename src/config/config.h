@@ -295,6 +295,8 @@ struct route_conf {
 	struct header_rules request_headers; /* after lbd's own X-Forwarded-* */
 	struct header_rules response_headers;
 	struct access_rules access; /* checked after the listener's */
+	/* connect_ms and server_ms only; 0: the pool's (exchange.c) */
+	struct timeouts_conf timeouts;
 };
 
 /* Free what RULES holds (config_unref does it for every route). */

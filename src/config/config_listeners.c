@@ -240,7 +240,7 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 	}
 	static const char *const http_only[] = {
 		"match", "redirect", "strip_prefix", "request_headers", "response_headers",
-		"allow", "deny"
+		"allow", "deny",     "timeouts"
 	};
 	for (size_t i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
 		const struct cnode *k = cnode_get(routes->items[0], http_only[i]);

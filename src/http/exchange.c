@@ -212,6 +212,10 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	if (!plan.pool)
 		return redirect(ex, &plan, why);
 	ex->pool = plan.pool;
+	/* A route's timeouts override its pool's for its requests only. */
+	ex->server_ms = plan.route->timeouts.server_ms ? plan.route->timeouts.server_ms :
+							 ex->pool->timeouts.server_ms;
+	ex->peer.connect_ms = plan.route->timeouts.connect_ms;
 	balance_inputs(ex);
 	ex->is_head = plan.is_head;
 	ex->replayable = plan.replayable;
