@@ -112,6 +112,7 @@ static void config_free(struct config *cfg)
 		}
 		free(l->trusted);
 		access_rules_free(&l->access);
+		error_pages_free(l);
 		free(l->name);
 	}
 	for (size_t i = 0; i < cfg->nresolvers; i++) {

@@ -302,6 +302,15 @@ struct route_conf {
 /* Free what RULES holds (config_unref does it for every route). */
 void header_rules_free(struct header_rules *rules);
 
+/* listeners[].errors: a body for one of lbd's own answers. */
+#define ERROR_PAGE_MAX (64 * 1024)
+struct error_page {
+	int status;
+	char *body; /* the file's bytes, read at load */
+	size_t len;
+	const char *type; /* Content-Type: text/html or text/plain (static) */
+};
+
 struct listener_conf {
 	char *name;
 	struct lbd_addr *binds;
@@ -315,10 +324,19 @@ struct listener_conf {
 	struct cidr *trusted;          /* peers whose X-Forwarded-For names the client */
 	size_t ntrusted;
 	struct access_rules access; /* checked before routing */
-	struct route_conf *routes;  /* tcp: exactly one, with no match */
+	struct error_page *errors;  /* NULL: lbd's short text answers */
+	size_t nerrors;
+	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
 	struct listener_rt *rt; /* runtime state, bound by config_attach_runtime() */
 };
+
+/* L's page for STATUS, or NULL (L may be NULL: a listener a reload
+ * removed). */
+const struct error_page *listener_error_page(const struct listener_conf *l, int status);
+
+/* Free L's error pages (config_unref does it). */
+void error_pages_free(struct listener_conf *l);
 
 struct global_conf {
 	uint32_t workers; /* resolved: "auto" becomes the usable CPUs (cpus.h) */

@@ -333,6 +333,7 @@ static const struct field listener_fields[] = {
 	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },
 	{ "allow", field_allow, offsetof(struct listener_conf, access), 0, 0, NULL, false },
 	{ "deny", field_deny, offsetof(struct listener_conf, access), 0, 0, NULL, false },
+	{ "errors", field_error_pages, 0, 0, 0, NULL, false },
 	{ "routes", field_routes, 0, 0, 0, &route_section, true },
 };
 static const struct section listener_section = SECTION(listener_fields);

@@ -130,6 +130,7 @@ struct pool_conf *walk_find_pool(struct walk *w, const char *name);
 void field_listeners(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_binds(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_trusted(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_error_pages(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_allow(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_deny(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

@@ -95,7 +95,8 @@ void client_error(struct client_conn *c, int status, enum access_termination ter
 	bool keep = error_keeps_connection(c, status);
 	ex->status = status;
 	ex->bytes_out += http_error_write(bufferevent_get_output(c->bev), status, !keep,
-					  ex->retry_after_s, ex->location);
+					  ex->retry_after_s, ex->location,
+					  listener_error_page(ex->listener, status));
 	client_log_exchange(c);
 	client_exchange_end(c, false);
 	evtimer_del(c->timer);
