@@ -75,6 +75,12 @@ static struct config *config_new(const char *file)
 	return cfg;
 }
 
+static void access_rules_free(struct access_rules *a)
+{
+	free(a->allow);
+	free(a->deny);
+}
+
 static void config_free(struct config *cfg)
 {
 	if (cfg->generation)
@@ -92,6 +98,7 @@ static void config_free(struct config *cfg)
 			free(l->routes[j].redirect.to);
 			header_rules_free(&l->routes[j].request_headers);
 			header_rules_free(&l->routes[j].response_headers);
+			access_rules_free(&l->routes[j].access);
 		}
 		free(l->routes);
 		free(l->binds);
@@ -107,6 +114,8 @@ static void config_free(struct config *cfg)
 			free(l->tls);
 		}
 		free(l->trusted);
+		access_rules_free(&l->access);
+		error_pages_free(l);
 		free(l->name);
 	}
 	for (size_t i = 0; i < cfg->nresolvers; i++) {

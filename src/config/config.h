@@ -302,6 +302,15 @@ struct split_conf {
 	char *key_name;
 };
 
+/* listeners[] and routes[] allow / deny: which client addresses (the
+ * exchange's, after trusted proxies and PROXY headers) may be served. */
+struct access_rules {
+	struct cidr *allow; /* none: every address not denied */
+	size_t nallow;
+	struct cidr *deny;
+	size_t ndeny;
+};
+
 struct route_conf {
 	char *host;        /* NULL: any; "*.example.com": any subdomain */
 	char *path_prefix; /* NULL: any */
@@ -324,6 +333,9 @@ struct route_conf {
 	struct rate_limit_rt *limiter;
 	struct header_rules request_headers; /* after lbd's own X-Forwarded-* */
 	struct header_rules response_headers;
+	struct access_rules access; /* checked after the listener's */
+	/* connect_ms and server_ms only; 0: the pool's (exchange.c) */
+	struct timeouts_conf timeouts;
 };
 
 /* Free the match conditions of R beyond host and path_prefix (config_unref
@@ -332,6 +344,15 @@ void route_match_free(struct route_conf *r);
 
 /* Free what RULES holds (config_unref does it for every route). */
 void header_rules_free(struct header_rules *rules);
+
+/* listeners[].errors: a body for one of lbd's own answers. */
+#define ERROR_PAGE_MAX (64 * 1024)
+struct error_page {
+	int status;
+	char *body; /* the file's bytes, read at load */
+	size_t len;
+	const char *type; /* Content-Type: text/html or text/plain (static) */
+};
 
 struct listener_conf {
 	char *name;
@@ -345,10 +366,20 @@ struct listener_conf {
 	struct listener_tls_conf *tls; /* NULL: plain TCP */
 	struct cidr *trusted;          /* peers whose X-Forwarded-For names the client */
 	size_t ntrusted;
+	struct access_rules access; /* checked before routing */
+	struct error_page *errors;  /* NULL: lbd's short text answers */
+	size_t nerrors;
 	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
 	struct listener_rt *rt; /* runtime state, bound by config_attach_runtime() */
 };
+
+/* L's page for STATUS, or NULL (L may be NULL: a listener a reload
+ * removed). */
+const struct error_page *listener_error_page(const struct listener_conf *l, int status);
+
+/* Free L's error pages (config_unref does it). */
+void error_pages_free(struct listener_conf *l);
 
 struct global_conf {
 	uint32_t workers; /* resolved: "auto" becomes the usable CPUs (cpus.h) */

@@ -169,26 +169,49 @@ void field_binds(struct walk *w, const struct field *f, const struct cnode *v, v
 		walk_address(w, v->kind == CNODE_SEQ ? v->items[i] : v, &l->binds[i]);
 }
 
-void field_trusted(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+/* A list of addresses and networks into *OUT (N of them valid); each bad
+ * one is reported at its place. */
+static void cidr_list(struct walk *w, const struct cnode *v, struct cidr **out, size_t *n)
 {
 	static const char what[] = "an IP address or a network without address bits beyond "
 				   "its prefix (10.0.0.0/8, 2001:db8::/32)";
-	struct listener_conf *l = obj;
 
 	if (!walk_list(w, v, "addresses or networks"))
 		return;
-	l->trusted = walk_calloc(w, v, v->n, sizeof(*l->trusted));
-	if (!l->trusted)
+	*out = walk_calloc(w, v, v->n, sizeof(**out));
+	if (!*out)
 		return;
 	for (size_t i = 0; i < v->n; i++) {
 		const char *s = walk_scalar(w, v->items[i], what);
 		if (!s)
 			continue;
-		if (cidr_parse(s, &l->trusted[l->ntrusted]) < 0)
+		if (cidr_parse(s, &(*out)[*n]) < 0)
 			cerr_at(w->errs, v->items[i], "expected %s, got \"%s\"", what, s);
 		else
-			l->ntrusted++;
+			(*n)++;
 	}
+}
+
+void field_trusted(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	struct listener_conf *l = obj;
+
+	cidr_list(w, v, &l->trusted, &l->ntrusted);
+}
+
+/* OFF is the offset of the struct access_rules in a listener or a route. */
+void field_allow(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	struct access_rules *a = (struct access_rules *)((char *)obj + f->off);
+
+	cidr_list(w, v, &a->allow, &a->nallow);
+}
+
+void field_deny(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	struct access_rules *a = (struct access_rules *)((char *)obj + f->off);
+
+	cidr_list(w, v, &a->deny, &a->ndeny);
 }
 
 static void check_tcp(struct walk *w, const struct listener_conf *l, const struct cnode *v)
@@ -202,6 +225,15 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			"trusted_proxies applies to http listeners only "
 			"(X-Forwarded-For is an HTTP header); a tcp listener behind a balancer "
 			"can take the client address from proxy_protocol");
+	static const char *const http_keys[] = { "allow", "deny", "errors" };
+	for (size_t i = 0; i < sizeof(http_keys) / sizeof(http_keys[0]); i++) {
+		const struct cnode *k = cnode_get(v, http_keys[i]);
+		if (l->protocol == PROTO_TCP && k)
+			cerr_at(w->errs, k->key,
+				"%s applies to http listeners only (it concerns lbd's own "
+				"HTTP answers)",
+				http_keys[i]);
+	}
 	if (l->protocol == PROTO_TCP && http2)
 		cerr_at(w->errs, http2->key,
 			"http2 applies to http listeners only: a tcp listener relays bytes, "
@@ -214,10 +246,16 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			routes->n);
 		return;
 	}
-	static const char *const http_only[] = {
-		"match", "redirect", "strip_prefix", "request_headers", "response_headers",
-		"split", "split_key"
-	};
+	static const char *const http_only[] = { "match",
+						 "redirect",
+						 "strip_prefix",
+						 "request_headers",
+						 "response_headers",
+						 "split",
+						 "split_key",
+						 "allow",
+						 "deny",
+						 "timeouts" };
 	for (size_t i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
 		const struct cnode *k = cnode_get(routes->items[0], http_only[i]);
 		if (k)

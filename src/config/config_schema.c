@@ -287,6 +287,13 @@ static const struct field rate_limit_fields[] = {
 	{ "table_size", field_u32, offsetof(struct rate_limit_conf, table_size), 8, 1u << 24, NULL,
 	  false },
 };
+/* Server-side timeouts only: the client-side ones apply before routing. */
+static const struct field route_timeout_fields[] = {
+	DUR("connect", connect_ms, 1),
+	DUR("server", server_ms, 1),
+};
+static const struct section route_timeouts = SECTION(route_timeout_fields);
+
 static const struct section rate_limit_section = SECTION(rate_limit_fields);
 
 static const struct field redirect_fields[] = {
@@ -320,6 +327,10 @@ static const struct field route_fields[] = {
 	  &request_headers_section, false },
 	{ "response_headers", field_section, offsetof(struct route_conf, response_headers), 0, 0,
 	  &response_headers_section, false },
+	{ "timeouts", field_section, offsetof(struct route_conf, timeouts), 0, 0, &route_timeouts,
+	  false },
+	{ "allow", field_allow, offsetof(struct route_conf, access), 0, 0, NULL, false },
+	{ "deny", field_deny, offsetof(struct route_conf, access), 0, 0, NULL, false },
 };
 static const struct section route_section = SECTION(route_fields);
 
@@ -334,6 +345,9 @@ static const struct field listener_fields[] = {
 	{ "tls", field_listener_tls, 0, 0, 0, &listener_tls_section, false },
 	{ "share_port", field_bool, offsetof(struct listener_conf, share_port), 0, 0, NULL, false },
 	{ "trusted_proxies", field_trusted, 0, 0, 0, NULL, false },
+	{ "allow", field_allow, offsetof(struct listener_conf, access), 0, 0, NULL, false },
+	{ "deny", field_deny, offsetof(struct listener_conf, access), 0, 0, NULL, false },
+	{ "errors", field_error_pages, 0, 0, 0, NULL, false },
 	{ "routes", field_routes, 0, 0, 0, &route_section, true },
 };
 static const struct section listener_section = SECTION(listener_fields);

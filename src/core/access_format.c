@@ -14,6 +14,7 @@ static const char *const termination_names[ACCESS_TERM_COUNT] = {
 	[ACCESS_TERM_OK] = "ok",
 	[ACCESS_TERM_REFUSED] = "refused",
 	[ACCESS_TERM_RATE_LIMITED] = "rate_limited",
+	[ACCESS_TERM_DENIED] = "denied",
 	[ACCESS_TERM_CLIENT_CLOSED] = "client_closed",
 	[ACCESS_TERM_CLIENT_ABORTED] = "client_aborted",
 	[ACCESS_TERM_CLIENT_TIMEOUT] = "client_timeout",

@@ -46,6 +46,7 @@ enum access_termination {
 	ACCESS_TERM_INTERNAL,         /* lbd failed (out of memory) */
 	ACCESS_TERM_SHUTDOWN,         /* lbd's stop ended it (drain timeout) */
 	ACCESS_TERM_RATE_LIMITED,     /* over its route's rate limit (429) */
+	ACCESS_TERM_DENIED,           /* the client address is not allowed (403) */
 	ACCESS_TERM_COUNT,
 };
 

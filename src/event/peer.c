@@ -179,7 +179,9 @@ static struct bufferevent *open_server(struct peer *p)
 	/* The callback only once connect() is under way: a connect that fails
 	 * at once reports its error synchronously, and that is handled by the
 	 * caller, not by on_event(). */
-	if (connect_bev(bev, &p->server->addr, pool->timeouts.connect_ms, tls) < 0) {
+	uint64_t ms = p->connect_ms ? p->connect_ms : pool->timeouts.connect_ms;
+
+	if (connect_bev(bev, &p->server->addr, ms, tls) < 0) {
 		int err = errno ? errno : EIO;
 		bufferevent_free(bev);
 		errno = err;

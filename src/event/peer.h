@@ -45,6 +45,7 @@ struct peer {
 	size_t key_len;     /* sticky cookie the client sent */
 	const char *cookie; /* (NULL: none) */
 	size_t cookie_len;
+	uint64_t connect_ms; /* 0: the pool's timeouts.connect */
 
 	/* The peer's. */
 	struct server_conf *server;  /* picked and counted active, until

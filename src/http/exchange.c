@@ -19,6 +19,7 @@
 #include "http/http_request.h"
 #include "http/http_rewrite.h"
 #include "http/route.h"
+#include "util/cidr.h"
 #include "util/clock.h"
 #include "util/random.h"
 
@@ -58,6 +59,29 @@ static bool request_client(struct exchange *ex)
 				  ex->client_buf))
 		ex->client = ex->client_buf;
 	return true;
+}
+
+/* The listener's or the route's allow / deny rules: 0 when the client
+ * address may be served, else 403. A client that is no IP address (a
+ * UNIX socket peer) is in no network: only an allow list refuses it. */
+static int access_check(const struct exchange *ex, const struct access_rules *a, bool route,
+			const char **why)
+{
+	struct ip_addr ip;
+	bool is_ip;
+
+	if (!a->nallow && !a->ndeny)
+		return 0;
+	is_ip = ip_parse(ex->client, strlen(ex->client), &ip) == 0;
+	if (is_ip && cidr_list_contains(a->deny, a->ndeny, &ip)) {
+		*why = route ? "denied by the route" : "denied by the listener";
+		return 403;
+	}
+	if (a->nallow && !(is_ip && cidr_list_contains(a->allow, a->nallow, &ip))) {
+		*why = route ? "not allowed by the route" : "not allowed by the listener";
+		return 403;
+	}
+	return 0;
 }
 
 /* What the pool's algorithm looks at: the key ip_hash hashes (a header's
@@ -206,6 +230,9 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 		return 503;
 	}
 	bool trusted = request_client(ex);
+	status = access_check(ex, &ex->listener->access, false, why);
+	if (status)
+		return status;
 	status = http_request_plan(&req->p, &req->head, ex->listener, &plan);
 	if (status) {
 		*why = plan.reason;
@@ -213,6 +240,10 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	}
 	ex->route = plan.route;
 	ex->upgrade = plan.out.upgrade;
+	/* Before the rate limit: a refused client spends no budget. */
+	status = access_check(ex, &plan.route->access, true, why);
+	if (status)
+		return status;
 	status = rate_check(ex, plan.route, why);
 	if (status)
 		return status;
@@ -221,6 +252,10 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	if (!plan.pool)
 		return redirect(ex, &plan, why);
 	ex->pool = plan.pool;
+	/* A route's timeouts override its pool's for its requests only. */
+	ex->server_ms = plan.route->timeouts.server_ms ? plan.route->timeouts.server_ms :
+							 ex->pool->timeouts.server_ms;
+	ex->peer.connect_ms = plan.route->timeouts.connect_ms;
 	balance_inputs(ex);
 	ex->is_head = plan.is_head;
 	ex->replayable = plan.replayable;

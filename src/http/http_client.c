@@ -67,11 +67,12 @@ static bool error_keeps_connection(const struct client_conn *c, int status)
 		return false;
 	/* After a refused CONNECT the client would send tunnel bytes, and an
 	 * expectation lbd does not know says the client is confused: both
-	 * close. */
-	if (!ex->location && status != 404 && status != 429 && status != 502 && status != 503 &&
-	    status != 504)
+	 * close. A 403 keeps it: behind a trusted proxy the next request
+	 * may be another client's. */
+	if (!ex->location && status != 403 && status != 404 && status != 429 && status != 502 &&
+	    status != 503 && status != 504)
 		return false;
-	/* A request refused or redirected at its head (404, 429, 3xx) with a
+	/* A request refused or redirected at its head (403, 404, 429, 3xx) with a
 	 * body: the body has nowhere to go. */
 	return !request_parser_body_left(&c->req);
 }
@@ -94,7 +95,8 @@ void client_error(struct client_conn *c, int status, enum access_termination ter
 	bool keep = error_keeps_connection(c, status);
 	ex->status = status;
 	ex->bytes_out += http_error_write(bufferevent_get_output(c->bev), status, !keep,
-					  ex->retry_after_s, ex->location);
+					  ex->retry_after_s, ex->location,
+					  listener_error_page(ex->listener, status));
 	client_log_exchange(c);
 	client_exchange_end(c, false);
 	evtimer_del(c->timer);
@@ -112,6 +114,7 @@ void client_refuse(struct client_conn *c, int status, const char *why)
 		     status == 408  ? ACCESS_TERM_CLIENT_TIMEOUT :
 		     status == 500  ? ACCESS_TERM_INTERNAL :
 		     status == 429  ? ACCESS_TERM_RATE_LIMITED :
+		     status == 403  ? ACCESS_TERM_DENIED :
 				      ACCESS_TERM_REFUSED);
 }
 

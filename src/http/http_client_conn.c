@@ -124,7 +124,7 @@ static void answer_plain_http(struct client_conn *c)
 	clock_gettime(CLOCK_REALTIME, &c->ex.start_real);
 	c->ex.status = 400;
 	c->ex.termination = ACCESS_TERM_REFUSED;
-	c->ex.bytes_out = http_error_write(out, 400, true, 0, NULL);
+	c->ex.bytes_out = http_error_write(out, 400, true, 0, NULL, NULL);
 	evbuffer_write(out, fd);
 	evbuffer_free(out);
 	shutdown(fd, SHUT_WR);

@@ -150,6 +150,7 @@ struct exchange {
 	uint64_t upstream_start_us;
 	int64_t upstream_us;    /* first response byte, or -1 */
 	uint32_t retry_after_s; /* a 429's Retry-After, in seconds */
+	uint64_t server_ms;     /* timeouts.server: the route's, or the pool's */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 };

@@ -4,6 +4,8 @@
 #include <event2/buffer.h>
 #include <stdio.h>
 
+#include "config/config.h"
+
 const char *http_reason(int status)
 {
 	switch (status) {
@@ -19,6 +21,8 @@ const char *http_reason(int status)
 		return "Permanent Redirect";
 	case 400:
 		return "Bad Request";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:
@@ -51,7 +55,7 @@ const char *http_reason(int status)
 }
 
 size_t http_error_write(struct evbuffer *out, int status, bool close, uint32_t retry_after_s,
-			const char *location)
+			const char *location, const struct error_page *page)
 {
 	char retry[40] = "";
 	char body[96];
@@ -63,13 +67,18 @@ size_t http_error_write(struct evbuffer *out, int status, bool close, uint32_t r
 
 	evbuffer_add_printf(out,
 			    "HTTP/1.1 %d %s\r\n"
-			    "Content-Type: text/plain\r\n"
-			    "Content-Length: %d\r\n"
+			    "Content-Type: %s\r\n"
+			    "Content-Length: %zu\r\n"
 			    "Cache-Control: no-store\r\n"
 			    "%s%s%s%s%s"
-			    "\r\n%s",
-			    status, http_reason(status), blen, retry, location ? "Location: " : "",
+			    "\r\n",
+			    status, http_reason(status), page ? page->type : "text/plain",
+			    page ? page->len : (size_t)blen, retry, location ? "Location: " : "",
 			    location ? location : "", location ? "\r\n" : "",
-			    close ? "Connection: close\r\n" : "", body);
+			    close ? "Connection: close\r\n" : "");
+	if (page)
+		evbuffer_add(out, page->body, page->len);
+	else
+		evbuffer_add(out, body, (size_t)blen);
 	return evbuffer_get_length(out) - before;
 }

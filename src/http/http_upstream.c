@@ -377,7 +377,7 @@ static void set_server_timeouts(struct exchange *ex)
 {
 	struct timeval tv;
 
-	ms_to_timeval(ex->pool->timeouts.server_ms, &tv);
+	ms_to_timeval(ex->server_ms, &tv);
 	up_timeouts(ex->up, ex->side.req->complete ? &tv : NULL, &tv);
 }
 
@@ -412,7 +412,7 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_TIMEOUT) {
 		char d[32];
-		format_duration(ex->pool->timeouts.server_ms, d, sizeof(d));
+		format_duration(ex->server_ms, d, sizeof(d));
 		snprintf(why, sizeof(why), "timed out (timeouts.server, %s)", d);
 		fail(ex, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
 		return;

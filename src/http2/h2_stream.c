@@ -218,12 +218,18 @@ static void stream_error(struct h2_stream *s, int status, enum access_terminatio
 		return;
 	}
 	char code[4], length[24], retry[12];
-	int blen = evbuffer_add_printf(s->out, "%d %s\n", status, http_reason(status));
+	const struct error_page *page = listener_error_page(ex->listener, status);
+	const char *type = page ? page->type : "text/plain";
+	size_t blen = page ? page->len : 0;
+	if (page)
+		evbuffer_add(s->out, page->body, page->len);
+	else
+		blen = (size_t)evbuffer_add_printf(s->out, "%d %s\n", status, http_reason(status));
 	status_code(code, status);
-	snprintf(length, sizeof(length), "%d", blen);
+	snprintf(length, sizeof(length), "%zu", blen);
 	nghttp2_nv nv[] = {
 		{ (uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE },
-		{ (uint8_t *)"content-type", (uint8_t *)"text/plain", 12, 10,
+		{ (uint8_t *)"content-type", (uint8_t *)type, 12, strlen(type),
 		  NGHTTP2_NV_FLAG_NONE },
 		{ (uint8_t *)"content-length", (uint8_t *)length, 14, strlen(length),
 		  NGHTTP2_NV_FLAG_NONE },
@@ -262,6 +268,7 @@ static void stream_refuse(struct h2_stream *s, int status, const char *why)
 		     status == 408  ? ACCESS_TERM_CLIENT_TIMEOUT :
 		     status == 500  ? ACCESS_TERM_INTERNAL :
 		     status == 429  ? ACCESS_TERM_RATE_LIMITED :
+		     status == 403  ? ACCESS_TERM_DENIED :
 				      ACCESS_TERM_REFUSED);
 }
 

@@ -198,7 +198,7 @@ static void stream_arm_timer(struct h2_upstream_stream *st)
 {
 	struct timeval tv;
 
-	ms_to_timeval(st->ex->pool->timeouts.server_ms, &tv);
+	ms_to_timeval(st->ex->server_ms, &tv);
 	evtimer_add(st->timer, &tv);
 }
 
@@ -260,7 +260,7 @@ static void on_stream_timer(evutil_socket_t fd, short what, void *arg)
 	char d[32], why[96];
 
 	(void)fd, (void)what;
-	format_duration(st->ex->pool->timeouts.server_ms, d, sizeof(d));
+	format_duration(st->ex->server_ms, d, sizeof(d));
 	snprintf(why, sizeof(why), "timed out (timeouts.server, %s)", d);
 	stream_fail(st, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
 }

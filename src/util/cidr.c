@@ -80,3 +80,11 @@ bool cidr_contains(const struct cidr *c, const struct ip_addr *a)
 	}
 	return true;
 }
+
+bool cidr_list_contains(const struct cidr *list, size_t n, const struct ip_addr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cidr_contains(&list[i], a))
+			return true;
+	return false;
+}

@@ -1,5 +1,6 @@
 /* cidr.h — IP addresses and networks as text: "192.0.2.7", "2001:db8::1",
- * "[2001:db8::1]", "10.0.0.0/8", "2001:db8::/32". For trusted proxy lists. */
+ * "[2001:db8::1]", "10.0.0.0/8", "2001:db8::/32". For trusted proxy lists
+ * and allow / deny rules. */
 #ifndef LBD_UTIL_CIDR_H
 #define LBD_UTIL_CIDR_H
 
@@ -26,5 +27,8 @@ int ip_parse(const char *s, size_t len, struct ip_addr *out);
 int cidr_parse(const char *s, struct cidr *out);
 
 bool cidr_contains(const struct cidr *c, const struct ip_addr *a);
+
+/* Whether any of the N networks at LIST holds A. */
+bool cidr_list_contains(const struct cidr *list, size_t n, const struct ip_addr *a);
 
 #endif

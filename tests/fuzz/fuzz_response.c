@@ -204,7 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rp.bytes_out != evbuffer_get_length(out))
 		abort(); /* the access log counts what was queued */
 	if (step == RESPONSE_INVALID && !rp.started)
-		http_error_write(out, 502, true, 0, NULL); /* what lbd answers instead */
+		http_error_write(out, 502, true, 0, NULL, NULL); /* what lbd answers instead */
 	if (complete && rp.started && !rp.closes_client && (rp.body == BODY_EOF || !req_complete))
 		abort();
 	check_output(out, rp.is_head, complete, step == RESPONSE_UPGRADE);

@@ -1,4 +1,5 @@
-/* test_cidr.c — numeric addresses and networks for trusted proxy lists. */
+/* test_cidr.c — numeric addresses and networks for trusted proxy lists
+ * and allow / deny rules. */
 #include <check.h>
 
 #include "check_main.h"
@@ -81,6 +82,25 @@ START_TEST(networks)
 }
 END_TEST
 
+/* Any network of a list; an empty list holds nothing. */
+START_TEST(lists)
+{
+	struct cidr list[2];
+	struct ip_addr a;
+
+	ck_assert_int_eq(cidr_parse("10.0.0.0/8", &list[0]), 0);
+	ck_assert_int_eq(cidr_parse("2001:db8::/32", &list[1]), 0);
+	a = ip("10.9.8.7");
+	ck_assert(cidr_list_contains(list, 2, &a));
+	ck_assert(!cidr_list_contains(list, 0, &a));
+	a = ip("2001:db8::5");
+	ck_assert(cidr_list_contains(list, 2, &a));
+	ck_assert(!cidr_list_contains(list, 1, &a));
+	a = ip("192.0.2.1");
+	ck_assert(!cidr_list_contains(list, 2, &a));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cidr");
@@ -88,6 +108,7 @@ int main(void)
 
 	tcase_add_test(tc, addresses);
 	tcase_add_test(tc, networks);
+	tcase_add_test(tc, lists);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
