@@ -16,6 +16,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -217,6 +218,12 @@ void upstream_pool_close_idle(struct upstream_pool *pool);
  * down (health_down_epoch()). Cheap when nothing changed. */
 void upstream_pool_close_unavailable(struct upstream_pool *pool);
 void upstream_pool_free(struct upstream_pool *pool);
+
+/* The exchange whose peer P is (the peer's callbacks get the peer). */
+static inline struct exchange *exchange_of_peer(struct peer *p)
+{
+	return (struct exchange *)((char *)p - offsetof(struct exchange, peer));
+}
 
 /* Whether the exchange has a server side attached (of either kind). */
 static inline bool exchange_attached(const struct exchange *ex)

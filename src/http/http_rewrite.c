@@ -17,15 +17,18 @@ static const struct {
 	NAME("trailer"),    NAME("transfer-encoding"), NAME("upgrade"),
 };
 
+bool http_name_is_hop_by_hop(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(hop_by_hop) / sizeof(hop_by_hop[0]); i++)
+		if (len == hop_by_hop[i].len && strncasecmp(name, hop_by_hop[i].name, len) == 0)
+			return true;
+	return false;
+}
+
 bool http_is_hop_by_hop(const struct http_head *h, const struct http_field *f)
 {
-	const char *name = h->buf + f->name_off;
-
-	for (size_t i = 0; i < sizeof(hop_by_hop) / sizeof(hop_by_hop[0]); i++)
-		if (f->name_len == hop_by_hop[i].len &&
-		    strncasecmp(name, hop_by_hop[i].name, f->name_len) == 0)
-			return true;
-	return http_head_connection_names(h, f);
+	return http_name_is_hop_by_hop(h->buf + f->name_off, f->name_len) ||
+	       http_head_connection_names(h, f);
 }
 
 static void add_line(struct strbuf *out, const char *name, const char *value, size_t len)

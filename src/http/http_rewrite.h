@@ -74,5 +74,8 @@ int http_response_write(struct strbuf *out, const struct http_head *h,
 
 /* True for the fields that describe one connection only. */
 bool http_is_hop_by_hop(const struct http_head *h, const struct http_field *f);
+/* True for NAME (LEN bytes), whatever its case, when it is one of the
+ * fields that describe one connection (those Connection names aside). */
+bool http_name_is_hop_by_hop(const char *name, size_t len);
 
 #endif

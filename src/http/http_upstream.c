@@ -527,16 +527,12 @@ static void attach(struct exchange *ex, struct upstream_conn *up)
 }
 
 /* The peer's calls (peer.h): its P is the exchange's. */
-static struct exchange *exchange_of(struct peer *p)
-{
-	return (struct exchange *)((char *)p - offsetof(struct exchange, peer));
-}
 
 /* A pooled connection to the picked server, unless this is a retry after
  * a stale one: that goes to a fresh connection. */
 static bool peer_reuse(struct peer *p)
 {
-	struct exchange *ex = exchange_of(p);
+	struct exchange *ex = exchange_of_peer(p);
 	struct upstream_conn *up;
 
 	if (!ex->replayable && ex->req_sent)
@@ -551,7 +547,7 @@ static bool peer_reuse(struct peer *p)
 
 static void peer_connected(struct peer *p, struct bufferevent *bev)
 {
-	struct exchange *ex = exchange_of(p);
+	struct exchange *ex = exchange_of_peer(p);
 	struct upstream_conn *up = up_new(ex, bev);
 
 	if (!up) {
@@ -567,7 +563,7 @@ static void peer_failed(struct peer *p, int status)
 {
 	if (status == 503)
 		log_warn("pool %s: no server available", p->pool->name);
-	struct exchange *ex = exchange_of(p);
+	struct exchange *ex = exchange_of_peer(p);
 
 	ex->side.ops->failed(ex, status,
 			     status == 503 ? ACCESS_TERM_NO_SERVER :

@@ -26,6 +26,7 @@
 
 #include "core/log.h"
 #include "event/peer.h"
+#include "http/http_rewrite.h"
 #include "http2/h2_upstream.h"
 #include "tls/tls_listener.h"
 #include "tls/tls_upstream.h"
@@ -325,15 +326,7 @@ static bool field_is(const char *name, size_t len, const char *what)
  * :authority. */
 static bool field_dropped(const char *name, size_t len)
 {
-	static const char *const dropped[] = {
-		"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
-		"te",         "host"
-	};
-
-	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
-		if (field_is(name, len, dropped[i]))
-			return true;
-	return false;
+	return http_name_is_hop_by_hop(name, len) || field_is(name, len, "host");
 }
 
 static void nv_add(nghttp2_nv *nv, size_t *n, const char *name, size_t nlen, const char *value,
@@ -891,14 +884,9 @@ static bool stream_wait(struct h2_upstream_pool *up, struct h2_up_connecting *cg
 
 /* --- the peer's calls ------------------------------------------------------------ */
 
-static struct exchange *exchange_of(struct peer *p)
-{
-	return (struct exchange *)((char *)p - offsetof(struct exchange, peer));
-}
-
 static bool peer_reuse(struct peer *p)
 {
-	struct exchange *ex = exchange_of(p);
+	struct exchange *ex = exchange_of_peer(p);
 	struct h2_upstream_pool *up = ex->side.hw->h2_pool;
 	struct h2_up_connecting *cg = connecting_of(up, ex);
 	struct h2_up_conn *conn;
@@ -921,7 +909,7 @@ static bool peer_reuse(struct peer *p)
 
 static void peer_connected(struct peer *p, struct bufferevent *bev)
 {
-	struct exchange *ex = exchange_of(p);
+	struct exchange *ex = exchange_of_peer(p);
 	struct h2_upstream_pool *up = ex->side.hw->h2_pool;
 	struct h2_up_connecting *cg = connecting_of(up, ex);
 	struct h2_up_conn *conn;
@@ -952,7 +940,7 @@ static void peer_connected(struct peer *p, struct bufferevent *bev)
 
 static void peer_failed(struct peer *p, int status)
 {
-	struct exchange *ex = exchange_of(p);
+	struct exchange *ex = exchange_of_peer(p);
 	struct h2_upstream_pool *up = ex->side.hw->h2_pool;
 	struct h2_up_connecting *cg = connecting_of(up, ex);
 
