@@ -149,6 +149,7 @@ static void client_request_begins(struct client_conn *c)
 {
 	exchange_begin(&c->ex, c->w->cfg);
 	c->state = CLIENT_HEAD;
+	c->client_done = false;
 	/* A connection's first request keeps the deadline set at accept: the
 	 * head must be complete within `header` of connecting. */
 	if (c->served)
@@ -179,7 +180,8 @@ static void handle_head(struct client_conn *c)
 	int status;
 
 	evtimer_del(c->timer);
-	c->keep_alive = request_parser_keep_alive(&c->req) && !c->w->stopping;
+	c->client_done = !request_parser_keep_alive(&c->req);
+	c->keep_alive = !c->client_done && !c->w->stopping;
 	if (!c->ex.listener) /* nothing routes its requests any more */
 		c->keep_alive = false;
 	status = exchange_route(&c->ex, bufferevent_get_input(c->bev), &why);

@@ -170,6 +170,8 @@ struct client_conn {
 	struct request_parser req; /* the request (request_parser.h) */
 	bool keep_alive;           /* may carry another request (the
 				    * response may still end it) */
+	bool client_done;          /* the request said the client sends no
+				    * other (Connection: close, HTTP/1.0) */
 	bool in_process;           /* inside client_process(): no freeing */
 	bool free_pending;
 	bool read_blocked; /* the server side is full */
