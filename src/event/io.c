@@ -91,10 +91,32 @@ static bool counting(const struct io_reader *r)
 	return r->on && (r->tls || !r->full) && r->timeout_us;
 }
 
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+
+/* A plain reader makes its timer on first use: most client connections
+ * never read under a timeout of the reader's (a request without a body
+ * has none), and an idle keep-alive connection then holds no timer
+ * object. When there is no memory for it, the read fails from its own
+ * event, in the next loop pass, rather than waiting without a bound. */
+static bool timer_ready(struct io_reader *r)
+{
+	if (r->timer)
+		return true;
+	r->timer = evtimer_new(r->base, on_timer, r);
+	if (r->timer)
+		return true;
+	r->timer_failed = true;
+	event_active(r->ev, EV_READ, 1);
+	return false;
+}
+
 static void timer_arm(struct io_reader *r, uint64_t now)
 {
 	struct timeval tv;
 	uint64_t us = r->deadline - now;
+
+	if (!timer_ready(r))
+		return;
 
 	tv.tv_sec = (time_t)(us / 1000000);
 	tv.tv_usec = (suseconds_t)(us % 1000000);
@@ -172,6 +194,12 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 
 	(void)what;
+	if (r->timer_failed) {
+		r->timer_failed = false;
+		io_reader_set(r, false);
+		r->on_event(BEV_EVENT_READING | BEV_EVENT_ERROR, r->arg);
+		return;
+	}
 	/* The bufferevent freezes the end of its input so that only it adds;
 	 * this reader stands in for its reading and thaws it the same way. */
 	evbuffer_unfreeze(in, 0);
@@ -221,11 +249,12 @@ int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferev
 				 .arg = arg,
 				 .high_water = high_water };
 	bufferevent_disable(bev, EV_READ);
-	r->timer = evtimer_new(base, on_timer, r);
-	if (!r->timer)
-		return -1;
+	r->base = base;
 	if (io_is_tls(bev)) {
 		r->tls = true;
+		r->timer = evtimer_new(base, on_timer, r); /* no event of its own to fail from */
+		if (!r->timer)
+			return -1;
 		bufferevent_setwatermark(bev, EV_READ, 0, high_water);
 		return 0;
 	}
@@ -271,6 +300,6 @@ void io_reader_free(struct io_reader *r)
 	if (r->timer)
 		event_free(r->timer);
 	r->ev = r->timer = NULL;
-	r->on = r->reading = false;
+	r->on = r->reading = r->timer_failed = false;
 	r->timer_at = 0;
 }

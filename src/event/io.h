@@ -66,7 +66,10 @@ typedef void (*io_event_fn)(short what, void *arg);
  * before it, or when none is pending. */
 struct io_reader {
 	struct event *ev;    /* plain: reading; NULL for TLS */
-	struct event *timer; /* fires at timer_at, at the latest at deadline */
+	struct event *timer; /* fires at timer_at, at the latest at deadline;
+			      * a plain reader's is made on first use */
+	struct event_base *base;
+	bool timer_failed; /* no memory for it: ev reports the error */
 	bool tls;
 	struct bufferevent *bev;
 	io_read_fn on_read;
