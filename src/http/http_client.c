@@ -22,10 +22,7 @@
 
 void client_arm_timer(struct client_conn *c, uint64_t ms)
 {
-	struct timeval tv;
-
-	ms_to_timeval(ms, &tv);
-	evtimer_add(c->timer, &tv);
+	deadline_set_ms(&c->timer, ms);
 }
 
 static const struct timeouts_conf *client_timeouts(const struct client_conn *c)
@@ -99,7 +96,7 @@ void client_error(struct client_conn *c, int status, enum access_termination ter
 					  listener_error_page(ex->listener, status));
 	client_log_exchange(c);
 	client_exchange_end(c, false);
-	evtimer_del(c->timer);
+	deadline_clear(&c->timer);
 	if (keep)
 		client_next_request(c);
 	else
@@ -179,7 +176,7 @@ static void handle_head(struct client_conn *c)
 	const char *why;
 	int status;
 
-	evtimer_del(c->timer);
+	deadline_clear(&c->timer);
 	c->client_done = !request_parser_keep_alive(&c->req);
 	c->keep_alive = !c->client_done && !c->w->stopping;
 	if (!c->ex.listener) /* nothing routes its requests any more */
@@ -304,7 +301,7 @@ static void client_upstream_ready(struct exchange *ex)
 	c->state = CLIENT_FORWARD;
 	ms_to_timeval(client_timeouts(c)->client_idle_ms, &tv);
 	io_reader_timeout(&c->rd, c->req.complete ? NULL : &tv);
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	io_write_timeout(c->bev, &tv);
 	if (c->ex.upgrade && c->req.complete)
 		return; /* nothing to relay before the 101 */
 	request_parser_resume(&c->req);
@@ -341,7 +338,9 @@ static void client_next_request(struct client_conn *c)
 	}
 	request_parser_next(&c->req);
 	c->state = CLIENT_IDLE;
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	/* The write timeout stays: it counts only while a response is still
+	 * being written (this one's, bounded like any), and the next request
+	 * sets the same one, which then costs nothing (io_write_timeout()). */
 	io_reader_timeout(&c->rd, NULL);
 	client_arm_timer(c, client_timeouts(c)->client_idle_ms);
 	if (c->read_blocked) {

@@ -36,8 +36,7 @@ void client_free(struct client_conn *c)
 		return;
 	}
 	client_exchange_end(c, false);
-	if (c->timer)
-		event_free(c->timer);
+	deadline_free(&c->timer);
 	inbound_free(&c->in);
 	io_reader_free(&c->rd);
 	if (c->bev)
@@ -187,7 +186,7 @@ static void on_read_event(short what, void *arg)
 	on_event(c->bev, what, c);
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_timer(void *arg)
 {
 	struct client_conn *c = arg;
 
@@ -316,10 +315,9 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 	c->hw = hw;
 	c->lrt = l->rt;
 	c->h2_allowed = l->http2 && hw->h2_start;
-	c->timer = evtimer_new(w->base, on_timer, c);
-	if (!c->timer || inbound_init(&c->in, w, l, fd, peer) < 0) {
-		if (c->timer)
-			event_free(c->timer);
+	if (deadline_init(&c->timer, w->base, on_timer, c) < 0 ||
+	    inbound_init(&c->in, w, l, fd, peer) < 0) {
+		deadline_free(&c->timer);
 		free(c);
 		return -1;
 	}

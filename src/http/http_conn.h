@@ -23,6 +23,7 @@
 #include "balance/balance.h"
 #include "config/config.h"
 #include "core/access_log.h"
+#include "event/deadline.h"
 #include "event/io.h"
 #include "event/peer.h"
 #include "event/worker.h"
@@ -166,7 +167,7 @@ struct client_conn {
 	struct inbound in;       /* the start: the client's address,
 				  * TLS or not (stream/inbound.h) */
 	enum client_state state;
-	struct event *timer;       /* header and idle deadlines */
+	struct deadline timer;     /* header, idle and linger deadlines */
 	struct request_parser req; /* the request (request_parser.h) */
 	bool keep_alive;           /* may carry another request (the
 				    * response may still end it) */
