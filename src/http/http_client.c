@@ -42,6 +42,27 @@ void client_exchange_end(struct client_conn *c, bool upstream_reusable)
 	exchange_end(&c->ex, upstream_reusable);
 }
 
+/* Write what the output holds now (io_flush()). A plain HTTP connection
+ * starts without TCP_NODELAY: its first write leaves at once anyway
+ * (nothing of it is in flight yet), and a client that closes after one
+ * answer saves the setsockopt(). Before any later write, or when the first
+ * one does not go out whole, Nagle's algorithm could hold a small segment
+ * back until the client acknowledges the one before: it is turned off
+ * then. */
+bool client_write(struct client_conn *c)
+{
+	bool done;
+
+	if (c->wrote)
+		inbound_nodelay(&c->in);
+	else
+		c->wrote = evbuffer_get_length(bufferevent_get_output(c->bev)) != 0;
+	done = io_flush(c->bev);
+	if (!done)
+		inbound_nodelay(&c->in);
+	return done;
+}
+
 /* Close once the output is flushed. */
 static void client_close_after_flush(struct client_conn *c)
 {
@@ -49,7 +70,7 @@ static void client_close_after_flush(struct client_conn *c)
 	c->keep_alive = false;
 	io_reader_set(&c->rd, false);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	if (io_flush(c->bev) && !c->in_process)
+	if (client_write(c) && !c->in_process)
 		client_start_linger(c);
 }
 
@@ -279,7 +300,7 @@ void client_process(struct client_conn *c)
 	}
 	if (exchange_attached(&c->ex) && c->state == CLIENT_FORWARD)
 		upstream_flush(&c->ex);
-	io_flush(c->bev);
+	client_write(c);
 	io_reader_drained(&c->rd);
 	if (c->state == CLIENT_CLOSING &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && !c->rd.on)
@@ -375,6 +396,7 @@ static void client_upgraded(struct exchange *ex, struct bufferevent *server_bev)
 	client_log_exchange(c);
 	client_exchange_end(c, false);
 	io_reader_free(&c->rd);
+	inbound_nodelay(&c->in); /* a tunnel writes as bytes come */
 	c->bev = NULL;
 	tunnel_start(c->w, client_bev, server_bev, idle_ms, NULL, NULL);
 	client_free(c);
@@ -383,7 +405,7 @@ static void client_upgraded(struct exchange *ex, struct bufferevent *server_bev)
 /* Response bytes are queued: write them right away. */
 static void client_flush(struct exchange *ex)
 {
-	io_flush(client_of(ex)->bev);
+	client_write(client_of(ex));
 }
 
 static const struct exchange_ops client_exchange_ops = {

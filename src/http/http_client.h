@@ -36,6 +36,9 @@ void client_log_exchange(struct client_conn *c);
 /* Forget the exchange: its server connection (kept in the idle pool when
  * UPSTREAM_REUSABLE), its generation, its buffers. */
 void client_exchange_end(struct client_conn *c, bool upstream_reusable);
+/* Write what the output holds (TCP_NODELAY on first where it matters).
+ * Returns true when all of it went out. */
+bool client_write(struct client_conn *c);
 /* (Re)arm the connection's timer to fire in MS milliseconds. */
 void client_arm_timer(struct client_conn *c, uint64_t ms);
 

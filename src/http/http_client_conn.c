@@ -236,12 +236,14 @@ static int client_attach(struct client_conn *c, struct bufferevent *bev)
  * BEV and what it has read. */
 static void client_hand_over(struct client_conn *c, struct bufferevent *bev)
 {
-	struct client_handover ho = { .hw = c->hw,
-				      .bev = bev,
-				      .in = c->in,
-				      .lrt = c->lrt,
-				      .link = &c->link };
+	struct client_handover ho;
 
+	inbound_nodelay(&c->in); /* the HTTP/2 side writes frames as they come */
+	ho = (struct client_handover){ .hw = c->hw,
+				       .bev = bev,
+				       .in = c->in,
+				       .lrt = c->lrt,
+				       .link = &c->link };
 	io_reader_free(&c->rd);
 	c->bev = NULL;
 	if (c->hw->h2_start(&ho) == 0)

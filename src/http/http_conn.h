@@ -177,6 +177,7 @@ struct client_conn {
 	bool free_pending;
 	bool read_blocked; /* the server side is full */
 	bool served;       /* a request was answered already */
+	bool wrote;        /* something was written to the client */
 	bool h2_allowed;   /* the listener speaks HTTP/2 too */
 	bool h2_sniff;     /* the first bytes may be the h2c preface */
 	bool handed_over;  /* the HTTP/2 side has the connection */

@@ -17,11 +17,19 @@
 #include "util/addr.h"
 #include "util/clock.h"
 
-int inbound_init(struct inbound *in, struct worker *w, const struct listener_conf *l, int fd,
-		 const struct sockaddr *peer)
+void inbound_nodelay(struct inbound *in)
 {
 	int one = 1;
 
+	if (in->nodelay)
+		return;
+	setsockopt(in->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	in->nodelay = true;
+}
+
+int inbound_init(struct inbound *in, struct worker *w, const struct listener_conf *l, int fd,
+		 const struct sockaddr *peer)
+{
 	memset(in, 0, sizeof(*in));
 	in->w = w;
 	in->fd = fd;
@@ -29,8 +37,9 @@ int inbound_init(struct inbound *in, struct worker *w, const struct listener_con
 	in->proxy_header = l->proxy_protocol;
 	addr_host_text(peer, in->peer_ip, sizeof(in->peer_ip));
 	in->peer_v6 = peer->sa_family == AF_INET6;
-	if (peer->sa_family != AF_UNIX)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	in->nodelay = peer->sa_family == AF_UNIX;
+	if (l->protocol != PROTO_HTTP || in->tls)
+		inbound_nodelay(in);
 	if (in->proxy_header) {
 		/* The TLS side waits with the socket: its SSL is made now. */
 		struct ssl_st *ssl = in->tls ? tls_listener_ssl(l->tls->ctx) : NULL;
