@@ -319,7 +319,8 @@ int worker_init(struct worker *w, unsigned index, const struct worker_env *env, 
 	w->resume_ev = evtimer_new(w->base, on_resume, w);
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
 	pthread_mutex_init(&w->mail_lock, NULL);
-	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->tick_ev)
+	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->tick_ev ||
+	    deadlines_init(&w->deadlines, w->base) < 0)
 		return -1;
 	ms_to_timeval(WORKER_TICK_MS, &tv);
 	event_add(w->tick_ev, &tv);
@@ -398,6 +399,7 @@ void worker_free(struct worker *w)
 		event_free(w->resume_ev);
 	if (w->tick_ev)
 		event_free(w->tick_ev);
+	deadlines_free(&w->deadlines);
 	if (w->base)
 		event_base_free(w->base);
 	if (w->cfg)

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+
+#include "event/deadline.h"
 #include <sys/socket.h>
 
 #include "config/config.h"
@@ -113,10 +115,11 @@ struct worker {
 	struct event *stop_ev;  /* activated from the main thread */
 	struct event *adopt_ev; /* activated from the main thread */
 	pthread_mutex_t mail_lock;
-	struct worker_mail mail; /* under mail_lock */
-	struct event *tick_ev;   /* housekeeping timer */
-	struct event *resume_ev; /* re-enables accepting after a pause */
-	struct conn_list conns;  /* client connections and tunnels */
+	struct worker_mail mail;    /* under mail_lock */
+	struct event *tick_ev;      /* housekeeping timer */
+	struct event *resume_ev;    /* re-enables accepting after a pause */
+	struct deadlines deadlines; /* its connections' (deadline.h) */
+	struct conn_list conns;     /* client connections and tunnels */
 	unsigned nconns;
 	bool stopping;
 	bool accept_paused;

@@ -36,7 +36,7 @@ void client_free(struct client_conn *c)
 		return;
 	}
 	client_exchange_end(c, false);
-	deadline_free(&c->timer);
+	deadline_clear(&c->timer);
 	inbound_free(&c->in);
 	io_reader_free(&c->rd);
 	if (c->bev)
@@ -317,9 +317,8 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 	c->hw = hw;
 	c->lrt = l->rt;
 	c->h2_allowed = l->http2 && hw->h2_start;
-	if (deadline_init(&c->timer, w->base, on_timer, c) < 0 ||
-	    inbound_init(&c->in, w, l, fd, peer) < 0) {
-		deadline_free(&c->timer);
+	deadline_init(&c->timer, &w->deadlines, on_timer, c);
+	if (inbound_init(&c->in, w, l, fd, peer) < 0) {
 		free(c);
 		return -1;
 	}
