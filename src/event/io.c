@@ -39,6 +39,23 @@ static bool tls_flush(struct bufferevent *bev)
 	return false;
 }
 
+static void event_move(struct event *ev, int fd)
+{
+	struct event_base *base;
+	event_callback_fn cb;
+	short what;
+	void *arg;
+
+	event_get_assignment(ev, &base, NULL, &what, &cb, &arg);
+	event_assign(ev, base, fd, what, cb, arg);
+}
+
+void io_bev_move(struct bufferevent *bev, int fd)
+{
+	event_move(&bev->ev_read, fd);
+	event_move(&bev->ev_write, fd);
+}
+
 bool io_flush(struct bufferevent *bev)
 {
 	struct evbuffer *out = bufferevent_get_output(bev);
@@ -102,7 +119,7 @@ static bool timer_ready(struct io_reader *r)
 {
 	if (r->timer)
 		return true;
-	r->timer = evtimer_new(r->base, on_timer, r);
+	r->timer = evtimer_new(event_get_base(r->ev), on_timer, r);
 	if (r->timer)
 		return true;
 	r->timer_failed = true;
@@ -189,11 +206,14 @@ static void byte_arrived(struct io_reader *r)
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct io_reader *r = arg;
-	struct evbuffer *in = bufferevent_get_input(r->bev);
+	struct evbuffer *in;
 	struct evbuffer_iovec v;
 	ssize_t n;
 
 	(void)what;
+	if (!r->bev && r->on_wake(r->arg) < 0)
+		return; /* R went with its owner */
+	in = bufferevent_get_input(r->bev);
 	if (r->timer_failed) {
 		r->timer_failed = false;
 		io_reader_set(r, false);
@@ -234,6 +254,17 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	r->on_event(BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), r->arg);
 }
 
+void io_reader_park(struct io_reader *r, io_wake_fn wake)
+{
+	r->bev = NULL;
+	r->on_wake = wake;
+}
+
+void io_reader_wake(struct io_reader *r, struct bufferevent *bev)
+{
+	r->bev = bev;
+}
+
 void io_reader_tls_readable(struct io_reader *r)
 {
 	byte_arrived(r);
@@ -249,7 +280,6 @@ int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferev
 				 .arg = arg,
 				 .high_water = high_water };
 	bufferevent_disable(bev, EV_READ);
-	r->base = base;
 	if (io_is_tls(bev)) {
 		r->tls = true;
 		r->timer = evtimer_new(base, on_timer, r); /* no event of its own to fail from */
