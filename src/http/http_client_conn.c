@@ -122,6 +122,8 @@ static int client_wake(void *arg)
 	}
 	bev = bev_get(c, inbound_fd(&c->in));
 	if (!bev) {
+		busy_put(c->hw, c->b);
+		c->b = NULL; /* parked again: freeing it closes the socket */
 		client_free(c);
 		return -1;
 	}
