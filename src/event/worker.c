@@ -399,6 +399,7 @@ void worker_free(struct worker *w)
 		event_free(w->resume_ev);
 	if (w->tick_ev)
 		event_free(w->tick_ev);
+	bev_spares_free(&w->bev_spares);
 	deadlines_free(&w->deadlines);
 	if (w->base)
 		event_base_free(w->base);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "event/bev_spare.h"
 #include "event/deadline.h"
 #include <sys/socket.h>
 
@@ -115,11 +116,12 @@ struct worker {
 	struct event *stop_ev;  /* activated from the main thread */
 	struct event *adopt_ev; /* activated from the main thread */
 	pthread_mutex_t mail_lock;
-	struct worker_mail mail;    /* under mail_lock */
-	struct event *tick_ev;      /* housekeeping timer */
-	struct event *resume_ev;    /* re-enables accepting after a pause */
-	struct deadlines deadlines; /* its connections' (deadline.h) */
-	struct conn_list conns;     /* client connections and tunnels */
+	struct worker_mail mail;      /* under mail_lock */
+	struct event *tick_ev;        /* housekeeping timer */
+	struct event *resume_ev;      /* re-enables accepting after a pause */
+	struct deadlines deadlines;   /* its connections' (deadline.h) */
+	struct bev_spares bev_spares; /* plain bufferevents for reuse */
+	struct conn_list conns;       /* client connections and tunnels */
 	unsigned nconns;
 	bool stopping;
 	bool accept_paused;

@@ -65,33 +65,6 @@ static void busy_put(struct http_worker *hw, struct client_busy *b)
 	hw->nbusy_spare++;
 }
 
-/* A plain bufferevent on FD: a spare one given the socket, or a new one. */
-static struct bufferevent *bev_get(struct client_conn *c, int fd)
-{
-	struct http_worker *hw = c->hw;
-
-	if (hw->nbev_spare) {
-		struct bufferevent *bev = hw->bev_spare[--hw->nbev_spare];
-		io_bev_move(bev, fd);
-		return bev;
-	}
-	return bufferevent_socket_new(c->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-}
-
-/* BEV, empty and neither reading nor writing, waits for another socket.
- * Its events keep the old one, unused (none is pending), until bev_get()
- * moves them: one move per park and wake instead of two. Freeing it moves
- * them away first, so that CLOSE_ON_FREE closes nothing. */
-static void bev_put(struct http_worker *hw, struct bufferevent *bev)
-{
-	if (hw->nbev_spare < CLIENT_SPARES_MAX) {
-		hw->bev_spare[hw->nbev_spare++] = bev;
-		return;
-	}
-	io_bev_move(bev, -1);
-	bufferevent_free(bev);
-}
-
 void http_worker_trim_spares(struct http_worker *hw, unsigned keep)
 {
 	while (hw->nbusy_spare > keep) {
@@ -99,11 +72,6 @@ void http_worker_trim_spares(struct http_worker *hw, unsigned keep)
 		hw->busy_spare = b->next_spare;
 		hw->nbusy_spare--;
 		free(b);
-	}
-	while (hw->nbev_spare > keep) {
-		struct bufferevent *bev = hw->bev_spare[--hw->nbev_spare];
-		io_bev_move(bev, -1); /* the socket is not its own (bev_put()) */
-		bufferevent_free(bev);
 	}
 }
 
@@ -120,7 +88,7 @@ static int client_wake(void *arg)
 		client_free(c);
 		return -1;
 	}
-	bev = bev_get(c, inbound_fd(&c->in));
+	bev = bev_spare_get(&c->w->bev_spares, c->w->base, inbound_fd(&c->in));
 	if (!bev) {
 		busy_put(c->hw, c->b);
 		c->b = NULL; /* parked again: freeing it closes the socket */
@@ -149,7 +117,7 @@ void client_park(struct client_conn *c)
 	    (bufferevent_get_enabled(b->bev) & EV_WRITE))
 		return;
 	io_reader_park(&c->rd, client_wake);
-	bev_put(c->hw, b->bev);
+	bev_spare_put(&c->w->bev_spares, b->bev);
 	busy_put(c->hw, b);
 	c->b = NULL;
 }
@@ -169,7 +137,9 @@ void client_free(struct client_conn *c)
 	deadline_clear(&c->timer);
 	inbound_free(&c->in);
 	io_reader_free(&c->rd);
-	if (b && b->bev)
+	if (b && b->bev && !c->in.tls)
+		bev_spare_close(&c->w->bev_spares, b->bev); /* closes the socket */
+	else if (b && b->bev)
 		bufferevent_free(b->bev); /* and its socket */
 	else if (!b && !c->handed_over)
 		close(inbound_fd(&c->in)); /* parked: the socket was left to C */

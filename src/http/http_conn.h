@@ -37,9 +37,9 @@
 #include "util/clock.h"
 #include "util/request_id.h"
 
-/* Spare request states and bufferevents a worker keeps for parked client
- * connections that wake (struct client_busy): as many as connections
- * that are busy at once in a burst; beyond, they are freed. */
+/* Spare request states a worker keeps for client connections that start
+ * or wake (struct client_busy): as many as connections that are busy at
+ * once in a burst; beyond, the worker's tick frees them. */
 #define CLIENT_SPARES_MAX 64
 
 /* Bytes queued towards a peer before lbd stops reading the other side. */
@@ -227,12 +227,11 @@ struct http_worker {
 	struct h2_stream *h2_spare; /* freed HTTP/2 streams kept for reuse */
 	uint32_t h2_nspare;
 	struct upstream_pool *pool; /* idle server connections (http_upstream.c) */
-	/* What parked connections gave back, for the next to wake
-	 * (http_client_conn.c): request state, and plain bufferevents
-	 * without a socket. */
+	/* Request state that connections gave back, for the next
+	 * (http_client_conn.c; their bufferevents go to the worker's
+	 * bev_spares). */
 	struct client_busy *busy_spare;
-	struct bufferevent *bev_spare[CLIENT_SPARES_MAX];
-	unsigned nbusy_spare, nbev_spare;
+	unsigned nbusy_spare;
 	struct strbuf scratch; /* for rendering heads, reused */
 	struct http_head_cache head_cache;
 };

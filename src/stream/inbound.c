@@ -50,7 +50,7 @@ int inbound_init(struct inbound *in, struct worker *w, const struct listener_con
 			return -1;
 	} else {
 		in->bev = in->tls ? tls_listener_bev(l->tls->ctx, w->base, fd) :
-				    bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+				    bev_spare_get(&w->bev_spares, w->base, fd);
 		if (!in->bev)
 			return -1;
 	}

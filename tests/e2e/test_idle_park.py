@@ -9,6 +9,7 @@ import time
 import unittest
 
 from lbdtest import LbdTestCase, HttpClient, config, free_port, listener, pool
+from backends import big_handler
 
 CONNECTIONS = 200
 
@@ -97,6 +98,30 @@ class IdleParkTest(LbdTestCase):
                 self.assertEqual(c.request(headers=[("Connection", "close")]).status, 200)
         for c in parked:
             self.assertEqual(c.request().status, 200)
+
+    def test_a_connection_closed_with_answer_bytes_queued_leaves_nothing_behind(self):
+        # lbd keeps the bufferevents of ended plain connections for the
+        # next ones: one that ends with part of a large answer still
+        # queued must not hand those bytes to the next connection.
+        big = self.backends.http("big", handler=big_handler(20 * 1024 * 1024))
+        small = self.backends.http("small")
+        port = free_port()
+        routes = [{"match": {"path_prefix": "/big"}, "pool": "big"},
+                  {"match": {"path_prefix": "/"}, "pool": "small"}]
+        lbd = self.start_lbd(config([listener("web", port, routes=routes)],
+                                    [pool("big", [big]), pool("small", [small])]))
+        for _ in range(3):
+            c = HttpClient(port)
+            c.send(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+            c._take(64 * 1024, time.monotonic() + 5)     # streaming has started
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+            c.close()                                     # reset: lbd's output is left queued
+            for i in range(4):
+                with HttpClient(port) as d:
+                    r = d.request(target="/small/%d" % i)
+                    self.assertEqual(r.status, 200)
+                    self.assertEqual(r.body, b"small\n")
+        self.assertTrue(lbd.alive())
 
 
 if __name__ == "__main__":
