@@ -209,7 +209,7 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	int active = atomic_load(&s->rt->active);
 	strbuf_add_u64(sb, active > 0 ? (uint64_t)active : 0);
 	strbuf_adds(sb, ",\"requests\":");
-	strbuf_add_u64(sb, RUNTIME_SUM(s->rt->shard, requests));
+	strbuf_add_u64(sb, atomic_load(&s->rt->requests));
 	strbuf_adds(sb, ",\"failures\":");
 	strbuf_add_u64(sb, atomic_load(&s->rt->failures));
 	add_check_json(sb, &hi);
@@ -348,7 +348,7 @@ void admin_status_table(struct strbuf *sb, const struct config *cfg,
 			addf(sb, "%-*s %-*s %-*s %-9s %6u %6d %10llu %8llu  %s\n", wp, p->name, ws,
 			     s->name, wa, s->addr.text, server_state_name(s, &hi),
 			     balance_weight(s), active > 0 ? active : 0,
-			     (unsigned long long)RUNTIME_SUM(s->rt->shard, requests),
+			     (unsigned long long)atomic_load(&s->rt->requests),
 			     (unsigned long long)atomic_load(&s->rt->failures), check);
 		}
 	}

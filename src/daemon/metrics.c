@@ -69,7 +69,7 @@ static void write_process(struct strbuf *sb, const struct metrics_info *info)
 
 /* One series per status class: LABELS (at most 2) plus code. */
 static void write_codes(struct strbuf *sb, const struct prom_label *labels, size_t nlabels,
-			const char *name, const atomic_uint_fast64_t *answered, size_t stride)
+			const char *name, atomic_uint_fast64_t *answered)
 {
 	struct prom_label l[3];
 
@@ -78,7 +78,8 @@ static void write_codes(struct strbuf *sb, const struct prom_label *labels, size
 	l[nlabels].name = "code";
 	for (unsigned c = 0; c < STATUS_CLASSES; c++) {
 		l[nlabels].value = code_names[c];
-		prom_sample(sb, name, l, nlabels + 1, runtime_sum(&answered[c], stride));
+		prom_sample(sb, name, l, nlabels + 1,
+			    atomic_load_explicit(&answered[c], memory_order_relaxed));
 	}
 }
 
@@ -89,17 +90,17 @@ static uint64_t listener_open(const struct listener_rt *rt)
 
 static uint64_t listener_accepted(const struct listener_rt *rt)
 {
-	return RUNTIME_SUM(rt->shard, accepted);
+	return atomic_load_explicit(&rt->accepted, memory_order_relaxed);
 }
 
 static uint64_t listener_bytes_in(const struct listener_rt *rt)
 {
-	return RUNTIME_SUM(rt->shard, bytes_in);
+	return atomic_load_explicit(&rt->bytes_in, memory_order_relaxed);
 }
 
 static uint64_t listener_bytes_out(const struct listener_rt *rt)
 {
-	return RUNTIME_SUM(rt->shard, bytes_out);
+	return atomic_load_explicit(&rt->bytes_out, memory_order_relaxed);
 }
 
 static uint64_t listener_h2_connections(const struct listener_rt *rt)
@@ -200,8 +201,7 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 			if (fams[f].value)
 				prom_sample(sb, fams[f].name, &l, 1, fams[f].value(lc->rt));
 			else if (lc->protocol == PROTO_HTTP)
-				write_codes(sb, &l, 1, fams[f].name, lc->rt->shard[0].answered,
-					    sizeof(lc->rt->shard[0]));
+				write_codes(sb, &l, 1, fams[f].name, lc->rt->answered);
 		}
 	}
 	write_h2_abuse(sb, cfg);
@@ -215,9 +215,7 @@ static void write_pools(struct strbuf *sb, const struct config *cfg)
 		    "available included).");
 	for (size_t i = 0; i < cfg->npools; i++) {
 		struct prom_label l = { "pool", cfg->pools[i].name };
-		write_codes(sb, &l, 1, "lbd_pool_requests_total",
-			    cfg->pools[i].rt->shard[0].answered,
-			    sizeof(cfg->pools[i].rt->shard[0]));
+		write_codes(sb, &l, 1, "lbd_pool_requests_total", cfg->pools[i].rt->answered);
 	}
 	prom_family(sb, "lbd_pool_servers_up", PROM_GAUGE,
 		    "Servers of the pool in state up (taking new requests).");
@@ -326,7 +324,7 @@ static void series_active(struct strbuf *sb, const char *name, const struct prom
 static void series_selected(struct strbuf *sb, const char *name, const struct prom_label *l,
 			    const struct server_conf *s)
 {
-	prom_sample(sb, name, l, 2, RUNTIME_SUM(s->rt->shard, requests));
+	prom_sample(sb, name, l, 2, atomic_load_explicit(&s->rt->requests, memory_order_relaxed));
 }
 
 static void series_failures(struct strbuf *sb, const char *name, const struct prom_label *l,
@@ -338,7 +336,7 @@ static void series_failures(struct strbuf *sb, const char *name, const struct pr
 static void series_requests(struct strbuf *sb, const char *name, const struct prom_label *l,
 			    const struct server_conf *s)
 {
-	write_codes(sb, l, 2, name, s->rt->shard[0].answered, sizeof(s->rt->shard[0]));
+	write_codes(sb, l, 2, name, s->rt->answered);
 }
 
 static void series_latency(struct strbuf *sb, const char *name, const struct prom_label *l,
@@ -346,7 +344,7 @@ static void series_latency(struct strbuf *sb, const char *name, const struct pro
 {
 	struct latency_snapshot snap;
 
-	server_latency_read(s->rt, &snap);
+	latency_read(&s->rt->latency, &snap);
 	prom_histogram(sb, name, l, 2, latency_bounds_us, LATENCY_BOUNDS, snap.bucket, snap.sum_us);
 }
 

@@ -202,7 +202,7 @@ START_TEST(status_document)
 	ck_assert_int_eq(config_attach_runtime(cfg), 0);
 	ck_assert_int_eq(balance_build(cfg), 0);
 	atomic_store(&cfg->pools[0].servers[1].rt->state, SERVER_DRAINING);
-	atomic_store(&cfg->pools[0].servers[0].rt->shard[0].requests, 12);
+	atomic_store(&cfg->pools[0].servers[0].rt->requests, 12);
 	atomic_store(&cfg->pools[0].servers[0].rt->active, 1);
 	atomic_store(&cfg->pools[0].servers[0].rt->failures, 4);
 	admin_status_json(&sb, cfg, &info);
