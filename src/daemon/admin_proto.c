@@ -208,11 +208,39 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	strbuf_adds(sb, ",\"active\":");
 	int active = atomic_load(&s->rt->active);
 	strbuf_add_u64(sb, active > 0 ? (uint64_t)active : 0);
+	strbuf_adds(sb, ",\"queued\":");
+	int queued = atomic_load(&s->rt->queued);
+	strbuf_add_u64(sb, queued > 0 ? (uint64_t)queued : 0);
 	strbuf_adds(sb, ",\"requests\":");
 	strbuf_add_u64(sb, atomic_load(&s->rt->requests));
 	strbuf_adds(sb, ",\"failures\":");
 	strbuf_add_u64(sb, atomic_load(&s->rt->failures));
 	add_check_json(sb, &hi);
+	strbuf_adds(sb, "}");
+}
+
+/* The pool's cap and queue; length and rejections count every worker and
+ * go on across reloads (runtime state by identity). */
+static void add_queue_json(struct strbuf *sb, const struct pool_conf *p)
+{
+	const struct queue_rt *q = &p->rt->queue;
+
+	strbuf_adds(sb, ",\"max_requests_per_server\":");
+	strbuf_add_u64(sb, p->max_requests_per_server);
+	strbuf_adds(sb, ",\"queue\":{\"length\":");
+	strbuf_add_u64(sb, atomic_load(&q->length));
+	strbuf_adds(sb, ",\"size\":");
+	strbuf_add_u64(sb, p->max_requests_per_server ? p->queue.size : 0);
+	strbuf_adds(sb, ",\"timeout_ms\":");
+	strbuf_add_u64(sb, p->queue.timeout_ms);
+	strbuf_adds(sb, ",\"max_wait_ms\":");
+	strbuf_add_u64(sb, atomic_load(&p->rt->queue_max_wait_ms));
+	for (unsigned k = 0; k < QUEUE_REJECT_KINDS; k++) {
+		strbuf_adds(sb, ",");
+		json_add_string(sb, queue_reject_names[k]);
+		strbuf_adds(sb, ":");
+		strbuf_add_u64(sb, atomic_load(&q->rejected[k]));
+	}
 	strbuf_adds(sb, "}");
 }
 
@@ -249,6 +277,7 @@ void admin_status_json(struct strbuf *sb, const struct config *cfg,
 		json_add_string(sb, p->name);
 		strbuf_adds(sb, ",\"balance\":");
 		json_add_string(sb, balance_name(p->balance));
+		add_queue_json(sb, p);
 		strbuf_adds(sb, ",\"servers\":[");
 		const struct pool_members *m = balance_members(p);
 		for (size_t j = 0; m && j < m->n; j++) {
