@@ -230,7 +230,7 @@ static void add_queue_json(struct strbuf *sb, const struct pool_conf *p)
 	strbuf_adds(sb, ",\"queue\":{\"length\":");
 	strbuf_add_u64(sb, atomic_load(&q->length));
 	strbuf_adds(sb, ",\"size\":");
-	strbuf_add_u64(sb, p->max_requests_per_server ? p->queue.size : 0);
+	strbuf_add_u64(sb, p->queue.size);
 	strbuf_adds(sb, ",\"timeout_ms\":");
 	strbuf_add_u64(sb, p->queue.timeout_ms);
 	strbuf_adds(sb, ",\"max_wait_ms\":");
