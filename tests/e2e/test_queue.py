@@ -14,13 +14,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
-from lbdtest import (HOST, LbdTestCase, HttpClient, admin_request, config, free_port,
-                     lbd_bin, listener, pool)
+from lbdtest import (HOST, LbdTestCase, HttpClient, admin_request, check_config, config,
+                     free_port, listener, pool)
 from backends import delay_handler
 from test_h2_upstream import Server
 from test_metrics import check_histograms, parse_exposition
@@ -274,21 +273,14 @@ class QueueTest(LbdTestCase):
 
 class QueueConfigTest(unittest.TestCase):
     def check(self, pool_lines):
-        tmp = tempfile.mkdtemp(prefix="lbd-queue-")
-        self.addCleanup(shutil.rmtree, tmp)
-        text = ("global: {admin: {socket: %s/admin.sock}}\n" % tmp +
-                "listeners:\n"
-                "  - name: web\n"
-                "    bind: 127.0.0.1:8080\n"
-                "    routes: [{pool: p}]\n"
-                "pools:\n"
-                "  - name: p\n"
-                "    servers: [{address: 127.0.0.1:9000}]\n" + pool_lines)
-        path = os.path.join(tmp, "lbd.yaml")
-        with open(path, "w") as f:
-            f.write(text)
-        return path, subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True,
-                                    text=True, timeout=20)
+        return check_config(self, "global: {admin: {socket: @TMPDIR@/admin.sock}}\n"
+                            "listeners:\n"
+                            "  - name: web\n"
+                            "    bind: 127.0.0.1:8080\n"
+                            "    routes: [{pool: p}]\n"
+                            "pools:\n"
+                            "  - name: p\n"
+                            "    servers: [{address: 127.0.0.1:9000}]\n" + pool_lines)
 
     def test_good(self):
         for lines in ("    max_requests_per_server: 10\n",
