@@ -79,15 +79,12 @@ static int pass_find(struct pass *ps, struct queue_rt *q)
 static void serve(struct peer_queue *pq)
 {
 	struct pass ps = { .n = 0 };
-	struct queue_waiter *wt;
-	uint64_t after = 0;
+	struct queue_waiter *wt = TAILQ_FIRST(&pq->list.waiters);
 
-	/* Each turn may free or queue requests: the walk restarts from the
-	 * last ticket seen, never from a pointer that may be gone. */
-	while ((wt = queue_next(&pq->list, after)) != NULL) {
+	while (wt) {
 		struct peer *p = peer_of_waiter(wt);
 		int i = pass_find(&ps, wt->q);
-		after = wt->ticket;
+		uint64_t ticket = wt->ticket;
 		if (i < 0 && ps.n < PASS_POOLS) {
 			i = (int)ps.n++;
 			ps.q[i] = wt->q;
@@ -95,12 +92,20 @@ static void serve(struct peer_queue *pq)
 			ps.full[i] = false;
 			ps.waits[i] = false;
 		}
-		if (i < 0)
-			peer_take_turn(p);
-		else if ((!wt->target && ps.full[i]) || !peer_take_turn(p)) {
+		if (i >= 0 && ((!wt->target && ps.full[i]) || !peer_take_turn(p))) {
+			/* Still waiting, still in the list: on to the next. */
 			ps.waits[i] = true;
-			ps.full[i] |= !p->wait.target;
+			ps.full[i] |= !wt->target;
+			wt = TAILQ_NEXT(wt, link);
+			continue;
 		}
+		if (i < 0 && !peer_take_turn(p)) {
+			wt = TAILQ_NEXT(wt, link);
+			continue;
+		}
+		/* It left: what it called may have freed or queued others, so
+		 * the walk goes on from its ticket, not from a pointer. */
+		wt = queue_next(&pq->list, ticket);
 	}
 	for (size_t i = 0; i < ps.n; i++)
 		if (!ps.waits[i] && atomic_load(&ps.q[i]->length))
