@@ -323,6 +323,10 @@ enum access_termination exchange_peer_failure(struct exchange *ex, int status)
 		/* Come back once a waiter of now would have had its turn. */
 		uint64_t s = (p->pool->queue.timeout_ms + 999) / 1000;
 		ex->retry_after_s = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+		/* Only at debug: an overloaded pool turns many away, and the
+		 * access log and the metrics count each. */
+		log_debug("pool %s: %s for %s", p->pool->name, queue_reject_names[p->reject],
+			  ex->client ? ex->client : ex->side.in->peer_ip);
 		return p->reject == QUEUE_REJECT_FULL ? ACCESS_TERM_QUEUE_FULL :
 							ACCESS_TERM_QUEUE_TIMEOUT;
 	}
