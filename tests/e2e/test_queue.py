@@ -3,9 +3,10 @@ max_requests_per_server a server never has more requests in flight, the
 others wait in FIFO order and are all served; a full queue and a wait past
 queue.timeout get 503 with Retry-After and their own termination in the
 access log; a client that leaves while waiting leaves the queue at once; a
-reload keeps the waiters; hashed requests wait for their own server;
-HTTP/2 clients with many streams respect the cap; /status and /metrics show
-the queue; a queue without the cap is refused."""
+reload keeps the waiters; hashed requests wait for their own server and
+move with the balancer when it goes away; HTTP/2 clients with many streams
+and h2 pools respect the cap; a TCP connection waits for a slot too;
+/status and /metrics show the queue; a queue without the cap is refused."""
 
 import json
 import os
@@ -222,6 +223,25 @@ class QueueTest(LbdTestCase):
         self.assertEqual((r.status, r.header("x-backend")), (200, other.name))
         self.assertEqual(busy.join()[0].status, 200)
         self.assertEqual(own.targets(), ["/busy"])
+
+    def test_tcp_connection_waits_for_a_slot(self):
+        b = self.backends.tcp("t1")
+        port = free_port()
+        self.start_lbd(config([listener("tcp", port, "p", protocol="tcp")],
+                              [pool("p", [b], max_requests_per_server=1,
+                                    queue={"size": 5, "timeout": "10s"})]))
+        first = socket.create_connection((HOST, port), timeout=5)
+        first.sendall(b"one")
+        self.assertEqual(first.recv(16), b"one")
+        second = socket.create_connection((HOST, port), timeout=5)
+        second.sendall(b"two")
+        second.settimeout(0.4)
+        with self.assertRaises(socket.timeout):
+            second.recv(16)              # waiting: the server has no slot
+        first.close()
+        second.settimeout(5)
+        self.assertEqual(second.recv(16), b"two")
+        second.close()
 
     @unittest.skipUnless(NGHTTP, "no nghttp")
     def test_http2_streams_respect_the_cap(self):
