@@ -58,6 +58,11 @@ def handler(backend, req):
         return B.Response(200, HTML_PART, headers=[("Content-Type", "image/png")])
     if path == "/vary-star":
         return B.Response(200, HTML_PART, headers=text + [("Vary", "*")])
+    if path == "/close":    # the server's close ends the body
+        return B.Response(200, HTML_PART * 20, no_length=True, close=True, headers=text)
+    if path == "/abort":
+        return B.Response(200, [HTML_PART] * 50, chunked=True, abort_after=30000,
+                          headers=text)
     if path == "/empty":
         return B.Response(204, b"", headers=text)
     return B.Response(404, b"no\n", headers=[("Content-Type", "text/plain")])
@@ -161,6 +166,21 @@ class CompressionTest(LbdTestCase):
         r = self.get("/json", version="HTTP/1.0")
         self.assertIsNone(r.header("content-encoding"))
         self.assertEqual(r.body, JSON_BODY)
+
+    def test_server_close_and_abort(self):
+        self.start()
+        r = self.get("/close")
+        self.assertEqual(r.header("content-encoding"), "gzip")
+        self.assertEqual(gzip.decompress(r.body), HTML_PART * 20)
+        with HttpClient(self.port) as c:
+            c.send(b"GET /abort HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n")
+            r = c.read_head()
+            self.assertEqual(r.header("content-encoding"), "gzip")
+            with self.assertRaises(Exception):
+                c.read_body(r)
+        self.assertEqual(self.get("/json").header("content-encoding"), "gzip")
+        self.assertEqual(metric(self.lbd, "lbd_listener_compressed_responses_total",
+                                listener="web"), 2)
 
     def test_defaults_with_true(self):
         self.start(compression=True)
