@@ -570,12 +570,16 @@ static int stream_head(void *arg, const struct http_head *h, const struct respon
 		nv[i].name = (uint8_t *)sb->data + (uintptr_t)nv[i].name;
 	for (size_t i = set_at; i < n; i++)
 		nv[i].value = (uint8_t *)sb->data + (uintptr_t)nv[i].value;
-	if (vary)
+	if (vary) {
 		nv[n++] = (nghttp2_nv){ (uint8_t *)"vary", (uint8_t *)"Accept-Encoding", 4, 15,
 					NGHTTP2_NV_FLAG_NONE };
-	if (out->compress == COMPRESS_GZIP)
+		s->ex.bytes_out += 4 + 15;
+	}
+	if (out->compress == COMPRESS_GZIP) {
 		nv[n++] = (nghttp2_nv){ (uint8_t *)"content-encoding", (uint8_t *)"gzip", 16, 4,
 					NGHTTP2_NV_FLAG_NONE };
+		s->ex.bytes_out += 16 + 4;
+	}
 	if (out->set_cookie)
 		nv[n++] = (nghttp2_nv){ (uint8_t *)"set-cookie",
 					(uint8_t *)sb->data + cookie_at + 12, 10,
