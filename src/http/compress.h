@@ -14,7 +14,8 @@
  * becomes weak (the bytes differ; nginx does the same).
  *
  * The body is deflated piece by piece as it comes and flushed (Z_SYNC_FLUSH)
- * each time the server pauses, so a slow stream stays a stream; the
+ * each time the server pauses (an HTTP/1 server's bytes are all parsed; an
+ * HTTP/2 server's DATA frame ends), so a slow stream stays a stream; the
  * output is no larger than the input give or take a few bytes, so the
  * watermarks that stop reading a server hold as before. zlib's state is
  * allocated only when a response is gzipped and freed at its end.
