@@ -116,6 +116,7 @@ static void config_free(struct config *cfg)
 		free(l->trusted);
 		access_rules_free(&l->access);
 		error_pages_free(l);
+		compression_conf_free(&l->compression);
 		free(l->name);
 	}
 	for (size_t i = 0; i < cfg->nresolvers; i++) {

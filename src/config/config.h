@@ -354,6 +354,20 @@ struct error_page {
 	const char *type; /* Content-Type: text/html or text/plain (static) */
 };
 
+/* listeners[].compression: gzip for the responses of these media types
+ * (http/compress.h decides per response). */
+struct compression_conf {
+	bool enabled;
+	char **types; /* lower case; "text/" then "*" takes a whole type */
+	size_t ntypes;
+	uint64_t min_size; /* a Content-Length below it is sent as it is */
+	uint32_t level;    /* zlib's 1 (fastest) .. 9 (smallest) */
+};
+
+#define COMPRESSION_MIN_SIZE_DEFAULT 1024
+#define COMPRESSION_LEVEL_DEFAULT 1
+#define COMPRESSION_TYPE_MAX 127
+
 struct listener_conf {
 	char *name;
 	struct lbd_addr *binds;
@@ -369,6 +383,7 @@ struct listener_conf {
 	struct access_rules access; /* checked before routing */
 	struct error_page *errors;  /* NULL: lbd's short text answers */
 	size_t nerrors;
+	struct compression_conf compression;
 	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
 	struct listener_rt *rt; /* runtime state, bound by config_attach_runtime() */
@@ -380,6 +395,8 @@ const struct error_page *listener_error_page(const struct listener_conf *l, int 
 
 /* Free L's error pages (config_unref does it). */
 void error_pages_free(struct listener_conf *l);
+/* Free C's media types (config_unref does it). */
+void compression_conf_free(struct compression_conf *c);
 
 struct global_conf {
 	uint32_t workers; /* resolved: "auto" becomes the usable CPUs (cpus.h) */

@@ -225,13 +225,13 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			"trusted_proxies applies to http listeners only "
 			"(X-Forwarded-For is an HTTP header); a tcp listener behind a balancer "
 			"can take the client address from proxy_protocol");
-	static const char *const http_keys[] = { "allow", "deny", "errors" };
+	static const char *const http_keys[] = { "allow", "deny", "errors", "compression" };
 	for (size_t i = 0; i < sizeof(http_keys) / sizeof(http_keys[0]); i++) {
 		const struct cnode *k = cnode_get(v, http_keys[i]);
 		if (l->protocol == PROTO_TCP && k)
 			cerr_at(w->errs, k->key,
-				"%s applies to http listeners only (it concerns lbd's own "
-				"HTTP answers)",
+				"%s applies to http listeners only (it concerns HTTP "
+				"answers)",
 				http_keys[i]);
 	}
 	if (l->protocol == PROTO_TCP && http2)

@@ -334,6 +334,14 @@ static const struct field route_fields[] = {
 };
 static const struct section route_section = SECTION(route_fields);
 
+static const struct field compression_fields[] = {
+	{ "types", field_compression_types, 0, 0, 0, NULL, false },
+	{ "min_size", field_size, offsetof(struct compression_conf, min_size), 0,
+	  1024ull * 1024 * 1024, NULL, false },
+	{ "level", field_u32, offsetof(struct compression_conf, level), 1, 9, NULL, false },
+};
+static const struct section compression_section = SECTION(compression_fields);
+
 static const struct field listener_fields[] = {
 	{ "name", field_name, offsetof(struct listener_conf, name), 0, 0, NULL, true },
 	{ "bind", field_binds, 0, 0, 0, NULL, true },
@@ -348,6 +356,8 @@ static const struct field listener_fields[] = {
 	{ "allow", field_allow, offsetof(struct listener_conf, access), 0, 0, NULL, false },
 	{ "deny", field_deny, offsetof(struct listener_conf, access), 0, 0, NULL, false },
 	{ "errors", field_error_pages, 0, 0, 0, NULL, false },
+	{ "compression", field_compression, offsetof(struct listener_conf, compression), 0, 0,
+	  &compression_section, false },
 	{ "routes", field_routes, 0, 0, 0, &route_section, true },
 };
 static const struct section listener_section = SECTION(listener_fields);

@@ -131,6 +131,11 @@ void field_listeners(struct walk *w, const struct field *f, const struct cnode *
 void field_binds(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_trusted(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_error_pages(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* listeners[].compression (config_compression.c): true, false, or a
+ * mapping of the section in f->arg, with defaults for what it leaves out. */
+void field_compression(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_compression_types(struct walk *w, const struct field *f, const struct cnode *v,
+			     void *obj);
 void field_allow(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_deny(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

@@ -102,6 +102,11 @@ struct listener_rt {
 	atomic_uint_fast64_t h2_connections;           /* connections that spoke HTTP/2 */
 	atomic_uint_fast64_t h2_streams;               /* HTTP/2 requests answered */
 	atomic_uint_fast64_t h2_abuse[H2_ABUSE_KINDS]; /* connections ended, by why */
+	/* Gzipped responses (listeners[].compression), counted when their
+	 * body ends: how many, and the body bytes before and after. */
+	atomic_uint_fast64_t compressed;
+	atomic_uint_fast64_t compressed_in;
+	atomic_uint_fast64_t compressed_out;
 	struct listener_rt *next;
 };
 

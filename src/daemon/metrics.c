@@ -108,6 +108,21 @@ static uint64_t listener_h2_connections(const struct listener_rt *rt)
 	return atomic_load_explicit(&rt->h2_connections, memory_order_relaxed);
 }
 
+static uint64_t listener_compressed(const struct listener_rt *rt)
+{
+	return atomic_load_explicit(&rt->compressed, memory_order_relaxed);
+}
+
+static uint64_t listener_compressed_in(const struct listener_rt *rt)
+{
+	return atomic_load_explicit(&rt->compressed_in, memory_order_relaxed);
+}
+
+static uint64_t listener_compressed_out(const struct listener_rt *rt)
+{
+	return atomic_load_explicit(&rt->compressed_out, memory_order_relaxed);
+}
+
 static uint64_t listener_h2_streams(const struct listener_rt *rt)
 {
 	return atomic_load_explicit(&rt->h2_streams, memory_order_relaxed);
@@ -191,6 +206,16 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 		  "HTTP/2 requests (streams) answered on the listener; they are counted in "
 		  "lbd_listener_requests_total too.",
 		  PROM_COUNTER, listener_h2_streams },
+		{ "lbd_listener_compressed_responses_total",
+		  "Responses gzipped on the listener (listeners[].compression), counted when "
+		  "their body ends.",
+		  PROM_COUNTER, listener_compressed },
+		{ "lbd_listener_compression_in_bytes_total",
+		  "Body bytes of the gzipped responses before compression.", PROM_COUNTER,
+		  listener_compressed_in },
+		{ "lbd_listener_compression_out_bytes_total",
+		  "Body bytes of the gzipped responses after compression.", PROM_COUNTER,
+		  listener_compressed_out },
 	};
 
 	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {

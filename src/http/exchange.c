@@ -217,6 +217,22 @@ static void request_id(struct exchange *ex)
 	ex->vars.request_id = ex->request_id;
 }
 
+/* What the response's compression depends on in the request: the
+ * listener's rule, and whether this client takes gzip in chunks or
+ * HTTP/2 frames (compress.h). */
+static void compression_inputs(struct exchange *ex)
+{
+	const struct request_parser *req = ex->side.req;
+	const struct compression_conf *conf = &ex->listener->compression;
+
+	ex->compress = (struct response_compression){ .is_head = ex->is_head, .lrt = ex->side.lrt };
+	if (!conf->enabled)
+		return;
+	ex->compress.conf = conf;
+	ex->compress.client_gzip = (ex->side.http2 || req->p.http_minor >= 1) &&
+				   compress_accepts_gzip(&req->head);
+}
+
 int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 {
 	struct request_parser *req = ex->side.req;
@@ -258,6 +274,7 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	ex->peer.connect_ms = plan.route->timeouts.connect_ms;
 	balance_inputs(ex);
 	ex->is_head = plan.is_head;
+	compression_inputs(ex);
 	ex->replayable = plan.replayable;
 	status = request_parser_check_body(req, ex->pool->limits.body_size, in);
 	if (status) {
@@ -393,6 +410,7 @@ void exchange_log(struct exchange *ex, const struct config *fallback)
 void exchange_end(struct exchange *ex, bool upstream_reusable)
 {
 	upstream_detach(ex, upstream_reusable);
+	compress_end(&ex->compress);
 	if (ex->cfg)
 		config_unref(ex->cfg);
 	free(ex->head_out);
@@ -435,11 +453,14 @@ int exchange_response_head(struct exchange *ex, int status, int64_t content_leng
 	exchange_response_rules(ex, &out.rules);
 	if (whole && !no_body && content_length < 0)
 		content_length = 0;
+	if (!whole)
+		compress_start(&ex->compress, status, &ex->resp, content_length);
+	out.compress = ex->compress.verdict;
 	if (no_body || (whole && ex->side.head_fn))
 		out.body = BODY_NONE;
 	else if (ex->side.head_fn)
 		out.body = BODY_EOF; /* the payload as it is: the client frames it */
-	else if (content_length >= 0)
+	else if (content_length >= 0 && !compress_active(&ex->compress))
 		out.body = BODY_LENGTH, out.content_length = (uint64_t)content_length;
 	else
 		out.body = req->p.http_minor >= 1 ? BODY_CHUNKED : BODY_EOF;
@@ -465,10 +486,18 @@ int exchange_response_head(struct exchange *ex, int status, int64_t content_leng
 
 int exchange_response_body(struct exchange *ex, const void *data, size_t len)
 {
-	size_t before = evbuffer_get_length(ex->side.to_client);
+	struct evbuffer *out = ex->side.to_client;
+	size_t before = evbuffer_get_length(out);
 
-	if (body_write(ex->side.to_client, ex->resp_body, data, len) < 0)
+	/* A DATA frame is as much as the server sent at once: flushed, so
+	 * that a slow stream reaches the client as it comes. */
+	if (compress_active(&ex->compress)) {
+		if (compress_body_write(&ex->compress, out, ex->resp_body, data, len) < 0 ||
+		    compress_body_flush(&ex->compress, out, ex->resp_body) < 0)
+			return -1;
+	} else if (body_write(out, ex->resp_body, data, len) < 0) {
 		return -1;
+	}
 	count_out(ex, before);
 	return 0;
 }
@@ -479,6 +508,10 @@ int exchange_response_end(struct exchange *ex)
 	const struct http_head *t = &ex->trailers;
 	size_t before = evbuffer_get_length(out);
 
+	if (compress_body_finish(&ex->compress, out, ex->resp_body) < 0)
+		return -1;
+	count_out(ex, before);
+	before = evbuffer_get_length(out);
 	if (ex->side.ops->trailers)
 		return t->nfields ? ex->side.ops->trailers(ex, t) : 0;
 	if (ex->resp_body != BODY_CHUNKED || !t->nfields)

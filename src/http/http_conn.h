@@ -27,6 +27,7 @@
 #include "event/peer.h"
 #include "event/worker.h"
 #include "http/body.h"
+#include "http/compress.h"
 #include "http/cookie.h"
 #include "http/header_rules.h"
 #include "http/http_head.h"
@@ -144,6 +145,7 @@ struct exchange {
 	bool resp_started;                    /* a response head went to the client */
 	enum body_mode resp_body;             /* its framing towards the client
 					      * (exchange_response_head()) */
+	struct response_compression compress; /* gzip for this client (compress.h) */
 	enum access_termination termination;  /* how it ended, for the log */
 
 	struct timespec start_real;

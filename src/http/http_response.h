@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "http/body.h"
+#include "http/compress.h"
 #include "http/cookie.h"
 #include "http/http_head.h"
 #include "util/strbuf.h"
@@ -41,15 +42,18 @@ struct response_parser {
 	/* The exchange, set by the owner before the first feed. The two
 	 * pointers are the owner's own state, read when the final head is
 	 * relayed (it may change until then: a stop, a client's half-close). */
-	bool is_head;                        /* the request was HEAD */
-	bool upgrade;                        /* the request asked for an upgrade */
-	const bool *req_complete;            /* the whole request reached the server */
-	const bool *client_keep_alive;       /* the client connection may stay open */
-	int client_minor;                    /* HTTP/1.<minor> of the client */
-	const struct set_cookie *set_cookie; /* added to the final head, or NULL */
-	const struct header_rules *rules;    /* the route's response_headers, or NULL */
-	const struct header_vars *vars;      /* for their values (the owner's) */
-	response_head_fn head_fn;            /* set: the head goes here, and the
+	bool is_head;                          /* the request was HEAD */
+	bool upgrade;                          /* the request asked for an upgrade */
+	const bool *req_complete;              /* the whole request reached the server */
+	const bool *client_keep_alive;         /* the client connection may stay open */
+	int client_minor;                      /* HTTP/1.<minor> of the client */
+	const struct set_cookie *set_cookie;   /* added to the final head, or NULL */
+	const struct header_rules *rules;      /* the route's response_headers, or NULL */
+	const struct header_vars *vars;        /* for their values (the owner's) */
+	struct response_compression *compress; /* the owner's, or NULL: the
+						* body goes through gzip when
+						* it says so (compress.h) */
+	response_head_fn head_fn;              /* set: the head goes here, and the
 					      * body's payload follows on OUT
 					      * unframed */
 	void *head_arg;
@@ -88,6 +92,11 @@ void response_parser_init(struct response_parser *rp, struct http_head *head, st
 /* Parse LEN bytes at BUF; *USED receives how many were consumed. */
 enum response_step response_parser_feed(struct response_parser *rp, const char *buf, size_t len,
 					size_t *used);
+
+/* Every byte the server sent so far was fed: what a gzipped body holds
+ * back goes out now (compress.h), so that a server that pauses is not
+ * delayed by lbd. Returns 0, or -1 when it could not be queued. */
+int response_parser_pause(struct response_parser *rp);
 
 /* True when the server closing the connection is what ends this response
  * (a body delimited by the close). */

@@ -313,8 +313,17 @@ static bool process_response(struct exchange *ex)
 			return true;
 		}
 		struct evbuffer_iovec v;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) {
+			/* The server paused: what gzip holds goes out. */
+			if (response_parser_pause(&up->rp) < 0) {
+				log_error("listener %s: out of memory compressing a response",
+					  ex->side.lrt->name);
+				ex->side.ops->failed(ex, 502, ACCESS_TERM_INTERNAL);
+				return false;
+			}
+			record_response(ex, &up->rp);
 			return true;
+		}
 		if (ex->upstream_us < 0)
 			ex->upstream_us = (int64_t)(monotonic_us() - ex->upstream_start_us);
 		struct response_parser *rp = &up->rp;
@@ -503,6 +512,7 @@ static void attach(struct exchange *ex, struct upstream_conn *up)
 	up->rp.set_cookie = exchange_sticky_cookie(ex, &up->sticky, up->sticky_value);
 	exchange_response_rules(ex, &up->rp.rules);
 	up->rp.vars = &ex->vars;
+	up->rp.compress = &ex->compress;
 	if (ex->side.head_fn) {
 		up->rp.head_fn = ex->side.head_fn;
 		up->rp.head_arg = ex;
