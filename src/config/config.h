@@ -218,6 +218,10 @@ struct pool_conf {
 	 * before a pool is chosen and are only set under defaults. */
 	struct timeouts_conf timeouts;
 	uint32_t retries;
+	/* pools[].retry_budget: retries by status (routes[].retry_on) may be
+	 * at most this share of the pool's requests, in percent
+	 * (core/retry_budget.h) */
+	uint32_t retry_budget;
 	struct limits_conf limits;
 	struct server_conf *servers;
 	size_t nservers;
@@ -302,6 +306,30 @@ struct split_conf {
 	char *key_name;
 };
 
+/* routes[].retry_on: the server statuses (RETRY_ON_FIRST to
+ * RETRY_ON_LAST) on which an idempotent request without a body goes to
+ * another server of the pool. 502 also stands for a connection the server
+ * closed before answering, 504 for timeouts.server passing before the
+ * first byte of the answer. */
+#define RETRY_ON_FIRST 500
+#define RETRY_ON_LAST 599
+struct retry_on_conf {
+	uint64_t bits[2]; /* bit (status - RETRY_ON_FIRST) */
+};
+
+static inline bool retry_on_has(const struct retry_on_conf *r, int status)
+{
+	if (status < RETRY_ON_FIRST || status > RETRY_ON_LAST)
+		return false;
+	unsigned i = (unsigned)(status - RETRY_ON_FIRST);
+	return (r->bits[i / 64] >> (i % 64)) & 1;
+}
+
+static inline bool retry_on_any(const struct retry_on_conf *r)
+{
+	return r->bits[0] || r->bits[1];
+}
+
 /* listeners[] and routes[] allow / deny: which client addresses (the
  * exchange's, after trusted proxies and PROXY headers) may be served. */
 struct access_rules {
@@ -336,6 +364,7 @@ struct route_conf {
 	struct access_rules access; /* checked after the listener's */
 	/* connect_ms and server_ms only; 0: the pool's (exchange.c) */
 	struct timeouts_conf timeouts;
+	struct retry_on_conf retry_on;
 };
 
 /* Free the match conditions of R beyond host and path_prefix (config_unref

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 
 #include "config/config_schema.h"
+#include "core/retry_budget.h"
 #include "util/units.h"
 
 /* "client_ip" or "header:NAME" with NAME an HTTP field name (a token). */
@@ -161,6 +162,7 @@ void field_pools(struct walk *w, const struct field *f, const struct cnode *v, v
 		p->balance = BALANCE_ROUND_ROBIN;
 		p->timeouts = cfg->timeouts;
 		p->retries = cfg->retries;
+		p->retry_budget = RETRY_BUDGET_DEFAULT_PERCENT;
 		p->limits = cfg->limits;
 		p->passive = cfg->passive;
 		p->sticky.fallback = BALANCE_ROUND_ROBIN;

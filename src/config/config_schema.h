@@ -143,6 +143,10 @@ void config_no_such_pool(struct walk *w, const struct cnode *v, const char *name
 void field_split(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_split_pool(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_split_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* routes[].retry_on and pools[].retry_budget (config_retry.c); OBJ + off
+ * of field_percent is a uint32_t. */
+void field_retry_on(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_percent(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 /* match.path, methods, headers and query (config_match.c). */
 void field_match_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_match_methods(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

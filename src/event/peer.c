@@ -115,6 +115,27 @@ static void note_failure(struct peer *p, int status)
 	p->fail_status = (p->ntried == 1 || p->fail_status == 504) && status == 504 ? 504 : 502;
 }
 
+bool peer_retry_left(const struct peer *p)
+{
+	return p->ntried + 1 <= p->pool->retries;
+}
+
+void peer_retry_elsewhere(struct peer *p, int status)
+{
+	struct server_conf *srv = p->server;
+
+	peer_release(p);
+	p->tried[p->ntried++] = srv;
+	p->fail_status = status;
+}
+
+/* A connect failed and another server is tried. */
+static void count_connect_retry(const struct peer *p)
+{
+	if (p->pool->rt)
+		counter_add(&p->pool->rt->retries[RETRY_CONNECT_FAILURE], 1);
+}
+
 /* --- connecting ---------------------------------------------------------- */
 
 static void on_connected(struct peer *p, struct bufferevent *bev)
@@ -148,7 +169,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			 (what & BEV_EVENT_TIMEOUT) ?
 				 "timed out" :
 				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	bool last = p->ntried + 1 > p->pool->retries;
+	bool last = !peer_retry_left(p);
 	log_warn("pool %s: server %s (%s): %s; %s", p->pool->name, p->server->name,
 		 p->server->addr.text, why, last ? "no retry left" : "retrying another server");
 	passive_failure(p->pool, p->server->rt, why);
@@ -157,6 +178,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		p->ops->failed(p, status);
 		return;
 	}
+	count_connect_retry(p);
 	peer_connect(p);
 }
 
@@ -213,7 +235,7 @@ void peer_connect(struct peer *p)
 		p->connecting = open_server(p);
 		if (p->connecting)
 			return;
-		bool last = p->ntried + 1 > p->pool->retries;
+		bool last = !peer_retry_left(p);
 		log_warn("pool %s: server %s: cannot open a connection: %s; %s", p->pool->name,
 			 srv->name, strerror(errno),
 			 last ? "no retry left" : "retrying another server");
@@ -222,5 +244,6 @@ void peer_connect(struct peer *p)
 			p->ops->failed(p, 502);
 			return;
 		}
+		count_connect_retry(p);
 	}
 }

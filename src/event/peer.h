@@ -78,6 +78,15 @@ void peer_release(struct peer *p);
  * with WHY for the log line of a server taken out. */
 void peer_server_failed(const struct peer *p, const char *why);
 
+/* Whether another server may still be tried (the pool's retries). */
+bool peer_retry_left(const struct peer *p);
+
+/* p->server answered STATUS and the request goes to another server
+ * (routes[].retry_on, with peer_retry_left()): it is left out from now on
+ * and released; a peer_connect() then picks another, and when none is
+ * left, ops->failed gets STATUS. */
+void peer_retry_elsewhere(struct peer *p, int status);
+
 /* Open a connection to ADDR, plain, or TLS with TLS (NULL: plain), for
  * code that checks a server outside any request (health checks): no
  * timeout is set. Returns the connecting bufferevent (BEV_EVENT_CONNECTED

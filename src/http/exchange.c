@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "core/rate_limit.h"
+#include "core/retry_budget.h"
 #include "core/runtime.h"
 #include "http/client_addr.h"
 #include "http/cookie.h"
@@ -252,6 +253,8 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	if (!plan.pool)
 		return redirect(ex, &plan, why);
 	ex->pool = plan.pool;
+	/* Every request to the pool pays into its retry budget. */
+	retry_budget_deposit(&ex->pool->rt->retry_budget, ex->pool->retry_budget);
 	/* A route's timeouts override its pool's for its requests only. */
 	ex->server_ms = plan.route->timeouts.server_ms ? plan.route->timeouts.server_ms :
 							 ex->pool->timeouts.server_ms;

@@ -132,9 +132,12 @@ struct exchange {
 	bool req_sent;       /* a byte of it may have reached a server */
 	bool upgrade;
 	bool is_head;
-	bool replayable; /* idempotent, no body: safe to resend on
-			  * a fresh connection if a pooled one was
-			  * stale */
+	bool replayable;    /* idempotent, no body: safe to resend on a
+			     * fresh connection if a pooled one was
+			     * stale, or to another server (retry_on) */
+	bool stale_retried; /* it was resent once after a stale pooled
+			     * connection: not again, and not on a
+			     * pooled one */
 
 	struct http_head resp;                /* the response head's storage */
 	struct http_head trailers;            /* an HTTP/2 server's trailer fields */

@@ -299,6 +299,66 @@ static void fail(struct exchange *ex, int status, enum access_termination term, 
 	ex->side.ops->failed(ex, status, term);
 }
 
+/* --- retries by status (routes[].retry_on) ------------------------------ */
+
+/* Whether the exchange's server failing with STATUS (its answer, or lbd's
+ * for a close or a timeout before any answer) sends the request to another
+ * server: a status of the route's retry_on, a request that is idempotent
+ * and has no body, nothing sent to the client yet, a retry left, and the
+ * pool's retry budget not spent. */
+static bool may_retry(struct exchange *ex, int status)
+{
+	struct pool_rt *rt = ex->pool->rt;
+
+	if (!ex->route || !retry_on_has(&ex->route->retry_on, status) || !ex->replayable ||
+	    ex->bytes_out || ex->resp_started || !peer_retry_left(&ex->peer))
+		return false;
+	if (!retry_budget_withdraw(&rt->retry_budget, ex->pool->retry_budget)) {
+		counter_add(&rt->retry_budget_exhausted, 1);
+		log_debug("pool %s: retry budget spent: the %d of server %s goes to the client",
+			  ex->pool->name, status, ex->peer.server->name);
+		return false;
+	}
+	return true;
+}
+
+/* The parser's question (response_retry_fn); an interim response it
+ * queued for the client already (103) counts as sent. */
+static bool response_retry(void *arg, int status)
+{
+	struct exchange *ex = arg;
+
+	return !ex->up->rp.bytes_out && may_retry(ex, status);
+}
+
+/* may_retry() said yes: the server's connection is closed (what it sent
+ * is dropped unread; the request had no body, so nothing else is lost) and
+ * another server gets the request. WHY: the failure, for the server's
+ * failure counter and passive health; NULL for an answer. */
+static void retry_elsewhere(struct exchange *ex, enum retry_reason reason, int status,
+			    const char *why)
+{
+	struct upstream_conn *up = ex->up;
+	const struct http_head *req = &ex->side.req->head;
+
+	char answered[32];
+
+	if (why)
+		peer_server_failed(&ex->peer, why);
+	else
+		snprintf(answered, sizeof(answered), "answered %d", status);
+	log_info("pool %s: server %s (%s): %s; retrying %.*s on another server", ex->pool->name,
+		 ex->peer.server->name, ex->peer.server->addr.text, why ? why : answered,
+		 (int)req->url_len, req->buf + req->url_off);
+	ex->up = NULL;
+	up_free(up);
+	ex->status = 0;
+	ex->upstream_us = -1;
+	counter_add(&ex->pool->rt->retries[reason], 1);
+	peer_retry_elsewhere(&ex->peer, status);
+	peer_connect(&ex->peer);
+}
+
 /* Parse what the server sent. Returns false when the exchange ended (the
  * client may be gone). */
 static bool process_response(struct exchange *ex)
@@ -332,6 +392,10 @@ static bool process_response(struct exchange *ex)
 			ex->up = NULL;
 			free(up);
 			ex->side.ops->upgraded(ex, bev);
+			return false;
+		}
+		if (step == RESPONSE_RETRY) {
+			retry_elsewhere(ex, RETRY_STATUS, rp->status, NULL);
 			return false;
 		}
 		char why[192];
@@ -393,9 +457,10 @@ static bool retry_stale(struct exchange *ex)
 {
 	struct upstream_conn *up = ex->up;
 
-	if (!up->reused || up->resp_bytes || !ex->replayable || ex->resp_started)
+	if (!up->reused || up->resp_bytes || !ex->replayable || ex->stale_retried ||
+	    ex->resp_started)
 		return false;
-	ex->replayable = false;
+	ex->stale_retried = true;
 	ex->up = NULL;
 	up_free(up);
 	peer_release(&ex->peer);
@@ -414,7 +479,10 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 		char d[32];
 		format_duration(ex->server_ms, d, sizeof(d));
 		snprintf(why, sizeof(why), "timed out (timeouts.server, %s)", d);
-		fail(ex, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
+		if (!up->resp_bytes && may_retry(ex, 504))
+			retry_elsewhere(ex, RETRY_TIMEOUT, 504, why);
+		else
+			fail(ex, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && response_parser_needs_eof(&up->rp)) {
@@ -436,7 +504,10 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 	else
 		snprintf(why, sizeof(why), "connection failed (%s)",
 			 err ? evutil_socket_error_to_string(err) : "TLS error");
-	fail(ex, 502, ACCESS_TERM_SERVER_ABORTED, why);
+	if (!up->resp_bytes && may_retry(ex, 502))
+		retry_elsewhere(ex, RETRY_RESET, 502, why);
+	else
+		fail(ex, 502, ACCESS_TERM_SERVER_ABORTED, why);
 }
 
 static void up_on_read_event(short what, void *arg)
@@ -503,6 +574,8 @@ static void attach(struct exchange *ex, struct upstream_conn *up)
 	up->rp.set_cookie = exchange_sticky_cookie(ex, &up->sticky, up->sticky_value);
 	exchange_response_rules(ex, &up->rp.rules);
 	up->rp.vars = &ex->vars;
+	up->rp.retry_fn = response_retry;
+	up->rp.retry_arg = ex;
 	if (ex->side.head_fn) {
 		up->rp.head_fn = ex->side.head_fn;
 		up->rp.head_arg = ex;
@@ -535,7 +608,7 @@ static bool peer_reuse(struct peer *p)
 	struct exchange *ex = exchange_of_peer(p);
 	struct upstream_conn *up;
 
-	if (!ex->replayable && ex->req_sent)
+	if (ex->req_sent && (!ex->replayable || ex->stale_retried))
 		return false;
 	up = idle_take(ex->side.hw->pool, ex->pool, p->server);
 	if (!up)
