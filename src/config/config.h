@@ -56,9 +56,22 @@ enum balance_algo {
 	BALANCE_MAGLEV,
 };
 
-/* What ip_hash hashes: the client's address, or the value of a header. */
-struct hash_key_conf {
-	char *header; /* NULL: the client address */
+/* What a request is keyed by: pools[].hash_key (what ip_hash and maglev
+ * hash) and routes[].split_key (what keeps a client on its side); the
+ * value is found by http/request_key.h. */
+enum request_key_kind {
+	REQUEST_KEY_NONE,      /* none named: a hash takes the client address,
+				* a split picks at random */
+	REQUEST_KEY_CLIENT_IP, /* the client address, as access-logged */
+	REQUEST_KEY_URI,       /* the request target: path and query as received */
+	REQUEST_KEY_HEADER,    /* the value of header NAME */
+	REQUEST_KEY_COOKIE,    /* the value of cookie NAME */
+	REQUEST_KEY_QUERY,     /* the raw value of query parameter NAME */
+};
+
+struct request_key {
+	enum request_key_kind kind;
+	char *name; /* HEADER, COOKIE and QUERY; else NULL */
 };
 
 #define STICKY_COOKIE_DEFAULT "LBSRV"
@@ -231,8 +244,8 @@ struct pool_conf {
 	 * replaced when a runtime weight or the membership changes
 	 * (balance_rebuild(), balance_publish()). */
 	struct pool_members *_Atomic members;
-	struct hash_key_conf hash_key; /* ip_hash, and sticky_cookie's fallback */
-	struct sticky_conf sticky;     /* sticky_cookie */
+	struct request_key hash_key; /* ip_hash, maglev, and sticky_cookie's fallback */
+	struct sticky_conf sticky;   /* sticky_cookie */
 	struct health_check_conf health_check;
 	struct passive_conf passive; /* inherited from defaults.passive */
 	uint64_t slow_start_ms;      /* pools[].slow_start; 0: off */
@@ -289,21 +302,13 @@ struct split_side {
 	uint32_t weight;
 };
 
-enum split_key_kind {
-	SPLIT_KEY_NONE,      /* a random side by weight for every request */
-	SPLIT_KEY_CLIENT_IP, /* the client address, as access-logged */
-	SPLIT_KEY_HEADER,    /* KEY_NAME's value; random without it */
-	SPLIT_KEY_COOKIE,    /* cookie KEY_NAME's value; random without it */
-};
-
 /* routes[].split and split_key: instead of pool, requests go to one of
  * the sides, a key's hash choosing it stably (http/route.h). */
 struct split_conf {
 	struct split_side *sides; /* NULL: the route has no split */
 	size_t nsides;
-	uint64_t total; /* the sum of the weights: > 0 */
-	enum split_key_kind key;
-	char *key_name;
+	uint64_t total;         /* the sum of the weights: > 0 */
+	struct request_key key; /* a request without it: a random side */
 };
 
 /* routes[].retry_on: the server statuses (RETRY_ON_FIRST to

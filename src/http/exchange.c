@@ -19,6 +19,7 @@
 #include "http/http_conn.h"
 #include "http/http_request.h"
 #include "http/http_rewrite.h"
+#include "http/request_key.h"
 #include "http/route.h"
 #include "util/cidr.h"
 #include "util/clock.h"
@@ -85,28 +86,25 @@ static int access_check(const struct exchange *ex, const struct access_rules *a,
 	return 0;
 }
 
-/* What the pool's algorithm looks at: the key ip_hash hashes (a header's
- * value when the pool names one and the request has it, else the client
- * address) and the sticky cookie. */
+/* What the pool's algorithm looks at: the key ip_hash and maglev hash
+ * (the value of the pool's hash_key when the request has one, else the
+ * client address) and the sticky cookie. */
 static void balance_inputs(struct exchange *ex)
 {
 	const struct pool_conf *pool = ex->pool;
 	const struct http_head *h = &ex->side.req->head;
-	const struct http_field *f;
 
-	ex->peer.key = ex->client;
-	ex->peer.key_len = strlen(ex->client);
-	if (pool->hash_key.header && (f = http_head_find(h, pool->hash_key.header, NULL)) &&
-	    f->value_len) {
-		ex->peer.key = http_field_value(h, f);
-		ex->peer.key_len = f->value_len;
+	ex->peer.key = request_key_value(&pool->hash_key, h, ex->client, &ex->peer.key_len);
+	if (!ex->peer.key) {
+		ex->peer.key = ex->client;
+		ex->peer.key_len = strlen(ex->client);
 	}
 	ex->peer.cookie = NULL;
 	ex->peer.cookie_len = 0;
 	if (pool->balance != BALANCE_STICKY_COOKIE)
 		return;
 	for (uint32_t i = 0; i < h->nfields; i++) {
-		f = &h->fields[i];
+		const struct http_field *f = &h->fields[i];
 		if (http_field_is(h, f, "cookie") &&
 		    cookie_find(http_field_value(h, f), f->value_len, pool->sticky.cookie,
 				&ex->peer.cookie, &ex->peer.cookie_len))
@@ -114,40 +112,13 @@ static void balance_inputs(struct exchange *ex)
 	}
 }
 
-/* The value of cookie NAME in any Cookie field of H, or NULL when it is
- * absent or empty. */
-static const char *cookie_value(const struct http_head *h, const char *name, size_t *len)
-{
-	const char *value;
-
-	for (uint32_t i = 0; i < h->nfields; i++) {
-		const struct http_field *f = &h->fields[i];
-		if (http_field_is(h, f, "cookie") &&
-		    cookie_find(http_field_value(h, f), f->value_len, name, &value, len) && *len)
-			return value;
-	}
-	return NULL;
-}
-
 /* routes[].split: the side the request's split key hashes to, or a random
  * one by weight when the route names no key or the request lacks it. */
 static struct pool_conf *split_pick(const struct exchange *ex, const struct split_conf *s)
 {
-	const struct http_head *h = &ex->side.req->head;
-	const struct http_field *f;
-	const char *key = NULL;
-	size_t len = 0;
+	size_t len;
+	const char *key = request_key_value(&s->key, &ex->side.req->head, ex->client, &len);
 
-	if (s->key == SPLIT_KEY_CLIENT_IP) {
-		key = ex->client;
-		len = strlen(key);
-	} else if (s->key == SPLIT_KEY_HEADER && (f = http_head_find(h, s->key_name, NULL)) &&
-		   f->value_len) {
-		key = http_field_value(h, f);
-		len = f->value_len;
-	} else if (s->key == SPLIT_KEY_COOKIE) {
-		key = cookie_value(h, s->key_name, &len);
-	}
 	return route_split_pick(s, key, len, key ? 0 : random_u64());
 }
 
