@@ -6,6 +6,7 @@
  * not in any of this.
  */
 #include <event2/buffer.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -256,6 +257,42 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 			      1;
 	upstream_dispatch(ex);
 	return 0;
+}
+
+bool exchange_retry_allowed(struct exchange *ex, int status)
+{
+	struct pool_rt *rt = ex->pool->rt;
+
+	if (!ex->route || !retry_on_has(&ex->route->retry_on, status) || !ex->replayable ||
+	    ex->bytes_out || ex->resp_started || !peer_retry_left(&ex->peer))
+		return false;
+	if (!retry_budget_withdraw(&rt->retry_budget, ex->pool->retry_budget)) {
+		counter_add(&rt->retry_budget_exhausted, 1);
+		log_debug("pool %s: retry budget spent: the %d of server %s goes to the client",
+			  ex->pool->name, status, ex->peer.server->name);
+		return false;
+	}
+	return true;
+}
+
+void exchange_retry(struct exchange *ex, enum retry_reason reason, int status, const char *why)
+{
+	const struct http_head *req = &ex->side.req->head;
+	char answered[32];
+
+	if (why)
+		peer_server_failed(&ex->peer, why);
+	else
+		snprintf(answered, sizeof(answered), "answered %d", status);
+	log_info("pool %s: server %s (%s): %s; retrying %.*s on another server", ex->pool->name,
+		 ex->peer.server->name, ex->peer.server->addr.text, why ? why : answered,
+		 (int)req->url_len, req->buf + req->url_off);
+	ex->status = 0;
+	ex->upstream_us = -1;
+	http_head_reset(&ex->resp);
+	counter_add(&ex->pool->rt->retries[reason], 1);
+	peer_retry_elsewhere(&ex->peer, status);
+	peer_connect(&ex->peer);
 }
 
 void exchange_response_rules(struct exchange *ex, const struct header_rules **rules)

@@ -23,6 +23,7 @@
 #include "balance/balance.h"
 #include "config/config.h"
 #include "core/access_log.h"
+#include "core/runtime.h"
 #include "event/io.h"
 #include "event/peer.h"
 #include "event/worker.h"
@@ -272,6 +273,22 @@ void exchange_response_rules(struct exchange *ex, const struct header_rules **ru
  * a valid one), in SC with its value in VALUE; or NULL. */
 const struct set_cookie *exchange_sticky_cookie(const struct exchange *ex, struct set_cookie *sc,
 						char *value);
+
+/* exchange.c: retries by status (routes[].retry_on), for either server
+ * side. */
+
+/* Whether the exchange's server failing with STATUS (its answer, or lbd's
+ * own for a close or a timeout before any answer) sends the request to
+ * another server: a status of the route's retry_on, a request that is
+ * idempotent and has no body, nothing sent to the client yet, a retry
+ * left, and a retry taken from the pool's budget (a spent budget is
+ * counted, and the answer goes through). */
+bool exchange_retry_allowed(struct exchange *ex, int status);
+/* After exchange_retry_allowed(), once the server side let go of the
+ * server's connection or stream: REASON counted, the server left out
+ * (WHY: its failure, for its counters; NULL for an answer), and another
+ * one reached. With none left, the client gets STATUS from lbd. */
+void exchange_retry(struct exchange *ex, enum retry_reason reason, int status, const char *why);
 
 /* exchange.c: what every client side does with an exchange. */
 

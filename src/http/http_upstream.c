@@ -299,64 +299,26 @@ static void fail(struct exchange *ex, int status, enum access_termination term, 
 	ex->side.ops->failed(ex, status, term);
 }
 
-/* --- retries by status (routes[].retry_on) ------------------------------ */
-
-/* Whether the exchange's server failing with STATUS (its answer, or lbd's
- * for a close or a timeout before any answer) sends the request to another
- * server: a status of the route's retry_on, a request that is idempotent
- * and has no body, nothing sent to the client yet, a retry left, and the
- * pool's retry budget not spent. */
-static bool may_retry(struct exchange *ex, int status)
-{
-	struct pool_rt *rt = ex->pool->rt;
-
-	if (!ex->route || !retry_on_has(&ex->route->retry_on, status) || !ex->replayable ||
-	    ex->bytes_out || ex->resp_started || !peer_retry_left(&ex->peer))
-		return false;
-	if (!retry_budget_withdraw(&rt->retry_budget, ex->pool->retry_budget)) {
-		counter_add(&rt->retry_budget_exhausted, 1);
-		log_debug("pool %s: retry budget spent: the %d of server %s goes to the client",
-			  ex->pool->name, status, ex->peer.server->name);
-		return false;
-	}
-	return true;
-}
-
 /* The parser's question (response_retry_fn); an interim response it
  * queued for the client already (103) counts as sent. */
 static bool response_retry(void *arg, int status)
 {
 	struct exchange *ex = arg;
 
-	return !ex->up->rp.bytes_out && may_retry(ex, status);
+	return !ex->up->rp.bytes_out && exchange_retry_allowed(ex, status);
 }
 
-/* may_retry() said yes: the server's connection is closed (what it sent
- * is dropped unread; the request had no body, so nothing else is lost) and
- * another server gets the request. WHY: the failure, for the server's
- * failure counter and passive health; NULL for an answer. */
+/* exchange_retry_allowed() said yes: the server's connection is closed
+ * (what it sent is dropped unread; the request had no body, so nothing
+ * else is lost) and another server gets the request. */
 static void retry_elsewhere(struct exchange *ex, enum retry_reason reason, int status,
 			    const char *why)
 {
 	struct upstream_conn *up = ex->up;
-	const struct http_head *req = &ex->side.req->head;
 
-	char answered[32];
-
-	if (why)
-		peer_server_failed(&ex->peer, why);
-	else
-		snprintf(answered, sizeof(answered), "answered %d", status);
-	log_info("pool %s: server %s (%s): %s; retrying %.*s on another server", ex->pool->name,
-		 ex->peer.server->name, ex->peer.server->addr.text, why ? why : answered,
-		 (int)req->url_len, req->buf + req->url_off);
 	ex->up = NULL;
 	up_free(up);
-	ex->status = 0;
-	ex->upstream_us = -1;
-	counter_add(&ex->pool->rt->retries[reason], 1);
-	peer_retry_elsewhere(&ex->peer, status);
-	peer_connect(&ex->peer);
+	exchange_retry(ex, reason, status, why);
 }
 
 /* Parse what the server sent. Returns false when the exchange ended (the
@@ -479,7 +441,7 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 		char d[32];
 		format_duration(ex->server_ms, d, sizeof(d));
 		snprintf(why, sizeof(why), "timed out (timeouts.server, %s)", d);
-		if (!up->resp_bytes && may_retry(ex, 504))
+		if (!up->resp_bytes && exchange_retry_allowed(ex, 504))
 			retry_elsewhere(ex, RETRY_TIMEOUT, 504, why);
 		else
 			fail(ex, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
@@ -504,7 +466,7 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 	else
 		snprintf(why, sizeof(why), "connection failed (%s)",
 			 err ? evutil_socket_error_to_string(err) : "TLS error");
-	if (!up->resp_bytes && may_retry(ex, 502))
+	if (!up->resp_bytes && exchange_retry_allowed(ex, 502))
 		retry_elsewhere(ex, RETRY_RESET, 502, why);
 	else
 		fail(ex, 502, ACCESS_TERM_SERVER_ABORTED, why);

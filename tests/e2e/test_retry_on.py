@@ -8,14 +8,22 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
 from backends import RESET, Response, big_handler, delay_handler, default_handler
 from lbdtest import (HOST, LbdTestCase, HttpClient, config, free_port, lbd_bin, listener,
                      metric, pool)
+from test_h2_upstream import Server
+
+try:
+    import h2  # noqa: F401 (the h2c backend needs it)
+except ImportError:
+    h2 = None
 
 CURL = shutil.which("curl")
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def answer(status):
@@ -132,6 +140,29 @@ class RetryOnTest(LbdTestCase):
         lines = lbd.access_lines(count=2, timeout=3)
         self.assertEqual(sum(ln["retries"] for ln in lines), len(b1.requests))
         self.assertGreaterEqual(len(b1.requests), 1)
+
+    @unittest.skipUnless(h2, "no python3-h2")
+    def test_h2_pool(self):
+        servers = []
+        for name, status in (("s1", 503), ("s2", 200)):
+            sport = free_port()
+            s = Server([sys.executable, os.path.join(HERE, "h2_backend.py"), name, str(sport),
+                        "0", str(status)])
+            self.addCleanup(s.stop)
+            self.assertTrue(s.ready.wait(10))
+            servers.append("127.0.0.1:%d" % sport)
+        port = free_port()
+        route = {"match": {"path_prefix": "/"}, "pool": "p", "retry_on": [503]}
+        lbd = self.start_lbd(config([listener("web", port, routes=[route])],
+                                    [pool("p", servers, protocol="h2")]))
+        rs = self.get(port, 4)
+        self.assertEqual([r.status for r in rs], [200] * 4)
+        self.assertEqual({r.header("x-backend") for r in rs}, {"s2"})
+        lines = lbd.access_lines(count=4, timeout=3)
+        retried = sum(ln["retries"] for ln in lines)
+        self.assertGreaterEqual(retried, 1)
+        self.assertEqual(metric(lbd, "lbd_pool_retries_total", pool="p", reason="status"),
+                         retried)
 
 
 class RetryOnConfigTest(unittest.TestCase):
