@@ -472,7 +472,10 @@ START_TEST(test_shipped_configs)
 	ck_assert_uint_eq(r[0].redirect.status, 301);
 	ck_assert_ptr_null(r[0].pool);
 	ck_assert(r[1].strip_prefix);
+	ck_assert(retry_on_has(&r[1].retry_on, 503));
+	ck_assert(!retry_on_has(&r[1].retry_on, 500));
 	ck_assert(!r[3].strip_prefix);
+	ck_assert_int_eq(config_find_pool(gw, "catalog")->hash_key.kind, REQUEST_KEY_URI);
 	config_unref(gw);
 	struct config *demo = load_ok(TESTS_SRCDIR "/../conf/demo.yaml", NULL);
 	struct pool_conf *p = config_find_pool(demo, "demo");
