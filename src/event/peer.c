@@ -120,6 +120,23 @@ bool peer_retry_left(const struct peer *p)
 	return p->ntried + 1 <= p->pool->retries;
 }
 
+bool peer_can_retry_elsewhere(const struct peer *p)
+{
+	struct server_conf *tried[CONFIG_RETRIES_MAX + 2];
+	struct balance_ctx ctx = { .tried = tried, .ntried = p->ntried };
+	const struct pool_members *m = balance_members(p->pool);
+
+	if (!peer_retry_left(p))
+		return false;
+	memcpy(tried, p->tried, p->ntried * sizeof(*tried));
+	if (p->server)
+		tried[ctx.ntried++] = p->server;
+	for (size_t i = 0; m && i < m->n; i++)
+		if (balance_server_eligible(m->servers[i], &ctx))
+			return true;
+	return false;
+}
+
 void peer_retry_elsewhere(struct peer *p, int status)
 {
 	struct server_conf *srv = p->server;

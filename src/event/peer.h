@@ -81,10 +81,15 @@ void peer_server_failed(const struct peer *p, const char *why);
 /* Whether another server may still be tried (the pool's retries). */
 bool peer_retry_left(const struct peer *p);
 
+/* Whether a retry is left and a server of the pool not tried yet (nor
+ * p->server) could take the request now: an answer is dropped for another
+ * server's only then. */
+bool peer_can_retry_elsewhere(const struct peer *p);
+
 /* p->server answered STATUS and the request goes to another server
- * (routes[].retry_on, with peer_retry_left()): it is left out from now on
- * and released; a peer_connect() then picks another, and when none is
- * left, ops->failed gets STATUS. */
+ * (routes[].retry_on, after peer_can_retry_elsewhere()): it is left out
+ * from now on and released; a peer_connect() then picks another, and when
+ * none is left, ops->failed gets STATUS. */
 void peer_retry_elsewhere(struct peer *p, int status);
 
 /* Open a connection to ADDR, plain, or TLS with TLS (NULL: plain), for

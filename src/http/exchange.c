@@ -264,7 +264,7 @@ bool exchange_retry_allowed(struct exchange *ex, int status)
 	struct pool_rt *rt = ex->pool->rt;
 
 	if (!ex->route || !retry_on_has(&ex->route->retry_on, status) || !ex->replayable ||
-	    ex->bytes_out || ex->resp_started || !peer_retry_left(&ex->peer))
+	    ex->bytes_out || ex->resp_started || !peer_can_retry_elsewhere(&ex->peer))
 		return false;
 	if (!retry_budget_withdraw(&rt->retry_budget, ex->pool->retry_budget)) {
 		counter_add(&rt->retry_budget_exhausted, 1);

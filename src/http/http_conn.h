@@ -281,13 +281,14 @@ const struct set_cookie *exchange_sticky_cookie(const struct exchange *ex, struc
  * own for a close or a timeout before any answer) sends the request to
  * another server: a status of the route's retry_on, a request that is
  * idempotent and has no body, nothing sent to the client yet, a retry
- * left, and a retry taken from the pool's budget (a spent budget is
- * counted, and the answer goes through). */
+ * left and a server to take it, and a retry taken from the pool's budget
+ * (a spent budget is counted, and the answer goes through). */
 bool exchange_retry_allowed(struct exchange *ex, int status);
 /* After exchange_retry_allowed(), once the server side let go of the
  * server's connection or stream: REASON counted, the server left out
  * (WHY: its failure, for its counters; NULL for an answer), and another
- * one reached. With none left, the client gets STATUS from lbd. */
+ * one reached. Should none be left by then (taken out meanwhile, or its
+ * connect failed), the client gets STATUS from lbd. */
 void exchange_retry(struct exchange *ex, enum retry_reason reason, int status, const char *why);
 
 /* exchange.c: what every client side does with an exchange. */

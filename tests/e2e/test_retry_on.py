@@ -117,6 +117,17 @@ class RetryOnTest(LbdTestCase):
         # the second server's answer, not lbd's own
         self.assertEqual([r.body[:5] for r in rs], [b"from "] * 2)
 
+    def test_no_other_server_the_answer_goes_through(self):
+        b1 = self.backends.http("b1", handler=answer(503))
+        port = free_port()
+        route = {"match": {"path_prefix": "/"}, "pool": "p", "retry_on": [503]}
+        lbd = self.start_lbd(config([listener("web", port, routes=[route])],
+                                    [pool("p", [b1])]))
+        rs = self.get(port, 2)
+        self.assertEqual([(r.status, r.body) for r in rs], [(503, b"from b1\n")] * 2)
+        lines = lbd.access_lines(count=2, timeout=3)
+        self.assertEqual([(ln["retries"], ln["server"]) for ln in lines], [(0, "b1")] * 2)
+
     def test_budget_spent_passes_the_answer_through(self):
         # A full bucket holds 10 retries; 1 % of 15 requests adds none.
         lbd, port, _, _ = self.start(answer(503), answer(503), retries=1,
