@@ -115,7 +115,8 @@ static void note_failure(struct peer *p, int status)
 	p->fail_status = (p->ntried == 1 || p->fail_status == 504) && status == 504 ? 504 : 502;
 }
 
-bool peer_retry_left(const struct peer *p)
+/* Whether another server may still be tried (the pool's retries). */
+static bool peer_retry_left(const struct peer *p)
 {
 	return p->ntried + 1 <= p->pool->retries;
 }
@@ -144,13 +145,6 @@ void peer_retry_elsewhere(struct peer *p, int status)
 	peer_release(p);
 	p->tried[p->ntried++] = srv;
 	p->fail_status = status;
-}
-
-/* A connect failed and another server is tried. */
-static void count_connect_retry(const struct peer *p)
-{
-	if (p->pool->rt)
-		counter_add(&p->pool->rt->retries[RETRY_CONNECT_FAILURE], 1);
 }
 
 /* --- connecting ---------------------------------------------------------- */
@@ -195,7 +189,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		p->ops->failed(p, status);
 		return;
 	}
-	count_connect_retry(p);
+	p->connect_retry = true;
 	peer_connect(p);
 }
 
@@ -247,6 +241,9 @@ void peer_connect(struct peer *p)
 			return;
 		}
 		assign(p, srv);
+		if (p->connect_retry && p->pool->rt)
+			counter_add(&p->pool->rt->retries[RETRY_CONNECT_FAILURE], 1);
+		p->connect_retry = false;
 		if (p->ops->reuse && p->ops->reuse(p))
 			return;
 		p->connecting = open_server(p);
@@ -261,6 +258,6 @@ void peer_connect(struct peer *p)
 			p->ops->failed(p, 502);
 			return;
 		}
-		count_connect_retry(p);
+		p->connect_retry = true;
 	}
 }

@@ -58,6 +58,8 @@ struct peer {
 	unsigned picks;                 /* servers picked so far: the first,
 					 * then one per retry (for the log) */
 	int fail_status;                /* 502 or 504 for the failures so far */
+	bool connect_retry;             /* the next pick follows a failed
+					 * connect (counted when it succeeds) */
 	struct bufferevent *connecting; /* a connect under way */
 };
 
@@ -77,9 +79,6 @@ void peer_release(struct peer *p);
  * timeout): its failure counter and passive health window learn of it,
  * with WHY for the log line of a server taken out. */
 void peer_server_failed(const struct peer *p, const char *why);
-
-/* Whether another server may still be tried (the pool's retries). */
-bool peer_retry_left(const struct peer *p);
 
 /* Whether a retry is left and a server of the pool not tried yet (nor
  * p->server) could take the request now: an answer is dropped for another

@@ -128,6 +128,18 @@ class RetryOnTest(LbdTestCase):
         lines = lbd.access_lines(count=2, timeout=3)
         self.assertEqual([(ln["retries"], ln["server"]) for ln in lines], [(0, "b1")] * 2)
 
+    def test_connect_failures_are_counted_apart(self):
+        b2 = self.backends.http("b2")
+        port = free_port()
+        dead = "127.0.0.1:%d" % free_port()
+        lbd = self.start_lbd(config([listener("web", port, "p")], [pool("p", [dead, b2])]))
+        self.assertEqual([r.status for r in self.get(port, 2)], [200, 200])
+        retried = sum(ln["retries"] for ln in lbd.access_lines(count=2, timeout=3))
+        self.assertGreaterEqual(retried, 1)
+        self.assertEqual(metric(lbd, "lbd_pool_retries_total", pool="p",
+                                reason="connect_failure"), retried)
+        self.assertEqual(metric(lbd, "lbd_pool_retries_total", pool="p", reason="status"), 0)
+
     def test_budget_spent_passes_the_answer_through(self):
         # A full bucket holds 10 retries; 1 % of 15 requests adds none.
         lbd, port, _, _ = self.start(answer(503), answer(503), retries=1,
