@@ -220,6 +220,8 @@ START_TEST(test_defaults)
 	ck_assert_mem_eq(&cfg->pools[0].timeouts, &cfg->timeouts, sizeof(cfg->timeouts));
 	ck_assert_mem_eq(&cfg->pools[0].limits, &cfg->limits, sizeof(cfg->limits));
 	ck_assert_uint_eq(cfg->pools[0].retries, 2);
+	ck_assert_uint_eq(cfg->pools[0].retry_budget, 20);
+	ck_assert(!retry_on_any(&cfg->listeners[0].routes[0].retry_on));
 	ck_assert_uint_eq(cfg->pools[0].servers[0].weight, 1);
 	ck_assert(!cfg->pools[0].servers[0].backup);
 	ck_assert_int_eq(cfg->listeners[0].protocol, PROTO_HTTP);
