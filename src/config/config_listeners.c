@@ -255,7 +255,8 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 						 "split_key",
 						 "allow",
 						 "deny",
-						 "timeouts" };
+						 "timeouts",
+						 "retry_on" };
 	for (size_t i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
 		const struct cnode *k = cnode_get(routes->items[0], http_only[i]);
 		if (k)

@@ -429,6 +429,9 @@ static const struct bad_case bad_cases[] = {
 	  "      - { pool: web, request_headers: { set: { X-A: b } } }\n" POOLS,
 	  "bad.yaml:6:22: listeners[0].routes[0].request_headers: tcp listeners route by pool only" },
 	{ "listeners:\n  - name: db\n    bind: 127.0.0.1:5432\n    protocol: tcp\n    routes:\n"
+	  "      - { pool: web, retry_on: [503] }\n" POOLS,
+	  "bad.yaml:6:22: listeners[0].routes[0].retry_on: tcp listeners route by pool only" },
+	{ "listeners:\n  - name: db\n    bind: 127.0.0.1:5432\n    protocol: tcp\n    routes:\n"
 	  "      - pool: web\n      - pool: web\n" POOLS,
 	  "bad.yaml:7:9: listeners[0].routes[1]: tcp listeners route by pool only: expected exactly one route, got 2" },
 
