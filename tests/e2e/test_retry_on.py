@@ -163,6 +163,15 @@ class RetryOnTest(LbdTestCase):
         lines = lbd.access_lines(count=2, timeout=3)
         self.assertEqual(sum(ln["retries"] for ln in lines), len(b1.requests))
         self.assertGreaterEqual(len(b1.requests), 1)
+        # a body is never sent twice, from an HTTP/2 client either
+        codes = []
+        for _ in range(2):
+            out = subprocess.run([CURL, "-s", "--http2-prior-knowledge", "-o", os.devnull,
+                                  "-w", "%{http_code}", "-d", "payload",
+                                  "http://%s:%d/" % (HOST, port)],
+                                 capture_output=True, text=True, timeout=20)
+            codes.append(out.stdout)
+        self.assertEqual(sorted(codes), ["200", "503"])
 
     @unittest.skipUnless(h2, "no python3-h2")
     def test_h2_pool(self):
