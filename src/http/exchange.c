@@ -6,18 +6,21 @@
  * not in any of this.
  */
 #include <event2/buffer.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/log.h"
 #include "core/rate_limit.h"
+#include "core/retry_budget.h"
 #include "core/runtime.h"
 #include "http/client_addr.h"
 #include "http/cookie.h"
 #include "http/http_conn.h"
 #include "http/http_request.h"
 #include "http/http_rewrite.h"
+#include "http/request_key.h"
 #include "http/route.h"
 #include "util/cidr.h"
 #include "util/clock.h"
@@ -84,28 +87,25 @@ static int access_check(const struct exchange *ex, const struct access_rules *a,
 	return 0;
 }
 
-/* What the pool's algorithm looks at: the key ip_hash hashes (a header's
- * value when the pool names one and the request has it, else the client
- * address) and the sticky cookie. */
+/* What the pool's algorithm looks at: the key ip_hash and maglev hash
+ * (the value of the pool's hash_key when the request has one, else the
+ * client address) and the sticky cookie. */
 static void balance_inputs(struct exchange *ex)
 {
 	const struct pool_conf *pool = ex->pool;
 	const struct http_head *h = &ex->side.req->head;
-	const struct http_field *f;
 
-	ex->peer.key = ex->client;
-	ex->peer.key_len = strlen(ex->client);
-	if (pool->hash_key.header && (f = http_head_find(h, pool->hash_key.header, NULL)) &&
-	    f->value_len) {
-		ex->peer.key = http_field_value(h, f);
-		ex->peer.key_len = f->value_len;
+	ex->peer.key = request_key_value(&pool->hash_key, h, ex->client, &ex->peer.key_len);
+	if (!ex->peer.key) {
+		ex->peer.key = ex->client;
+		ex->peer.key_len = strlen(ex->client);
 	}
 	ex->peer.cookie = NULL;
 	ex->peer.cookie_len = 0;
 	if (pool->balance != BALANCE_STICKY_COOKIE)
 		return;
 	for (uint32_t i = 0; i < h->nfields; i++) {
-		f = &h->fields[i];
+		const struct http_field *f = &h->fields[i];
 		if (http_field_is(h, f, "cookie") &&
 		    cookie_find(http_field_value(h, f), f->value_len, pool->sticky.cookie,
 				&ex->peer.cookie, &ex->peer.cookie_len))
@@ -113,40 +113,13 @@ static void balance_inputs(struct exchange *ex)
 	}
 }
 
-/* The value of cookie NAME in any Cookie field of H, or NULL when it is
- * absent or empty. */
-static const char *cookie_value(const struct http_head *h, const char *name, size_t *len)
-{
-	const char *value;
-
-	for (uint32_t i = 0; i < h->nfields; i++) {
-		const struct http_field *f = &h->fields[i];
-		if (http_field_is(h, f, "cookie") &&
-		    cookie_find(http_field_value(h, f), f->value_len, name, &value, len) && *len)
-			return value;
-	}
-	return NULL;
-}
-
 /* routes[].split: the side the request's split key hashes to, or a random
  * one by weight when the route names no key or the request lacks it. */
 static struct pool_conf *split_pick(const struct exchange *ex, const struct split_conf *s)
 {
-	const struct http_head *h = &ex->side.req->head;
-	const struct http_field *f;
-	const char *key = NULL;
-	size_t len = 0;
+	size_t len;
+	const char *key = request_key_value(&s->key, &ex->side.req->head, ex->client, &len);
 
-	if (s->key == SPLIT_KEY_CLIENT_IP) {
-		key = ex->client;
-		len = strlen(key);
-	} else if (s->key == SPLIT_KEY_HEADER && (f = http_head_find(h, s->key_name, NULL)) &&
-		   f->value_len) {
-		key = http_field_value(h, f);
-		len = f->value_len;
-	} else if (s->key == SPLIT_KEY_COOKIE) {
-		key = cookie_value(h, s->key_name, &len);
-	}
 	return route_split_pick(s, key, len, key ? 0 : random_u64());
 }
 
@@ -268,6 +241,8 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	if (!plan.pool)
 		return redirect(ex, &plan, why);
 	ex->pool = plan.pool;
+	/* Every request to the pool pays into its retry budget. */
+	retry_budget_deposit(&ex->pool->rt->retry_budget, ex->pool->retry_budget);
 	/* A route's timeouts override its pool's for its requests only. */
 	ex->server_ms = plan.route->timeouts.server_ms ? plan.route->timeouts.server_ms :
 							 ex->pool->timeouts.server_ms;
@@ -299,6 +274,42 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 			      1;
 	upstream_dispatch(ex);
 	return 0;
+}
+
+bool exchange_retry_allowed(struct exchange *ex, int status)
+{
+	struct pool_rt *rt = ex->pool->rt;
+
+	if (!ex->route || !retry_on_has(&ex->route->retry_on, status) || !ex->replayable ||
+	    ex->bytes_out || ex->resp_started || !peer_can_retry_elsewhere(&ex->peer))
+		return false;
+	if (!retry_budget_withdraw(&rt->retry_budget, ex->pool->retry_budget)) {
+		counter_add(&rt->retry_budget_exhausted, 1);
+		log_debug("pool %s: retry budget spent: the %d of server %s goes to the client",
+			  ex->pool->name, status, ex->peer.server->name);
+		return false;
+	}
+	return true;
+}
+
+void exchange_retry(struct exchange *ex, enum retry_reason reason, int status, const char *why)
+{
+	const struct http_head *req = &ex->side.req->head;
+	char answered[32];
+
+	if (why)
+		peer_server_failed(&ex->peer, why);
+	else
+		snprintf(answered, sizeof(answered), "answered %d", status);
+	log_info("pool %s: server %s (%s): %s; retrying %.*s on another server", ex->pool->name,
+		 ex->peer.server->name, ex->peer.server->addr.text, why ? why : answered,
+		 (int)req->url_len, req->buf + req->url_off);
+	ex->status = 0;
+	ex->upstream_us = -1;
+	http_head_reset(&ex->resp);
+	counter_add(&ex->pool->rt->retries[reason], 1);
+	peer_retry_elsewhere(&ex->peer, status);
+	peer_connect(&ex->peer);
 }
 
 void exchange_response_rules(struct exchange *ex, const struct header_rules **rules)

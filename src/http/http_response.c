@@ -124,6 +124,10 @@ static int on_headers_complete(llhttp_t *p)
 	if (status < 200 && status != 101)
 		return relay_interim(rp, status);
 	rp->status = status;
+	if (status != 101 && rp->retry_fn && rp->retry_fn(rp->retry_arg, status)) {
+		rp->retry = true;
+		return HPE_PAUSED;
+	}
 	if (status == 101) {
 		/* Only a switch the client asked for, and one the server names
 		 * (Upgrade and Connection: upgrade, RFC 9110 §7.8): llhttp
@@ -261,8 +265,9 @@ enum response_step response_parser_feed(struct response_parser *rp, const char *
 	case HPE_OK:
 		return RESPONSE_MORE;
 	case HPE_PAUSED:
-		/* Only a complete message pauses the parser. */
-		return RESPONSE_DONE;
+		/* Only a complete message, or a head retry_fn took, pauses
+		 * the parser. */
+		return rp->retry ? RESPONSE_RETRY : RESPONSE_DONE;
 	case HPE_PAUSED_UPGRADE:
 		return RESPONSE_UPGRADE;
 	default:

@@ -33,6 +33,11 @@ struct header_vars;
 typedef int (*response_head_fn)(void *arg, const struct http_head *head,
 				const struct response_out *out);
 
+/* Whether a final response of STATUS is to be dropped unseen, for the
+ * request to go to another server (routes[].retry_on): asked once its head
+ * is parsed, before anything of it is queued for the client. */
+typedef bool (*response_retry_fn)(void *arg, int status);
+
 struct response_parser {
 	llhttp_t p;
 	struct http_head *head; /* the server's head (the owner's storage) */
@@ -57,11 +62,14 @@ struct response_parser {
 					      * body's payload follows on OUT
 					      * unframed */
 	void *head_arg;
+	response_retry_fn retry_fn; /* NULL: every response is relayed */
+	void *retry_arg;
 
 	/* What the response said. */
 	int status;   /* of the final response; 0 before it */
 	bool started; /* the final head was queued on OUT */
 	bool complete;
+	bool retry;             /* retry_fn wanted another server: nothing was relayed */
 	bool server_keep_alive; /* the server connection may be reused */
 	bool closes_client;     /* this response ends the client connection
 				 * (framed by the server's close, or sent
@@ -82,6 +90,8 @@ enum response_step {
 	RESPONSE_DONE,    /* the response is complete; bytes after it unused */
 	RESPONSE_UPGRADE, /* a 101 was relayed; the bytes after it are a tunnel */
 	RESPONSE_INVALID, /* refused: a 502 if nothing went to the client yet */
+	RESPONSE_RETRY,   /* a final head that retry_fn took: nothing of it was
+			   * queued; the connection's bytes are left unread */
 };
 
 /* Start parsing a response into HEAD (bounds set by the owner), queueing
