@@ -33,6 +33,7 @@
 #include "http/http_response.h"
 #include "http/request_parser.h"
 #include "stream/inbound.h"
+#include "stream/proxy_protocol.h"
 #include "util/clock.h"
 #include "util/request_id.h"
 
@@ -120,8 +121,13 @@ struct exchange {
 	const struct upstream_ops *upstream; /* set by upstream_dispatch() */
 	struct upstream_conn *up;            /* HTTP/1.1 servers */
 	struct h2_upstream_stream *up2;      /* HTTP/2 servers */
-	const char *client;                  /* the client address of this request */
-	char client_buf[INET6_ADDRSTRLEN];   /* (NULL: the connection's peer_ip) */
+	/* pools[].send_proxy: the header naming the client connection (not
+	 * a trusted proxy's X-Forwarded-For) that new server connections
+	 * start with; also what a pooled connection must have started with
+	 * to be reused. */
+	unsigned char proxy_header[PP_ENCODED_MAX];
+	const char *client;                /* the client address of this request */
+	char client_buf[INET6_ADDRSTRLEN]; /* (NULL: the connection's peer_ip) */
 
 	char *head_out;      /* rewritten request head, kept for */
 	size_t head_out_len; /* a retry on another server */

@@ -13,9 +13,25 @@
 #include "core/log.h"
 #include "event/worker.h"
 #include "stream/pp_socket.h"
+#include "stream/proxy_protocol.h"
 #include "tls/tls_listener.h"
 #include "util/addr.h"
 #include "util/clock.h"
+
+/* The client's socket address, as long as it is IPv4 or IPv6 (a unix
+ * socket's peer has no address worth keeping). */
+static void copy_client(struct inbound *in, const struct sockaddr *sa)
+{
+	size_t len = sa->sa_family == AF_INET  ? sizeof(struct sockaddr_in) :
+		     sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						 0;
+
+	memset(&in->client, 0, sizeof(in->client));
+	if (len)
+		memcpy(&in->client, sa, len);
+	else
+		in->client.ss_family = sa->sa_family;
+}
 
 int inbound_init(struct inbound *in, struct worker *w, const struct listener_conf *l, int fd,
 		 const struct sockaddr *peer)
@@ -29,6 +45,7 @@ int inbound_init(struct inbound *in, struct worker *w, const struct listener_con
 	in->proxy_header = l->proxy_protocol;
 	addr_host_text(peer, in->peer_ip, sizeof(in->peer_ip));
 	in->peer_v6 = peer->sa_family == AF_INET6;
+	copy_client(in, peer);
 	if (peer->sa_family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (in->proxy_header) {
@@ -51,6 +68,19 @@ int inbound_init(struct inbound *in, struct worker *w, const struct listener_con
 int inbound_fd(const struct inbound *in)
 {
 	return in->fd;
+}
+
+size_t inbound_proxy_header(const struct inbound *in, int version, unsigned char *out)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+
+	/* Asked once per new server connection, not per accept: most
+	 * connections never need it. */
+	if (getsockname(in->fd, (struct sockaddr *)&local, &len) < 0)
+		local.ss_family = AF_UNSPEC;
+	return pp_encode(version, (const struct sockaddr *)&in->client,
+			 (const struct sockaddr *)&local, out);
 }
 
 void inbound_free(struct inbound *in)
@@ -127,6 +157,7 @@ static void on_header(evutil_socket_t fd, short what, void *arg)
 	if (pp.has_addr) {
 		addr_host_text((const struct sockaddr *)&pp.src, in->peer_ip, sizeof(in->peer_ip));
 		in->peer_v6 = pp.src.ss_family == AF_INET6;
+		copy_client(in, (const struct sockaddr *)&pp.src);
 	}
 	if (in->tls) {
 		in->bev = tls_bev_new(in->ppw->ssl, in->w->base, fd);
