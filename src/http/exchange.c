@@ -268,6 +268,8 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	plan.out.client_v6 = ex->side.in->peer_v6;
 	plan.out.proto = ex->side.in->tls ? "https" : "http";
 	plan.out.trusted = trusted;
+	plan.out.client_cert = ex->side.in->cert_headers;
+	plan.out.client_cert_subject = ex->side.in->cert_subject;
 	ex->vars.client_ip = ex->client;
 	plan.out.request_id = ex->request_id;
 	plan.out.rules = &plan.route->request_headers;

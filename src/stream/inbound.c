@@ -6,6 +6,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,6 +44,8 @@ int inbound_init(struct inbound *in, struct worker *w, const struct listener_con
 	in->fd = fd;
 	in->tls = l->tls != NULL;
 	in->proxy_header = l->proxy_protocol;
+	in->cert_headers = l->protocol == PROTO_HTTP && l->tls &&
+			   l->tls->verify_client != TLS_VERIFY_CLIENT_OFF;
 	addr_host_text(peer, in->peer_ip, sizeof(in->peer_ip));
 	in->peer_v6 = peer->sa_family == AF_INET6;
 	copy_client(in, peer);
@@ -94,6 +97,8 @@ void inbound_free(struct inbound *in)
 	if (in->bev)
 		bufferevent_free(in->bev);
 	in->bev = NULL;
+	free(in->cert_subject);
+	in->cert_subject = NULL;
 }
 
 static void hand_over(struct inbound *in)
@@ -106,6 +111,8 @@ static void hand_over(struct inbound *in)
 	in->deadline = NULL;
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 	bufferevent_set_timeouts(bev, NULL, NULL);
+	if (in->cert_headers)
+		in->cert_subject = tls_client_subject(bev);
 	in->ops->ready(in->arg, bev);
 }
 

@@ -55,6 +55,12 @@ struct inbound {
 	char peer_ip[INET6_ADDRSTRLEN]; /* the client: the peer, or the */
 	bool peer_v6;                   /* source of a PROXY header */
 	struct sockaddr_storage client; /* the same with its port */
+	/* An HTTP listener with tls.client_ca: requests carry
+	 * X-Client-Cert-Verify, and X-Client-Cert-Subject when the client
+	 * showed a certificate (SUBJECT, owned; moves with the inbound when
+	 * the connection is handed over). */
+	bool cert_headers;
+	char *cert_subject;
 };
 
 /* Prepare IN for the socket FD accepted by worker W on listener L from

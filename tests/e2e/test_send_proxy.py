@@ -7,18 +7,15 @@ pools is refused at load."""
 
 import ipaddress
 import os
-import re
 import shutil
-import socket
 import struct
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
-from lbdtest import (HOST, HttpClient, LbdTestCase, admin_request, config, free_port, lbd_bin,
-                     listener, pool)
+from lbdtest import (HOST, HttpClient, LbdTestCase, admin_request, assert_config_errors, config,
+                     free_port, lbd_bin, listener, pool)
 from backends import HTTPBackend, Response, _BadRequest
 
 V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -185,11 +182,7 @@ class SendProxyConfigTest(unittest.TestCase):
         cases = (("    send_proxy: v3\n", 10, 17, "v1"),
                  ("    protocol: h2\n    send_proxy: v2\n", 11, 5, "h2"),
                  ("    tls: {verify: false}\n    send_proxy: v2\n", 11, 5, "tls"))
-        for extra, line, col, word in cases:
-            path, r = self.check(extra)
-            self.assertNotEqual(r.returncode, 0, extra)
-            self.assertRegex(r.stderr, r"%s:%d:%d: .*%s" % (re.escape(path), line, col, word),
-                             extra)
+        assert_config_errors(self, self.check, cases)
 
 
 if __name__ == "__main__":
