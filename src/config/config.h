@@ -333,6 +333,9 @@ struct route_conf {
 	struct match_pair *query; /* every one must hold (raw, not decoded) */
 	size_t nquery;
 	bool strip_prefix;      /* the server gets the path without PATH_PREFIX */
+	bool restore_prefix;    /* with strip_prefix: responses' Location and
+				 * Set-Cookie get it back (default true;
+				 * http/prefix_rewrite.h) */
 	struct pool_conf *pool; /* points into config.pools; NULL with a redirect
 				 * or a split */
 	struct split_conf split;

@@ -332,6 +332,8 @@ static const struct field route_fields[] = {
 	  false },
 	{ "strip_prefix", field_bool, offsetof(struct route_conf, strip_prefix), 0, 0, NULL,
 	  false },
+	{ "restore_prefix", field_bool, offsetof(struct route_conf, restore_prefix), 0, 0, NULL,
+	  false },
 	{ "request_headers", field_section, offsetof(struct route_conf, request_headers), 0, 0,
 	  &request_headers_section, false },
 	{ "response_headers", field_section, offsetof(struct route_conf, response_headers), 0, 0,

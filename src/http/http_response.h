@@ -25,6 +25,7 @@ struct evbuffer;
 struct response_out;
 struct header_rules;
 struct header_vars;
+struct prefix_rewrite;
 
 /* Where the final head goes when the client does not read HTTP/1 bytes (an
  * HTTP/2 stream): called with the server's head and how lbd frames it;
@@ -49,6 +50,8 @@ struct response_parser {
 	const struct set_cookie *set_cookie; /* added to the final head, or NULL */
 	const struct header_rules *rules;    /* the route's response_headers, or NULL */
 	const struct header_vars *vars;      /* for their values (the owner's) */
+	const struct prefix_rewrite *prefix; /* a strip_prefix route's Location
+					      * and Set-Cookie, or NULL */
 	response_head_fn head_fn;            /* set: the head goes here, and the
 					      * body's payload follows on OUT
 					      * unframed */

@@ -523,6 +523,7 @@ static void attach(struct exchange *ex, struct upstream_conn *up)
 	up->rp.client_minor = ex->side.req->p.http_minor;
 	up->rp.set_cookie = exchange_sticky_cookie(ex, &up->sticky, up->sticky_value);
 	exchange_response_rules(ex, &up->rp.rules);
+	up->rp.prefix = exchange_rewrite(ex);
 	up->rp.vars = &ex->vars;
 	if (ex->side.head_fn) {
 		up->rp.head_fn = ex->side.head_fn;
