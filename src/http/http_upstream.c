@@ -196,7 +196,7 @@ static void idle_put(struct upstream_conn *up)
 static bool same_proxy_header(const struct upstream_conn *up, const struct peer *p)
 {
 	return up->proxy_len == p->send_first_len &&
-	       memcmp(up->proxy_header, p->send_first, up->proxy_len) == 0;
+	       (up->proxy_len == 0 || memcmp(up->proxy_header, p->send_first, up->proxy_len) == 0);
 }
 
 /* An idle connection to P's server. The pool is kept by server identity,
