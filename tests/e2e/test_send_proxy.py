@@ -7,6 +7,7 @@ pools is refused at load."""
 
 import ipaddress
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -117,6 +118,18 @@ class SendProxyTest(LbdTestCase):
 
     def test_v1_http(self):
         self.check_http("v1")
+
+    @unittest.skipUnless(shutil.which("curl"), "curl not installed")
+    def test_v2_http2_client(self):
+        port, b = self.start("v2")
+        r = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-D", "-", "-o",
+                            "/dev/null", "http://%s:%d/a" % (HOST, port)],
+                           capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"(?im)^HTTP/2 200")
+        self.assertRegex(r.stdout, r"(?im)^x-cmd: PROXY")
+        self.assertRegex(r.stdout, r"(?im)^x-src: %s:\d+" % re.escape(HOST))
+        self.assertRegex(r.stdout, r"(?im)^x-dst: %s:%d" % (re.escape(HOST), port))
 
     def test_v2_tcp_listener(self):
         port, b = self.start("v2", protocol="tcp")
