@@ -623,6 +623,10 @@ static void h1_detach(struct exchange *ex, bool reusable)
 	if (!up)
 		return;
 	ex->up = NULL;
+	/* A connection that names its client (send_proxy) serves no one
+	 * once that client's connection is done. */
+	if (up->proxy_len && !*ex->side.keep_alive)
+		reusable = false;
 	if (reusable && evbuffer_get_length(bufferevent_get_input(up->bev)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(up->bev)) == 0)
 		idle_put(up);

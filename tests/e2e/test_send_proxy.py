@@ -111,6 +111,14 @@ class SendProxyTest(LbdTestCase):
         self.assertEqual(r3.status, 200)
         self.assertEqual(r3.header("x-src"), "%s:%d" % other)
         self.assertNotEqual(r3.header("x-conn"), r1.header("x-conn"))
+        # a client that says it is done takes its server connection along
+        with HttpClient(port) as c:
+            r4 = c.request(target="/four", headers=[("Connection", "close")])
+        self.assertEqual(r4.status, 200)
+        deadline = time.monotonic() + 3
+        while int(r4.header("x-conn")) not in b.closed_ids and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertIn(int(r4.header("x-conn")), b.closed_ids)
         self.assertEqual(b.errors, [])
 
     def test_v2_http(self):
