@@ -20,6 +20,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -258,6 +259,36 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* Session tickets are shared by every listener and survive reloads, and a
+ * resumed session skips the client certificate: a session may resume only
+ * where the same CAs and verify_client would have checked it. The session
+ * id context says so: a digest of the CA file and the mode, where other
+ * listeners have "lbd". */
+static int client_sid_ctx(SSL_CTX *ctx, const struct listener_tls_conf *conf, size_t i,
+			  struct tls_load_error *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], buf[4096], mode = (unsigned char)conf->verify_client;
+	unsigned int md_len = 0;
+	EVP_MD_CTX *mdc = EVP_MD_CTX_new();
+	BIO *in = BIO_new_file(conf->client_ca, "rb");
+	int n, ok = mdc && in && EVP_DigestInit_ex(mdc, EVP_sha256(), NULL) == 1 &&
+		    EVP_DigestUpdate(mdc, &mode, 1) == 1;
+
+	while (ok && (n = BIO_read(in, buf, sizeof(buf))) > 0)
+		ok = EVP_DigestUpdate(mdc, buf, (size_t)n) == 1;
+	ok = ok && EVP_DigestFinal_ex(mdc, md, &md_len) == 1 &&
+	     SSL_CTX_set_session_id_context(ctx, md,
+					    md_len < SSL_MAX_SID_CTX_LENGTH ?
+						    md_len :
+						    SSL_MAX_SID_CTX_LENGTH) == 1;
+	BIO_free(in);
+	EVP_MD_CTX_free(mdc);
+	if (!ok)
+		fail(err, TLS_PART_CLIENT_CA, i, "%s: cannot read it (%s)", conf->client_ca,
+		     ssl_reason());
+	return ok ? 0 : -1;
+}
+
 /* Every context of the listener asks for a client certificate the same
  * way, so that the one SNI picks verifies as the first would. A
  * certificate that does not verify fails the handshake (OpenSSL's own
@@ -282,6 +313,8 @@ static int ask_client_cert(SSL_CTX *ctx, const struct listener_tls_conf *conf, s
 		return -1;
 	}
 	SSL_CTX_set_client_CA_list(ctx, names); /* the context's now */
+	if (client_sid_ctx(ctx, conf, i, err) < 0)
+		return -1;
 	SSL_CTX_set_verify(ctx,
 			   SSL_VERIFY_PEER | (conf->verify_client == TLS_VERIFY_CLIENT_REQUIRED ?
 						      SSL_VERIFY_FAIL_IF_NO_PEER_CERT :

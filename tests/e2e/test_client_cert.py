@@ -95,6 +95,41 @@ class ClientCertTest(LbdTestCase):
         r = self.curl(port, cert=self.mallory)
         self.assertNotEqual(r.returncode, 0, r.stdout)
 
+    def test_resumed_session_keeps_the_subject(self):
+        port, b = self.start()
+        for version in (None, ssl.TLSVersion.TLSv1_2):
+            ctx = client_context(self.pki, max_version=version)
+            ctx.load_cert_chain(self.alice["cert"], self.alice["key"])
+            with tls_connect(port, ctx, "a.test") as s:
+                self.assertEqual(get(s)[0], 200)  # a TLS 1.3 ticket comes after
+                session = s.session
+            with tls_connect(port, ctx, "a.test", session=session) as s:
+                self.assertEqual(get(s)[0], 200)
+                self.assertTrue(s.session_reused, version)
+            req = b.wait_requests(2)[-1]
+            self.assertEqual(req.header("x-client-cert-subject"), "CN=alice,O=Example")
+            b.reset_stats()
+
+    def test_no_resumption_around_the_certificate(self):
+        """Ticket keys are shared by every listener: a session of a
+        listener that asks for no certificate must not resume where one is
+        required (that would skip the check)."""
+        b = self.backends.http("b1")
+        open_port, secure_port = free_port(), free_port()
+        open_l = listener("open", open_port, "p")
+        open_l["tls"] = {"certificates": [self.a]}
+        secure = listener("secure", secure_port, "p")
+        secure["tls"] = {"certificates": [self.a], "client_ca": self.pki.ca}
+        self.start_lbd(config([open_l, secure], [pool("p", [b])]))
+        ctx = client_context(self.pki, max_version=ssl.TLSVersion.TLSv1_2)
+        with tls_connect(open_port, ctx, "a.test") as s:
+            self.assertEqual(get(s)[0], 200)
+            session = s.session
+        with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
+            with tls_connect(secure_port, ctx, "a.test", session=session) as s:
+                get(s)
+        self.assertEqual(len(b.wait_requests(2, timeout=0.3)), 1)
+
     def test_plain_listener_strips_the_fields(self):
         b = self.backends.http("b1")
         port = free_port()
