@@ -219,7 +219,7 @@ static void request_id(struct exchange *ex)
 
 /* A strip_prefix route's responses get the prefix back in their
  * Location and Set-Cookie (prefix_rewrite.h); the server is known once
- * one is reached (exchange_rewrite_server()). */
+ * one is reached (exchange_rewrite()). */
 static void restore_prefix(struct exchange *ex, const struct request_plan *plan)
 {
 	const struct route_conf *r = plan->route;
