@@ -252,18 +252,12 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			routes->n);
 		return;
 	}
-	static const char *const http_only[] = { "match",
-						 "redirect",
-						 "strip_prefix",
-						 "restore_prefix",
-						 "request_headers",
-						 "response_headers",
-						 "split",
-						 "split_key",
-						 "allow",
-						 "deny",
-						 "timeouts",
-						 "retry_on" };
+	static const char *const http_only[] = { "match",           "redirect",
+						 "strip_prefix",    "restore_prefix",
+						 "request_headers", "response_headers",
+						 "split",           "split_key",
+						 "allow",           "deny",
+						 "timeouts",        "retry_on" };
 	for (size_t i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
 		const struct cnode *k = cnode_get(routes->items[0], http_only[i]);
 		if (k)
