@@ -125,6 +125,38 @@ static void note_failure(struct peer *p, int status)
 	p->fail_status = (p->ntried == 1 || p->fail_status == 504) && status == 504 ? 504 : 502;
 }
 
+/* Whether another server may still be tried (the pool's retries). */
+static bool peer_retry_left(const struct peer *p)
+{
+	return p->ntried + 1 <= p->pool->retries;
+}
+
+bool peer_can_retry_elsewhere(const struct peer *p)
+{
+	struct server_conf *tried[CONFIG_RETRIES_MAX + 2];
+	struct balance_ctx ctx = { .tried = tried, .ntried = p->ntried };
+	const struct pool_members *m = balance_members(p->pool);
+
+	if (!peer_retry_left(p))
+		return false;
+	memcpy(tried, p->tried, p->ntried * sizeof(*tried));
+	if (p->server)
+		tried[ctx.ntried++] = p->server;
+	for (size_t i = 0; m && i < m->n; i++)
+		if (balance_server_eligible(m->servers[i], &ctx))
+			return true;
+	return false;
+}
+
+void peer_retry_elsewhere(struct peer *p, int status)
+{
+	struct server_conf *srv = p->server;
+
+	peer_release(p);
+	p->tried[p->ntried++] = srv;
+	p->fail_status = status;
+}
+
 /* --- connecting ---------------------------------------------------------- */
 
 static void on_connected(struct peer *p, struct bufferevent *bev)
@@ -138,6 +170,8 @@ static void on_connected(struct peer *p, struct bufferevent *bev)
 	if (p->pool->tls.enabled)
 		tls_upstream_log_connected(p->pool->name, srv->name, srv->addr.text, bev);
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	if (p->send_first_len)
+		bufferevent_write(bev, p->send_first, p->send_first_len);
 	p->ops->connected(p, bev);
 }
 
@@ -158,7 +192,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			 (what & BEV_EVENT_TIMEOUT) ?
 				 "timed out" :
 				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	bool last = p->ntried + 1 > p->pool->retries;
+	bool last = !peer_retry_left(p);
 	log_warn("pool %s: server %s (%s): %s; %s", p->pool->name, p->server->name,
 		 p->server->addr.text, why, last ? "no retry left" : "retrying another server");
 	passive_failure(p->pool, p->server->rt, why);
@@ -167,6 +201,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		p->ops->failed(p, status);
 		return;
 	}
+	p->connect_retry = true;
 	peer_connect(p);
 }
 
@@ -291,17 +326,22 @@ static enum take take_server(struct peer *p, struct server_conf **out, struct se
 static bool connect_to(struct peer *p, struct server_conf *srv)
 {
 	assign(p, srv);
+	if (p->connect_retry && p->pool->rt)
+		counter_add(&p->pool->rt->retries[RETRY_CONNECT_FAILURE], 1);
+	p->connect_retry = false;
 	if (p->ops->reuse && p->ops->reuse(p))
 		return true;
 	p->connecting = open_server(p);
 	if (p->connecting)
 		return true;
-	bool last = p->ntried + 1 > p->pool->retries;
+	bool last = !peer_retry_left(p);
 	log_warn("pool %s: server %s: cannot open a connection: %s; %s", p->pool->name, srv->name,
 		 strerror(errno), last ? "no retry left" : "retrying another server");
 	note_failure(p, 502);
 	if (last)
 		p->ops->failed(p, 502);
+	else
+		p->connect_retry = true;
 	return last;
 }
 

@@ -259,7 +259,7 @@ class QueueTest(LbdTestCase):
     def test_h2_pool_streams_respect_the_cap(self):
         sport = free_port()
         s = Server([sys.executable, os.path.join(HERE, "h2_backend.py"), "s1", str(sport),
-                    "0", "0.15"])
+                    "0", "200", "0.15"])
         self.addCleanup(s.stop)
         self.assertTrue(s.ready.wait(10))
         port = free_port()
