@@ -1,0 +1,303 @@
+/* handover_wire.c — encoding and decoding the upgrade's messages
+ * (handover_wire.h). Everything read here comes from another process:
+ * every length is checked against what is left, nothing is trusted. */
+#include "daemon/handover_wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t MAGIC[4] = { 'L', 'B', 'D', 'U' };
+
+/* --- writing --------------------------------------------------------------- */
+
+struct out {
+	uint8_t *p;
+	size_t len, cap;
+	bool full;
+};
+
+static void put(struct out *o, const void *src, size_t n)
+{
+	if (o->full || n > o->cap - o->len) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->p + o->len, src, n);
+	o->len += n;
+}
+
+static void put_u8(struct out *o, unsigned v)
+{
+	uint8_t b = (uint8_t)v;
+
+	put(o, &b, 1);
+}
+
+static void put_u16(struct out *o, unsigned v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	put(o, b, 2);
+}
+
+static void put_u32(struct out *o, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	put(o, b, 4);
+}
+
+/* A string cut to MAX - 1 bytes, as the reader accepts. */
+static void put_str(struct out *o, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max - 1);
+
+	put_u16(o, (unsigned)n);
+	put(o, s, n);
+}
+
+int handover_encode(const struct handover_msg *m, uint8_t *buf, size_t cap)
+{
+	struct out o = { .p = buf, .cap = cap };
+
+	put(&o, MAGIC, sizeof(MAGIC));
+	put_u8(&o, HANDOVER_VERSION);
+	put_u8(&o, m->type);
+	switch (m->type) {
+	case HANDOVER_HELLO:
+		put_u32(&o, m->pid);
+		break;
+	case HANDOVER_SOCKET:
+		if ((unsigned)m->kind >= HANDOVER_SOCKET_KINDS || m->nsockets == 0 ||
+		    m->nsockets > HANDOVER_FDS_MAX || (unsigned)m->first + m->nsockets > m->total)
+			return -1;
+		put_u8(&o, m->kind);
+		put_u8(&o, (m->per_worker ? 1u : 0u) | (m->has_lock ? 2u : 0u));
+		put_u16(&o, m->total);
+		put_u16(&o, m->first);
+		put_u16(&o, m->nsockets);
+		put_str(&o, m->text, sizeof(m->text));
+		break;
+	case HANDOVER_STATE:
+		put_str(&o, m->key, sizeof(m->key));
+		put_str(&o, m->text, sizeof(m->text));
+		break;
+	case HANDOVER_FAILED:
+		put_str(&o, m->text, sizeof(m->text));
+		break;
+	case HANDOVER_END:
+	case HANDOVER_READY:
+		break;
+	default:
+		return -1;
+	}
+	return o.full ? -1 : (int)o.len;
+}
+
+/* --- reading --------------------------------------------------------------- */
+
+struct in {
+	const uint8_t *p;
+	size_t len, off;
+	const char *bad; /* the first thing that did not fit */
+};
+
+static bool take(struct in *i, void *dst, size_t n, const char *what)
+{
+	if (i->bad)
+		return false;
+	if (n > i->len - i->off) {
+		i->bad = what;
+		return false;
+	}
+	memcpy(dst, i->p + i->off, n);
+	i->off += n;
+	return true;
+}
+
+static unsigned get_u8(struct in *i, const char *what)
+{
+	uint8_t b = 0;
+
+	take(i, &b, 1, what);
+	return b;
+}
+
+static unsigned get_u16(struct in *i, const char *what)
+{
+	uint8_t b[2] = { 0 };
+
+	take(i, b, 2, what);
+	return (unsigned)b[0] << 8 | b[1];
+}
+
+static uint32_t get_u32(struct in *i, const char *what)
+{
+	uint8_t b[4] = { 0 };
+
+	take(i, b, 4, what);
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* A string of at most MAX - 1 bytes without a NUL, NUL-terminated into
+ * DST. */
+static void get_str(struct in *i, char *dst, size_t max, const char *what)
+{
+	size_t n = get_u16(i, what);
+
+	dst[0] = '\0';
+	if (i->bad)
+		return;
+	if (n >= max) {
+		i->bad = what;
+		return;
+	}
+	if (!take(i, dst, n, what))
+		return;
+	dst[n] = '\0';
+	if (strlen(dst) != n)
+		i->bad = what;
+}
+
+static void decode_socket(struct in *i, struct handover_msg *m)
+{
+	unsigned kind = get_u8(i, "socket kind");
+	unsigned flags = get_u8(i, "socket flags");
+
+	m->total = (uint16_t)get_u16(i, "socket count");
+	m->first = (uint16_t)get_u16(i, "socket index");
+	m->nsockets = (uint16_t)get_u16(i, "socket count");
+	get_str(i, m->text, sizeof(m->text), "socket address");
+	if (i->bad)
+		return;
+	if (kind >= HANDOVER_SOCKET_KINDS)
+		i->bad = "socket kind";
+	else if (flags & ~3u)
+		i->bad = "socket flags";
+	else if (m->nsockets == 0 || m->nsockets > HANDOVER_FDS_MAX ||
+		 (unsigned)m->first + m->nsockets > m->total)
+		i->bad = "socket count";
+	else if (!m->text[0])
+		i->bad = "socket address";
+	m->kind = (enum handover_socket_kind)kind;
+	m->per_worker = flags & 1u;
+	m->has_lock = flags & 2u;
+}
+
+int handover_decode(const uint8_t *buf, size_t len, struct handover_msg *m, char *err,
+		    size_t errlen)
+{
+	struct in i = { .p = buf, .len = len };
+	uint8_t magic[sizeof(MAGIC)];
+
+	memset(m, 0, sizeof(*m));
+	if (!take(&i, magic, sizeof(magic), "header") || memcmp(magic, MAGIC, sizeof(MAGIC)) != 0) {
+		snprintf(err, errlen, "not an lbd upgrade message");
+		return -1;
+	}
+	unsigned version = get_u8(&i, "header");
+	unsigned type = get_u8(&i, "header");
+	if (!i.bad && version != HANDOVER_VERSION) {
+		snprintf(err, errlen, "upgrade message version %u; this lbd speaks version %u",
+			 version, HANDOVER_VERSION);
+		return -1;
+	}
+	m->type = (enum handover_type)type;
+	switch (type) {
+	case HANDOVER_HELLO:
+		m->pid = get_u32(&i, "pid");
+		if (!i.bad && m->pid == 0)
+			i.bad = "pid";
+		break;
+	case HANDOVER_SOCKET:
+		decode_socket(&i, m);
+		break;
+	case HANDOVER_STATE:
+		get_str(&i, m->key, sizeof(m->key), "state key");
+		get_str(&i, m->text, sizeof(m->text), "state value");
+		if (!i.bad && !m->key[0])
+			i.bad = "state key";
+		break;
+	case HANDOVER_FAILED:
+		get_str(&i, m->text, sizeof(m->text), "reason");
+		break;
+	case HANDOVER_END:
+	case HANDOVER_READY:
+		break;
+	default:
+		if (!i.bad)
+			i.bad = "type";
+	}
+	if (!i.bad && i.off != len)
+		i.bad = "trailing bytes";
+	if (i.bad) {
+		snprintf(err, errlen, "malformed upgrade message: bad %s", i.bad);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- server state ---------------------------------------------------------- */
+
+static bool plain_name(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	return n > 0 && n < max && !strpbrk(s, "\t\n");
+}
+
+int handover_server_format(const struct handover_server *s, char *out, size_t len)
+{
+	if (!plain_name(s->pool, sizeof(s->pool)) || !plain_name(s->name, sizeof(s->name)))
+		return -1;
+	int n = snprintf(out, len, "%s\t%s\t%d\t%d\t%d\t%d\t%u\t%u", s->pool, s->name, s->state,
+			 s->weight, s->checked ? 1 : 0, s->down ? 1 : 0, s->ok_run, s->fail_run);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* The next tab-separated field of *P into DST (of MAX bytes). */
+static int field(const char **p, char *dst, size_t max)
+{
+	size_t n = strcspn(*p, "\t");
+
+	if (n == 0 || n >= max)
+		return -1;
+	memcpy(dst, *p, n);
+	dst[n] = '\0';
+	*p += n;
+	if (**p == '\t')
+		(*p)++;
+	return 0;
+}
+
+static int number(const char **p, long lo, long hi, long *out)
+{
+	char buf[24], *end;
+
+	if (field(p, buf, sizeof(buf)) < 0)
+		return -1;
+	*out = strtol(buf, &end, 10);
+	return *end || *out < lo || *out > hi ? -1 : 0;
+}
+
+int handover_server_parse(const char *text, struct handover_server *s)
+{
+	const char *p = text;
+	long state, weight, checked, down, ok_run, fail_run;
+
+	memset(s, 0, sizeof(*s));
+	if (strchr(text, '\n') || field(&p, s->pool, sizeof(s->pool)) < 0 ||
+	    field(&p, s->name, sizeof(s->name)) < 0 || number(&p, 0, 3, &state) < 0 ||
+	    number(&p, -1, 1000000, &weight) < 0 || number(&p, 0, 1, &checked) < 0 ||
+	    number(&p, 0, 1, &down) < 0 || number(&p, 0, 1000000, &ok_run) < 0 ||
+	    number(&p, 0, 1000000, &fail_run) < 0 || *p)
+		return -1;
+	s->state = (int)state;
+	s->weight = (int)weight;
+	s->checked = checked;
+	s->down = down;
+	s->ok_run = (unsigned)ok_run;
+	s->fail_run = (unsigned)fail_run;
+	return 0;
+}
