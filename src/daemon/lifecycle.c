@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "core/access_log.h"
@@ -30,6 +31,7 @@
 #include "daemon/admin.h"
 #include "daemon/daemon.h"
 #include "daemon/daemon_private.h"
+#include "daemon/handover.h"
 #include "daemon/health.h"
 #include "daemon/lifecycle.h"
 #include "daemon/membership.h"
@@ -41,6 +43,7 @@
 #include "event/worker.h"
 #include "http2/http2.h"
 #include "stream/tcp_proxy.h"
+#include "tls/tls_tickets.h"
 
 /* The protocols, by enum listener_protocol: a listening socket takes the
  * one of its listener. */
@@ -88,6 +91,12 @@ static void drain(struct daemon *l, const char *why, const char *verb)
 	event_add(l->drain_ev, &tv);
 }
 
+void daemon_retire(struct daemon *d, const char *why)
+{
+	d->stopping = true;
+	drain(d, why, "the new process serves; this one stops accepting and drains");
+}
+
 static void on_delay_over(evutil_socket_t fd, short what, void *arg)
 {
 	drain(arg, "shutdown_delay over", "draining");
@@ -101,6 +110,7 @@ static void begin_stop(struct daemon *l, const char *why, bool delay)
 {
 	uint64_t ms = l->cfg->global.shutdown_delay_ms;
 
+	daemon_upgrade_cancel(l); /* one lbd serves after a stop, never two */
 	if (l->stopping) {
 		if (!l->draining) {
 			log_info("%s again: shutdown_delay cut short", why);
@@ -199,7 +209,86 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			log_warn("SIGHUP: %s; ignored",
 				 l->stopping ? "stopping" : "a reload is already under way");
 		break;
+	case SIGUSR2: {
+		const char *why;
+		log_info("SIGUSR2: upgrade requested");
+		if (daemon_upgrade(l, NULL, NULL, NULL, &why) < 0)
+			log_warn("SIGUSR2: %s; ignored", why);
+		break;
 	}
+	}
+}
+
+/* --- started by an upgrade ------------------------------------------------- */
+
+/* Before the generation is published: the old lbd's sockets and runtime
+ * state. Server state goes in by identity before the generation binds it,
+ * so its balancers are built with the weights and flags as they were. */
+static int inherit(struct daemon *l, uint64_t *generation)
+{
+	struct handover_inherit *in = calloc(1, sizeof(*in));
+	char err[512];
+
+	if (!in) {
+		snprintf(l->start_error, sizeof(l->start_error), "out of memory");
+		return -1;
+	}
+	l->inherit = in;
+	if (handover_receive(l->upgrade_fd, l->cfg->global.workers, in, err, sizeof(err)) < 0) {
+		snprintf(l->start_error, sizeof(l->start_error), "upgrade: %s", err);
+		log_error("%s", l->start_error);
+		return -1;
+	}
+	*generation = in->generation + 1;
+	if (in->has_tickets && tls_tickets_adopt(in->tickets) < 0)
+		log_warn("upgrade: cannot take the TLS ticket keys; sessions will not resume");
+	runtime_lock();
+	for (size_t i = 0; i < in->nservers; i++) {
+		const struct handover_server *s = &in->servers[i];
+		struct server_rt *rt = runtime_server_get(s->pool, s->name);
+		if (!rt)
+			continue;
+		atomic_store(&rt->state, s->state);
+		atomic_store(&rt->weight_override, s->weight);
+		atomic_store(&rt->health.checked, s->checked);
+		atomic_store(&rt->health.down, s->down);
+		atomic_store(&rt->health.ok_run, s->ok_run);
+		atomic_store(&rt->health.fail_run, s->fail_run);
+	}
+	runtime_unlock();
+	log_info("upgrade: took over %zu listening address%s and the state of %zu server%s "
+		 "from the old lbd",
+		 in->binds.n, in->binds.n == 1 ? "" : "es", in->nservers,
+		 in->nservers == 1 ? "" : "s");
+	return 0;
+}
+
+/* The old lbd's sockets not used (their addresses left the configuration)
+ * close now; the admin ones were taken by admin_start. */
+static void inherit_done(struct daemon *l)
+{
+	if (!l->inherit)
+		return;
+	handover_inherit_free(l->inherit);
+	free(l->inherit);
+	l->inherit = NULL;
+}
+
+/* lbd's own path, read now: a package upgrade replaces the file, and the
+ * path (not the inode this process runs) names the new binary. */
+static void resolve_exe(struct daemon *l, char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	static const char deleted[] = " (deleted)";
+
+	if (n <= 0) {
+		snprintf(buf, len, "%s", l->argv && l->argv[0] ? l->argv[0] : "lbd");
+		return;
+	}
+	buf[n] = '\0';
+	if ((size_t)n > sizeof(deleted) - 1 &&
+	    strcmp(buf + n - (sizeof(deleted) - 1), deleted) == 0)
+		buf[n - (sizeof(deleted) - 1)] = '\0';
 }
 
 static int prepare(struct daemon *l)
@@ -213,7 +302,10 @@ static int prepare(struct daemon *l)
 		log_error("access log: %s", err);
 		return LBD_EXIT_BAD_CONFIG;
 	}
-	if (daemon_prepare(NULL, l->cfg, 1) < 0) {
+	uint64_t generation = 1;
+	if (l->upgrade_fd >= 0 && inherit(l, &generation) < 0)
+		return LBD_EXIT_RUNTIME;
+	if (daemon_prepare(NULL, l->cfg, generation) < 0) {
 		log_error("out of memory");
 		return LBD_EXIT_RUNTIME;
 	}
@@ -255,9 +347,11 @@ static int start_admin_and_drop_privileges(struct daemon *l)
 		log_error("%s", err);
 		return -1;
 	}
-	l->admin = admin_start(l, l->cfg, err, sizeof(err));
+	l->admin = admin_start(l, l->cfg, l->inherit, err, sizeof(err));
+	inherit_done(l);
 	if (!l->admin) {
 		log_error("%s", err);
+		snprintf(l->start_error, sizeof(l->start_error), "%s", err);
 		return -1;
 	}
 	if (p.change && (admin_chown(l->admin, p.gid, err, sizeof(err)) < 0 ||
@@ -277,7 +371,7 @@ static void warn_in_log(void *arg, const char *msg)
 
 static int run(struct daemon *l, const sigset_t *control)
 {
-	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+	static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGUSR2 };
 	struct event *sig_ev[sizeof(signals) / sizeof(signals[0])] = { 0 };
 	int rc = 0;
 
@@ -348,7 +442,15 @@ static int run(struct daemon *l, const sigset_t *control)
 	if (rc == 0) {
 		log_info("lbd %s serving with %u worker%s, configuration %s", PACKAGE_VERSION,
 			 l->nworkers, l->nworkers == 1 ? "" : "s", l->cfg->path);
-		notify_ready((unsigned long long)l->cfg->generation);
+		/* After an upgrade the old lbd, still systemd's main process,
+		 * says READY for this one (upgrade.c). */
+		if (l->upgrade_fd >= 0) {
+			handover_ready(l->upgrade_fd);
+			close(l->upgrade_fd);
+			l->upgrade_fd = -1;
+		} else {
+			notify_ready((unsigned long long)l->cfg->generation);
+		}
 	}
 	if (l->started > 0)
 		event_base_dispatch(l->base);
@@ -372,6 +474,8 @@ static void cleanup(struct daemon *l)
 	discovery_free(l->discovery); /* before the membership it tells */
 	membership_free(l->membership);
 	watch_free(l->watch);
+	daemon_upgrade_cancel(l);
+	inherit_done(l);
 	binds_release(&l->binds);
 	daemon_reload_cleanup(l);
 	if (l->drain_ev)
@@ -390,9 +494,18 @@ static void cleanup(struct daemon *l)
 	libevent_global_shutdown();
 }
 
-int daemon_main(const char *path, struct config *cfg)
+int daemon_main(const char *path, struct config *cfg, const struct daemon_start *start)
 {
-	struct daemon l = { .path = path, .cfg = cfg };
+	struct daemon l = {
+		.path = path,
+		.cfg = cfg,
+		.argv = start->argv,
+		.upgrade_fd = start->upgrade_fd,
+	};
+	char exe[4096];
+
+	resolve_exe(&l, exe, sizeof(exe));
+	l.exe = exe;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() < 0) {
@@ -410,10 +523,19 @@ int daemon_main(const char *path, struct config *cfg)
 	sigaddset(&control, SIGINT);
 	sigaddset(&control, SIGHUP);
 	sigaddset(&control, SIGUSR1);
+	sigaddset(&control, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &control, NULL);
 	int rc = prepare(&l);
 	if (rc == 0)
 		rc = run(&l, &control);
+	if (l.upgrade_fd >= 0) {
+		char why[sizeof(l.start_error)];
+		snprintf(why, sizeof(why), "%s",
+			 l.start_error[0] ? l.start_error :
+					    "it could not start (its log says why)");
+		handover_failed(l.upgrade_fd, why);
+		close(l.upgrade_fd);
+	}
 	cleanup(&l);
 	if (rc == 0)
 		log_info("stopped");
