@@ -1,0 +1,39 @@
+/* fuzz_handover.c — libFuzzer target for the upgrade's messages
+ * (src/daemon/handover_wire.c): bytes that another process sent. Every
+ * input must decode or be refused with a reason; what decodes must encode
+ * back to the very same bytes (the format has one spelling of each
+ * message), and a "server" state value must parse or be refused. `make
+ * fuzz-handover` runs it.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/handover_wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct handover_msg m;
+	static uint8_t again[HANDOVER_MSG_MAX];
+	struct handover_server s;
+	char err[256];
+
+	err[0] = '\0';
+	if (handover_decode(data, size, &m, err, sizeof(err)) < 0) {
+		if (!err[0])
+			abort(); /* refused without a reason */
+		return 0;
+	}
+	int len = handover_encode(&m, again, sizeof(again));
+	if (len < 0 || (size_t)len != size || memcmp(again, data, size) != 0)
+		abort(); /* decoded into something that is not what was sent */
+	if (m.type == HANDOVER_STATE && strcmp(m.key, "server") == 0 &&
+	    handover_server_parse(m.text, &s) == 0) {
+		char line[sizeof(s.pool) + sizeof(s.name) + 64];
+		if (handover_server_format(&s, line, sizeof(line)) < 0)
+			abort(); /* parsed a server it cannot write back */
+	}
+	return 0;
+}
