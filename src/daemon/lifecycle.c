@@ -75,7 +75,7 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* Stop accepting and let what is in flight finish, within the drain
  * timeout. */
-static void drain(struct daemon *l, const char *why, const char *verb)
+static void drain(struct daemon *l, const char *why, const char *verb, bool retire)
 {
 	struct timeval tv = { 0, 50 * 1000 };
 
@@ -84,7 +84,10 @@ static void drain(struct daemon *l, const char *why, const char *verb)
 	log_info("%s: %s; in-flight requests may take up to %llu ms", why, verb,
 		 (unsigned long long)l->cfg->timeouts.drain_ms);
 	for (unsigned i = 0; i < l->started; i++)
-		worker_stop(&l->workers[i]);
+		if (retire)
+			worker_retire(&l->workers[i]);
+		else
+			worker_stop(&l->workers[i]);
 	event_add(l->reap_ev, &tv);
 	tv.tv_sec = (time_t)(l->cfg->timeouts.drain_ms / 1000);
 	tv.tv_usec = (suseconds_t)(l->cfg->timeouts.drain_ms % 1000) * 1000;
@@ -94,12 +97,12 @@ static void drain(struct daemon *l, const char *why, const char *verb)
 void daemon_retire(struct daemon *d, const char *why)
 {
 	d->stopping = true;
-	drain(d, why, "the new process serves; this one stops accepting and drains");
+	drain(d, why, "the new process serves; this one stops accepting and drains", true);
 }
 
 static void on_delay_over(evutil_socket_t fd, short what, void *arg)
 {
-	drain(arg, "shutdown_delay over", "draining");
+	drain(arg, "shutdown_delay over", "draining", false);
 }
 
 /* From here on /healthz answers 503. With global.shutdown_delay (and
@@ -114,14 +117,14 @@ static void begin_stop(struct daemon *l, const char *why, bool delay)
 	if (l->stopping) {
 		if (!l->draining) {
 			log_info("%s again: shutdown_delay cut short", why);
-			drain(l, why, "draining");
+			drain(l, why, "draining", false);
 		}
 		return;
 	}
 	l->stopping = true;
 	notify_stopping(why);
 	if (!delay || ms == 0) {
-		drain(l, why, "stopping");
+		drain(l, why, "stopping", false);
 		return;
 	}
 	log_info("%s: stopping; /healthz answers 503, connections still accepted for %llu ms "
