@@ -266,7 +266,7 @@ static int field(const char **p, char *dst, size_t max)
 	memcpy(dst, *p, n);
 	dst[n] = '\0';
 	*p += n;
-	if (**p == '\t')
+	if (**p == '\t' && (*p)[1]) /* a trailing tab is left for the caller to refuse */
 		(*p)++;
 	return 0;
 }
@@ -299,5 +299,55 @@ int handover_server_parse(const char *text, struct handover_server *s)
 	s->down = down;
 	s->ok_run = (unsigned)ok_run;
 	s->fail_run = (unsigned)fail_run;
+	return 0;
+}
+
+/* --- servers added at run time, servers found -------------------------------- */
+
+int handover_member_format(const struct handover_member *m, char *out, size_t len)
+{
+	if (!plain_name(m->pool, sizeof(m->pool)) || !plain_name(m->name, sizeof(m->name)) ||
+	    !plain_name(m->address, sizeof(m->address)))
+		return -1;
+	int n = snprintf(out, len, "%s\t%s\t%s\t%u\t%d", m->pool, m->name, m->address, m->weight,
+			 m->backup ? 1 : 0);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int handover_member_parse(const char *text, struct handover_member *m)
+{
+	const char *p = text;
+	long weight, backup;
+
+	memset(m, 0, sizeof(*m));
+	if (strchr(text, '\n') || field(&p, m->pool, sizeof(m->pool)) < 0 ||
+	    field(&p, m->name, sizeof(m->name)) < 0 ||
+	    field(&p, m->address, sizeof(m->address)) < 0 || number(&p, 0, 1000000, &weight) < 0 ||
+	    number(&p, 0, 1, &backup) < 0 || *p)
+		return -1;
+	m->weight = (unsigned)weight;
+	m->backup = backup;
+	return 0;
+}
+
+int handover_found_format(const struct handover_found *f, char *out, size_t len)
+{
+	if (!plain_name(f->pool, sizeof(f->pool)) ||
+	    !plain_name(f->identity, sizeof(f->identity)) ||
+	    !plain_name(f->address, sizeof(f->address)))
+		return -1;
+	int n = snprintf(out, len, "%s\t%s\t%s", f->pool, f->identity, f->address);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int handover_found_parse(const char *text, struct handover_found *f)
+{
+	const char *p = text;
+
+	memset(f, 0, sizeof(*f));
+	if (strchr(text, '\n') || field(&p, f->pool, sizeof(f->pool)) < 0 ||
+	    field(&p, f->identity, sizeof(f->identity)) < 0 ||
+	    field(&p, f->address, sizeof(f->address)) < 0 || *p)
+		return -1;
 	return 0;
 }

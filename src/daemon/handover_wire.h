@@ -96,4 +96,31 @@ int handover_server_format(const struct handover_server *s, char *out, size_t le
 /* The reverse. Returns 0, or -1 on anything else. */
 int handover_server_parse(const char *text, struct handover_server *s);
 
+/* A server the admin API added ("member"), carried when there is no
+ * global.state_file to read it back from: the state file's fields. */
+struct handover_member {
+	char pool[256];
+	char name[256];
+	char address[128];
+	unsigned weight;
+	bool backup;
+};
+
+/* "pool\tname\taddress\tweight\tbackup". Returns 0 or -1 as above. */
+int handover_member_format(const struct handover_member *m, char *out, size_t len);
+int handover_member_parse(const char *text, struct handover_member *m);
+
+/* A server discovery found ("found"): its pool, identity and numeric
+ * address, so that a pool that follows DNS serves its last answer before
+ * the new process's first one comes. */
+struct handover_found {
+	char pool[256];
+	char identity[264];
+	char address[128];
+};
+
+/* "pool\tidentity\taddress". Returns 0 or -1 as above. */
+int handover_found_format(const struct handover_found *f, char *out, size_t len);
+int handover_found_parse(const char *text, struct handover_found *f);
+
 #endif

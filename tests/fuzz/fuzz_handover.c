@@ -2,7 +2,8 @@
  * (src/daemon/handover_wire.c): bytes that another process sent. Every
  * input must decode or be refused with a reason; what decodes must encode
  * back to the very same bytes (the format has one spelling of each
- * message), and a "server" state value must parse or be refused. `make
+ * message), and a "server", "member" or "found" state value that parses
+ * must write back. `make
  * fuzz-handover` runs it.
  */
 #include <stdint.h>
@@ -29,11 +30,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int len = handover_encode(&m, again, sizeof(again));
 	if (len < 0 || (size_t)len != size || memcmp(again, data, size) != 0)
 		abort(); /* decoded into something that is not what was sent */
-	if (m.type == HANDOVER_STATE && strcmp(m.key, "server") == 0 &&
-	    handover_server_parse(m.text, &s) == 0) {
-		char line[sizeof(s.pool) + sizeof(s.name) + 64];
-		if (handover_server_format(&s, line, sizeof(line)) < 0)
-			abort(); /* parsed a server it cannot write back */
-	}
+	if (m.type != HANDOVER_STATE)
+		return 0;
+	/* A value that parses writes back as the same text. */
+	static char line[HANDOVER_TEXT_MAX];
+	struct handover_member mb;
+	struct handover_found f;
+	int rc = 1;
+	if (strcmp(m.key, "server") == 0 && handover_server_parse(m.text, &s) == 0)
+		rc = handover_server_format(&s, line, sizeof(line));
+	else if (strcmp(m.key, "member") == 0 && handover_member_parse(m.text, &mb) == 0)
+		rc = handover_member_format(&mb, line, sizeof(line));
+	else if (strcmp(m.key, "found") == 0 && handover_found_parse(m.text, &f) == 0)
+		rc = handover_found_format(&f, line, sizeof(line));
+	if (rc < 0)
+		abort(); /* parsed a value it cannot write back */
 	return 0;
 }

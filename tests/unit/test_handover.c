@@ -176,6 +176,39 @@ START_TEST(server_lines)
 }
 END_TEST
 
+START_TEST(member_and_found_lines)
+{
+	struct handover_member m = { .weight = 3, .backup = true }, m2;
+	struct handover_found f, f2;
+	char line[1024];
+
+	strcpy(m.pool, "api");
+	strcpy(m.name, "x");
+	strcpy(m.address, "[::1]:8080");
+	ck_assert_int_eq(handover_member_format(&m, line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "api\tx\t[::1]:8080\t3\t1");
+	ck_assert_int_eq(handover_member_parse(line, &m2), 0);
+	ck_assert_str_eq(m2.address, "[::1]:8080");
+	ck_assert_uint_eq(m2.weight, 3);
+	ck_assert(m2.backup);
+	ck_assert_int_eq(handover_member_parse("api\tx\t[::1]:8080\t3\t1\t", &m2), -1);
+	ck_assert_int_eq(handover_member_parse("api\tx\t[::1]:8080\t3\t2", &m2), -1);
+	ck_assert_int_eq(handover_member_parse("api\t\t[::1]:8080\t3\t1", &m2), -1);
+
+	memset(&f, 0, sizeof(f));
+	strcpy(f.pool, "api");
+	strcpy(f.identity, "a.node.consul:80");
+	strcpy(f.address, "10.0.0.1:80");
+	ck_assert_int_eq(handover_found_format(&f, line, sizeof(line)), 0);
+	ck_assert_int_eq(handover_found_parse(line, &f2), 0);
+	ck_assert_str_eq(f2.identity, "a.node.consul:80");
+	ck_assert_int_eq(handover_found_parse("api\ta.node.consul:80", &f2), -1);
+	ck_assert_int_eq(handover_found_parse("api\ta\tb\tc", &f2), -1);
+	strcpy(f.address, "10.0.0.1\n:80");
+	ck_assert_int_eq(handover_found_format(&f, line, sizeof(line)), -1); /* one line each */
+}
+END_TEST
+
 static void send_msg(int sock, const struct handover_msg *m, const int *fds, size_t n)
 {
 	ck_assert_int_eq(handover_send(sock, m, fds, n, err, sizeof(err)), 0);
@@ -277,6 +310,7 @@ int main(void)
 	tcase_add_test(tc, every_type_round_trips);
 	tcase_add_test(tc, bad_messages_are_refused);
 	tcase_add_test(tc, server_lines);
+	tcase_add_test(tc, member_and_found_lines);
 	tcase_add_test(tc, receive_takes_sockets_and_state);
 	tcase_add_test(tc, receive_refuses_what_does_not_add_up);
 	suite_add_tcase(s, tc);
