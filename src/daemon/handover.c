@@ -256,6 +256,19 @@ static int take_socket(struct handover_inherit *in, const struct handover_msg *m
 	return 0;
 }
 
+/* Append the SIZE bytes of ITEM to the array *ITEMS of *N. */
+static int append(void **items, size_t *n, const void *item, size_t size)
+{
+	char *grown = realloc(*items, (*n + 1) * size);
+
+	if (!grown)
+		return -1;
+	memcpy(grown + *n * size, item, size);
+	*items = grown;
+	(*n)++;
+	return 0;
+}
+
 static int take_state(struct handover_inherit *in, const struct handover_msg *m, char *err,
 		      size_t errlen)
 {
@@ -275,21 +288,31 @@ static int take_state(struct handover_inherit *in, const struct handover_msg *m,
 		}
 		in->has_tickets = true;
 	} else if (strcmp(m->key, "server") == 0) {
-		struct handover_server s, *grown;
+		struct handover_server s;
 		if (handover_server_parse(m->text, &s) < 0)
 			goto bad;
-		grown = realloc(in->servers, (in->nservers + 1) * sizeof(*grown));
-		if (!grown) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		in->servers = grown;
-		in->servers[in->nservers++] = s;
+		if (append((void **)&in->servers, &in->nservers, &s, sizeof(s)) < 0)
+			goto oom;
+	} else if (strcmp(m->key, "member") == 0) {
+		struct handover_member mb;
+		if (handover_member_parse(m->text, &mb) < 0)
+			goto bad;
+		if (append((void **)&in->members, &in->nmembers, &mb, sizeof(mb)) < 0)
+			goto oom;
+	} else if (strcmp(m->key, "found") == 0) {
+		struct handover_found f;
+		if (handover_found_parse(m->text, &f) < 0)
+			goto bad;
+		if (append((void **)&in->found, &in->nfound, &f, sizeof(f)) < 0)
+			goto oom;
 	}
 	/* Keys this version does not know are a newer lbd's: left alone. */
 	return 0;
 bad:
 	snprintf(err, errlen, "bad state %s: %.64s", m->key, m->text);
+	return -1;
+oom:
+	snprintf(err, errlen, "out of memory");
 	return -1;
 }
 
@@ -384,6 +407,8 @@ void handover_inherit_free(struct handover_inherit *in)
 		if (in->admin_fd[k] >= 0)
 			close(in->admin_fd[k]);
 	free(in->servers);
+	free(in->members);
+	free(in->found);
 	inherit_init(in);
 }
 

@@ -37,6 +37,10 @@ struct handover_inherit {
 	uint64_t generation; /* the old process's newest */
 	struct handover_server *servers;
 	size_t nservers;
+	struct handover_member *members; /* servers the admin API added */
+	size_t nmembers;
+	struct handover_found *found; /* servers discovery found */
+	size_t nfound;
 	bool has_tickets;
 	unsigned char tickets[HANDOVER_TICKETS_LEN];
 };

@@ -37,6 +37,7 @@
 #include "daemon/membership.h"
 #include "daemon/privs.h"
 #include "daemon/slow_start.h"
+#include "daemon/state_file.h"
 #include "daemon/watch.h"
 #include "discovery/discovery.h"
 #include "event/grace.h"
@@ -266,6 +267,60 @@ static int inherit(struct daemon *l, uint64_t *generation)
 	return 0;
 }
 
+/* The servers the old lbd's admin API added, when no state file brings
+ * them back. */
+static int adopt_members(struct daemon *l, char *err, size_t errlen)
+{
+	const struct handover_inherit *in = l->inherit;
+
+	if (!in || !in->nmembers || l->cfg->global.state_file)
+		return 0;
+	struct state_entry *e = calloc(in->nmembers, sizeof(*e));
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < in->nmembers; i++)
+		e[i] = (struct state_entry){ .pool = in->members[i].pool,
+					     .name = in->members[i].name,
+					     .address = in->members[i].address,
+					     .weight = in->members[i].weight,
+					     .backup = in->members[i].backup };
+	int rc = membership_adopt(l->membership, e, in->nmembers, "upgrade", err, errlen);
+	free(e);
+	return rc;
+}
+
+/* Each pool that follows DNS starts from the old lbd's last answer. */
+static int seed_discovery(struct daemon *l)
+{
+	const struct handover_inherit *in = l->inherit;
+	struct discovered *m;
+	const char *why;
+	int rc = 0;
+
+	if (!in || !in->nfound)
+		return 0;
+	m = calloc(in->nfound, sizeof(*m));
+	if (!m)
+		return -1;
+	for (size_t i = 0; i < in->nfound && rc == 0; i++) {
+		const char *pool = in->found[i].pool;
+		size_t n = 0;
+		if (i > 0 && strcmp(in->found[i - 1].pool, pool) == 0)
+			continue; /* taken with the first of its pool */
+		for (size_t k = i; k < in->nfound && strcmp(in->found[k].pool, pool) == 0; k++) {
+			const struct handover_found *f = &in->found[k];
+			snprintf(m[n].identity, sizeof(m[n].identity), "%s", f->identity);
+			if (addr_parse(f->address, &m[n].addr, &why) == 0)
+				n++;
+		}
+		rc = discovery_seed(l->discovery, pool, m, n);
+	}
+	free(m);
+	return rc;
+}
+
 /* The old lbd's sockets not used (their addresses left the configuration)
  * close now; the admin ones were taken by admin_start. */
 static void inherit_done(struct daemon *l)
@@ -405,8 +460,12 @@ static int run(struct daemon *l, const sigset_t *control)
 	}
 	if (l->cfg->global.state_file &&
 	    membership_load(l->membership, l->cfg->global.state_file, err, sizeof(err)) < 0) {
-		log_error("state file %s", err);
+		log_error("%s", err);
 		return LBD_EXIT_BAD_CONFIG;
+	}
+	if (adopt_members(l, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return LBD_EXIT_RUNTIME;
 	}
 	if (membership_apply(l->membership, l->cfg, NULL) < 0) {
 		log_error("cannot publish the servers added at run time: out of memory");
@@ -415,7 +474,7 @@ static int run(struct daemon *l, const sigset_t *control)
 	/* lbd serves while discovery has not answered yet: a pool of found
 	 * servers only answers 503 until its first answer. */
 	l->discovery = discovery_new(l->base, &membership_discovery_ops, l->membership);
-	if (!l->discovery || discovery_follow(l->discovery, l->cfg) < 0) {
+	if (!l->discovery || discovery_follow(l->discovery, l->cfg) < 0 || seed_discovery(l) < 0) {
 		log_error("cannot start discovery: out of memory");
 		return LBD_EXIT_RUNTIME;
 	}

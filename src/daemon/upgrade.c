@@ -36,6 +36,9 @@
 #include "daemon/admin.h"
 #include "daemon/daemon_private.h"
 #include "daemon/handover.h"
+#include "daemon/membership.h"
+#include "daemon/state_file.h"
+#include "discovery/discovery.h"
 #include "tls/tls_tickets.h"
 
 extern char **environ;
@@ -180,6 +183,59 @@ static int send_servers(struct upgrade *u, char *err, size_t errlen)
 	return 0;
 }
 
+/* The servers the admin API added, when no global.state_file brings them
+ * back to the new process. */
+static int send_members(struct upgrade *u, char *err, size_t errlen)
+{
+	struct handover_member mb;
+	char line[sizeof(mb.pool) + sizeof(mb.name) + sizeof(mb.address) + 32];
+	size_t n;
+	int rc = 0;
+
+	if (u->d->cfg->global.state_file)
+		return 0;
+	struct state_entry *e = membership_export(u->d->membership, &n);
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		memset(&mb, 0, sizeof(mb));
+		snprintf(mb.pool, sizeof(mb.pool), "%s", e[i].pool);
+		snprintf(mb.name, sizeof(mb.name), "%s", e[i].name);
+		snprintf(mb.address, sizeof(mb.address), "%s", e[i].address);
+		mb.weight = e[i].weight;
+		mb.backup = e[i].backup;
+		if (handover_member_format(&mb, line, sizeof(line)) == 0)
+			rc = send_state(u, "member", line, err, errlen);
+	}
+	free(e);
+	return rc;
+}
+
+struct found_sender {
+	struct upgrade *u;
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static void send_found(void *arg, const char *pool, const struct discovered *m)
+{
+	struct found_sender *fs = arg;
+	struct handover_found f;
+	char line[sizeof(f.pool) + sizeof(f.identity) + sizeof(f.address) + 8];
+
+	if (fs->rc < 0)
+		return;
+	memset(&f, 0, sizeof(f));
+	snprintf(f.pool, sizeof(f.pool), "%s", pool);
+	snprintf(f.identity, sizeof(f.identity), "%s", m->identity);
+	snprintf(f.address, sizeof(f.address), "%s", m->addr.text);
+	if (handover_found_format(&f, line, sizeof(line)) == 0)
+		fs->rc = send_state(fs->u, "found", line, fs->err, fs->errlen);
+}
+
 static int send_everything(struct upgrade *u, char *err, size_t errlen)
 {
 	unsigned char secret[TLS_TICKET_SECRET_LEN];
@@ -197,7 +253,11 @@ static int send_everything(struct upgrade *u, char *err, size_t errlen)
 		if (send_state(u, "tickets", text, err, errlen) < 0)
 			return -1;
 	}
-	if (send_servers(u, err, errlen) < 0)
+	struct found_sender fs = { .u = u, .err = err, .errlen = errlen };
+	if (send_servers(u, err, errlen) < 0 || send_members(u, err, errlen) < 0)
+		return -1;
+	discovery_each(u->d->discovery, send_found, &fs);
+	if (fs.rc < 0)
 		return -1;
 	return handover_send(u->sock, &end, NULL, 0, err, errlen);
 }
