@@ -23,6 +23,7 @@ import time
 import unittest
 
 import backends as B
+import dnsserver
 import test_tls
 from lbdtest import (HttpClient, LbdTestCase, admin_request, build_request, config, free_port,
                      lbctl, listener, pool, simple_config)
@@ -397,6 +398,59 @@ class UpgradeTest(LbdTestCase):
                 with test_tls.tls_connect(port, ctx, "a.test", session=session) as s:
                     self.assertEqual(test_tls.get(s)[0], 200)
                     self.assertTrue(s.session_reused, "a ticket of the old process")
+
+    def test_servers_added_at_run_time_carry_over(self):
+        a, x = self.backends.http("a"), self.backends.http("x")
+        port = free_port()
+        lbd = self.start(simple_config(port, [a]))  # no state_file
+        r = lbctl("server", "add", "p", "x", x.address, "--weight", "3",
+                  socket_path=lbd.admin_socket)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.upgrade(lbd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = self.server_status(lbd, "x")
+        self.assertEqual((st["origin"], st["weight"], st["address"]), ("api", 3, x.address))
+        seen = collections.Counter()
+        with HttpClient(port) as c:
+            for i in range(8):
+                seen[c.request("GET", "/m%d" % i).header("x-backend")] += 1
+        self.assertEqual(seen, {"a": 2, "x": 6})
+
+    @unittest.skipUnless(dnsserver.available(), "unbound is not installed")
+    def test_discovered_servers_serve_before_the_first_answer(self):
+        dns = dnsserver.DnsServer()
+        self.addCleanup(dns.stop)
+        a, b = self.backends.http("a"), self.backends.http("b")
+        srv = "_http._tcp.api.service.consul"
+        for name, be in (("a", a), ("b", b)):
+            target = "%s.node.service.consul" % name
+            dns.add_records(["%s. 5 IN A 127.0.0.1" % target,
+                             "%s. 5 IN SRV 1 1 %d %s." % (srv, be.port, target)])
+        port = free_port()
+        text = config([listener("web", port, "p")],
+                      [pool("p", [], discovery={"dns": srv, "resolver": "local",
+                                                "refresh": "1s", "hold": "1s"})])
+        text = text.replace("listeners:\n", "resolvers:\n- name: local\n  nameservers: [%s]\n"
+                            "  timeout: 300ms\n  attempts: 1\nlisteners:\n" % dns.ns, 1)
+        lbd = self.start(text)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(self.pool_servers(lbd)) < 2:
+            time.sleep(0.05)
+        self.assertEqual(len(self.pool_servers(lbd)), 2)
+        dns.stop_answering()  # the new process gets no answer of its own
+        r = self.upgrade(lbd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual({s["origin"] for s in self.pool_servers(lbd)}, {"dns"})
+        seen = collections.Counter()
+        with HttpClient(port) as c:
+            for i in range(6):
+                resp = c.request("GET", "/d%d" % i)
+                self.assertEqual(resp.status, 200)
+                seen[resp.header("x-backend")] += 1
+        self.assertEqual(seen, {"a": 3, "b": 3})
+
+    def pool_servers(self, lbd):
+        return admin_request(lbd, "GET", "/pools/p/servers").json["servers"]
 
     def server_status(self, lbd, name):
         st = admin_request(lbd, "GET", "/status").json
