@@ -56,10 +56,23 @@
  * evhttp's argument, not ours. */
 static struct admin *admin_self;
 
-/* A request waiting for a reload to end (POST /reload). */
+/* A request waiting for a reload or an upgrade to end (POST /reload,
+ * POST /upgrade). */
 struct pending {
 	struct evhttp_request *req;
 };
+
+/* REQ waits for its answer; NULL after answering 500. */
+static struct pending *pending_new(struct evhttp_request *req)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		admin_reply_error(req, 500, "Internal Server Error", "out of memory");
+	else
+		p->req = req;
+	return p;
+}
 
 /* --- reload ---------------------------------------------------------------- */
 
@@ -127,12 +140,9 @@ static void handle_reload(struct admin *a, struct evhttp_request *req)
 
 	if (!admin_method_is(req, EVHTTP_REQ_POST, "POST"))
 		return;
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		admin_reply_error(req, 500, "Internal Server Error", "out of memory");
+	p = pending_new(req);
+	if (!p)
 		return;
-	}
-	p->req = req;
 	log_info("admin: reload requested");
 	start_reload(a, p);
 }
@@ -200,12 +210,9 @@ static void handle_upgrade(struct port *pt, struct evhttp_request *req)
 				  "another binary may be named on the admin socket only");
 		return;
 	}
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		admin_reply_error(req, 500, "Internal Server Error", "out of memory");
+	p = pending_new(req);
+	if (!p)
 		return;
-	}
-	p->req = req;
 	log_info("admin: upgrade requested%s%s", binary[0] ? " to " : "", binary);
 	if (daemon_upgrade(pt->a->d, binary[0] ? binary : NULL, upgrade_done, p, &why) == 0)
 		return;
