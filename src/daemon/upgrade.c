@@ -423,6 +423,10 @@ static int spawn(struct upgrade *u, int child_end, char *err, size_t errlen)
 	sigfillset(&defaults);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, child_end, target);
+	/* Not every descriptor of a running lbd is close-on-exec (libevent
+	 * connects to servers without it): the new process would hold the
+	 * old one's connections open for good. It gets stdio and its end. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, target + 1);
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setsigmask(&attr, &none);

@@ -63,6 +63,19 @@ def listening_inodes(port):
     return out
 
 
+def socket_inodes(pid):
+    """The inodes of the sockets PID holds."""
+    out = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            m = re.match(r"socket:\[(\d+)\]", os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            continue
+        if m:
+            out.add(int(m.group(1)))
+    return out
+
+
 class Load:
     """Bounded load from threads: keep-alive clients (a new connection only
     when lbd answers Connection: close, as a draining lbd does) and
@@ -214,8 +227,13 @@ class UpgradeTest(LbdTestCase):
         try:
             time.sleep(0.5)
             for _ in range(3):
+                before = socket_inodes(self.serving)  # with connections to a and b
                 r = self.upgrade(lbd)
                 self.assertEqual(r.returncode, 0, r.stderr)
+                # What the new process holds of the old one's sockets: the
+                # listening ones, the bind lock and the admin socket, no
+                # connection.
+                self.assertEqual(len(socket_inodes(r.new_pid) & before), len(inodes) + 2)
                 self.old_exits_zero(lbd, r.old_pid)
                 time.sleep(0.3)
         finally:
