@@ -299,6 +299,14 @@ static int take_state(struct handover_inherit *in, const struct handover_msg *m,
 			goto bad;
 		if (append((void **)&in->members, &in->nmembers, &mb, sizeof(mb)) < 0)
 			goto oom;
+	} else if (strcmp(m->key, "rate_limit") == 0) {
+		struct handover_rate *r = malloc(sizeof(*r));
+		int rc = r ? handover_rate_parse(m->text, r) : -1;
+		if (rc == 0)
+			rc = append((void **)&in->rates, &in->nrates, r, sizeof(*r));
+		free(r);
+		if (rc < 0)
+			goto bad;
 	} else if (strcmp(m->key, "found") == 0) {
 		struct handover_found f;
 		if (handover_found_parse(m->text, &f) < 0)
@@ -409,6 +417,7 @@ void handover_inherit_free(struct handover_inherit *in)
 	free(in->servers);
 	free(in->members);
 	free(in->found);
+	free(in->rates);
 	inherit_init(in);
 }
 

@@ -41,6 +41,8 @@ struct handover_inherit {
 	size_t nmembers;
 	struct handover_found *found; /* servers discovery found */
 	size_t nfound;
+	struct handover_rate *rates; /* rate limit budgets, in parts */
+	size_t nrates;
 	bool has_tickets;
 	unsigned char tickets[HANDOVER_TICKETS_LEN];
 };

@@ -3,9 +3,13 @@
  * every length is checked against what is left, nothing is trusted. */
 #include "daemon/handover_wire.h"
 
+#include <inttypes.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/hash.h"
 
 static const uint8_t MAGIC[4] = { 'L', 'B', 'D', 'U' };
 
@@ -350,4 +354,85 @@ int handover_found_parse(const char *text, struct handover_found *f)
 	    field(&p, f->address, sizeof(f->address)) < 0 || *p)
 		return -1;
 	return 0;
+}
+
+/* --- rate limit budgets ---------------------------------------------------- */
+
+uint64_t handover_rate_id(const char *identity)
+{
+	return hash64(identity, strlen(identity), 0x6c62642d72617465ull); /* "lbd-rate" */
+}
+
+int handover_rate_format(const struct handover_rate *r, char *out, size_t len)
+{
+	size_t off;
+	int n = snprintf(out, len, "%016" PRIx64 "\t%016" PRIx64 "\t", r->id, r->seed);
+
+	if (n < 0 || (size_t)n >= len || r->n == 0 || r->n > HANDOVER_SLOTS_MAX)
+		return -1;
+	off = (size_t)n;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct handover_slot *s = &r->slots[i];
+		n = snprintf(out + off, len - off, "%s%" PRIx32 ":%" PRIx64 ":%" PRIx64,
+			     i ? "," : "", s->index, s->tag, s->tat);
+		if (n < 0 || (size_t)n >= len - off)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* A lowercase hex number of at most MAX digits at *P, up to one of the
+ * characters of END (or the end of the text). */
+static int hex(const char **p, unsigned max, const char *end, uint64_t *out)
+{
+	unsigned n = 0;
+
+	*out = 0;
+	while (**p && !strchr(end, **p)) {
+		char c = **p;
+		unsigned v = c >= '0' && c <= '9' ? (unsigned)(c - '0') :
+			     c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) :
+						    16;
+		if (v == 16 || ++n > max || (n > 1 && *out == 0))
+			return -1; /* not hex, too long, or a leading zero */
+		*out = *out << 4 | v;
+		(*p)++;
+	}
+	return n ? 0 : -1;
+}
+
+int handover_rate_parse(const char *text, struct handover_rate *r)
+{
+	const char *p = text;
+	uint64_t v;
+
+	memset(r, 0, sizeof(*r));
+	if (strlen(text) < 34 || text[16] != '\t' || text[33] != '\t')
+		return -1;
+	for (int k = 0; k < 2; k++) { /* id and seed: 16 digits each */
+		uint64_t x = 0;
+		for (int i = 0; i < 16; i++, p++) {
+			char c = *p;
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+				return -1;
+			x = x << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+		}
+		*(k ? &r->seed : &r->id) = x;
+		p++;
+	}
+	while (*p) {
+		struct handover_slot *s;
+		if (r->n == HANDOVER_SLOTS_MAX)
+			return -1;
+		s = &r->slots[r->n++];
+		if (hex(&p, 8, ":", &v) < 0 || *p++ != ':')
+			return -1;
+		s->index = (uint32_t)v;
+		if (hex(&p, 16, ":", &s->tag) < 0 || *p++ != ':' || hex(&p, 16, ",", &s->tat) < 0)
+			return -1;
+		if (*p == ',' && !*++p)
+			return -1; /* a trailing comma */
+	}
+	return r->n ? 0 : -1;
 }

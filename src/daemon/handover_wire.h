@@ -123,4 +123,28 @@ struct handover_found {
 int handover_found_format(const struct handover_found *f, char *out, size_t len);
 int handover_found_parse(const char *text, struct handover_found *f);
 
+/* A route's rate limit budgets ("rate_limit"): the table's identity
+ * (hashed: handover_rate_id), its seed and some of its slots, those whose
+ * budget is not full; a table with more goes in several values. */
+#define HANDOVER_SLOTS_MAX 128
+
+struct handover_slot {
+	uint32_t index;
+	uint64_t tag, tat;
+};
+
+struct handover_rate {
+	uint64_t id, seed;
+	size_t n;
+	struct handover_slot slots[HANDOVER_SLOTS_MAX];
+};
+
+/* The id of a rate limit's identity (struct rate_limit_rt). */
+uint64_t handover_rate_id(const char *identity);
+
+/* "id\tseed\tindex:tag:tat,index:tag:tat" in hex. Returns 0 or -1 as
+ * above. */
+int handover_rate_format(const struct handover_rate *r, char *out, size_t len);
+int handover_rate_parse(const char *text, struct handover_rate *r);
+
 #endif

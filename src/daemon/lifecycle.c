@@ -27,6 +27,7 @@
 #include "core/access_log.h"
 #include "core/log.h"
 #include "core/notify.h"
+#include "core/rate_limit.h"
 #include "core/runtime.h"
 #include "daemon/admin.h"
 #include "daemon/daemon.h"
@@ -321,6 +322,33 @@ static int seed_discovery(struct daemon *l)
 	return rc;
 }
 
+/* Each route's rate limit whose rule stays (the same identity) takes the
+ * old table's seed and budgets, before any worker runs. */
+static void adopt_rate_limits(struct daemon *l)
+{
+	const struct handover_inherit *in = l->inherit;
+	size_t kept = 0;
+
+	for (size_t i = 0; in && i < l->cfg->nlisteners; i++)
+		for (size_t j = 0; j < l->cfg->listeners[i].nroutes; j++) {
+			struct rate_limit_rt *rl = l->cfg->listeners[i].routes[j].limiter;
+			uint64_t id = rl ? handover_rate_id(rl->identity) : 0;
+			for (size_t k = 0; rl && k < in->nrates; k++) {
+				const struct handover_rate *r = &in->rates[k];
+				if (r->id != id)
+					continue;
+				rate_limit_adopt_seed(rl->table, r->seed);
+				for (size_t s = 0; s < r->n; s++)
+					kept += rate_limit_adopt_slot(rl->table, r->slots[s].index,
+								      r->slots[s].tag,
+								      r->slots[s].tat) == 0;
+			}
+		}
+	if (kept)
+		log_info("upgrade: took over the rate limit budgets of %zu client%s", kept,
+			 kept == 1 ? "" : "s");
+}
+
 /* The old lbd's sockets not used (their addresses left the configuration)
  * close now; the admin ones were taken by admin_start. */
 static void inherit_done(struct daemon *l)
@@ -367,6 +395,7 @@ static int prepare(struct daemon *l)
 		log_error("out of memory");
 		return LBD_EXIT_RUNTIME;
 	}
+	adopt_rate_limits(l);
 	atomic_store(&l->conns.max, l->cfg->global.max_connections);
 	l->nworkers = l->cfg->global.workers;
 	l->workers = calloc(l->nworkers, sizeof(*l->workers));

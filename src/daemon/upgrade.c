@@ -32,6 +32,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/notify.h"
+#include "core/rate_limit.h"
 #include "core/runtime.h"
 #include "daemon/admin.h"
 #include "daemon/daemon_private.h"
@@ -40,6 +41,7 @@
 #include "daemon/state_file.h"
 #include "discovery/discovery.h"
 #include "tls/tls_tickets.h"
+#include "util/clock.h"
 
 extern char **environ;
 
@@ -236,6 +238,59 @@ static void send_found(void *arg, const char *pool, const struct discovered *m)
 		fs->rc = send_state(fs->u, "found", line, fs->err, fs->errlen);
 }
 
+/* Rate limit budgets, HANDOVER_SLOTS_MAX slots a message. */
+struct rate_sender {
+	struct upgrade *u;
+	struct handover_rate r;
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static void flush_rate(struct rate_sender *rs)
+{
+	static char line[HANDOVER_TEXT_MAX];
+
+	if (rs->rc == 0 && rs->r.n && handover_rate_format(&rs->r, line, sizeof(line)) == 0)
+		rs->rc = send_state(rs->u, "rate_limit", line, rs->err, rs->errlen);
+	rs->r.n = 0;
+}
+
+static void send_slot(void *arg, uint32_t index, uint64_t tag, uint64_t tat)
+{
+	struct rate_sender *rs = arg;
+
+	rs->r.slots[rs->r.n++] = (struct handover_slot){ index, tag, tat };
+	if (rs->r.n == HANDOVER_SLOTS_MAX)
+		flush_rate(rs);
+}
+
+static int send_rate_limits(struct upgrade *u, char *err, size_t errlen)
+{
+	const struct config *cfg = u->d->cfg;
+	struct rate_sender *rs = calloc(1, sizeof(*rs));
+	uint64_t now = monotonic_ns();
+
+	if (!rs) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*rs = (struct rate_sender){ .u = u, .err = err, .errlen = errlen };
+	for (size_t i = 0; i < cfg->nlisteners && rs->rc == 0; i++)
+		for (size_t j = 0; j < cfg->listeners[i].nroutes && rs->rc == 0; j++) {
+			const struct rate_limit_rt *rl = cfg->listeners[i].routes[j].limiter;
+			if (!rl)
+				continue;
+			rs->r.id = handover_rate_id(rl->identity);
+			rs->r.seed = rl->table->seed;
+			rate_limit_export(rl->table, now, send_slot, rs);
+			flush_rate(rs);
+		}
+	int rc = rs->rc;
+	free(rs);
+	return rc;
+}
+
 static int send_everything(struct upgrade *u, char *err, size_t errlen)
 {
 	unsigned char secret[TLS_TICKET_SECRET_LEN];
@@ -254,7 +309,8 @@ static int send_everything(struct upgrade *u, char *err, size_t errlen)
 			return -1;
 	}
 	struct found_sender fs = { .u = u, .err = err, .errlen = errlen };
-	if (send_servers(u, err, errlen) < 0 || send_members(u, err, errlen) < 0)
+	if (send_servers(u, err, errlen) < 0 || send_members(u, err, errlen) < 0 ||
+	    send_rate_limits(u, err, errlen) < 0)
 		return -1;
 	discovery_each(u->d->discovery, send_found, &fs);
 	if (fs.rc < 0)

@@ -467,6 +467,25 @@ class UpgradeTest(LbdTestCase):
                 seen[resp.header("x-backend")] += 1
         self.assertEqual(seen, {"a": 3, "b": 3})
 
+    def test_rate_limit_budgets_carry_over(self):
+        b = self.backends.http("b")
+        port = free_port()
+        routes = [{"match": {"path_prefix": "/"}, "pool": "p",
+                   "rate_limit": {"key": "header:X-Client", "rate": "1/m", "burst": 3}}]
+        lbd = self.start(config([listener("web", port, routes=routes)], [pool("p", [b])],
+                                workers=2))
+
+        def statuses(client, n):
+            with HttpClient(port) as c:
+                return [c.request(headers=[("X-Client", client)]).status for _ in range(n)]
+        self.assertEqual(statuses("a", 2), [200, 200])
+        self.assertEqual(statuses("full", 4), [200, 200, 200, 429])
+        r = self.upgrade(lbd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(statuses("a", 2), [200, 429], "a's budget started afresh")
+        self.assertEqual(statuses("full", 1), [429])
+        self.assertEqual(statuses("new", 3), [200, 200, 200])
+
     def pool_servers(self, lbd):
         return admin_request(lbd, "GET", "/pools/p/servers").json["servers"]
 

@@ -2,8 +2,8 @@
  * (src/daemon/handover_wire.c): bytes that another process sent. Every
  * input must decode or be refused with a reason; what decodes must encode
  * back to the very same bytes (the format has one spelling of each
- * message), and a "server", "member" or "found" state value that parses
- * must write back. `make
+ * message), and a "server", "member", "found" or "rate_limit" state
+ * value that parses must write back. `make
  * fuzz-handover` runs it.
  */
 #include <stdint.h>
@@ -36,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char line[HANDOVER_TEXT_MAX];
 	struct handover_member mb;
 	struct handover_found f;
+	static struct handover_rate rate;
 	int rc = 1;
 	if (strcmp(m.key, "server") == 0 && handover_server_parse(m.text, &s) == 0)
 		rc = handover_server_format(&s, line, sizeof(line));
@@ -43,6 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = handover_member_format(&mb, line, sizeof(line));
 	else if (strcmp(m.key, "found") == 0 && handover_found_parse(m.text, &f) == 0)
 		rc = handover_found_format(&f, line, sizeof(line));
+	else if (strcmp(m.key, "rate_limit") == 0 && handover_rate_parse(m.text, &rate) == 0) {
+		rc = handover_rate_format(&rate, line, sizeof(line));
+		if (rc == 0 && strcmp(line, m.text) != 0)
+			abort(); /* budgets have one spelling */
+	}
 	if (rc < 0)
 		abort(); /* parsed a value it cannot write back */
 	return 0;

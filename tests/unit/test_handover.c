@@ -209,6 +209,47 @@ START_TEST(member_and_found_lines)
 }
 END_TEST
 
+START_TEST(rate_lines)
+{
+	static struct handover_rate r, r2;
+	static char line[HANDOVER_TEXT_MAX];
+
+	memset(&r, 0, sizeof(r));
+	r.id = handover_rate_id("web\n0\n\n/\n\n60/60000/3/16384");
+	r.seed = 0x0123456789abcdefull;
+	r.n = 2;
+	r.slots[0] = (struct handover_slot){ 0, 1, 2 };
+	r.slots[1] = (struct handover_slot){ 16383, UINT64_MAX, 0xabc };
+	ck_assert_int_eq(handover_rate_format(&r, line, sizeof(line)), 0);
+	ck_assert_str_eq(line + 16, "\t0123456789abcdef\t0:1:2,3fff:ffffffffffffffff:abc");
+	ck_assert_int_eq(handover_rate_parse(line, &r2), 0);
+	ck_assert_uint_eq(r2.id, r.id);
+	ck_assert_uint_eq(r2.seed, r.seed);
+	ck_assert_uint_eq(r2.n, 2);
+	ck_assert_uint_eq(r2.slots[1].index, 16383);
+	ck_assert_uint_eq(r2.slots[1].tag, UINT64_MAX);
+	ck_assert_uint_eq(r2.slots[1].tat, 0xabc);
+	/* The largest value fits in one message. */
+	r.n = HANDOVER_SLOTS_MAX;
+	for (size_t i = 0; i < r.n; i++)
+		r.slots[i] = (struct handover_slot){ UINT32_MAX, UINT64_MAX, UINT64_MAX };
+	ck_assert_int_eq(handover_rate_format(&r, line, sizeof(line)), 0);
+
+	static const char *const bad[] = {
+		"0000000000000001\t0000000000000002\t",       /* no slot */
+		"0000000000000001\t0000000000000002\t1:2",    /* no tat */
+		"0000000000000001\t0000000000000002\t1:2:3,", /* trailing comma */
+		"0000000000000001\t0000000000000002\t01:2:3", /* leading zero */
+		"0000000000000001\t0000000000000002\t1:2:X",
+		"0000000000000001\t0000000000000002\t100000000:2:3", /* index over 32 bits */
+		"000000000000001\t0000000000000002\t1:2:3",          /* a short id */
+		"000000000000000G\t0000000000000002\t1:2:3",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(handover_rate_parse(bad[i], &r2) == -1, "accepted: %s", bad[i]);
+}
+END_TEST
+
 static void send_msg(int sock, const struct handover_msg *m, const int *fds, size_t n)
 {
 	ck_assert_int_eq(handover_send(sock, m, fds, n, err, sizeof(err)), 0);
@@ -311,6 +352,7 @@ int main(void)
 	tcase_add_test(tc, bad_messages_are_refused);
 	tcase_add_test(tc, server_lines);
 	tcase_add_test(tc, member_and_found_lines);
+	tcase_add_test(tc, rate_lines);
 	tcase_add_test(tc, receive_takes_sockets_and_state);
 	tcase_add_test(tc, receive_refuses_what_does_not_add_up);
 	suite_add_tcase(s, tc);
