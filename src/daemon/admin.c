@@ -130,7 +130,8 @@ static void start_reload(struct admin *a, struct pending *p)
 	if (daemon_stopping(a->d))
 		admin_reply_error(p->req, 503, "Service Unavailable", "lbd is stopping");
 	else
-		admin_reply_error(p->req, 409, "Conflict", "a reload is already under way");
+		admin_reply_error(p->req, 409, "Conflict",
+				  "a reload or an upgrade is already under way");
 	free(p);
 }
 

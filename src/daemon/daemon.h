@@ -30,7 +30,8 @@ typedef void (*reload_done_fn)(void *arg, const struct reload_result *result);
 /* Re-read and validate the configuration file, then switch every worker to
  * the new generation. DONE runs once every worker serves it, or at once
  * when the file is rejected (nothing changes then). Returns 0, or -1 when
- * a reload is already under way or lbd is stopping (DONE is not called). */
+ * a reload or an upgrade is already under way or lbd is stopping (DONE is
+ * not called). */
 int daemon_reload(struct daemon *d, reload_done_fn done, void *arg);
 
 struct upgrade_result {

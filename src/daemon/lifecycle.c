@@ -212,7 +212,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGHUP:
 		if (daemon_reload(l, NULL, NULL) < 0)
 			log_warn("SIGHUP: %s; ignored",
-				 l->stopping ? "stopping" : "a reload is already under way");
+				 l->stopping ? "stopping" :
+				 l->upgrade  ? "an upgrade is under way" :
+					       "a reload is already under way");
 		break;
 	case SIGUSR2: {
 		const char *why;

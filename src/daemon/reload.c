@@ -269,7 +269,9 @@ int daemon_reload(struct daemon *d, reload_done_fn done, void *arg)
 	struct config_errors errs;
 	char err[512];
 
-	if (d->stopping || d->pending || d->reload_done)
+	/* During an upgrade the sockets and state being handed over stay as
+	 * they are: the new process reads the file anyway. */
+	if (d->stopping || d->pending || d->reload_done || d->upgrade)
 		return -1;
 	d->reload_done = done;
 	d->reload_arg = arg;

@@ -327,6 +327,29 @@ class UpgradeTest(LbdTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.old_exits_zero(lbd, r.old_pid)
 
+    def test_one_change_at_a_time(self):
+        """While an upgrade is under way (here a wrapper that waits before it
+        runs lbd) a reload and a second upgrade are refused."""
+        a = self.backends.http("a")
+        lbd = self.start(simple_config(free_port(), [a]))
+        slow = os.path.join(lbd.dir, "slow-lbd")
+        with open(slow, "w") as f:
+            f.write("#!/bin/sh\nsleep 1\nexec %s \"$@\"\n" % os.path.abspath(lbd.binary))
+        os.chmod(slow, 0o755)
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=self.upgrade(lbd, "--binary", slow)))
+        t.start()
+        time.sleep(0.3)
+        r = lbctl("reload", socket_path=lbd.admin_socket)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("an upgrade is already under way", r.stderr)
+        r = lbctl("upgrade", socket_path=lbd.admin_socket)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("an upgrade is already under way", r.stderr)
+        t.join(20)
+        self.assertEqual(result["r"].returncode, 0, result["r"].stderr)
+        self.old_exits_zero(lbd, result["r"].old_pid)
+
     def test_sigusr2_upgrades(self):
         a = self.backends.http("a")
         port = free_port()
