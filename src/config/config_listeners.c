@@ -225,13 +225,13 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			"trusted_proxies applies to http listeners only "
 			"(X-Forwarded-For is an HTTP header); a tcp listener behind a balancer "
 			"can take the client address from proxy_protocol");
-	static const char *const http_keys[] = { "allow", "deny", "errors" };
+	static const char *const http_keys[] = { "allow", "deny", "errors", "compression" };
 	for (size_t i = 0; i < sizeof(http_keys) / sizeof(http_keys[0]); i++) {
 		const struct cnode *k = cnode_get(v, http_keys[i]);
 		if (l->protocol == PROTO_TCP && k)
 			cerr_at(w->errs, k->key,
-				"%s applies to http listeners only (it concerns lbd's own "
-				"HTTP answers)",
+				"%s applies to http listeners only (it concerns HTTP "
+				"answers)",
 				http_keys[i]);
 	}
 	if (l->protocol == PROTO_TCP && http2)
@@ -255,7 +255,8 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 						 "split_key",
 						 "allow",
 						 "deny",
-						 "timeouts" };
+						 "timeouts",
+						 "retry_on" };
 	for (size_t i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
 		const struct cnode *k = cnode_get(routes->items[0], http_only[i]);
 		if (k)
@@ -275,11 +276,13 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			"pool \"%s\" balances by sticky_cookie, which needs HTTP: "
 			"a tcp listener cannot use it",
 			p->name);
-	else if (p->hash_key.header)
+	else if (p->hash_key.kind > REQUEST_KEY_CLIENT_IP) {
+		char text[CONFIG_NAME_MAX + 16];
 		cerr_at(w->errs, ref,
-			"pool \"%s\" hashes a header (hash_key: header:%s), "
+			"pool \"%s\" hashes a part of the request (hash_key: %s), "
 			"which needs HTTP: a tcp listener cannot use it",
-			p->name, p->hash_key.header);
+			p->name, config_request_key_text(&p->hash_key, text, sizeof(text)));
+	}
 }
 
 /* "192.0.2.1:80", "[2001:db8::1%2]:80", "unix:/path": one text per socket

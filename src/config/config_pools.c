@@ -11,32 +11,15 @@
 #include <sys/un.h>
 
 #include "config/config_schema.h"
+#include "core/retry_budget.h"
 #include "util/units.h"
 
-/* "client_ip" or "header:NAME" with NAME an HTTP field name (a token). */
 void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
-	static const char what[] = "client_ip or header:NAME (NAME an HTTP header name)";
-	static const char tchar[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "0123456789!#$%&'*+-.^_`|~";
 	struct pool_conf *pool = obj;
-	const char *s = walk_scalar(w, v, what);
 
-	if (!s)
-		return;
 	pool->has_hash_key = true;
-	if (strcmp(s, "client_ip") == 0)
-		return;
-	if (strncmp(s, "header:", 7) == 0) {
-		size_t n = strspn(s + 7, tchar);
-		if (n > 0 && n <= CONFIG_NAME_MAX && s[7 + n] == '\0') {
-			pool->hash_key.header = strdup(s + 7);
-			if (!pool->hash_key.header)
-				cerr_at(w->errs, v, "out of memory");
-			return;
-		}
-	}
-	cerr_at(w->errs, v, "expected %s, got \"%s\"", what, s);
+	config_request_key(w, v, &pool->hash_key);
 }
 
 void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
@@ -161,6 +144,7 @@ void field_pools(struct walk *w, const struct field *f, const struct cnode *v, v
 		p->balance = BALANCE_ROUND_ROBIN;
 		p->timeouts = cfg->timeouts;
 		p->retries = cfg->retries;
+		p->retry_budget = RETRY_BUDGET_DEFAULT_PERCENT;
 		p->limits = cfg->limits;
 		p->passive = cfg->passive;
 		p->sticky.fallback = BALANCE_ROUND_ROBIN;

@@ -254,6 +254,8 @@ static const struct field pool_fields[] = {
 	  false },
 	{ "retries", field_u32, offsetof(struct pool_conf, retries), 0, CONFIG_RETRIES_MAX, NULL,
 	  false },
+	{ "retry_budget", field_percent, offsetof(struct pool_conf, retry_budget), 0, 0, NULL,
+	  false },
 	{ "limits", field_section, offsetof(struct pool_conf, limits), 0, 0, &pool_limits, false },
 	{ "health_check", field_health_check, offsetof(struct pool_conf, health_check), 0, 0,
 	  &health_check_section, false },
@@ -317,6 +319,7 @@ static const struct field route_fields[] = {
 	{ "pool", field_pool_ref, 0, 0, 0, NULL, false },
 	{ "split", field_split, 0, 0, 0, &split_section, false },
 	{ "split_key", field_split_key, 0, 0, 0, NULL, false },
+	{ "retry_on", field_retry_on, 0, 0, 0, NULL, false },
 	{ "rate_limit", field_rate_limit, offsetof(struct route_conf, rate_limit), 0, 0,
 	  &rate_limit_section, false },
 	{ "redirect", field_section, offsetof(struct route_conf, redirect), 0, 0, &redirect_section,
@@ -334,6 +337,14 @@ static const struct field route_fields[] = {
 };
 static const struct section route_section = SECTION(route_fields);
 
+static const struct field compression_fields[] = {
+	{ "types", field_compression_types, 0, 0, 0, NULL, false },
+	{ "min_size", field_size, offsetof(struct compression_conf, min_size), 0,
+	  1024ull * 1024 * 1024, NULL, false },
+	{ "level", field_u32, offsetof(struct compression_conf, level), 1, 9, NULL, false },
+};
+static const struct section compression_section = SECTION(compression_fields);
+
 static const struct field listener_fields[] = {
 	{ "name", field_name, offsetof(struct listener_conf, name), 0, 0, NULL, true },
 	{ "bind", field_binds, 0, 0, 0, NULL, true },
@@ -348,6 +359,8 @@ static const struct field listener_fields[] = {
 	{ "allow", field_allow, offsetof(struct listener_conf, access), 0, 0, NULL, false },
 	{ "deny", field_deny, offsetof(struct listener_conf, access), 0, 0, NULL, false },
 	{ "errors", field_error_pages, 0, 0, 0, NULL, false },
+	{ "compression", field_compression, offsetof(struct listener_conf, compression), 0, 0,
+	  &compression_section, false },
 	{ "routes", field_routes, 0, 0, 0, &route_section, true },
 };
 static const struct section listener_section = SECTION(listener_fields);

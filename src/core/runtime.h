@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/health_state.h"
+#include "core/retry_budget.h"
 
 /* Status classes of answered requests: 1xx .. 5xx, and anything else. */
 enum status_class {
@@ -102,13 +103,35 @@ struct listener_rt {
 	atomic_uint_fast64_t h2_connections;           /* connections that spoke HTTP/2 */
 	atomic_uint_fast64_t h2_streams;               /* HTTP/2 requests answered */
 	atomic_uint_fast64_t h2_abuse[H2_ABUSE_KINDS]; /* connections ended, by why */
+	/* Gzipped responses (listeners[].compression), counted when their
+	 * body ends: how many, and the body bytes before and after. */
+	atomic_uint_fast64_t compressed;
+	atomic_uint_fast64_t compressed_in;
+	atomic_uint_fast64_t compressed_out;
 	struct listener_rt *next;
 };
+
+/* Why a request went to another server of its pool. */
+enum retry_reason {
+	RETRY_CONNECT_FAILURE, /* the connect failed (pools[].retries) */
+	RETRY_STATUS,          /* the server answered a status of retry_on */
+	RETRY_RESET,           /* it closed before answering (retry_on 502) */
+	RETRY_TIMEOUT,         /* it did not answer in time (retry_on 504) */
+	RETRY_REASONS,
+};
+
+/* The label of each reason in /metrics. */
+extern const char *const retry_reason_names[RETRY_REASONS];
 
 struct pool_rt {
 	char *name;
 	atomic_uint_fast64_t rr_next;                  /* round-robin position, all workers */
 	atomic_uint_fast64_t answered[STATUS_CLASSES]; /* requests routed here */
+	atomic_uint_fast64_t retries[RETRY_REASONS];
+	/* Retries by status refused because the budget was spent: the
+	 * server's answer went to the client as it was. */
+	atomic_uint_fast64_t retry_budget_exhausted;
+	struct retry_budget retry_budget; /* kept across reloads, like the rest */
 	struct pool_rt *next;
 };
 

@@ -108,6 +108,21 @@ static uint64_t listener_h2_connections(const struct listener_rt *rt)
 	return atomic_load_explicit(&rt->h2_connections, memory_order_relaxed);
 }
 
+static uint64_t listener_compressed(const struct listener_rt *rt)
+{
+	return atomic_load_explicit(&rt->compressed, memory_order_relaxed);
+}
+
+static uint64_t listener_compressed_in(const struct listener_rt *rt)
+{
+	return atomic_load_explicit(&rt->compressed_in, memory_order_relaxed);
+}
+
+static uint64_t listener_compressed_out(const struct listener_rt *rt)
+{
+	return atomic_load_explicit(&rt->compressed_out, memory_order_relaxed);
+}
+
 static uint64_t listener_h2_streams(const struct listener_rt *rt)
 {
 	return atomic_load_explicit(&rt->h2_streams, memory_order_relaxed);
@@ -191,6 +206,16 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 		  "HTTP/2 requests (streams) answered on the listener; they are counted in "
 		  "lbd_listener_requests_total too.",
 		  PROM_COUNTER, listener_h2_streams },
+		{ "lbd_listener_compressed_responses_total",
+		  "Responses gzipped on the listener (listeners[].compression), counted when "
+		  "their body ends.",
+		  PROM_COUNTER, listener_compressed },
+		{ "lbd_listener_compression_in_bytes_total",
+		  "Body bytes of the gzipped responses before compression.", PROM_COUNTER,
+		  listener_compressed_in },
+		{ "lbd_listener_compression_out_bytes_total",
+		  "Body bytes of the gzipped responses after compression.", PROM_COUNTER,
+		  listener_compressed_out },
 	};
 
 	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
@@ -206,6 +231,36 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 	}
 	write_h2_abuse(sb, cfg);
 	write_rate_limited(sb, cfg);
+}
+
+/* Retries by why, and retries by status the budget refused. */
+static void write_pool_retries(struct strbuf *sb, const struct config *cfg)
+{
+	static const char retries[] = "lbd_pool_retries_total";
+	static const char exhausted[] = "lbd_pool_retry_budget_exhausted_total";
+
+	prom_family(sb, retries, PROM_COUNTER,
+		    "Requests sent to another server of the pool: after a failed connect "
+		    "(connect_failure), or under a route's retry_on after a listed status "
+		    "(status), a close before any answer (reset) or timeouts.server (timeout).");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct pool_rt *rt = cfg->pools[i].rt;
+		for (int r = 0; r < RETRY_REASONS; r++) {
+			struct prom_label l[2] = { { "pool", cfg->pools[i].name },
+						   { "reason", retry_reason_names[r] } };
+			prom_sample(sb, retries, l, 2,
+				    atomic_load_explicit(&rt->retries[r], memory_order_relaxed));
+		}
+	}
+	prom_family(sb, exhausted, PROM_COUNTER,
+		    "Retries under retry_on that the pool's retry_budget refused: the server's "
+		    "answer went to the client.");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		struct prom_label l = { "pool", cfg->pools[i].name };
+		prom_sample(sb, exhausted, &l, 1,
+			    atomic_load_explicit(&cfg->pools[i].rt->retry_budget_exhausted,
+						 memory_order_relaxed));
+	}
 }
 
 static void write_pools(struct strbuf *sb, const struct config *cfg)
@@ -238,6 +293,7 @@ static void write_pools(struct strbuf *sb, const struct config *cfg)
 		prom_histogram(sb, "lbd_pool_upstream_response_seconds", &l, 1, latency_bounds_us,
 			       LATENCY_BOUNDS, snap.bucket, snap.sum_us);
 	}
+	write_pool_retries(sb, cfg);
 }
 
 /* Writes the series of family NAME for server S, labelled L (pool, server). */

@@ -115,6 +115,38 @@ static void note_failure(struct peer *p, int status)
 	p->fail_status = (p->ntried == 1 || p->fail_status == 504) && status == 504 ? 504 : 502;
 }
 
+/* Whether another server may still be tried (the pool's retries). */
+static bool peer_retry_left(const struct peer *p)
+{
+	return p->ntried + 1 <= p->pool->retries;
+}
+
+bool peer_can_retry_elsewhere(const struct peer *p)
+{
+	struct server_conf *tried[CONFIG_RETRIES_MAX + 2];
+	struct balance_ctx ctx = { .tried = tried, .ntried = p->ntried };
+	const struct pool_members *m = balance_members(p->pool);
+
+	if (!peer_retry_left(p))
+		return false;
+	memcpy(tried, p->tried, p->ntried * sizeof(*tried));
+	if (p->server)
+		tried[ctx.ntried++] = p->server;
+	for (size_t i = 0; m && i < m->n; i++)
+		if (balance_server_eligible(m->servers[i], &ctx))
+			return true;
+	return false;
+}
+
+void peer_retry_elsewhere(struct peer *p, int status)
+{
+	struct server_conf *srv = p->server;
+
+	peer_release(p);
+	p->tried[p->ntried++] = srv;
+	p->fail_status = status;
+}
+
 /* --- connecting ---------------------------------------------------------- */
 
 static void on_connected(struct peer *p, struct bufferevent *bev)
@@ -148,7 +180,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			 (what & BEV_EVENT_TIMEOUT) ?
 				 "timed out" :
 				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	bool last = p->ntried + 1 > p->pool->retries;
+	bool last = !peer_retry_left(p);
 	log_warn("pool %s: server %s (%s): %s; %s", p->pool->name, p->server->name,
 		 p->server->addr.text, why, last ? "no retry left" : "retrying another server");
 	passive_failure(p->pool, p->server->rt, why);
@@ -157,6 +189,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		p->ops->failed(p, status);
 		return;
 	}
+	p->connect_retry = true;
 	peer_connect(p);
 }
 
@@ -208,12 +241,15 @@ void peer_connect(struct peer *p)
 			return;
 		}
 		assign(p, srv);
+		if (p->connect_retry && p->pool->rt)
+			counter_add(&p->pool->rt->retries[RETRY_CONNECT_FAILURE], 1);
+		p->connect_retry = false;
 		if (p->ops->reuse && p->ops->reuse(p))
 			return;
 		p->connecting = open_server(p);
 		if (p->connecting)
 			return;
-		bool last = p->ntried + 1 > p->pool->retries;
+		bool last = !peer_retry_left(p);
 		log_warn("pool %s: server %s: cannot open a connection: %s; %s", p->pool->name,
 			 srv->name, strerror(errno),
 			 last ? "no retry left" : "retrying another server");
@@ -222,5 +258,6 @@ void peer_connect(struct peer *p)
 			p->ops->failed(p, 502);
 			return;
 		}
+		p->connect_retry = true;
 	}
 }

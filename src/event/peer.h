@@ -58,6 +58,8 @@ struct peer {
 	unsigned picks;                 /* servers picked so far: the first,
 					 * then one per retry (for the log) */
 	int fail_status;                /* 502 or 504 for the failures so far */
+	bool connect_retry;             /* the next pick follows a failed
+					 * connect (counted when it succeeds) */
 	struct bufferevent *connecting; /* a connect under way */
 };
 
@@ -77,6 +79,17 @@ void peer_release(struct peer *p);
  * timeout): its failure counter and passive health window learn of it,
  * with WHY for the log line of a server taken out. */
 void peer_server_failed(const struct peer *p, const char *why);
+
+/* Whether a retry is left and a server of the pool not tried yet (nor
+ * p->server) could take the request now: an answer is dropped for another
+ * server's only then. */
+bool peer_can_retry_elsewhere(const struct peer *p);
+
+/* p->server answered STATUS and the request goes to another server
+ * (routes[].retry_on, after peer_can_retry_elsewhere()): it is left out
+ * from now on and released; a peer_connect() then picks another, and when
+ * none is left, ops->failed gets STATUS. */
+void peer_retry_elsewhere(struct peer *p, int status);
 
 /* Open a connection to ADDR, plain, or TLS with TLS (NULL: plain), for
  * code that checks a server outside any request (health checks): no

@@ -23,10 +23,12 @@
 #include "balance/balance.h"
 #include "config/config.h"
 #include "core/access_log.h"
+#include "core/runtime.h"
 #include "event/io.h"
 #include "event/peer.h"
 #include "event/worker.h"
 #include "http/body.h"
+#include "http/compress.h"
 #include "http/cookie.h"
 #include "http/header_rules.h"
 #include "http/http_head.h"
@@ -132,9 +134,12 @@ struct exchange {
 	bool req_sent;       /* a byte of it may have reached a server */
 	bool upgrade;
 	bool is_head;
-	bool replayable; /* idempotent, no body: safe to resend on
-			  * a fresh connection if a pooled one was
-			  * stale */
+	bool replayable;    /* idempotent, no body: safe to resend on a
+			     * fresh connection if a pooled one was
+			     * stale, or to another server (retry_on) */
+	bool stale_retried; /* it was resent once after a stale pooled
+			     * connection: not again, and not on a
+			     * pooled one */
 
 	struct http_head resp;                /* the response head's storage */
 	struct http_head trailers;            /* an HTTP/2 server's trailer fields */
@@ -144,6 +149,7 @@ struct exchange {
 	bool resp_started;                    /* a response head went to the client */
 	enum body_mode resp_body;             /* its framing towards the client
 					      * (exchange_response_head()) */
+	struct response_compression compress; /* gzip for this client (compress.h) */
 	enum access_termination termination;  /* how it ended, for the log */
 
 	struct timespec start_real;
@@ -269,6 +275,23 @@ void exchange_response_rules(struct exchange *ex, const struct header_rules **ru
  * a valid one), in SC with its value in VALUE; or NULL. */
 const struct set_cookie *exchange_sticky_cookie(const struct exchange *ex, struct set_cookie *sc,
 						char *value);
+
+/* exchange.c: retries by status (routes[].retry_on), for either server
+ * side. */
+
+/* Whether the exchange's server failing with STATUS (its answer, or lbd's
+ * own for a close or a timeout before any answer) sends the request to
+ * another server: a status of the route's retry_on, a request that is
+ * idempotent and has no body, nothing sent to the client yet, a retry
+ * left and a server to take it, and a retry taken from the pool's budget
+ * (a spent budget is counted, and the answer goes through). */
+bool exchange_retry_allowed(struct exchange *ex, int status);
+/* After exchange_retry_allowed(), once the server side let go of the
+ * server's connection or stream: REASON counted, the server left out
+ * (WHY: its failure, for its counters; NULL for an answer), and another
+ * one reached. Should none be left by then (taken out meanwhile, or its
+ * connect failed), the client gets STATUS from lbd. */
+void exchange_retry(struct exchange *ex, enum retry_reason reason, int status, const char *why);
 
 /* exchange.c: what every client side does with an exchange. */
 

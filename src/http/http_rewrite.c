@@ -236,9 +236,21 @@ int http_request_write(struct strbuf *out, const struct http_head *h, const stru
 	return strbuf_failed(out) ? -1 : 0;
 }
 
+/* A field as compression changes it (compress.h). */
+static void add_compressed_field(struct strbuf *out, const struct http_head *h,
+				 const struct http_field *f)
+{
+	strbuf_add(out, http_field_name(h, f), f->name_len);
+	strbuf_add(out, ": ", 2);
+	compress_field_value(h, f, out);
+	strbuf_add(out, "\r\n", 2);
+}
+
 int http_response_write(struct strbuf *out, const struct http_head *h,
 			const struct response_out *resp)
 {
+	bool vary = compress_vary_pending(resp->compress, h);
+
 	strbuf_adds(out, "HTTP/1.1 ");
 	strbuf_add_u64(out, (uint64_t)resp->status);
 	strbuf_add(out, " ", 1);
@@ -250,8 +262,15 @@ int http_response_write(struct strbuf *out, const struct http_head *h,
 		if (http_is_hop_by_hop(h, f) || http_field_is(h, f, "content-length") ||
 		    header_rules_names(resp->rules, http_field_name(h, f), f->name_len))
 			continue;
-		add_field(out, h, f);
+		if (compress_field_rewritten(resp->compress, h, f, &vary))
+			add_compressed_field(out, h, f);
+		else
+			add_field(out, h, f);
 	}
+	if (vary)
+		strbuf_adds(out, "Vary: Accept-Encoding\r\n");
+	if (resp->compress == COMPRESS_GZIP)
+		strbuf_adds(out, "Content-Encoding: gzip\r\n");
 	header_rules_write(out, resp->rules, resp->vars);
 	if (resp->set_cookie)
 		cookie_write_set(out, resp->set_cookie);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "http/body.h"
+#include "http/compress.h"
 #include "http/cookie.h"
 #include "http/header_rules.h"
 #include "http/http_head.h"
@@ -65,6 +66,7 @@ struct response_out {
 	const struct set_cookie *set_cookie; /* added when not NULL */
 	const struct header_rules *rules;    /* the route's response_headers, or NULL */
 	const struct header_vars *vars;      /* for their values */
+	enum compress_verdict compress;      /* Vary, or gzip (compress.h) */
 };
 
 /* Append the head of a server's response (parsed into H) as lbd sends it to

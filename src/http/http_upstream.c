@@ -299,6 +299,28 @@ static void fail(struct exchange *ex, int status, enum access_termination term, 
 	ex->side.ops->failed(ex, status, term);
 }
 
+/* The parser's question (response_retry_fn); an interim response it
+ * queued for the client already (103) counts as sent. */
+static bool response_retry(void *arg, int status)
+{
+	struct exchange *ex = arg;
+
+	return !ex->up->rp.bytes_out && exchange_retry_allowed(ex, status);
+}
+
+/* exchange_retry_allowed() said yes: the server's connection is closed
+ * (what it sent is dropped unread; the request had no body, so nothing
+ * else is lost) and another server gets the request. */
+static void retry_elsewhere(struct exchange *ex, enum retry_reason reason, int status,
+			    const char *why)
+{
+	struct upstream_conn *up = ex->up;
+
+	ex->up = NULL;
+	up_free(up);
+	exchange_retry(ex, reason, status, why);
+}
+
 /* Parse what the server sent. Returns false when the exchange ended (the
  * client may be gone). */
 static bool process_response(struct exchange *ex)
@@ -313,8 +335,17 @@ static bool process_response(struct exchange *ex)
 			return true;
 		}
 		struct evbuffer_iovec v;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) {
+			/* The server paused: what gzip holds goes out. */
+			if (response_parser_pause(&up->rp) < 0) {
+				log_error("listener %s: out of memory compressing a response",
+					  ex->side.lrt->name);
+				ex->side.ops->failed(ex, 502, ACCESS_TERM_INTERNAL);
+				return false;
+			}
+			record_response(ex, &up->rp);
 			return true;
+		}
 		if (ex->upstream_us < 0)
 			ex->upstream_us = (int64_t)(monotonic_us() - ex->upstream_start_us);
 		struct response_parser *rp = &up->rp;
@@ -332,6 +363,10 @@ static bool process_response(struct exchange *ex)
 			ex->up = NULL;
 			free(up);
 			ex->side.ops->upgraded(ex, bev);
+			return false;
+		}
+		if (step == RESPONSE_RETRY) {
+			retry_elsewhere(ex, RETRY_STATUS, rp->status, NULL);
 			return false;
 		}
 		char why[192];
@@ -393,9 +428,10 @@ static bool retry_stale(struct exchange *ex)
 {
 	struct upstream_conn *up = ex->up;
 
-	if (!up->reused || up->resp_bytes || !ex->replayable || ex->resp_started)
+	if (!up->reused || up->resp_bytes || !ex->replayable || ex->stale_retried ||
+	    ex->resp_started)
 		return false;
-	ex->replayable = false;
+	ex->stale_retried = true;
 	ex->up = NULL;
 	up_free(up);
 	peer_release(&ex->peer);
@@ -414,7 +450,10 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 		char d[32];
 		format_duration(ex->server_ms, d, sizeof(d));
 		snprintf(why, sizeof(why), "timed out (timeouts.server, %s)", d);
-		fail(ex, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
+		if (!up->resp_bytes && exchange_retry_allowed(ex, 504))
+			retry_elsewhere(ex, RETRY_TIMEOUT, 504, why);
+		else
+			fail(ex, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && response_parser_needs_eof(&up->rp)) {
@@ -436,7 +475,10 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 	else
 		snprintf(why, sizeof(why), "connection failed (%s)",
 			 err ? evutil_socket_error_to_string(err) : "TLS error");
-	fail(ex, 502, ACCESS_TERM_SERVER_ABORTED, why);
+	if (!up->resp_bytes && exchange_retry_allowed(ex, 502))
+		retry_elsewhere(ex, RETRY_RESET, 502, why);
+	else
+		fail(ex, 502, ACCESS_TERM_SERVER_ABORTED, why);
 }
 
 static void up_on_read_event(short what, void *arg)
@@ -503,6 +545,9 @@ static void attach(struct exchange *ex, struct upstream_conn *up)
 	up->rp.set_cookie = exchange_sticky_cookie(ex, &up->sticky, up->sticky_value);
 	exchange_response_rules(ex, &up->rp.rules);
 	up->rp.vars = &ex->vars;
+	up->rp.compress = &ex->compress;
+	up->rp.retry_fn = response_retry;
+	up->rp.retry_arg = ex;
 	if (ex->side.head_fn) {
 		up->rp.head_fn = ex->side.head_fn;
 		up->rp.head_arg = ex;
@@ -535,7 +580,7 @@ static bool peer_reuse(struct peer *p)
 	struct exchange *ex = exchange_of_peer(p);
 	struct upstream_conn *up;
 
-	if (!ex->replayable && ex->req_sent)
+	if (ex->req_sent && (!ex->replayable || ex->stale_retried))
 		return false;
 	up = idle_take(ex->side.hw->pool, ex->pool, p->server);
 	if (!up)

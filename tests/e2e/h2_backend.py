@@ -3,9 +3,10 @@ request is answered 200 with "<name> <stream id>\n" and X-Backend once it
 ended (its trailer fields are printed as "trailer NAME: VALUE"); with
 GOAWAY_AFTER=N, a connection sends GOAWAY naming its Nth stream as the last
 one it processes (the streams after it are refused, and a proxy must send
-them again elsewhere) and closes once those are answered.
+them again elsewhere) and closes once those are answered; with STATUS, it
+answers that status instead of 200.
 
-Run as `python3 h2_backend.py NAME PORT [GOAWAY_AFTER]`: prints "ready",
+Run as `python3 h2_backend.py NAME PORT [GOAWAY_AFTER [STATUS]]`: prints "ready",
 then "conn" for each connection it accepts and "req <path>" for each
 request it answers."""
 
@@ -29,7 +30,7 @@ def say(line):
         sys.stdout.flush()
 
 
-def serve(sock, name, goaway_after):
+def serve(sock, name, goaway_after, status):
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
     conn.initiate_connection()
     sock.sendall(conn.data_to_send())
@@ -53,7 +54,7 @@ def serve(sock, name, goaway_after):
                     # Answered once the whole request is in (body, trailers).
                     seen += 1
                     body = ("%s %d\n" % (name, ev.stream_id)).encode()
-                    conn.send_headers(ev.stream_id, [(":status", "200"),
+                    conn.send_headers(ev.stream_id, [(":status", str(status)),
                                                      ("x-backend", name),
                                                      ("content-length", str(len(body)))])
                     conn.send_data(ev.stream_id, body, end_stream=True)
@@ -76,6 +77,7 @@ def serve(sock, name, goaway_after):
 def main():
     name, port = sys.argv[1], int(sys.argv[2])
     goaway_after = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    status = int(sys.argv[4]) if len(sys.argv) > 4 else 200
     lsock = socket.socket()
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind(("127.0.0.1", port))
@@ -84,7 +86,8 @@ def main():
     while True:
         s, _ = lsock.accept()
         say("conn")
-        threading.Thread(target=serve, args=(s, name, goaway_after), daemon=True).start()
+        threading.Thread(target=serve, args=(s, name, goaway_after, status),
+                         daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@
 - LbdTestCase: a unittest.TestCase that cleans all of the above up.
 - admin_request(sock, method, path, body): one request to the admin API
   over its UNIX socket (or (host, port) for global.admin.listen);
-  lbctl(...) runs the control tool.
+  lbctl(...) runs the control tool; metric(lbd, NAME, **labels) reads
+  one series of /metrics.
 
 Every wait is bounded; every process and thread a test starts is stopped in
 its cleanup, also when the test fails.
@@ -302,6 +303,18 @@ def admin_request(where, method, path, body=None, headers=None, timeout=10.0):
         return AdminResp(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
     finally:
         conn.close()
+
+
+def metric(where, name, **labels):
+    """The value of one series of /metrics with exactly LABELS (0 when
+    absent). WHERE as for admin_request()."""
+    text = admin_request(where, "GET", "/metrics").body.decode()
+    want = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
+    for line in text.splitlines():
+        m = re.match(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name), line)
+        if m and ",".join(sorted((m.group(1) or "").split(","))) == want:
+            return float(m.group(2))
+    return 0.0
 
 
 def unix_raw(path, data, timeout=3.0):

@@ -12,21 +12,10 @@ import threading
 import time
 import unittest
 
-from lbdtest import (HOST, LbdTestCase, HttpClient, admin_request, config, free_port,
-                     lbd_bin, listener, pool)
+from lbdtest import (HOST, LbdTestCase, HttpClient, config, free_port,
+                     lbd_bin, listener, metric, pool)
 
 CURL = shutil.which("curl")
-
-
-def metric(lbd, name, **labels):
-    """The value of one series of /metrics (0 when absent)."""
-    text = admin_request(lbd.admin_socket, "GET", "/metrics").body.decode()
-    want = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
-    for line in text.splitlines():
-        m = re.match(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name), line)
-        if m and ",".join(sorted((m.group(1) or "").split(","))) == want:
-            return float(m.group(2))
-    return 0.0
 
 
 def limited_config(port, b, rule, workers=1):
