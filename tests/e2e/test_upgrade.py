@@ -298,6 +298,25 @@ class UpgradeTest(LbdTestCase):
                 ("Sec-WebSocket-Version", "13")]))
             self.assertEqual(c.read_head().status, 101)
 
+    def test_unix_listener_keeps_its_socket_file(self):
+        a = self.backends.http("a")
+        port = free_port()
+        cfg = config([listener("web", port, "p"),
+                      {"name": "u", "bind": "unix:@TMPDIR@/web.sock", "protocol": "http",
+                       "routes": [{"pool": "p"}]}], [pool("p", [a])])
+        lbd = self.start(cfg)
+        path = os.path.join(lbd.dir, "web.sock")
+        inode = os.stat(path).st_ino
+        r = self.upgrade(lbd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.old_exits_zero(lbd, r.old_pid)
+        self.assertEqual(os.stat(path).st_ino, inode, "the socket file was made again")
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(path)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 200"))
+
     # ---- failures leave the old one serving --------------------------------
 
     def test_failed_upgrades_leave_the_old_one_serving(self):
