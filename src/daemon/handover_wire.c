@@ -4,6 +4,7 @@
 #include "daemon/handover_wire.h"
 
 #include <inttypes.h>
+#include <limits.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,8 +256,9 @@ int handover_server_format(const struct handover_server *s, char *out, size_t le
 {
 	if (!plain_name(s->pool, sizeof(s->pool)) || !plain_name(s->name, sizeof(s->name)))
 		return -1;
-	int n = snprintf(out, len, "%s\t%s\t%d\t%d\t%d\t%d\t%u\t%u", s->pool, s->name, s->state,
-			 s->weight, s->checked ? 1 : 0, s->down ? 1 : 0, s->ok_run, s->fail_run);
+	int n = snprintf(out, len, "%s\t%s\t%d\t%d\t%d\t%d\t%u\t%u\t%" PRIu64, s->pool, s->name,
+			 s->state, s->weight, s->checked ? 1 : 0, s->down ? 1 : 0, s->ok_run,
+			 s->fail_run, s->passive_until_ms);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
@@ -288,14 +290,14 @@ static int number(const char **p, long lo, long hi, long *out)
 int handover_server_parse(const char *text, struct handover_server *s)
 {
 	const char *p = text;
-	long state, weight, checked, down, ok_run, fail_run;
+	long state, weight, checked, down, ok_run, fail_run, passive;
 
 	memset(s, 0, sizeof(*s));
 	if (strchr(text, '\n') || field(&p, s->pool, sizeof(s->pool)) < 0 ||
 	    field(&p, s->name, sizeof(s->name)) < 0 || number(&p, 0, 3, &state) < 0 ||
 	    number(&p, -1, 1000000, &weight) < 0 || number(&p, 0, 1, &checked) < 0 ||
 	    number(&p, 0, 1, &down) < 0 || number(&p, 0, 1000000, &ok_run) < 0 ||
-	    number(&p, 0, 1000000, &fail_run) < 0 || *p)
+	    number(&p, 0, 1000000, &fail_run) < 0 || number(&p, 0, LONG_MAX, &passive) < 0 || *p)
 		return -1;
 	s->state = (int)state;
 	s->weight = (int)weight;
@@ -303,6 +305,7 @@ int handover_server_parse(const char *text, struct handover_server *s)
 	s->down = down;
 	s->ok_run = (unsigned)ok_run;
 	s->fail_run = (unsigned)fail_run;
+	s->passive_until_ms = (uint64_t)passive;
 	return 0;
 }
 

@@ -87,9 +87,13 @@ struct handover_server {
 	int weight;         /* override, -1: none */
 	bool checked, down; /* active health */
 	unsigned ok_run, fail_run;
+	/* Out after passive failures until then (health_now_ms(): the
+	 * monotonic clock, the same in both processes); 0: not out. */
+	uint64_t passive_until_ms;
 };
 
-/* "pool\tname\tstate\tweight\tchecked\tdown\tok_run\tfail_run". Returns
+/* "pool\tname\tstate\tweight\tchecked\tdown\tok_run\tfail_run\t
+ * passive_until_ms". Returns
  * 0, or -1 when a name holds a tab or a newline or is too long. */
 int handover_server_format(const struct handover_server *s, char *out, size_t len);
 

@@ -261,6 +261,7 @@ static int inherit(struct daemon *l, uint64_t *generation)
 		atomic_store(&rt->health.down, s->down);
 		atomic_store(&rt->health.ok_run, s->ok_run);
 		atomic_store(&rt->health.fail_run, s->fail_run);
+		atomic_store(&rt->health.passive_until_ms, s->passive_until_ms);
 	}
 	runtime_unlock();
 	log_info("upgrade: took over %zu listening address%s and the state of %zu server%s "

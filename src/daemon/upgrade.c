@@ -177,6 +177,7 @@ static int send_servers(struct upgrade *u, char *err, size_t errlen)
 			s.down = atomic_load(&rt->health.down);
 			s.ok_run = atomic_load(&rt->health.ok_run);
 			s.fail_run = atomic_load(&rt->health.fail_run);
+			s.passive_until_ms = atomic_load(&rt->health.passive_until_ms);
 			if (handover_server_format(&s, line, sizeof(line)) == 0 &&
 			    send_state(u, "server", line, err, errlen) < 0)
 				return -1;

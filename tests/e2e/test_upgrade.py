@@ -459,6 +459,28 @@ class UpgradeTest(LbdTestCase):
                     self.assertEqual(test_tls.get(s)[0], 200)
                     self.assertTrue(s.session_reused, "a ticket of the old process")
 
+    def test_passive_outage_carries_over(self):
+        a = self.backends.http("a")
+        dead = "127.0.0.1:%d" % free_port()  # refuses: one failure puts it out
+        port = free_port()
+        lbd = self.start(config([listener("web", port, "p")],
+                                [pool("p", [a, {"name": "dead", "address": dead}],
+                                      passive={"max_fails": 1, "fail_timeout": "1h"})]))
+        with HttpClient(port) as c:
+            for i in range(4):
+                self.assertEqual(c.request("GET", "/p%d" % i).status, 200)
+        self.assertTrue(self.server_status(lbd, "dead")["passive"]["out"])
+        r = self.upgrade(lbd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = self.server_status(lbd, "dead")
+        self.assertTrue(st["passive"]["out"], st)
+        self.assertGreater(st["passive"]["out_for_ms"], 3000 * 1000)
+        with HttpClient(port) as c:
+            for i in range(4):
+                self.assertEqual(c.request("GET", "/q%d" % i).header("x-backend"), "a")
+        self.assertEqual(self.server_status(lbd, "dead")["failures"], 0,
+                         "the new process tried the server that is out")
+
     def test_servers_added_at_run_time_carry_over(self):
         a, x = self.backends.http("a"), self.backends.http("x")
         port = free_port()

@@ -146,7 +146,7 @@ START_TEST(server_lines)
 	strcpy(s.pool, "api");
 	strcpy(s.name, "10.0.0.1:80");
 	ck_assert_int_eq(handover_server_format(&s, line, sizeof(line)), 0);
-	ck_assert_str_eq(line, "api\t10.0.0.1:80\t2\t7\t1\t1\t0\t3");
+	ck_assert_str_eq(line, "api\t10.0.0.1:80\t2\t7\t1\t1\t0\t3\t0");
 	ck_assert_int_eq(handover_server_parse(line, &t), 0);
 	ck_assert_str_eq(t.pool, "api");
 	ck_assert_str_eq(t.name, "10.0.0.1:80");
@@ -154,6 +154,10 @@ START_TEST(server_lines)
 	ck_assert_int_eq(t.weight, 7);
 	ck_assert(t.checked && t.down);
 	ck_assert_uint_eq(t.fail_run, 3);
+	s.passive_until_ms = UINT64_C(123456789012);
+	ck_assert_int_eq(handover_server_format(&s, line, sizeof(line)), 0);
+	ck_assert_int_eq(handover_server_parse(line, &t), 0);
+	ck_assert_uint_eq(t.passive_until_ms, UINT64_C(123456789012));
 
 	strcpy(s.name, "a\tb");
 	ck_assert_int_eq(handover_server_format(&s, line, sizeof(line)), -1);
@@ -162,14 +166,16 @@ START_TEST(server_lines)
 	static const char *const bad[] = {
 		"",
 		"api",
-		"api\ta\t0\t-1\t0\t0\t0",       /* a field short */
-		"api\ta\t4\t-1\t0\t0\t0\t0",    /* no such state */
-		"api\ta\t0\t-2\t0\t0\t0\t0",    /* weight below -1 */
-		"api\ta\t0\t-1\t2\t0\t0\t0",    /* not a flag */
-		"api\ta\t0\t-1\t0\t0\t0\t0\t9", /* one too many */
-		"api\ta\t0\tx\t0\t0\t0\t0",
-		"\ta\t0\t-1\t0\t0\t0\t0",
-		"api\ta\n\t0\t-1\t0\t0\t0\t0",
+		"api\ta\t0\t-1\t0\t0\t0\t0",       /* a field short */
+		"api\ta\t4\t-1\t0\t0\t0\t0\t0",    /* no such state */
+		"api\ta\t0\t-2\t0\t0\t0\t0\t0",    /* weight below -1 */
+		"api\ta\t0\t-1\t2\t0\t0\t0\t0",    /* not a flag */
+		"api\ta\t0\t-1\t0\t0\t0\t0\t0\t9", /* one too many */
+		"api\ta\t0\t-1\t0\t0\t0\t0\t-1",   /* a time before the clock */
+		"api\ta\t0\t-1\t0\t0\t0\t0\t0\t",  /* a trailing tab */
+		"api\ta\t0\tx\t0\t0\t0\t0\t0",
+		"\ta\t0\t-1\t0\t0\t0\t0\t0",
+		"api\ta\n\t0\t-1\t0\t0\t0\t0\t0",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(handover_server_parse(bad[i], &t) == -1, "accepted: %s", bad[i]);
@@ -286,7 +292,7 @@ START_TEST(receive_takes_sockets_and_state)
 	strcpy(m.text, "41");
 	send_msg(sp[0], &m, NULL, 0);
 	strcpy(m.key, "server");
-	strcpy(m.text, "api\ta\t2\t5\t1\t1\t0\t2");
+	strcpy(m.text, "api\ta\t2\t5\t1\t1\t0\t2\t12345");
 	send_msg(sp[0], &m, NULL, 0);
 	strcpy(m.key, "from-a-newer-lbd");
 	strcpy(m.text, "ignored");
