@@ -111,6 +111,7 @@ static void config_free(struct config *cfg)
 			free(l->tls->certs);
 			free(l->tls->ciphers);
 			free(l->tls->ciphersuites);
+			free(l->tls->client_ca);
 			free(l->tls);
 		}
 		free(l->trusted);

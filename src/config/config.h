@@ -48,6 +48,14 @@ enum pool_protocol {
 	POOL_H2,    /* HTTP/2 (h2c, or ALPN h2 with tls): multiplexed */
 };
 
+/* pools[].send_proxy: the PROXY protocol header (HAProxy's) lbd sends
+ * first on every connection it opens to a server of the pool. */
+enum send_proxy {
+	SEND_PROXY_OFF = 0,
+	SEND_PROXY_V1 = 1, /* the values are the protocol's versions */
+	SEND_PROXY_V2 = 2,
+};
+
 enum balance_algo {
 	BALANCE_ROUND_ROBIN,
 	BALANCE_LEAST_CONN,
@@ -252,6 +260,9 @@ struct pool_conf {
 	struct discovery_conf discovery;
 	bool has_hash_key, has_sticky; /* written in the file (misuse checks) */
 	struct pool_tls_conf tls;      /* TLS to the servers when tls.enabled */
+	/* A connection to a server then belongs to one client connection:
+	 * an idle one is reused only for the same one (http_upstream.c). */
+	enum send_proxy send_proxy;
 };
 
 /* routes[].rate_limit: COUNT requests per PERIOD_MS per key, BURST at
@@ -355,6 +366,9 @@ struct route_conf {
 	struct match_pair *query; /* every one must hold (raw, not decoded) */
 	size_t nquery;
 	bool strip_prefix;      /* the server gets the path without PATH_PREFIX */
+	bool restore_prefix;    /* with strip_prefix: responses' Location and
+				 * Set-Cookie get it back (default true;
+				 * http/prefix_rewrite.h) */
 	struct pool_conf *pool; /* points into config.pools; NULL with a redirect
 				 * or a split */
 	struct split_conf split;

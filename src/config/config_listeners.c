@@ -117,6 +117,7 @@ static void check_route(struct walk *w, const struct route_conf *r, const struct
 	const struct cnode *key = cnode_get(v, "split_key");
 	const struct cnode *redirect = cnode_get(v, "redirect");
 	const struct cnode *strip = cnode_get(v, "strip_prefix");
+	const struct cnode *restore = cnode_get(v, "restore_prefix");
 
 	if (pool && redirect)
 		cerr_at(w->errs, redirect->key,
@@ -132,6 +133,10 @@ static void check_route(struct walk *w, const struct route_conf *r, const struct
 	if (strip && r->strip_prefix && !r->path_prefix)
 		cerr_at(w->errs, strip->key,
 			"strip_prefix needs match.path_prefix: there is no prefix to strip");
+	if (restore && !r->strip_prefix)
+		cerr_at(w->errs, restore->key,
+			"restore_prefix applies only with strip_prefix: true (nothing was taken "
+			"off the path)");
 }
 
 void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
@@ -146,6 +151,7 @@ void field_routes(struct walk *w, const struct field *f, const struct cnode *v, 
 	l->nroutes = v->n;
 	for (size_t i = 0; i < v->n; i++) {
 		l->routes[i].redirect.status = 301;
+		l->routes[i].restore_prefix = true;
 		walk_section(w, f->arg, v->items[i], &l->routes[i]);
 		if (v->items[i]->kind == CNODE_MAP)
 			check_route(w, &l->routes[i], v->items[i]);
@@ -246,17 +252,12 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			routes->n);
 		return;
 	}
-	static const char *const http_only[] = { "match",
-						 "redirect",
-						 "strip_prefix",
-						 "request_headers",
-						 "response_headers",
-						 "split",
-						 "split_key",
-						 "allow",
-						 "deny",
-						 "timeouts",
-						 "retry_on" };
+	static const char *const http_only[] = { "match",           "redirect",
+						 "strip_prefix",    "restore_prefix",
+						 "request_headers", "response_headers",
+						 "split",           "split_key",
+						 "allow",           "deny",
+						 "timeouts",        "retry_on" };
 	for (size_t i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
 		const struct cnode *k = cnode_get(routes->items[0], http_only[i]);
 		if (k)

@@ -45,6 +45,25 @@ static void check_balance(struct walk *w, const struct pool_conf *p, const struc
 		cerr_at(w->errs, k->key, "sticky applies only with balance: sticky_cookie");
 }
 
+/* The header goes first on the connection, before any TLS handshake, and
+ * an h2 connection carries the streams of many clients: lbd does neither
+ * (pools[].send_proxy in lbd.yaml(5)). */
+static void check_send_proxy(struct walk *w, const struct pool_conf *p, const struct cnode *v)
+{
+	const struct cnode *k = cnode_get(v, "send_proxy");
+
+	if (!k || p->send_proxy == SEND_PROXY_OFF)
+		return;
+	if (p->protocol == POOL_H2)
+		cerr_at(w->errs, k->key,
+			"send_proxy does not go with protocol: h2 (one connection carries many "
+			"clients' streams); use protocol: http1 for this pool");
+	else if (p->tls.enabled)
+		cerr_at(w->errs, k->key,
+			"send_proxy does not go with tls: lbd sends the PROXY header only on plain "
+			"connections to servers");
+}
+
 static void report_dup_server(struct walk *w, const struct uniq *dup, const struct uniq *first)
 {
 	const struct cnode *name = cnode_get(dup->node, "name");
@@ -152,6 +171,7 @@ void field_pools(struct walk *w, const struct field *f, const struct cnode *v, v
 		if (!p->sticky.cookie)
 			p->sticky.cookie = strdup(STICKY_COOKIE_DEFAULT);
 		check_balance(w, p, v->items[i]);
+		check_send_proxy(w, p, v->items[i]);
 		/* servers: [] (or none) only beside discovery */
 		if (!p->nservers && !p->discovery.enabled && v->items[i]->kind == CNODE_MAP)
 			cerr_at(w->errs,

@@ -22,6 +22,7 @@ _Static_assert(sizeof(enum listener_protocol) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum balance_algo) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum access_format) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum send_proxy) == sizeof(int), "enum size");
 
 static const struct enum_name log_levels[] = {
 	{ "error", LOG_LEVEL_ERROR },
@@ -43,6 +44,12 @@ static const struct enum_name protocols[] = {
 static const struct enum_name pool_protocols[] = {
 	{ "http1", POOL_HTTP1 },
 	{ "h2", POOL_H2 },
+	{ NULL, 0 },
+};
+static const struct enum_name send_proxies[] = {
+	{ "v1", SEND_PROXY_V1 },
+	{ "v2", SEND_PROXY_V2 },
+	{ "off", SEND_PROXY_OFF },
 	{ NULL, 0 },
 };
 static const struct enum_name balances[] = {
@@ -262,6 +269,8 @@ static const struct field pool_fields[] = {
 	{ "passive", field_passive, offsetof(struct pool_conf, passive), 0, 0, &passive_section,
 	  false },
 	{ "tls", field_pool_tls, offsetof(struct pool_conf, tls), 0, 0, &pool_tls_section, false },
+	{ "send_proxy", field_enum, offsetof(struct pool_conf, send_proxy), 0, 0, send_proxies,
+	  false },
 	{ "slow_start", field_duration, offsetof(struct pool_conf, slow_start_ms), 0,
 	  CONFIG_SLOW_START_MAX_MS, NULL, false },
 	{ "discovery", field_discovery, offsetof(struct pool_conf, discovery), 0, 0,
@@ -325,6 +334,8 @@ static const struct field route_fields[] = {
 	{ "redirect", field_section, offsetof(struct route_conf, redirect), 0, 0, &redirect_section,
 	  false },
 	{ "strip_prefix", field_bool, offsetof(struct route_conf, strip_prefix), 0, 0, NULL,
+	  false },
+	{ "restore_prefix", field_bool, offsetof(struct route_conf, restore_prefix), 0, 0, NULL,
 	  false },
 	{ "request_headers", field_section, offsetof(struct route_conf, request_headers), 0, 0,
 	  &request_headers_section, false },

@@ -160,6 +160,8 @@ static void on_connected(struct peer *p, struct bufferevent *bev)
 	if (p->pool->tls.enabled)
 		tls_upstream_log_connected(p->pool->name, srv->name, srv->addr.text, bev);
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	if (p->send_first_len)
+		bufferevent_write(bev, p->send_first, p->send_first_len);
 	p->ops->connected(p, bev);
 }
 

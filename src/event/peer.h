@@ -46,6 +46,10 @@ struct peer {
 	const char *cookie; /* (NULL: none) */
 	size_t cookie_len;
 	uint64_t connect_ms; /* 0: the pool's timeouts.connect */
+	/* Bytes every new connection starts with, before the caller's (the
+	 * PROXY header of pools[].send_proxy); NULL: none. */
+	const unsigned char *send_first;
+	size_t send_first_len;
 
 	/* The peer's. */
 	struct server_conf *server;  /* picked and counted active, until

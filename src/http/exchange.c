@@ -206,6 +206,31 @@ static void compression_inputs(struct exchange *ex)
 				   compress_accepts_gzip(&req->head);
 }
 
+/* A strip_prefix route's responses get the prefix back in their
+ * Location and Set-Cookie (prefix_rewrite.h); the server is known once
+ * one is reached (exchange_rewrite()). */
+static void restore_prefix(struct exchange *ex, const struct request_plan *plan)
+{
+	const struct route_conf *r = plan->route;
+
+	if (!r->strip_prefix || !r->restore_prefix)
+		return;
+	ex->rewrite = (struct prefix_rewrite){
+		.prefix = r->path_prefix,
+		.host = plan->out.host,
+		.host_len = plan->out.host ? plan->out.host_len : 0,
+		.scheme = ex->side.in->tls ? "https" : "http",
+	};
+}
+
+const struct prefix_rewrite *exchange_rewrite(struct exchange *ex)
+{
+	if (!ex->rewrite.prefix)
+		return NULL;
+	ex->rewrite.server = ex->peer.server ? ex->peer.server->addr.text : NULL;
+	return &ex->rewrite;
+}
+
 int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 {
 	struct request_parser *req = ex->side.req;
@@ -260,6 +285,9 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	plan.out.client_v6 = ex->side.in->peer_v6;
 	plan.out.proto = ex->side.in->tls ? "https" : "http";
 	plan.out.trusted = trusted;
+	restore_prefix(ex, &plan);
+	plan.out.client_cert = ex->side.in->cert_headers;
+	plan.out.client_cert_subject = ex->side.in->cert_subject;
 	ex->vars.client_ip = ex->client;
 	plan.out.request_id = ex->request_id;
 	plan.out.rules = &plan.route->request_headers;
@@ -462,6 +490,9 @@ int exchange_response_head(struct exchange *ex, int status, int64_t content_leng
 	int rc;
 
 	exchange_response_rules(ex, &out.rules);
+	const struct prefix_rewrite *rw = exchange_rewrite(ex);
+	if (rw && prefix_rewrite_head(rw, &ex->resp, &ex->side.hw->scratch) < 0)
+		return -1;
 	if (whole && !no_body && content_length < 0)
 		content_length = 0;
 	if (!whole)

@@ -233,6 +233,7 @@ static void client_hand_over(struct client_conn *c, struct bufferevent *bev)
 
 	io_reader_free(&c->rd);
 	c->bev = NULL;
+	c->in.cert_subject = NULL; /* the HTTP/2 side's, with its copy */
 	if (c->hw->h2_start(&ho) == 0)
 		c->handed_over = true;
 	else

@@ -33,8 +33,10 @@
 #include "http/header_rules.h"
 #include "http/http_head.h"
 #include "http/http_response.h"
+#include "http/prefix_rewrite.h"
 #include "http/request_parser.h"
 #include "stream/inbound.h"
+#include "stream/proxy_protocol.h"
 #include "util/clock.h"
 #include "util/request_id.h"
 
@@ -114,6 +116,8 @@ struct exchange {
 	const struct route_conf *route; /* the route it matched, once routed */
 	struct pool_conf *pool;
 	struct header_vars vars;             /* for the route's header rules */
+	struct prefix_rewrite rewrite;       /* restore_prefix: what responses
+					      * get back (prefix NULL: off) */
 	char request_id[REQUEST_ID_MAX + 1]; /* its X-Request-Id, once its
 					      * head is parsed ("" before) */
 	struct peer peer;                    /* the server it is assigned to, and
@@ -122,8 +126,13 @@ struct exchange {
 	const struct upstream_ops *upstream; /* set by upstream_dispatch() */
 	struct upstream_conn *up;            /* HTTP/1.1 servers */
 	struct h2_upstream_stream *up2;      /* HTTP/2 servers */
-	const char *client;                  /* the client address of this request */
-	char client_buf[INET6_ADDRSTRLEN];   /* (NULL: the connection's peer_ip) */
+	/* pools[].send_proxy: the header naming the client connection (not
+	 * a trusted proxy's X-Forwarded-For) that new server connections
+	 * start with; also what a pooled connection must have started with
+	 * to be reused. */
+	unsigned char proxy_header[PP_ENCODED_MAX];
+	const char *client;                /* the client address of this request */
+	char client_buf[INET6_ADDRSTRLEN]; /* (NULL: the connection's peer_ip) */
 
 	char *head_out;      /* rewritten request head, kept for */
 	size_t head_out_len; /* a retry on another server */
@@ -271,6 +280,10 @@ int exchange_response_end(struct exchange *ex);
 /* The route's response_headers (*RULES, NULL for none), with the server
  * that answers named in ex->vars. */
 void exchange_response_rules(struct exchange *ex, const struct header_rules **rules);
+/* The route's restore_prefix rewriting of the response head, with the
+ * server that answers (its address is the one lbd replaces), or NULL when
+ * the route has none. */
+const struct prefix_rewrite *exchange_rewrite(struct exchange *ex);
 /* The sticky cookie the response carries (a sticky pool's client without
  * a valid one), in SC with its value in VALUE; or NULL. */
 const struct set_cookie *exchange_sticky_cookie(const struct exchange *ex, struct set_cookie *sc,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http/http_rewrite.h"
+#include "http/prefix_rewrite.h"
 
 static struct response_parser *parser_of(llhttp_t *p)
 {
@@ -154,6 +155,8 @@ static int on_headers_complete(llhttp_t *p)
 		return 0;
 	}
 
+	if (rp->prefix && prefix_rewrite_head(rp->prefix, rp->head, rp->scratch) < 0)
+		return -1;
 	bool no_body = rp->is_head || status == 204 || status == 304;
 	struct response_out out = {
 		.status = status,

@@ -26,6 +26,7 @@ struct evbuffer;
 struct response_out;
 struct header_rules;
 struct header_vars;
+struct prefix_rewrite;
 
 /* Where the final head goes when the client does not read HTTP/1 bytes (an
  * HTTP/2 stream): called with the server's head and how lbd frames it;
@@ -58,6 +59,8 @@ struct response_parser {
 	struct response_compression *compress; /* the owner's, or NULL: the
 						* body goes through gzip when
 						* it says so (compress.h) */
+	const struct prefix_rewrite *prefix;   /* a strip_prefix route's Location
+						* and Set-Cookie, or NULL */
 	response_head_fn head_fn;              /* set: the head goes here, and the
 					      * body's payload follows on OUT
 					      * unframed */

@@ -59,6 +59,10 @@ struct upstream_conn {
 				* no speculative writes) */
 	bool reused;
 	bool read_blocked; /* the client side is full */
+	/* The PROXY header it started with (pools[].send_proxy): it serves
+	 * only the client connection that header names. */
+	uint8_t proxy_len;
+	unsigned char proxy_header[PP_ENCODED_MAX];
 	uint64_t resp_bytes;
 	struct response_parser rp;               /* the response (http_response.h) */
 	struct set_cookie sticky;                /* the sticky cookie it gets, and */
@@ -187,21 +191,36 @@ static void idle_put(struct upstream_conn *up)
 	up_reading(up, true);
 }
 
-/* An idle connection to SRV of POOL. The pool is kept by server identity,
- * which outlives reloads; a reload may have given the server another
- * address or other TLS settings, and connections made with the old ones
- * are closed instead of reused. */
-static struct upstream_conn *idle_take(struct upstream_pool *idle, const struct pool_conf *pool,
-				       const struct server_conf *srv)
+/* Whether UP started with the PROXY header P would send (none, when the
+ * pool sends none). */
+static bool same_proxy_header(const struct upstream_conn *up, const struct peer *p)
 {
+	return up->proxy_len == p->send_first_len &&
+	       (up->proxy_len == 0 || memcmp(up->proxy_header, p->send_first, up->proxy_len) == 0);
+}
+
+/* An idle connection to P's server. The pool is kept by server identity,
+ * which outlives reloads; a reload may have given the server another
+ * address, other TLS settings or another send_proxy, and connections made
+ * with the old ones are closed instead of reused. With send_proxy, the
+ * connections of other clients are passed over and stay. */
+static struct upstream_conn *idle_take(struct upstream_pool *idle, const struct peer *p)
+{
+	const struct server_conf *srv = p->server;
+
 	if (srv->rt->id >= idle->nlists)
 		return NULL;
 	struct upstream_list *list = &idle->lists[srv->rt->id];
-	struct upstream_conn *up;
-	while ((up = TAILQ_FIRST(list)) != NULL) {
+	struct upstream_conn *up, *next;
+	for (up = TAILQ_FIRST(list); up; up = next) {
+		next = TAILQ_NEXT(up, idle_link);
+		bool usable = addr_equal(&up->addr, &srv->addr) &&
+			      up->tls_id == tls_upstream_pool_identity(&p->pool->tls) &&
+			      (up->proxy_len != 0) == (p->send_first_len != 0);
+		if (usable && !same_proxy_header(up, p))
+			continue;
 		TAILQ_REMOVE(list, up, idle_link);
-		if (addr_equal(&up->addr, &srv->addr) &&
-		    up->tls_id == tls_upstream_pool_identity(&pool->tls))
+		if (usable)
 			return up;
 		up_free(up);
 	}
@@ -502,6 +521,8 @@ static struct upstream_conn *up_new(struct exchange *ex, struct bufferevent *bev
 	up->addr = ex->peer.server->addr;
 	up->tls = pool->tls.enabled;
 	up->tls_id = tls_upstream_pool_identity(&pool->tls);
+	up->proxy_len = (uint8_t)ex->peer.send_first_len;
+	memcpy(up->proxy_header, ex->proxy_header, up->proxy_len);
 	if (!up->tls && io_reader_init(&up->rd, up->hw->w->base, bev, 0, up_on_read,
 				       up_on_read_event, up) < 0) {
 		io_reader_free(&up->rd);
@@ -544,6 +565,7 @@ static void attach(struct exchange *ex, struct upstream_conn *up)
 	up->rp.client_minor = ex->side.req->p.http_minor;
 	up->rp.set_cookie = exchange_sticky_cookie(ex, &up->sticky, up->sticky_value);
 	exchange_response_rules(ex, &up->rp.rules);
+	up->rp.prefix = exchange_rewrite(ex);
 	up->rp.vars = &ex->vars;
 	up->rp.compress = &ex->compress;
 	up->rp.retry_fn = response_retry;
@@ -582,7 +604,7 @@ static bool peer_reuse(struct peer *p)
 
 	if (ex->req_sent && (!ex->replayable || ex->stale_retried))
 		return false;
-	up = idle_take(ex->side.hw->pool, ex->pool, p->server);
+	up = idle_take(ex->side.hw->pool, p);
 	if (!up)
 		return false;
 	up->reused = true;
@@ -627,6 +649,14 @@ static void h1_dispatch(struct exchange *ex)
 	ex->peer.base = ex->side.hw->w->base;
 	ex->peer.pool = ex->pool;
 	ex->peer.ops = &exchange_peer_ops;
+	ex->peer.send_first = NULL;
+	ex->peer.send_first_len = 0;
+	if (ex->pool->send_proxy != SEND_PROXY_OFF) {
+		ex->peer.send_first = ex->proxy_header;
+		ex->peer.send_first_len = inbound_proxy_header(ex->side.in,
+							       (int)ex->pool->send_proxy,
+							       ex->proxy_header);
+	}
 	peer_connect(&ex->peer);
 }
 
@@ -638,6 +668,10 @@ static void h1_detach(struct exchange *ex, bool reusable)
 	if (!up)
 		return;
 	ex->up = NULL;
+	/* A connection that names its client (send_proxy) serves no one
+	 * once that client's connection is done. */
+	if (up->proxy_len && !*ex->side.keep_alive)
+		reusable = false;
 	if (reusable && evbuffer_get_length(bufferevent_get_input(up->bev)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(up->bev)) == 0)
 		idle_put(up);

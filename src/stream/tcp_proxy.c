@@ -14,6 +14,7 @@
 #include "event/peer.h"
 #include "event/worker.h"
 #include "stream/inbound.h"
+#include "stream/proxy_protocol.h"
 #include "stream/tunnel.h"
 
 struct tcp_conn {
@@ -22,9 +23,10 @@ struct tcp_conn {
 	struct config *cfg; /* one ref, for the pool's lifetime */
 	struct pool_conf *pool;
 	struct bufferevent *client;
-	struct peer peer;        /* the server side */
-	struct listener_rt *lrt; /* counts this connection until it ends */
-	struct inbound in;       /* the start: PROXY header, TLS */
+	struct peer peer;                           /* the server side */
+	struct listener_rt *lrt;                    /* counts this connection until it ends */
+	struct inbound in;                          /* the start: PROXY header, TLS */
+	unsigned char proxy_header[PP_ENCODED_MAX]; /* pools[].send_proxy */
 };
 
 static void tcp_free(struct tcp_conn *t)
@@ -96,6 +98,11 @@ static void connect_server(struct tcp_conn *t)
 		.key = t->in.peer_ip,
 		.key_len = strlen(t->in.peer_ip),
 	};
+	if (t->pool->send_proxy != SEND_PROXY_OFF) {
+		t->peer.send_first = t->proxy_header;
+		t->peer.send_first_len = inbound_proxy_header(&t->in, (int)t->pool->send_proxy,
+							      t->proxy_header);
+	}
 	peer_connect(&t->peer);
 }
 

@@ -899,6 +899,16 @@ def chunked(parts, trailers=b""):
     return out + b"0\r\n" + trailers + b"\r\n"
 
 
+def assert_config_errors(test, check, cases):
+    """For each (TEXT, LINE, COL, WORD) of CASES, CHECK(TEXT) returns (path,
+    the CompletedProcess of `lbd -t`): it must fail with an error at
+    PATH:LINE:COL whose message holds WORD."""
+    for text, line, col, word in cases:
+        path, r = check(text)
+        test.assertNotEqual(r.returncode, 0, text)
+        test.assertRegex(r.stderr, r"%s:%d:%d: .*%s" % (re.escape(path), line, col, word), text)
+
+
 def curl(*args, timeout=10, input=None):
     """Run curl; returns CompletedProcess (stdout bytes). Skips without curl."""
     import shutil
