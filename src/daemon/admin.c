@@ -38,6 +38,7 @@
 #include "core/runtime.h"
 #include "daemon/admin_proto.h"
 #include "daemon/daemon.h"
+#include "daemon/handover.h"
 #include "daemon/metrics.h"
 #include "event/listener.h"
 #include "util/json.h"
@@ -55,10 +56,23 @@
  * evhttp's argument, not ours. */
 static struct admin *admin_self;
 
-/* A request waiting for a reload to end (POST /reload). */
+/* A request waiting for a reload or an upgrade to end (POST /reload,
+ * POST /upgrade). */
 struct pending {
 	struct evhttp_request *req;
 };
+
+/* REQ waits for its answer; NULL after answering 500. */
+static struct pending *pending_new(struct evhttp_request *req)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		admin_reply_error(req, 500, "Internal Server Error", "out of memory");
+	else
+		p->req = req;
+	return p;
+}
 
 /* --- reload ---------------------------------------------------------------- */
 
@@ -116,7 +130,8 @@ static void start_reload(struct admin *a, struct pending *p)
 	if (daemon_stopping(a->d))
 		admin_reply_error(p->req, 503, "Service Unavailable", "lbd is stopping");
 	else
-		admin_reply_error(p->req, 409, "Conflict", "a reload is already under way");
+		admin_reply_error(p->req, 409, "Conflict",
+				  "a reload or an upgrade is already under way");
 	free(p);
 }
 
@@ -126,14 +141,84 @@ static void handle_reload(struct admin *a, struct evhttp_request *req)
 
 	if (!admin_method_is(req, EVHTTP_REQ_POST, "POST"))
 		return;
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		admin_reply_error(req, 500, "Internal Server Error", "out of memory");
+	p = pending_new(req);
+	if (!p)
 		return;
-	}
-	p->req = req;
 	log_info("admin: reload requested");
 	start_reload(a, p);
+}
+
+/* --- upgrade --------------------------------------------------------------- */
+
+static void upgrade_done(void *arg, const struct upgrade_result *r)
+{
+	struct pending *p = arg;
+	struct strbuf sb = { 0 };
+
+	if (r->ok) {
+		strbuf_adds(&sb, "{\"ok\":true,\"pid\":");
+		strbuf_add_u64(&sb, (uint64_t)r->pid);
+		strbuf_adds(&sb, ",\"generation\":");
+		strbuf_add_u64(&sb, r->generation);
+		strbuf_adds(&sb, "}\n");
+		admin_reply_json(p->req, 200, "OK", &sb);
+	} else {
+		admin_reply_error(p->req, 422, "Unprocessable Entity", r->why);
+	}
+	free(p);
+}
+
+/* The body of POST /upgrade: nothing, or {"binary": "/path"}. Returns 0
+ * (BINARY empty: lbd's own), or -1 after answering 400. */
+static int upgrade_binary(struct evhttp_request *req, char *binary, size_t len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	char body[ADMIN_BODY_MAX + 1];
+	const char *v, *it = NULL;
+
+	binary[0] = '\0';
+	if (n == 0)
+		return 0;
+	if (n < sizeof(body) && evbuffer_copyout(in, body, n) == (ev_ssize_t)n) {
+		body[n] = '\0';
+		const char *p = body + strspn(body, " \t\r\n"), *end = json_skip(p);
+		bool ok = *p == '{' && end && !end[strspn(end, " \t\r\n")];
+		while (ok && json_object_next(p, &it))
+			ok = json_key_is(it, "binary") && (v = json_member(p, "binary")) &&
+			     json_string(v, binary, len) && binary[0] == '/';
+		if (ok)
+			return 0;
+	}
+	admin_reply_error(req, 400, "Bad Request",
+			  "expected no body, or {\"binary\": \"/absolute/path\"}");
+	return -1;
+}
+
+static void handle_upgrade(struct port *pt, struct evhttp_request *req)
+{
+	char binary[ADDR_TEXT_MAX * 4];
+	const char *why;
+	struct pending *p;
+
+	if (!admin_method_is(req, EVHTTP_REQ_POST, "POST") ||
+	    upgrade_binary(req, binary, sizeof(binary)) < 0)
+		return;
+	/* Which program runs is the socket file's owners' choice only: the
+	 * TCP listener's token may upgrade, but to lbd's own path alone. */
+	if (binary[0] && pt->kind != PORT_SOCKET) {
+		admin_reply_error(req, 403, "Forbidden",
+				  "another binary may be named on the admin socket only");
+		return;
+	}
+	p = pending_new(req);
+	if (!p)
+		return;
+	log_info("admin: upgrade requested%s%s", binary[0] ? " to " : "", binary);
+	if (daemon_upgrade(pt->a->d, binary[0] ? binary : NULL, upgrade_done, p, &why) == 0)
+		return;
+	admin_reply_error(req, 409, "Conflict", why);
+	free(p);
 }
 
 /* --- status ---------------------------------------------------------------- */
@@ -313,10 +398,14 @@ static bool change_allowed(struct port *pt, struct evhttp_request *req)
 	return true;
 }
 
-static void route(struct admin *a, struct evhttp_request *req, char seg[][ADMIN_SEGMENT_MAX], int n)
+static void route(struct port *pt, struct evhttp_request *req, char seg[][ADMIN_SEGMENT_MAX], int n)
 {
+	struct admin *a = pt->a;
+
 	if (n == 1 && strcmp(seg[0], "reload") == 0)
 		handle_reload(a, req);
+	else if (n == 1 && strcmp(seg[0], "upgrade") == 0)
+		handle_upgrade(pt, req);
 	else if (n == 1 && strcmp(seg[0], "status") == 0)
 		handle_status(a, req);
 	else if (n == 1 && strcmp(seg[0], "metrics") == 0)
@@ -386,7 +475,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		if (!ok)
 			return;
 	}
-	route(pt->a, req, seg, n);
+	route(pt, req, seg, n);
 }
 
 /* --- sockets --------------------------------------------------------------- */
@@ -445,18 +534,43 @@ static int admin_serve(struct admin *a, enum port_kind kind, evutil_socket_t fd)
 	if (!bs)
 		return -1;
 	a->fd = -1;
+	pt->bound = bs;
 	a->ls[a->nls] = evhttp_bound_socket_get_listener(bs);
 	evconnlistener_set_error_cb(a->ls[a->nls], on_accept_error);
 	a->nls++;
 	return 0;
 }
 
+/* The upgrade's kind of each port. */
+static const enum handover_socket_kind handover_kind[PORT_COUNT] = {
+	[PORT_SOCKET] = HANDOVER_ADMIN_SOCKET,
+	[PORT_TCP] = HANDOVER_ADMIN_LISTEN,
+	[PORT_METRICS] = HANDOVER_METRICS_LISTEN,
+};
+
+/* The old process's socket for port KIND at ADDR, taken out of IN; else
+ * -1. */
+static int inherited(struct handover_inherit *in, enum port_kind kind, const struct lbd_addr *addr)
+{
+	enum handover_socket_kind k = handover_kind[kind];
+	int fd;
+
+	if (!in || in->admin_fd[k] < 0 || !addr_equal(&in->admin_addr[k], addr))
+		return -1;
+	fd = in->admin_fd[k];
+	in->admin_fd[k] = -1;
+	return fd;
+}
+
 static int serve_tcp(struct admin *a, enum port_kind kind, const struct lbd_addr *addr,
-		     const char *what, char *err, size_t errlen)
+		     struct handover_inherit *in, const char *what, char *err, size_t errlen)
 {
 	char lerr[512];
 
-	a->fd = listener_open(addr, false, lerr, sizeof(lerr));
+	a->ports[kind].addr = *addr;
+	a->fd = inherited(in, kind, addr);
+	if (a->fd < 0)
+		a->fd = listener_open(addr, false, lerr, sizeof(lerr));
 	if (a->fd < 0) {
 		snprintf(err, errlen, "%s: %s", what, lerr);
 		return -1;
@@ -468,7 +582,8 @@ static int serve_tcp(struct admin *a, enum port_kind kind, const struct lbd_addr
 	return 0;
 }
 
-struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err, size_t errlen)
+struct admin *admin_start(struct daemon *d, const struct config *cfg, struct handover_inherit *in,
+			  char *err, size_t errlen)
 {
 	struct admin *a = calloc(1, sizeof(*a));
 	struct lbd_addr addr;
@@ -495,7 +610,10 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 			snprintf(err, errlen, "admin socket %s: %s", cfg->global.admin.socket, why);
 			goto fail;
 		}
-		a->fd = listener_open(&addr, false, lerr, sizeof(lerr));
+		a->ports[PORT_SOCKET].addr = addr;
+		a->fd = inherited(in, PORT_SOCKET, &addr);
+		if (a->fd < 0)
+			a->fd = listener_open(&addr, false, lerr, sizeof(lerr));
 		if (a->fd < 0) {
 			snprintf(err, errlen, "admin socket: %s", lerr);
 			goto fail;
@@ -512,11 +630,11 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 			goto fail;
 		}
 	}
-	if (cfg->global.admin.has_listen &&
-	    serve_tcp(a, PORT_TCP, &cfg->global.admin.listen, "admin listener", err, errlen) < 0)
+	if (cfg->global.admin.has_listen && serve_tcp(a, PORT_TCP, &cfg->global.admin.listen, in,
+						      "admin listener", err, errlen) < 0)
 		goto fail;
 	if (cfg->global.metrics.has_listen &&
-	    serve_tcp(a, PORT_METRICS, &cfg->global.metrics.listen, "metrics listener", err,
+	    serve_tcp(a, PORT_METRICS, &cfg->global.metrics.listen, in, "metrics listener", err,
 		      errlen) < 0)
 		goto fail;
 	admin_self = a;
@@ -536,6 +654,33 @@ int admin_chown(struct admin *a, gid_t gid, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+void admin_sockets(const struct admin *a, int fd[], const struct lbd_addr *addr[])
+{
+	for (int k = 0; k < HANDOVER_SOCKET_KINDS; k++) {
+		fd[k] = -1;
+		addr[k] = NULL;
+	}
+	for (int i = 0; a && i < PORT_COUNT; i++)
+		if (a->ports[i].bound) {
+			fd[handover_kind[i]] = evhttp_bound_socket_get_fd(a->ports[i].bound);
+			addr[handover_kind[i]] = &a->ports[i].addr;
+		}
+}
+
+void admin_retire(struct admin *a)
+{
+	if (!a)
+		return;
+	for (int i = 0; i < PORT_COUNT; i++)
+		if (a->ports[i].bound) {
+			evhttp_del_accept_socket(a->ports[i].http, a->ports[i].bound);
+			a->ports[i].bound = NULL;
+		}
+	a->nls = 0;
+	free(a->socket_path); /* the new process's now: never unlinked here */
+	a->socket_path = NULL;
 }
 
 void admin_free(struct admin *a)

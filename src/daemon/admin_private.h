@@ -11,6 +11,7 @@
 
 #include "daemon/admin_gate.h"
 #include "daemon/admin_proto.h"
+#include "util/addr.h"
 #include "util/strbuf.h"
 
 struct daemon;
@@ -30,6 +31,8 @@ struct port {
 	struct admin *a;
 	enum port_kind kind;
 	struct evhttp *http;
+	struct evhttp_bound_socket *bound; /* its listening socket, or NULL */
+	struct lbd_addr addr;              /* that socket's address */
 };
 
 struct admin {

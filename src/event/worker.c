@@ -279,6 +279,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	if (w->stopping)
 		return;
 	w->stopping = true;
+	w->keeps_idle = atomic_load(&w->retire_asked);
 	event_del(w->resume_ev);
 	for (size_t i = 0; i < w->nsocks; i++)
 		listen_sock_free(w->socks[i]);
@@ -361,6 +362,12 @@ int worker_start(struct worker *w)
 
 void worker_stop(struct worker *w)
 {
+	event_active(w->stop_ev, EV_READ, 0);
+}
+
+void worker_retire(struct worker *w)
+{
+	atomic_store(&w->retire_asked, true);
 	event_active(w->stop_ev, EV_READ, 0);
 }
 

@@ -184,6 +184,12 @@ static void client_stop(struct conn_link *link)
 {
 	struct client_conn *c = (struct client_conn *)link;
 
+	/* Retiring for an upgrade, every connection carries on: its next
+	 * request head, read while stopping, is answered with Connection:
+	 * close (http_client.c), so no client meets a connection closed under
+	 * a request it sent. */
+	if (c->w->keeps_idle)
+		return;
 	if (c->state == CLIENT_IDLE)
 		client_free(c);
 	else
