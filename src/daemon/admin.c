@@ -143,6 +143,11 @@ static unsigned listener_connections(const struct listener_conf *lc, void *arg)
 	return daemon_listener_connections(arg, lc->name);
 }
 
+static uint64_t discovery_stale(const void *arg, const char *pool)
+{
+	return daemon_discovery_stale_ms(arg, pool);
+}
+
 static void handle_status(struct admin *a, struct evhttp_request *req)
 {
 	const struct config *cfg = daemon_config(a->d);
@@ -151,6 +156,7 @@ static void handle_status(struct admin *a, struct evhttp_request *req)
 		.live_generations = daemon_live_generations(),
 		.uptime_s = daemon_uptime_s(a->d),
 		.listener_connections = listener_connections,
+		.discovery_stale_ms = discovery_stale,
 		.arg = a->d,
 	};
 	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
@@ -173,11 +179,6 @@ static void handle_status(struct admin *a, struct evhttp_request *req)
 }
 
 /* Prometheus adds no query unless told to (params:); one is ignored. */
-static uint64_t discovery_stale(const void *arg, const char *pool)
-{
-	return daemon_discovery_stale_ms(arg, pool);
-}
-
 static void handle_metrics(struct admin *a, struct evhttp_request *req)
 {
 	const struct config *cfg = daemon_config(a->d);
