@@ -14,6 +14,7 @@
 #include "core/runtime.h"
 #include "daemon/admin_head.h"
 #include "daemon/admin_proto.h"
+#include "daemon/status_page.h"
 #include "util/json.h"
 
 static char *escaped(const char *s)
@@ -281,6 +282,36 @@ START_TEST(status_discovery)
 }
 END_TEST
 
+/* The policy names the page's style and script by their SHA-256, and
+ * refuses a page where either is missing or comes twice. */
+START_TEST(status_page_policy)
+{
+	static const char page[] = "<html><style>body{}</style><script>go()</script></html>";
+	static const char *const bad[] = {
+		"<style>body{}</style>",
+		"<script>go()</script>",
+		"<!-- <script> --><style>body{}</style><script>go()</script>",
+		"<style>body{}</style><script>go()</script><script>more()</script>",
+		"<style>body{}</style><script>go()",
+	};
+	char csp[STATUS_PAGE_CSP_MAX];
+
+	ck_assert_int_eq(status_page_csp(page, sizeof(page) - 1, csp, sizeof(csp)), 0);
+	ck_assert_str_eq(csp, "default-src 'none'; "
+			      "script-src 'sha256-5KYv+PUboo5h+0+YAtGRPbwv5d/QxzHslP4YGnUaxRw='; "
+			      "style-src 'sha256-fJgEClQWV1hGkK4qHMO0KotTsVnMYMXTq7/suurGyUo='; "
+			      "connect-src 'self'; base-uri 'none'; form-action 'none'; "
+			      "frame-ancestors 'none'");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(status_page_csp(bad[i], strlen(bad[i]), csp, sizeof(csp)), -1);
+	ck_assert_int_eq(status_page_csp(page, sizeof(page) - 1, csp, 40), -1);
+	/* lbd's own page has its one style and one script. */
+	ck_assert_int_eq(status_page_csp(status_page_html, status_page_html_len, csp, sizeof(csp)),
+			 0);
+	ck_assert_uint_eq(strlen(status_page_html), status_page_html_len);
+}
+END_TEST
+
 START_TEST(bearer_tokens)
 {
 	static const char tok[] = "s3cr3t";
@@ -444,6 +475,7 @@ int main(void)
 	tcase_add_test(tc, weights);
 	tcase_add_test(tc, status_document);
 	tcase_add_test(tc, status_discovery);
+	tcase_add_test(tc, status_page_policy);
 	tcase_add_test(tc, bearer_tokens);
 	tcase_add_test(tc, heads_taken);
 	tcase_add_test(tc, heads_waited_for);
