@@ -135,21 +135,30 @@ def artifacts_dir():
 
 
 class StatusPageTest(LbdTestCase):
-    def start(self, pools, **kw):
+    def start(self, pools, resolver=False, **kw):
         self.admin_port = free_port()
         port = free_port()
-        lbd = self.start_lbd(config([listener("web", port, pools[0]["name"])], pools,
-                                    admin_listen="%s:%d" % (HOST, self.admin_port), **kw),
-                             ports=[port, self.admin_port])
-        return lbd
+        text = config([listener("web", port, pools[0]["name"])], pools,
+                      admin_listen="%s:%d" % (HOST, self.admin_port), **kw)
+        if resolver:
+            # A resolver where nothing answers: discovery runs, and its
+            # pool stays empty, without leaving this machine.
+            text = text.replace("listeners:\n", "resolvers:\n- name: nowhere\n"
+                                "  nameservers: [%s:%d]\n  timeout: 100ms\n  attempts: 1\n"
+                                "listeners:\n" % (HOST, free_port()), 1)
+        return self.start_lbd(text, ports=[port, self.admin_port])
 
     def two_pools(self):
         """Pool web: a1 up, a2 drained; pool api (checked): b1 up, b2 down
-        (nothing listens on its port)."""
+        (nothing listens on its port); pool dns follows a name no resolver
+        answers for."""
         a1, a2, b1 = (self.backends.http(n) for n in ("a1", "a2", "b1"))
         dead = "%s:%d" % (HOST, free_port())
         lbd = self.start([pool("web", [a1, a2]),
-                          pool("api", [b1, server(dead, name="b2")], health_check=HC)])
+                          pool("api", [b1, server(dead, name="b2")], health_check=HC),
+                          pool("dns", [], discovery={"dns": "api.lbd.invalid", "port": 80,
+                                                     "resolver": "nowhere", "refresh": "1s"})],
+                         resolver=True)
         r = admin_request(lbd, "POST", "/servers/web/a2/drain")
         self.assertEqual(r.status, 200, r)
         wait_for(lambda: servers_by_name(status_of(lbd))[("api", "b2")]["state"] == "down", 10)
@@ -221,7 +230,11 @@ class ServingTest(StatusPageTest):
                          {"1xx", "2xx", "3xx", "4xx", "5xx", "other"})
         self.assertIn("changed_ago_ms", s[("api", "b2")]["check"])
         self.assertNotIn("changed_ago_ms", s[("api", "b1")]["check"])
-        self.assertNotIn("discovery", status_of(lbd)["pools"][0])
+        pools = {p["name"]: p for p in status_of(lbd)["pools"]}
+        self.assertNotIn("discovery", pools["web"])
+        d = pools["dns"]["discovery"]
+        self.assertEqual((d["dns"], d["refresh_ms"]), ("api.lbd.invalid", 1000))
+        self.assertIsInstance(d["stale_ms"], int)
 
 
 class BrowserTest(StatusPageTest):
@@ -233,6 +246,8 @@ class BrowserTest(StatusPageTest):
         self.assertEqual(rows.rows, {("web", "a1"): "up", ("web", "a2"): "draining",
                                      ("api", "b1"): "up", ("api", "b2"): "down"})
         self.assertIn('data-listener="web"', dom)
+        self.assertIn('data-pool="dns"', dom)
+        self.assertIn("dns api.lbd.invalid: ", dom)
         shot = os.path.join(artifacts_dir(), "status-page.png")
         if os.path.exists(shot):
             os.unlink(shot)
