@@ -47,6 +47,10 @@ const char *const retry_reason_names[RETRY_REASONS] = {
 	[RETRY_TIMEOUT] = "timeout",
 };
 
+const char *const status_class_names[STATUS_CLASSES] = {
+	"1xx", "2xx", "3xx", "4xx", "5xx", "other",
+};
+
 const uint64_t latency_bounds_us[LATENCY_BOUNDS] = {
 	1000,   2500,   5000,    10000,   25000,   50000,    100000,
 	250000, 500000, 1000000, 2500000, 5000000, 10000000,

@@ -27,6 +27,10 @@ enum status_class {
 	STATUS_CLASSES,
 };
 
+/* "1xx" .. "5xx" and "other": the label of each class in /metrics and
+ * /status. */
+extern const char *const status_class_names[STATUS_CLASSES];
+
 /* Upstream response time: non-cumulative counts per bucket (the last one
  * is +Inf) and the sum. Workers add with relaxed atomics; a scrape adds the
  * buckets up, so the count always equals the +Inf bucket. */

@@ -13,6 +13,7 @@
  * mode guards it), the TCP admin listener (every GET; a change only with
  * the bearer token of global.admin.token_file) and the metrics listener
  * (/metrics, /healthz, /livez). Every change is logged with its peer.
+ * GET / is the status page (status_page.html), which draws /status.
  */
 #include "daemon/admin.h"
 #include "daemon/admin_private.h"
@@ -40,6 +41,7 @@
 #include "daemon/daemon.h"
 #include "daemon/handover.h"
 #include "daemon/metrics.h"
+#include "daemon/status_page.h"
 #include "event/listener.h"
 #include "util/json.h"
 #include "util/prom.h"
@@ -228,6 +230,11 @@ static unsigned listener_connections(const struct listener_conf *lc, void *arg)
 	return daemon_listener_connections(arg, lc->name);
 }
 
+static uint64_t discovery_stale(const void *arg, const char *pool)
+{
+	return daemon_discovery_stale_ms(arg, pool);
+}
+
 static void handle_status(struct admin *a, struct evhttp_request *req)
 {
 	const struct config *cfg = daemon_config(a->d);
@@ -236,6 +243,7 @@ static void handle_status(struct admin *a, struct evhttp_request *req)
 		.live_generations = daemon_live_generations(),
 		.uptime_s = daemon_uptime_s(a->d),
 		.listener_connections = listener_connections,
+		.discovery_stale_ms = discovery_stale,
 		.arg = a->d,
 	};
 	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
@@ -258,11 +266,6 @@ static void handle_status(struct admin *a, struct evhttp_request *req)
 }
 
 /* Prometheus adds no query unless told to (params:); one is ignored. */
-static uint64_t discovery_stale(const void *arg, const char *pool)
-{
-	return daemon_discovery_stale_ms(arg, pool);
-}
-
 static void handle_metrics(struct admin *a, struct evhttp_request *req)
 {
 	const struct config *cfg = daemon_config(a->d);
@@ -280,6 +283,26 @@ static void handle_metrics(struct admin *a, struct evhttp_request *req)
 	daemon_counters(a->d, &info.daemon);
 	metrics_render(&sb, cfg, &info);
 	admin_reply(req, 200, "OK", PROM_CONTENT_TYPE, &sb);
+}
+
+/* The status page: read-only, so no method but GET and HEAD reaches it,
+ * on any port that serves it, token or not. */
+static void handle_page(struct admin *a, struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct strbuf sb = { 0 };
+
+	if (!admin_method_is(req, EVHTTP_REQ_GET, "GET"))
+		return;
+	if (!a->page_csp[0]) {
+		admin_reply_error(req, 500, "Internal Server Error", "the status page is broken");
+		return;
+	}
+	evhttp_add_header(h, "Content-Security-Policy", a->page_csp);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	strbuf_add(&sb, status_page_html, status_page_html_len);
+	admin_reply(req, 200, "OK", "text/html; charset=utf-8", &sb);
 }
 
 static void handle_healthz(struct admin *a, struct evhttp_request *req)
@@ -462,6 +485,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 		route_metrics(pt->a, req, seg, n);
 		return;
 	}
+	if (n == 0) { /* the page changes nothing: a POST is refused, not logged */
+		handle_page(pt->a, req);
+		return;
+	}
 	if (!is_read(req)) {
 		char peer[128];
 		bool ok = change_allowed(pt, req);
@@ -598,6 +625,9 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, struct han
 	a->fd = -1;
 	a->gates.head_max = ADMIN_HEADERS_MAX;
 	a->gates.body_max = ADMIN_BODY_MAX;
+	if (status_page_csp(status_page_html, status_page_html_len, a->page_csp,
+			    sizeof(a->page_csp)) < 0)
+		log_warn("admin: the status page lacks its <style> or <script>; GET / answers 500");
 	a->resume = evtimer_new(daemon_base(d), on_accept_resume, a);
 	if (!a->resume) {
 		snprintf(err, errlen, "out of memory");

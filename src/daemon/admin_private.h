@@ -11,6 +11,7 @@
 
 #include "daemon/admin_gate.h"
 #include "daemon/admin_proto.h"
+#include "daemon/status_page.h"
 #include "util/addr.h"
 #include "util/strbuf.h"
 
@@ -45,7 +46,8 @@ struct admin {
 	struct evconnlistener *ls[PORT_COUNT];
 	size_t nls;
 	struct event *resume;
-	struct admin_gates gates; /* in front of every connection */
+	struct admin_gates gates;           /* in front of every connection */
+	char page_csp[STATUS_PAGE_CSP_MAX]; /* of GET /; "" if the page is broken */
 };
 
 /* Answers (admin_reply.c). Each takes BODY (freed). HEAD gets the length

@@ -169,8 +169,10 @@ static void finish(struct checker *c, enum health_result result, int code, int d
 	} else if (t == HEALTH_WENT_UP) {
 		atomic_store(&hr->down, false);
 	}
-	if (t != HEALTH_STAY)
+	if (t != HEALTH_STAY) {
+		atomic_store(&hr->changed_ms, health_now_ms());
 		log_transition(c, t, ok ? sm.ok_run : sm.fail_run);
+	}
 	if (ok && health_passive_clear(hr, 0))
 		log_info("pool %s: server %s is back after passive failures: a check passed",
 			 c->rt->pool_name, c->rt->server_name);

@@ -20,10 +20,6 @@
 #include "daemon/health.h"
 #include "util/prom.h"
 
-static const char *const code_names[STATUS_CLASSES] = {
-	"1xx", "2xx", "3xx", "4xx", "5xx", "other",
-};
-
 static void gauge1(struct strbuf *sb, const char *name, const char *help, uint64_t v)
 {
 	prom_family(sb, name, PROM_GAUGE, help);
@@ -77,7 +73,7 @@ static void write_codes(struct strbuf *sb, const struct prom_label *labels, size
 		l[i] = labels[i];
 	l[nlabels].name = "code";
 	for (unsigned c = 0; c < STATUS_CLASSES; c++) {
-		l[nlabels].value = code_names[c];
+		l[nlabels].value = status_class_names[c];
 		prom_sample(sb, name, l, nlabels + 1,
 			    atomic_load_explicit(&answered[c], memory_order_relaxed));
 	}
