@@ -26,7 +26,7 @@ import backends as B
 import dnsserver
 import test_tls
 from lbdtest import (HttpClient, LbdTestCase, admin_request, build_request, config, free_port,
-                     lbctl, listener, pool, simple_config)
+                     lbctl, listener, metric, pool, simple_config)
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -423,11 +423,16 @@ class UpgradeTest(LbdTestCase):
             time.sleep(0.05)
         self.assertEqual(self.server_status(lbd, "gone")["state"], "down")
         self.assertTrue(lbd.reload()[0])  # generation 2
+        changed_ago = self.server_status(lbd, "gone")["check"]["changed_ago_ms"]
         r = self.upgrade(lbd)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.generation, 3)
         self.assertEqual(self.server_status(lbd, "a")["state"], "draining")
-        self.assertEqual(self.server_status(lbd, "gone")["state"], "down")
+        gone_st = self.server_status(lbd, "gone")
+        self.assertEqual(gone_st["state"], "down")
+        # The status page's "last change" is the old process's, not lost.
+        self.assertGreaterEqual(gone_st["check"].get("changed_ago_ms", -1), changed_ago,
+                                gone_st)
         self.assertEqual(self.server_status(lbd, "b")["weight"], 7)
         self.assertEqual(self.server_status(lbd, "b")["state"], "up")
         with HttpClient(port) as c:
@@ -549,6 +554,33 @@ class UpgradeTest(LbdTestCase):
         self.assertEqual(statuses("a", 2), [200, 429], "a's budget started afresh")
         self.assertEqual(statuses("full", 1), [429])
         self.assertEqual(statuses("new", 3), [200, 200, 200])
+
+    def test_spent_retry_budget_carries_over(self):
+        def answer_503(backend, req):
+            return B.Response(503, b"busy\n", headers=[("X-Backend", backend.name)])
+        b1 = self.backends.http("b1", handler=answer_503)
+        b2 = self.backends.http("b2", handler=answer_503)
+        port = free_port()
+        route = {"match": {"path_prefix": "/"}, "pool": "p", "retry_on": [503]}
+        # A full bucket holds 10 retries; 1 % of the requests adds none back
+        # within this test: 15 requests spend it.
+        lbd = self.start(config([listener("web", port, routes=[route])],
+                                [pool("p", [b1, b2], retry_budget="1%")], retries=1))
+
+        def statuses(n):
+            with HttpClient(port) as c:
+                return [c.request("GET", "/r%d" % i).status for i in range(n)]
+        self.assertEqual(statuses(15), [503] * 15)
+        self.assertEqual(metric(lbd, "lbd_pool_retry_budget_exhausted_total", pool="p"), 5)
+        r = self.upgrade(lbd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        before = len(b1.requests) + len(b2.requests)
+        self.assertEqual(statuses(1), [503])
+        self.assertEqual(len(b1.requests) + len(b2.requests), before + 1,
+                         "the new process retried: its budget started afresh")
+        # The new process counts from zero (lbd(8) UPGRADE: counters restart).
+        self.assertEqual(metric(lbd, "lbd_pool_retry_budget_exhausted_total", pool="p"), 1)
+        self.assertEqual(metric(lbd, "lbd_pool_retries_total", pool="p", reason="status"), 0)
 
     def pool_servers(self, lbd):
         return admin_request(lbd, "GET", "/pools/p/servers").json["servers"]
