@@ -313,6 +313,12 @@ static int take_state(struct handover_inherit *in, const struct handover_msg *m,
 			goto bad;
 		if (append((void **)&in->changed, &in->nchanged, &c, sizeof(c)) < 0)
 			goto oom;
+	} else if (strcmp(m->key, "slow_start") == 0) {
+		struct handover_ramp r;
+		if (handover_ramp_parse(m->text, &r) < 0)
+			goto bad;
+		if (append((void **)&in->ramps, &in->nramps, &r, sizeof(r)) < 0)
+			goto oom;
 	} else if (strcmp(m->key, "retry_budget") == 0) {
 		struct handover_budget b;
 		if (handover_budget_parse(m->text, &b) < 0)
@@ -431,6 +437,7 @@ void handover_inherit_free(struct handover_inherit *in)
 	free(in->found);
 	free(in->rates);
 	free(in->changed);
+	free(in->ramps);
 	free(in->budgets);
 	inherit_init(in);
 }

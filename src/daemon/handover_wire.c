@@ -310,7 +310,7 @@ int handover_server_parse(const char *text, struct handover_server *s)
 	return 0;
 }
 
-/* --- health changes, retry budgets ------------------------------------------ */
+/* --- health changes, slow starts, retry budgets ------------------------------ */
 
 int handover_changed_format(const struct handover_changed *c, char *out, size_t len)
 {
@@ -330,6 +330,31 @@ int handover_changed_parse(const char *text, struct handover_changed *c)
 	    field(&p, c->name, sizeof(c->name)) < 0 || number(&p, 1, LONG_MAX, &changed) < 0 || *p)
 		return -1;
 	c->changed_ms = (uint64_t)changed;
+	return 0;
+}
+
+int handover_ramp_format(const struct handover_ramp *r, char *out, size_t len)
+{
+	if (!plain_name(r->pool, sizeof(r->pool)) || !plain_name(r->name, sizeof(r->name)) ||
+	    r->permille >= 1000)
+		return -1;
+	int n = snprintf(out, len, "%s\t%s\t%u\t%" PRIu64, r->pool, r->name, r->permille,
+			 r->since_ms);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int handover_ramp_parse(const char *text, struct handover_ramp *r)
+{
+	const char *p = text;
+	long permille, since;
+
+	memset(r, 0, sizeof(*r));
+	if (strchr(text, '\n') || field(&p, r->pool, sizeof(r->pool)) < 0 ||
+	    field(&p, r->name, sizeof(r->name)) < 0 || number(&p, 0, 999, &permille) < 0 ||
+	    number(&p, 0, LONG_MAX, &since) < 0 || *p)
+		return -1;
+	r->permille = (unsigned)permille;
+	r->since_ms = (uint64_t)since;
 	return 0;
 }
 

@@ -114,6 +114,22 @@ struct handover_changed {
 int handover_changed_format(const struct handover_changed *c, char *out, size_t len);
 int handover_changed_parse(const char *text, struct handover_changed *c);
 
+/* A server's slow start in a pool that has it ("slow_start"): its share
+ * in thousandths (0: its whole weight) and since when it ramps
+ * (health_now_ms(); 0: not yet, it is out), so that an upgrade neither
+ * gives a warming server its whole weight nor ramps a warm one again. */
+struct handover_ramp {
+	char pool[256];
+	char name[256];
+	unsigned permille;
+	uint64_t since_ms;
+};
+
+/* "pool\tname\tpermille\tsince_ms", permille below 1000. Returns 0 or -1
+ * as above. */
+int handover_ramp_format(const struct handover_ramp *r, char *out, size_t len);
+int handover_ramp_parse(const char *text, struct handover_ramp *r);
+
 /* What a pool's retry budget has spent ("retry_budget", in thousandths of a
  * retry: core/retry_budget.h), so that a pool whose budget ran out does not
  * get a full one from an upgrade. */

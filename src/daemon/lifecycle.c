@@ -369,6 +369,27 @@ static void adopt_rate_limits(struct daemon *l)
 			 kept == 1 ? "" : "s");
 }
 
+/* Each server's slow start goes on where the old lbd left it. Slow start
+ * watches the servers added at run time and found ones too, now that they
+ * are members. */
+static void resume_slow_starts(struct daemon *l)
+{
+	const struct handover_inherit *in = l->inherit;
+
+	if (!in || !in->nramps)
+		return;
+	if (slow_start_apply(l->slow_start, l->cfg) < 0)
+		log_error("upgrade: out of memory: some slow starts end at once");
+	for (size_t i = 0; i < in->nramps; i++) {
+		const struct handover_ramp *r = &in->ramps[i];
+		runtime_lock();
+		struct server_rt *rt = runtime_server_get(r->pool, r->name);
+		runtime_unlock();
+		if (rt)
+			slow_start_resume(l->slow_start, rt, r->permille, r->since_ms);
+	}
+}
+
 /* The old lbd's sockets not used (their addresses left the configuration)
  * close now; the admin ones were taken by admin_start. */
 static void inherit_done(struct daemon *l)
@@ -527,6 +548,7 @@ static int run(struct daemon *l, const sigset_t *control)
 		log_error("cannot start discovery: out of memory");
 		return LBD_EXIT_RUNTIME;
 	}
+	resume_slow_starts(l);
 	l->watch = watch_new(l);
 	if (!l->watch) {
 		log_error("cannot start watch_config: out of memory");

@@ -6,8 +6,8 @@
  * loads and checks its configuration, then says HELLO; the old one sends
  * every listening socket with its address and bind lock, the admin
  * sockets and the runtime state (server state, health and when it last
- * changed, TLS ticket secret, rate limit and retry budgets, the
- * generation), then END. The new process adopts the sockets (by
+ * changed, slow starts, TLS ticket secret, rate limit and retry budgets,
+ * the generation), then END. The new process adopts the sockets (by
  * address, as a reload does), opens what is new, starts its workers and
  * says READY. Only then does the old one tell systemd the new main pid,
  * stop accepting (closing its copies of the sockets, which stay open in
@@ -40,6 +40,7 @@
 #include "daemon/daemon_private.h"
 #include "daemon/handover.h"
 #include "daemon/membership.h"
+#include "daemon/slow_start.h"
 #include "daemon/state_file.h"
 #include "discovery/discovery.h"
 #include "tls/tls_tickets.h"
@@ -175,6 +176,22 @@ static int send_changed(struct upgrade *u, const struct server_rt *rt, char *err
 	return send_state(u, "health_changed", line, err, errlen);
 }
 
+/* RT's slow start, in a pool that has it. */
+static int send_ramp(struct upgrade *u, const struct server_rt *rt, char *err, size_t errlen)
+{
+	struct handover_ramp r;
+	char line[sizeof(r.pool) + sizeof(r.name) + 48];
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.pool, sizeof(r.pool), "%s", rt->pool_name);
+	snprintf(r.name, sizeof(r.name), "%s", rt->server_name);
+	r.permille = atomic_load(&rt->ramp_permille);
+	r.since_ms = slow_start_since(u->d->slow_start, rt);
+	if (handover_ramp_format(&r, line, sizeof(line)) < 0)
+		return 0;
+	return send_state(u, "slow_start", line, err, errlen);
+}
+
 /* Admin state, weight override and active health of every server of the
  * newest generation (runtime members and found ones included). */
 static int send_servers(struct upgrade *u, char *err, size_t errlen)
@@ -200,7 +217,8 @@ static int send_servers(struct upgrade *u, char *err, size_t errlen)
 			if (handover_server_format(&s, line, sizeof(line)) == 0 &&
 			    send_state(u, "server", line, err, errlen) < 0)
 				return -1;
-			if (send_changed(u, rt, err, errlen) < 0)
+			if (send_changed(u, rt, err, errlen) < 0 ||
+			    (cfg->pools[i].slow_start_ms && send_ramp(u, rt, err, errlen) < 0))
 				return -1;
 		}
 	}

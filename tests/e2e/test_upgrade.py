@@ -555,6 +555,36 @@ class UpgradeTest(LbdTestCase):
         self.assertEqual(statuses("full", 1), [429])
         self.assertEqual(statuses("new", 3), [200, 200, 200])
 
+    def test_slow_start_goes_on_where_it_was(self):
+        a, b, x = self.backends.http("a"), self.backends.http("b"), self.backends.http("x")
+        port = free_port()
+
+        def cfg(servers):
+            return config([listener("web", port, "p")], [pool("p", servers, slow_start="20s")])
+        lbd = self.start(cfg([a]))  # no state_file: x goes over the handover
+        self.assertEqual(lbd.reload(cfg([a, b])), (True, 2))
+        r = lbctl("server", "add", "p", "x", x.address, socket_path=lbd.admin_socket)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        def ramp(name):
+            return self.server_status(lbd, name).get("ramp")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and min(ramp("b") or 0, ramp("x") or 0) < 0.15:
+            time.sleep(0.05)
+        before = {"b": ramp("b"), "x": ramp("x")}
+        self.assertGreaterEqual(min(before.values()), 0.15, before)
+        r = self.upgrade(lbd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        time.sleep(0.6)  # a few of slow start's 250 ms steps in the new process
+        for name in ("b", "x"):
+            # Still ramping (not its whole weight), from where it was (not
+            # from the first step again).
+            after = ramp(name)
+            self.assertIsNotNone(after, "%s took its whole weight at once" % name)
+            self.assertGreaterEqual(after, before[name], name)
+            self.assertLess(after, 0.9, name)
+        self.assertIsNone(ramp("a"), "a server at its whole weight ramped again")
+
     def test_spent_retry_budget_carries_over(self):
         def answer_503(backend, req):
             return B.Response(503, b"busy\n", headers=[("X-Backend", backend.name)])

@@ -3,8 +3,8 @@
  * input must decode or be refused with a reason; what decodes must encode
  * back to the very same bytes (the format has one spelling of each
  * message), and a "server", "member", "found", "rate_limit",
- * "health_changed" or "retry_budget" state value that parses must write
- * back. `make
+ * "health_changed", "slow_start" or "retry_budget" state value that parses
+ * must write back. `make
  * fuzz-handover` runs it.
  */
 #include <stdint.h>
@@ -39,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct handover_found f;
 	static struct handover_rate rate;
 	struct handover_changed changed;
+	struct handover_ramp ramp;
 	struct handover_budget budget;
 	int rc = 1;
 	if (strcmp(m.key, "server") == 0 && handover_server_parse(m.text, &s) == 0)
@@ -50,6 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else if (strcmp(m.key, "health_changed") == 0 &&
 		 handover_changed_parse(m.text, &changed) == 0)
 		rc = handover_changed_format(&changed, line, sizeof(line));
+	else if (strcmp(m.key, "slow_start") == 0 && handover_ramp_parse(m.text, &ramp) == 0)
+		rc = handover_ramp_format(&ramp, line, sizeof(line));
 	else if (strcmp(m.key, "retry_budget") == 0 && handover_budget_parse(m.text, &budget) == 0)
 		rc = handover_budget_format(&budget, line, sizeof(line));
 	else if (strcmp(m.key, "rate_limit") == 0 && handover_rate_parse(m.text, &rate) == 0) {

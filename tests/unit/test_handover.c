@@ -216,7 +216,7 @@ START_TEST(member_and_found_lines)
 }
 END_TEST
 
-START_TEST(changed_and_budget_lines)
+START_TEST(changed_ramp_and_budget_lines)
 {
 	struct handover_changed c = { .changed_ms = UINT64_C(98765432101) }, c2;
 	struct handover_budget b = { .spent = RETRY_BUDGET_SPENT_MAX }, b2;
@@ -234,6 +234,21 @@ START_TEST(changed_and_budget_lines)
 	ck_assert_int_eq(handover_changed_parse("api\ta", &c2), -1);
 	ck_assert_int_eq(handover_changed_parse("api\ta\t1\t", &c2), -1);
 	ck_assert_int_eq(handover_changed_parse("api\ta\t-5", &c2), -1);
+
+	struct handover_ramp r = { .permille = 350, .since_ms = 4242 }, r2;
+	strcpy(r.pool, "api");
+	strcpy(r.name, "x");
+	ck_assert_int_eq(handover_ramp_format(&r, line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "api\tx\t350\t4242");
+	ck_assert_int_eq(handover_ramp_parse(line, &r2), 0);
+	ck_assert_uint_eq(r2.permille, 350);
+	ck_assert_uint_eq(r2.since_ms, 4242);
+	ck_assert_int_eq(handover_ramp_parse("api\tx\t0\t0", &r2), 0); /* whole weight */
+	r.permille = 1000;
+	ck_assert_int_eq(handover_ramp_format(&r, line, sizeof(line)), -1);
+	ck_assert_int_eq(handover_ramp_parse("api\tx\t1000\t1", &r2), -1);
+	ck_assert_int_eq(handover_ramp_parse("api\tx\t5", &r2), -1);
+	ck_assert_int_eq(handover_ramp_parse("api\tx\t5\t-1", &r2), -1);
 
 	/* An empty budget (all spent) goes over as it is. */
 	strcpy(b.pool, "api");
@@ -353,6 +368,9 @@ START_TEST(receive_takes_sockets_and_state)
 	strcpy(m.key, "health_changed");
 	strcpy(m.text, "api\ta\t777");
 	send_msg(sp[0], &m, NULL, 0);
+	strcpy(m.key, "slow_start");
+	strcpy(m.text, "api\ta\t100\t555");
+	send_msg(sp[0], &m, NULL, 0);
 	strcpy(m.key, "retry_budget");
 	strcpy(m.text, "api\t4000");
 	send_msg(sp[0], &m, NULL, 0);
@@ -375,6 +393,8 @@ START_TEST(receive_takes_sockets_and_state)
 	ck_assert_int_eq(got.servers[0].weight, 5);
 	ck_assert_uint_eq(got.nchanged, 1);
 	ck_assert_uint_eq(got.changed[0].changed_ms, 777);
+	ck_assert_uint_eq(got.nramps, 1);
+	ck_assert_uint_eq(got.ramps[0].since_ms, 555);
 	ck_assert_uint_eq(got.nbudgets, 1);
 	ck_assert_str_eq(got.budgets[0].pool, "api");
 	ck_assert_uint_eq(got.budgets[0].spent, 4000);
@@ -425,7 +445,7 @@ int main(void)
 	tcase_add_test(tc, bad_messages_are_refused);
 	tcase_add_test(tc, server_lines);
 	tcase_add_test(tc, member_and_found_lines);
-	tcase_add_test(tc, changed_and_budget_lines);
+	tcase_add_test(tc, changed_ramp_and_budget_lines);
 	tcase_add_test(tc, budget_restored_as_it_was);
 	tcase_add_test(tc, rate_lines);
 	tcase_add_test(tc, receive_takes_sockets_and_state);
