@@ -369,18 +369,12 @@ static void adopt_rate_limits(struct daemon *l)
 			 kept == 1 ? "" : "s");
 }
 
-/* Each server's slow start goes on where the old lbd left it. Slow start
- * watches the servers added at run time and found ones too, now that they
- * are members. */
+/* Each server's slow start goes on where the old lbd left it. */
 static void resume_slow_starts(struct daemon *l)
 {
 	const struct handover_inherit *in = l->inherit;
 
-	if (!in || !in->nramps)
-		return;
-	if (slow_start_apply(l->slow_start, l->cfg) < 0)
-		log_error("upgrade: out of memory: some slow starts end at once");
-	for (size_t i = 0; i < in->nramps; i++) {
+	for (size_t i = 0; in && i < in->nramps; i++) {
 		const struct handover_ramp *r = &in->ramps[i];
 		runtime_lock();
 		struct server_rt *rt = runtime_server_get(r->pool, r->name);
@@ -546,6 +540,12 @@ static int run(struct daemon *l, const sigset_t *control)
 	l->discovery = discovery_new(l->base, &membership_discovery_ops, l->membership);
 	if (!l->discovery || discovery_follow(l->discovery, l->cfg) < 0 || seed_discovery(l) < 0) {
 		log_error("cannot start discovery: out of memory");
+		return LBD_EXIT_RUNTIME;
+	}
+	/* The servers added at run time (state file, upgrade) joined after
+	 * the checks and slow start first looked: both follow them now. */
+	if (health_apply(l->health, l->cfg) < 0 || slow_start_apply(l->slow_start, l->cfg) < 0) {
+		log_error("cannot watch the servers added at run time: out of memory");
 		return LBD_EXIT_RUNTIME;
 	}
 	resume_slow_starts(l);

@@ -504,6 +504,21 @@ class UpgradeTest(LbdTestCase):
         self.assertEqual(seen, {"a": 2, "x": 6})
 
     @unittest.skipUnless(dnsserver.available(), "unbound is not installed")
+    def test_servers_added_at_run_time_are_checked_after_it(self):
+        a, x = self.backends.http("a"), self.backends.http("x")
+        port = free_port()
+        hc = {"path": "/", "interval": "50ms", "timeout": "40ms"}
+        lbd = self.start(config([listener("web", port, "p")], [pool("p", [a], health_check=hc)]))
+        r = lbctl("server", "add", "p", "x", x.address, socket_path=lbd.admin_socket)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.upgrade(lbd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not self.server_status(lbd, "x")["check"]["checks"]:
+            time.sleep(0.05)
+        self.assertGreater(self.server_status(lbd, "x")["check"]["checks"], 0,
+                           "the new process does not check a server added at run time")
+
     def test_discovered_servers_serve_before_the_first_answer(self):
         dns = dnsserver.DnsServer()
         self.addCleanup(dns.stop)
