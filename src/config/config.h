@@ -35,7 +35,14 @@
 #define CONFIG_WORKERS_MAX 256
 #define CONFIG_RETRIES_MAX 16
 #define CONFIG_SLOW_START_MAX_MS (3600ULL * 1000) /* pools[].slow_start */
-#define CONFIG_NAME_MAX 64                        /* listener, pool and server names */
+/* pools[].queue, used when max_requests_per_server is set: the defaults
+ * (as HAProxy's `timeout queue` defaults to a few seconds, not forever)
+ * and the bounds. */
+#define CONFIG_QUEUE_SIZE_DEFAULT 1000
+#define CONFIG_QUEUE_SIZE_MAX 1000000
+#define CONFIG_QUEUE_TIMEOUT_DEFAULT_MS 5000
+#define CONFIG_QUEUE_TIMEOUT_MAX_MS (3600ULL * 1000)
+#define CONFIG_NAME_MAX 64 /* listener, pool and server names */
 
 enum listener_protocol {
 	PROTO_HTTP,
@@ -153,6 +160,13 @@ struct passive_conf {
 	uint64_t fail_timeout_ms;
 };
 
+/* pools[].queue: requests that found every slot taken wait here, SIZE
+ * at most, each TIMEOUT_MS at most. */
+struct queue_conf {
+	uint32_t size;
+	uint64_t timeout_ms;
+};
+
 struct server_rt;
 struct pool_rt;
 struct listener_rt;
@@ -257,9 +271,14 @@ struct pool_conf {
 	struct health_check_conf health_check;
 	struct passive_conf passive; /* inherited from defaults.passive */
 	uint64_t slow_start_ms;      /* pools[].slow_start; 0: off */
+	/* Requests in flight per server at most (0: no cap); the others wait
+	 * in the queue (core/pool_queue.h). */
+	uint32_t max_requests_per_server;
+	struct queue_conf queue;
 	struct discovery_conf discovery;
 	bool has_hash_key, has_sticky; /* written in the file (misuse checks) */
-	struct pool_tls_conf tls;      /* TLS to the servers when tls.enabled */
+	bool has_queue;
+	struct pool_tls_conf tls; /* TLS to the servers when tls.enabled */
 	/* A connection to a server then belongs to one client connection:
 	 * an idle one is reused only for the same one (http_upstream.c). */
 	enum send_proxy send_proxy;

@@ -29,6 +29,22 @@ void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, 
 	config_check_sticky_secrets(w, v);
 }
 
+void field_queue(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	((struct pool_conf *)obj)->has_queue = true;
+	field_section(w, f, v, obj);
+}
+
+/* A queue holds the requests over max_requests_per_server: without the
+ * cap nothing would ever wait in it. */
+static void check_queue(struct walk *w, const struct pool_conf *p, const struct cnode *v)
+{
+	const struct cnode *k;
+
+	if (p->has_queue && !p->max_requests_per_server && (k = cnode_get(v, "queue")))
+		cerr_at(w->errs, k->key, "applies only with max_requests_per_server above 0");
+}
+
 /* Keys that only make sense with some algorithms. */
 static void check_balance(struct walk *w, const struct pool_conf *p, const struct cnode *v)
 {
@@ -167,10 +183,13 @@ void field_pools(struct walk *w, const struct field *f, const struct cnode *v, v
 		p->limits = cfg->limits;
 		p->passive = cfg->passive;
 		p->sticky.fallback = BALANCE_ROUND_ROBIN;
+		p->queue.size = CONFIG_QUEUE_SIZE_DEFAULT;
+		p->queue.timeout_ms = CONFIG_QUEUE_TIMEOUT_DEFAULT_MS;
 		walk_section(w, f->arg, v->items[i], p);
 		if (!p->sticky.cookie)
 			p->sticky.cookie = strdup(STICKY_COOKIE_DEFAULT);
 		check_balance(w, p, v->items[i]);
+		check_queue(w, p, v->items[i]);
 		check_send_proxy(w, p, v->items[i]);
 		/* servers: [] (or none) only beside discovery */
 		if (!p->nservers && !p->discovery.enabled && v->items[i]->kind == CNODE_MAP)

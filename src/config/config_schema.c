@@ -249,6 +249,14 @@ static const struct field pool_tls_fields[] = {
 };
 static const struct section pool_tls_section = SECTION(pool_tls_fields);
 
+static const struct field queue_fields[] = {
+	{ "size", field_u32, offsetof(struct queue_conf, size), 1, CONFIG_QUEUE_SIZE_MAX, NULL,
+	  false },
+	{ "timeout", field_duration, offsetof(struct queue_conf, timeout_ms), 1,
+	  CONFIG_QUEUE_TIMEOUT_MAX_MS, NULL, false },
+};
+static const struct section queue_section = SECTION(queue_fields);
+
 static const struct field pool_fields[] = {
 	{ "name", field_name, offsetof(struct pool_conf, name), 0, 0, NULL, true },
 	{ "balance", field_enum, offsetof(struct pool_conf, balance), 0, 0, balances, false },
@@ -273,6 +281,9 @@ static const struct field pool_fields[] = {
 	  false },
 	{ "slow_start", field_duration, offsetof(struct pool_conf, slow_start_ms), 0,
 	  CONFIG_SLOW_START_MAX_MS, NULL, false },
+	{ "max_requests_per_server", field_u32, offsetof(struct pool_conf, max_requests_per_server),
+	  0, 1000000, NULL, false },
+	{ "queue", field_queue, offsetof(struct pool_conf, queue), 0, 0, &queue_section, false },
 	{ "discovery", field_discovery, offsetof(struct pool_conf, discovery), 0, 0,
 	  &discovery_section, false },
 	{ "servers", field_servers, 0, 0, 0, &server_section, false },

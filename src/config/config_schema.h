@@ -115,6 +115,7 @@ void field_pools(struct walk *w, const struct field *f, const struct cnode *v, v
 void field_servers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_queue(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 /* Its secrets (config_secret.c): a string, or a file read now (relative to
  * the file that names it); OBJ + off is a struct sticky_secret. The check
  * takes the sticky mapping once it is walked: at most one of secret and

@@ -93,6 +93,7 @@ struct pool_rt *runtime_pool_get(const char *name)
 		free(p);
 		return NULL;
 	}
+	queue_rt_init(&p->queue);
 	p->next = pools;
 	pools = p;
 	return p;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/health_state.h"
+#include "core/pool_queue.h"
 #include "core/retry_budget.h"
 
 /* Status classes of answered requests: 1xx .. 5xx, and anything else. */
@@ -62,7 +63,9 @@ struct server_rt {
 	char *pool_name;
 	char *server_name;
 	atomic_int state;              /* enum server_state */
-	atomic_int active;             /* requests in flight, all workers */
+	atomic_int active;             /* requests in flight, all workers: its
+					* slots taken (pool_queue.h) */
+	atomic_int queued;             /* requests waiting for it alone */
 	atomic_uint_fast64_t requests; /* times a balancer picked it */
 	atomic_uint_fast64_t failures;
 	/* Requests whose access-log line names this server, by status. */
@@ -131,6 +134,11 @@ struct pool_rt {
 	char *name;
 	atomic_uint_fast64_t rr_next;                  /* round-robin position, all workers */
 	atomic_uint_fast64_t answered[STATUS_CLASSES]; /* requests routed here */
+	/* pools[].queue: who waits, and how long those that got a slot
+	 * waited (the longest in max_wait_ms). */
+	struct queue_rt queue;
+	struct latency_hist queue_wait;
+	atomic_uint_fast64_t queue_max_wait_ms;
 	atomic_uint_fast64_t retries[RETRY_REASONS];
 	/* Retries by status refused because the budget was spent: the
 	 * server's answer went to the client as it was. */

@@ -212,6 +212,9 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	strbuf_adds(sb, ",\"active\":");
 	int active = atomic_load(&s->rt->active);
 	strbuf_add_u64(sb, active > 0 ? (uint64_t)active : 0);
+	strbuf_adds(sb, ",\"queued\":");
+	int queued = atomic_load(&s->rt->queued);
+	strbuf_add_u64(sb, queued > 0 ? (uint64_t)queued : 0);
 	strbuf_adds(sb, ",\"requests\":");
 	strbuf_add_u64(sb, atomic_load(&s->rt->requests));
 	strbuf_adds(sb, ",\"failures\":");
@@ -225,6 +228,31 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	}
 	strbuf_adds(sb, "}");
 	add_check_json(sb, &hi);
+	strbuf_adds(sb, "}");
+}
+
+/* The pool's cap and queue; length and rejections count every worker and
+ * go on across reloads (runtime state by identity). */
+static void add_queue_json(struct strbuf *sb, const struct pool_conf *p)
+{
+	const struct queue_rt *q = &p->rt->queue;
+
+	strbuf_adds(sb, ",\"max_requests_per_server\":");
+	strbuf_add_u64(sb, p->max_requests_per_server);
+	strbuf_adds(sb, ",\"queue\":{\"length\":");
+	strbuf_add_u64(sb, atomic_load(&q->length));
+	strbuf_adds(sb, ",\"size\":");
+	strbuf_add_u64(sb, p->queue.size);
+	strbuf_adds(sb, ",\"timeout_ms\":");
+	strbuf_add_u64(sb, p->queue.timeout_ms);
+	strbuf_adds(sb, ",\"max_wait_ms\":");
+	strbuf_add_u64(sb, atomic_load(&p->rt->queue_max_wait_ms));
+	for (unsigned k = 0; k < QUEUE_REJECT_KINDS; k++) {
+		strbuf_adds(sb, ",");
+		json_add_string(sb, queue_reject_names[k]);
+		strbuf_adds(sb, ":");
+		strbuf_add_u64(sb, atomic_load(&q->rejected[k]));
+	}
 	strbuf_adds(sb, "}");
 }
 
@@ -286,7 +314,9 @@ void admin_status_json(struct strbuf *sb, const struct config *cfg,
 				strbuf_adds(sb, ",");
 			add_server_json(sb, m->servers[j]);
 		}
-		strbuf_adds(sb, "]}");
+		strbuf_adds(sb, "]");
+		add_queue_json(sb, p);
+		strbuf_adds(sb, "}");
 	}
 	strbuf_adds(sb, "]}\n");
 }

@@ -229,6 +229,42 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 	write_rate_limited(sb, cfg);
 }
 
+/* pools[].queue: written for every pool (a pool without
+ * max_requests_per_server has an empty queue), so that a dashboard's
+ * series do not appear and vanish with a reload. */
+static void write_pool_queues(struct strbuf *sb, const struct config *cfg)
+{
+	prom_family(sb, "lbd_pool_queue_length", PROM_GAUGE,
+		    "Requests waiting in the pool's queue for a server slot "
+		    "(max_requests_per_server), every worker.");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		struct prom_label l = { "pool", cfg->pools[i].name };
+		prom_sample(sb, "lbd_pool_queue_length", &l, 1,
+			    atomic_load(&cfg->pools[i].rt->queue.length));
+	}
+	prom_family(sb, "lbd_pool_queue_wait_seconds", PROM_HISTOGRAM,
+		    "Time requests spent in the pool's queue, however they left it (a slot, "
+		    "queue.timeout, or their client going away).");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		struct prom_label l = { "pool", cfg->pools[i].name };
+		struct latency_snapshot snap;
+		latency_read(&cfg->pools[i].rt->queue_wait, &snap);
+		prom_histogram(sb, "lbd_pool_queue_wait_seconds", &l, 1, latency_bounds_us,
+			       LATENCY_BOUNDS, snap.bucket, snap.sum_us);
+	}
+	prom_family(sb, "lbd_pool_queue_rejected_total", PROM_COUNTER,
+		    "Requests answered 503 by the pool's queue, by reason: queue_full (every slot "
+		    "taken and queue.size waiting), queue_timeout (waited queue.timeout).");
+	for (size_t i = 0; i < cfg->npools; i++)
+		for (unsigned k = 0; k < QUEUE_REJECT_KINDS; k++) {
+			struct prom_label l[2] = { { "pool", cfg->pools[i].name },
+						   { "reason", queue_reject_names[k] } };
+			prom_sample(sb, "lbd_pool_queue_rejected_total", l, 2,
+				    atomic_load_explicit(&cfg->pools[i].rt->queue.rejected[k],
+							 memory_order_relaxed));
+		}
+}
+
 /* Retries by why, and retries by status the budget refused. */
 static void write_pool_retries(struct strbuf *sb, const struct config *cfg)
 {
@@ -289,6 +325,7 @@ static void write_pools(struct strbuf *sb, const struct config *cfg)
 		prom_histogram(sb, "lbd_pool_upstream_response_seconds", &l, 1, latency_bounds_us,
 			       LATENCY_BOUNDS, snap.bucket, snap.sum_us);
 	}
+	write_pool_queues(sb, cfg);
 	write_pool_retries(sb, cfg);
 }
 

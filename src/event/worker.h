@@ -28,6 +28,7 @@
 struct event;
 struct event_base;
 struct grace;
+struct peer_queue;
 struct worker;
 
 /* Client connections of every worker together, against
@@ -113,10 +114,11 @@ struct worker {
 	struct event *stop_ev;  /* activated from the main thread */
 	struct event *adopt_ev; /* activated from the main thread */
 	pthread_mutex_t mail_lock;
-	struct worker_mail mail; /* under mail_lock */
-	struct event *tick_ev;   /* housekeeping timer */
-	struct event *resume_ev; /* re-enables accepting after a pause */
-	struct conn_list conns;  /* client connections and tunnels */
+	struct worker_mail mail;  /* under mail_lock */
+	struct event *tick_ev;    /* housekeeping timer */
+	struct event *resume_ev;  /* re-enables accepting after a pause */
+	struct peer_queue *queue; /* requests waiting for a server slot */
+	struct conn_list conns;   /* client connections and tunnels */
 	unsigned nconns;
 	bool stopping;
 	/* Stopping for a binary upgrade: connections idle between requests

@@ -371,6 +371,28 @@ const struct set_cookie *exchange_sticky_cookie(const struct exchange *ex, struc
 	return sc;
 }
 
+enum access_termination exchange_peer_failure(struct exchange *ex, int status)
+{
+	const struct peer *p = &ex->peer;
+
+	if (status == 503 && p->queue_rejected) {
+		/* Come back once a waiter of now would have had its turn. */
+		uint64_t s = (p->pool->queue.timeout_ms + 999) / 1000;
+		ex->retry_after_s = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+		/* Only at debug: an overloaded pool turns many away, and the
+		 * access log and the metrics count each. */
+		log_debug("pool %s: %s for %s", p->pool->name, queue_reject_names[p->reject],
+			  ex->client ? ex->client : ex->side.in->peer_ip);
+		return p->reject == QUEUE_REJECT_FULL ? ACCESS_TERM_QUEUE_FULL :
+							ACCESS_TERM_QUEUE_TIMEOUT;
+	}
+	if (status == 503) {
+		log_warn("pool %s: no server available", p->pool->name);
+		return ACCESS_TERM_NO_SERVER;
+	}
+	return status == 504 ? ACCESS_TERM_CONNECT_TIMEOUT : ACCESS_TERM_CONNECT_FAILED;
+}
+
 void exchange_log_refusal(const struct exchange *ex, int status, const char *why)
 {
 	const char *client = ex->client ? ex->client : ex->side.in->peer_ip;

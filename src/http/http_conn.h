@@ -316,6 +316,10 @@ void exchange_begin(struct exchange *ex, struct config *cfg);
  * answer with *WHY for the log: a route's redirect status too, with
  * ex->location set. */
 int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why);
+/* The server side could not reach a server (peer_ops.failed with
+ * STATUS): the termination for the access log; a 503 of the pool's queue
+ * gets a Retry-After, one of no server a line in the error log. */
+enum access_termination exchange_peer_failure(struct exchange *ex, int status);
 /* One info line (error for a 500) in the error log for a refused request;
  * none for a redirect, which is an answer. */
 void exchange_log_refusal(const struct exchange *ex, int status, const char *why);

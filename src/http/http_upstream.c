@@ -628,14 +628,9 @@ static void peer_connected(struct peer *p, struct bufferevent *bev)
 
 static void peer_failed(struct peer *p, int status)
 {
-	if (status == 503)
-		log_warn("pool %s: no server available", p->pool->name);
 	struct exchange *ex = exchange_of_peer(p);
 
-	ex->side.ops->failed(ex, status,
-			     status == 503 ? ACCESS_TERM_NO_SERVER :
-			     status == 504 ? ACCESS_TERM_CONNECT_TIMEOUT :
-					     ACCESS_TERM_CONNECT_FAILED);
+	ex->side.ops->failed(ex, status, exchange_peer_failure(ex, status));
 }
 
 static const struct peer_ops exchange_peer_ops = {
@@ -647,6 +642,7 @@ static const struct peer_ops exchange_peer_ops = {
 static void h1_dispatch(struct exchange *ex)
 {
 	ex->peer.base = ex->side.hw->w->base;
+	ex->peer.worker = ex->side.hw->w;
 	ex->peer.pool = ex->pool;
 	ex->peer.ops = &exchange_peer_ops;
 	ex->peer.send_first = NULL;

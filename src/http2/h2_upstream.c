@@ -969,12 +969,7 @@ static void peer_failed(struct peer *p, int status)
 
 	if (cg)
 		connecting_end(up, cg, NULL);
-	if (status == 503)
-		log_warn("pool %s: no server available", p->pool->name);
-	ex->side.ops->failed(ex, status,
-			     status == 503 ? ACCESS_TERM_NO_SERVER :
-			     status == 504 ? ACCESS_TERM_CONNECT_TIMEOUT :
-					     ACCESS_TERM_CONNECT_FAILED);
+	ex->side.ops->failed(ex, status, exchange_peer_failure(ex, status));
 }
 
 static const struct peer_ops h2_peer_ops = {
@@ -988,6 +983,7 @@ static const struct peer_ops h2_peer_ops = {
 static void h2u_dispatch(struct exchange *ex)
 {
 	ex->peer.base = ex->side.hw->w->base;
+	ex->peer.worker = ex->side.hw->w;
 	ex->peer.pool = ex->pool;
 	ex->peer.ops = &h2_peer_ops;
 	peer_connect(&ex->peer);

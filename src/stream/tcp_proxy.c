@@ -78,7 +78,10 @@ static void peer_failed(struct peer *p, int status)
 {
 	struct tcp_conn *t = tcp_of(p);
 
-	if (status == 503)
+	if (status == 503 && t->peer.queue_rejected)
+		log_warn("pool %s: TCP client %s turned away: %s", t->pool->name, t->in.peer_ip,
+			 queue_reject_names[t->peer.reject]);
+	else if (status == 503)
 		log_warn("pool %s: no server available for TCP client %s", t->pool->name,
 			 t->in.peer_ip);
 	tcp_free(t);
@@ -93,6 +96,7 @@ static void connect_server(struct tcp_conn *t)
 {
 	t->peer = (struct peer){
 		.base = t->w->base,
+		.worker = t->w,
 		.pool = t->pool,
 		.ops = &tcp_peer_ops,
 		.key = t->in.peer_ip,

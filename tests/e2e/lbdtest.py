@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -226,6 +227,18 @@ def simple_config(port, backends_list, **kw):
     """One http listener on PORT, one pool `p` of BACKENDS_LIST."""
     pool_kw = kw.pop("pool_kw", {})
     return config([listener("web", port, "p")], [pool("p", backends_list, **pool_kw)], **kw)
+
+
+def check_config(test, text):
+    """`lbd -t` on TEXT (`@TMPDIR@` in it: a temporary directory that TEST
+    removes): the file's path and the finished process."""
+    tmp = tempfile.mkdtemp(prefix="lbd-check-")
+    test.addCleanup(shutil.rmtree, tmp)
+    path = os.path.join(tmp, "lbd.yaml")
+    with open(path, "w") as f:
+        f.write(text.replace("@TMPDIR@", tmp))
+    return path, subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True, text=True,
+                                timeout=20)
 
 
 # ---------------------------------------------------------------------------

@@ -218,17 +218,20 @@ START_TEST(status_document)
 		"{\"generation\":7,\"live_generations\":2,\"uptime_s\":3600,"
 		"\"listeners\":[{\"name\":\"web\",\"bind\":[\"127.0.0.1:8080\",\"[::1]:8080\"],"
 		"\"protocol\":\"http\",\"active_connections\":3}],"
-		"\"pools\":[{\"name\":\"p\",\"balance\":\"round_robin\",\"servers\":["
+		"\"pools\":[{\"name\":\"p\",\"balance\":\"round_robin\","
+		"\"servers\":["
 		"{\"name\":\"a\",\"address\":\"127.0.0.1:9001\",\"state\":\"up\",\"origin\":\"config\",\"weight\":2,\"weight_source\":\"config\","
-		"\"backup\":false,\"active\":1,\"requests\":12,\"failures\":4,"
+		"\"backup\":false,\"active\":1,\"queued\":0,\"requests\":12,\"failures\":4,"
 		"\"responses\":{\"1xx\":0,\"2xx\":10,\"3xx\":0,\"4xx\":0,\"5xx\":2,\"other\":0},"
 		"\"check\":{\"status\":\"none\"},"
 		"\"passive\":{\"out\":false,\"out_for_ms\":0,\"trips\":0}},"
 		"{\"name\":\"127.0.0.1:9002\",\"address\":\"127.0.0.1:9002\",\"state\":\"draining\",\"origin\":\"config\","
-		"\"weight\":1,\"weight_source\":\"config\",\"backup\":true,\"active\":0,\"requests\":0,\"failures\":0,"
+		"\"weight\":1,\"weight_source\":\"config\",\"backup\":true,\"active\":0,\"queued\":0,\"requests\":0,\"failures\":0,"
 		"\"responses\":{\"1xx\":0,\"2xx\":0,\"3xx\":0,\"4xx\":0,\"5xx\":0,\"other\":0},"
 		"\"check\":{\"status\":\"none\"},"
-		"\"passive\":{\"out\":false,\"out_for_ms\":0,\"trips\":0}}]}]}\n");
+		"\"passive\":{\"out\":false,\"out_for_ms\":0,\"trips\":0}}],"
+		"\"max_requests_per_server\":0,\"queue\":{\"length\":0,\"size\":1000,"
+		"\"timeout_ms\":5000,\"max_wait_ms\":0,\"queue_full\":0,\"queue_timeout\":0}}]}\n");
 	strbuf_free(&sb);
 	memset(&sb, 0, sizeof(sb));
 	admin_status_table(&sb, cfg, &info);
