@@ -4,7 +4,7 @@
 #include "core/retry_budget.h"
 
 #define MILLI 1000u
-#define CAPACITY ((uint64_t)RETRY_BUDGET_BURST * MILLI)
+#define CAPACITY RETRY_BUDGET_SPENT_MAX
 
 void retry_budget_deposit(struct retry_budget *b, uint32_t percent)
 {
@@ -34,4 +34,14 @@ bool retry_budget_withdraw(struct retry_budget *b, uint32_t percent)
 			return true;
 	}
 	return false;
+}
+
+uint64_t retry_budget_spent(const struct retry_budget *b)
+{
+	return atomic_load_explicit(&b->spent, memory_order_relaxed);
+}
+
+void retry_budget_restore(struct retry_budget *b, uint64_t spent)
+{
+	atomic_store_explicit(&b->spent, spent < CAPACITY ? spent : CAPACITY, memory_order_relaxed);
 }

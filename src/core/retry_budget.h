@@ -37,4 +37,11 @@ void retry_budget_deposit(struct retry_budget *b, uint32_t percent);
  * 0 % allows none. */
 bool retry_budget_withdraw(struct retry_budget *b, uint32_t percent);
 
+/* What was spent, in thousandths of a retry (0: full, RETRY_BUDGET_SPENT_MAX:
+ * empty), and setting it back: an upgrade carries it to the new process so
+ * that a pool whose budget was spent does not get a fresh one. */
+#define RETRY_BUDGET_SPENT_MAX ((uint64_t)RETRY_BUDGET_BURST * 1000u)
+uint64_t retry_budget_spent(const struct retry_budget *b);
+void retry_budget_restore(struct retry_budget *b, uint64_t spent);
+
 #endif

@@ -307,6 +307,24 @@ static int take_state(struct handover_inherit *in, const struct handover_msg *m,
 		free(r);
 		if (rc < 0)
 			goto bad;
+	} else if (strcmp(m->key, "health_changed") == 0) {
+		struct handover_changed c;
+		if (handover_changed_parse(m->text, &c) < 0)
+			goto bad;
+		if (append((void **)&in->changed, &in->nchanged, &c, sizeof(c)) < 0)
+			goto oom;
+	} else if (strcmp(m->key, "slow_start") == 0) {
+		struct handover_ramp r;
+		if (handover_ramp_parse(m->text, &r) < 0)
+			goto bad;
+		if (append((void **)&in->ramps, &in->nramps, &r, sizeof(r)) < 0)
+			goto oom;
+	} else if (strcmp(m->key, "retry_budget") == 0) {
+		struct handover_budget b;
+		if (handover_budget_parse(m->text, &b) < 0)
+			goto bad;
+		if (append((void **)&in->budgets, &in->nbudgets, &b, sizeof(b)) < 0)
+			goto oom;
 	} else if (strcmp(m->key, "found") == 0) {
 		struct handover_found f;
 		if (handover_found_parse(m->text, &f) < 0)
@@ -418,6 +436,9 @@ void handover_inherit_free(struct handover_inherit *in)
 	free(in->members);
 	free(in->found);
 	free(in->rates);
+	free(in->changed);
+	free(in->ramps);
+	free(in->budgets);
 	inherit_init(in);
 }
 

@@ -43,6 +43,12 @@ struct handover_inherit {
 	size_t nfound;
 	struct handover_rate *rates; /* rate limit budgets, in parts */
 	size_t nrates;
+	struct handover_changed *changed; /* when checks last moved a server */
+	size_t nchanged;
+	struct handover_ramp *ramps; /* slow starts, in pools that have it */
+	size_t nramps;
+	struct handover_budget *budgets; /* what pools' retry budgets spent */
+	size_t nbudgets;
 	bool has_tickets;
 	unsigned char tickets[HANDOVER_TICKETS_LEN];
 };

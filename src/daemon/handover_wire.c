@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/retry_budget.h"
 #include "util/hash.h"
 
 static const uint8_t MAGIC[4] = { 'L', 'B', 'D', 'U' };
@@ -306,6 +307,75 @@ int handover_server_parse(const char *text, struct handover_server *s)
 	s->ok_run = (unsigned)ok_run;
 	s->fail_run = (unsigned)fail_run;
 	s->passive_until_ms = (uint64_t)passive;
+	return 0;
+}
+
+/* --- health changes, slow starts, retry budgets ------------------------------ */
+
+int handover_changed_format(const struct handover_changed *c, char *out, size_t len)
+{
+	if (!plain_name(c->pool, sizeof(c->pool)) || !plain_name(c->name, sizeof(c->name)))
+		return -1;
+	int n = snprintf(out, len, "%s\t%s\t%" PRIu64, c->pool, c->name, c->changed_ms);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int handover_changed_parse(const char *text, struct handover_changed *c)
+{
+	const char *p = text;
+	long changed;
+
+	memset(c, 0, sizeof(*c));
+	if (strchr(text, '\n') || field(&p, c->pool, sizeof(c->pool)) < 0 ||
+	    field(&p, c->name, sizeof(c->name)) < 0 || number(&p, 1, LONG_MAX, &changed) < 0 || *p)
+		return -1;
+	c->changed_ms = (uint64_t)changed;
+	return 0;
+}
+
+int handover_ramp_format(const struct handover_ramp *r, char *out, size_t len)
+{
+	if (!plain_name(r->pool, sizeof(r->pool)) || !plain_name(r->name, sizeof(r->name)) ||
+	    r->permille >= 1000)
+		return -1;
+	int n = snprintf(out, len, "%s\t%s\t%u\t%" PRIu64, r->pool, r->name, r->permille,
+			 r->since_ms);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int handover_ramp_parse(const char *text, struct handover_ramp *r)
+{
+	const char *p = text;
+	long permille, since;
+
+	memset(r, 0, sizeof(*r));
+	if (strchr(text, '\n') || field(&p, r->pool, sizeof(r->pool)) < 0 ||
+	    field(&p, r->name, sizeof(r->name)) < 0 || number(&p, 0, 999, &permille) < 0 ||
+	    number(&p, 0, LONG_MAX, &since) < 0 || *p)
+		return -1;
+	r->permille = (unsigned)permille;
+	r->since_ms = (uint64_t)since;
+	return 0;
+}
+
+int handover_budget_format(const struct handover_budget *b, char *out, size_t len)
+{
+	if (!plain_name(b->pool, sizeof(b->pool)) || b->spent > RETRY_BUDGET_SPENT_MAX)
+		return -1;
+	int n = snprintf(out, len, "%s\t%" PRIu64, b->pool, b->spent);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int handover_budget_parse(const char *text, struct handover_budget *b)
+{
+	const char *p = text;
+	long spent;
+
+	memset(b, 0, sizeof(*b));
+	if (strchr(text, '\n') || field(&p, b->pool, sizeof(b->pool)) < 0 ||
+	    number(&p, 0, (long)RETRY_BUDGET_SPENT_MAX, &spent) < 0 || *p)
+		return -1;
+	b->spent = (uint64_t)spent;
 	return 0;
 }
 

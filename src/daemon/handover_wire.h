@@ -100,6 +100,49 @@ int handover_server_format(const struct handover_server *s, char *out, size_t le
 /* The reverse. Returns 0, or -1 on anything else. */
 int handover_server_parse(const char *text, struct handover_server *s);
 
+/* When a server's active checks last took it out or let it back in
+ * ("health_changed"; health_now_ms(), the monotonic clock both processes
+ * share), so that the status page's last change survives an upgrade. Apart
+ * from "server" so that an lbd that does not know it skips it. */
+struct handover_changed {
+	char pool[256];
+	char name[256];
+	uint64_t changed_ms;
+};
+
+/* "pool\tname\tchanged_ms". Returns 0 or -1 as above. */
+int handover_changed_format(const struct handover_changed *c, char *out, size_t len);
+int handover_changed_parse(const char *text, struct handover_changed *c);
+
+/* A server's slow start in a pool that has it ("slow_start"): its share
+ * in thousandths (0: its whole weight) and since when it ramps
+ * (health_now_ms(); 0: not yet, it is out), so that an upgrade neither
+ * gives a warming server its whole weight nor ramps a warm one again. */
+struct handover_ramp {
+	char pool[256];
+	char name[256];
+	unsigned permille;
+	uint64_t since_ms;
+};
+
+/* "pool\tname\tpermille\tsince_ms", permille below 1000. Returns 0 or -1
+ * as above. */
+int handover_ramp_format(const struct handover_ramp *r, char *out, size_t len);
+int handover_ramp_parse(const char *text, struct handover_ramp *r);
+
+/* What a pool's retry budget has spent ("retry_budget", in thousandths of a
+ * retry: core/retry_budget.h), so that a pool whose budget ran out does not
+ * get a full one from an upgrade. */
+struct handover_budget {
+	char pool[256];
+	uint64_t spent;
+};
+
+/* "pool\tspent", spent at most RETRY_BUDGET_SPENT_MAX. Returns 0 or -1 as
+ * above. */
+int handover_budget_format(const struct handover_budget *b, char *out, size_t len);
+int handover_budget_parse(const char *text, struct handover_budget *b);
+
 /* A server the admin API added ("member"), carried when there is no
  * global.state_file to read it back from: the state file's fields. */
 struct handover_member {

@@ -228,6 +228,37 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* --- started by an upgrade ------------------------------------------------- */
 
+/* The old lbd's state of each server and pool, by identity. */
+static void adopt_runtime(const struct handover_inherit *in)
+{
+	runtime_lock();
+	for (size_t i = 0; i < in->nservers; i++) {
+		const struct handover_server *s = &in->servers[i];
+		struct server_rt *rt = runtime_server_get(s->pool, s->name);
+		if (!rt)
+			continue;
+		atomic_store(&rt->state, s->state);
+		atomic_store(&rt->weight_override, s->weight);
+		atomic_store(&rt->health.checked, s->checked);
+		atomic_store(&rt->health.down, s->down);
+		atomic_store(&rt->health.ok_run, s->ok_run);
+		atomic_store(&rt->health.fail_run, s->fail_run);
+		atomic_store(&rt->health.passive_until_ms, s->passive_until_ms);
+	}
+	for (size_t i = 0; i < in->nchanged; i++) {
+		const struct handover_changed *c = &in->changed[i];
+		struct server_rt *rt = runtime_server_get(c->pool, c->name);
+		if (rt)
+			atomic_store(&rt->health.changed_ms, c->changed_ms);
+	}
+	for (size_t i = 0; i < in->nbudgets; i++) {
+		struct pool_rt *rt = runtime_pool_get(in->budgets[i].pool);
+		if (rt)
+			retry_budget_restore(&rt->retry_budget, in->budgets[i].spent);
+	}
+	runtime_unlock();
+}
+
 /* Before the generation is published: the old lbd's sockets and runtime
  * state. Server state goes in by identity before the generation binds it,
  * so its balancers are built with the weights and flags as they were. */
@@ -249,21 +280,7 @@ static int inherit(struct daemon *l, uint64_t *generation)
 	*generation = in->generation + 1;
 	if (in->has_tickets && tls_tickets_adopt(in->tickets) < 0)
 		log_warn("upgrade: cannot take the TLS ticket keys; sessions will not resume");
-	runtime_lock();
-	for (size_t i = 0; i < in->nservers; i++) {
-		const struct handover_server *s = &in->servers[i];
-		struct server_rt *rt = runtime_server_get(s->pool, s->name);
-		if (!rt)
-			continue;
-		atomic_store(&rt->state, s->state);
-		atomic_store(&rt->weight_override, s->weight);
-		atomic_store(&rt->health.checked, s->checked);
-		atomic_store(&rt->health.down, s->down);
-		atomic_store(&rt->health.ok_run, s->ok_run);
-		atomic_store(&rt->health.fail_run, s->fail_run);
-		atomic_store(&rt->health.passive_until_ms, s->passive_until_ms);
-	}
-	runtime_unlock();
+	adopt_runtime(in);
 	log_info("upgrade: took over %zu listening address%s and the state of %zu server%s "
 		 "from the old lbd",
 		 in->binds.n, in->binds.n == 1 ? "" : "es", in->nservers,
@@ -350,6 +367,21 @@ static void adopt_rate_limits(struct daemon *l)
 	if (kept)
 		log_info("upgrade: took over the rate limit budgets of %zu client%s", kept,
 			 kept == 1 ? "" : "s");
+}
+
+/* Each server's slow start goes on where the old lbd left it. */
+static void resume_slow_starts(struct daemon *l)
+{
+	const struct handover_inherit *in = l->inherit;
+
+	for (size_t i = 0; in && i < in->nramps; i++) {
+		const struct handover_ramp *r = &in->ramps[i];
+		runtime_lock();
+		struct server_rt *rt = runtime_server_get(r->pool, r->name);
+		runtime_unlock();
+		if (rt)
+			slow_start_resume(l->slow_start, rt, r->permille, r->since_ms);
+	}
 }
 
 /* The old lbd's sockets not used (their addresses left the configuration)
@@ -510,6 +542,13 @@ static int run(struct daemon *l, const sigset_t *control)
 		log_error("cannot start discovery: out of memory");
 		return LBD_EXIT_RUNTIME;
 	}
+	/* The servers added at run time (state file, upgrade) joined after
+	 * the checks and slow start first looked: both follow them now. */
+	if (health_apply(l->health, l->cfg) < 0 || slow_start_apply(l->slow_start, l->cfg) < 0) {
+		log_error("cannot watch the servers added at run time: out of memory");
+		return LBD_EXIT_RUNTIME;
+	}
+	resume_slow_starts(l);
 	l->watch = watch_new(l);
 	if (!l->watch) {
 		log_error("cannot start watch_config: out of memory");

@@ -5,7 +5,8 @@
  * one end of a SOCK_SEQPACKET pair, and goes on serving. The new process
  * loads and checks its configuration, then says HELLO; the old one sends
  * every listening socket with its address and bind lock, the admin
- * sockets and the runtime state (server state, health, TLS ticket secret,
+ * sockets and the runtime state (server state, health and when it last
+ * changed, slow starts, TLS ticket secret, rate limit and retry budgets,
  * the generation), then END. The new process adopts the sockets (by
  * address, as a reload does), opens what is new, starts its workers and
  * says READY. Only then does the old one tell systemd the new main pid,
@@ -33,11 +34,13 @@
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/rate_limit.h"
+#include "core/retry_budget.h"
 #include "core/runtime.h"
 #include "daemon/admin.h"
 #include "daemon/daemon_private.h"
 #include "daemon/handover.h"
 #include "daemon/membership.h"
+#include "daemon/slow_start.h"
 #include "daemon/state_file.h"
 #include "discovery/discovery.h"
 #include "tls/tls_tickets.h"
@@ -156,6 +159,39 @@ static int send_state(struct upgrade *u, const char *key, const char *value, cha
 	return handover_send(u->sock, m, NULL, 0, err, errlen);
 }
 
+/* When the checks last moved RT's server, if they ever did. */
+static int send_changed(struct upgrade *u, const struct server_rt *rt, char *err, size_t errlen)
+{
+	struct handover_changed c;
+	char line[sizeof(c.pool) + sizeof(c.name) + 32];
+
+	memset(&c, 0, sizeof(c));
+	c.changed_ms = atomic_load(&rt->health.changed_ms);
+	if (!c.changed_ms)
+		return 0;
+	snprintf(c.pool, sizeof(c.pool), "%s", rt->pool_name);
+	snprintf(c.name, sizeof(c.name), "%s", rt->server_name);
+	if (handover_changed_format(&c, line, sizeof(line)) < 0)
+		return 0;
+	return send_state(u, "health_changed", line, err, errlen);
+}
+
+/* RT's slow start, in a pool that has it. */
+static int send_ramp(struct upgrade *u, const struct server_rt *rt, char *err, size_t errlen)
+{
+	struct handover_ramp r;
+	char line[sizeof(r.pool) + sizeof(r.name) + 48];
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.pool, sizeof(r.pool), "%s", rt->pool_name);
+	snprintf(r.name, sizeof(r.name), "%s", rt->server_name);
+	r.permille = atomic_load(&rt->ramp_permille);
+	r.since_ms = slow_start_since(u->d->slow_start, rt);
+	if (handover_ramp_format(&r, line, sizeof(line)) < 0)
+		return 0;
+	return send_state(u, "slow_start", line, err, errlen);
+}
+
 /* Admin state, weight override and active health of every server of the
  * newest generation (runtime members and found ones included). */
 static int send_servers(struct upgrade *u, char *err, size_t errlen)
@@ -181,7 +217,29 @@ static int send_servers(struct upgrade *u, char *err, size_t errlen)
 			if (handover_server_format(&s, line, sizeof(line)) == 0 &&
 			    send_state(u, "server", line, err, errlen) < 0)
 				return -1;
+			if (send_changed(u, rt, err, errlen) < 0 ||
+			    (cfg->pools[i].slow_start_ms && send_ramp(u, rt, err, errlen) < 0))
+				return -1;
 		}
+	}
+	return 0;
+}
+
+/* What each pool's retry budget has spent, for the pools that spent some. */
+static int send_retry_budgets(struct upgrade *u, char *err, size_t errlen)
+{
+	const struct config *cfg = u->d->cfg;
+	struct handover_budget b;
+	char line[sizeof(b.pool) + 32];
+
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct pool_rt *rt = cfg->pools[i].rt;
+		memset(&b, 0, sizeof(b));
+		snprintf(b.pool, sizeof(b.pool), "%s", rt->name);
+		b.spent = retry_budget_spent(&rt->retry_budget);
+		if (b.spent && handover_budget_format(&b, line, sizeof(line)) == 0 &&
+		    send_state(u, "retry_budget", line, err, errlen) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -311,7 +369,7 @@ static int send_everything(struct upgrade *u, char *err, size_t errlen)
 	}
 	struct found_sender fs = { .u = u, .err = err, .errlen = errlen };
 	if (send_servers(u, err, errlen) < 0 || send_members(u, err, errlen) < 0 ||
-	    send_rate_limits(u, err, errlen) < 0)
+	    send_rate_limits(u, err, errlen) < 0 || send_retry_budgets(u, err, errlen) < 0)
 		return -1;
 	discovery_each(u->d->discovery, send_found, &fs);
 	if (fs.rc < 0)

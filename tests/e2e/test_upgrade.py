@@ -26,7 +26,7 @@ import backends as B
 import dnsserver
 import test_tls
 from lbdtest import (HttpClient, LbdTestCase, admin_request, build_request, config, free_port,
-                     lbctl, listener, pool, simple_config)
+                     lbctl, listener, metric, pool, simple_config)
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -423,11 +423,16 @@ class UpgradeTest(LbdTestCase):
             time.sleep(0.05)
         self.assertEqual(self.server_status(lbd, "gone")["state"], "down")
         self.assertTrue(lbd.reload()[0])  # generation 2
+        changed_ago = self.server_status(lbd, "gone")["check"]["changed_ago_ms"]
         r = self.upgrade(lbd)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.generation, 3)
         self.assertEqual(self.server_status(lbd, "a")["state"], "draining")
-        self.assertEqual(self.server_status(lbd, "gone")["state"], "down")
+        gone_st = self.server_status(lbd, "gone")
+        self.assertEqual(gone_st["state"], "down")
+        # The status page's "last change" is the old process's, not lost.
+        self.assertGreaterEqual(gone_st["check"].get("changed_ago_ms", -1), changed_ago,
+                                gone_st)
         self.assertEqual(self.server_status(lbd, "b")["weight"], 7)
         self.assertEqual(self.server_status(lbd, "b")["state"], "up")
         with HttpClient(port) as c:
@@ -499,6 +504,21 @@ class UpgradeTest(LbdTestCase):
         self.assertEqual(seen, {"a": 2, "x": 6})
 
     @unittest.skipUnless(dnsserver.available(), "unbound is not installed")
+    def test_servers_added_at_run_time_are_checked_after_it(self):
+        a, x = self.backends.http("a"), self.backends.http("x")
+        port = free_port()
+        hc = {"path": "/", "interval": "50ms", "timeout": "40ms"}
+        lbd = self.start(config([listener("web", port, "p")], [pool("p", [a], health_check=hc)]))
+        r = lbctl("server", "add", "p", "x", x.address, socket_path=lbd.admin_socket)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.upgrade(lbd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not self.server_status(lbd, "x")["check"]["checks"]:
+            time.sleep(0.05)
+        self.assertGreater(self.server_status(lbd, "x")["check"]["checks"], 0,
+                           "the new process does not check a server added at run time")
+
     def test_discovered_servers_serve_before_the_first_answer(self):
         dns = dnsserver.DnsServer()
         self.addCleanup(dns.stop)
@@ -549,6 +569,63 @@ class UpgradeTest(LbdTestCase):
         self.assertEqual(statuses("a", 2), [200, 429], "a's budget started afresh")
         self.assertEqual(statuses("full", 1), [429])
         self.assertEqual(statuses("new", 3), [200, 200, 200])
+
+    def test_slow_start_goes_on_where_it_was(self):
+        a, b, x = self.backends.http("a"), self.backends.http("b"), self.backends.http("x")
+        port = free_port()
+
+        def cfg(servers):
+            return config([listener("web", port, "p")], [pool("p", servers, slow_start="20s")])
+        lbd = self.start(cfg([a]))  # no state_file: x goes over the handover
+        self.assertEqual(lbd.reload(cfg([a, b])), (True, 2))
+        r = lbctl("server", "add", "p", "x", x.address, socket_path=lbd.admin_socket)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        def ramp(name):
+            return self.server_status(lbd, name).get("ramp")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and min(ramp("b") or 0, ramp("x") or 0) < 0.15:
+            time.sleep(0.05)
+        before = {"b": ramp("b"), "x": ramp("x")}
+        self.assertGreaterEqual(min(before.values()), 0.15, before)
+        r = self.upgrade(lbd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        time.sleep(0.6)  # a few of slow start's 250 ms steps in the new process
+        for name in ("b", "x"):
+            # Still ramping (not its whole weight), from where it was (not
+            # from the first step again).
+            after = ramp(name)
+            self.assertIsNotNone(after, "%s took its whole weight at once" % name)
+            self.assertGreaterEqual(after, before[name], name)
+            self.assertLess(after, 0.9, name)
+        self.assertIsNone(ramp("a"), "a server at its whole weight ramped again")
+
+    def test_spent_retry_budget_carries_over(self):
+        def answer_503(backend, req):
+            return B.Response(503, b"busy\n", headers=[("X-Backend", backend.name)])
+        b1 = self.backends.http("b1", handler=answer_503)
+        b2 = self.backends.http("b2", handler=answer_503)
+        port = free_port()
+        route = {"match": {"path_prefix": "/"}, "pool": "p", "retry_on": [503]}
+        # A full bucket holds 10 retries; 1 % of the requests adds none back
+        # within this test: 15 requests spend it.
+        lbd = self.start(config([listener("web", port, routes=[route])],
+                                [pool("p", [b1, b2], retry_budget="1%")], retries=1))
+
+        def statuses(n):
+            with HttpClient(port) as c:
+                return [c.request("GET", "/r%d" % i).status for i in range(n)]
+        self.assertEqual(statuses(15), [503] * 15)
+        self.assertEqual(metric(lbd, "lbd_pool_retry_budget_exhausted_total", pool="p"), 5)
+        r = self.upgrade(lbd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        before = len(b1.requests) + len(b2.requests)
+        self.assertEqual(statuses(1), [503])
+        self.assertEqual(len(b1.requests) + len(b2.requests), before + 1,
+                         "the new process retried: its budget started afresh")
+        # The new process counts from zero (lbd(8) UPGRADE: counters restart).
+        self.assertEqual(metric(lbd, "lbd_pool_retry_budget_exhausted_total", pool="p"), 1)
+        self.assertEqual(metric(lbd, "lbd_pool_retries_total", pool="p", reason="status"), 0)
 
     def pool_servers(self, lbd):
         return admin_request(lbd, "GET", "/pools/p/servers").json["servers"]

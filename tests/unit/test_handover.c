@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/retry_budget.h"
 #include "daemon/handover.h"
 #include "daemon/handover_wire.h"
 
@@ -215,6 +216,76 @@ START_TEST(member_and_found_lines)
 }
 END_TEST
 
+START_TEST(changed_ramp_and_budget_lines)
+{
+	struct handover_changed c = { .changed_ms = UINT64_C(98765432101) }, c2;
+	struct handover_budget b = { .spent = RETRY_BUDGET_SPENT_MAX }, b2;
+	char line[600];
+
+	strcpy(c.pool, "api");
+	strcpy(c.name, "10.0.0.1:80");
+	ck_assert_int_eq(handover_changed_format(&c, line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "api\t10.0.0.1:80\t98765432101");
+	ck_assert_int_eq(handover_changed_parse(line, &c2), 0);
+	ck_assert_str_eq(c2.pool, "api");
+	ck_assert_str_eq(c2.name, "10.0.0.1:80");
+	ck_assert_uint_eq(c2.changed_ms, UINT64_C(98765432101));
+	ck_assert_int_eq(handover_changed_parse("api\ta\t0", &c2), -1); /* never changed */
+	ck_assert_int_eq(handover_changed_parse("api\ta", &c2), -1);
+	ck_assert_int_eq(handover_changed_parse("api\ta\t1\t", &c2), -1);
+	ck_assert_int_eq(handover_changed_parse("api\ta\t-5", &c2), -1);
+
+	struct handover_ramp r = { .permille = 350, .since_ms = 4242 }, r2;
+	strcpy(r.pool, "api");
+	strcpy(r.name, "x");
+	ck_assert_int_eq(handover_ramp_format(&r, line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "api\tx\t350\t4242");
+	ck_assert_int_eq(handover_ramp_parse(line, &r2), 0);
+	ck_assert_uint_eq(r2.permille, 350);
+	ck_assert_uint_eq(r2.since_ms, 4242);
+	ck_assert_int_eq(handover_ramp_parse("api\tx\t0\t0", &r2), 0); /* whole weight */
+	r.permille = 1000;
+	ck_assert_int_eq(handover_ramp_format(&r, line, sizeof(line)), -1);
+	ck_assert_int_eq(handover_ramp_parse("api\tx\t1000\t1", &r2), -1);
+	ck_assert_int_eq(handover_ramp_parse("api\tx\t5", &r2), -1);
+	ck_assert_int_eq(handover_ramp_parse("api\tx\t5\t-1", &r2), -1);
+
+	/* An empty budget (all spent) goes over as it is. */
+	strcpy(b.pool, "api");
+	ck_assert_int_eq(handover_budget_format(&b, line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "api\t10000");
+	ck_assert_int_eq(handover_budget_parse(line, &b2), 0);
+	ck_assert_str_eq(b2.pool, "api");
+	ck_assert_uint_eq(b2.spent, RETRY_BUDGET_SPENT_MAX);
+	b.spent = RETRY_BUDGET_SPENT_MAX + 1;
+	ck_assert_int_eq(handover_budget_format(&b, line, sizeof(line)), -1);
+	ck_assert_int_eq(handover_budget_parse("api\t10001", &b2), -1); /* beyond empty */
+	ck_assert_int_eq(handover_budget_parse("api\t-1", &b2), -1);
+	ck_assert_int_eq(handover_budget_parse("api", &b2), -1);
+	ck_assert_int_eq(handover_budget_parse("\t5", &b2), -1);
+	ck_assert_int_eq(handover_budget_parse("api\t5\t6", &b2), -1);
+}
+END_TEST
+
+/* A budget carried over is the budget the old process left: spent, it
+ * allows no retry until requests refill it. */
+START_TEST(budget_restored_as_it_was)
+{
+	struct retry_budget old = { 0 }, new = { 0 };
+
+	while (retry_budget_withdraw(&old, 20))
+		;
+	retry_budget_restore(&new, retry_budget_spent(&old));
+	ck_assert(!retry_budget_withdraw(&new, 20));
+	for (int i = 0; i < 5; i++)
+		retry_budget_deposit(&new, 20);
+	ck_assert(retry_budget_withdraw(&new, 20));
+	ck_assert(!retry_budget_withdraw(&new, 20));
+	retry_budget_restore(&new, UINT64_MAX); /* never beyond empty */
+	ck_assert_uint_eq(retry_budget_spent(&new), RETRY_BUDGET_SPENT_MAX);
+}
+END_TEST
+
 START_TEST(rate_lines)
 {
 	static struct handover_rate r, r2;
@@ -294,6 +365,15 @@ START_TEST(receive_takes_sockets_and_state)
 	strcpy(m.key, "server");
 	strcpy(m.text, "api\ta\t2\t5\t1\t1\t0\t2\t12345");
 	send_msg(sp[0], &m, NULL, 0);
+	strcpy(m.key, "health_changed");
+	strcpy(m.text, "api\ta\t777");
+	send_msg(sp[0], &m, NULL, 0);
+	strcpy(m.key, "slow_start");
+	strcpy(m.text, "api\ta\t100\t555");
+	send_msg(sp[0], &m, NULL, 0);
+	strcpy(m.key, "retry_budget");
+	strcpy(m.text, "api\t4000");
+	send_msg(sp[0], &m, NULL, 0);
 	strcpy(m.key, "from-a-newer-lbd");
 	strcpy(m.text, "ignored");
 	send_msg(sp[0], &m, NULL, 0);
@@ -311,6 +391,13 @@ START_TEST(receive_takes_sockets_and_state)
 	ck_assert_uint_eq(got.generation, 41);
 	ck_assert_uint_eq(got.nservers, 1);
 	ck_assert_int_eq(got.servers[0].weight, 5);
+	ck_assert_uint_eq(got.nchanged, 1);
+	ck_assert_uint_eq(got.changed[0].changed_ms, 777);
+	ck_assert_uint_eq(got.nramps, 1);
+	ck_assert_uint_eq(got.ramps[0].since_ms, 555);
+	ck_assert_uint_eq(got.nbudgets, 1);
+	ck_assert_str_eq(got.budgets[0].pool, "api");
+	ck_assert_uint_eq(got.budgets[0].spent, 4000);
 	ck_assert(!got.has_tickets);
 	size_t nfds;
 	ck_assert_int_eq(handover_recv(sp[0], &m, fds, 1, &nfds, 1000, err, sizeof(err)), 1);
@@ -358,6 +445,8 @@ int main(void)
 	tcase_add_test(tc, bad_messages_are_refused);
 	tcase_add_test(tc, server_lines);
 	tcase_add_test(tc, member_and_found_lines);
+	tcase_add_test(tc, changed_ramp_and_budget_lines);
+	tcase_add_test(tc, budget_restored_as_it_was);
 	tcase_add_test(tc, rate_lines);
 	tcase_add_test(tc, receive_takes_sockets_and_state);
 	tcase_add_test(tc, receive_refuses_what_does_not_add_up);
