@@ -257,7 +257,7 @@ static size_t encode_v2(const struct pp_endpoint *s, const struct pp_endpoint *d
 size_t pp_encode(int version, const struct sockaddr *src, const struct sockaddr *dst,
 		 unsigned char out[PP_ENCODED_MAX])
 {
-	struct pp_endpoint s, d;
+	struct pp_endpoint s = { 0 }, d = { 0 }; /* read for their family even when unknown */
 	bool local = src == NULL;
 	bool known = !local && endpoint_of(src, &s) && endpoint_of(dst, &d);
 
