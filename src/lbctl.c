@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ static void usage(FILE *out)
 		"  -h, --help           print this help and exit\n"
 		"commands:\n"
 		"  reload                    reload the configuration file\n"
+		"  upgrade [--binary PATH]   start lbd's binary (or PATH) and hand it every socket\n"
 		"  status [--json]           listeners, pools and servers\n"
 		"  metrics                   the Prometheus metrics (GET /metrics)\n"
 		"  drain POOL SERVER         no new clients (sticky ones stay)\n"
@@ -223,7 +225,7 @@ static void print_refusal(const struct answer *a, const char *what)
 {
 	const char *errors = json_member(a->body, "errors");
 	const char *error = json_member(a->body, "error");
-	char msg[4096];
+	char msg[8192];
 	const char *it = NULL;
 	bool any = false;
 
@@ -297,6 +299,44 @@ static int bad_usage(const char *what, const char *arg)
 	fprintf(stderr, "lbctl: %s%s\n", what, arg);
 	usage(stderr);
 	return EXIT_REFUSED;
+}
+
+/* upgrade [--binary PATH]: lbd answers once the new process serves, or
+ * with why the old one goes on serving. PATH is made absolute here: lbd
+ * runs elsewhere. */
+static int upgrade_command(char **args, int nargs)
+{
+	char path[PATH_MAX], body[PATH_MAX + 64];
+	struct strbuf sb = { 0 };
+	struct answer a = { 0 };
+	int rc;
+
+	if (nargs != 0 && (nargs != 2 || strcmp(args[0], "--binary") != 0))
+		return bad_usage("upgrade: expected nothing or --binary PATH", "");
+	body[0] = '\0';
+	if (nargs == 2) {
+		if (!realpath(args[1], path)) {
+			fprintf(stderr, "lbctl: upgrade: %s: %s\n", args[1], strerror(errno));
+			return EXIT_REFUSED;
+		}
+		strbuf_adds(&sb, "{\"binary\":");
+		json_add_string(&sb, path);
+		strbuf_adds(&sb, "}");
+		if (strbuf_failed(&sb) || sb.len >= sizeof(body)) {
+			strbuf_free(&sb);
+			return EXIT_REFUSED;
+		}
+		memcpy(body, sb.data, sb.len);
+		body[sb.len] = '\0';
+		strbuf_free(&sb);
+	}
+	rc = run("POST", "/upgrade", body[0] ? body : NULL, "upgrade", &a);
+	if (rc == 0)
+		printf("upgraded: pid %llu serves generation %llu\n",
+		       (unsigned long long)member_u64(a.body, "pid"),
+		       (unsigned long long)member_u64(a.body, "generation"));
+	free(a.body);
+	return rc;
 }
 
 /* The "active" count of SERVER in POOL in a /status document; -1 when the
@@ -599,6 +639,8 @@ int main(int argc, char **argv)
 			print_warnings(&a);
 		} else if (rc == 0)
 			printf("lbd is stopping\n");
+	} else if (strcmp(cmd, "upgrade") == 0) {
+		return upgrade_command(args, nargs);
 	} else if (strcmp(cmd, "health") == 0) {
 		/* For container health checks: 0 while lbd serves, 1 while it
 		 * drains (GET /healthz answers 503), 2 when it is unreachable. */

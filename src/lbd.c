@@ -6,9 +6,11 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "config/config.h"
 #include "core/log.h"
+#include "daemon/handover.h"
 #include "daemon/lifecycle.h"
 
 static void usage(FILE *out)
@@ -22,14 +24,37 @@ static void usage(FILE *out)
 		CONFIG_DEFAULT_PATH);
 }
 
-static struct config *load_config(const char *path)
+static void tell_errors(const struct config_errors *errs, int upgrade_fd)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return;
+	fprintf(f, "configuration rejected:\n");
+	config_errors_print(errs, f);
+	if (fclose(f) == 0) {
+		while (len && text[len - 1] == '\n')
+			text[--len] = '\0';
+		handover_failed(upgrade_fd, text);
+	}
+	free(text);
+}
+
+/* The errors also go to the old lbd when an upgrade started this one
+ * (UPGRADE_FD >= 0), so that `lbctl upgrade` shows them. */
+static struct config *load_config(const char *path, int upgrade_fd)
 {
 	struct config_errors errs;
 
 	config_errors_init(&errs);
 	struct config *cfg = config_load(path, &errs);
-	if (!cfg)
+	if (!cfg) {
 		config_errors_print(&errs, stderr);
+		if (upgrade_fd >= 0)
+			tell_errors(&errs, upgrade_fd);
+	}
 	config_errors_free(&errs);
 	return cfg;
 }
@@ -78,7 +103,8 @@ int main(int argc, char **argv)
 		return LBD_EXIT_BAD_CONFIG;
 	}
 
-	struct config *cfg = load_config(path);
+	int upgrade_fd = check_only ? -1 : handover_child_fd();
+	struct config *cfg = load_config(path, upgrade_fd);
 	if (!cfg)
 		return LBD_EXIT_BAD_CONFIG;
 	if (check_only) {
@@ -94,5 +120,6 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK\n", path);
 		return 0;
 	}
-	return daemon_main(path, cfg);
+	struct daemon_start start = { .argv = argv, .upgrade_fd = upgrade_fd };
+	return daemon_main(path, cfg, &start);
 }

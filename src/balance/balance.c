@@ -93,7 +93,8 @@ struct server_conf *balance_pick(const struct pool_conf *pool, const struct bala
 int balance_server_eligible(const struct server_conf *srv, const struct balance_ctx *ctx)
 {
 	if (srv->leaving || srv->unresolved || balance_weight(srv) == 0 ||
-	    !server_rt_available(srv->rt))
+	    !server_rt_available(srv->rt) ||
+	    (ctx->slot_cap && !queue_slot_free(&srv->rt->active, ctx->slot_cap)))
 		return 0;
 	for (size_t i = 0; i < ctx->ntried; i++)
 		if (ctx->tried[i] == srv)

@@ -18,10 +18,14 @@
  * failed to connect to; they are not picked again. KEY is what ip_hash
  * hashes (the client address text, or a header's value); COOKIE the value
  * of the pool's sticky cookie as the client sent it (NULL when absent).
- * Both point into the request and live as long as the pick. */
+ * Both point into the request and live as long as the pick. SLOT_CAP,
+ * when not 0, leaves out the servers with that many requests in flight
+ * (pools[].max_requests_per_server: a request that may go to any server
+ * takes one with a free slot). */
 struct balance_ctx {
 	struct server_conf *const *tried;
 	size_t ntried;
+	uint32_t slot_cap;
 	const char *key;
 	size_t key_len;
 	const char *cookie;

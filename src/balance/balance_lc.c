@@ -10,6 +10,12 @@
  * ends, so the count is process-wide and no lock is taken; a pick reads
  * slightly stale counts under contention, which only matters for ties.
  *
+ * With pools[].max_requests_per_server, the requests that wait for one
+ * server alone (sticky ones whose server is full, core/pool_queue.h) count
+ * as its load too: they will run there, so a new request placed by this
+ * algorithm should not pile onto that server. The pool's other waiters
+ * take whichever server frees a slot first and count for none.
+ *
  * Ties rotate: the scan starts at a position that advances by one per pick
  * (one atomic add on the pool), and the first strictly better server wins,
  * so equal servers take turns instead of the first one taking every tie.
@@ -45,7 +51,8 @@ static struct server_conf *scan(const struct pool_members *m, size_t start, bool
 		struct server_conf *s = m->servers[(start + k) % n];
 		if (s->backup != backup || !balance_server_eligible(s, ctx))
 			continue;
-		int active = atomic_load_explicit(&s->rt->active, memory_order_relaxed);
+		int active = atomic_load_explicit(&s->rt->active, memory_order_relaxed) +
+			     atomic_load_explicit(&s->rt->queued, memory_order_relaxed);
 		uint64_t load = (uint64_t)(active > 0 ? active : 0) + 1;
 		uint64_t weight = balance_share(s);
 		if (!best || load * best_weight < best_load * weight) {

@@ -93,7 +93,7 @@ static void config_free(struct config *cfg)
 			free(l->routes[j].path_prefix);
 			route_match_free(&l->routes[j]);
 			free(l->routes[j].split.sides);
-			free(l->routes[j].split.key_name);
+			free(l->routes[j].split.key.name);
 			free(l->routes[j].rate_limit.header);
 			free(l->routes[j].redirect.to);
 			header_rules_free(&l->routes[j].request_headers);
@@ -111,11 +111,13 @@ static void config_free(struct config *cfg)
 			free(l->tls->certs);
 			free(l->tls->ciphers);
 			free(l->tls->ciphersuites);
+			free(l->tls->client_ca);
 			free(l->tls);
 		}
 		free(l->trusted);
 		access_rules_free(&l->access);
 		error_pages_free(l);
+		compression_conf_free(&l->compression);
 		free(l->name);
 	}
 	for (size_t i = 0; i < cfg->nresolvers; i++) {
@@ -132,7 +134,7 @@ static void config_free(struct config *cfg)
 		free(p->servers);
 		free(p->discovery.dns);
 		free(p->discovery.resolver);
-		free(p->hash_key.header);
+		free(p->hash_key.name);
 		free(p->sticky.cookie);
 		config_secret_clear(&p->sticky.secret);
 		config_secret_clear(&p->sticky.previous_secret);

@@ -35,7 +35,14 @@
 #define CONFIG_WORKERS_MAX 256
 #define CONFIG_RETRIES_MAX 16
 #define CONFIG_SLOW_START_MAX_MS (3600ULL * 1000) /* pools[].slow_start */
-#define CONFIG_NAME_MAX 64                        /* listener, pool and server names */
+/* pools[].queue, used when max_requests_per_server is set: the defaults
+ * (as HAProxy's `timeout queue` defaults to a few seconds, not forever)
+ * and the bounds. */
+#define CONFIG_QUEUE_SIZE_DEFAULT 1000
+#define CONFIG_QUEUE_SIZE_MAX 1000000
+#define CONFIG_QUEUE_TIMEOUT_DEFAULT_MS 5000
+#define CONFIG_QUEUE_TIMEOUT_MAX_MS (3600ULL * 1000)
+#define CONFIG_NAME_MAX 64 /* listener, pool and server names */
 
 enum listener_protocol {
 	PROTO_HTTP,
@@ -48,6 +55,14 @@ enum pool_protocol {
 	POOL_H2,    /* HTTP/2 (h2c, or ALPN h2 with tls): multiplexed */
 };
 
+/* pools[].send_proxy: the PROXY protocol header (HAProxy's) lbd sends
+ * first on every connection it opens to a server of the pool. */
+enum send_proxy {
+	SEND_PROXY_OFF = 0,
+	SEND_PROXY_V1 = 1, /* the values are the protocol's versions */
+	SEND_PROXY_V2 = 2,
+};
+
 enum balance_algo {
 	BALANCE_ROUND_ROBIN,
 	BALANCE_LEAST_CONN,
@@ -56,9 +71,22 @@ enum balance_algo {
 	BALANCE_MAGLEV,
 };
 
-/* What ip_hash hashes: the client's address, or the value of a header. */
-struct hash_key_conf {
-	char *header; /* NULL: the client address */
+/* What a request is keyed by: pools[].hash_key (what ip_hash and maglev
+ * hash) and routes[].split_key (what keeps a client on its side); the
+ * value is found by http/request_key.h. */
+enum request_key_kind {
+	REQUEST_KEY_NONE,      /* none named: a hash takes the client address,
+				* a split picks at random */
+	REQUEST_KEY_CLIENT_IP, /* the client address, as access-logged */
+	REQUEST_KEY_URI,       /* the request target: path and query as received */
+	REQUEST_KEY_HEADER,    /* the value of header NAME */
+	REQUEST_KEY_COOKIE,    /* the value of cookie NAME */
+	REQUEST_KEY_QUERY,     /* the raw value of query parameter NAME */
+};
+
+struct request_key {
+	enum request_key_kind kind;
+	char *name; /* HEADER, COOKIE and QUERY; else NULL */
 };
 
 #define STICKY_COOKIE_DEFAULT "LBSRV"
@@ -130,6 +158,13 @@ struct health_check_conf {
 struct passive_conf {
 	uint32_t max_fails; /* 0: off */
 	uint64_t fail_timeout_ms;
+};
+
+/* pools[].queue: requests that found every slot taken wait here, SIZE
+ * at most, each TIMEOUT_MS at most. */
+struct queue_conf {
+	uint32_t size;
+	uint64_t timeout_ms;
 };
 
 struct server_rt;
@@ -218,6 +253,10 @@ struct pool_conf {
 	 * before a pool is chosen and are only set under defaults. */
 	struct timeouts_conf timeouts;
 	uint32_t retries;
+	/* pools[].retry_budget: retries by status (routes[].retry_on) may be
+	 * at most this share of the pool's requests, in percent
+	 * (core/retry_budget.h) */
+	uint32_t retry_budget;
 	struct limits_conf limits;
 	struct server_conf *servers;
 	size_t nservers;
@@ -227,14 +266,22 @@ struct pool_conf {
 	 * replaced when a runtime weight or the membership changes
 	 * (balance_rebuild(), balance_publish()). */
 	struct pool_members *_Atomic members;
-	struct hash_key_conf hash_key; /* ip_hash, and sticky_cookie's fallback */
-	struct sticky_conf sticky;     /* sticky_cookie */
+	struct request_key hash_key; /* ip_hash, maglev, and sticky_cookie's fallback */
+	struct sticky_conf sticky;   /* sticky_cookie */
 	struct health_check_conf health_check;
 	struct passive_conf passive; /* inherited from defaults.passive */
 	uint64_t slow_start_ms;      /* pools[].slow_start; 0: off */
+	/* Requests in flight per server at most (0: no cap); the others wait
+	 * in the queue (core/pool_queue.h). */
+	uint32_t max_requests_per_server;
+	struct queue_conf queue;
 	struct discovery_conf discovery;
 	bool has_hash_key, has_sticky; /* written in the file (misuse checks) */
-	struct pool_tls_conf tls;      /* TLS to the servers when tls.enabled */
+	bool has_queue;
+	struct pool_tls_conf tls; /* TLS to the servers when tls.enabled */
+	/* A connection to a server then belongs to one client connection:
+	 * an idle one is reused only for the same one (http_upstream.c). */
+	enum send_proxy send_proxy;
 };
 
 /* routes[].rate_limit: COUNT requests per PERIOD_MS per key, BURST at
@@ -285,22 +332,38 @@ struct split_side {
 	uint32_t weight;
 };
 
-enum split_key_kind {
-	SPLIT_KEY_NONE,      /* a random side by weight for every request */
-	SPLIT_KEY_CLIENT_IP, /* the client address, as access-logged */
-	SPLIT_KEY_HEADER,    /* KEY_NAME's value; random without it */
-	SPLIT_KEY_COOKIE,    /* cookie KEY_NAME's value; random without it */
-};
-
 /* routes[].split and split_key: instead of pool, requests go to one of
  * the sides, a key's hash choosing it stably (http/route.h). */
 struct split_conf {
 	struct split_side *sides; /* NULL: the route has no split */
 	size_t nsides;
-	uint64_t total; /* the sum of the weights: > 0 */
-	enum split_key_kind key;
-	char *key_name;
+	uint64_t total;         /* the sum of the weights: > 0 */
+	struct request_key key; /* a request without it: a random side */
 };
+
+/* routes[].retry_on: the server statuses (RETRY_ON_FIRST to
+ * RETRY_ON_LAST) on which an idempotent request without a body goes to
+ * another server of the pool. 502 also stands for a connection the server
+ * closed before answering, 504 for timeouts.server passing before the
+ * first byte of the answer. */
+#define RETRY_ON_FIRST 500
+#define RETRY_ON_LAST 599
+struct retry_on_conf {
+	uint64_t bits[2]; /* bit (status - RETRY_ON_FIRST) */
+};
+
+static inline bool retry_on_has(const struct retry_on_conf *r, int status)
+{
+	if (status < RETRY_ON_FIRST || status > RETRY_ON_LAST)
+		return false;
+	unsigned i = (unsigned)(status - RETRY_ON_FIRST);
+	return (r->bits[i / 64] >> (i % 64)) & 1;
+}
+
+static inline bool retry_on_any(const struct retry_on_conf *r)
+{
+	return r->bits[0] || r->bits[1];
+}
 
 /* listeners[] and routes[] allow / deny: which client addresses (the
  * exchange's, after trusted proxies and PROXY headers) may be served. */
@@ -322,6 +385,9 @@ struct route_conf {
 	struct match_pair *query; /* every one must hold (raw, not decoded) */
 	size_t nquery;
 	bool strip_prefix;      /* the server gets the path without PATH_PREFIX */
+	bool restore_prefix;    /* with strip_prefix: responses' Location and
+				 * Set-Cookie get it back (default true;
+				 * http/prefix_rewrite.h) */
 	struct pool_conf *pool; /* points into config.pools; NULL with a redirect
 				 * or a split */
 	struct split_conf split;
@@ -336,6 +402,7 @@ struct route_conf {
 	struct access_rules access; /* checked after the listener's */
 	/* connect_ms and server_ms only; 0: the pool's (exchange.c) */
 	struct timeouts_conf timeouts;
+	struct retry_on_conf retry_on;
 };
 
 /* Free the match conditions of R beyond host and path_prefix (config_unref
@@ -354,6 +421,20 @@ struct error_page {
 	const char *type; /* Content-Type: text/html or text/plain (static) */
 };
 
+/* listeners[].compression: gzip for the responses of these media types
+ * (http/compress.h decides per response). */
+struct compression_conf {
+	bool enabled;
+	char **types; /* lower case; "text/" then "*" takes a whole type */
+	size_t ntypes;
+	uint64_t min_size; /* a Content-Length below it is sent as it is */
+	uint32_t level;    /* zlib's 1 (fastest) .. 9 (smallest) */
+};
+
+#define COMPRESSION_MIN_SIZE_DEFAULT 1024
+#define COMPRESSION_LEVEL_DEFAULT 1
+#define COMPRESSION_TYPE_MAX 127
+
 struct listener_conf {
 	char *name;
 	struct lbd_addr *binds;
@@ -369,6 +450,7 @@ struct listener_conf {
 	struct access_rules access; /* checked before routing */
 	struct error_page *errors;  /* NULL: lbd's short text answers */
 	size_t nerrors;
+	struct compression_conf compression;
 	struct route_conf *routes; /* tcp: exactly one, with no match */
 	size_t nroutes;
 	struct listener_rt *rt; /* runtime state, bound by config_attach_runtime() */
@@ -380,6 +462,8 @@ const struct error_page *listener_error_page(const struct listener_conf *l, int 
 
 /* Free L's error pages (config_unref does it). */
 void error_pages_free(struct listener_conf *l);
+/* Free C's media types (config_unref does it). */
+void compression_conf_free(struct compression_conf *c);
 
 struct global_conf {
 	uint32_t workers; /* resolved: "auto" becomes the usable CPUs (cpus.h) */

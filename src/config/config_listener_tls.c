@@ -10,6 +10,7 @@
 #include "tls/tls_listener.h"
 
 _Static_assert(sizeof(enum tls_min_version) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tls_verify_client) == sizeof(int), "enum size");
 
 #define TLS_PATH_MAX 4096
 #define TLS_CIPHERS_MAX 2048
@@ -17,6 +18,12 @@ _Static_assert(sizeof(enum tls_min_version) == sizeof(int), "enum size");
 static const struct enum_name tls_versions[] = {
 	{ "1.2", TLS_MIN_1_2 },
 	{ "1.3", TLS_MIN_1_3 },
+	{ NULL, 0 },
+};
+
+static const struct enum_name verify_clients[] = {
+	{ "required", TLS_VERIFY_CLIENT_REQUIRED },
+	{ "optional", TLS_VERIFY_CLIENT_OPTIONAL },
 	{ NULL, 0 },
 };
 
@@ -116,6 +123,10 @@ static const struct field tls_fields[] = {
 	  NULL, false },
 	{ "session_tickets", field_bool, offsetof(struct listener_tls_conf, session_tickets), 0, 0,
 	  NULL, false },
+	{ "client_ca", field_tls_path, offsetof(struct listener_tls_conf, client_ca), 0, 0, NULL,
+	  false },
+	{ "verify_client", field_enum, offsetof(struct listener_tls_conf, verify_client), 0, 0,
+	  verify_clients, false },
 };
 const struct section listener_tls_section = SECTION(tls_fields);
 
@@ -137,10 +148,26 @@ static const struct cnode *error_node(const struct cnode *v, const struct tls_lo
 	case TLS_PART_CIPHERSUITES:
 		n = cnode_get(v, "ciphersuites");
 		break;
+	case TLS_PART_CLIENT_CA:
+		n = cnode_get(v, "client_ca");
+		break;
 	case TLS_PART_OTHER:
 		break;
 	}
 	return n ? n : v;
+}
+
+/* verify_client says what a client_ca asks for: required unless written. */
+static void check_verify_client(struct walk *w, struct listener_tls_conf *t, const struct cnode *v)
+{
+	const struct cnode *k = cnode_get(v, "verify_client");
+
+	if (!t->client_ca && k)
+		cerr_at(w->errs, k->key,
+			"verify_client needs client_ca: the CAs client certificates are checked "
+			"against");
+	else if (t->client_ca && t->verify_client == TLS_VERIFY_CLIENT_OFF)
+		t->verify_client = TLS_VERIFY_CLIENT_REQUIRED;
 }
 
 void field_listener_tls(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
@@ -157,6 +184,7 @@ void field_listener_tls(struct walk *w, const struct field *f, const struct cnod
 	l->tls->min_version = TLS_MIN_1_2;
 	l->tls->session_tickets = true;
 	walk_section(w, f->arg, v, l->tls);
+	check_verify_client(w, l->tls, v);
 	if (w->errs->list.count != before || l->tls->ncerts == 0)
 		return; /* the files are only loaded from a well-formed section */
 	l->tls->ctx = tls_listener_new(l->tls,

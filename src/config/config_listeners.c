@@ -117,6 +117,7 @@ static void check_route(struct walk *w, const struct route_conf *r, const struct
 	const struct cnode *key = cnode_get(v, "split_key");
 	const struct cnode *redirect = cnode_get(v, "redirect");
 	const struct cnode *strip = cnode_get(v, "strip_prefix");
+	const struct cnode *restore = cnode_get(v, "restore_prefix");
 
 	if (pool && redirect)
 		cerr_at(w->errs, redirect->key,
@@ -132,6 +133,10 @@ static void check_route(struct walk *w, const struct route_conf *r, const struct
 	if (strip && r->strip_prefix && !r->path_prefix)
 		cerr_at(w->errs, strip->key,
 			"strip_prefix needs match.path_prefix: there is no prefix to strip");
+	if (restore && !r->strip_prefix)
+		cerr_at(w->errs, restore->key,
+			"restore_prefix applies only with strip_prefix: true (nothing was taken "
+			"off the path)");
 }
 
 void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
@@ -146,6 +151,7 @@ void field_routes(struct walk *w, const struct field *f, const struct cnode *v, 
 	l->nroutes = v->n;
 	for (size_t i = 0; i < v->n; i++) {
 		l->routes[i].redirect.status = 301;
+		l->routes[i].restore_prefix = true;
 		walk_section(w, f->arg, v->items[i], &l->routes[i]);
 		if (v->items[i]->kind == CNODE_MAP)
 			check_route(w, &l->routes[i], v->items[i]);
@@ -225,13 +231,13 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			"trusted_proxies applies to http listeners only "
 			"(X-Forwarded-For is an HTTP header); a tcp listener behind a balancer "
 			"can take the client address from proxy_protocol");
-	static const char *const http_keys[] = { "allow", "deny", "errors" };
+	static const char *const http_keys[] = { "allow", "deny", "errors", "compression" };
 	for (size_t i = 0; i < sizeof(http_keys) / sizeof(http_keys[0]); i++) {
 		const struct cnode *k = cnode_get(v, http_keys[i]);
 		if (l->protocol == PROTO_TCP && k)
 			cerr_at(w->errs, k->key,
-				"%s applies to http listeners only (it concerns lbd's own "
-				"HTTP answers)",
+				"%s applies to http listeners only (it concerns HTTP "
+				"answers)",
 				http_keys[i]);
 	}
 	if (l->protocol == PROTO_TCP && http2)
@@ -246,16 +252,12 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			routes->n);
 		return;
 	}
-	static const char *const http_only[] = { "match",
-						 "redirect",
-						 "strip_prefix",
-						 "request_headers",
-						 "response_headers",
-						 "split",
-						 "split_key",
-						 "allow",
-						 "deny",
-						 "timeouts" };
+	static const char *const http_only[] = { "match",           "redirect",
+						 "strip_prefix",    "restore_prefix",
+						 "request_headers", "response_headers",
+						 "split",           "split_key",
+						 "allow",           "deny",
+						 "timeouts",        "retry_on" };
 	for (size_t i = 0; i < sizeof(http_only) / sizeof(http_only[0]); i++) {
 		const struct cnode *k = cnode_get(routes->items[0], http_only[i]);
 		if (k)
@@ -275,11 +277,13 @@ static void check_tcp(struct walk *w, const struct listener_conf *l, const struc
 			"pool \"%s\" balances by sticky_cookie, which needs HTTP: "
 			"a tcp listener cannot use it",
 			p->name);
-	else if (p->hash_key.header)
+	else if (p->hash_key.kind > REQUEST_KEY_CLIENT_IP) {
+		char text[CONFIG_NAME_MAX + 16];
 		cerr_at(w->errs, ref,
-			"pool \"%s\" hashes a header (hash_key: header:%s), "
+			"pool \"%s\" hashes a part of the request (hash_key: %s), "
 			"which needs HTTP: a tcp listener cannot use it",
-			p->name, p->hash_key.header);
+			p->name, config_request_key_text(&p->hash_key, text, sizeof(text)));
+	}
 }
 
 /* "192.0.2.1:80", "[2001:db8::1%2]:80", "unix:/path": one text per socket

@@ -11,32 +11,15 @@
 #include <sys/un.h>
 
 #include "config/config_schema.h"
+#include "core/retry_budget.h"
 #include "util/units.h"
 
-/* "client_ip" or "header:NAME" with NAME an HTTP field name (a token). */
 void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
-	static const char what[] = "client_ip or header:NAME (NAME an HTTP header name)";
-	static const char tchar[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "0123456789!#$%&'*+-.^_`|~";
 	struct pool_conf *pool = obj;
-	const char *s = walk_scalar(w, v, what);
 
-	if (!s)
-		return;
 	pool->has_hash_key = true;
-	if (strcmp(s, "client_ip") == 0)
-		return;
-	if (strncmp(s, "header:", 7) == 0) {
-		size_t n = strspn(s + 7, tchar);
-		if (n > 0 && n <= CONFIG_NAME_MAX && s[7 + n] == '\0') {
-			pool->hash_key.header = strdup(s + 7);
-			if (!pool->hash_key.header)
-				cerr_at(w->errs, v, "out of memory");
-			return;
-		}
-	}
-	cerr_at(w->errs, v, "expected %s, got \"%s\"", what, s);
+	config_request_key(w, v, &pool->hash_key);
 }
 
 void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
@@ -44,6 +27,22 @@ void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, 
 	((struct pool_conf *)obj)->has_sticky = true;
 	field_section(w, f, v, obj);
 	config_check_sticky_secrets(w, v);
+}
+
+void field_queue(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
+{
+	((struct pool_conf *)obj)->has_queue = true;
+	field_section(w, f, v, obj);
+}
+
+/* A queue holds the requests over max_requests_per_server: without the
+ * cap nothing would ever wait in it. */
+static void check_queue(struct walk *w, const struct pool_conf *p, const struct cnode *v)
+{
+	const struct cnode *k;
+
+	if (p->has_queue && !p->max_requests_per_server && (k = cnode_get(v, "queue")))
+		cerr_at(w->errs, k->key, "applies only with max_requests_per_server above 0");
 }
 
 /* Keys that only make sense with some algorithms. */
@@ -60,6 +59,25 @@ static void check_balance(struct walk *w, const struct pool_conf *p, const struc
 			"(or sticky_cookie with fallback: ip_hash)");
 	if (p->has_sticky && p->balance != BALANCE_STICKY_COOKIE && (k = cnode_get(v, "sticky")))
 		cerr_at(w->errs, k->key, "sticky applies only with balance: sticky_cookie");
+}
+
+/* The header goes first on the connection, before any TLS handshake, and
+ * an h2 connection carries the streams of many clients: lbd does neither
+ * (pools[].send_proxy in lbd.yaml(5)). */
+static void check_send_proxy(struct walk *w, const struct pool_conf *p, const struct cnode *v)
+{
+	const struct cnode *k = cnode_get(v, "send_proxy");
+
+	if (!k || p->send_proxy == SEND_PROXY_OFF)
+		return;
+	if (p->protocol == POOL_H2)
+		cerr_at(w->errs, k->key,
+			"send_proxy does not go with protocol: h2 (one connection carries many "
+			"clients' streams); use protocol: http1 for this pool");
+	else if (p->tls.enabled)
+		cerr_at(w->errs, k->key,
+			"send_proxy does not go with tls: lbd sends the PROXY header only on plain "
+			"connections to servers");
 }
 
 static void report_dup_server(struct walk *w, const struct uniq *dup, const struct uniq *first)
@@ -161,13 +179,18 @@ void field_pools(struct walk *w, const struct field *f, const struct cnode *v, v
 		p->balance = BALANCE_ROUND_ROBIN;
 		p->timeouts = cfg->timeouts;
 		p->retries = cfg->retries;
+		p->retry_budget = RETRY_BUDGET_DEFAULT_PERCENT;
 		p->limits = cfg->limits;
 		p->passive = cfg->passive;
 		p->sticky.fallback = BALANCE_ROUND_ROBIN;
+		p->queue.size = CONFIG_QUEUE_SIZE_DEFAULT;
+		p->queue.timeout_ms = CONFIG_QUEUE_TIMEOUT_DEFAULT_MS;
 		walk_section(w, f->arg, v->items[i], p);
 		if (!p->sticky.cookie)
 			p->sticky.cookie = strdup(STICKY_COOKIE_DEFAULT);
 		check_balance(w, p, v->items[i]);
+		check_queue(w, p, v->items[i]);
+		check_send_proxy(w, p, v->items[i]);
 		/* servers: [] (or none) only beside discovery */
 		if (!p->nservers && !p->discovery.enabled && v->items[i]->kind == CNODE_MAP)
 			cerr_at(w->errs,

@@ -22,6 +22,7 @@ _Static_assert(sizeof(enum listener_protocol) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum balance_algo) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum access_format) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum send_proxy) == sizeof(int), "enum size");
 
 static const struct enum_name log_levels[] = {
 	{ "error", LOG_LEVEL_ERROR },
@@ -43,6 +44,12 @@ static const struct enum_name protocols[] = {
 static const struct enum_name pool_protocols[] = {
 	{ "http1", POOL_HTTP1 },
 	{ "h2", POOL_H2 },
+	{ NULL, 0 },
+};
+static const struct enum_name send_proxies[] = {
+	{ "v1", SEND_PROXY_V1 },
+	{ "v2", SEND_PROXY_V2 },
+	{ "off", SEND_PROXY_OFF },
 	{ NULL, 0 },
 };
 static const struct enum_name balances[] = {
@@ -242,6 +249,14 @@ static const struct field pool_tls_fields[] = {
 };
 static const struct section pool_tls_section = SECTION(pool_tls_fields);
 
+static const struct field queue_fields[] = {
+	{ "size", field_u32, offsetof(struct queue_conf, size), 1, CONFIG_QUEUE_SIZE_MAX, NULL,
+	  false },
+	{ "timeout", field_duration, offsetof(struct queue_conf, timeout_ms), 1,
+	  CONFIG_QUEUE_TIMEOUT_MAX_MS, NULL, false },
+};
+static const struct section queue_section = SECTION(queue_fields);
+
 static const struct field pool_fields[] = {
 	{ "name", field_name, offsetof(struct pool_conf, name), 0, 0, NULL, true },
 	{ "balance", field_enum, offsetof(struct pool_conf, balance), 0, 0, balances, false },
@@ -254,14 +269,21 @@ static const struct field pool_fields[] = {
 	  false },
 	{ "retries", field_u32, offsetof(struct pool_conf, retries), 0, CONFIG_RETRIES_MAX, NULL,
 	  false },
+	{ "retry_budget", field_percent, offsetof(struct pool_conf, retry_budget), 0, 0, NULL,
+	  false },
 	{ "limits", field_section, offsetof(struct pool_conf, limits), 0, 0, &pool_limits, false },
 	{ "health_check", field_health_check, offsetof(struct pool_conf, health_check), 0, 0,
 	  &health_check_section, false },
 	{ "passive", field_passive, offsetof(struct pool_conf, passive), 0, 0, &passive_section,
 	  false },
 	{ "tls", field_pool_tls, offsetof(struct pool_conf, tls), 0, 0, &pool_tls_section, false },
+	{ "send_proxy", field_enum, offsetof(struct pool_conf, send_proxy), 0, 0, send_proxies,
+	  false },
 	{ "slow_start", field_duration, offsetof(struct pool_conf, slow_start_ms), 0,
 	  CONFIG_SLOW_START_MAX_MS, NULL, false },
+	{ "max_requests_per_server", field_u32, offsetof(struct pool_conf, max_requests_per_server),
+	  0, 1000000, NULL, false },
+	{ "queue", field_queue, offsetof(struct pool_conf, queue), 0, 0, &queue_section, false },
 	{ "discovery", field_discovery, offsetof(struct pool_conf, discovery), 0, 0,
 	  &discovery_section, false },
 	{ "servers", field_servers, 0, 0, 0, &server_section, false },
@@ -317,11 +339,14 @@ static const struct field route_fields[] = {
 	{ "pool", field_pool_ref, 0, 0, 0, NULL, false },
 	{ "split", field_split, 0, 0, 0, &split_section, false },
 	{ "split_key", field_split_key, 0, 0, 0, NULL, false },
+	{ "retry_on", field_retry_on, 0, 0, 0, NULL, false },
 	{ "rate_limit", field_rate_limit, offsetof(struct route_conf, rate_limit), 0, 0,
 	  &rate_limit_section, false },
 	{ "redirect", field_section, offsetof(struct route_conf, redirect), 0, 0, &redirect_section,
 	  false },
 	{ "strip_prefix", field_bool, offsetof(struct route_conf, strip_prefix), 0, 0, NULL,
+	  false },
+	{ "restore_prefix", field_bool, offsetof(struct route_conf, restore_prefix), 0, 0, NULL,
 	  false },
 	{ "request_headers", field_section, offsetof(struct route_conf, request_headers), 0, 0,
 	  &request_headers_section, false },
@@ -333,6 +358,14 @@ static const struct field route_fields[] = {
 	{ "deny", field_deny, offsetof(struct route_conf, access), 0, 0, NULL, false },
 };
 static const struct section route_section = SECTION(route_fields);
+
+static const struct field compression_fields[] = {
+	{ "types", field_compression_types, 0, 0, 0, NULL, false },
+	{ "min_size", field_size, offsetof(struct compression_conf, min_size), 0,
+	  1024ull * 1024 * 1024, NULL, false },
+	{ "level", field_u32, offsetof(struct compression_conf, level), 1, 9, NULL, false },
+};
+static const struct section compression_section = SECTION(compression_fields);
 
 static const struct field listener_fields[] = {
 	{ "name", field_name, offsetof(struct listener_conf, name), 0, 0, NULL, true },
@@ -348,6 +381,8 @@ static const struct field listener_fields[] = {
 	{ "allow", field_allow, offsetof(struct listener_conf, access), 0, 0, NULL, false },
 	{ "deny", field_deny, offsetof(struct listener_conf, access), 0, 0, NULL, false },
 	{ "errors", field_error_pages, 0, 0, 0, NULL, false },
+	{ "compression", field_compression, offsetof(struct listener_conf, compression), 0, 0,
+	  &compression_section, false },
 	{ "routes", field_routes, 0, 0, 0, &route_section, true },
 };
 static const struct section listener_section = SECTION(listener_fields);

@@ -115,6 +115,7 @@ void field_pools(struct walk *w, const struct field *f, const struct cnode *v, v
 void field_servers(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_hash_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_sticky(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_queue(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 /* Its secrets (config_secret.c): a string, or a file read now (relative to
  * the file that names it); OBJ + off is a struct sticky_secret. The check
  * takes the sticky mapping once it is walked: at most one of secret and
@@ -131,6 +132,11 @@ void field_listeners(struct walk *w, const struct field *f, const struct cnode *
 void field_binds(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_trusted(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_error_pages(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* listeners[].compression (config_compression.c): true, false, or a
+ * mapping of the section in f->arg, with defaults for what it leaves out. */
+void field_compression(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_compression_types(struct walk *w, const struct field *f, const struct cnode *v,
+			     void *obj);
 void field_allow(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_deny(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_routes(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
@@ -139,10 +145,19 @@ void field_pool_ref(struct walk *w, const struct field *f, const struct cnode *v
 /* "no pool named NAME", with the names of some that are
  * (config_listeners.c). */
 void config_no_such_pool(struct walk *w, const struct cnode *v, const char *name);
+/* What a request is keyed by (pools[].hash_key, routes[].split_key), read
+ * from V into *KEY (config_request_key.c). */
+void config_request_key(struct walk *w, const struct cnode *v, struct request_key *key);
+/* Its text as written ("header:X-User"), in BUF of LEN bytes. */
+const char *config_request_key_text(const struct request_key *key, char *buf, size_t len);
 /* routes[].split, its sides' pools, and split_key (config_split.c). */
 void field_split(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_split_pool(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_split_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+/* routes[].retry_on and pools[].retry_budget (config_retry.c); OBJ + off
+ * of field_percent is a uint32_t. */
+void field_retry_on(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
+void field_percent(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 /* match.path, methods, headers and query (config_match.c). */
 void field_match_path(struct walk *w, const struct field *f, const struct cnode *v, void *obj);
 void field_match_methods(struct walk *w, const struct field *f, const struct cnode *v, void *obj);

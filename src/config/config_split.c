@@ -48,34 +48,5 @@ void field_split(struct walk *w, const struct field *f, const struct cnode *v, v
 
 void field_split_key(struct walk *w, const struct field *f, const struct cnode *v, void *obj)
 {
-	static const char what[] = "client_ip, header:NAME or cookie:NAME";
-	static const char tchar[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				    "0123456789!#$%&'*+-.^_`|~";
-	struct split_conf *s = &((struct route_conf *)obj)->split;
-	const char *str = walk_scalar(w, v, what);
-	size_t skip = 0;
-
-	if (!str)
-		return;
-	if (strcmp(str, "client_ip") == 0) {
-		s->key = SPLIT_KEY_CLIENT_IP;
-		return;
-	}
-	if (strncmp(str, "header:", 7) == 0) {
-		s->key = SPLIT_KEY_HEADER;
-		skip = 7;
-	} else if (strncmp(str, "cookie:", 7) == 0) {
-		s->key = SPLIT_KEY_COOKIE;
-		skip = 7;
-	}
-	size_t n = skip ? strspn(str + skip, tchar) : 0;
-	if (n == 0 || n > CONFIG_NAME_MAX || str[skip + n] != '\0') {
-		s->key = SPLIT_KEY_NONE;
-		cerr_at(w->errs, v, "expected %s (NAME a header or cookie name), got \"%s\"", what,
-			str);
-		return;
-	}
-	s->key_name = strdup(str + skip);
-	if (!s->key_name)
-		cerr_at(w->errs, v, "out of memory");
+	config_request_key(w, v, &((struct route_conf *)obj)->split.key);
 }

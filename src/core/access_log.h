@@ -47,6 +47,8 @@ enum access_termination {
 	ACCESS_TERM_SHUTDOWN,         /* lbd's stop ended it (drain timeout) */
 	ACCESS_TERM_RATE_LIMITED,     /* over its route's rate limit (429) */
 	ACCESS_TERM_DENIED,           /* the client address is not allowed (403) */
+	ACCESS_TERM_QUEUE_FULL,       /* every slot taken, the pool's queue full (503) */
+	ACCESS_TERM_QUEUE_TIMEOUT,    /* waited queue.timeout for a slot (503) */
 	ACCESS_TERM_COUNT,
 };
 

@@ -41,6 +41,9 @@ struct health_rt {
 	atomic_int last_detail; /* HEALTH_RESULT_TLS: what went wrong */
 	atomic_uint last_ms;    /* how long the last check took */
 	atomic_bool last_ok;
+	/* health_now_ms() when the checks last took the server out or let it
+	 * back in; 0: never since lbd started. */
+	atomic_uint_fast64_t changed_ms;
 
 	/* Passive: failures on live traffic (every worker). */
 	atomic_uint_fast64_t passive_until_ms; /* health_now_ms(); 0: not out */

@@ -109,3 +109,28 @@ uint64_t rate_limit_take(struct rate_limit *rl, uint64_t tag, uint64_t now_ns)
 			return 0;
 	}
 }
+
+void rate_limit_export(const struct rate_limit *rl, uint64_t now_ns, rate_limit_slot_fn *fn,
+		       void *arg)
+{
+	for (uint32_t i = 0; i <= rl->mask; i++) {
+		uint64_t tag = atomic_load_explicit(&rl->slots[i].tag, memory_order_acquire);
+		uint64_t tat = atomic_load_explicit(&rl->slots[i].tat, memory_order_relaxed);
+		if (tag && tat > now_ns)
+			fn(arg, i, tag, tat);
+	}
+}
+
+void rate_limit_adopt_seed(struct rate_limit *rl, uint64_t seed)
+{
+	rl->seed = seed;
+}
+
+int rate_limit_adopt_slot(struct rate_limit *rl, uint32_t index, uint64_t tag, uint64_t tat)
+{
+	if (index > rl->mask || tag == 0)
+		return -1;
+	atomic_store(&rl->slots[index].tag, tag);
+	atomic_store(&rl->slots[index].tat, tat);
+	return 0;
+}

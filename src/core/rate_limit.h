@@ -53,4 +53,17 @@ uint64_t rate_limit_tag(const struct rate_limit *rl, const void *key, size_t len
  * counted), else the nanoseconds until it would be (at least 1). */
 uint64_t rate_limit_take(struct rate_limit *rl, uint64_t tag, uint64_t now_ns);
 
+/* A binary upgrade carries the budgets to the new process (CLOCK_MONOTONIC
+ * is the same in both): FN gets each slot of RL whose budget is not full
+ * at NOW_NS, by its index. */
+typedef void rate_limit_slot_fn(void *arg, uint32_t index, uint64_t tag, uint64_t tat);
+void rate_limit_export(const struct rate_limit *rl, uint64_t now_ns, rate_limit_slot_fn *fn,
+		       void *arg);
+
+/* In the new process, before any thread uses RL: the old table's SEED
+ * (its tags are hashed with it), and one slot. Returns 0, or -1 when
+ * INDEX is not in RL (another table size: nothing changes). */
+void rate_limit_adopt_seed(struct rate_limit *rl, uint64_t seed);
+int rate_limit_adopt_slot(struct rate_limit *rl, uint32_t index, uint64_t tag, uint64_t tat);
+
 #endif

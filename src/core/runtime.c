@@ -40,6 +40,17 @@ const char *const h2_abuse_names[H2_ABUSE_KINDS] = {
 	[H2_ABUSE_PROTOCOL] = "protocol",
 };
 
+const char *const retry_reason_names[RETRY_REASONS] = {
+	[RETRY_CONNECT_FAILURE] = "connect_failure",
+	[RETRY_STATUS] = "status",
+	[RETRY_RESET] = "reset",
+	[RETRY_TIMEOUT] = "timeout",
+};
+
+const char *const status_class_names[STATUS_CLASSES] = {
+	"1xx", "2xx", "3xx", "4xx", "5xx", "other",
+};
+
 const uint64_t latency_bounds_us[LATENCY_BOUNDS] = {
 	1000,   2500,   5000,    10000,   25000,   50000,    100000,
 	250000, 500000, 1000000, 2500000, 5000000, 10000000,
@@ -82,6 +93,7 @@ struct pool_rt *runtime_pool_get(const char *name)
 		free(p);
 		return NULL;
 	}
+	queue_rt_init(&p->queue);
 	p->next = pools;
 	pools = p;
 	return p;

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "core/health_state.h"
+#include "core/pool_queue.h"
+#include "core/retry_budget.h"
 
 /* Status classes of answered requests: 1xx .. 5xx, and anything else. */
 enum status_class {
@@ -24,6 +26,10 @@ enum status_class {
 	STATUS_OTHER,
 	STATUS_CLASSES,
 };
+
+/* "1xx" .. "5xx" and "other": the label of each class in /metrics and
+ * /status. */
+extern const char *const status_class_names[STATUS_CLASSES];
 
 /* Upstream response time: non-cumulative counts per bucket (the last one
  * is +Inf) and the sum. Workers add with relaxed atomics; a scrape adds the
@@ -57,7 +63,9 @@ struct server_rt {
 	char *pool_name;
 	char *server_name;
 	atomic_int state;              /* enum server_state */
-	atomic_int active;             /* requests in flight, all workers */
+	atomic_int active;             /* requests in flight, all workers: its
+					* slots taken (pool_queue.h) */
+	atomic_int queued;             /* requests waiting for it alone */
 	atomic_uint_fast64_t requests; /* times a balancer picked it */
 	atomic_uint_fast64_t failures;
 	/* Requests whose access-log line names this server, by status. */
@@ -102,13 +110,40 @@ struct listener_rt {
 	atomic_uint_fast64_t h2_connections;           /* connections that spoke HTTP/2 */
 	atomic_uint_fast64_t h2_streams;               /* HTTP/2 requests answered */
 	atomic_uint_fast64_t h2_abuse[H2_ABUSE_KINDS]; /* connections ended, by why */
+	/* Gzipped responses (listeners[].compression), counted when their
+	 * body ends: how many, and the body bytes before and after. */
+	atomic_uint_fast64_t compressed;
+	atomic_uint_fast64_t compressed_in;
+	atomic_uint_fast64_t compressed_out;
 	struct listener_rt *next;
 };
+
+/* Why a request went to another server of its pool. */
+enum retry_reason {
+	RETRY_CONNECT_FAILURE, /* the connect failed (pools[].retries) */
+	RETRY_STATUS,          /* the server answered a status of retry_on */
+	RETRY_RESET,           /* it closed before answering (retry_on 502) */
+	RETRY_TIMEOUT,         /* it did not answer in time (retry_on 504) */
+	RETRY_REASONS,
+};
+
+/* The label of each reason in /metrics. */
+extern const char *const retry_reason_names[RETRY_REASONS];
 
 struct pool_rt {
 	char *name;
 	atomic_uint_fast64_t rr_next;                  /* round-robin position, all workers */
 	atomic_uint_fast64_t answered[STATUS_CLASSES]; /* requests routed here */
+	/* pools[].queue: who waits, and how long those that got a slot
+	 * waited (the longest in max_wait_ms). */
+	struct queue_rt queue;
+	struct latency_hist queue_wait;
+	atomic_uint_fast64_t queue_max_wait_ms;
+	atomic_uint_fast64_t retries[RETRY_REASONS];
+	/* Retries by status refused because the budget was spent: the
+	 * server's answer went to the client as it was. */
+	atomic_uint_fast64_t retry_budget_exhausted;
+	struct retry_budget retry_budget; /* kept across reloads, like the rest */
 	struct pool_rt *next;
 };
 

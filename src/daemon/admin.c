@@ -13,6 +13,7 @@
  * mode guards it), the TCP admin listener (every GET; a change only with
  * the bearer token of global.admin.token_file) and the metrics listener
  * (/metrics, /healthz, /livez). Every change is logged with its peer.
+ * GET / is the status page (status_page.html), which draws /status.
  */
 #include "daemon/admin.h"
 #include "daemon/admin_private.h"
@@ -38,7 +39,9 @@
 #include "core/runtime.h"
 #include "daemon/admin_proto.h"
 #include "daemon/daemon.h"
+#include "daemon/handover.h"
 #include "daemon/metrics.h"
+#include "daemon/status_page.h"
 #include "event/listener.h"
 #include "util/json.h"
 #include "util/prom.h"
@@ -55,10 +58,23 @@
  * evhttp's argument, not ours. */
 static struct admin *admin_self;
 
-/* A request waiting for a reload to end (POST /reload). */
+/* A request waiting for a reload or an upgrade to end (POST /reload,
+ * POST /upgrade). */
 struct pending {
 	struct evhttp_request *req;
 };
+
+/* REQ waits for its answer; NULL after answering 500. */
+static struct pending *pending_new(struct evhttp_request *req)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		admin_reply_error(req, 500, "Internal Server Error", "out of memory");
+	else
+		p->req = req;
+	return p;
+}
 
 /* --- reload ---------------------------------------------------------------- */
 
@@ -116,7 +132,8 @@ static void start_reload(struct admin *a, struct pending *p)
 	if (daemon_stopping(a->d))
 		admin_reply_error(p->req, 503, "Service Unavailable", "lbd is stopping");
 	else
-		admin_reply_error(p->req, 409, "Conflict", "a reload is already under way");
+		admin_reply_error(p->req, 409, "Conflict",
+				  "a reload or an upgrade is already under way");
 	free(p);
 }
 
@@ -126,14 +143,84 @@ static void handle_reload(struct admin *a, struct evhttp_request *req)
 
 	if (!admin_method_is(req, EVHTTP_REQ_POST, "POST"))
 		return;
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		admin_reply_error(req, 500, "Internal Server Error", "out of memory");
+	p = pending_new(req);
+	if (!p)
 		return;
-	}
-	p->req = req;
 	log_info("admin: reload requested");
 	start_reload(a, p);
+}
+
+/* --- upgrade --------------------------------------------------------------- */
+
+static void upgrade_done(void *arg, const struct upgrade_result *r)
+{
+	struct pending *p = arg;
+	struct strbuf sb = { 0 };
+
+	if (r->ok) {
+		strbuf_adds(&sb, "{\"ok\":true,\"pid\":");
+		strbuf_add_u64(&sb, (uint64_t)r->pid);
+		strbuf_adds(&sb, ",\"generation\":");
+		strbuf_add_u64(&sb, r->generation);
+		strbuf_adds(&sb, "}\n");
+		admin_reply_json(p->req, 200, "OK", &sb);
+	} else {
+		admin_reply_error(p->req, 422, "Unprocessable Entity", r->why);
+	}
+	free(p);
+}
+
+/* The body of POST /upgrade: nothing, or {"binary": "/path"}. Returns 0
+ * (BINARY empty: lbd's own), or -1 after answering 400. */
+static int upgrade_binary(struct evhttp_request *req, char *binary, size_t len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	char body[ADMIN_BODY_MAX + 1];
+	const char *v, *it = NULL;
+
+	binary[0] = '\0';
+	if (n == 0)
+		return 0;
+	if (n < sizeof(body) && evbuffer_copyout(in, body, n) == (ev_ssize_t)n) {
+		body[n] = '\0';
+		const char *p = body + strspn(body, " \t\r\n"), *end = json_skip(p);
+		bool ok = *p == '{' && end && !end[strspn(end, " \t\r\n")];
+		while (ok && json_object_next(p, &it))
+			ok = json_key_is(it, "binary") && (v = json_member(p, "binary")) &&
+			     json_string(v, binary, len) && binary[0] == '/';
+		if (ok)
+			return 0;
+	}
+	admin_reply_error(req, 400, "Bad Request",
+			  "expected no body, or {\"binary\": \"/absolute/path\"}");
+	return -1;
+}
+
+static void handle_upgrade(struct port *pt, struct evhttp_request *req)
+{
+	char binary[ADDR_TEXT_MAX * 4];
+	const char *why;
+	struct pending *p;
+
+	if (!admin_method_is(req, EVHTTP_REQ_POST, "POST") ||
+	    upgrade_binary(req, binary, sizeof(binary)) < 0)
+		return;
+	/* Which program runs is the socket file's owners' choice only: the
+	 * TCP listener's token may upgrade, but to lbd's own path alone. */
+	if (binary[0] && pt->kind != PORT_SOCKET) {
+		admin_reply_error(req, 403, "Forbidden",
+				  "another binary may be named on the admin socket only");
+		return;
+	}
+	p = pending_new(req);
+	if (!p)
+		return;
+	log_info("admin: upgrade requested%s%s", binary[0] ? " to " : "", binary);
+	if (daemon_upgrade(pt->a->d, binary[0] ? binary : NULL, upgrade_done, p, &why) == 0)
+		return;
+	admin_reply_error(req, 409, "Conflict", why);
+	free(p);
 }
 
 /* --- status ---------------------------------------------------------------- */
@@ -141,6 +228,11 @@ static void handle_reload(struct admin *a, struct evhttp_request *req)
 static unsigned listener_connections(const struct listener_conf *lc, void *arg)
 {
 	return daemon_listener_connections(arg, lc->name);
+}
+
+static uint64_t discovery_stale(const void *arg, const char *pool)
+{
+	return daemon_discovery_stale_ms(arg, pool);
 }
 
 static void handle_status(struct admin *a, struct evhttp_request *req)
@@ -151,6 +243,7 @@ static void handle_status(struct admin *a, struct evhttp_request *req)
 		.live_generations = daemon_live_generations(),
 		.uptime_s = daemon_uptime_s(a->d),
 		.listener_connections = listener_connections,
+		.discovery_stale_ms = discovery_stale,
 		.arg = a->d,
 	};
 	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
@@ -173,11 +266,6 @@ static void handle_status(struct admin *a, struct evhttp_request *req)
 }
 
 /* Prometheus adds no query unless told to (params:); one is ignored. */
-static uint64_t discovery_stale(const void *arg, const char *pool)
-{
-	return daemon_discovery_stale_ms(arg, pool);
-}
-
 static void handle_metrics(struct admin *a, struct evhttp_request *req)
 {
 	const struct config *cfg = daemon_config(a->d);
@@ -195,6 +283,26 @@ static void handle_metrics(struct admin *a, struct evhttp_request *req)
 	daemon_counters(a->d, &info.daemon);
 	metrics_render(&sb, cfg, &info);
 	admin_reply(req, 200, "OK", PROM_CONTENT_TYPE, &sb);
+}
+
+/* The status page: read-only, so no method but GET and HEAD reaches it,
+ * on any port that serves it, token or not. */
+static void handle_page(struct admin *a, struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct strbuf sb = { 0 };
+
+	if (!admin_method_is(req, EVHTTP_REQ_GET, "GET"))
+		return;
+	if (!a->page_csp[0]) {
+		admin_reply_error(req, 500, "Internal Server Error", "the status page is broken");
+		return;
+	}
+	evhttp_add_header(h, "Content-Security-Policy", a->page_csp);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	strbuf_add(&sb, status_page_html, status_page_html_len);
+	admin_reply(req, 200, "OK", "text/html; charset=utf-8", &sb);
 }
 
 static void handle_healthz(struct admin *a, struct evhttp_request *req)
@@ -313,10 +421,14 @@ static bool change_allowed(struct port *pt, struct evhttp_request *req)
 	return true;
 }
 
-static void route(struct admin *a, struct evhttp_request *req, char seg[][ADMIN_SEGMENT_MAX], int n)
+static void route(struct port *pt, struct evhttp_request *req, char seg[][ADMIN_SEGMENT_MAX], int n)
 {
+	struct admin *a = pt->a;
+
 	if (n == 1 && strcmp(seg[0], "reload") == 0)
 		handle_reload(a, req);
+	else if (n == 1 && strcmp(seg[0], "upgrade") == 0)
+		handle_upgrade(pt, req);
 	else if (n == 1 && strcmp(seg[0], "status") == 0)
 		handle_status(a, req);
 	else if (n == 1 && strcmp(seg[0], "metrics") == 0)
@@ -373,6 +485,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 		route_metrics(pt->a, req, seg, n);
 		return;
 	}
+	if (n == 0) { /* the page changes nothing: a POST is refused, not logged */
+		handle_page(pt->a, req);
+		return;
+	}
 	if (!is_read(req)) {
 		char peer[128];
 		bool ok = change_allowed(pt, req);
@@ -386,7 +502,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		if (!ok)
 			return;
 	}
-	route(pt->a, req, seg, n);
+	route(pt, req, seg, n);
 }
 
 /* --- sockets --------------------------------------------------------------- */
@@ -445,18 +561,43 @@ static int admin_serve(struct admin *a, enum port_kind kind, evutil_socket_t fd)
 	if (!bs)
 		return -1;
 	a->fd = -1;
+	pt->bound = bs;
 	a->ls[a->nls] = evhttp_bound_socket_get_listener(bs);
 	evconnlistener_set_error_cb(a->ls[a->nls], on_accept_error);
 	a->nls++;
 	return 0;
 }
 
+/* The upgrade's kind of each port. */
+static const enum handover_socket_kind handover_kind[PORT_COUNT] = {
+	[PORT_SOCKET] = HANDOVER_ADMIN_SOCKET,
+	[PORT_TCP] = HANDOVER_ADMIN_LISTEN,
+	[PORT_METRICS] = HANDOVER_METRICS_LISTEN,
+};
+
+/* The old process's socket for port KIND at ADDR, taken out of IN; else
+ * -1. */
+static int inherited(struct handover_inherit *in, enum port_kind kind, const struct lbd_addr *addr)
+{
+	enum handover_socket_kind k = handover_kind[kind];
+	int fd;
+
+	if (!in || in->admin_fd[k] < 0 || !addr_equal(&in->admin_addr[k], addr))
+		return -1;
+	fd = in->admin_fd[k];
+	in->admin_fd[k] = -1;
+	return fd;
+}
+
 static int serve_tcp(struct admin *a, enum port_kind kind, const struct lbd_addr *addr,
-		     const char *what, char *err, size_t errlen)
+		     struct handover_inherit *in, const char *what, char *err, size_t errlen)
 {
 	char lerr[512];
 
-	a->fd = listener_open(addr, false, lerr, sizeof(lerr));
+	a->ports[kind].addr = *addr;
+	a->fd = inherited(in, kind, addr);
+	if (a->fd < 0)
+		a->fd = listener_open(addr, false, lerr, sizeof(lerr));
 	if (a->fd < 0) {
 		snprintf(err, errlen, "%s: %s", what, lerr);
 		return -1;
@@ -468,7 +609,8 @@ static int serve_tcp(struct admin *a, enum port_kind kind, const struct lbd_addr
 	return 0;
 }
 
-struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err, size_t errlen)
+struct admin *admin_start(struct daemon *d, const struct config *cfg, struct handover_inherit *in,
+			  char *err, size_t errlen)
 {
 	struct admin *a = calloc(1, sizeof(*a));
 	struct lbd_addr addr;
@@ -483,6 +625,9 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 	a->fd = -1;
 	a->gates.head_max = ADMIN_HEADERS_MAX;
 	a->gates.body_max = ADMIN_BODY_MAX;
+	if (status_page_csp(status_page_html, status_page_html_len, a->page_csp,
+			    sizeof(a->page_csp)) < 0)
+		log_warn("admin: the status page lacks its <style> or <script>; GET / answers 500");
 	a->resume = evtimer_new(daemon_base(d), on_accept_resume, a);
 	if (!a->resume) {
 		snprintf(err, errlen, "out of memory");
@@ -495,7 +640,10 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 			snprintf(err, errlen, "admin socket %s: %s", cfg->global.admin.socket, why);
 			goto fail;
 		}
-		a->fd = listener_open(&addr, false, lerr, sizeof(lerr));
+		a->ports[PORT_SOCKET].addr = addr;
+		a->fd = inherited(in, PORT_SOCKET, &addr);
+		if (a->fd < 0)
+			a->fd = listener_open(&addr, false, lerr, sizeof(lerr));
 		if (a->fd < 0) {
 			snprintf(err, errlen, "admin socket: %s", lerr);
 			goto fail;
@@ -512,11 +660,11 @@ struct admin *admin_start(struct daemon *d, const struct config *cfg, char *err,
 			goto fail;
 		}
 	}
-	if (cfg->global.admin.has_listen &&
-	    serve_tcp(a, PORT_TCP, &cfg->global.admin.listen, "admin listener", err, errlen) < 0)
+	if (cfg->global.admin.has_listen && serve_tcp(a, PORT_TCP, &cfg->global.admin.listen, in,
+						      "admin listener", err, errlen) < 0)
 		goto fail;
 	if (cfg->global.metrics.has_listen &&
-	    serve_tcp(a, PORT_METRICS, &cfg->global.metrics.listen, "metrics listener", err,
+	    serve_tcp(a, PORT_METRICS, &cfg->global.metrics.listen, in, "metrics listener", err,
 		      errlen) < 0)
 		goto fail;
 	admin_self = a;
@@ -536,6 +684,33 @@ int admin_chown(struct admin *a, gid_t gid, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+void admin_sockets(const struct admin *a, int fd[], const struct lbd_addr *addr[])
+{
+	for (int k = 0; k < HANDOVER_SOCKET_KINDS; k++) {
+		fd[k] = -1;
+		addr[k] = NULL;
+	}
+	for (int i = 0; a && i < PORT_COUNT; i++)
+		if (a->ports[i].bound) {
+			fd[handover_kind[i]] = evhttp_bound_socket_get_fd(a->ports[i].bound);
+			addr[handover_kind[i]] = &a->ports[i].addr;
+		}
+}
+
+void admin_retire(struct admin *a)
+{
+	if (!a)
+		return;
+	for (int i = 0; i < PORT_COUNT; i++)
+		if (a->ports[i].bound) {
+			evhttp_del_accept_socket(a->ports[i].http, a->ports[i].bound);
+			a->ports[i].bound = NULL;
+		}
+	a->nls = 0;
+	free(a->socket_path); /* the new process's now: never unlinked here */
+	a->socket_path = NULL;
 }
 
 void admin_free(struct admin *a)

@@ -11,6 +11,8 @@
 
 #include "daemon/admin_gate.h"
 #include "daemon/admin_proto.h"
+#include "daemon/status_page.h"
+#include "util/addr.h"
 #include "util/strbuf.h"
 
 struct daemon;
@@ -30,6 +32,8 @@ struct port {
 	struct admin *a;
 	enum port_kind kind;
 	struct evhttp *http;
+	struct evhttp_bound_socket *bound; /* its listening socket, or NULL */
+	struct lbd_addr addr;              /* that socket's address */
 };
 
 struct admin {
@@ -42,7 +46,8 @@ struct admin {
 	struct evconnlistener *ls[PORT_COUNT];
 	size_t nls;
 	struct event *resume;
-	struct admin_gates gates; /* in front of every connection */
+	struct admin_gates gates;           /* in front of every connection */
+	char page_csp[STATUS_PAGE_CSP_MAX]; /* of GET /; "" if the page is broken */
 };
 
 /* Answers (admin_reply.c). Each takes BODY (freed). HEAD gets the length

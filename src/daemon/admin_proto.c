@@ -163,6 +163,10 @@ static void add_check_json(struct strbuf *sb, const struct health_info *hi)
 		strbuf_add_u64(sb, hi->checks);
 		strbuf_adds(sb, ",\"checks_failed\":");
 		strbuf_add_u64(sb, hi->checks_failed);
+		if (hi->changed) {
+			strbuf_adds(sb, ",\"changed_ago_ms\":");
+			strbuf_add_u64(sb, hi->changed_ago_ms);
+		}
 	}
 	strbuf_adds(sb, "},\"passive\":{\"out\":");
 	strbuf_adds(sb, hi->passive_out ? "true" : "false");
@@ -208,11 +212,64 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	strbuf_adds(sb, ",\"active\":");
 	int active = atomic_load(&s->rt->active);
 	strbuf_add_u64(sb, active > 0 ? (uint64_t)active : 0);
+	strbuf_adds(sb, ",\"queued\":");
+	int queued = atomic_load(&s->rt->queued);
+	strbuf_add_u64(sb, queued > 0 ? (uint64_t)queued : 0);
 	strbuf_adds(sb, ",\"requests\":");
 	strbuf_add_u64(sb, atomic_load(&s->rt->requests));
 	strbuf_adds(sb, ",\"failures\":");
 	strbuf_add_u64(sb, atomic_load(&s->rt->failures));
+	strbuf_adds(sb, ",\"responses\":{");
+	for (unsigned c = 0; c < STATUS_CLASSES; c++) {
+		strbuf_adds(sb, c ? ",\"" : "\"");
+		strbuf_adds(sb, status_class_names[c]);
+		strbuf_adds(sb, "\":");
+		strbuf_add_u64(sb, atomic_load_explicit(&s->rt->answered[c], memory_order_relaxed));
+	}
+	strbuf_adds(sb, "}");
 	add_check_json(sb, &hi);
+	strbuf_adds(sb, "}");
+}
+
+/* The pool's cap and queue; length and rejections count every worker and
+ * go on across reloads (runtime state by identity). */
+static void add_queue_json(struct strbuf *sb, const struct pool_conf *p)
+{
+	const struct queue_rt *q = &p->rt->queue;
+
+	strbuf_adds(sb, ",\"max_requests_per_server\":");
+	strbuf_add_u64(sb, p->max_requests_per_server);
+	strbuf_adds(sb, ",\"queue\":{\"length\":");
+	strbuf_add_u64(sb, atomic_load(&q->length));
+	strbuf_adds(sb, ",\"size\":");
+	strbuf_add_u64(sb, p->queue.size);
+	strbuf_adds(sb, ",\"timeout_ms\":");
+	strbuf_add_u64(sb, p->queue.timeout_ms);
+	strbuf_adds(sb, ",\"max_wait_ms\":");
+	strbuf_add_u64(sb, atomic_load(&p->rt->queue_max_wait_ms));
+	for (unsigned k = 0; k < QUEUE_REJECT_KINDS; k++) {
+		strbuf_adds(sb, ",");
+		json_add_string(sb, queue_reject_names[k]);
+		strbuf_adds(sb, ":");
+		strbuf_add_u64(sb, atomic_load(&q->rejected[k]));
+	}
+	strbuf_adds(sb, "}");
+}
+
+/* A pool that follows DNS: the name it asks for, how often, and how long
+ * its resolver has failed (0 while its answers are fresh). */
+static void add_discovery_json(struct strbuf *sb, const struct pool_conf *p,
+			       const struct admin_status_info *info)
+{
+	if (!p->discovery.enabled)
+		return;
+	strbuf_adds(sb, ",\"discovery\":{\"dns\":");
+	json_add_string(sb, p->discovery.dns);
+	strbuf_adds(sb, ",\"refresh_ms\":");
+	strbuf_add_u64(sb, p->discovery.refresh_ms);
+	strbuf_adds(sb, ",\"stale_ms\":");
+	strbuf_add_u64(sb,
+		       info->discovery_stale_ms ? info->discovery_stale_ms(info->arg, p->name) : 0);
 	strbuf_adds(sb, "}");
 }
 
@@ -249,6 +306,7 @@ void admin_status_json(struct strbuf *sb, const struct config *cfg,
 		json_add_string(sb, p->name);
 		strbuf_adds(sb, ",\"balance\":");
 		json_add_string(sb, balance_name(p->balance));
+		add_discovery_json(sb, p, info);
 		strbuf_adds(sb, ",\"servers\":[");
 		const struct pool_members *m = balance_members(p);
 		for (size_t j = 0; m && j < m->n; j++) {
@@ -256,7 +314,9 @@ void admin_status_json(struct strbuf *sb, const struct config *cfg,
 				strbuf_adds(sb, ",");
 			add_server_json(sb, m->servers[j]);
 		}
-		strbuf_adds(sb, "]}");
+		strbuf_adds(sb, "]");
+		add_queue_json(sb, p);
+		strbuf_adds(sb, "}");
 	}
 	strbuf_adds(sb, "]}\n");
 }

@@ -38,6 +38,8 @@ struct admin_status_info {
 	uint64_t uptime_s;
 	/* Open client connections of a listener. */
 	unsigned (*listener_connections)(const struct listener_conf *lc, void *arg);
+	/* How long a DNS pool's resolver has failed, in ms (NULL: 0). */
+	uint64_t (*discovery_stale_ms)(const void *arg, const char *pool);
 	void *arg;
 };
 

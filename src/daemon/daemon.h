@@ -30,8 +30,29 @@ typedef void (*reload_done_fn)(void *arg, const struct reload_result *result);
 /* Re-read and validate the configuration file, then switch every worker to
  * the new generation. DONE runs once every worker serves it, or at once
  * when the file is rejected (nothing changes then). Returns 0, or -1 when
- * a reload is already under way or lbd is stopping (DONE is not called). */
+ * a reload or an upgrade is already under way or lbd is stopping (DONE is
+ * not called). */
 int daemon_reload(struct daemon *d, reload_done_fn done, void *arg);
+
+struct upgrade_result {
+	bool ok;
+	long pid;            /* the new process (when ok) */
+	uint64_t generation; /* the generation it serves (when ok) */
+	const char *why;     /* when !ok: why the old process goes on serving */
+};
+
+/* Called on the main thread when an upgrade ends; RESULT lives only during
+ * the call. */
+typedef void (*upgrade_done_fn)(void *arg, const struct upgrade_result *result);
+
+/* Start BINARY (NULL: lbd's own path) with lbd's arguments, hand it the
+ * listening sockets and the runtime state, and once it serves, stop
+ * accepting and drain (upgrade.c). DONE runs when the new process serves
+ * or has failed (the old one then goes on serving). Returns 0, or -1 with
+ * *WHY set when an upgrade or a reload is under way or lbd is stopping
+ * (DONE is not called). */
+int daemon_upgrade(struct daemon *d, const char *binary, upgrade_done_fn done, void *arg,
+		   const char **why);
 
 /* Set the runtime weight of the server RT of pool POOL (0 to
  * CONFIG_WEIGHT_MAX), or clear it with -1 to use the file's again; the

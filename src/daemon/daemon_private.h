@@ -12,10 +12,19 @@
 #include "event/worker.h"
 #include "util/strbuf.h"
 
+struct handover_inherit;
+struct upgrade;
+
 struct daemon {
-	const char *path;        /* the configuration file */
-	struct config *cfg;      /* the newest generation; one reference */
-	struct conn_limit conns; /* client connections, all workers */
+	const char *path;  /* the configuration file */
+	char *const *argv; /* lbd's arguments, for the upgrade's new process */
+	const char *exe;   /* lbd's own path, resolved at start-up */
+	int upgrade_fd;    /* started by an upgrade: the pair to the old lbd, else -1 */
+	struct handover_inherit *inherit; /* what the old lbd handed over, until used */
+	struct upgrade *upgrade;          /* an upgrade under way (upgrade.c) */
+	char start_error[640];            /* why start-up failed, for the old lbd */
+	struct config *cfg;               /* the newest generation; one reference */
+	struct conn_limit conns;          /* client connections, all workers */
 	struct access_log *access_log;
 	struct worker_adoption adoption; /* a reload's handshake with the workers */
 	struct worker *workers;
@@ -65,6 +74,13 @@ int daemon_rebuild_pool(struct daemon *d, const char *pool);
 /* Open the listening sockets of d->cfg and give each worker its share
  * (start-up). Returns 0, or -1 after logging which bind failed. */
 int daemon_open_listeners(struct daemon *d);
+
+/* Stop accepting and drain, the new process of an upgrade serving:
+ * /healthz of this one answers 503, no shutdown_delay (lifecycle.c). */
+void daemon_retire(struct daemon *d, const char *why);
+
+/* Stop an upgrade under way: its new process is killed (upgrade.c). */
+void daemon_upgrade_cancel(struct daemon *d);
 
 /* Start-up of reloading: the event workers activate when they adopted a
  * generation. Returns 0 or -1. */

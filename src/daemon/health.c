@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "core/log.h"
 #include "core/runtime.h"
 #include "event/peer.h"
+#include "stream/proxy_protocol.h"
 #include "tls/tls_listener.h"
 #include "tls/tls_upstream.h"
 #include "util/clock.h"
@@ -47,6 +49,11 @@ struct checker {
 	struct tls_upstream_peer *tls; /* the pool's tls of the newest generation */
 	char *request;                 /* http: the whole request */
 	size_t request_len;
+	/* pools[].send_proxy: a check starts with a LOCAL header (v2; v1
+	 * says UNKNOWN), so that servers that require one answer it. */
+	enum send_proxy send_proxy;
+	unsigned char proxy_header[PP_ENCODED_MAX];
+	size_t proxy_len;
 	struct event *timer;     /* the next check */
 	struct event *deadline;  /* the running check's timeout */
 	struct bufferevent *bev; /* while a check runs */
@@ -162,8 +169,10 @@ static void finish(struct checker *c, enum health_result result, int code, int d
 	} else if (t == HEALTH_WENT_UP) {
 		atomic_store(&hr->down, false);
 	}
-	if (t != HEALTH_STAY)
+	if (t != HEALTH_STAY) {
+		atomic_store(&hr->changed_ms, health_now_ms());
 		log_transition(c, t, ok ? sm.ok_run : sm.fail_run);
+	}
 	if (ok && health_passive_clear(hr, 0))
 		log_info("pool %s: server %s is back after passive failures: a check passed",
 			 c->rt->pool_name, c->rt->server_name);
@@ -211,9 +220,16 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		c->connected = true;
 		if (c->conf.type == HEALTH_CHECK_TCP) {
+			/* Sent before the close, not queued: a few bytes on a
+			 * fresh connection always fit its socket buffer. */
+			if (c->proxy_len)
+				(void)!send(bufferevent_getfd(bev), c->proxy_header, c->proxy_len,
+					    MSG_NOSIGNAL);
 			finish(c, HEALTH_RESULT_CONNECTED, 0, 0);
 			return;
 		}
+		if (c->proxy_len)
+			bufferevent_write(bev, c->proxy_header, c->proxy_len);
 		bufferevent_write(bev, c->request, c->request_len);
 		bufferevent_enable(bev, EV_READ);
 		return;
@@ -271,17 +287,17 @@ static bool same_check(const struct checker *c, const struct pool_conf *p,
 	const struct health_check_conf *o = &c->conf, *hc = &p->health_check;
 
 	return (c->tls != NULL) == p->tls.enabled && o->type == hc->type &&
-	       same_str(o->path, hc->path) && same_str(o->host, hc->host) &&
-	       o->interval_ms == hc->interval_ms && o->timeout_ms == hc->timeout_ms &&
-	       o->rise == hc->rise && o->fall == hc->fall && o->expect_lo == hc->expect_lo &&
-	       o->expect_hi == hc->expect_hi && addr_equal(&c->addr, addr) &&
-	       strcmp(c->addr.text, addr->text) == 0;
+	       c->send_proxy == p->send_proxy && same_str(o->path, hc->path) &&
+	       same_str(o->host, hc->host) && o->interval_ms == hc->interval_ms &&
+	       o->timeout_ms == hc->timeout_ms && o->rise == hc->rise && o->fall == hc->fall &&
+	       o->expect_lo == hc->expect_lo && o->expect_hi == hc->expect_hi &&
+	       addr_equal(&c->addr, addr) && strcmp(c->addr.text, addr->text) == 0;
 }
 
-/* Copy the settings of HC and ADDR into C and render its request. */
-static int checker_set(struct checker *c, const struct health_check_conf *hc,
-		       const struct lbd_addr *addr)
+/* Copy the settings of P's check and ADDR into C and render its request. */
+static int checker_set(struct checker *c, const struct pool_conf *p, const struct lbd_addr *addr)
 {
+	const struct health_check_conf *hc = &p->health_check;
 	struct health_check_conf copy = *hc;
 	struct strbuf sb = { 0 };
 	const char *host = hc->host;
@@ -313,6 +329,10 @@ static int checker_set(struct checker *c, const struct health_check_conf *hc,
 	c->addr = *addr;
 	c->request = sb.data;
 	c->request_len = sb.len;
+	c->send_proxy = p->send_proxy;
+	c->proxy_len = p->send_proxy == SEND_PROXY_OFF ?
+			       0 :
+			       pp_encode((int)p->send_proxy, NULL, NULL, c->proxy_header);
 	return 0;
 }
 
@@ -400,7 +420,7 @@ static int apply_server(struct health *h, const struct checker_index *ix, const 
 		if (!c)
 			return -1;
 	}
-	if (checker_set(c, &p->health_check, &s->addr) < 0 || set_tls(c, p, s) < 0) {
+	if (checker_set(c, p, &s->addr) < 0 || set_tls(c, p, s) < 0) {
 		if (fresh)
 			checker_free(c);
 		return -1;

@@ -65,6 +65,8 @@ struct health_info {
 	bool last_ok;
 	unsigned ok_run, fail_run; /* consecutive passing / failing checks */
 	uint64_t checks, checks_failed;
+	bool changed;            /* the checks' verdict changed since lbd started */
+	uint64_t changed_ago_ms; /* if so, how long ago */
 };
 
 /* A snapshot of RT's health (any thread). */

@@ -37,6 +37,9 @@ void health_server_info(const struct server_rt *rt, struct health_info *out)
 		.checks_failed = atomic_load(&hr->checks_failed),
 	};
 	out->up = !down && !out->passive_out;
+	uint64_t changed = atomic_load(&hr->changed_ms);
+	out->changed = changed != 0;
+	out->changed_ago_ms = changed && now > changed ? now - changed : 0;
 }
 
 const char *health_check_status_name(enum health_check_status s)

@@ -8,8 +8,14 @@ struct config;
 #define LBD_EXIT_BAD_CONFIG 1
 #define LBD_EXIT_RUNTIME 2
 
+/* How lbd was started. */
+struct daemon_start {
+	char *const *argv; /* its arguments, for the new process of an upgrade */
+	int upgrade_fd;    /* started by an upgrade (handover.h), else -1 */
+};
+
 /* Run lbd on CFG (loaded from PATH; one reference, taken over) until it
  * stops. Returns the process's exit code. */
-int daemon_main(const char *path, struct config *cfg);
+int daemon_main(const char *path, struct config *cfg, const struct daemon_start *start);
 
 #endif

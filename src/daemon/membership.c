@@ -130,28 +130,46 @@ static void bury_copy(void *arg, struct server_conf *copy)
 	bury(arg, copy);
 }
 
-/* The members the admin API added, written to global.state_file. */
-static int save(struct membership *ms, char *why, size_t len)
+/* The members the admin API added (still there), as global.state_file
+ * keeps them; the strings are the members'. NULL when out of memory. */
+static struct state_entry *api_members(struct membership *ms, size_t *k)
 {
-	size_t n = 0, k = 0;
-	char err[256];
+	size_t n = 0;
 
-	if (!ms->state_file)
-		return 0;
+	*k = 0;
 	for (struct member *m = ms->members; m; m = m->next)
 		n += m->srv->origin == ORIGIN_API;
 	struct state_entry *e = calloc(n ? n : 1, sizeof(*e));
 	if (!e)
-		return -1;
+		return NULL;
 	for (struct member *m = ms->members; m; m = m->next) {
 		if (m->srv->origin != ORIGIN_API || m->srv->leaving)
 			continue;
-		e[k++] = (struct state_entry){ .pool = m->pool,
-					       .name = m->srv->name,
-					       .address = m->srv->addr.text,
-					       .weight = m->srv->weight,
-					       .backup = m->srv->backup };
+		e[(*k)++] = (struct state_entry){ .pool = m->pool,
+						  .name = m->srv->name,
+						  .address = m->srv->addr.text,
+						  .weight = m->srv->weight,
+						  .backup = m->srv->backup };
 	}
+	return e;
+}
+
+struct state_entry *membership_export(struct membership *ms, size_t *n)
+{
+	return api_members(ms, n);
+}
+
+/* The members the admin API added, written to global.state_file. */
+static int save(struct membership *ms, char *why, size_t len)
+{
+	size_t k;
+	char err[256];
+
+	if (!ms->state_file)
+		return 0;
+	struct state_entry *e = api_members(ms, &k);
+	if (!e)
+		return -1;
 	int rc = state_file_save(ms->state_file, e, k, err, sizeof(err));
 	free(e);
 	if (rc < 0) {
@@ -662,10 +680,23 @@ int membership_load(struct membership *ms, const char *path, char *err, size_t e
 {
 	struct state_entry *e = NULL;
 	size_t n = 0;
+	char source[4096], why[512];
+
+	if (state_file_load(path, &e, &n, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "state file %s", why);
+		return -1;
+	}
+	snprintf(source, sizeof(source), "state file %s", path);
+	int rc = membership_adopt(ms, e, n, source, err, errlen);
+	state_file_free(e, n);
+	return rc;
+}
+
+int membership_adopt(struct membership *ms, const struct state_entry *e, size_t n, const char *path,
+		     char *err, size_t errlen)
+{
 	char why[256];
 
-	if (state_file_load(path, &e, &n, err, errlen) < 0)
-		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct lbd_addr addr;
 		enum member_result r = MEMBER_BAD;
@@ -675,16 +706,14 @@ int membership_load(struct membership *ms, const char *path, char *err, size_t e
 		if (r == MEMBER_BAD || r == MEMBER_FAILED) {
 			snprintf(err, errlen, "%s: server %s of pool %s: %s", path, e[i].name,
 				 e[i].pool, why);
-			state_file_free(e, n);
 			return -1;
 		}
 		if (r != MEMBER_OK) /* its pool is gone, or the file names it now */
-			log_warn("state file %s: server %s of pool %s left out: %s", path,
-				 e[i].name, e[i].pool, why);
+			log_warn("%s: server %s of pool %s left out: %s", path, e[i].name,
+				 e[i].pool, why);
 		else /* present when lbd starts: its whole share at once */
 			atomic_store(&ms->members->srv->rt->ramp_permille, 0);
 	}
-	state_file_free(e, n);
 	return 0;
 }
 

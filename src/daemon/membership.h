@@ -65,6 +65,18 @@ enum member_result membership_remove(struct membership *ms, const char *pool, co
  * atomically. */
 int membership_load(struct membership *ms, const char *path, char *err, size_t errlen);
 
+/* The N entries E (a state file's, or what a binary upgrade carried over,
+ * SOURCE naming which for the log and ERR) become members, as
+ * membership_load() makes them. Returns 0, or -1 with ERR set. */
+struct state_entry;
+int membership_adopt(struct membership *ms, const struct state_entry *e, size_t n,
+		     const char *source, char *err, size_t errlen);
+
+/* The members the admin API added, as entries of a state file (*N of
+ * them; the array is the caller's to free, its strings the members').
+ * NULL when out of memory. */
+struct state_entry *membership_export(struct membership *ms, size_t *n);
+
 /* What discovery (discovery/discovery.h) calls, with the membership as its
  * argument: servers found (origin dns), moved, or gone from the answers
  * (they drain), and servers of the file whose names resolve elsewhere

@@ -20,10 +20,6 @@
 #include "daemon/health.h"
 #include "util/prom.h"
 
-static const char *const code_names[STATUS_CLASSES] = {
-	"1xx", "2xx", "3xx", "4xx", "5xx", "other",
-};
-
 static void gauge1(struct strbuf *sb, const char *name, const char *help, uint64_t v)
 {
 	prom_family(sb, name, PROM_GAUGE, help);
@@ -77,7 +73,7 @@ static void write_codes(struct strbuf *sb, const struct prom_label *labels, size
 		l[i] = labels[i];
 	l[nlabels].name = "code";
 	for (unsigned c = 0; c < STATUS_CLASSES; c++) {
-		l[nlabels].value = code_names[c];
+		l[nlabels].value = status_class_names[c];
 		prom_sample(sb, name, l, nlabels + 1,
 			    atomic_load_explicit(&answered[c], memory_order_relaxed));
 	}
@@ -106,6 +102,21 @@ static uint64_t listener_bytes_out(const struct listener_rt *rt)
 static uint64_t listener_h2_connections(const struct listener_rt *rt)
 {
 	return atomic_load_explicit(&rt->h2_connections, memory_order_relaxed);
+}
+
+static uint64_t listener_compressed(const struct listener_rt *rt)
+{
+	return atomic_load_explicit(&rt->compressed, memory_order_relaxed);
+}
+
+static uint64_t listener_compressed_in(const struct listener_rt *rt)
+{
+	return atomic_load_explicit(&rt->compressed_in, memory_order_relaxed);
+}
+
+static uint64_t listener_compressed_out(const struct listener_rt *rt)
+{
+	return atomic_load_explicit(&rt->compressed_out, memory_order_relaxed);
 }
 
 static uint64_t listener_h2_streams(const struct listener_rt *rt)
@@ -191,6 +202,16 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 		  "HTTP/2 requests (streams) answered on the listener; they are counted in "
 		  "lbd_listener_requests_total too.",
 		  PROM_COUNTER, listener_h2_streams },
+		{ "lbd_listener_compressed_responses_total",
+		  "Responses gzipped on the listener (listeners[].compression), counted when "
+		  "their body ends.",
+		  PROM_COUNTER, listener_compressed },
+		{ "lbd_listener_compression_in_bytes_total",
+		  "Body bytes of the gzipped responses before compression.", PROM_COUNTER,
+		  listener_compressed_in },
+		{ "lbd_listener_compression_out_bytes_total",
+		  "Body bytes of the gzipped responses after compression.", PROM_COUNTER,
+		  listener_compressed_out },
 	};
 
 	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
@@ -206,6 +227,72 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 	}
 	write_h2_abuse(sb, cfg);
 	write_rate_limited(sb, cfg);
+}
+
+/* pools[].queue: written for every pool (a pool without
+ * max_requests_per_server has an empty queue), so that a dashboard's
+ * series do not appear and vanish with a reload. */
+static void write_pool_queues(struct strbuf *sb, const struct config *cfg)
+{
+	prom_family(sb, "lbd_pool_queue_length", PROM_GAUGE,
+		    "Requests waiting in the pool's queue for a server slot "
+		    "(max_requests_per_server), every worker.");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		struct prom_label l = { "pool", cfg->pools[i].name };
+		prom_sample(sb, "lbd_pool_queue_length", &l, 1,
+			    atomic_load(&cfg->pools[i].rt->queue.length));
+	}
+	prom_family(sb, "lbd_pool_queue_wait_seconds", PROM_HISTOGRAM,
+		    "Time requests spent in the pool's queue, however they left it (a slot, "
+		    "queue.timeout, or their client going away).");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		struct prom_label l = { "pool", cfg->pools[i].name };
+		struct latency_snapshot snap;
+		latency_read(&cfg->pools[i].rt->queue_wait, &snap);
+		prom_histogram(sb, "lbd_pool_queue_wait_seconds", &l, 1, latency_bounds_us,
+			       LATENCY_BOUNDS, snap.bucket, snap.sum_us);
+	}
+	prom_family(sb, "lbd_pool_queue_rejected_total", PROM_COUNTER,
+		    "Requests answered 503 by the pool's queue, by reason: queue_full (every slot "
+		    "taken and queue.size waiting), queue_timeout (waited queue.timeout).");
+	for (size_t i = 0; i < cfg->npools; i++)
+		for (unsigned k = 0; k < QUEUE_REJECT_KINDS; k++) {
+			struct prom_label l[2] = { { "pool", cfg->pools[i].name },
+						   { "reason", queue_reject_names[k] } };
+			prom_sample(sb, "lbd_pool_queue_rejected_total", l, 2,
+				    atomic_load_explicit(&cfg->pools[i].rt->queue.rejected[k],
+							 memory_order_relaxed));
+		}
+}
+
+/* Retries by why, and retries by status the budget refused. */
+static void write_pool_retries(struct strbuf *sb, const struct config *cfg)
+{
+	static const char retries[] = "lbd_pool_retries_total";
+	static const char exhausted[] = "lbd_pool_retry_budget_exhausted_total";
+
+	prom_family(sb, retries, PROM_COUNTER,
+		    "Requests sent to another server of the pool: after a failed connect "
+		    "(connect_failure), or under a route's retry_on after a listed status "
+		    "(status), a close before any answer (reset) or timeouts.server (timeout).");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct pool_rt *rt = cfg->pools[i].rt;
+		for (int r = 0; r < RETRY_REASONS; r++) {
+			struct prom_label l[2] = { { "pool", cfg->pools[i].name },
+						   { "reason", retry_reason_names[r] } };
+			prom_sample(sb, retries, l, 2,
+				    atomic_load_explicit(&rt->retries[r], memory_order_relaxed));
+		}
+	}
+	prom_family(sb, exhausted, PROM_COUNTER,
+		    "Retries under retry_on that the pool's retry_budget refused: the server's "
+		    "answer went to the client.");
+	for (size_t i = 0; i < cfg->npools; i++) {
+		struct prom_label l = { "pool", cfg->pools[i].name };
+		prom_sample(sb, exhausted, &l, 1,
+			    atomic_load_explicit(&cfg->pools[i].rt->retry_budget_exhausted,
+						 memory_order_relaxed));
+	}
 }
 
 static void write_pools(struct strbuf *sb, const struct config *cfg)
@@ -238,6 +325,8 @@ static void write_pools(struct strbuf *sb, const struct config *cfg)
 		prom_histogram(sb, "lbd_pool_upstream_response_seconds", &l, 1, latency_bounds_us,
 			       LATENCY_BOUNDS, snap.bucket, snap.sum_us);
 	}
+	write_pool_queues(sb, cfg);
+	write_pool_retries(sb, cfg);
 }
 
 /* Writes the series of family NAME for server S, labelled L (pool, server). */

@@ -22,6 +22,7 @@
 #include "core/notify.h"
 #include "core/runtime.h"
 #include "daemon/daemon_private.h"
+#include "daemon/handover.h"
 #include "daemon/health.h"
 #include "daemon/membership.h"
 #include "daemon/slow_start.h"
@@ -57,10 +58,13 @@ static int hand_out_listeners(struct daemon *d, struct config *cfg, bool adopt)
 int daemon_open_listeners(struct daemon *d)
 {
 	struct bind_table none = { 0 };
-	char err[512];
+	/* After an upgrade, the old lbd's sockets are matched by address as a
+	 * reload matches the previous generation's. */
+	struct bind_table *old = d->inherit ? &d->inherit->binds : &none;
 
-	if (binds_update(&none, &d->binds, d->cfg, d->nworkers, err, sizeof(err)) < 0) {
-		log_error("%s", err);
+	if (binds_update(old, &d->binds, d->cfg, d->nworkers, d->start_error,
+			 sizeof(d->start_error)) < 0) {
+		log_error("%s", d->start_error);
 		return -1;
 	}
 	return hand_out_listeners(d, d->cfg, false);
@@ -265,7 +269,9 @@ int daemon_reload(struct daemon *d, reload_done_fn done, void *arg)
 	struct config_errors errs;
 	char err[512];
 
-	if (d->stopping || d->pending || d->reload_done)
+	/* During an upgrade the sockets and state being handed over stay as
+	 * they are: the new process reads the file anyway. */
+	if (d->stopping || d->pending || d->reload_done || d->upgrade)
 		return -1;
 	d->reload_done = done;
 	d->reload_arg = arg;

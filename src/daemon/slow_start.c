@@ -162,6 +162,29 @@ static struct ramp *find(struct slow_start *ss, const struct server_rt *rt)
 	return NULL;
 }
 
+uint64_t slow_start_since(const struct slow_start *ss, const struct server_rt *rt)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		if (ss->ramps[i].rt == rt)
+			return ss->ramps[i].since_ms;
+	return 0;
+}
+
+void slow_start_resume(struct slow_start *ss, struct server_rt *rt, unsigned permille,
+		       uint64_t since_ms)
+{
+	struct ramp *r = find(ss, rt);
+
+	if (!r)
+		permille = 0;
+	else
+		r->since_ms = permille ? since_ms : 0;
+	if (atomic_exchange(&rt->ramp_permille, permille) != permille &&
+	    daemon_rebuild_pool(ss->d, rt->pool_name) < 0)
+		log_error("slow start: pool %s: out of memory rebuilding its balancing data",
+			  rt->pool_name);
+}
+
 int slow_start_apply(struct slow_start *ss, const struct config *cfg)
 {
 	size_t n = 0, k = 0;

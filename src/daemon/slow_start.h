@@ -7,6 +7,7 @@
 
 struct config;
 struct daemon;
+struct server_rt;
 struct slow_start;
 
 /* The share a ramping server starts from, in thousandths of its weight,
@@ -32,6 +33,19 @@ struct slow_start *slow_start_new(struct daemon *d);
  * pool no longer has slow_start gets its whole weight at once. Returns 0,
  * or -1 when out of memory (the watch stays as it was). */
 int slow_start_apply(struct slow_start *ss, const struct config *cfg);
+
+/* The old process of an upgrade: when RT's ramp began (health_now_ms(),
+ * the monotonic clock both processes share); 0 when none is under way or
+ * RT is not watched. */
+uint64_t slow_start_since(const struct slow_start *ss, const struct server_rt *rt);
+
+/* The new process, once slow_start_apply() watches its servers and before
+ * any worker serves: RT's ramp as the old process left it, at share
+ * PERMILLE (0: its whole weight) since SINCE_MS, so that neither a ramp
+ * under way nor one finished starts over. A server whose pool no longer
+ * has slow_start takes its whole weight. */
+void slow_start_resume(struct slow_start *ss, struct server_rt *rt, unsigned permille,
+		       uint64_t since_ms);
 
 void slow_start_free(struct slow_start *ss);
 

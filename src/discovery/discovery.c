@@ -593,6 +593,46 @@ void discovery_free(struct discovery *d)
 	free(d);
 }
 
+void discovery_each(const struct discovery *d, discovery_each_fn *fn, void *arg)
+{
+	for (const struct followed *f = d ? d->pools : NULL; f; f = f->next)
+		for (size_t i = 0; !f->server && i < f->st.n; i++)
+			fn(arg, f->pool, &f->st.members[i]);
+}
+
+static int by_identity(const void *a, const void *b)
+{
+	return strcmp(((const struct discovered *)a)->identity,
+		      ((const struct discovered *)b)->identity);
+}
+
+int discovery_seed(struct discovery *d, const char *pool, const struct discovered *m, size_t n)
+{
+	struct followed *f = find(d, pool, NULL);
+
+	if (!f || f->st.answered || f->st.n || n == 0 || n > DISCOVERY_MAX_MEMBERS)
+		return 0;
+	struct discovered *copy = calloc(n, sizeof(*copy));
+	if (!copy)
+		return -1;
+	memcpy(copy, m, n * sizeof(*copy));
+	qsort(copy, n, sizeof(*copy), by_identity);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k && strcmp(copy[k - 1].identity, copy[i].identity) == 0)
+			continue; /* told twice: once is enough */
+		copy[k] = copy[i];
+		copy[k].missing = false;
+		copy[k++].missing_since_ms = 0;
+	}
+	f->st.members = copy;
+	f->st.n = k;
+	f->st.answered = true;
+	for (size_t i = 0; i < k; i++)
+		on_change(f, &copy[i], MEMBER_ADDED);
+	return 0;
+}
+
 uint64_t discovery_pool_stale_ms(const struct discovery *d, const char *pool)
 {
 	const struct followed *f = d ? find(d, pool, NULL) : NULL;

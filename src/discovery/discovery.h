@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "discovery/members.h"
 #include "util/addr.h"
 
 struct config;
@@ -53,5 +54,18 @@ int discovery_follow(struct discovery *d, const struct config *cfg);
  * failure); 0 while its answers are fresh or for a pool that does not
  * discover. */
 uint64_t discovery_pool_stale_ms(const struct discovery *d, const char *pool);
+
+/* Each member of each pool's discovery (not the servers of the file it
+ * resolves), for a binary upgrade to carry over. */
+typedef void discovery_each_fn(void *arg, const char *pool, const struct discovered *m);
+void discovery_each(const struct discovery *d, discovery_each_fn *fn, void *arg);
+
+/* After a binary upgrade: POOL's discovery starts from the N members M
+ * the old process had, as if their answer had come again (each is told as
+ * added), so that the pool serves until this process's first answer,
+ * which is then applied to them by the usual rules. A pool that does not
+ * discover, or has had an answer already, is left alone. Returns 0, or -1
+ * when out of memory. */
+int discovery_seed(struct discovery *d, const char *pool, const struct discovered *m, size_t n);
 
 #endif

@@ -262,7 +262,8 @@ void binds_release(struct bind_table *t)
 		struct bind_socket *b = &t->items[i];
 		if (!b->per_worker && b->fds && b->fds[0] >= 0) {
 			close(b->fds[0]);
-			unlink_unix(b);
+			if (!t->keep_files)
+				unlink_unix(b);
 		}
 		if (b->lock_fd >= 0)
 			close(b->lock_fd);

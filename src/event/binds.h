@@ -34,6 +34,9 @@ struct bind_table {
 	struct bind_socket *items;
 	size_t n;
 	unsigned nworkers;
+	/* The sockets went to a new lbd (a binary upgrade): their unix:
+	 * socket files are its own now, not to be removed here. */
+	bool keep_files;
 };
 
 /* What one worker polls, and whether it closes the socket itself. */
@@ -43,7 +46,8 @@ struct listen_spec {
 	size_t listener_index;
 };
 
-/* Build NEW for CFG, taking from OLD every socket whose address stays and
+/* Build NEW for CFG, taking from OLD (the previous generation's, or after
+ * an upgrade those the old lbd handed over) every socket whose address stays and
  * opening the others, with their bind locks. On success OLD keeps only
  * what CFG no longer binds. On failure nothing changes (what was opened or
  * locked is closed again) and ERR names the bind. Returns 0 or -1. */

@@ -22,6 +22,7 @@
 
 #include "core/log.h"
 #include "event/grace.h"
+#include "event/peer.h"
 #include "util/clock.h"
 
 #define ACCEPT_PAUSE_MS 100
@@ -129,6 +130,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	access_log_flush(w->env.access_log);
 	if (w->env.grace)
 		grace_quiescent(w->env.grace, w->index);
+	peer_queue_tick(w->queue);
 	for (size_t i = 0; i < w->env.nprotocols; i++)
 		if (w->protos[i].p->tick)
 			w->protos[i].p->tick(w->protos[i].ctx);
@@ -277,6 +279,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	if (w->stopping)
 		return;
 	w->stopping = true;
+	w->keeps_idle = atomic_load(&w->retire_asked);
 	event_del(w->resume_ev);
 	for (size_t i = 0; i < w->nsocks; i++)
 		listen_sock_free(w->socks[i]);
@@ -318,7 +321,8 @@ int worker_init(struct worker *w, unsigned index, const struct worker_env *env, 
 	w->resume_ev = evtimer_new(w->base, on_resume, w);
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
 	pthread_mutex_init(&w->mail_lock, NULL);
-	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->tick_ev ||
+	w->queue = peer_queue_new(w);
+	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->tick_ev || !w->queue ||
 	    deadlines_init(&w->deadlines, w->base) < 0)
 		return -1;
 	ms_to_timeval(WORKER_TICK_MS, &tv);
@@ -362,6 +366,12 @@ void worker_stop(struct worker *w)
 	event_active(w->stop_ev, EV_READ, 0);
 }
 
+void worker_retire(struct worker *w)
+{
+	atomic_store(&w->retire_asked, true);
+	event_active(w->stop_ev, EV_READ, 0);
+}
+
 void worker_abort(struct worker *w)
 {
 	event_base_loopbreak(w->base);
@@ -382,6 +392,7 @@ void worker_free(struct worker *w)
 		if (w->protos[i].ctx)
 			w->protos[i].p->free(w->protos[i].ctx);
 	free(w->protos);
+	peer_queue_free(w->queue);
 	for (size_t i = 0; i < w->nsocks; i++)
 		listen_sock_free(w->socks[i]);
 	free(w->socks);

@@ -31,6 +31,7 @@
 struct event;
 struct event_base;
 struct grace;
+struct peer_queue;
 struct worker;
 
 /* Client connections of every worker together, against
@@ -121,9 +122,14 @@ struct worker {
 	struct event *resume_ev;      /* re-enables accepting after a pause */
 	struct deadlines deadlines;   /* its connections' (deadline.h) */
 	struct bev_spares bev_spares; /* plain bufferevents for reuse */
+	struct peer_queue *queue;     /* requests waiting for a server slot */
 	struct conn_list conns;       /* client connections and tunnels */
 	unsigned nconns;
 	bool stopping;
+	/* Stopping for a binary upgrade: connections idle between requests
+	 * stay open for one more request (worker_retire). */
+	bool keeps_idle;
+	atomic_bool retire_asked; /* set by worker_retire, read by the stop */
 	bool accept_paused;
 	bool thread_running; /* set by the worker's thread */
 };
@@ -145,6 +151,14 @@ int worker_start(struct worker *w);
 /* Ask W to stop gracefully (any thread): stop accepting, close idle
  * connections, finish the others, then leave its loop. */
 void worker_stop(struct worker *w);
+
+/* Stop as worker_stop does, but for a binary upgrade: the new process
+ * accepts on the same sockets meanwhile, and a client whose keep-alive
+ * connection is idle may be sending its next request right now. Closing
+ * it would fail that request, so an idle connection stays open and its
+ * next request is answered with Connection: close (or it closes at its
+ * idle timeout, or at the drain timeout). Any thread. */
+void worker_retire(struct worker *w);
 
 /* Leave the loop now, whatever is still open (any thread). */
 void worker_abort(struct worker *w);

@@ -6,18 +6,21 @@
  * not in any of this.
  */
 #include <event2/buffer.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/log.h"
 #include "core/rate_limit.h"
+#include "core/retry_budget.h"
 #include "core/runtime.h"
 #include "http/client_addr.h"
 #include "http/cookie.h"
 #include "http/http_conn.h"
 #include "http/http_request.h"
 #include "http/http_rewrite.h"
+#include "http/request_key.h"
 #include "http/route.h"
 #include "util/cidr.h"
 #include "util/clock.h"
@@ -84,28 +87,25 @@ static int access_check(const struct exchange *ex, const struct access_rules *a,
 	return 0;
 }
 
-/* What the pool's algorithm looks at: the key ip_hash hashes (a header's
- * value when the pool names one and the request has it, else the client
- * address) and the sticky cookie. */
+/* What the pool's algorithm looks at: the key ip_hash and maglev hash
+ * (the value of the pool's hash_key when the request has one, else the
+ * client address) and the sticky cookie. */
 static void balance_inputs(struct exchange *ex)
 {
 	const struct pool_conf *pool = ex->pool;
 	const struct http_head *h = &ex->side.req->head;
-	const struct http_field *f;
 
-	ex->peer.key = ex->client;
-	ex->peer.key_len = strlen(ex->client);
-	if (pool->hash_key.header && (f = http_head_find(h, pool->hash_key.header, NULL)) &&
-	    f->value_len) {
-		ex->peer.key = http_field_value(h, f);
-		ex->peer.key_len = f->value_len;
+	ex->peer.key = request_key_value(&pool->hash_key, h, ex->client, &ex->peer.key_len);
+	if (!ex->peer.key) {
+		ex->peer.key = ex->client;
+		ex->peer.key_len = strlen(ex->client);
 	}
 	ex->peer.cookie = NULL;
 	ex->peer.cookie_len = 0;
 	if (pool->balance != BALANCE_STICKY_COOKIE)
 		return;
 	for (uint32_t i = 0; i < h->nfields; i++) {
-		f = &h->fields[i];
+		const struct http_field *f = &h->fields[i];
 		if (http_field_is(h, f, "cookie") &&
 		    cookie_find(http_field_value(h, f), f->value_len, pool->sticky.cookie,
 				&ex->peer.cookie, &ex->peer.cookie_len))
@@ -113,40 +113,13 @@ static void balance_inputs(struct exchange *ex)
 	}
 }
 
-/* The value of cookie NAME in any Cookie field of H, or NULL when it is
- * absent or empty. */
-static const char *cookie_value(const struct http_head *h, const char *name, size_t *len)
-{
-	const char *value;
-
-	for (uint32_t i = 0; i < h->nfields; i++) {
-		const struct http_field *f = &h->fields[i];
-		if (http_field_is(h, f, "cookie") &&
-		    cookie_find(http_field_value(h, f), f->value_len, name, &value, len) && *len)
-			return value;
-	}
-	return NULL;
-}
-
 /* routes[].split: the side the request's split key hashes to, or a random
  * one by weight when the route names no key or the request lacks it. */
 static struct pool_conf *split_pick(const struct exchange *ex, const struct split_conf *s)
 {
-	const struct http_head *h = &ex->side.req->head;
-	const struct http_field *f;
-	const char *key = NULL;
-	size_t len = 0;
+	size_t len;
+	const char *key = request_key_value(&s->key, &ex->side.req->head, ex->client, &len);
 
-	if (s->key == SPLIT_KEY_CLIENT_IP) {
-		key = ex->client;
-		len = strlen(key);
-	} else if (s->key == SPLIT_KEY_HEADER && (f = http_head_find(h, s->key_name, NULL)) &&
-		   f->value_len) {
-		key = http_field_value(h, f);
-		len = f->value_len;
-	} else if (s->key == SPLIT_KEY_COOKIE) {
-		key = cookie_value(h, s->key_name, &len);
-	}
 	return route_split_pick(s, key, len, key ? 0 : random_u64());
 }
 
@@ -217,6 +190,47 @@ static void request_id(struct exchange *ex)
 	ex->vars.request_id = ex->request_id;
 }
 
+/* What the response's compression depends on in the request: the
+ * listener's rule, and whether this client takes gzip in chunks or
+ * HTTP/2 frames (compress.h). */
+static void compression_inputs(struct exchange *ex)
+{
+	const struct request_parser *req = ex->side.req;
+	const struct compression_conf *conf = &ex->listener->compression;
+
+	ex->compress = (struct response_compression){ .is_head = ex->is_head, .lrt = ex->side.lrt };
+	if (!conf->enabled)
+		return;
+	ex->compress.conf = conf;
+	ex->compress.client_gzip = (ex->side.http2 || req->p.http_minor >= 1) &&
+				   compress_accepts_gzip(&req->head);
+}
+
+/* A strip_prefix route's responses get the prefix back in their
+ * Location and Set-Cookie (prefix_rewrite.h); the server is known once
+ * one is reached (exchange_rewrite()). */
+static void restore_prefix(struct exchange *ex, const struct request_plan *plan)
+{
+	const struct route_conf *r = plan->route;
+
+	if (!r->strip_prefix || !r->restore_prefix)
+		return;
+	ex->rewrite = (struct prefix_rewrite){
+		.prefix = r->path_prefix,
+		.host = plan->out.host,
+		.host_len = plan->out.host ? plan->out.host_len : 0,
+		.scheme = ex->side.in->tls ? "https" : "http",
+	};
+}
+
+const struct prefix_rewrite *exchange_rewrite(struct exchange *ex)
+{
+	if (!ex->rewrite.prefix)
+		return NULL;
+	ex->rewrite.server = ex->peer.server ? ex->peer.server->addr.text : NULL;
+	return &ex->rewrite;
+}
+
 int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 {
 	struct request_parser *req = ex->side.req;
@@ -252,12 +266,15 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	if (!plan.pool)
 		return redirect(ex, &plan, why);
 	ex->pool = plan.pool;
+	/* Every request to the pool pays into its retry budget. */
+	retry_budget_deposit(&ex->pool->rt->retry_budget, ex->pool->retry_budget);
 	/* A route's timeouts override its pool's for its requests only. */
 	ex->server_ms = plan.route->timeouts.server_ms ? plan.route->timeouts.server_ms :
 							 ex->pool->timeouts.server_ms;
 	ex->peer.connect_ms = plan.route->timeouts.connect_ms;
 	balance_inputs(ex);
 	ex->is_head = plan.is_head;
+	compression_inputs(ex);
 	ex->replayable = plan.replayable;
 	status = request_parser_check_body(req, ex->pool->limits.body_size, in);
 	if (status) {
@@ -268,6 +285,9 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 	plan.out.client_v6 = ex->side.in->peer_v6;
 	plan.out.proto = ex->side.in->tls ? "https" : "http";
 	plan.out.trusted = trusted;
+	restore_prefix(ex, &plan);
+	plan.out.client_cert = ex->side.in->cert_headers;
+	plan.out.client_cert_subject = ex->side.in->cert_subject;
 	ex->vars.client_ip = ex->client;
 	plan.out.request_id = ex->request_id;
 	plan.out.rules = &plan.route->request_headers;
@@ -282,6 +302,42 @@ int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why)
 			      1;
 	upstream_dispatch(ex);
 	return 0;
+}
+
+bool exchange_retry_allowed(struct exchange *ex, int status)
+{
+	struct pool_rt *rt = ex->pool->rt;
+
+	if (!ex->route || !retry_on_has(&ex->route->retry_on, status) || !ex->replayable ||
+	    ex->bytes_out || ex->resp_started || !peer_can_retry_elsewhere(&ex->peer))
+		return false;
+	if (!retry_budget_withdraw(&rt->retry_budget, ex->pool->retry_budget)) {
+		counter_add(&rt->retry_budget_exhausted, 1);
+		log_debug("pool %s: retry budget spent: the %d of server %s goes to the client",
+			  ex->pool->name, status, ex->peer.server->name);
+		return false;
+	}
+	return true;
+}
+
+void exchange_retry(struct exchange *ex, enum retry_reason reason, int status, const char *why)
+{
+	const struct http_head *req = &ex->side.req->head;
+	char answered[32];
+
+	if (why)
+		peer_server_failed(&ex->peer, why);
+	else
+		snprintf(answered, sizeof(answered), "answered %d", status);
+	log_info("pool %s: server %s (%s): %s; retrying %.*s on another server", ex->pool->name,
+		 ex->peer.server->name, ex->peer.server->addr.text, why ? why : answered,
+		 (int)req->url_len, req->buf + req->url_off);
+	ex->status = 0;
+	ex->upstream_us = -1;
+	http_head_reset(&ex->resp);
+	counter_add(&ex->pool->rt->retries[reason], 1);
+	peer_retry_elsewhere(&ex->peer, status);
+	peer_connect(&ex->peer);
 }
 
 void exchange_response_rules(struct exchange *ex, const struct header_rules **rules)
@@ -313,6 +369,28 @@ const struct set_cookie *exchange_sticky_cookie(const struct exchange *ex, struc
 		.secure = ex->side.in->tls, /* SPEC §4: Secure on TLS listeners */
 	};
 	return sc;
+}
+
+enum access_termination exchange_peer_failure(struct exchange *ex, int status)
+{
+	const struct peer *p = &ex->peer;
+
+	if (status == 503 && p->queue_rejected) {
+		/* Come back once a waiter of now would have had its turn. */
+		uint64_t s = (p->pool->queue.timeout_ms + 999) / 1000;
+		ex->retry_after_s = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+		/* Only at debug: an overloaded pool turns many away, and the
+		 * access log and the metrics count each. */
+		log_debug("pool %s: %s for %s", p->pool->name, queue_reject_names[p->reject],
+			  ex->client ? ex->client : ex->side.in->peer_ip);
+		return p->reject == QUEUE_REJECT_FULL ? ACCESS_TERM_QUEUE_FULL :
+							ACCESS_TERM_QUEUE_TIMEOUT;
+	}
+	if (status == 503) {
+		log_warn("pool %s: no server available", p->pool->name);
+		return ACCESS_TERM_NO_SERVER;
+	}
+	return status == 504 ? ACCESS_TERM_CONNECT_TIMEOUT : ACCESS_TERM_CONNECT_FAILED;
 }
 
 void exchange_log_refusal(const struct exchange *ex, int status, const char *why)
@@ -393,6 +471,7 @@ void exchange_log(struct exchange *ex, const struct config *fallback)
 void exchange_end(struct exchange *ex, bool upstream_reusable)
 {
 	upstream_detach(ex, upstream_reusable);
+	compress_end(&ex->compress);
 	if (ex->cfg)
 		config_unref(ex->cfg);
 	free(ex->head_out);
@@ -433,13 +512,19 @@ int exchange_response_head(struct exchange *ex, int status, int64_t content_leng
 	int rc;
 
 	exchange_response_rules(ex, &out.rules);
+	const struct prefix_rewrite *rw = exchange_rewrite(ex);
+	if (rw && prefix_rewrite_head(rw, &ex->resp, &ex->side.hw->scratch) < 0)
+		return -1;
 	if (whole && !no_body && content_length < 0)
 		content_length = 0;
+	if (!whole)
+		compress_start(&ex->compress, status, &ex->resp, content_length);
+	out.compress = ex->compress.verdict;
 	if (no_body || (whole && ex->side.head_fn))
 		out.body = BODY_NONE;
 	else if (ex->side.head_fn)
 		out.body = BODY_EOF; /* the payload as it is: the client frames it */
-	else if (content_length >= 0)
+	else if (content_length >= 0 && !compress_active(&ex->compress))
 		out.body = BODY_LENGTH, out.content_length = (uint64_t)content_length;
 	else
 		out.body = req->p.http_minor >= 1 ? BODY_CHUNKED : BODY_EOF;
@@ -465,10 +550,18 @@ int exchange_response_head(struct exchange *ex, int status, int64_t content_leng
 
 int exchange_response_body(struct exchange *ex, const void *data, size_t len)
 {
-	size_t before = evbuffer_get_length(ex->side.to_client);
+	struct evbuffer *out = ex->side.to_client;
+	size_t before = evbuffer_get_length(out);
 
-	if (body_write(ex->side.to_client, ex->resp_body, data, len) < 0)
+	/* A DATA frame is as much as the server sent at once: flushed, so
+	 * that a slow stream reaches the client as it comes. */
+	if (compress_active(&ex->compress)) {
+		if (compress_body_write(&ex->compress, out, ex->resp_body, data, len) < 0 ||
+		    compress_body_flush(&ex->compress, out, ex->resp_body) < 0)
+			return -1;
+	} else if (body_write(out, ex->resp_body, data, len) < 0) {
 		return -1;
+	}
 	count_out(ex, before);
 	return 0;
 }
@@ -479,6 +572,10 @@ int exchange_response_end(struct exchange *ex)
 	const struct http_head *t = &ex->trailers;
 	size_t before = evbuffer_get_length(out);
 
+	if (compress_body_finish(&ex->compress, out, ex->resp_body) < 0)
+		return -1;
+	count_out(ex, before);
+	before = evbuffer_get_length(out);
 	if (ex->side.ops->trailers)
 		return t->nfields ? ex->side.ops->trailers(ex, t) : 0;
 	if (ex->resp_body != BODY_CHUNKED || !t->nfields)

@@ -384,7 +384,9 @@ static void client_response_done(struct exchange *ex, bool server_reusable, bool
 
 	client_log_exchange(c);
 	client_exchange_end(c, reusable);
-	if (!keep_alive || c->w->stopping) {
+	/* A response that told the client it may go on keeps its word when
+	 * lbd retires for an upgrade; a plain stop closes. */
+	if (!keep_alive || (c->w->stopping && !c->w->keeps_idle)) {
 		client_close_after_flush(c);
 		return;
 	}

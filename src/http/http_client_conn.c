@@ -302,6 +302,12 @@ static void client_stop(struct conn_link *link)
 {
 	struct client_conn *c = (struct client_conn *)link;
 
+	/* Retiring for an upgrade, every connection carries on: its next
+	 * request head, read while stopping, is answered with Connection:
+	 * close (http_client.c), so no client meets a connection closed under
+	 * a request it sent. */
+	if (c->w->keeps_idle)
+		return;
 	if (c->state == CLIENT_IDLE)
 		client_free(c);
 	else
@@ -354,6 +360,7 @@ static void client_hand_over(struct client_conn *c, struct bufferevent *bev)
 				       .link = &c->link };
 	io_reader_free(&c->rd);
 	c->b->bev = NULL;
+	c->in.cert_subject = NULL; /* the HTTP/2 side's, with its copy */
 	if (c->hw->h2_start(&ho) == 0)
 		c->handed_over = true;
 	else

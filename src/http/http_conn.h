@@ -23,17 +23,21 @@
 #include "balance/balance.h"
 #include "config/config.h"
 #include "core/access_log.h"
+#include "core/runtime.h"
 #include "event/deadline.h"
 #include "event/io.h"
 #include "event/peer.h"
 #include "event/worker.h"
 #include "http/body.h"
+#include "http/compress.h"
 #include "http/cookie.h"
 #include "http/header_rules.h"
 #include "http/http_head.h"
 #include "http/http_response.h"
+#include "http/prefix_rewrite.h"
 #include "http/request_parser.h"
 #include "stream/inbound.h"
+#include "stream/proxy_protocol.h"
 #include "util/clock.h"
 #include "util/request_id.h"
 
@@ -118,6 +122,8 @@ struct exchange {
 	const struct route_conf *route; /* the route it matched, once routed */
 	struct pool_conf *pool;
 	struct header_vars vars;             /* for the route's header rules */
+	struct prefix_rewrite rewrite;       /* restore_prefix: what responses
+					      * get back (prefix NULL: off) */
 	char request_id[REQUEST_ID_MAX + 1]; /* its X-Request-Id, once its
 					      * head is parsed ("" before) */
 	struct peer peer;                    /* the server it is assigned to, and
@@ -126,8 +132,13 @@ struct exchange {
 	const struct upstream_ops *upstream; /* set by upstream_dispatch() */
 	struct upstream_conn *up;            /* HTTP/1.1 servers */
 	struct h2_upstream_stream *up2;      /* HTTP/2 servers */
-	const char *client;                  /* the client address of this request */
-	char client_buf[INET6_ADDRSTRLEN];   /* (NULL: the connection's peer_ip) */
+	/* pools[].send_proxy: the header naming the client connection (not
+	 * a trusted proxy's X-Forwarded-For) that new server connections
+	 * start with; also what a pooled connection must have started with
+	 * to be reused. */
+	unsigned char proxy_header[PP_ENCODED_MAX];
+	const char *client;                /* the client address of this request */
+	char client_buf[INET6_ADDRSTRLEN]; /* (NULL: the connection's peer_ip) */
 
 	char *head_out;      /* rewritten request head, kept for */
 	size_t head_out_len; /* a retry on another server */
@@ -138,9 +149,12 @@ struct exchange {
 	bool req_sent;       /* a byte of it may have reached a server */
 	bool upgrade;
 	bool is_head;
-	bool replayable; /* idempotent, no body: safe to resend on
-			  * a fresh connection if a pooled one was
-			  * stale */
+	bool replayable;    /* idempotent, no body: safe to resend on a
+			     * fresh connection if a pooled one was
+			     * stale, or to another server (retry_on) */
+	bool stale_retried; /* it was resent once after a stale pooled
+			     * connection: not again, and not on a
+			     * pooled one */
 
 	struct http_head resp;                /* the response head's storage */
 	struct http_head trailers;            /* an HTTP/2 server's trailer fields */
@@ -150,6 +164,7 @@ struct exchange {
 	bool resp_started;                    /* a response head went to the client */
 	enum body_mode resp_body;             /* its framing towards the client
 					      * (exchange_response_head()) */
+	struct response_compression compress; /* gzip for this client (compress.h) */
 	enum access_termination termination;  /* how it ended, for the log */
 
 	struct timespec start_real;
@@ -292,10 +307,31 @@ int exchange_response_end(struct exchange *ex);
 /* The route's response_headers (*RULES, NULL for none), with the server
  * that answers named in ex->vars. */
 void exchange_response_rules(struct exchange *ex, const struct header_rules **rules);
+/* The route's restore_prefix rewriting of the response head, with the
+ * server that answers (its address is the one lbd replaces), or NULL when
+ * the route has none. */
+const struct prefix_rewrite *exchange_rewrite(struct exchange *ex);
 /* The sticky cookie the response carries (a sticky pool's client without
  * a valid one), in SC with its value in VALUE; or NULL. */
 const struct set_cookie *exchange_sticky_cookie(const struct exchange *ex, struct set_cookie *sc,
 						char *value);
+
+/* exchange.c: retries by status (routes[].retry_on), for either server
+ * side. */
+
+/* Whether the exchange's server failing with STATUS (its answer, or lbd's
+ * own for a close or a timeout before any answer) sends the request to
+ * another server: a status of the route's retry_on, a request that is
+ * idempotent and has no body, nothing sent to the client yet, a retry
+ * left and a server to take it, and a retry taken from the pool's budget
+ * (a spent budget is counted, and the answer goes through). */
+bool exchange_retry_allowed(struct exchange *ex, int status);
+/* After exchange_retry_allowed(), once the server side let go of the
+ * server's connection or stream: REASON counted, the server left out
+ * (WHY: its failure, for its counters; NULL for an answer), and another
+ * one reached. Should none be left by then (taken out meanwhile, or its
+ * connect failed), the client gets STATUS from lbd. */
+void exchange_retry(struct exchange *ex, enum retry_reason reason, int status, const char *why);
 
 /* exchange.c: what every client side does with an exchange. */
 
@@ -307,6 +343,10 @@ void exchange_begin(struct exchange *ex, struct config *cfg);
  * answer with *WHY for the log: a route's redirect status too, with
  * ex->location set. */
 int exchange_route(struct exchange *ex, struct evbuffer *in, const char **why);
+/* The server side could not reach a server (peer_ops.failed with
+ * STATUS): the termination for the access log; a 503 of the pool's queue
+ * gets a Retry-After, one of no server a line in the error log. */
+enum access_termination exchange_peer_failure(struct exchange *ex, int status);
 /* One info line (error for a 500) in the error log for a refused request;
  * none for a redirect, which is an answer. */
 void exchange_log_refusal(const struct exchange *ex, int status, const char *why);

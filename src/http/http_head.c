@@ -168,6 +168,17 @@ int http_head_add_value(struct http_head *h, const char *at, size_t len)
 	return add_span(h, HEAD_SPAN_VALUE, at, len, &f->value_off, &f->value_len);
 }
 
+int http_head_set_value(struct http_head *h, uint32_t i, const char *at, size_t len)
+{
+	uint32_t off = h->len;
+
+	if (i >= h->nfields || append(h, at, len) < 0)
+		return -1;
+	h->fields[i].value_off = off;
+	h->fields[i].value_len = (uint32_t)len;
+	return 0;
+}
+
 const struct http_field *http_head_find(const struct http_head *h, const char *name,
 					unsigned *count)
 {

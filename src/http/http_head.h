@@ -81,6 +81,11 @@ int http_head_add_reason(struct http_head *h, const char *at, size_t len);
 int http_head_add_name(struct http_head *h, const char *at, size_t len);
 int http_head_add_value(struct http_head *h, const char *at, size_t len);
 
+/* Give field I of a complete head the value AT (LEN bytes), stored after
+ * what the head holds, within its bound. Returns 0, or -1 once the head
+ * overflows. */
+int http_head_set_value(struct http_head *h, uint32_t i, const char *at, size_t len);
+
 /* llhttp accepts obs-fold (a field value continued on the next line); RFC
  * 9112 §5.2 lets a proxy refuse it, and lbd does, since folded values are a
  * smuggling vector. llhttp hands a continuation over as one more value span

@@ -291,8 +291,12 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 	out->upgrade = p->upgrade && http_head_find(h, "upgrade", NULL) != NULL;
 	/* By their names: an extension method reached llhttp as "GET". */
 	plan->is_head = method_is(out, "HEAD");
+	/* The idempotent methods of RFC 9110 §9.2.2, and only without a
+	 * body: a body that reached a server is never sent again. */
 	plan->replayable = out->body == BODY_NONE &&
-			   (method_is(out, "GET") || plan->is_head || method_is(out, "OPTIONS"));
+			   (method_is(out, "GET") || plan->is_head || method_is(out, "OPTIONS") ||
+			    method_is(out, "TRACE") || method_is(out, "PUT") ||
+			    method_is(out, "DELETE"));
 	plan->route = plan_route(h, listener, out);
 	if (!plan->route)
 		return refuse(why, 404, "no route matches");

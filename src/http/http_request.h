@@ -17,7 +17,7 @@ struct request_plan {
 	const struct route_conf *route; /* the route that matched */
 	struct pool_conf *pool;         /* its pool; NULL: the route redirects or splits */
 	bool is_head;
-	bool replayable;    /* idempotent and without a body */
+	bool replayable;    /* idempotent (RFC 9110 §9.2.2) and without a body */
 	const char *reason; /* why it was refused, for the log */
 };
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http/http_rewrite.h"
+#include "http/prefix_rewrite.h"
 
 static struct response_parser *parser_of(llhttp_t *p)
 {
@@ -124,6 +125,10 @@ static int on_headers_complete(llhttp_t *p)
 	if (status < 200 && status != 101)
 		return relay_interim(rp, status);
 	rp->status = status;
+	if (status != 101 && rp->retry_fn && rp->retry_fn(rp->retry_arg, status)) {
+		rp->retry = true;
+		return HPE_PAUSED;
+	}
 	if (status == 101) {
 		/* Only a switch the client asked for, and one the server names
 		 * (Upgrade and Connection: upgrade, RFC 9110 §7.8): llhttp
@@ -150,6 +155,8 @@ static int on_headers_complete(llhttp_t *p)
 		return 0;
 	}
 
+	if (rp->prefix && prefix_rewrite_head(rp->prefix, rp->head, rp->scratch) < 0)
+		return -1;
 	bool no_body = rp->is_head || status == 204 || status == 304;
 	struct response_out out = {
 		.status = status,
@@ -163,6 +170,15 @@ static int on_headers_complete(llhttp_t *p)
 	};
 	if (no_body && (p->flags & F_CONTENT_LENGTH))
 		out.declared_length = (int64_t)p->content_length;
+	if (rp->compress) {
+		compress_start(rp->compress, status, rp->head,
+			       (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1);
+		out.compress = rp->compress->verdict;
+		/* gzip's length is known at its end only: chunks, as for a
+		 * server's chunked body (client_gzip means HTTP/1.1 or 2). */
+		if (compress_active(rp->compress) && out.body == BODY_LENGTH)
+			out.body = BODY_CHUNKED;
+	}
 	rp->closes_client = (out.body == BODY_EOF && !rp->head_fn) || !*rp->req_complete;
 	out.keep_alive = *rp->client_keep_alive && !rp->closes_client;
 	rp->body = out.body;
@@ -181,8 +197,12 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 		rp->guard_failed = true;
 		return -1;
 	}
-	if (body_write(rp->out, rp->body, at, len) < 0)
+	if (compress_active(rp->compress)) {
+		if (compress_body_write(rp->compress, rp->out, rp->body, at, len) < 0)
+			return -1;
+	} else if (body_write(rp->out, rp->body, at, len) < 0) {
 		return -1;
+	}
 	rp->bytes_out += evbuffer_get_length(rp->out) - before;
 	return 0;
 }
@@ -198,6 +218,8 @@ static int on_message_complete(llhttp_t *p)
 	rp->server_keep_alive = llhttp_should_keep_alive(p);
 	rp->complete = true;
 	size_t before = evbuffer_get_length(rp->out);
+	if (rp->compress && compress_body_finish(rp->compress, rp->out, rp->body) < 0)
+		return -1;
 	body_finish(rp->out, rp->body);
 	rp->bytes_out += evbuffer_get_length(rp->out) - before;
 	return HPE_PAUSED;
@@ -246,13 +268,26 @@ enum response_step response_parser_feed(struct response_parser *rp, const char *
 	case HPE_OK:
 		return RESPONSE_MORE;
 	case HPE_PAUSED:
-		/* Only a complete message pauses the parser. */
-		return RESPONSE_DONE;
+		/* Only a complete message, or a head retry_fn took, pauses
+		 * the parser. */
+		return rp->retry ? RESPONSE_RETRY : RESPONSE_DONE;
 	case HPE_PAUSED_UPGRADE:
 		return RESPONSE_UPGRADE;
 	default:
 		return RESPONSE_INVALID;
 	}
+}
+
+int response_parser_pause(struct response_parser *rp)
+{
+	size_t before = evbuffer_get_length(rp->out);
+
+	if (!rp->started || rp->complete || !compress_active(rp->compress))
+		return 0;
+	if (compress_body_flush(rp->compress, rp->out, rp->body) < 0)
+		return -1;
+	rp->bytes_out += evbuffer_get_length(rp->out) - before;
+	return 0;
 }
 
 bool response_parser_needs_eof(const struct response_parser *rp)

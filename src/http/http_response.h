@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "http/body.h"
+#include "http/compress.h"
 #include "http/cookie.h"
 #include "http/http_head.h"
 #include "util/strbuf.h"
@@ -25,12 +26,18 @@ struct evbuffer;
 struct response_out;
 struct header_rules;
 struct header_vars;
+struct prefix_rewrite;
 
 /* Where the final head goes when the client does not read HTTP/1 bytes (an
  * HTTP/2 stream): called with the server's head and how lbd frames it;
  * interim responses are not passed on. Returns 0, or -1 to refuse. */
 typedef int (*response_head_fn)(void *arg, const struct http_head *head,
 				const struct response_out *out);
+
+/* Whether a final response of STATUS is to be dropped unseen, for the
+ * request to go to another server (routes[].retry_on): asked once its head
+ * is parsed, before anything of it is queued for the client. */
+typedef bool (*response_retry_fn)(void *arg, int status);
 
 struct response_parser {
 	llhttp_t p;
@@ -41,23 +48,31 @@ struct response_parser {
 	/* The exchange, set by the owner before the first feed. The two
 	 * pointers are the owner's own state, read when the final head is
 	 * relayed (it may change until then: a stop, a client's half-close). */
-	bool is_head;                        /* the request was HEAD */
-	bool upgrade;                        /* the request asked for an upgrade */
-	const bool *req_complete;            /* the whole request reached the server */
-	const bool *client_keep_alive;       /* the client connection may stay open */
-	int client_minor;                    /* HTTP/1.<minor> of the client */
-	const struct set_cookie *set_cookie; /* added to the final head, or NULL */
-	const struct header_rules *rules;    /* the route's response_headers, or NULL */
-	const struct header_vars *vars;      /* for their values (the owner's) */
-	response_head_fn head_fn;            /* set: the head goes here, and the
+	bool is_head;                          /* the request was HEAD */
+	bool upgrade;                          /* the request asked for an upgrade */
+	const bool *req_complete;              /* the whole request reached the server */
+	const bool *client_keep_alive;         /* the client connection may stay open */
+	int client_minor;                      /* HTTP/1.<minor> of the client */
+	const struct set_cookie *set_cookie;   /* added to the final head, or NULL */
+	const struct header_rules *rules;      /* the route's response_headers, or NULL */
+	const struct header_vars *vars;        /* for their values (the owner's) */
+	struct response_compression *compress; /* the owner's, or NULL: the
+						* body goes through gzip when
+						* it says so (compress.h) */
+	const struct prefix_rewrite *prefix;   /* a strip_prefix route's Location
+						* and Set-Cookie, or NULL */
+	response_head_fn head_fn;              /* set: the head goes here, and the
 					      * body's payload follows on OUT
 					      * unframed */
 	void *head_arg;
+	response_retry_fn retry_fn; /* NULL: every response is relayed */
+	void *retry_arg;
 
 	/* What the response said. */
 	int status;   /* of the final response; 0 before it */
 	bool started; /* the final head was queued on OUT */
 	bool complete;
+	bool retry;             /* retry_fn wanted another server: nothing was relayed */
 	bool server_keep_alive; /* the server connection may be reused */
 	bool closes_client;     /* this response ends the client connection
 				 * (framed by the server's close, or sent
@@ -78,6 +93,8 @@ enum response_step {
 	RESPONSE_DONE,    /* the response is complete; bytes after it unused */
 	RESPONSE_UPGRADE, /* a 101 was relayed; the bytes after it are a tunnel */
 	RESPONSE_INVALID, /* refused: a 502 if nothing went to the client yet */
+	RESPONSE_RETRY,   /* a final head that retry_fn took: nothing of it was
+			   * queued; the connection's bytes are left unread */
 };
 
 /* Start parsing a response into HEAD (bounds set by the owner), queueing
@@ -88,6 +105,11 @@ void response_parser_init(struct response_parser *rp, struct http_head *head, st
 /* Parse LEN bytes at BUF; *USED receives how many were consumed. */
 enum response_step response_parser_feed(struct response_parser *rp, const char *buf, size_t len,
 					size_t *used);
+
+/* Every byte the server sent so far was fed: what a gzipped body holds
+ * back goes out now (compress.h), so that a server that pauses is not
+ * delayed by lbd. Returns 0, or -1 when it could not be queued. */
+int response_parser_pause(struct response_parser *rp);
 
 /* True when the server closing the connection is what ends this response
  * (a body delimited by the close). */

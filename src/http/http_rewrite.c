@@ -156,7 +156,9 @@ static bool request_drops(const struct http_head *h, const struct http_field *f,
 	 * §10.1.1): forwarded in HTTP/1.1 it would become a real one. */
 	if (req->http_minor == 0 && http_field_is(h, f, "expect"))
 		return true;
-	return false;
+	/* Only lbd says what certificate a client showed. */
+	return http_field_is(h, f, "x-client-cert-subject") ||
+	       http_field_is(h, f, "x-client-cert-verify");
 }
 
 static void add_framing(struct strbuf *out, enum body_mode mode, uint64_t length)
@@ -185,6 +187,22 @@ static bool own_field(const struct request_out *req, const char *name)
 	return !header_rules_names(req->rules, name, strlen(name));
 }
 
+/* What the TLS handshake verified: SUCCESS with the certificate's
+ * subject, or NONE (verify_client: optional, and the client showed none;
+ * a certificate that does not verify never gets this far). */
+static void add_client_cert(struct strbuf *out, const struct request_out *req)
+{
+	const char *subject = req->client_cert_subject;
+
+	if (!req->client_cert)
+		return;
+	if (own_field(req, "x-client-cert-verify"))
+		add_line(out, "X-Client-Cert-Verify", subject ? "SUCCESS" : "NONE",
+			 subject ? 7 : 4);
+	if (subject && own_field(req, "x-client-cert-subject"))
+		add_line(out, "X-Client-Cert-Subject", subject, strlen(subject));
+}
+
 /* lbd's X-Forwarded-*, Forwarded and X-Request-Id, before the route's
  * rules. */
 static void add_forwarding(struct strbuf *out, const struct http_head *h,
@@ -205,6 +223,7 @@ static void add_forwarding(struct strbuf *out, const struct http_head *h,
 		add_forwarded(out, h, req);
 	if (req->request_id && own_field(req, "x-request-id"))
 		add_line(out, "X-Request-Id", req->request_id, strlen(req->request_id));
+	add_client_cert(out, req);
 }
 
 int http_request_write(struct strbuf *out, const struct http_head *h, const struct request_out *req)
@@ -236,9 +255,21 @@ int http_request_write(struct strbuf *out, const struct http_head *h, const stru
 	return strbuf_failed(out) ? -1 : 0;
 }
 
+/* A field as compression changes it (compress.h). */
+static void add_compressed_field(struct strbuf *out, const struct http_head *h,
+				 const struct http_field *f)
+{
+	strbuf_add(out, http_field_name(h, f), f->name_len);
+	strbuf_add(out, ": ", 2);
+	compress_field_value(h, f, out);
+	strbuf_add(out, "\r\n", 2);
+}
+
 int http_response_write(struct strbuf *out, const struct http_head *h,
 			const struct response_out *resp)
 {
+	bool vary = compress_vary_pending(resp->compress, h);
+
 	strbuf_adds(out, "HTTP/1.1 ");
 	strbuf_add_u64(out, (uint64_t)resp->status);
 	strbuf_add(out, " ", 1);
@@ -250,8 +281,15 @@ int http_response_write(struct strbuf *out, const struct http_head *h,
 		if (http_is_hop_by_hop(h, f) || http_field_is(h, f, "content-length") ||
 		    header_rules_names(resp->rules, http_field_name(h, f), f->name_len))
 			continue;
-		add_field(out, h, f);
+		if (compress_field_rewritten(resp->compress, h, f, &vary))
+			add_compressed_field(out, h, f);
+		else
+			add_field(out, h, f);
 	}
+	if (vary)
+		strbuf_adds(out, "Vary: Accept-Encoding\r\n");
+	if (resp->compress == COMPRESS_GZIP)
+		strbuf_adds(out, "Content-Encoding: gzip\r\n");
 	header_rules_write(out, resp->rules, resp->vars);
 	if (resp->set_cookie)
 		cookie_write_set(out, resp->set_cookie);

@@ -8,6 +8,9 @@
  * trusted proxy's X-Forwarded-Proto, X-Forwarded-Host and Forwarded
  * elements are kept, anyone else's replaced) and X-Request-Id (the
  * client's, or one lbd made: exchange.c); the Host field is kept.
+ * X-Client-Cert-Subject and X-Client-Cert-Verify are lbd's alone: a
+ * client's are always dropped, and a listener with tls.client_ca sends
+ * its own.
  * A route's header rules come last, over lbd's own fields too
  * (header_rules.h); lbd's sticky cookie is never theirs to remove.
  */
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 #include "http/body.h"
+#include "http/compress.h"
 #include "http/cookie.h"
 #include "http/header_rules.h"
 #include "http/http_head.h"
@@ -44,6 +48,9 @@ struct request_out {
 	bool upgrade;                     /* keep Upgrade, send Connection: upgrade */
 	const char *request_id;           /* sent as X-Request-Id (the client's
 					   * own are dropped); NULL: none */
+	bool client_cert;                 /* the listener asks for client
+					   * certificates: X-Client-Cert-Verify */
+	const char *client_cert_subject;  /* the verified one's; NULL: none */
 	const struct header_rules *rules; /* the route's request_headers, or NULL */
 	const struct header_vars *vars;   /* for their values */
 };
@@ -65,6 +72,7 @@ struct response_out {
 	const struct set_cookie *set_cookie; /* added when not NULL */
 	const struct header_rules *rules;    /* the route's response_headers, or NULL */
 	const struct header_vars *vars;      /* for their values */
+	enum compress_verdict compress;      /* Vary, or gzip (compress.h) */
 };
 
 /* Append the head of a server's response (parsed into H) as lbd sends it to

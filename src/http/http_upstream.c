@@ -59,6 +59,10 @@ struct upstream_conn {
 				* no speculative writes) */
 	bool reused;
 	bool read_blocked; /* the client side is full */
+	/* The PROXY header it started with (pools[].send_proxy): it serves
+	 * only the client connection that header names. */
+	uint8_t proxy_len;
+	unsigned char proxy_header[PP_ENCODED_MAX];
 	uint64_t resp_bytes;
 	struct response_parser rp;               /* the response (http_response.h) */
 	struct set_cookie sticky;                /* the sticky cookie it gets, and */
@@ -187,21 +191,36 @@ static void idle_put(struct upstream_conn *up)
 	up_reading(up, true);
 }
 
-/* An idle connection to SRV of POOL. The pool is kept by server identity,
- * which outlives reloads; a reload may have given the server another
- * address or other TLS settings, and connections made with the old ones
- * are closed instead of reused. */
-static struct upstream_conn *idle_take(struct upstream_pool *idle, const struct pool_conf *pool,
-				       const struct server_conf *srv)
+/* Whether UP started with the PROXY header P would send (none, when the
+ * pool sends none). */
+static bool same_proxy_header(const struct upstream_conn *up, const struct peer *p)
 {
+	return up->proxy_len == p->send_first_len &&
+	       (up->proxy_len == 0 || memcmp(up->proxy_header, p->send_first, up->proxy_len) == 0);
+}
+
+/* An idle connection to P's server. The pool is kept by server identity,
+ * which outlives reloads; a reload may have given the server another
+ * address, other TLS settings or another send_proxy, and connections made
+ * with the old ones are closed instead of reused. With send_proxy, the
+ * connections of other clients are passed over and stay. */
+static struct upstream_conn *idle_take(struct upstream_pool *idle, const struct peer *p)
+{
+	const struct server_conf *srv = p->server;
+
 	if (srv->rt->id >= idle->nlists)
 		return NULL;
 	struct upstream_list *list = &idle->lists[srv->rt->id];
-	struct upstream_conn *up;
-	while ((up = TAILQ_FIRST(list)) != NULL) {
+	struct upstream_conn *up, *next;
+	for (up = TAILQ_FIRST(list); up; up = next) {
+		next = TAILQ_NEXT(up, idle_link);
+		bool usable = addr_equal(&up->addr, &srv->addr) &&
+			      up->tls_id == tls_upstream_pool_identity(&p->pool->tls) &&
+			      (up->proxy_len != 0) == (p->send_first_len != 0);
+		if (usable && !same_proxy_header(up, p))
+			continue;
 		TAILQ_REMOVE(list, up, idle_link);
-		if (addr_equal(&up->addr, &srv->addr) &&
-		    up->tls_id == tls_upstream_pool_identity(&pool->tls))
+		if (usable)
 			return up;
 		up_free(up);
 	}
@@ -299,6 +318,28 @@ static void fail(struct exchange *ex, int status, enum access_termination term, 
 	ex->side.ops->failed(ex, status, term);
 }
 
+/* The parser's question (response_retry_fn); an interim response it
+ * queued for the client already (103) counts as sent. */
+static bool response_retry(void *arg, int status)
+{
+	struct exchange *ex = arg;
+
+	return !ex->up->rp.bytes_out && exchange_retry_allowed(ex, status);
+}
+
+/* exchange_retry_allowed() said yes: the server's connection is closed
+ * (what it sent is dropped unread; the request had no body, so nothing
+ * else is lost) and another server gets the request. */
+static void retry_elsewhere(struct exchange *ex, enum retry_reason reason, int status,
+			    const char *why)
+{
+	struct upstream_conn *up = ex->up;
+
+	ex->up = NULL;
+	up_free(up);
+	exchange_retry(ex, reason, status, why);
+}
+
 /* Parse what the server sent. Returns false when the exchange ended (the
  * client may be gone). */
 static bool process_response(struct exchange *ex)
@@ -313,8 +354,17 @@ static bool process_response(struct exchange *ex)
 			return true;
 		}
 		struct evbuffer_iovec v;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) {
+			/* The server paused: what gzip holds goes out. */
+			if (response_parser_pause(&up->rp) < 0) {
+				log_error("listener %s: out of memory compressing a response",
+					  ex->side.lrt->name);
+				ex->side.ops->failed(ex, 502, ACCESS_TERM_INTERNAL);
+				return false;
+			}
+			record_response(ex, &up->rp);
 			return true;
+		}
 		if (ex->upstream_us < 0)
 			ex->upstream_us = (int64_t)(monotonic_us() - ex->upstream_start_us);
 		struct response_parser *rp = &up->rp;
@@ -332,6 +382,10 @@ static bool process_response(struct exchange *ex)
 			ex->up = NULL;
 			free(up);
 			ex->side.ops->upgraded(ex, bev);
+			return false;
+		}
+		if (step == RESPONSE_RETRY) {
+			retry_elsewhere(ex, RETRY_STATUS, rp->status, NULL);
 			return false;
 		}
 		char why[192];
@@ -393,9 +447,10 @@ static bool retry_stale(struct exchange *ex)
 {
 	struct upstream_conn *up = ex->up;
 
-	if (!up->reused || up->resp_bytes || !ex->replayable || ex->resp_started)
+	if (!up->reused || up->resp_bytes || !ex->replayable || ex->stale_retried ||
+	    ex->resp_started)
 		return false;
-	ex->replayable = false;
+	ex->stale_retried = true;
 	ex->up = NULL;
 	up_free(up);
 	peer_release(&ex->peer);
@@ -414,7 +469,10 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 		char d[32];
 		format_duration(ex->server_ms, d, sizeof(d));
 		snprintf(why, sizeof(why), "timed out (timeouts.server, %s)", d);
-		fail(ex, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
+		if (!up->resp_bytes && exchange_retry_allowed(ex, 504))
+			retry_elsewhere(ex, RETRY_TIMEOUT, 504, why);
+		else
+			fail(ex, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && response_parser_needs_eof(&up->rp)) {
@@ -436,7 +494,10 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 	else
 		snprintf(why, sizeof(why), "connection failed (%s)",
 			 err ? evutil_socket_error_to_string(err) : "TLS error");
-	fail(ex, 502, ACCESS_TERM_SERVER_ABORTED, why);
+	if (!up->resp_bytes && exchange_retry_allowed(ex, 502))
+		retry_elsewhere(ex, RETRY_RESET, 502, why);
+	else
+		fail(ex, 502, ACCESS_TERM_SERVER_ABORTED, why);
 }
 
 static void up_on_read_event(short what, void *arg)
@@ -460,6 +521,8 @@ static struct upstream_conn *up_new(struct exchange *ex, struct bufferevent *bev
 	up->addr = ex->peer.server->addr;
 	up->tls = pool->tls.enabled;
 	up->tls_id = tls_upstream_pool_identity(&pool->tls);
+	up->proxy_len = (uint8_t)ex->peer.send_first_len;
+	memcpy(up->proxy_header, ex->proxy_header, up->proxy_len);
 	if (!up->tls && io_reader_init(&up->rd, up->hw->w->base, bev, 0, up_on_read,
 				       up_on_read_event, up) < 0) {
 		io_reader_free(&up->rd);
@@ -502,7 +565,11 @@ static void attach(struct exchange *ex, struct upstream_conn *up)
 	up->rp.client_minor = ex->side.req->p.http_minor;
 	up->rp.set_cookie = exchange_sticky_cookie(ex, &up->sticky, up->sticky_value);
 	exchange_response_rules(ex, &up->rp.rules);
+	up->rp.prefix = exchange_rewrite(ex);
 	up->rp.vars = &ex->vars;
+	up->rp.compress = &ex->compress;
+	up->rp.retry_fn = response_retry;
+	up->rp.retry_arg = ex;
 	if (ex->side.head_fn) {
 		up->rp.head_fn = ex->side.head_fn;
 		up->rp.head_arg = ex;
@@ -535,9 +602,9 @@ static bool peer_reuse(struct peer *p)
 	struct exchange *ex = exchange_of_peer(p);
 	struct upstream_conn *up;
 
-	if (!ex->replayable && ex->req_sent)
+	if (ex->req_sent && (!ex->replayable || ex->stale_retried))
 		return false;
-	up = idle_take(ex->side.hw->pool, ex->pool, p->server);
+	up = idle_take(ex->side.hw->pool, p);
 	if (!up)
 		return false;
 	up->reused = true;
@@ -561,14 +628,9 @@ static void peer_connected(struct peer *p, struct bufferevent *bev)
 
 static void peer_failed(struct peer *p, int status)
 {
-	if (status == 503)
-		log_warn("pool %s: no server available", p->pool->name);
 	struct exchange *ex = exchange_of_peer(p);
 
-	ex->side.ops->failed(ex, status,
-			     status == 503 ? ACCESS_TERM_NO_SERVER :
-			     status == 504 ? ACCESS_TERM_CONNECT_TIMEOUT :
-					     ACCESS_TERM_CONNECT_FAILED);
+	ex->side.ops->failed(ex, status, exchange_peer_failure(ex, status));
 }
 
 static const struct peer_ops exchange_peer_ops = {
@@ -580,8 +642,17 @@ static const struct peer_ops exchange_peer_ops = {
 static void h1_dispatch(struct exchange *ex)
 {
 	ex->peer.base = ex->side.hw->w->base;
+	ex->peer.worker = ex->side.hw->w;
 	ex->peer.pool = ex->pool;
 	ex->peer.ops = &exchange_peer_ops;
+	ex->peer.send_first = NULL;
+	ex->peer.send_first_len = 0;
+	if (ex->pool->send_proxy != SEND_PROXY_OFF) {
+		ex->peer.send_first = ex->proxy_header;
+		ex->peer.send_first_len = inbound_proxy_header(ex->side.in,
+							       (int)ex->pool->send_proxy,
+							       ex->proxy_header);
+	}
 	peer_connect(&ex->peer);
 }
 
@@ -593,6 +664,10 @@ static void h1_detach(struct exchange *ex, bool reusable)
 	if (!up)
 		return;
 	ex->up = NULL;
+	/* A connection that names its client (send_proxy) serves no one
+	 * once that client's connection is done. */
+	if (up->proxy_len && !*ex->side.keep_alive)
+		reusable = false;
 	if (reusable && evbuffer_get_length(bufferevent_get_input(up->bev)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(up->bev)) == 0)
 		idle_put(up);

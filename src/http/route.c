@@ -77,26 +77,47 @@ static bool header_has(const struct http_head *h, const char *name, const char *
 	return false;
 }
 
+/* The parameter of QUERY (LEN bytes) that starts at *POS: its NAME and
+ * VALUE ("a" and "a=" both give ""), *POS moved past it. False at the end. */
+static bool query_next(const char *query, size_t len, size_t *pos, const char **name,
+		       size_t *name_len, const char **value, size_t *value_len)
+{
+	if (!query || *pos >= len)
+		return false;
+	const char *p = query + *pos;
+	const char *amp = memchr(p, '&', len - *pos);
+	size_t plen = amp ? (size_t)(amp - p) : len - *pos;
+	const char *eq = memchr(p, '=', plen);
+
+	*name = p;
+	*name_len = eq ? (size_t)(eq - p) : plen;
+	*value = eq ? eq + 1 : p + plen;
+	*value_len = plen - *name_len - (eq ? 1 : 0);
+	*pos += plen + 1;
+	return true;
+}
+
+bool route_query_find(const char *query, size_t len, const char *name, const char **value,
+		      size_t *value_len)
+{
+	size_t nlen = strlen(name), pos = 0, klen;
+	const char *k;
+
+	while (query_next(query, len, &pos, &k, &klen, value, value_len))
+		if (klen == nlen && memcmp(k, name, nlen) == 0)
+			return true;
+	return false;
+}
+
 bool route_query_has(const char *query, size_t len, const char *name, const char *value)
 {
-	size_t nlen = strlen(name), vlen = strlen(value);
-	size_t pos = 0;
+	size_t nlen = strlen(name), vlen = strlen(value), pos = 0, klen, have;
+	const char *k, *v;
 
-	while (query && pos < len) {
-		const char *amp = memchr(query + pos, '&', len - pos);
-		size_t end = amp ? (size_t)(amp - query) : len;
-		const char *p = query + pos;
-		size_t plen = end - pos;
-		const char *eq = memchr(p, '=', plen);
-		size_t klen = eq ? (size_t)(eq - p) : plen;
-		const char *v = eq ? eq + 1 : p + plen;
-		size_t have = plen - klen - (eq ? 1 : 0);
-
-		if (klen == nlen && memcmp(p, name, nlen) == 0 && have == vlen &&
+	while (query_next(query, len, &pos, &k, &klen, &v, &have))
+		if (klen == nlen && memcmp(k, name, nlen) == 0 && have == vlen &&
 		    memcmp(v, value, vlen) == 0)
 			return true;
-		pos = end + 1;
-	}
 	return false;
 }
 

@@ -39,6 +39,11 @@ const struct route_conf *route_match(const struct listener_conf *listener,
  * repeated name, any of its values will do. */
 bool route_query_has(const char *query, size_t len, const char *name, const char *value);
 
+/* The raw value of the first parameter NAME of QUERY (LEN bytes, without
+ * the "?"; NULL: none), in *VALUE / *VALUE_LEN. False when it has none. */
+bool route_query_find(const char *query, size_t len, const char *name, const char **value,
+		      size_t *value_len);
+
 /* The pool of split S for a request whose split key is KEY (LEN bytes;
  * NULL: the request has none, and RANDOM, 64 random bits, picks). The key's
  * hash is a point in [0, total weight), each side owning a stretch of it

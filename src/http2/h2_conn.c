@@ -609,6 +609,7 @@ int h2_conn_start(const struct client_handover *ho)
 		if (c->write)
 			event_free(c->write);
 		io_reader_free(&c->rd);
+		free(c->in.cert_subject); /* handed over with the rest */
 		free(c);
 		return -1;
 	}

@@ -470,6 +470,45 @@ static bool lower_copy(struct strbuf *sb, const char *s, size_t len)
 	return true;
 }
 
+/* Whether the server's field F goes to the client: no field of one
+ * connection, none the route's rules name, and no Content-Length on a
+ * body lbd gzips (its length is unknown until its end). */
+static bool stream_head_keeps(const struct http_head *h, const struct http_field *f,
+			      const struct response_out *out)
+{
+	return !http_is_hop_by_hop(h, f) &&
+	       !header_rules_names(out->rules, http_field_name(h, f), f->name_len) &&
+	       !(out->compress == COMPRESS_GZIP && http_field_is(h, f, "content-length"));
+}
+
+/* The fields compression gives a new value (compress.h), appended to NV
+ * from N with name and value as offsets in the scratch buffer for now;
+ * returns the new count. */
+static size_t stream_head_compressed(struct h2_stream *s, const struct http_head *h,
+				     const struct response_out *out, nghttp2_nv *nv, size_t n)
+{
+	struct strbuf *sb = &s->conn->hw->scratch;
+	bool vary = compress_vary_pending(out->compress, h);
+
+	if (out->compress == COMPRESS_NONE)
+		return n;
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct http_field *f = &h->fields[i];
+		if (!stream_head_keeps(h, f, out) ||
+		    !compress_field_rewritten(out->compress, h, f, &vary))
+			continue;
+		size_t name_at = sb->len;
+		lower_copy(sb, h->buf + f->name_off, f->name_len);
+		size_t value_at = sb->len;
+		compress_field_value(h, f, sb);
+		nv[n++] = (nghttp2_nv){ (uint8_t *)(uintptr_t)name_at,
+					(uint8_t *)(uintptr_t)value_at, f->name_len,
+					sb->len - value_at, NGHTTP2_NV_FLAG_NONE };
+		s->ex.bytes_out += f->name_len + sb->len - value_at;
+	}
+	return n;
+}
+
 /* Fields of a response head kept on the stack; more take an allocation. */
 #define H2_NV_ON_STACK 48
 
@@ -484,7 +523,8 @@ static int stream_head(void *arg, const struct http_head *h, const struct respon
 	struct strbuf *sb = &s->conn->hw->scratch;
 	nghttp2_nv stack[H2_NV_ON_STACK], *nv = stack;
 	size_t n = 0, cookie_at = 0, nset = out->rules ? out->rules->nset : 0;
-	size_t max = h->nfields + 2 + nset;
+	size_t max = h->nfields + 4 + nset;
+	bool vary = compress_vary_pending(out->compress, h);
 	char code[4];
 	int rv = -1;
 
@@ -495,8 +535,8 @@ static int stream_head(void *arg, const struct http_head *h, const struct respon
 	nv[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE };
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
-		if (http_is_hop_by_hop(h, f) ||
-		    header_rules_names(out->rules, http_field_name(h, f), f->name_len))
+		if (!stream_head_keeps(h, f, out) ||
+		    compress_field_rewritten(out->compress, h, f, &vary))
 			continue;
 		/* (the name's offset in SB for now) */
 		nv[n++] = (nghttp2_nv){ (uint8_t *)(uintptr_t)sb->len,
@@ -506,6 +546,7 @@ static int stream_head(void *arg, const struct http_head *h, const struct respon
 		s->ex.bytes_out += f->name_len + f->value_len;
 	}
 	size_t set_at = n;
+	n = stream_head_compressed(s, h, out, nv, n);
 	for (size_t i = 0; i < nset; i++) {
 		/* (name and value as offsets in SB for now) */
 		const struct header_set *hs = &out->rules->set[i];
@@ -529,6 +570,16 @@ static int stream_head(void *arg, const struct http_head *h, const struct respon
 		nv[i].name = (uint8_t *)sb->data + (uintptr_t)nv[i].name;
 	for (size_t i = set_at; i < n; i++)
 		nv[i].value = (uint8_t *)sb->data + (uintptr_t)nv[i].value;
+	if (vary) {
+		nv[n++] = (nghttp2_nv){ (uint8_t *)"vary", (uint8_t *)"Accept-Encoding", 4, 15,
+					NGHTTP2_NV_FLAG_NONE };
+		s->ex.bytes_out += 4 + 15;
+	}
+	if (out->compress == COMPRESS_GZIP) {
+		nv[n++] = (nghttp2_nv){ (uint8_t *)"content-encoding", (uint8_t *)"gzip", 16, 4,
+					NGHTTP2_NV_FLAG_NONE };
+		s->ex.bytes_out += 16 + 4;
+	}
 	if (out->set_cookie)
 		nv[n++] = (nghttp2_nv){ (uint8_t *)"set-cookie",
 					(uint8_t *)sb->data + cookie_at + 12, 10,

@@ -255,6 +255,19 @@ static void stream_fail(struct h2_upstream_stream *st, int status, enum access_t
 	ex->side.ops->failed(ex, status, term);
 }
 
+/* exchange_retry_allowed() said yes before the response began: the stream
+ * leaves its connection (reset with CANCEL when it is still open), and the
+ * request (which has no body) goes to another server on this same stream
+ * state, as a refused stream does. */
+static void stream_retry(struct h2_upstream_stream *st, bool cancel, enum retry_reason reason,
+			 int status, const char *why)
+{
+	stream_unlink(st, cancel);
+	evtimer_del(st->timer);
+	st->deferred = false;
+	exchange_retry(st->ex, reason, status, why);
+}
+
 static void on_stream_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct h2_upstream_stream *st = arg;
@@ -263,7 +276,10 @@ static void on_stream_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	format_duration(st->ex->server_ms, d, sizeof(d));
 	snprintf(why, sizeof(why), "timed out (timeouts.server, %s)", d);
-	stream_fail(st, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
+	if (!st->head_done && exchange_retry_allowed(st->ex, 504))
+		stream_retry(st, true, RETRY_TIMEOUT, 504, why);
+	else
+		stream_fail(st, 504, ACCESS_TERM_SERVER_TIMEOUT, why);
 }
 
 /* The client's trailer fields after the request body (an HTTP/2 client's
@@ -544,6 +560,10 @@ static void stream_head(struct h2_upstream_stream *st, bool whole)
 		http_head_reset(&ex->resp); /* interim: the final one follows */
 		return;
 	}
+	if (st->status >= 200 && st->status <= 999 && exchange_retry_allowed(ex, st->status)) {
+		stream_retry(st, true, RETRY_STATUS, st->status, NULL);
+		return;
+	}
 	if (ex->upstream_us < 0)
 		ex->upstream_us = (int64_t)(monotonic_us() - ex->upstream_start_us);
 	st->head_done = true;
@@ -633,7 +653,10 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error_
 		return 0;
 	}
 	snprintf(why, sizeof(why), "reset the stream (%s)", nghttp2_http2_strerror(error_code));
-	stream_fail(st, 502, ACCESS_TERM_SERVER_ABORTED, why);
+	if (!st->head_done && exchange_retry_allowed(ex, 502))
+		stream_retry(st, false, RETRY_RESET, 502, why);
+	else
+		stream_fail(st, 502, ACCESS_TERM_SERVER_ABORTED, why);
 	return 0;
 }
 
@@ -946,12 +969,7 @@ static void peer_failed(struct peer *p, int status)
 
 	if (cg)
 		connecting_end(up, cg, NULL);
-	if (status == 503)
-		log_warn("pool %s: no server available", p->pool->name);
-	ex->side.ops->failed(ex, status,
-			     status == 503 ? ACCESS_TERM_NO_SERVER :
-			     status == 504 ? ACCESS_TERM_CONNECT_TIMEOUT :
-					     ACCESS_TERM_CONNECT_FAILED);
+	ex->side.ops->failed(ex, status, exchange_peer_failure(ex, status));
 }
 
 static const struct peer_ops h2_peer_ops = {
@@ -965,6 +983,7 @@ static const struct peer_ops h2_peer_ops = {
 static void h2u_dispatch(struct exchange *ex)
 {
 	ex->peer.base = ex->side.hw->w->base;
+	ex->peer.worker = ex->side.hw->w;
 	ex->peer.pool = ex->pool;
 	ex->peer.ops = &h2_peer_ops;
 	peer_connect(&ex->peer);

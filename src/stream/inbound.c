@@ -6,6 +6,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "core/log.h"
 #include "event/worker.h"
 #include "stream/pp_socket.h"
+#include "stream/proxy_protocol.h"
 #include "tls/tls_listener.h"
 #include "util/addr.h"
 #include "util/clock.h"
@@ -27,6 +29,21 @@ void inbound_nodelay(struct inbound *in)
 	in->nodelay = true;
 }
 
+/* The client's socket address, as long as it is IPv4 or IPv6 (a unix
+ * socket's peer has no address worth keeping). */
+static void copy_client(struct inbound *in, const struct sockaddr *sa)
+{
+	size_t len = sa->sa_family == AF_INET  ? sizeof(struct sockaddr_in) :
+		     sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						 0;
+
+	memset(&in->client, 0, sizeof(in->client));
+	if (len)
+		memcpy(&in->client, sa, len);
+	else
+		in->client.ss_family = sa->sa_family;
+}
+
 int inbound_init(struct inbound *in, struct worker *w, const struct listener_conf *l, int fd,
 		 const struct sockaddr *peer)
 {
@@ -35,8 +52,11 @@ int inbound_init(struct inbound *in, struct worker *w, const struct listener_con
 	in->fd = fd;
 	in->tls = l->tls != NULL;
 	in->proxy_header = l->proxy_protocol;
+	in->cert_headers = l->protocol == PROTO_HTTP && l->tls &&
+			   l->tls->verify_client != TLS_VERIFY_CLIENT_OFF;
 	addr_host_text(peer, in->peer_ip, sizeof(in->peer_ip));
 	in->peer_v6 = peer->sa_family == AF_INET6;
+	copy_client(in, peer);
 	in->nodelay = peer->sa_family == AF_UNIX;
 	if (l->protocol != PROTO_HTTP || in->tls)
 		inbound_nodelay(in);
@@ -62,6 +82,19 @@ int inbound_fd(const struct inbound *in)
 	return in->fd;
 }
 
+size_t inbound_proxy_header(const struct inbound *in, int version, unsigned char *out)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+
+	/* Asked once per new server connection, not per accept: most
+	 * connections never need it. */
+	if (getsockname(in->fd, (struct sockaddr *)&local, &len) < 0)
+		local.ss_family = AF_UNSPEC;
+	return pp_encode(version, (const struct sockaddr *)&in->client,
+			 (const struct sockaddr *)&local, out);
+}
+
 void inbound_free(struct inbound *in)
 {
 	if (in->deadline)
@@ -73,6 +106,8 @@ void inbound_free(struct inbound *in)
 	if (in->bev)
 		bufferevent_free(in->bev);
 	in->bev = NULL;
+	free(in->cert_subject);
+	in->cert_subject = NULL;
 }
 
 static void hand_over(struct inbound *in)
@@ -85,6 +120,8 @@ static void hand_over(struct inbound *in)
 	in->deadline = NULL;
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 	bufferevent_set_timeouts(bev, NULL, NULL);
+	if (in->cert_headers)
+		in->cert_subject = tls_client_subject(bev);
 	in->ops->ready(in->arg, bev);
 }
 
@@ -136,6 +173,7 @@ static void on_header(evutil_socket_t fd, short what, void *arg)
 	if (pp.has_addr) {
 		addr_host_text((const struct sockaddr *)&pp.src, in->peer_ip, sizeof(in->peer_ip));
 		in->peer_v6 = pp.src.ss_family == AF_INET6;
+		copy_client(in, (const struct sockaddr *)&pp.src);
 	}
 	if (in->tls) {
 		in->bev = tls_bev_new(in->ppw->ssl, in->w->base, fd);

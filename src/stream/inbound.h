@@ -13,6 +13,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -54,6 +55,13 @@ struct inbound {
 	struct event *deadline;
 	char peer_ip[INET6_ADDRSTRLEN]; /* the client: the peer, or the */
 	bool peer_v6;                   /* source of a PROXY header */
+	struct sockaddr_storage client; /* the same with its port */
+	/* An HTTP listener with tls.client_ca: requests carry
+	 * X-Client-Cert-Verify, and X-Client-Cert-Subject when the client
+	 * showed a certificate (SUBJECT, owned; moves with the inbound when
+	 * the connection is handed over). */
+	bool cert_headers;
+	char *cert_subject;
 };
 
 /* Prepare IN for the socket FD accepted by worker W on listener L from
@@ -73,6 +81,11 @@ void inbound_nodelay(struct inbound *in);
 
 /* The socket of a connection that failed with INBOUND_PLAIN_HTTP. */
 int inbound_fd(const struct inbound *in);
+
+/* The PROXY protocol header of VERSION (1 or 2) naming IN's client and
+ * the address it reached lbd on (pools[].send_proxy), written into OUT
+ * (PP_ENCODED_MAX bytes). Returns its length. */
+size_t inbound_proxy_header(const struct inbound *in, int version, unsigned char *out);
 
 /* Release what IN still holds (closing the socket if it was not handed
  * over); safe in any phase and more than once. */

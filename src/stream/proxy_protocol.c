@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 static const unsigned char v2_sig[12] = {
@@ -172,4 +173,97 @@ enum pp_status pp_parse(const void *buf, size_t len, struct pp_result *out, size
 	if (memcmp(p, v2_sig, n) != 0)
 		return PP_BAD;
 	return len < sizeof(v2_sig) ? PP_MORE : parse_v2(p, len, out, consumed);
+}
+
+/* --- the header lbd sends (pools[].send_proxy) --------------------------- */
+
+/* An endpoint as the header carries it: 4 or 16 address bytes, a port in
+ * network order. */
+struct pp_endpoint {
+	unsigned char addr[16];
+	uint16_t port;
+	bool v6;
+};
+
+static bool endpoint_of(const struct sockaddr *sa, struct pp_endpoint *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+		memcpy(e->addr, &sin->sin_addr, 4);
+		e->port = sin->sin_port;
+		return true;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+		memcpy(e->addr, &sin6->sin6_addr, 16);
+		e->port = sin6->sin6_port;
+		e->v6 = true;
+		return true;
+	}
+	return false;
+}
+
+/* ::ffff:a.b.c.d, so that both ends of a header share a family. */
+static void map_v6(struct pp_endpoint *e)
+{
+	if (e->v6)
+		return;
+	memmove(e->addr + 12, e->addr, 4);
+	memset(e->addr, 0, 10);
+	e->addr[10] = e->addr[11] = 0xff;
+	e->v6 = true;
+}
+
+static size_t encode_v1(const struct pp_endpoint *s, const struct pp_endpoint *d, bool known,
+			unsigned char *out)
+{
+	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
+	int family = s->v6 ? AF_INET6 : AF_INET;
+
+	if (!known) {
+		memcpy(out, "PROXY UNKNOWN\r\n", 15);
+		return 15;
+	}
+	inet_ntop(family, s->addr, sa, sizeof(sa));
+	inet_ntop(family, d->addr, da, sizeof(da));
+	/* At most 104 bytes (TCP6, two full IPv6 addresses, two 5-digit ports). */
+	char line[PP_ENCODED_MAX + 1];
+	int n = snprintf(line, sizeof(line), "PROXY %s %s %s %u %u\r\n", s->v6 ? "TCP6" : "TCP4",
+			 sa, da, (unsigned)ntohs(s->port), (unsigned)ntohs(d->port));
+	memcpy(out, line, (size_t)n);
+	return (size_t)n;
+}
+
+static size_t encode_v2(const struct pp_endpoint *s, const struct pp_endpoint *d, bool local,
+			bool known, unsigned char *out)
+{
+	size_t alen = s->v6 ? 16 : 4, body = known ? 2 * alen + 4 : 0;
+
+	memcpy(out, v2_sig, sizeof(v2_sig));
+	out[12] = local ? 0x20 : 0x21;                 /* version 2, LOCAL or PROXY */
+	out[13] = !known ? 0x00 : s->v6 ? 0x21 : 0x11; /* AF_INET6 or AF_INET, STREAM */
+	out[14] = (unsigned char)(body >> 8);
+	out[15] = (unsigned char)body;
+	if (!known)
+		return 16;
+	memcpy(out + 16, s->addr, alen);
+	memcpy(out + 16 + alen, d->addr, alen);
+	memcpy(out + 16 + 2 * alen, &s->port, 2);
+	memcpy(out + 18 + 2 * alen, &d->port, 2);
+	return 16 + body;
+}
+
+size_t pp_encode(int version, const struct sockaddr *src, const struct sockaddr *dst,
+		 unsigned char out[PP_ENCODED_MAX])
+{
+	struct pp_endpoint s = { 0 }, d = { 0 }; /* read for their family even when unknown */
+	bool local = src == NULL;
+	bool known = !local && endpoint_of(src, &s) && endpoint_of(dst, &d);
+
+	if (known && s.v6 != d.v6) {
+		map_v6(&s);
+		map_v6(&d);
+	}
+	return version == 1 ? encode_v1(&s, &d, known, out) : encode_v2(&s, &d, local, known, out);
 }

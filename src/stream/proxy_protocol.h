@@ -3,6 +3,9 @@
  * tell the client's real address. A pure parser: the caller feeds it the
  * bytes received so far and learns whether the header is complete, broken,
  * or needs more.
+ *
+ * lbd also sends it (pools[].send_proxy): pp_encode() writes the header a
+ * connection to a server starts with, naming the client lbd relays.
  */
 #ifndef LBD_PROXY_PROTOCOL_H
 #define LBD_PROXY_PROTOCOL_H
@@ -30,6 +33,20 @@ struct pp_result {
 	struct sockaddr_storage src;
 	socklen_t srclen;
 };
+
+/* Room for the longest header pp_encode() writes: v1's bound (107 bytes)
+ * is above v2's 52 (IPv6, no TLV). */
+#define PP_ENCODED_MAX PP_V1_MAX
+
+/* Write into OUT the header of VERSION (1 or 2) for a connection relayed
+ * from client SRC to DST, the address it reached lbd on. SRC NULL: a
+ * connection lbd makes for itself (a health check): v2 says LOCAL, v1
+ * UNKNOWN. A client of another family than IPv4 or IPv6 (a unix socket)
+ * is sent as v2 PROXY with an unspecified family, v1 UNKNOWN, which tell
+ * the server to use the connection's own addresses. An IPv4 address beside
+ * an IPv6 one is sent as IPv4-mapped IPv6. Returns the header's length. */
+size_t pp_encode(int version, const struct sockaddr *src, const struct sockaddr *dst,
+		 unsigned char out[PP_ENCODED_MAX]);
 
 /* Parse the start of a connection's bytes BUF (LEN of them). */
 enum pp_status pp_parse(const void *buf, size_t len, struct pp_result *out, size_t *consumed);

@@ -14,6 +14,7 @@
 #include "event/peer.h"
 #include "event/worker.h"
 #include "stream/inbound.h"
+#include "stream/proxy_protocol.h"
 #include "stream/tunnel.h"
 
 struct tcp_conn {
@@ -22,9 +23,10 @@ struct tcp_conn {
 	struct config *cfg; /* one ref, for the pool's lifetime */
 	struct pool_conf *pool;
 	struct bufferevent *client;
-	struct peer peer;        /* the server side */
-	struct listener_rt *lrt; /* counts this connection until it ends */
-	struct inbound in;       /* the start: PROXY header, TLS */
+	struct peer peer;                           /* the server side */
+	struct listener_rt *lrt;                    /* counts this connection until it ends */
+	struct inbound in;                          /* the start: PROXY header, TLS */
+	unsigned char proxy_header[PP_ENCODED_MAX]; /* pools[].send_proxy */
 };
 
 static void tcp_free(struct tcp_conn *t)
@@ -76,7 +78,10 @@ static void peer_failed(struct peer *p, int status)
 {
 	struct tcp_conn *t = tcp_of(p);
 
-	if (status == 503)
+	if (status == 503 && t->peer.queue_rejected)
+		log_warn("pool %s: TCP client %s turned away: %s", t->pool->name, t->in.peer_ip,
+			 queue_reject_names[t->peer.reject]);
+	else if (status == 503)
 		log_warn("pool %s: no server available for TCP client %s", t->pool->name,
 			 t->in.peer_ip);
 	tcp_free(t);
@@ -91,11 +96,17 @@ static void connect_server(struct tcp_conn *t)
 {
 	t->peer = (struct peer){
 		.base = t->w->base,
+		.worker = t->w,
 		.pool = t->pool,
 		.ops = &tcp_peer_ops,
 		.key = t->in.peer_ip,
 		.key_len = strlen(t->in.peer_ip),
 	};
+	if (t->pool->send_proxy != SEND_PROXY_OFF) {
+		t->peer.send_first = t->proxy_header;
+		t->peer.send_first_len = inbound_proxy_header(&t->in, (int)t->pool->send_proxy,
+							      t->proxy_header);
+	}
 	peer_connect(&t->peer);
 }
 

@@ -25,6 +25,15 @@ struct tls_cert_conf {
 
 struct tls_listener;
 
+/* listeners[].tls.verify_client: what a client must show once client_ca
+ * is set. Either way a certificate that does not verify against client_ca
+ * fails the handshake; optional lets a client without one through. */
+enum tls_verify_client {
+	TLS_VERIFY_CLIENT_OFF = 0, /* no client_ca: no certificate is asked for */
+	TLS_VERIFY_CLIENT_REQUIRED = 1,
+	TLS_VERIFY_CLIENT_OPTIONAL = 2,
+};
+
 struct listener_tls_conf {
 	struct tls_cert_conf *certs; /* the first is the default */
 	size_t ncerts;
@@ -32,6 +41,9 @@ struct listener_tls_conf {
 	char *ciphers;      /* TLS 1.2 cipher list; NULL: lbd's default */
 	char *ciphersuites; /* TLS 1.3; NULL: OpenSSL's default */
 	bool session_tickets;
+	char *client_ca; /* PEM bundle of the CAs client certificates chain
+			  * to; NULL: clients are not asked for one */
+	enum tls_verify_client verify_client;
 	struct tls_listener *ctx; /* built while loading (tls_listener.h) */
 };
 

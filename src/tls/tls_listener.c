@@ -20,6 +20,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -258,6 +259,70 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* Session tickets are shared by every listener and survive reloads, and a
+ * resumed session skips the client certificate: a session may resume only
+ * where the same CAs and verify_client would have checked it. The session
+ * id context says so: a digest of the CA file and the mode, where other
+ * listeners have "lbd". */
+static int client_sid_ctx(SSL_CTX *ctx, const struct listener_tls_conf *conf, size_t i,
+			  struct tls_load_error *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], buf[4096], mode = (unsigned char)conf->verify_client;
+	unsigned int md_len = 0;
+	EVP_MD_CTX *mdc = EVP_MD_CTX_new();
+	BIO *in = BIO_new_file(conf->client_ca, "rb");
+	int n, ok = mdc && in && EVP_DigestInit_ex(mdc, EVP_sha256(), NULL) == 1 &&
+		    EVP_DigestUpdate(mdc, &mode, 1) == 1;
+
+	while (ok && (n = BIO_read(in, buf, sizeof(buf))) > 0)
+		ok = EVP_DigestUpdate(mdc, buf, (size_t)n) == 1;
+	ok = ok && EVP_DigestFinal_ex(mdc, md, &md_len) == 1 &&
+	     SSL_CTX_set_session_id_context(ctx, md,
+					    md_len < SSL_MAX_SID_CTX_LENGTH ?
+						    md_len :
+						    SSL_MAX_SID_CTX_LENGTH) == 1;
+	BIO_free(in);
+	EVP_MD_CTX_free(mdc);
+	if (!ok)
+		fail(err, TLS_PART_CLIENT_CA, i, "%s: cannot read it (%s)", conf->client_ca,
+		     ssl_reason());
+	return ok ? 0 : -1;
+}
+
+/* Every context of the listener asks for a client certificate the same
+ * way, so that the one SNI picks verifies as the first would. A
+ * certificate that does not verify fails the handshake (OpenSSL's own
+ * check); verify_client: optional only lets a client without one in. */
+static int ask_client_cert(SSL_CTX *ctx, const struct listener_tls_conf *conf, size_t i,
+			   struct tls_load_error *err)
+{
+	STACK_OF(X509_NAME) *names;
+
+	ERR_clear_error();
+	names = SSL_load_client_CA_file(conf->client_ca);
+	if (!names || sk_X509_NAME_num(names) == 0) {
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		fail(err, TLS_PART_CLIENT_CA, i, "%s: no PEM certificate could be read (%s)",
+		     conf->client_ca, ERR_peek_error() ? ssl_reason() : "empty or not PEM");
+		return -1;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, conf->client_ca, NULL) != 1) {
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		fail(err, TLS_PART_CLIENT_CA, i, "%s: cannot use these CA certificates (%s)",
+		     conf->client_ca, ssl_reason());
+		return -1;
+	}
+	SSL_CTX_set_client_CA_list(ctx, names); /* the context's now */
+	if (client_sid_ctx(ctx, conf, i, err) < 0)
+		return -1;
+	SSL_CTX_set_verify(ctx,
+			   SSL_VERIFY_PEER | (conf->verify_client == TLS_VERIFY_CLIENT_REQUIRED ?
+						      SSL_VERIFY_FAIL_IF_NO_PEER_CERT :
+						      0),
+			   NULL);
+	return 0;
+}
+
 /* A context for one certificate, with every setting of CONF. */
 static SSL_CTX *ctx_new(const struct listener_tls_conf *conf, enum tls_alpn alpn, struct pair *p,
 			size_t i, struct tls_load_error *err)
@@ -306,6 +371,8 @@ static SSL_CTX *ctx_new(const struct listener_tls_conf *conf, enum tls_alpn alpn
 		     conf->certs[i].cert, ssl_reason());
 		goto bad;
 	}
+	if (conf->client_ca && ask_client_cert(ctx, conf, i, err) < 0)
+		goto bad;
 	return ctx;
 bad:
 	SSL_CTX_free(ctx);
@@ -402,6 +469,29 @@ struct bufferevent *tls_bev_new(SSL *ssl, struct event_base *base, int fd)
 	 * any TCP peer; HTTP framing tells a cut response from a whole one. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return bev;
+}
+
+char *tls_client_subject(struct bufferevent *bev)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+	char *out = NULL;
+
+	if (!cert || SSL_get_verify_result(ssl) != X509_V_OK)
+		return NULL;
+	BIO *mem = BIO_new(BIO_s_mem());
+	if (!mem)
+		return NULL;
+	/* RFC 2253 order and escaping, the most specific name first;
+	 * bytes beyond ASCII and controls come out as \XX escapes, so the
+	 * text is fit for a header field. */
+	int n = X509_NAME_print_ex(mem, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+	if (n > 0 && n <= TLS_SUBJECT_MAX && (out = malloc((size_t)n + 1)) != NULL) {
+		BIO_read(mem, out, n);
+		out[n] = '\0';
+	}
+	BIO_free(mem);
+	return out;
 }
 
 bool tls_error_text(struct bufferevent *bev, char *buf, size_t len)

@@ -26,6 +26,7 @@ enum tls_part {
 	TLS_PART_KEY,
 	TLS_PART_CIPHERS,
 	TLS_PART_CIPHERSUITES,
+	TLS_PART_CLIENT_CA,
 	TLS_PART_OTHER,
 };
 
@@ -74,6 +75,16 @@ struct bufferevent *tls_bev_new(SSL *ssl, struct event_base *base, int fd);
 
 /* Both at once. */
 struct bufferevent *tls_listener_bev(const struct tls_listener *t, struct event_base *base, int fd);
+
+/* The longest client certificate subject passed on (X-Client-Cert-Subject);
+ * a longer one is left out. */
+#define TLS_SUBJECT_MAX 1024
+
+/* The subject of the client certificate BEV's handshake verified, as an
+ * RFC 4514 string ("CN=alice,O=Example", special and non-ASCII bytes
+ * escaped), newly allocated; NULL when the client sent none (or it is
+ * longer than TLS_SUBJECT_MAX). */
+char *tls_client_subject(struct bufferevent *bev);
 
 /* Why BEV's TLS failed, as OpenSSL says it (for the debug log). Returns
  * true when what arrived was a plain HTTP request. */

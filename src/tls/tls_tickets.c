@@ -12,7 +12,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-static unsigned char secret[32];
+static unsigned char secret[TLS_TICKET_SECRET_LEN];
 static pthread_once_t secret_once = PTHREAD_ONCE_INIT;
 static int secret_ok; /* written once under secret_once */
 
@@ -25,6 +25,22 @@ int tls_tickets_init(void)
 {
 	pthread_once(&secret_once, draw_secret);
 	return secret_ok ? 0 : -1;
+}
+
+int tls_tickets_export(unsigned char out[TLS_TICKET_SECRET_LEN])
+{
+	if (tls_tickets_init() < 0)
+		return -1;
+	memcpy(out, secret, sizeof(secret));
+	return 0;
+}
+
+int tls_tickets_adopt(const unsigned char in[TLS_TICKET_SECRET_LEN])
+{
+	if (tls_tickets_init() < 0)
+		return -1;
+	memcpy(secret, in, sizeof(secret));
+	return 0;
 }
 
 /* HMAC-SHA256(secret, LABEL || PERIOD) into OUT. */

@@ -29,6 +29,15 @@ struct tls_ticket_key {
  * when the random generator fails. */
 int tls_tickets_init(void);
 
+/* A binary upgrade carries the secret to the new process, so that the
+ * tickets the old one issued still resume there. Export copies it into
+ * OUT (drawing it first if need be); adopt replaces this process's with
+ * IN, and must run before any worker thread handshakes. Both return 0 or
+ * -1. */
+#define TLS_TICKET_SECRET_LEN 32
+int tls_tickets_export(unsigned char out[TLS_TICKET_SECRET_LEN]);
+int tls_tickets_adopt(const unsigned char in[TLS_TICKET_SECRET_LEN]);
+
 /* The key of PERIOD. Returns 0 or -1. */
 int tls_ticket_key(uint64_t period, struct tls_ticket_key *out);
 

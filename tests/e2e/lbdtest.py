@@ -17,7 +17,8 @@
 - LbdTestCase: a unittest.TestCase that cleans all of the above up.
 - admin_request(sock, method, path, body): one request to the admin API
   over its UNIX socket (or (host, port) for global.admin.listen);
-  lbctl(...) runs the control tool.
+  lbctl(...) runs the control tool; metric(lbd, NAME, **labels) reads
+  one series of /metrics.
 
 Every wait is bounded; every process and thread a test starts is stopped in
 its cleanup, also when the test fails.
@@ -29,6 +30,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -227,6 +229,18 @@ def simple_config(port, backends_list, **kw):
     return config([listener("web", port, "p")], [pool("p", backends_list, **pool_kw)], **kw)
 
 
+def check_config(test, text):
+    """`lbd -t` on TEXT (`@TMPDIR@` in it: a temporary directory that TEST
+    removes): the file's path and the finished process."""
+    tmp = tempfile.mkdtemp(prefix="lbd-check-")
+    test.addCleanup(shutil.rmtree, tmp)
+    path = os.path.join(tmp, "lbd.yaml")
+    with open(path, "w") as f:
+        f.write(text.replace("@TMPDIR@", tmp))
+    return path, subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True, text=True,
+                                timeout=20)
+
+
 # ---------------------------------------------------------------------------
 class LbdError(Exception):
     pass
@@ -302,6 +316,18 @@ def admin_request(where, method, path, body=None, headers=None, timeout=10.0):
         return AdminResp(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
     finally:
         conn.close()
+
+
+def metric(where, name, **labels):
+    """The value of one series of /metrics with exactly LABELS (0 when
+    absent). WHERE as for admin_request()."""
+    text = admin_request(where, "GET", "/metrics").body.decode()
+    want = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
+    for line in text.splitlines():
+        m = re.match(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name), line)
+        if m and ",".join(sorted((m.group(1) or "").split(","))) == want:
+            return float(m.group(2))
+    return 0.0
 
 
 def unix_raw(path, data, timeout=3.0):
@@ -884,6 +910,16 @@ def chunked(parts, trailers=b""):
     """Encode PARTS as a chunked body."""
     out = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts if p)
     return out + b"0\r\n" + trailers + b"\r\n"
+
+
+def assert_config_errors(test, check, cases):
+    """For each (TEXT, LINE, COL, WORD) of CASES, CHECK(TEXT) returns (path,
+    the CompletedProcess of `lbd -t`): it must fail with an error at
+    PATH:LINE:COL whose message holds WORD."""
+    for text, line, col, word in cases:
+        path, r = check(text)
+        test.assertNotEqual(r.returncode, 0, text)
+        test.assertRegex(r.stderr, r"%s:%d:%d: .*%s" % (re.escape(path), line, col, word), text)
 
 
 def curl(*args, timeout=10, input=None):

@@ -488,7 +488,7 @@ class MalformedTest(AdminTestCase):
     def test_unknown_paths_and_wrong_methods(self):
         lbd, port, a, b = self.two_backends()
         for method, path, code in [
-                ("GET", "/", 404), ("GET", "/nope", 404), ("GET", "/status/extra", 404),
+                ("POST", "/", 405), ("GET", "/nope", 404), ("GET", "/status/extra", 404),
                 ("GET", "/servers/p/a", 404), ("POST", "/servers/p/a/explode", 404),
                 ("POST", "/servers/nopool/a/drain", 404), ("POST", "/servers/p/nobody/drain", 404),
                 ("GET", "/servers/p/%zz/drain", 400), ("GET", "/servers/p/a%00/drain", 400),

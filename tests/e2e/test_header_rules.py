@@ -1,7 +1,8 @@
 """Per-route traffic rules (SPEC §10): strip_prefix takes the matched
 path prefix off the path the server gets (keeping the query), and a route
 with a redirect answers itself with a Location made of its URL and the
-request's path and query, over HTTP/1 and HTTP/2 alike, with one access-log
+request's path and query, and a strip_prefix route's responses get the
+prefix back in Location and Set-Cookie's Path (restore_prefix), over HTTP/1 and HTTP/2 alike, with one access-log
 line; request_headers and response_headers set (replacing every field of
 the name, lbd's own X-Forwarded-* included) and remove fields, with
 ${client_ip} and ${server} filled in, for HTTP/1 and HTTP/2 clients; every
@@ -94,6 +95,65 @@ class RouteRulesTest(LbdTestCase):
         self.assertNothingReached(b)
         line = lbd.access_lines(count=1)[0]
         self.assertEqual((line["protocol"], line["status"]), ("HTTP/2.0", 308))
+
+
+def redirecting(backend, req):
+    """Answers as an application that knows nothing of the prefix would:
+    a redirect to its own paths and a cookie for them."""
+    host = req.header("host")
+    return B.Response(302, b"", headers=[
+        ("Location", req.header("x-location", "/users/1").replace("HOST", host)
+         .replace("SELF", backend.address)),
+        ("Set-Cookie", "sid=1; Path=/; HttpOnly"),
+        ("Set-Cookie", "pref=2; Path=/settings; Domain=127.0.0.1"),
+        ("Set-Cookie", "plain=3")])
+
+
+class RestorePrefixTest(LbdTestCase):
+    def start(self, restore=None):
+        b = self.backends.http("b1", redirecting)
+        port = free_port()
+        route = {"match": {"path_prefix": "/api/"}, "pool": "p", "strip_prefix": True}
+        if restore is not None:
+            route["restore_prefix"] = restore
+        lbd = self.start_lbd(config([listener("web", port, routes=[route, {"pool": "p"}])],
+                                    [pool("p", [b])]))
+        return port, b
+
+    def test_location_and_cookies_get_the_prefix_back(self):
+        port, b = self.start()
+        cases = [("/users/1", "/api/users/1"),
+                 ("http://HOST/a?b=1", "http://example.com/api/a?b=1"),
+                 ("http://SELF/a", "http://example.com/api/a"),
+                 ("https://elsewhere.example.org/a", "https://elsewhere.example.org/a"),
+                 ("next", "next")]
+        with HttpClient(port) as c:
+            for given, want in cases:
+                r = c.request(target="/api/x", headers=[("X-Location", given)])
+                self.assertEqual(r.status, 302)
+                self.assertEqual(r.header("location"), want, given)
+                self.assertEqual(r.headers_all("set-cookie"),
+                                 ["sid=1; Path=/api; HttpOnly", "pref=2; Path=/api/settings",
+                                  "plain=3"])
+            # another route: as the server said
+            r = c.request(target="/x")
+            self.assertEqual(r.header("location"), "/users/1")
+            self.assertEqual(r.headers_all("set-cookie")[0], "sid=1; Path=/; HttpOnly")
+
+    @unittest.skipUnless(CURL, "curl not installed")
+    def test_over_http2(self):
+        port, b = self.start()
+        status, headers, _ = curl_h2("http://%s:%d/api/x" % (HOST, port))
+        self.assertEqual(status, 302)
+        self.assertEqual(headers["location"], ["/api/users/1"])
+        self.assertIn("sid=1; Path=/api; HttpOnly", headers["set-cookie"])
+
+    def test_restore_prefix_false(self):
+        port, b = self.start(restore=False)
+        with HttpClient(port) as c:
+            r = c.request(target="/api/x")
+        self.assertEqual(r.header("location"), "/users/1")
+        self.assertEqual(r.headers_all("set-cookie")[0], "sid=1; Path=/; HttpOnly")
 
 
 def secretive(backend, req):
@@ -264,6 +324,11 @@ class InvalidRulesTest(unittest.TestCase):
                       "pool or redirect", err)
         self.assertIn("lbd.yaml:7:54: listeners[0].routes[2].redirect.status: expected a "
                       "redirect status", err)
+
+    def test_restore_prefix_needs_strip_prefix(self):
+        err = self.check("      - { pool: p, restore_prefix: false }\n")
+        self.assertIn("lbd.yaml:5:20: listeners[0].routes[0].restore_prefix: restore_prefix "
+                      "applies only with strip_prefix", err)
 
     def test_header_rules_refused_at_their_place(self):
         err = self.check("      - pool: p\n"

@@ -17,8 +17,8 @@ import time
 import unittest
 
 import backends as B
-from lbdtest import (HOST, LbdTestCase, HttpClient, admin_request, config, free_port, listener,
-                     pool)
+from lbdtest import (HOST, LbdTestCase, HttpClient, config, free_port, listener,
+                     metric, pool)
 
 try:
     import h2.connection
@@ -44,17 +44,6 @@ def curl(*args, timeout=20, data=None):
         name, _, value = line.decode("latin-1").partition(":")
         headers.setdefault(name.strip().lower(), []).append(value.strip())
     return version, int(code), headers, body
-
-
-def metric(lbd, name, **labels):
-    """The value of one series of /metrics (0 when absent)."""
-    text = admin_request(lbd.admin_socket, "GET", "/metrics").body.decode()
-    want = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
-    for line in text.splitlines():
-        m = re.match(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name), line)
-        if m and ",".join(sorted((m.group(1) or "").split(","))) == want:
-            return float(m.group(2))
-    return 0.0
 
 
 @unittest.skipUnless(CURL, "no curl")

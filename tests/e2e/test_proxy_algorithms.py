@@ -104,6 +104,39 @@ class IpHashTest(LbdTestCase):
                 self.assertEqual(first[t], name, "tenant %d moved" % t)
         self.assertGreaterEqual(len(set(first.values())), 3, first)
 
+    def test_uri_cookie_and_query_keys(self):
+        bs = [self.backends.http("s%d" % i) for i in range(4)]
+        port = free_port()
+        routes = [{"match": {"path_prefix": "/" + k}, "pool": k} for k in ("u", "c", "q")]
+        self.start_lbd(config(
+            [listener("web", port, routes=routes)],
+            [pool("u", bs, balance="ip_hash", hash_key="uri"),
+             pool("c", bs, balance="maglev", hash_key="cookie:sid"),
+             pool("q", bs, balance="ip_hash", hash_key="query:user")]))
+
+        def placed(target, headers=None):
+            with HttpClient(port) as c:
+                r = c.request("GET", target, headers=headers)
+                self.assertEqual(r.status, 200, r)
+                return r.header("x-backend")
+        keyed = {
+            "uri": lambda k: placed("/u/item-%d?v=1" % k),
+            "cookie": lambda k: placed("/c", [("Cookie", "a=1; sid=s%d" % k)]),
+            "query": lambda k: placed("/q?x=1&user=u%d" % k),
+        }
+        for kind, get in keyed.items():
+            first = {k: get(k) for k in range(30)}
+            # each key lands on one server, and the keys spread
+            self.assertEqual({k: get(k) for k in range(30)}, first, kind)
+            self.assertGreaterEqual(len(set(first.values())), 3, (kind, first))
+        # the rest of the request does not count: another path, the same user
+        self.assertEqual(placed("/q/other?user=u7&y=2"), placed("/q?user=u7"))
+        self.assertEqual(placed("/c/x", [("Cookie", "sid=s3; b=2")]),
+                         placed("/c", [("Cookie", "sid=s3")]))
+        # without the key, the client address decides: one server for all
+        self.assertEqual(len({placed("/q?other=%d" % k) for k in range(8)}), 1)
+        self.assertEqual(len({placed("/c", [("Cookie", "x=%d" % k)]) for k in range(8)}), 1)
+
     def test_two_instances_agree_and_down_server_keys_return(self):
         self.check_two_instances_agree_and_down_server_keys_return("ip_hash")
 

@@ -80,6 +80,14 @@ int daemon_set_weight(struct daemon *d, const char *pool, struct server_rt *rt, 
 	return 0;
 }
 
+/* Upgrades: the fake has none to start. */
+int daemon_upgrade(struct daemon *d, const char *binary, upgrade_done_fn done, void *arg,
+		   const char **why)
+{
+	*why = "no upgrade in this test";
+	return -1;
+}
+
 /* Runtime members: the fake keeps none; each call says why it did nothing,
  * as the real one does for a pool it does not know. */
 int daemon_member_add(struct daemon *d, const char *pool, const struct member_spec *spec, char *why,
@@ -192,7 +200,7 @@ static int setup(void)
 	    balance_build(fake.cfg) != 0)
 		abort();
 	unlink(socket_path);
-	admin = admin_start(&fake, fake.cfg, err, sizeof(err));
+	admin = admin_start(&fake, fake.cfg, NULL, err, sizeof(err));
 	if (!admin) {
 		fprintf(stderr, "fuzz_admin: %s\n", err);
 		abort();

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/compress.h"
 #include "http/http_request.h"
 #include "http/request_parser.h"
 
@@ -94,6 +95,7 @@ struct conn {
 	size_t head_out_len;
 	bool closed;
 	bool keep_alive;
+	unsigned gzip; /* requests whose Accept-Encoding takes gzip */
 };
 
 /* lbd answered STATUS itself: the connection stays only after a 404 whose
@@ -112,6 +114,8 @@ static void handle_head(struct conn *c)
 	int status;
 
 	c->keep_alive = request_parser_keep_alive(&c->rp);
+	/* Accept-Encoding, as the exchange reads it for compression. */
+	c->gzip += compress_accepts_gzip(&c->rp.head);
 	status = http_request_plan(&c->rp.p, &c->rp.head, &listener, &plan);
 	if (!status)
 		status = request_parser_check_body(&c->rp, c->body_size, c->in);

@@ -4,7 +4,8 @@
  * framed again), and the 502 lbd answers when it refuses them.
  *
  * Input: one byte of exchange flags (HEAD request, upgrade asked, HTTP/1.0
- * client, request complete, client keep-alive, sticky cookie), one byte
+ * client, request complete, client keep-alive, sticky cookie, compression
+ * on, a client that takes gzip), one byte
  * that says where the server's bytes are split in two reads, then the
  * server's bytes. What the client would get is parsed again, strictly, and
  * must be a well-framed response without hop-by-hop fields.
@@ -184,6 +185,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rp.req_complete = &req_complete;
 	rp.client_keep_alive = &client_keep_alive;
 	rp.set_cookie = flags & 32 ? &sc : NULL;
+	/* Every text type gzipped, whatever its length (compress.h). */
+	static char *text[] = { "text/*" };
+	static const struct compression_conf gz = { .enabled = true,
+						    .types = text,
+						    .ntypes = 1,
+						    .level = 1 };
+	struct response_compression rc = { .conf = flags & 64 ? &gz : NULL,
+					   .client_gzip = flags & 128 && !(flags & 4),
+					   .is_head = rp.is_head };
+	rp.compress = &rc;
 
 	/* Two reads, as the upstream feeds them: what one read does not use
 	 * is kept and offered again with the next bytes. */
@@ -195,6 +206,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			step = response_parser_feed(&rp, in + pos, end - pos, &used);
 			pos += used;
 		}
+		if (step == RESPONSE_MORE && response_parser_pause(&rp) < 0)
+			abort();
 	}
 	bool complete = step == RESPONSE_DONE;
 	if (step == RESPONSE_MORE && response_parser_needs_eof(&rp))
@@ -209,6 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	check_output(out, rp.is_head, complete, step == RESPONSE_UPGRADE);
 
+	compress_end(&rc);
 	http_head_free(&head);
 	evbuffer_free(out);
 	return 0;

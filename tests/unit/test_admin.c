@@ -14,6 +14,7 @@
 #include "core/runtime.h"
 #include "daemon/admin_head.h"
 #include "daemon/admin_proto.h"
+#include "daemon/status_page.h"
 #include "util/json.h"
 
 static char *escaped(const char *s)
@@ -194,7 +195,10 @@ START_TEST(status_document)
 	struct config_errors errs;
 	struct config *cfg;
 	struct strbuf sb = { 0 };
-	struct admin_status_info info = { 7, 2, 3600, conns, NULL };
+	struct admin_status_info info = { .generation = 7,
+					  .live_generations = 2,
+					  .uptime_s = 3600,
+					  .listener_connections = conns };
 
 	config_errors_init(&errs);
 	cfg = config_load_buffer("t.yaml", yaml, sizeof(yaml) - 1, &errs);
@@ -205,6 +209,8 @@ START_TEST(status_document)
 	atomic_store(&cfg->pools[0].servers[0].rt->requests, 12);
 	atomic_store(&cfg->pools[0].servers[0].rt->active, 1);
 	atomic_store(&cfg->pools[0].servers[0].rt->failures, 4);
+	atomic_store(&cfg->pools[0].servers[0].rt->answered[STATUS_2XX], 10);
+	atomic_store(&cfg->pools[0].servers[0].rt->answered[STATUS_5XX], 2);
 	admin_status_json(&sb, cfg, &info);
 	strbuf_add(&sb, "", 1);
 	ck_assert_str_eq(
@@ -212,15 +218,20 @@ START_TEST(status_document)
 		"{\"generation\":7,\"live_generations\":2,\"uptime_s\":3600,"
 		"\"listeners\":[{\"name\":\"web\",\"bind\":[\"127.0.0.1:8080\",\"[::1]:8080\"],"
 		"\"protocol\":\"http\",\"active_connections\":3}],"
-		"\"pools\":[{\"name\":\"p\",\"balance\":\"round_robin\",\"servers\":["
+		"\"pools\":[{\"name\":\"p\",\"balance\":\"round_robin\","
+		"\"servers\":["
 		"{\"name\":\"a\",\"address\":\"127.0.0.1:9001\",\"state\":\"up\",\"origin\":\"config\",\"weight\":2,\"weight_source\":\"config\","
-		"\"backup\":false,\"active\":1,\"requests\":12,\"failures\":4,"
+		"\"backup\":false,\"active\":1,\"queued\":0,\"requests\":12,\"failures\":4,"
+		"\"responses\":{\"1xx\":0,\"2xx\":10,\"3xx\":0,\"4xx\":0,\"5xx\":2,\"other\":0},"
 		"\"check\":{\"status\":\"none\"},"
 		"\"passive\":{\"out\":false,\"out_for_ms\":0,\"trips\":0}},"
 		"{\"name\":\"127.0.0.1:9002\",\"address\":\"127.0.0.1:9002\",\"state\":\"draining\",\"origin\":\"config\","
-		"\"weight\":1,\"weight_source\":\"config\",\"backup\":true,\"active\":0,\"requests\":0,\"failures\":0,"
+		"\"weight\":1,\"weight_source\":\"config\",\"backup\":true,\"active\":0,\"queued\":0,\"requests\":0,\"failures\":0,"
+		"\"responses\":{\"1xx\":0,\"2xx\":0,\"3xx\":0,\"4xx\":0,\"5xx\":0,\"other\":0},"
 		"\"check\":{\"status\":\"none\"},"
-		"\"passive\":{\"out\":false,\"out_for_ms\":0,\"trips\":0}}]}]}\n");
+		"\"passive\":{\"out\":false,\"out_for_ms\":0,\"trips\":0}}],"
+		"\"max_requests_per_server\":0,\"queue\":{\"length\":0,\"size\":1000,"
+		"\"timeout_ms\":5000,\"max_wait_ms\":0,\"queue_full\":0,\"queue_timeout\":0}}]}\n");
 	strbuf_free(&sb);
 	memset(&sb, 0, sizeof(sb));
 	admin_status_table(&sb, cfg, &info);
@@ -231,6 +242,76 @@ START_TEST(status_document)
 	config_unref(cfg);
 	config_errors_free(&errs);
 	runtime_shutdown();
+}
+END_TEST
+
+/* A pool that follows DNS shows what it asks and how stale its answer is. */
+static uint64_t stale_ms(const void *arg, const char *pool)
+{
+	(void)arg;
+	return strcmp(pool, "d") == 0 ? 4500 : 0;
+}
+
+START_TEST(status_discovery)
+{
+	static const char yaml[] =
+		"listeners:\n"
+		"  - { name: web, bind: 127.0.0.1:8080, routes: [{ pool: d }] }\n"
+		"pools:\n"
+		"  - name: d\n"
+		"    discovery: { dns: api.example.com, port: 80, refresh: 5s }\n";
+	struct config_errors errs;
+	struct config *cfg;
+	struct strbuf sb = { 0 };
+	struct admin_status_info info = { .generation = 1,
+					  .listener_connections = conns,
+					  .discovery_stale_ms = stale_ms };
+
+	config_errors_init(&errs);
+	cfg = config_load_buffer("t.yaml", yaml, sizeof(yaml) - 1, &errs);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(config_attach_runtime(cfg), 0);
+	ck_assert_int_eq(balance_build(cfg), 0);
+	admin_status_json(&sb, cfg, &info);
+	strbuf_add(&sb, "", 1);
+	ck_assert_ptr_nonnull(strstr(sb.data,
+				     "\"name\":\"d\",\"balance\":\"round_robin\","
+				     "\"discovery\":{\"dns\":\"api.example.com\","
+				     "\"refresh_ms\":5000,\"stale_ms\":4500},\"servers\":["));
+	strbuf_free(&sb);
+	config_unref(cfg);
+	config_errors_free(&errs);
+	runtime_shutdown();
+}
+END_TEST
+
+/* The policy names the page's style and script by their SHA-256, and
+ * refuses a page where either is missing or comes twice. */
+START_TEST(status_page_policy)
+{
+	static const char page[] = "<html><style>body{}</style><script>go()</script></html>";
+	static const char *const bad[] = {
+		"<style>body{}</style>",
+		"<script>go()</script>",
+		"<!-- <script> --><style>body{}</style><script>go()</script>",
+		"<style>body{}</style><script>go()</script><script>more()</script>",
+		"<style>body{}</style><script>go()",
+	};
+	char csp[STATUS_PAGE_CSP_MAX];
+
+	ck_assert_int_eq(status_page_csp(page, sizeof(page) - 1, csp, sizeof(csp)), 0);
+	ck_assert_str_eq(csp, "default-src 'none'; "
+			      "script-src 'sha256-5KYv+PUboo5h+0+YAtGRPbwv5d/QxzHslP4YGnUaxRw='; "
+			      "style-src 'sha256-fJgEClQWV1hGkK4qHMO0KotTsVnMYMXTq7/suurGyUo='; "
+			      "connect-src 'self'; base-uri 'none'; form-action 'none'; "
+			      "frame-ancestors 'none'");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(status_page_csp(bad[i], strlen(bad[i]), csp, sizeof(csp)), -1);
+	ck_assert_int_eq(status_page_csp(page, sizeof(page) - 1, csp, 40), -1);
+	/* lbd's own page has its one style and one script. */
+	ck_assert_int_eq(status_page_csp(status_page_html, status_page_html_len, csp, sizeof(csp)),
+			 0);
+	ck_assert_uint_eq(strlen(status_page_html), status_page_html_len);
 }
 END_TEST
 
@@ -396,6 +477,8 @@ int main(void)
 	tcase_add_test(tc, paths);
 	tcase_add_test(tc, weights);
 	tcase_add_test(tc, status_document);
+	tcase_add_test(tc, status_discovery);
+	tcase_add_test(tc, status_page_policy);
 	tcase_add_test(tc, bearer_tokens);
 	tcase_add_test(tc, heads_taken);
 	tcase_add_test(tc, heads_waited_for);

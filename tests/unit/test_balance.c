@@ -329,6 +329,51 @@ START_TEST(lc_skips_and_backups)
 }
 END_TEST
 
+/* Under pools[].max_requests_per_server, waiters for one server alone
+ * count as its load; a capped pick leaves full servers out. */
+START_TEST(lc_counts_queued_and_slot_cap)
+{
+	static const unsigned w[] = { 1, 1 };
+	struct fixture f;
+	struct balance_ctx ctx = { .slot_cap = 2 };
+
+	fixture_algo(&f, BALANCE_LEAST_CONN, w, NULL, 2);
+	atomic_store(&f.srt[0].active, 1);
+	atomic_store(&f.srt[1].active, 0);
+	atomic_store(&f.srt[1].queued, 3);
+	for (int i = 0; i < 4; i++)
+		ck_assert_uint_eq(lc_take(&f, false), 0);
+	atomic_store(&f.srt[0].active, 2);
+	atomic_store(&f.srt[1].active, 1);
+	/* server 0 is full: a capped pick takes server 1, however loaded */
+	for (int i = 0; i < 4; i++)
+		ck_assert_ptr_eq(balance_pick(&f.pool, &ctx), &f.servers[1]);
+	atomic_store(&f.srt[1].active, 2);
+	ck_assert_ptr_null(balance_pick(&f.pool, &ctx));
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(rr_slot_cap_skips_full_servers)
+{
+	static const unsigned w[] = { 1, 1, 1 };
+	struct fixture f;
+	struct balance_ctx ctx = { .slot_cap = 1 };
+
+	fixture_init(&f, w, NULL, 3);
+	atomic_store(&f.srt[1].active, 1);
+	for (int i = 0; i < 6; i++)
+		ck_assert_ptr_ne(balance_pick(&f.pool, &ctx), &f.servers[1]);
+	atomic_store(&f.srt[0].active, 1);
+	atomic_store(&f.srt[2].active, 1);
+	ck_assert_ptr_null(balance_pick(&f.pool, &ctx));
+	/* no cap: full does not matter */
+	ctx.slot_cap = 0;
+	ck_assert_ptr_nonnull(balance_pick(&f.pool, &ctx));
+	fixture_free(&f);
+}
+END_TEST
+
 /* ---- ip_hash ---- */
 
 static size_t hash_pick_key(struct fixture *f, int k)
@@ -1089,6 +1134,8 @@ int main(void)
 	tcase_add_test(tc, lc_idle_equal_servers_rotate);
 	tcase_add_test(tc, lc_uneven_load);
 	tcase_add_test(tc, lc_skips_and_backups);
+	tcase_add_test(tc, lc_counts_queued_and_slot_cap);
+	tcase_add_test(tc, rr_slot_cap_skips_full_servers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ip_hash");

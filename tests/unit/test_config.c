@@ -220,10 +220,12 @@ START_TEST(test_defaults)
 	ck_assert_mem_eq(&cfg->pools[0].timeouts, &cfg->timeouts, sizeof(cfg->timeouts));
 	ck_assert_mem_eq(&cfg->pools[0].limits, &cfg->limits, sizeof(cfg->limits));
 	ck_assert_uint_eq(cfg->pools[0].retries, 2);
+	ck_assert_uint_eq(cfg->pools[0].retry_budget, 20);
+	ck_assert(!retry_on_any(&cfg->listeners[0].routes[0].retry_on));
 	ck_assert_uint_eq(cfg->pools[0].servers[0].weight, 1);
 	ck_assert(!cfg->pools[0].servers[0].backup);
 	ck_assert_int_eq(cfg->listeners[0].protocol, PROTO_HTTP);
-	ck_assert_ptr_null(cfg->pools[0].hash_key.header);
+	ck_assert_int_eq(cfg->pools[0].hash_key.kind, REQUEST_KEY_NONE);
 	ck_assert_str_eq(cfg->pools[0].sticky.cookie, "LBSRV");
 	ck_assert_uint_eq(cfg->pools[0].sticky.max_age_ms, 0);
 	ck_assert_int_eq(cfg->pools[0].sticky.fallback, BALANCE_ROUND_ROBIN);
@@ -246,17 +248,27 @@ START_TEST(test_balance_keys)
 		"    servers: [ { address: 127.0.0.1:1 } ]\n"
 		"  - { name: b, balance: ip_hash, hash_key: client_ip, servers: [ { address: 127.0.0.1:1 } ] }\n"
 		"  - { name: c, balance: least_conn, servers: [ { address: 127.0.0.1:1 } ] }\n"
-		"  - { name: d, balance: ip_hash, servers: [ { address: 127.0.0.1:1 } ] }\n");
+		"  - { name: d, balance: ip_hash, servers: [ { address: 127.0.0.1:1 } ] }\n"
+		"  - { name: e, balance: ip_hash, hash_key: uri, servers: [ { address: 127.0.0.1:1 } ] }\n"
+		"  - { name: f, balance: maglev, hash_key: \"cookie:sid\", servers: [ { address: 127.0.0.1:1 } ] }\n"
+		"  - { name: g, balance: ip_hash, hash_key: \"query:user\", servers: [ { address: 127.0.0.1:1 } ] }\n");
 
 	ck_assert_int_eq(cfg->pools[0].balance, BALANCE_STICKY_COOKIE);
 	ck_assert_str_eq(cfg->pools[0].sticky.cookie, "SRV");
 	ck_assert_uint_eq(cfg->pools[0].sticky.max_age_ms, 7200000);
 	ck_assert_int_eq(cfg->pools[0].sticky.fallback, BALANCE_IP_HASH);
-	ck_assert_str_eq(cfg->pools[0].hash_key.header, "X-Tenant");
+	ck_assert_int_eq(cfg->pools[0].hash_key.kind, REQUEST_KEY_HEADER);
+	ck_assert_str_eq(cfg->pools[0].hash_key.name, "X-Tenant");
 	ck_assert_int_eq(cfg->pools[1].balance, BALANCE_IP_HASH);
-	ck_assert_ptr_null(cfg->pools[1].hash_key.header);
+	ck_assert_int_eq(cfg->pools[1].hash_key.kind, REQUEST_KEY_CLIENT_IP);
+	ck_assert_ptr_null(cfg->pools[1].hash_key.name);
 	ck_assert_int_eq(cfg->pools[2].balance, BALANCE_LEAST_CONN);
 	ck_assert_int_eq(cfg->pools[3].balance, BALANCE_IP_HASH);
+	ck_assert_int_eq(cfg->pools[4].hash_key.kind, REQUEST_KEY_URI);
+	ck_assert_int_eq(cfg->pools[5].hash_key.kind, REQUEST_KEY_COOKIE);
+	ck_assert_str_eq(cfg->pools[5].hash_key.name, "sid");
+	ck_assert_int_eq(cfg->pools[6].hash_key.kind, REQUEST_KEY_QUERY);
+	ck_assert_str_eq(cfg->pools[6].hash_key.name, "user");
 	config_unref(cfg);
 }
 END_TEST
@@ -462,7 +474,10 @@ START_TEST(test_shipped_configs)
 	ck_assert_uint_eq(r[0].redirect.status, 301);
 	ck_assert_ptr_null(r[0].pool);
 	ck_assert(r[1].strip_prefix);
+	ck_assert(retry_on_has(&r[1].retry_on, 503));
+	ck_assert(!retry_on_has(&r[1].retry_on, 500));
 	ck_assert(!r[3].strip_prefix);
+	ck_assert_int_eq(config_find_pool(gw, "catalog")->hash_key.kind, REQUEST_KEY_URI);
 	config_unref(gw);
 	struct config *demo = load_ok(TESTS_SRCDIR "/../conf/demo.yaml", NULL);
 	struct pool_conf *p = config_find_pool(demo, "demo");

@@ -194,12 +194,12 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:9:5: pools[0].hash_key: hash_key applies only with balance: ip_hash or maglev (or sticky_cookie with fallback: ip_hash)" },
 	{ LISTENERS "pools:\n  - name: web\n    hash_key: header:X-Tenant\n    servers: [ { address: 127.0.0.1:1 } ]\n",
 	  "bad.yaml:8:5: pools[0].hash_key: hash_key applies only with balance: ip_hash or maglev (or sticky_cookie with fallback: ip_hash)" },
-	{ LISTENERS "pools:\n  - name: web\n    balance: ip_hash\n    hash_key: cookie:sid\n    servers: [ { address: 127.0.0.1:1 } ]\n",
-	  "bad.yaml:9:15: pools[0].hash_key: expected client_ip or header:NAME (NAME an HTTP header name), got \"cookie:sid\"" },
+	{ LISTENERS "pools:\n  - name: web\n    balance: ip_hash\n    hash_key: path\n    servers: [ { address: 127.0.0.1:1 } ]\n",
+	  "bad.yaml:9:15: pools[0].hash_key: expected client_ip, uri, header:NAME, cookie:NAME or query:NAME (NAME a header or cookie name, or a query parameter name as sent), got \"path\"" },
 	{ LISTENERS "pools:\n  - name: web\n    balance: ip_hash\n    hash_key: \"header:\"\n    servers: [ { address: 127.0.0.1:1 } ]\n",
-	  "bad.yaml:9:15: pools[0].hash_key: expected client_ip or header:NAME (NAME an HTTP header name), got \"header:\"" },
+	  "bad.yaml:9:15: pools[0].hash_key: expected client_ip, uri, header:NAME, cookie:NAME or query:NAME (NAME a header or cookie name, or a query parameter name as sent), got \"header:\"" },
 	{ LISTENERS "pools:\n  - name: web\n    balance: ip_hash\n    hash_key: \"header:X Tenant\"\n    servers: [ { address: 127.0.0.1:1 } ]\n",
-	  "bad.yaml:9:15: pools[0].hash_key: expected client_ip or header:NAME (NAME an HTTP header name), got \"header:X Tenant\"" },
+	  "bad.yaml:9:15: pools[0].hash_key: expected client_ip, uri, header:NAME, cookie:NAME or query:NAME (NAME a header or cookie name, or a query parameter name as sent), got \"header:X Tenant\"" },
 	{ LISTENERS "pools:\n  - name: web\n    balance: round_robin\n    sticky: { cookie: SRV }\n    servers: [ { address: 127.0.0.1:1 } ]\n",
 	  "bad.yaml:9:5: pools[0].sticky: sticky applies only with balance: sticky_cookie" },
 	{ LISTENERS "pools:\n  - name: web\n    balance: sticky_cookie\n    sticky: { cookie: \"a;b\", max_age: 10ms, fallback: sticky_cookie, path: / }\n    servers: [ { address: 127.0.0.1:1 } ]\n",
@@ -237,7 +237,7 @@ static const struct bad_case bad_cases[] = {
 	{ "listeners:\n  - name: t\n    bind: 127.0.0.1:8080\n    protocol: tcp\n    routes:\n      - pool: web\n" "pools:\n  - name: web\n    balance: sticky_cookie\n    servers: [ { address: 127.0.0.1:1 } ]\n",
 	  "bad.yaml:6:15: listeners[0].routes[0].pool: pool \"web\" balances by sticky_cookie, which needs HTTP: a tcp listener cannot use it" },
 	{ "listeners:\n  - name: t\n    bind: 127.0.0.1:8080\n    protocol: tcp\n    routes:\n      - pool: web\n" "pools:\n  - name: web\n    balance: ip_hash\n    hash_key: header:X-Tenant\n    servers: [ { address: 127.0.0.1:1 } ]\n",
-	  "bad.yaml:6:15: listeners[0].routes[0].pool: pool \"web\" hashes a header (hash_key: header:X-Tenant), which needs HTTP: a tcp listener cannot use it" },
+	  "bad.yaml:6:15: listeners[0].routes[0].pool: pool \"web\" hashes a part of the request (hash_key: header:X-Tenant), which needs HTTP: a tcp listener cannot use it" },
 	{ LISTENERS "pools:\n  - servers: [ { address: 127.0.0.1:1 } ]\n",
 	  "bad.yaml:5:15: listeners[0].routes[0].pool: no pool named \"web\" (no pools are defined)\n"
 	  "bad.yaml:7:5: pools[0]: missing required key \"name\"" },
@@ -404,9 +404,9 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:6:28: listeners[0].routes[1].split[0].pool: no pool named \"nope\" (pools: web)\n"
 	  "bad.yaml:6:47: listeners[0].routes[1].split[1]: missing required key \"weight\"\n"
 	  "bad.yaml:7:18: listeners[0].routes[2].split: the weights of a split add up to 0: no pool would get a request\n"
-	  "bad.yaml:7:59: listeners[0].routes[2].split_key: expected client_ip, header:NAME or cookie:NAME (NAME a header or cookie name), got \"header:\"\n"
+	  "bad.yaml:7:59: listeners[0].routes[2].split_key: expected client_ip, uri, header:NAME, cookie:NAME or query:NAME (NAME a header or cookie name, or a query parameter name as sent), got \"header:\"\n"
 	  "bad.yaml:8:22: listeners[0].routes[3].split_key: split_key needs split: there is no side to keep\n"
-	  "bad.yaml:9:59: listeners[0].routes[4].split_key: expected client_ip, header:NAME or cookie:NAME (NAME a header or cookie name), got \"cookie:a b\"" },
+	  "bad.yaml:9:59: listeners[0].routes[4].split_key: expected client_ip, uri, header:NAME, cookie:NAME or query:NAME (NAME a header or cookie name, or a query parameter name as sent), got \"cookie:a b\"" },
 	{ "listeners:\n  - name: web\n    bind: 127.0.0.1:80\n    routes:\n"
 	  "      - { match: { path: x }, pool: web }\n"
 	  "      - { match: { methods: [GET, get, \"A B\"] }, pool: web }\n"
@@ -428,6 +428,9 @@ static const struct bad_case bad_cases[] = {
 	{ "listeners:\n  - name: db\n    bind: 127.0.0.1:5432\n    protocol: tcp\n    routes:\n"
 	  "      - { pool: web, request_headers: { set: { X-A: b } } }\n" POOLS,
 	  "bad.yaml:6:22: listeners[0].routes[0].request_headers: tcp listeners route by pool only" },
+	{ "listeners:\n  - name: db\n    bind: 127.0.0.1:5432\n    protocol: tcp\n    routes:\n"
+	  "      - { pool: web, retry_on: [503] }\n" POOLS,
+	  "bad.yaml:6:22: listeners[0].routes[0].retry_on: tcp listeners route by pool only" },
 	{ "listeners:\n  - name: db\n    bind: 127.0.0.1:5432\n    protocol: tcp\n    routes:\n"
 	  "      - pool: web\n      - pool: web\n" POOLS,
 	  "bad.yaml:7:9: listeners[0].routes[1]: tcp listeners route by pool only: expected exactly one route, got 2" },

@@ -24,6 +24,8 @@ struct run {
  * flags say; what the client got lands in r->text. */
 /* What the parser reads of the exchange through pointers. */
 static const bool yes = true, no = false;
+/* The owner's answer to "retry elsewhere?" (NULL: never asked). */
+static response_retry_fn retry_with;
 
 static void parse(struct run *r, const char *in, size_t step, bool is_head, bool upgrade,
 		  int client_minor)
@@ -40,6 +42,7 @@ static void parse(struct run *r, const char *in, size_t step, bool is_head, bool
 	r->rp.client_minor = client_minor;
 	r->rp.req_complete = &yes;
 	r->rp.client_keep_alive = &yes;
+	r->rp.retry_fn = retry_with;
 	r->step = RESPONSE_MORE;
 	while (r->used < len && r->step == RESPONSE_MORE) {
 		size_t n = step && len - r->used > step ? step : len - r->used, used;
@@ -239,6 +242,41 @@ START_TEST(request_not_complete_closes_the_client)
 }
 END_TEST
 
+static bool retry_503(void *arg, int status)
+{
+	(void)arg;
+	return status == 503;
+}
+
+START_TEST(retry_status_is_not_relayed)
+{
+	static const char in503[] = "HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy";
+	static const char in200[] = "HTTP/1.1 100 Continue\r\n\r\n"
+				    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	struct run r;
+
+	retry_with = retry_503;
+	for (size_t step = 0; step <= 1; step++) {
+		/* the head is taken back: nothing for the client, the body unread */
+		parse(&r, in503, step, false, false, 1);
+		ck_assert_int_eq(r.step, RESPONSE_RETRY);
+		ck_assert_int_eq(r.rp.status, 503);
+		ck_assert(!r.rp.started && !r.rp.complete);
+		ck_assert_str_eq(r.text, "");
+		ck_assert_uint_eq(r.used, strlen(in503) - 4);
+		done(&r);
+		/* any other final status is relayed as always (interim ones too) */
+		parse(&r, in200, step, false, false, 1);
+		ck_assert_int_eq(r.step, RESPONSE_DONE);
+		ck_assert_int_eq(r.rp.status, 200);
+		ck_assert_ptr_nonnull(strstr(r.text, "HTTP/1.1 100 Continue\r\n"));
+		ck_assert_ptr_nonnull(strstr(r.text, "ok"));
+		done(&r);
+	}
+	retry_with = NULL;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http_response");
@@ -252,6 +290,7 @@ int main(void)
 	tcase_add_test(tc, refused_responses);
 	tcase_add_test(tc, request_not_complete_closes_the_client);
 	tcase_add_test(tc, empty_values_are_passed_on);
+	tcase_add_test(tc, retry_status_is_not_relayed);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

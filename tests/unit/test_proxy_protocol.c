@@ -196,6 +196,97 @@ START_TEST(v2_broken)
 }
 END_TEST
 
+static struct sockaddr_storage sa_of(const char *ip, unsigned port)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(ip, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		inet_pton(AF_INET6, ip, &s6->sin6_addr);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		inet_pton(AF_INET, ip, &s4->sin_addr);
+	}
+	return ss;
+}
+
+#define SA(ss) ((const struct sockaddr *)&(ss))
+
+static void encodes(int v, const struct sockaddr *src, const struct sockaddr *dst, const void *want,
+		    size_t want_len)
+{
+	unsigned char out[PP_ENCODED_MAX];
+	size_t n = pp_encode(v, src, dst, out);
+
+	ck_assert_uint_eq(n, want_len);
+	ck_assert_mem_eq(out, want, want_len);
+}
+
+/* Byte for byte as proxy-protocol.txt §2.1 and §2.2 lay them out. */
+START_TEST(encode_v1_vectors)
+{
+	struct sockaddr_storage c4 = sa_of("192.0.2.7", 51234), l4 = sa_of("198.51.100.1", 80);
+	struct sockaddr_storage c6 = sa_of("2001:db8::7", 65535), l6 = sa_of("2001:db8::1", 443);
+	struct sockaddr_storage unix_sa = { .ss_family = AF_UNIX };
+	static const char *const wide = "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+					"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n";
+	struct sockaddr_storage w = sa_of("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535);
+
+	encodes(1, SA(c4), SA(l4), "PROXY TCP4 192.0.2.7 198.51.100.1 51234 80\r\n", 44);
+	encodes(1, SA(c6), SA(l6), "PROXY TCP6 2001:db8::7 2001:db8::1 65535 443\r\n", 46);
+	encodes(1, SA(c4), SA(l6), "PROXY TCP6 ::ffff:192.0.2.7 2001:db8::1 51234 443\r\n", 51);
+	encodes(1, NULL, NULL, "PROXY UNKNOWN\r\n", 15);
+	encodes(1, SA(unix_sa), SA(l4), "PROXY UNKNOWN\r\n", 15);
+	/* the longest TCP6 line: 104 bytes, within the spec's 107 (its
+	 * bound is for "UNKNOWN" with the same addresses) */
+	ck_assert_uint_eq(strlen(wide), 104);
+	encodes(1, SA(w), SA(w), wide, 104);
+}
+END_TEST
+
+START_TEST(encode_v2_vectors)
+{
+	struct sockaddr_storage c4 = sa_of("192.0.2.7", 51234), l4 = sa_of("198.51.100.1", 80);
+	struct sockaddr_storage c6 = sa_of("2001:db8::7", 65535), l6 = sa_of("2001:db8::1", 443);
+	struct sockaddr_storage unix_sa = { .ss_family = AF_UNIX };
+#define SIG 0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A
+	static const unsigned char tcp4[] = {
+		SIG, 0x21, 0x11, 0x00, 12,   192,  0,    2,  7, /* PROXY, TCP over IPv4 */
+		198, 51,   100,  1,    0xC8, 0x22, 0x00, 80,
+	};
+	static const unsigned char tcp6[] = {
+		SIG, 0x21, 0x21, 0x00, 36, 0x20, 0x01, 0x0d, 0xb8, 0,    0,    0,    0,    0,
+		0,   0,    0,    0,    0,  0,    0x07, 0x20, 0x01, 0x0d, 0xb8, 0,    0,    0,
+		0,   0,    0,    0,    0,  0,    0,    0,    0x01, 0xFF, 0xFF, 0x01, 0xBB,
+	};
+	static const unsigned char local[] = { SIG, 0x20, 0x00, 0x00, 0x00 };
+	static const unsigned char unspec[] = { SIG, 0x21, 0x00, 0x00, 0x00 };
+	struct pp_result r;
+	size_t used;
+	unsigned char out[PP_ENCODED_MAX];
+
+	encodes(2, SA(c4), SA(l4), tcp4, sizeof(tcp4));
+	encodes(2, SA(c6), SA(l6), tcp6, sizeof(tcp6));
+	encodes(2, NULL, NULL, local, sizeof(local));
+	encodes(2, SA(unix_sa), SA(l4), unspec, sizeof(unspec));
+	/* what lbd sends, lbd reads back */
+	size_t n = pp_encode(2, SA(c4), SA(l6), out);
+	ck_assert_uint_eq(n, 52);
+	ck_assert_int_eq(parse(out, n, &r, &used), PP_DONE);
+	ck_assert_uint_eq(used, n);
+	char buf[64];
+	unsigned port;
+	ck_assert_str_eq(src_text(&r, buf, sizeof(buf), &port), "::ffff:192.0.2.7");
+	ck_assert_uint_eq(port, 51234);
+#undef SIG
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("proxy_protocol");
@@ -206,6 +297,8 @@ int main(void)
 	tcase_add_test(tc, v1_broken);
 	tcase_add_test(tc, v2_addresses);
 	tcase_add_test(tc, v2_broken);
+	tcase_add_test(tc, encode_v1_vectors);
+	tcase_add_test(tc, encode_v2_vectors);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -151,6 +151,37 @@ START_TEST(bad)
 }
 END_TEST
 
+/* A binary upgrade: the slots exported from one table and adopted with its
+ * seed into another of the same size give every key the same budget. */
+static void copy_slot(void *arg, uint32_t index, uint64_t tag, uint64_t tat)
+{
+	ck_assert_int_eq(rate_limit_adopt_slot(arg, index, tag, tat), 0);
+}
+
+START_TEST(carried_over)
+{
+	struct rate_limit *old = rate_limit_new(10, SEC, 5, 64);
+	struct rate_limit *new = rate_limit_new(10, SEC, 5, 64);
+	struct rate_limit *small = rate_limit_new(10, SEC, 5, 8);
+	uint64_t now = 1000 * SEC, a = rate_limit_tag(old, "a", 1), b = rate_limit_tag(old, "b", 1);
+
+	ck_assert_uint_eq(allowed(old, a, now, 5), 5);
+	ck_assert_uint_eq(allowed(old, b, now, 2), 2);
+	rate_limit_adopt_seed(new, old->seed);
+	rate_limit_export(old, now, copy_slot, new);
+	ck_assert_uint_eq(rate_limit_tag(new, "a", 1), a);
+	ck_assert_uint_eq(allowed(new, a, now, 5), 0);
+	ck_assert_uint_eq(allowed(new, b, now, 5), 3);
+	/* Past the budgets' refill, nothing is exported. */
+	rate_limit_export(old, now + 10 * SEC, copy_slot, NULL);
+	ck_assert_int_eq(rate_limit_adopt_slot(small, 63, a, now), -1);
+	ck_assert_int_eq(rate_limit_adopt_slot(small, 1, 0, now), -1);
+	rate_limit_free(old);
+	rate_limit_free(new);
+	rate_limit_free(small);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rate_limit");
@@ -163,6 +194,7 @@ int main(void)
 	tcase_add_test(tc, full);
 	tcase_add_test(tc, threads);
 	tcase_add_test(tc, bad);
+	tcase_add_test(tc, carried_over);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
