@@ -39,6 +39,23 @@ static bool tls_flush(struct bufferevent *bev)
 	return false;
 }
 
+static void event_move(struct event *ev, int fd)
+{
+	struct event_base *base;
+	event_callback_fn cb;
+	short what;
+	void *arg;
+
+	event_get_assignment(ev, &base, NULL, &what, &cb, &arg);
+	event_assign(ev, base, fd, what, cb, arg);
+}
+
+void io_bev_move(struct bufferevent *bev, int fd)
+{
+	event_move(&bev->ev_read, fd);
+	event_move(&bev->ev_write, fd);
+}
+
 bool io_flush(struct bufferevent *bev)
 {
 	struct evbuffer *out = bufferevent_get_output(bev);
@@ -91,10 +108,32 @@ static bool counting(const struct io_reader *r)
 	return r->on && (r->tls || !r->full) && r->timeout_us;
 }
 
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+
+/* A plain reader makes its timer on first use: most client connections
+ * never read under a timeout of the reader's (a request without a body
+ * has none), and an idle keep-alive connection then holds no timer
+ * object. When there is no memory for it, the read fails from its own
+ * event, in the next loop pass, rather than waiting without a bound. */
+static bool timer_ready(struct io_reader *r)
+{
+	if (r->timer)
+		return true;
+	r->timer = evtimer_new(event_get_base(r->ev), on_timer, r);
+	if (r->timer)
+		return true;
+	r->timer_failed = true;
+	event_active(r->ev, EV_READ, 1);
+	return false;
+}
+
 static void timer_arm(struct io_reader *r, uint64_t now)
 {
 	struct timeval tv;
 	uint64_t us = r->deadline - now;
+
+	if (!timer_ready(r))
+		return;
 
 	tv.tv_sec = (time_t)(us / 1000000);
 	tv.tv_usec = (suseconds_t)(us % 1000000);
@@ -167,11 +206,20 @@ static void byte_arrived(struct io_reader *r)
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct io_reader *r = arg;
-	struct evbuffer *in = bufferevent_get_input(r->bev);
+	struct evbuffer *in;
 	struct evbuffer_iovec v;
 	ssize_t n;
 
 	(void)what;
+	if (!r->bev && r->on_wake(r->arg) < 0)
+		return; /* R went with its owner */
+	in = bufferevent_get_input(r->bev);
+	if (r->timer_failed) {
+		r->timer_failed = false;
+		io_reader_set(r, false);
+		r->on_event(BEV_EVENT_READING | BEV_EVENT_ERROR, r->arg);
+		return;
+	}
 	/* The bufferevent freezes the end of its input so that only it adds;
 	 * this reader stands in for its reading and thaws it the same way. */
 	evbuffer_unfreeze(in, 0);
@@ -206,6 +254,17 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	r->on_event(BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), r->arg);
 }
 
+void io_reader_park(struct io_reader *r, io_wake_fn wake)
+{
+	r->bev = NULL;
+	r->on_wake = wake;
+}
+
+void io_reader_wake(struct io_reader *r, struct bufferevent *bev)
+{
+	r->bev = bev;
+}
+
 void io_reader_tls_readable(struct io_reader *r)
 {
 	byte_arrived(r);
@@ -221,11 +280,11 @@ int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferev
 				 .arg = arg,
 				 .high_water = high_water };
 	bufferevent_disable(bev, EV_READ);
-	r->timer = evtimer_new(base, on_timer, r);
-	if (!r->timer)
-		return -1;
 	if (io_is_tls(bev)) {
 		r->tls = true;
+		r->timer = evtimer_new(base, on_timer, r); /* no event of its own to fail from */
+		if (!r->timer)
+			return -1;
 		bufferevent_setwatermark(bev, EV_READ, 0, high_water);
 		return 0;
 	}
@@ -271,6 +330,6 @@ void io_reader_free(struct io_reader *r)
 	if (r->timer)
 		event_free(r->timer);
 	r->ev = r->timer = NULL;
-	r->on = r->reading = false;
+	r->on = r->reading = r->timer_failed = false;
 	r->timer_at = 0;
 }

@@ -322,7 +322,8 @@ int worker_init(struct worker *w, unsigned index, const struct worker_env *env, 
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
 	pthread_mutex_init(&w->mail_lock, NULL);
 	w->queue = peer_queue_new(w);
-	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->tick_ev || !w->queue)
+	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->tick_ev || !w->queue ||
+	    deadlines_init(&w->deadlines, w->base) < 0)
 		return -1;
 	ms_to_timeval(WORKER_TICK_MS, &tv);
 	event_add(w->tick_ev, &tv);
@@ -407,6 +408,8 @@ void worker_free(struct worker *w)
 		event_free(w->resume_ev);
 	if (w->tick_ev)
 		event_free(w->tick_ev);
+	bev_spares_free(&w->bev_spares);
+	deadlines_free(&w->deadlines);
 	if (w->base)
 		event_base_free(w->base);
 	if (w->cfg)

@@ -19,6 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+
+#include "event/bev_spare.h"
+#include "event/deadline.h"
 #include <sys/socket.h>
 
 #include "config/config.h"
@@ -114,11 +117,13 @@ struct worker {
 	struct event *stop_ev;  /* activated from the main thread */
 	struct event *adopt_ev; /* activated from the main thread */
 	pthread_mutex_t mail_lock;
-	struct worker_mail mail;  /* under mail_lock */
-	struct event *tick_ev;    /* housekeeping timer */
-	struct event *resume_ev;  /* re-enables accepting after a pause */
-	struct peer_queue *queue; /* requests waiting for a server slot */
-	struct conn_list conns;   /* client connections and tunnels */
+	struct worker_mail mail;      /* under mail_lock */
+	struct event *tick_ev;        /* housekeeping timer */
+	struct event *resume_ev;      /* re-enables accepting after a pause */
+	struct deadlines deadlines;   /* its connections' (deadline.h) */
+	struct bev_spares bev_spares; /* plain bufferevents for reuse */
+	struct peer_queue *queue;     /* requests waiting for a server slot */
+	struct conn_list conns;       /* client connections and tunnels */
 	unsigned nconns;
 	bool stopping;
 	/* Stopping for a binary upgrade: connections idle between requests

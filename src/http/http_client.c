@@ -22,27 +22,46 @@
 
 void client_arm_timer(struct client_conn *c, uint64_t ms)
 {
-	struct timeval tv;
-
-	ms_to_timeval(ms, &tv);
-	evtimer_add(c->timer, &tv);
+	deadline_set_ms(&c->timer, ms);
 }
 
 static const struct timeouts_conf *client_timeouts(const struct client_conn *c)
 {
-	return c->ex.cfg ? &c->ex.cfg->timeouts : &c->w->cfg->timeouts;
+	return c->b->ex.cfg ? &c->b->ex.cfg->timeouts : &c->w->cfg->timeouts;
 }
 
 /* --- the end of an exchange --------------------------------------------- */
 
 void client_log_exchange(struct client_conn *c)
 {
-	exchange_log(&c->ex, c->w->cfg);
+	exchange_log(&c->b->ex, c->w->cfg);
 }
 
 void client_exchange_end(struct client_conn *c, bool upstream_reusable)
 {
-	exchange_end(&c->ex, upstream_reusable);
+	if (c->b)
+		exchange_end(&c->b->ex, upstream_reusable);
+}
+
+/* Write what the output holds now (io_flush()). A plain HTTP connection
+ * starts without TCP_NODELAY: its first write leaves at once anyway
+ * (nothing of it is in flight yet), and a client that closes after one
+ * answer saves the setsockopt(). Before any later write, or when the first
+ * one does not go out whole, Nagle's algorithm could hold a small segment
+ * back until the client acknowledges the one before: it is turned off
+ * then. */
+bool client_write(struct client_conn *c)
+{
+	bool done;
+
+	if (c->wrote)
+		inbound_nodelay(&c->in);
+	else
+		c->wrote = evbuffer_get_length(bufferevent_get_output(c->b->bev)) != 0;
+	done = io_flush(c->b->bev);
+	if (!done)
+		inbound_nodelay(&c->in);
+	return done;
 }
 
 /* Close once the output is flushed. */
@@ -51,8 +70,8 @@ static void client_close_after_flush(struct client_conn *c)
 	c->state = CLIENT_CLOSING;
 	c->keep_alive = false;
 	io_reader_set(&c->rd, false);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	if (io_flush(c->bev) && !c->in_process)
+	bufferevent_setwatermark(c->b->bev, EV_WRITE, 0, 0);
+	if (client_write(c) && !c->in_process)
 		client_start_linger(c);
 }
 
@@ -61,9 +80,9 @@ static void client_close_after_flush(struct client_conn *c)
  * left to read) and the error says nothing about the connection. */
 static bool error_keeps_connection(const struct client_conn *c, int status)
 {
-	const struct exchange *ex = &c->ex;
+	const struct exchange *ex = &c->b->ex;
 
-	if (!c->keep_alive || c->w->stopping || ex->upgrade || !c->req.method)
+	if (!c->keep_alive || c->w->stopping || ex->upgrade || !c->b->req.method)
 		return false;
 	/* After a refused CONNECT the client would send tunnel bytes, and an
 	 * expectation lbd does not know says the client is confused: both
@@ -74,14 +93,14 @@ static bool error_keeps_connection(const struct client_conn *c, int status)
 		return false;
 	/* A request refused or redirected at its head (403, 404, 429, 3xx) with a
 	 * body: the body has nowhere to go. */
-	return !request_parser_body_left(&c->req);
+	return !request_parser_body_left(&c->b->req);
 }
 
 static void client_next_request(struct client_conn *c);
 
 void client_error(struct client_conn *c, int status, enum access_termination term)
 {
-	struct exchange *ex = &c->ex;
+	struct exchange *ex = &c->b->ex;
 
 	ex->termination = term;
 	if (ex->resp_started) {
@@ -94,12 +113,12 @@ void client_error(struct client_conn *c, int status, enum access_termination ter
 	}
 	bool keep = error_keeps_connection(c, status);
 	ex->status = status;
-	ex->bytes_out += http_error_write(bufferevent_get_output(c->bev), status, !keep,
+	ex->bytes_out += http_error_write(bufferevent_get_output(c->b->bev), status, !keep,
 					  ex->retry_after_s, ex->location,
 					  listener_error_page(ex->listener, status));
 	client_log_exchange(c);
 	client_exchange_end(c, false);
-	evtimer_del(c->timer);
+	deadline_clear(&c->timer);
 	if (keep)
 		client_next_request(c);
 	else
@@ -108,26 +127,27 @@ void client_error(struct client_conn *c, int status, enum access_termination ter
 
 void client_refuse(struct client_conn *c, int status, const char *why)
 {
-	exchange_log_refusal(&c->ex, status, why);
+	exchange_log_refusal(&c->b->ex, status, why);
 	client_error(c, status,
-		     c->ex.location ? ACCESS_TERM_OK :
-		     status == 408  ? ACCESS_TERM_CLIENT_TIMEOUT :
-		     status == 500  ? ACCESS_TERM_INTERNAL :
-		     status == 429  ? ACCESS_TERM_RATE_LIMITED :
-		     status == 403  ? ACCESS_TERM_DENIED :
-				      ACCESS_TERM_REFUSED);
+		     c->b->ex.location ? ACCESS_TERM_OK :
+		     status == 408     ? ACCESS_TERM_CLIENT_TIMEOUT :
+		     status == 500     ? ACCESS_TERM_INTERNAL :
+		     status == 429     ? ACCESS_TERM_RATE_LIMITED :
+		     status == 403     ? ACCESS_TERM_DENIED :
+					 ACCESS_TERM_REFUSED);
 }
 
 void client_abort(struct client_conn *c, enum access_termination term)
 {
-	struct exchange *ex = &c->ex;
+	struct exchange *ex = c->b ? &c->b->ex : NULL;
 
 	/* ex->cfg is held from a request's first byte until its line is
-	 * written: an exchange without its line yet. */
-	if (ex->cfg) {
+	 * written: an exchange without its line yet. A parked connection
+	 * has none. */
+	if (ex && ex->cfg) {
 		if (ex->resp_started) {
 			/* What is still queued never reached the client. */
-			size_t queued = evbuffer_get_length(bufferevent_get_output(c->bev));
+			size_t queued = evbuffer_get_length(bufferevent_get_output(c->b->bev));
 			ex->bytes_out -= queued < ex->bytes_out ? queued : ex->bytes_out;
 			if (term == ACCESS_TERM_CLIENT_CLOSED)
 				term = ACCESS_TERM_CLIENT_ABORTED;
@@ -147,12 +167,13 @@ void client_abort(struct client_conn *c, enum access_termination term)
  * generation whose limits the parser was given. */
 static void client_request_begins(struct client_conn *c)
 {
-	exchange_begin(&c->ex, c->w->cfg);
+	exchange_begin(&c->b->ex, c->w->cfg);
 	c->state = CLIENT_HEAD;
+	c->client_done = false;
 	/* A connection's first request keeps the deadline set at accept: the
 	 * head must be complete within `header` of connecting. */
 	if (c->served)
-		client_arm_timer(c, c->ex.cfg->timeouts.header_ms);
+		client_arm_timer(c, c->b->ex.cfg->timeouts.header_ms);
 }
 
 static const struct exchange_ops client_exchange_ops;
@@ -160,15 +181,15 @@ static const struct exchange_ops client_exchange_ops;
 void client_requests_init(struct client_conn *c)
 {
 	c->state = CLIENT_IDLE;
-	c->ex.upstream_us = -1;
-	request_parser_init(&c->req, &c->hw->head_cache);
-	c->ex.resp.cache = &c->hw->head_cache;
-	c->ex.side = (struct exchange_side){
+	c->b->ex.upstream_us = -1;
+	request_parser_init(&c->b->req, &c->hw->head_cache);
+	c->b->ex.resp.cache = &c->hw->head_cache;
+	c->b->ex.side = (struct exchange_side){
 		.ops = &client_exchange_ops,
 		.hw = c->hw,
 		.lrt = c->lrt,
 		.in = &c->in,
-		.req = &c->req,
+		.req = &c->b->req,
 		.keep_alive = &c->keep_alive,
 	};
 }
@@ -178,11 +199,12 @@ static void handle_head(struct client_conn *c)
 	const char *why;
 	int status;
 
-	evtimer_del(c->timer);
-	c->keep_alive = request_parser_keep_alive(&c->req) && !c->w->stopping;
-	if (!c->ex.listener) /* nothing routes its requests any more */
+	deadline_clear(&c->timer);
+	c->client_done = !request_parser_keep_alive(&c->b->req);
+	c->keep_alive = !c->client_done && !c->w->stopping;
+	if (!c->b->ex.listener) /* nothing routes its requests any more */
 		c->keep_alive = false;
-	status = exchange_route(&c->ex, bufferevent_get_input(c->bev), &why);
+	status = exchange_route(&c->b->ex, bufferevent_get_input(c->b->bev), &why);
 	if (status)
 		client_refuse(c, status, why);
 }
@@ -191,14 +213,14 @@ static void handle_head(struct client_conn *c)
 
 static bool may_parse(const struct client_conn *c)
 {
-	if (c->req.paused)
+	if (c->b->req.paused)
 		return false;
 	switch (c->state) {
 	case CLIENT_IDLE:
 	case CLIENT_HEAD:
 		return true;
 	case CLIENT_FORWARD:
-		return !c->req.complete;
+		return !c->b->req.complete;
 	default:
 		return false;
 	}
@@ -215,13 +237,13 @@ static bool upstream_full(struct client_conn *c, struct evbuffer *out)
 
 static void on_parse_error(struct client_conn *c)
 {
-	client_refuse(c, c->req.status, request_parser_error(&c->req));
+	client_refuse(c, c->b->req.status, request_parser_error(&c->b->req));
 }
 
 void client_process(struct client_conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct request_parser *rp = &c->req;
+	struct evbuffer *in = bufferevent_get_input(c->b->bev);
+	struct request_parser *rp = &c->b->req;
 
 	if (c->h2_sniff && client_h2_preface(c))
 		return;
@@ -238,7 +260,7 @@ void client_process(struct client_conn *c)
 			kick = true;
 		}
 		if (c->state == CLIENT_FORWARD) {
-			rp->out = upstream_output(&c->ex);
+			rp->out = upstream_output(&c->b->ex);
 			if (upstream_full(c, rp->out))
 				break;
 		} else if (c->state == CLIENT_IDLE) {
@@ -250,7 +272,7 @@ void client_process(struct client_conn *c)
 		size_t used;
 		enum request_step step = request_parser_feed(rp, v.iov_base, v.iov_len, &used);
 		evbuffer_drain(in, used);
-		c->ex.bytes_in += used;
+		c->b->ex.bytes_in += used;
 		if (c->state == CLIENT_IDLE && (rp->started || step == REQUEST_ERROR))
 			client_request_begins(c);
 		if (step == REQUEST_MORE && kick)
@@ -263,7 +285,7 @@ void client_process(struct client_conn *c)
 			continue;
 		}
 		if (step == REQUEST_DONE) {
-			upstream_request_sent(&c->ex);
+			upstream_request_sent(&c->b->ex);
 			/* The client may send nothing more for a while: only the
 			 * response (and the server's timeout) matters now. */
 			io_reader_timeout(&c->rd, NULL);
@@ -278,20 +300,22 @@ void client_process(struct client_conn *c)
 		client_free(c);
 		return;
 	}
-	if (exchange_attached(&c->ex) && c->state == CLIENT_FORWARD)
-		upstream_flush(&c->ex);
-	io_flush(c->bev);
+	if (exchange_attached(&c->b->ex) && c->state == CLIENT_FORWARD)
+		upstream_flush(&c->b->ex);
+	client_write(c);
 	io_reader_drained(&c->rd);
 	if (c->state == CLIENT_CLOSING &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && !c->rd.on)
+	    evbuffer_get_length(bufferevent_get_output(c->b->bev)) == 0 && !c->rd.on)
 		client_start_linger(c);
+	else if (c->state == CLIENT_IDLE)
+		client_park(c);
 }
 
 /* --- what the server side reports ---------------------------------------- */
 
 static struct client_conn *client_of(struct exchange *ex)
 {
-	return (struct client_conn *)((char *)ex - offsetof(struct client_conn, ex));
+	return ((struct client_busy *)((char *)ex - offsetof(struct client_busy, ex)))->c;
 }
 
 static void client_upstream_ready(struct exchange *ex)
@@ -301,11 +325,11 @@ static void client_upstream_ready(struct exchange *ex)
 
 	c->state = CLIENT_FORWARD;
 	ms_to_timeval(client_timeouts(c)->client_idle_ms, &tv);
-	io_reader_timeout(&c->rd, c->req.complete ? NULL : &tv);
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
-	if (c->ex.upgrade && c->req.complete)
+	io_reader_timeout(&c->rd, c->b->req.complete ? NULL : &tv);
+	io_write_timeout(c->b->bev, &tv);
+	if (c->b->ex.upgrade && c->b->req.complete)
 		return; /* nothing to relay before the 101 */
-	request_parser_resume(&c->req);
+	request_parser_resume(&c->b->req);
 	if (!c->in_process)
 		client_process(c);
 }
@@ -333,13 +357,15 @@ static void client_next_request(struct client_conn *c)
 	c->served = true;
 	/* An idle keep-alive connection holds no head storage, so that many
 	 * thousands of them cost little; pipelined requests keep it. */
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
-		http_head_release(&c->req.head);
-		http_head_release(&c->ex.resp);
+	if (evbuffer_get_length(bufferevent_get_input(c->b->bev)) == 0) {
+		http_head_release(&c->b->req.head);
+		http_head_release(&c->b->ex.resp);
 	}
-	request_parser_next(&c->req);
+	request_parser_next(&c->b->req);
 	c->state = CLIENT_IDLE;
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	/* The write timeout stays: it counts only while a response is still
+	 * being written (this one's, bounded like any), and the next request
+	 * sets the same one, which then costs nothing (io_write_timeout()). */
 	io_reader_timeout(&c->rd, NULL);
 	client_arm_timer(c, client_timeouts(c)->client_idle_ms);
 	if (c->read_blocked) {
@@ -353,7 +379,7 @@ static void client_next_request(struct client_conn *c)
 static void client_response_done(struct exchange *ex, bool server_reusable, bool closes_client)
 {
 	struct client_conn *c = client_of(ex);
-	bool reusable = server_reusable && c->req.complete;
+	bool reusable = server_reusable && c->b->req.complete;
 	bool keep_alive = c->keep_alive && !closes_client;
 
 	client_log_exchange(c);
@@ -370,13 +396,14 @@ static void client_response_done(struct exchange *ex, bool server_reusable, bool
 static void client_upgraded(struct exchange *ex, struct bufferevent *server_bev)
 {
 	struct client_conn *c = client_of(ex);
-	struct bufferevent *client_bev = c->bev;
+	struct bufferevent *client_bev = c->b->bev;
 	uint64_t idle_ms = ex->pool->timeouts.tunnel_ms;
 
 	client_log_exchange(c);
 	client_exchange_end(c, false);
 	io_reader_free(&c->rd);
-	c->bev = NULL;
+	inbound_nodelay(&c->in); /* a tunnel writes as bytes come */
+	c->b->bev = NULL;
 	tunnel_start(c->w, client_bev, server_bev, idle_ms, NULL, NULL);
 	client_free(c);
 }
@@ -384,7 +411,7 @@ static void client_upgraded(struct exchange *ex, struct bufferevent *server_bev)
 /* Response bytes are queued: write them right away. */
 static void client_flush(struct exchange *ex)
 {
-	io_flush(client_of(ex)->bev);
+	client_write(client_of(ex));
 }
 
 static const struct exchange_ops client_exchange_ops = {

@@ -16,8 +16,9 @@
 
 /* http_client.c, called by http_client_conn.c. */
 
-/* The request side of a new connection: no exchange yet, the request
- * parser, head storage from the worker's cache. */
+/* The request side of C's request state c->b (a new connection's, or a
+ * parked one's that woke): no exchange yet, the request parser, head
+ * storage from the worker's cache. */
 void client_requests_init(struct client_conn *c);
 /* Parse and act on what the input buffer holds. */
 void client_process(struct client_conn *c);
@@ -36,10 +37,17 @@ void client_log_exchange(struct client_conn *c);
 /* Forget the exchange: its server connection (kept in the idle pool when
  * UPSTREAM_REUSABLE), its generation, its buffers. */
 void client_exchange_end(struct client_conn *c, bool upstream_reusable);
+/* Write what the output holds (TCP_NODELAY on first where it matters).
+ * Returns true when all of it went out. */
+bool client_write(struct client_conn *c);
 /* (Re)arm the connection's timer to fire in MS milliseconds. */
 void client_arm_timer(struct client_conn *c, uint64_t ms);
 
 /* http_client_conn.c, called by http_worker.c. */
+
+/* Free the spare request states past KEEP (the tick:
+ * CLIENT_SPARES_MAX; the end: 0). */
+void http_worker_trim_spares(struct http_worker *hw, unsigned keep);
 
 /* Take over FD, accepted on listener LISTENER_INDEX of HW's worker's
  * configuration. Returns 0, or -1 when the caller must close FD. */
@@ -51,6 +59,10 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 /* Free C and all it holds, or mark it to be freed once client_process()
  * returns. */
 void client_free(struct client_conn *c);
+/* Between requests: give the request state back to the worker
+ * (struct client_busy) when nothing is buffered either way and the
+ * connection is plain HTTP/1; the next bytes take one again. */
+void client_park(struct client_conn *c);
 /* Everything was sent: stop writing, discard input for a moment, close. */
 void client_start_linger(struct client_conn *c);
 /* Before the first request of a plain connection: whether its first

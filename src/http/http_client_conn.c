@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/runtime.h"
@@ -27,24 +28,123 @@
  * before the client has read the answer (nginx's lingering close). */
 #define LINGER_MS 2000
 
+/* --- request state, given back while idle (struct client_busy) ---------- */
+
+/* Take request state for C: a spare one, or a new one. Returns it (also
+ * in c->b), or NULL without memory. */
+static struct client_busy *busy_get(struct client_conn *c)
+{
+	struct http_worker *hw = c->hw;
+	struct client_busy *b = hw->busy_spare;
+
+	if (b) {
+		hw->busy_spare = b->next_spare;
+		hw->nbusy_spare--;
+		memset(b, 0, sizeof(*b));
+	} else if (!(b = calloc(1, sizeof(*b)))) {
+		return NULL;
+	}
+	b->c = c;
+	c->b = b;
+	client_requests_init(c);
+	return b;
+}
+
+/* B's storage goes; B itself waits for the next connection that needs
+ * one. It is never freed here, only by the worker's tick past
+ * CLIENT_SPARES_MAX (http_worker_trim_spares()): the server side may still
+ * read the exchange after the call that ended it. */
+static void busy_put(struct http_worker *hw, struct client_busy *b)
+{
+	request_parser_free(&b->req);
+	http_head_free(&b->ex.resp);
+	http_head_free(&b->ex.trailers);
+	b->c = NULL;
+	b->next_spare = hw->busy_spare;
+	hw->busy_spare = b;
+	hw->nbusy_spare++;
+}
+
+void http_worker_trim_spares(struct http_worker *hw, unsigned keep)
+{
+	while (hw->nbusy_spare > keep) {
+		struct client_busy *b = hw->busy_spare;
+		hw->busy_spare = b->next_spare;
+		hw->nbusy_spare--;
+		free(b);
+	}
+}
+
+static void client_bev_attach(struct client_conn *c, struct bufferevent *bev);
+
+/* The next bytes of a parked connection arrived: it takes request state
+ * and a bufferevent again. Returns 0, or -1 when C is gone (no memory). */
+static int client_wake(void *arg)
+{
+	struct client_conn *c = arg;
+	struct bufferevent *bev;
+
+	if (!busy_get(c)) {
+		client_free(c);
+		return -1;
+	}
+	bev = bev_spare_get(&c->w->bev_spares, c->w->base, inbound_fd(&c->in));
+	if (!bev) {
+		busy_put(c->hw, c->b);
+		c->b = NULL; /* parked again: freeing it closes the socket */
+		client_free(c);
+		return -1;
+	}
+	client_bev_attach(c, bev);
+	io_reader_wake(&c->rd, bev);
+	return 0;
+}
+
+/* Nothing is buffered either way, no exchange is under way, and the
+ * connection reads on: the state goes back to the worker. Reading stays
+ * on, on the reader's event, so parking and waking cost no system call.
+ * TLS keeps its bufferevent (the SSL is in it), and so does a connection
+ * whose first bytes may still be the HTTP/2 preface. */
+void client_park(struct client_conn *c)
+{
+	struct client_busy *b = c->b;
+
+	if (!b || c->state != CLIENT_IDLE || c->in.tls || c->h2_sniff || c->in_process ||
+	    c->free_pending || c->read_blocked || !c->rd.on || c->rd.full || b->ex.cfg ||
+	    b->req.discarding || !b->bev ||
+	    evbuffer_get_length(bufferevent_get_input(b->bev)) != 0 ||
+	    evbuffer_get_length(bufferevent_get_output(b->bev)) != 0 ||
+	    (bufferevent_get_enabled(b->bev) & EV_WRITE))
+		return;
+	io_reader_park(&c->rd, client_wake);
+	bev_spare_put(&c->w->bev_spares, b->bev);
+	busy_put(c->hw, b);
+	c->b = NULL;
+}
+
 /* --- the end of a connection ------------------------------------------- */
 
 void client_free(struct client_conn *c)
 {
+	struct client_busy *b = c->b;
+
 	if (c->in_process) {
 		c->free_pending = true;
 		return;
 	}
-	client_exchange_end(c, false);
-	if (c->timer)
-		event_free(c->timer);
+	if (b)
+		client_exchange_end(c, false);
+	deadline_clear(&c->timer);
 	inbound_free(&c->in);
 	io_reader_free(&c->rd);
-	if (c->bev)
-		bufferevent_free(c->bev);
-	request_parser_free(&c->req);
-	http_head_free(&c->ex.resp);
-	http_head_free(&c->ex.trailers);
+	if (b && b->bev && !c->in.tls)
+		bev_spare_close(&c->w->bev_spares, b->bev); /* closes the socket */
+	else if (b && b->bev)
+		bufferevent_free(b->bev); /* and its socket */
+	else if (!b && !c->handed_over)
+		close(inbound_fd(&c->in)); /* parked: the socket was left to C */
+	if (b)
+		busy_put(c->hw, b);
 	if (!c->handed_over) {
 		atomic_fetch_sub_explicit(&c->lrt->connections, 1, memory_order_relaxed);
 		worker_conn_remove(c->w, &c->link);
@@ -64,20 +164,38 @@ static void linger_on_event(struct bufferevent *bev, short what, void *arg)
 	client_free(arg);
 }
 
+/* Whether closing at once cannot reset the answer away: the client said
+ * it sends nothing after its request (Connection: close, or HTTP/1.0), and
+ * all of the request was read, so nothing unread is left to make close()
+ * send a reset (nginx closes such connections at once too). This saves a
+ * connection closed by the client five system calls and a loop pass: the
+ * shutdown(), turning reading on, the wait for the client's end, reading
+ * it, and the event removal after close(). TLS keeps its close_notify and
+ * the linger. */
+static bool may_close_at_once(struct client_conn *c)
+{
+	return c->client_done && c->b->req.complete && !c->in.tls &&
+	       evbuffer_get_length(bufferevent_get_input(c->b->bev)) == 0;
+}
+
 /* Stop writing, discard input for a moment, close. */
 void client_start_linger(struct client_conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = bufferevent_get_input(c->b->bev);
 
+	if (may_close_at_once(c)) {
+		client_free(c);
+		return;
+	}
 	if (c->in.tls)
-		tls_close_notify(c->bev);
-	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		tls_close_notify(c->b->bev);
+	shutdown(bufferevent_getfd(c->b->bev), SHUT_WR);
 	io_reader_set(&c->rd, false); /* the bufferevent reads from now on */
 	evbuffer_drain(in, evbuffer_get_length(in));
-	bufferevent_setcb(c->bev, linger_on_read, NULL, linger_on_event, c);
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	bufferevent_enable(c->bev, EV_READ);
+	bufferevent_setcb(c->b->bev, linger_on_read, NULL, linger_on_event, c);
+	bufferevent_set_timeouts(c->b->bev, NULL, NULL);
+	bufferevent_setwatermark(c->b->bev, EV_READ, 0, 0);
+	bufferevent_enable(c->b->bev, EV_READ);
 	client_arm_timer(c, LINGER_MS);
 }
 
@@ -98,8 +216,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 			client_start_linger(c);
 		return;
 	}
-	if (exchange_attached(&c->ex))
-		upstream_client_drained(&c->ex);
+	if (exchange_attached(&c->b->ex))
+		upstream_client_drained(&c->b->ex);
 }
 
 /* A plain HTTP request on a TLS port (OpenSSL recognises one by its first
@@ -120,11 +238,11 @@ static void answer_plain_http(struct client_conn *c)
 		return;
 	log_info("listener %s: client %s: 400: plain HTTP on a TLS port", c->lrt->name,
 		 c->in.peer_ip);
-	c->ex.start_us = monotonic_us();
-	clock_gettime(CLOCK_REALTIME, &c->ex.start_real);
-	c->ex.status = 400;
-	c->ex.termination = ACCESS_TERM_REFUSED;
-	c->ex.bytes_out = http_error_write(out, 400, true, 0, NULL, NULL);
+	c->b->ex.start_us = monotonic_us();
+	clock_gettime(CLOCK_REALTIME, &c->b->ex.start_real);
+	c->b->ex.status = 400;
+	c->b->ex.termination = ACCESS_TERM_REFUSED;
+	c->b->ex.bytes_out = http_error_write(out, 400, true, 0, NULL, NULL);
 	evbuffer_write(out, fd);
 	evbuffer_free(out);
 	shutdown(fd, SHUT_WR);
@@ -143,15 +261,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct client_conn *c = arg;
 
-	if ((what & BEV_EVENT_EOF) && c->state == CLIENT_FORWARD && c->req.complete &&
-	    c->ex.resp_started) {
+	if ((what & BEV_EVENT_EOF) && c->state == CLIENT_FORWARD && c->b->req.complete &&
+	    c->b->ex.resp_started) {
 		/* The end of the client's sending while the response streams:
 		 * perhaps a half-close, perhaps gone; writing tells which. */
 		c->keep_alive = false;
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
-	    c->state == CLIENT_FORWARD && !c->ex.resp_started) {
+	    c->state == CLIENT_FORWARD && !c->b->ex.resp_started) {
 		client_refuse(c, 408, "the request body stalled for timeouts.client_idle");
 		return;
 	}
@@ -166,10 +284,10 @@ static void on_read_event(short what, void *arg)
 {
 	struct client_conn *c = arg;
 
-	on_event(c->bev, what, c);
+	on_event(NULL, what, c); /* C may be parked: no bufferevent */
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_timer(void *arg)
 {
 	struct client_conn *c = arg;
 
@@ -203,6 +321,17 @@ static void client_destroy(struct conn_link *link)
 
 /* --- set-up ----------------------------------------------------------------- */
 
+/* BEV becomes the bufferevent of C's request state. */
+static void client_bev_attach(struct client_conn *c, struct bufferevent *bev)
+{
+	c->b->bev = bev;
+	c->b->ex.side.to_client = bufferevent_get_output(bev);
+	bufferevent_setcb(bev, c->in.tls ? on_tls_read : NULL, on_write, on_event, c);
+	bufferevent_setwatermark(bev, EV_WRITE, RELAY_LOW_WATER, 0);
+	if (bufferevent_get_enabled(bev) & EV_WRITE)
+		bufferevent_disable(bev, EV_WRITE); /* on when new; see io.h */
+}
+
 /* Give C its bufferevent and start reading. Returns 0, or -1 with BEV
  * left to the caller. */
 static int client_attach(struct client_conn *c, struct bufferevent *bev)
@@ -212,11 +341,7 @@ static int client_attach(struct client_conn *c, struct bufferevent *bev)
 		io_reader_free(&c->rd);
 		return -1;
 	}
-	c->bev = bev;
-	c->ex.side.to_client = bufferevent_get_output(bev);
-	bufferevent_setcb(c->bev, c->in.tls ? on_tls_read : NULL, on_write, on_event, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW_WATER, 0);
-	bufferevent_disable(c->bev, EV_WRITE); /* on by default; see io.h */
+	client_bev_attach(c, bev);
 	io_reader_set(&c->rd, true);
 	return 0;
 }
@@ -225,14 +350,16 @@ static int client_attach(struct client_conn *c, struct bufferevent *bev)
  * BEV and what it has read. */
 static void client_hand_over(struct client_conn *c, struct bufferevent *bev)
 {
-	struct client_handover ho = { .hw = c->hw,
-				      .bev = bev,
-				      .in = c->in,
-				      .lrt = c->lrt,
-				      .link = &c->link };
+	struct client_handover ho;
 
+	inbound_nodelay(&c->in); /* the HTTP/2 side writes frames as they come */
+	ho = (struct client_handover){ .hw = c->hw,
+				       .bev = bev,
+				       .in = c->in,
+				       .lrt = c->lrt,
+				       .link = &c->link };
 	io_reader_free(&c->rd);
-	c->bev = NULL;
+	c->b->bev = NULL;
 	c->in.cert_subject = NULL; /* the HTTP/2 side's, with its copy */
 	if (c->hw->h2_start(&ho) == 0)
 		c->handed_over = true;
@@ -244,7 +371,7 @@ static void client_hand_over(struct client_conn *c, struct bufferevent *bev)
 bool client_h2_preface(struct client_conn *c)
 {
 	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = bufferevent_get_input(c->b->bev);
 	char buf[sizeof(preface) - 1];
 	size_t n = evbuffer_get_length(in);
 
@@ -258,7 +385,7 @@ bool client_h2_preface(struct client_conn *c)
 	if (n < sizeof(buf))
 		return true;
 	c->h2_sniff = false;
-	client_hand_over(c, c->bev);
+	client_hand_over(c, c->b->bev);
 	return true;
 }
 
@@ -305,16 +432,15 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 	c->hw = hw;
 	c->lrt = l->rt;
 	c->h2_allowed = l->http2 && hw->h2_start;
-	c->timer = evtimer_new(w->base, on_timer, c);
-	if (!c->timer || inbound_init(&c->in, w, l, fd, peer) < 0) {
-		if (c->timer)
-			event_free(c->timer);
+	deadline_init(&c->timer, &w->deadlines, on_timer, c);
+	if (!busy_get(c) || inbound_init(&c->in, w, l, fd, peer) < 0) {
+		if (c->b)
+			busy_put(hw, c->b);
 		free(c);
 		return -1;
 	}
 	c->link.stop = client_stop;
 	c->link.destroy = client_destroy;
-	client_requests_init(c);
 	listener_rt_opened(c->lrt);
 	worker_conn_add(w, &c->link);
 	/* The first request must start arriving within the header timeout,

@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "core/access_log.h"
 #include "core/runtime.h"
+#include "event/deadline.h"
 #include "event/io.h"
 #include "event/peer.h"
 #include "event/worker.h"
@@ -39,6 +40,11 @@
 #include "stream/proxy_protocol.h"
 #include "util/clock.h"
 #include "util/request_id.h"
+
+/* Spare request states a worker keeps for client connections that start
+ * or wake (struct client_busy): as many as connections that are busy at
+ * once in a burst; beyond, the worker's tick frees them. */
+#define CLIENT_SPARES_MAX 64
 
 /* Bytes queued towards a peer before lbd stops reading the other side. */
 #define RELAY_HIGH_WATER (128 * 1024)
@@ -171,28 +177,44 @@ struct exchange {
 	uint64_t bytes_out;
 };
 
+/* What a client connection needs only while it carries a request: its
+ * bufferevent, the request parser and the exchange. An idle plain
+ * keep-alive connection gives it back to its worker (client_park():
+ * reading stays on, on the same event, so parking costs no system call)
+ * and takes one again when its next bytes arrive, so that many thousands
+ * of idle connections cost a few hundred bytes each instead of some
+ * three kilobytes. */
+struct client_busy {
+	struct client_conn *c;
+	struct bufferevent *bev;
+	struct request_parser req; /* the request (request_parser.h) */
+	struct exchange ex;
+	struct client_busy *next_spare; /* in the worker's spares */
+};
+
 struct client_conn {
 	struct conn_link link; /* first: the worker's list points here */
 	struct worker *w;
 	struct http_worker *hw;
-	struct bufferevent *bev;
-	struct io_reader rd;     /* reads bev's socket (io.h) */
+	struct client_busy *b;   /* NULL while parked */
+	struct io_reader rd;     /* reads the socket (io.h) */
 	struct listener_rt *lrt; /* its listener's identity; counts it */
 	struct inbound in;       /* the start: the client's address,
 				  * TLS or not (stream/inbound.h) */
 	enum client_state state;
-	struct event *timer;       /* header and idle deadlines */
-	struct request_parser req; /* the request (request_parser.h) */
-	bool keep_alive;           /* may carry another request (the
+	struct deadline timer; /* header, idle and linger deadlines */
+	bool keep_alive;       /* may carry another request (the
 				    * response may still end it) */
-	bool in_process;           /* inside client_process(): no freeing */
+	bool client_done;      /* the request said the client sends no
+				    * other (Connection: close, HTTP/1.0) */
+	bool in_process;       /* inside client_process(): no freeing */
 	bool free_pending;
 	bool read_blocked; /* the server side is full */
 	bool served;       /* a request was answered already */
+	bool wrote;        /* something was written to the client */
 	bool h2_allowed;   /* the listener speaks HTTP/2 too */
 	bool h2_sniff;     /* the first bytes may be the h2c preface */
 	bool handed_over;  /* the HTTP/2 side has the connection */
-	struct exchange ex;
 };
 
 /* A client connection that speaks HTTP/2, handed to the HTTP/2 side: its
@@ -220,7 +242,12 @@ struct http_worker {
 	struct h2_stream *h2_spare; /* freed HTTP/2 streams kept for reuse */
 	uint32_t h2_nspare;
 	struct upstream_pool *pool; /* idle server connections (http_upstream.c) */
-	struct strbuf scratch;      /* for rendering heads, reused */
+	/* Request state that connections gave back, for the next
+	 * (http_client_conn.c; their bufferevents go to the worker's
+	 * bev_spares). */
+	struct client_busy *busy_spare;
+	unsigned nbusy_spare;
+	struct strbuf scratch; /* for rendering heads, reused */
 	struct http_head_cache head_cache;
 };
 

@@ -35,6 +35,7 @@ static void http_worker_tick(void *ctx)
 	struct http_worker *hw = ctx;
 
 	upstream_pool_close_unavailable(hw->pool);
+	http_worker_trim_spares(hw, CLIENT_SPARES_MAX);
 }
 
 static void http_worker_stop(void *ctx)
@@ -49,6 +50,7 @@ static void http_worker_free(void *ctx)
 	struct http_worker *hw = ctx;
 
 	upstream_pool_free(hw->pool);
+	http_worker_trim_spares(hw, 0);
 	strbuf_free(&hw->scratch);
 	http_head_cache_free(&hw->head_cache);
 	free(hw);

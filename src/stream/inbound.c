@@ -19,6 +19,16 @@
 #include "util/addr.h"
 #include "util/clock.h"
 
+void inbound_nodelay(struct inbound *in)
+{
+	int one = 1;
+
+	if (in->nodelay)
+		return;
+	setsockopt(in->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	in->nodelay = true;
+}
+
 /* The client's socket address, as long as it is IPv4 or IPv6 (a unix
  * socket's peer has no address worth keeping). */
 static void copy_client(struct inbound *in, const struct sockaddr *sa)
@@ -37,8 +47,6 @@ static void copy_client(struct inbound *in, const struct sockaddr *sa)
 int inbound_init(struct inbound *in, struct worker *w, const struct listener_conf *l, int fd,
 		 const struct sockaddr *peer)
 {
-	int one = 1;
-
 	memset(in, 0, sizeof(*in));
 	in->w = w;
 	in->fd = fd;
@@ -49,8 +57,9 @@ int inbound_init(struct inbound *in, struct worker *w, const struct listener_con
 	addr_host_text(peer, in->peer_ip, sizeof(in->peer_ip));
 	in->peer_v6 = peer->sa_family == AF_INET6;
 	copy_client(in, peer);
-	if (peer->sa_family != AF_UNIX)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	in->nodelay = peer->sa_family == AF_UNIX;
+	if (l->protocol != PROTO_HTTP || in->tls)
+		inbound_nodelay(in);
 	if (in->proxy_header) {
 		/* The TLS side waits with the socket: its SSL is made now. */
 		struct ssl_st *ssl = in->tls ? tls_listener_ssl(l->tls->ctx) : NULL;
@@ -61,7 +70,7 @@ int inbound_init(struct inbound *in, struct worker *w, const struct listener_con
 			return -1;
 	} else {
 		in->bev = in->tls ? tls_listener_bev(l->tls->ctx, w->base, fd) :
-				    bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+				    bev_spare_get(&w->bev_spares, w->base, fd);
 		if (!in->bev)
 			return -1;
 	}

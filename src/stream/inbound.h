@@ -49,6 +49,7 @@ struct inbound {
 	int fd;
 	bool tls;                /* the listener terminates TLS */
 	bool proxy_header;       /* a PROXY header is still expected */
+	bool nodelay;            /* TCP_NODELAY is set (or needs no setting) */
 	struct bufferevent *bev; /* until it is handed over */
 	struct pp_wait *ppw;     /* while the PROXY header is read */
 	struct event *deadline;
@@ -64,14 +65,19 @@ struct inbound {
 };
 
 /* Prepare IN for the socket FD accepted by worker W on listener L from
- * PEER (TCP_NODELAY is set on it). Calls nothing back. Returns 0, or -1
- * (out of memory) with nothing held and FD left to the caller. */
+ * PEER. TCP_NODELAY is set on it, except on a plain HTTP listener, whose
+ * connections set it with inbound_nodelay() before the writes that need
+ * it. Calls nothing back. Returns 0, or -1 (out of memory) with nothing
+ * held and FD left to the caller. */
 int inbound_init(struct inbound *in, struct worker *w, const struct listener_conf *l, int fd,
 		 const struct sockaddr *peer);
 
 /* Start: OPS->ready or OPS->failed, with ARG, once. A plain connection
  * without a PROXY header is ready before this returns. */
 void inbound_start(struct inbound *in, const struct inbound_ops *ops, void *arg);
+
+/* Set TCP_NODELAY on the connection's socket, unless it is set. */
+void inbound_nodelay(struct inbound *in);
 
 /* The socket of a connection that failed with INBOUND_PLAIN_HTTP. */
 int inbound_fd(const struct inbound *in);

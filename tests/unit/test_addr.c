@@ -220,6 +220,21 @@ START_TEST(test_host_text_small_buffer)
 }
 END_TEST
 
+START_TEST(test_host_text_ipv4_digits)
+{
+	static const char *const hosts[] = { "0.9.10.99", "100.199.200.255", "10.0.0.1",
+					     "255.255.255.255", "0.0.0.0" };
+	struct lbd_addr a;
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		char text[64];
+		snprintf(text, sizeof(text), "%s:80", hosts[i]);
+		parse_ok(text, &a);
+		ck_assert_str_eq(host_of(&a), hosts[i]);
+	}
+}
+END_TEST
+
 START_TEST(test_host_name)
 {
 	char host[ADDR_TEXT_MAX], small[4];
@@ -275,6 +290,7 @@ int main(void)
 	tcase_add_test(tc, test_too_long);
 	tcase_add_test(tc, test_equal);
 	tcase_add_test(tc, test_host_text_small_buffer);
+	tcase_add_test(tc, test_host_text_ipv4_digits);
 	tcase_add_test(tc, test_host_name);
 	tcase_add_test(tc, test_numeric_text);
 	suite_add_tcase(s, tc);
