@@ -9,11 +9,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 from backends import RESET, Response, big_handler, delay_handler, default_handler
-from lbdtest import (HOST, LbdTestCase, HttpClient, config, free_port, lbd_bin, listener,
+from lbdtest import (check_config, HOST, LbdTestCase, HttpClient, config, free_port, listener,
                      metric, pool)
 from test_h2_upstream import Server
 
@@ -199,9 +198,7 @@ class RetryOnTest(LbdTestCase):
 
 class RetryOnConfigTest(unittest.TestCase):
     def check(self, route_extra, pool_extra=""):
-        tmp = tempfile.mkdtemp(prefix="lbd-retry-")
-        self.addCleanup(shutil.rmtree, tmp)
-        text = ("global: {admin: {socket: %s/admin.sock}}\n" % tmp +
+        text = ("global: {admin: {socket: @TMPDIR@/admin.sock}}\n" +
                 "listeners:\n"
                 "  - name: web\n"
                 "    bind: 127.0.0.1:8080\n"
@@ -211,11 +208,7 @@ class RetryOnConfigTest(unittest.TestCase):
                 "pools:\n"
                 "  - name: p\n"
                 "    servers: [{address: 127.0.0.1:9000}]\n" + pool_extra)
-        path = os.path.join(tmp, "lbd.yaml")
-        with open(path, "w") as f:
-            f.write(text)
-        return path, subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True,
-                                    text=True, timeout=20)
+        return check_config(self, text)
 
     def test_good(self):
         for route, p in (("[502, 503, 504]", ""), ("[500]", "    retry_budget: 0%\n"),

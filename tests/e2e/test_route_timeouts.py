@@ -2,15 +2,11 @@
 timeouts.connect override its pool's for the requests of that route only;
 a route takes no client-side timeout."""
 
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 import time
 import unittest
 
-from lbdtest import (LbdTestCase, HttpClient, config, free_port, lbd_bin, listener, pool)
+from lbdtest import (check_config, LbdTestCase, HttpClient, config, free_port, listener, pool)
 from backends import delay_handler
 
 
@@ -36,9 +32,7 @@ class RouteTimeoutsTest(LbdTestCase):
 
 class RouteTimeoutsConfigTest(unittest.TestCase):
     def check(self, timeouts):
-        tmp = tempfile.mkdtemp(prefix="lbd-rt-")
-        self.addCleanup(shutil.rmtree, tmp)
-        text = ("global: {admin: {socket: %s/admin.sock}}\n" % tmp +
+        text = ("global: {admin: {socket: @TMPDIR@/admin.sock}}\n" +
                 "listeners:\n"
                 "  - name: web\n"
                 "    bind: 127.0.0.1:8080\n"
@@ -48,11 +42,7 @@ class RouteTimeoutsConfigTest(unittest.TestCase):
                 "pools:\n"
                 "  - name: p\n"
                 "    servers: [{address: 127.0.0.1:9000}]\n")
-        path = os.path.join(tmp, "lbd.yaml")
-        with open(path, "w") as f:
-            f.write(text)
-        return path, subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True,
-                                    text=True, timeout=20)
+        return check_config(self, text)
 
     def test_good(self):
         _, r = self.check("{connect: 2s, server: 1m}")

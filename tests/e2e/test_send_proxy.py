@@ -6,17 +6,15 @@ checks send a LOCAL header (v2) or UNKNOWN (v1); send_proxy with h2 or tls
 pools is refused at load."""
 
 import ipaddress
-import os
 import re
 import shutil
 import struct
 import subprocess
-import tempfile
 import time
 import unittest
 
-from lbdtest import (HOST, HttpClient, LbdTestCase, admin_request, assert_config_errors, config,
-                     free_port, lbd_bin, listener, pool)
+from lbdtest import (check_config, HOST, HttpClient, LbdTestCase, admin_request,
+                     assert_config_errors, config, free_port, listener, pool)
 from backends import HTTPBackend, Response, _BadRequest
 
 V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -177,9 +175,7 @@ class SendProxyTest(LbdTestCase):
 
 class SendProxyConfigTest(unittest.TestCase):
     def check(self, pool_extra):
-        tmp = tempfile.mkdtemp(prefix="lbd-sp-")
-        self.addCleanup(shutil.rmtree, tmp)
-        text = ("global: {admin: {socket: %s/admin.sock}}\n" % tmp +
+        text = ("global: {admin: {socket: @TMPDIR@/admin.sock}}\n" +
                 "listeners:\n"
                 "  - name: web\n"
                 "    bind: 127.0.0.1:8080\n"
@@ -188,11 +184,7 @@ class SendProxyConfigTest(unittest.TestCase):
                 "pools:\n"
                 "  - name: p\n"
                 "    servers: [{address: 127.0.0.1:9000}]\n" + pool_extra)
-        path = os.path.join(tmp, "lbd.yaml")
-        with open(path, "w") as f:
-            f.write(text)
-        return path, subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True,
-                                    text=True, timeout=20)
+        return check_config(self, text)
 
     def test_good(self):
         for v in ("v1", "v2", "off"):
