@@ -56,12 +56,42 @@ const uint64_t latency_bounds_us[LATENCY_BOUNDS] = {
 	250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
+_Thread_local unsigned runtime_shard;
+
+void runtime_set_shard(unsigned index)
+{
+	runtime_shard = index % RUNTIME_SHARDS;
+}
+
+uint64_t runtime_sum(const atomic_uint_fast64_t *first, size_t stride)
+{
+	uint64_t n = 0;
+
+	for (unsigned k = 0; k < RUNTIME_SHARDS; k++)
+		n += atomic_load_explicit(
+			(const atomic_uint_fast64_t *)(const void *)((const char *)first +
+								     k * stride),
+			memory_order_relaxed);
+	return n;
+}
+
+/* A zeroed entry aligned for its shards (their cache lines). */
+static void *entry_alloc(size_t size)
+{
+	size_t rounded = (size + RUNTIME_LINE - 1) / RUNTIME_LINE * RUNTIME_LINE;
+	void *p = aligned_alloc(RUNTIME_LINE, rounded);
+
+	if (p)
+		memset(p, 0, rounded);
+	return p;
+}
+
 struct server_rt *runtime_server_get(const char *pool, const char *server)
 {
 	for (struct server_rt *s = servers; s; s = s->next)
 		if (strcmp(s->pool_name, pool) == 0 && strcmp(s->server_name, server) == 0)
 			return s;
-	struct server_rt *s = calloc(1, sizeof(*s));
+	struct server_rt *s = entry_alloc(sizeof(*s));
 	if (!s)
 		return NULL;
 	s->pool_name = strdup(pool);
@@ -85,7 +115,7 @@ struct pool_rt *runtime_pool_get(const char *name)
 	for (struct pool_rt *p = pools; p; p = p->next)
 		if (strcmp(p->name, name) == 0)
 			return p;
-	struct pool_rt *p = calloc(1, sizeof(*p));
+	struct pool_rt *p = entry_alloc(sizeof(*p));
 	if (!p)
 		return NULL;
 	p->name = strdup(name);
@@ -104,7 +134,7 @@ struct listener_rt *runtime_listener_get(const char *name)
 	for (struct listener_rt *l = listeners; l; l = l->next)
 		if (strcmp(l->name, name) == 0)
 			return l;
-	struct listener_rt *l = calloc(1, sizeof(*l));
+	struct listener_rt *l = entry_alloc(sizeof(*l));
 	if (!l)
 		return NULL;
 	l->name = strdup(name);
@@ -146,6 +176,19 @@ void latency_read(const struct latency_hist *h, struct latency_snapshot *out)
 	out->sum_us = atomic_load_explicit(&h->sum_us, memory_order_relaxed);
 }
 
+void server_latency_read(const struct server_rt *s, struct latency_snapshot *out)
+{
+	struct latency_snapshot one;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned k = 0; k < RUNTIME_SHARDS; k++) {
+		latency_read(&s->shard[k].latency, &one);
+		for (unsigned i = 0; i < LATENCY_BUCKETS; i++)
+			out->bucket[i] += one.bucket[i];
+		out->sum_us += one.sum_us;
+	}
+}
+
 void runtime_pool_latency(const char *name, struct latency_snapshot *out)
 {
 	struct latency_snapshot one;
@@ -155,7 +198,7 @@ void runtime_pool_latency(const char *name, struct latency_snapshot *out)
 	for (struct server_rt *s = servers; s; s = s->next) {
 		if (strcmp(s->pool_name, name) != 0)
 			continue;
-		latency_read(&s->latency, &one);
+		server_latency_read(s, &one);
 		for (unsigned i = 0; i < LATENCY_BUCKETS; i++)
 			out->bucket[i] += one.bucket[i];
 		out->sum_us += one.sum_us;

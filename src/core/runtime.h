@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/health_state.h"
@@ -43,6 +44,25 @@ struct latency_hist {
 	atomic_uint_fast64_t sum_us;
 };
 
+/* The counters every request adds to are kept in RUNTIME_SHARDS copies,
+ * each on cache lines of its own (RUNTIME_LINE): a worker adds to the copy
+ * of its shard (runtime_shard, set once per worker thread) and a reader
+ * (metrics, admin) adds the copies up. With one copy, two workers would
+ * pass its cache line between their CPUs on every request. Workers past
+ * RUNTIME_SHARDS share copies; the atomics keep that correct. */
+#define RUNTIME_SHARDS 4
+#define RUNTIME_LINE 64
+
+/* The calling thread's shard; 0 outside the workers. */
+extern _Thread_local unsigned runtime_shard;
+/* From a worker thread: take the shard of worker INDEX. */
+void runtime_set_shard(unsigned index);
+/* The sum of the RUNTIME_SHARDS counters at FIRST, FIRST + STRIDE bytes,
+ * and so on. */
+uint64_t runtime_sum(const atomic_uint_fast64_t *first, size_t stride);
+/* The sum of FIELD over the array of shards SHARDS. */
+#define RUNTIME_SUM(shards, field) runtime_sum(&(shards)[0].field, sizeof((shards)[0]))
+
 /* A copy of a histogram, or the sum of several (a pool's servers). */
 struct latency_snapshot {
 	uint64_t bucket[LATENCY_BUCKETS];
@@ -62,15 +82,12 @@ struct server_rt {
 	uint32_t id; /* dense, for per-worker tables */
 	char *pool_name;
 	char *server_name;
-	atomic_int state;              /* enum server_state */
-	atomic_int active;             /* requests in flight, all workers: its
-					* slots taken (pool_queue.h) */
-	atomic_int queued;             /* requests waiting for it alone */
-	atomic_uint_fast64_t requests; /* times a balancer picked it */
+	atomic_int state;  /* enum server_state */
+	atomic_int active; /* requests in flight, all workers: its slots
+			    * taken (pool_queue.h); one atomic, since taking a
+			    * slot is a compare-and-swap against the cap */
+	atomic_int queued; /* requests waiting for it alone */
 	atomic_uint_fast64_t failures;
-	/* Requests whose access-log line names this server, by status. */
-	atomic_uint_fast64_t answered[STATUS_CLASSES];
-	struct latency_hist latency;
 	struct server_rt *next; /* registry list */
 	/* Weight set through the admin API (lbctl weight); -1: none. The
 	 * balancers use it instead of the file's weight (balance_weight()). */
@@ -80,6 +97,12 @@ struct server_rt {
 	 * ramp (its whole weight). Stepped by the main thread. */
 	atomic_uint ramp_permille;
 	struct health_rt health; /* active and passive checks */
+	struct {
+		atomic_uint_fast64_t requests; /* times a balancer picked it */
+		/* Requests whose access-log line names this server, by status. */
+		atomic_uint_fast64_t answered[STATUS_CLASSES];
+		struct latency_hist latency;
+	} _Alignas(RUNTIME_LINE) shard[RUNTIME_SHARDS];
 };
 
 /* Why lbd ended an HTTP/2 connection before its client did (http2/): one
@@ -101,21 +124,26 @@ extern const char *const h2_abuse_names[H2_ABUSE_KINDS];
 struct listener_rt {
 	char *name;
 	atomic_uint connections;                       /* client connections open, all workers */
-	atomic_uint_fast64_t accepted;                 /* client connections accepted */
-	atomic_uint_fast64_t answered[STATUS_CLASSES]; /* HTTP requests, by status */
-	/* Bytes from and to clients: HTTP requests and responses when their
-	 * access-log line is written, TCP connections when they end. */
-	atomic_uint_fast64_t bytes_in;
-	atomic_uint_fast64_t bytes_out;
 	atomic_uint_fast64_t h2_connections;           /* connections that spoke HTTP/2 */
 	atomic_uint_fast64_t h2_streams;               /* HTTP/2 requests answered */
 	atomic_uint_fast64_t h2_abuse[H2_ABUSE_KINDS]; /* connections ended, by why */
 	/* Gzipped responses (listeners[].compression), counted when their
-	 * body ends: how many, and the body bytes before and after. */
+	 * body ends: how many, and the body bytes before and after. One
+	 * atomic each, like the HTTP/2 counters above: gzipping a body costs
+	 * far more than passing a cache line between CPUs. */
 	atomic_uint_fast64_t compressed;
 	atomic_uint_fast64_t compressed_in;
 	atomic_uint_fast64_t compressed_out;
 	struct listener_rt *next;
+	struct {
+		atomic_uint_fast64_t accepted;                 /* client connections accepted */
+		atomic_uint_fast64_t answered[STATUS_CLASSES]; /* HTTP requests, by status */
+		/* Bytes from and to clients: HTTP requests and responses when
+		 * their access-log line is written, TCP connections when they
+		 * end. */
+		atomic_uint_fast64_t bytes_in;
+		atomic_uint_fast64_t bytes_out;
+	} _Alignas(RUNTIME_LINE) shard[RUNTIME_SHARDS];
 };
 
 /* Why a request went to another server of its pool. */
@@ -132,19 +160,25 @@ extern const char *const retry_reason_names[RETRY_REASONS];
 
 struct pool_rt {
 	char *name;
-	atomic_uint_fast64_t rr_next;                  /* round-robin position, all workers */
-	atomic_uint_fast64_t answered[STATUS_CLASSES]; /* requests routed here */
+	/* Round-robin position, all workers: one atomic, since every worker
+	 * must see the others' picks for the rotation to stay even. */
+	atomic_uint_fast64_t rr_next;
 	/* pools[].queue: who waits, and how long those that got a slot
 	 * waited (the longest in max_wait_ms). */
 	struct queue_rt queue;
 	struct latency_hist queue_wait;
 	atomic_uint_fast64_t queue_max_wait_ms;
+	/* One atomic each: written on a retry or a refusal, not on every
+	 * request, so their cache line rarely moves. */
 	atomic_uint_fast64_t retries[RETRY_REASONS];
 	/* Retries by status refused because the budget was spent: the
 	 * server's answer went to the client as it was. */
 	atomic_uint_fast64_t retry_budget_exhausted;
 	struct retry_budget retry_budget; /* kept across reloads, like the rest */
 	struct pool_rt *next;
+	struct {
+		atomic_uint_fast64_t answered[STATUS_CLASSES]; /* requests routed here */
+	} _Alignas(RUNTIME_LINE) shard[RUNTIME_SHARDS];
 };
 
 /* A route's rate limit (routes[].rate_limit): its key table, shared by
@@ -217,12 +251,14 @@ static inline void latency_observe(struct latency_hist *h, uint64_t us)
 }
 
 void latency_read(const struct latency_hist *h, struct latency_snapshot *out);
+/* The server's histogram, its shards added up. */
+void server_latency_read(const struct server_rt *s, struct latency_snapshot *out);
 
 /* A client connection opened on L (HTTP or TCP). */
 static inline void listener_rt_opened(struct listener_rt *l)
 {
 	atomic_fetch_add_explicit(&l->connections, 1, memory_order_relaxed);
-	counter_add(&l->accepted, 1);
+	counter_add(&l->shard[runtime_shard].accepted, 1);
 }
 
 /* One answered HTTP request, counted where its access-log line is written
@@ -234,16 +270,17 @@ static inline void runtime_count_request(struct listener_rt *l, struct pool_rt *
 					 uint64_t bytes_in, uint64_t bytes_out)
 {
 	enum status_class sc = status_class_of(status);
+	unsigned k = runtime_shard;
 
-	counter_add(&l->answered[sc], 1);
-	counter_add(&l->bytes_in, bytes_in);
-	counter_add(&l->bytes_out, bytes_out);
+	counter_add(&l->shard[k].answered[sc], 1);
+	counter_add(&l->shard[k].bytes_in, bytes_in);
+	counter_add(&l->shard[k].bytes_out, bytes_out);
 	if (pool)
-		counter_add(&pool->answered[sc], 1);
+		counter_add(&pool->shard[k].answered[sc], 1);
 	if (server) {
-		counter_add(&server->answered[sc], 1);
+		counter_add(&server->shard[k].answered[sc], 1);
 		if (upstream_us >= 0)
-			latency_observe(&server->latency, (uint64_t)upstream_us);
+			latency_observe(&server->shard[k].latency, (uint64_t)upstream_us);
 	}
 }
 

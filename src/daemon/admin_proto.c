@@ -216,7 +216,7 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 	int queued = atomic_load(&s->rt->queued);
 	strbuf_add_u64(sb, queued > 0 ? (uint64_t)queued : 0);
 	strbuf_adds(sb, ",\"requests\":");
-	strbuf_add_u64(sb, atomic_load(&s->rt->requests));
+	strbuf_add_u64(sb, RUNTIME_SUM(s->rt->shard, requests));
 	strbuf_adds(sb, ",\"failures\":");
 	strbuf_add_u64(sb, atomic_load(&s->rt->failures));
 	strbuf_adds(sb, ",\"responses\":{");
@@ -224,7 +224,7 @@ static void add_server_json(struct strbuf *sb, const struct server_conf *s)
 		strbuf_adds(sb, c ? ",\"" : "\"");
 		strbuf_adds(sb, status_class_names[c]);
 		strbuf_adds(sb, "\":");
-		strbuf_add_u64(sb, atomic_load_explicit(&s->rt->answered[c], memory_order_relaxed));
+		strbuf_add_u64(sb, RUNTIME_SUM(s->rt->shard, answered[c]));
 	}
 	strbuf_adds(sb, "}");
 	add_check_json(sb, &hi);
@@ -408,7 +408,7 @@ void admin_status_table(struct strbuf *sb, const struct config *cfg,
 			addf(sb, "%-*s %-*s %-*s %-9s %6u %6d %10llu %8llu  %s\n", wp, p->name, ws,
 			     s->name, wa, s->addr.text, server_state_name(s, &hi),
 			     balance_weight(s), active > 0 ? active : 0,
-			     (unsigned long long)atomic_load(&s->rt->requests),
+			     (unsigned long long)RUNTIME_SUM(s->rt->shard, requests),
 			     (unsigned long long)atomic_load(&s->rt->failures), check);
 		}
 	}

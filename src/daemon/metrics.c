@@ -65,7 +65,7 @@ static void write_process(struct strbuf *sb, const struct metrics_info *info)
 
 /* One series per status class: LABELS (at most 2) plus code. */
 static void write_codes(struct strbuf *sb, const struct prom_label *labels, size_t nlabels,
-			const char *name, atomic_uint_fast64_t *answered)
+			const char *name, const atomic_uint_fast64_t *answered, size_t stride)
 {
 	struct prom_label l[3];
 
@@ -74,8 +74,7 @@ static void write_codes(struct strbuf *sb, const struct prom_label *labels, size
 	l[nlabels].name = "code";
 	for (unsigned c = 0; c < STATUS_CLASSES; c++) {
 		l[nlabels].value = status_class_names[c];
-		prom_sample(sb, name, l, nlabels + 1,
-			    atomic_load_explicit(&answered[c], memory_order_relaxed));
+		prom_sample(sb, name, l, nlabels + 1, runtime_sum(&answered[c], stride));
 	}
 }
 
@@ -86,17 +85,17 @@ static uint64_t listener_open(const struct listener_rt *rt)
 
 static uint64_t listener_accepted(const struct listener_rt *rt)
 {
-	return atomic_load_explicit(&rt->accepted, memory_order_relaxed);
+	return RUNTIME_SUM(rt->shard, accepted);
 }
 
 static uint64_t listener_bytes_in(const struct listener_rt *rt)
 {
-	return atomic_load_explicit(&rt->bytes_in, memory_order_relaxed);
+	return RUNTIME_SUM(rt->shard, bytes_in);
 }
 
 static uint64_t listener_bytes_out(const struct listener_rt *rt)
 {
-	return atomic_load_explicit(&rt->bytes_out, memory_order_relaxed);
+	return RUNTIME_SUM(rt->shard, bytes_out);
 }
 
 static uint64_t listener_h2_connections(const struct listener_rt *rt)
@@ -222,7 +221,8 @@ static void write_listeners(struct strbuf *sb, const struct config *cfg)
 			if (fams[f].value)
 				prom_sample(sb, fams[f].name, &l, 1, fams[f].value(lc->rt));
 			else if (lc->protocol == PROTO_HTTP)
-				write_codes(sb, &l, 1, fams[f].name, lc->rt->answered);
+				write_codes(sb, &l, 1, fams[f].name, lc->rt->shard[0].answered,
+					    sizeof(lc->rt->shard[0]));
 		}
 	}
 	write_h2_abuse(sb, cfg);
@@ -302,7 +302,9 @@ static void write_pools(struct strbuf *sb, const struct config *cfg)
 		    "available included).");
 	for (size_t i = 0; i < cfg->npools; i++) {
 		struct prom_label l = { "pool", cfg->pools[i].name };
-		write_codes(sb, &l, 1, "lbd_pool_requests_total", cfg->pools[i].rt->answered);
+		write_codes(sb, &l, 1, "lbd_pool_requests_total",
+			    cfg->pools[i].rt->shard[0].answered,
+			    sizeof(cfg->pools[i].rt->shard[0]));
 	}
 	prom_family(sb, "lbd_pool_servers_up", PROM_GAUGE,
 		    "Servers of the pool in state up (taking new requests).");
@@ -413,7 +415,7 @@ static void series_active(struct strbuf *sb, const char *name, const struct prom
 static void series_selected(struct strbuf *sb, const char *name, const struct prom_label *l,
 			    const struct server_conf *s)
 {
-	prom_sample(sb, name, l, 2, atomic_load_explicit(&s->rt->requests, memory_order_relaxed));
+	prom_sample(sb, name, l, 2, RUNTIME_SUM(s->rt->shard, requests));
 }
 
 static void series_failures(struct strbuf *sb, const char *name, const struct prom_label *l,
@@ -425,7 +427,7 @@ static void series_failures(struct strbuf *sb, const char *name, const struct pr
 static void series_requests(struct strbuf *sb, const char *name, const struct prom_label *l,
 			    const struct server_conf *s)
 {
-	write_codes(sb, l, 2, name, s->rt->answered);
+	write_codes(sb, l, 2, name, s->rt->shard[0].answered, sizeof(s->rt->shard[0]));
 }
 
 static void series_latency(struct strbuf *sb, const char *name, const struct prom_label *l,
@@ -433,7 +435,7 @@ static void series_latency(struct strbuf *sb, const char *name, const struct pro
 {
 	struct latency_snapshot snap;
 
-	latency_read(&s->rt->latency, &snap);
+	server_latency_read(s->rt, &snap);
 	prom_histogram(sb, name, l, 2, latency_bounds_us, LATENCY_BOUNDS, snap.bucket, snap.sum_us);
 }
 

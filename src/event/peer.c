@@ -67,7 +67,7 @@ static void assign(struct peer *p, struct server_conf *srv)
 	p->server = srv;
 	p->served_by = srv->rt;
 	p->picks++;
-	atomic_fetch_add_explicit(&srv->rt->requests, 1, memory_order_relaxed);
+	counter_add(&srv->rt->shard[runtime_shard].requests, 1);
 }
 
 void peer_release(struct peer *p)

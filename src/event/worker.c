@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/runtime.h"
 #include "event/grace.h"
 #include "event/peer.h"
 #include "util/clock.h"
@@ -350,6 +351,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	w->thread_running = true;
+	runtime_set_shard(w->index);
 	set_accepting(w, true);
 	event_base_dispatch(w->base);
 	access_log_flush(w->env.access_log);

@@ -47,8 +47,8 @@ static void tunnel_done(void *arg, const uint64_t bytes[2])
 {
 	struct tcp_conn *t = arg;
 
-	counter_add(&t->lrt->bytes_in, bytes[0]);
-	counter_add(&t->lrt->bytes_out, bytes[1]);
+	counter_add(&t->lrt->shard[runtime_shard].bytes_in, bytes[0]);
+	counter_add(&t->lrt->shard[runtime_shard].bytes_out, bytes[1]);
 	peer_release(&t->peer);
 	atomic_fetch_sub_explicit(&t->lrt->connections, 1, memory_order_relaxed);
 	config_unref(t->cfg);

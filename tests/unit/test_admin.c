@@ -206,11 +206,13 @@ START_TEST(status_document)
 	ck_assert_int_eq(config_attach_runtime(cfg), 0);
 	ck_assert_int_eq(balance_build(cfg), 0);
 	atomic_store(&cfg->pools[0].servers[1].rt->state, SERVER_DRAINING);
-	atomic_store(&cfg->pools[0].servers[0].rt->requests, 12);
+	atomic_store(&cfg->pools[0].servers[0].rt->shard[0].requests, 12);
 	atomic_store(&cfg->pools[0].servers[0].rt->active, 1);
 	atomic_store(&cfg->pools[0].servers[0].rt->failures, 4);
-	atomic_store(&cfg->pools[0].servers[0].rt->answered[STATUS_2XX], 10);
-	atomic_store(&cfg->pools[0].servers[0].rt->answered[STATUS_5XX], 2);
+	/* Two workers' shards: "responses" shows their sum. */
+	atomic_store(&cfg->pools[0].servers[0].rt->shard[0].answered[STATUS_2XX], 6);
+	atomic_store(&cfg->pools[0].servers[0].rt->shard[1].answered[STATUS_2XX], 4);
+	atomic_store(&cfg->pools[0].servers[0].rt->shard[1].answered[STATUS_5XX], 2);
 	admin_status_json(&sb, cfg, &info);
 	strbuf_add(&sb, "", 1);
 	ck_assert_str_eq(

@@ -220,8 +220,13 @@ START_TEST(families_from_runtime_counters)
 	struct server_rt *b = cfg->pools[0].servers[1].rt;
 
 	runtime_count_request(cfg->listeners[0].rt, cfg->pools[0].rt, a, 200, 800, 100, 200);
+	/* Counted by other workers (their own shards): the families add
+	 * the shards up. */
+	runtime_set_shard(1);
 	runtime_count_request(cfg->listeners[0].rt, cfg->pools[0].rt, a, 204, 30000, 100, 200);
+	runtime_set_shard(RUNTIME_SHARDS + 2);
 	runtime_count_request(cfg->listeners[0].rt, cfg->pools[0].rt, b, 502, -1, 10, 20);
+	runtime_set_shard(0);
 	runtime_count_request(cfg->listeners[0].rt, cfg->pools[0].rt, NULL, 503, -1, 10, 20);
 	runtime_count_request(cfg->listeners[0].rt, NULL, NULL, 404, -1, 10, 20);
 	runtime_count_request(cfg->listeners[0].rt, cfg->pools[0].rt, b, 700, 2000, 0, 0);
