@@ -97,12 +97,15 @@ struct server_rt {
 	 * ramp (its whole weight). Stepped by the main thread. */
 	atomic_uint ramp_permille;
 	struct health_rt health; /* active and passive checks */
+	/* Each shard on cache lines of its own: the first member's alignment
+	 * (C11 allows it there, not after the struct) aligns and pads it. */
 	struct {
-		atomic_uint_fast64_t requests; /* times a balancer picked it */
+		/* times a balancer picked it */
+		_Alignas(RUNTIME_LINE) atomic_uint_fast64_t requests;
 		/* Requests whose access-log line names this server, by status. */
 		atomic_uint_fast64_t answered[STATUS_CLASSES];
 		struct latency_hist latency;
-	} _Alignas(RUNTIME_LINE) shard[RUNTIME_SHARDS];
+	} shard[RUNTIME_SHARDS];
 };
 
 /* Why lbd ended an HTTP/2 connection before its client did (http2/): one
@@ -136,14 +139,14 @@ struct listener_rt {
 	atomic_uint_fast64_t compressed_out;
 	struct listener_rt *next;
 	struct {
-		atomic_uint_fast64_t accepted;                 /* client connections accepted */
-		atomic_uint_fast64_t answered[STATUS_CLASSES]; /* HTTP requests, by status */
+		_Alignas(RUNTIME_LINE) atomic_uint_fast64_t accepted; /* connections accepted */
+		atomic_uint_fast64_t answered[STATUS_CLASSES];        /* HTTP requests, by status */
 		/* Bytes from and to clients: HTTP requests and responses when
 		 * their access-log line is written, TCP connections when they
 		 * end. */
 		atomic_uint_fast64_t bytes_in;
 		atomic_uint_fast64_t bytes_out;
-	} _Alignas(RUNTIME_LINE) shard[RUNTIME_SHARDS];
+	} shard[RUNTIME_SHARDS];
 };
 
 /* Why a request went to another server of its pool. */
@@ -177,8 +180,9 @@ struct pool_rt {
 	struct retry_budget retry_budget; /* kept across reloads, like the rest */
 	struct pool_rt *next;
 	struct {
-		atomic_uint_fast64_t answered[STATUS_CLASSES]; /* requests routed here */
-	} _Alignas(RUNTIME_LINE) shard[RUNTIME_SHARDS];
+		/* requests routed here */
+		_Alignas(RUNTIME_LINE) atomic_uint_fast64_t answered[STATUS_CLASSES];
+	} shard[RUNTIME_SHARDS];
 };
 
 /* A route's rate limit (routes[].rate_limit): its key table, shared by
