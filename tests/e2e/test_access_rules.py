@@ -4,15 +4,12 @@ client gets 403 over HTTP/1 and HTTP/2 with one access-log line; the
 client address is the one trusted proxies name. Bad lists are refused at
 load with file:line:col."""
 
-import os
 import re
 import shutil
 import subprocess
-import tempfile
 import unittest
 
-from lbdtest import (HOST, LbdTestCase, HttpClient, config, free_port, lbd_bin, listener,
-                     pool)
+from lbdtest import (check_config, HOST, LbdTestCase, HttpClient, config, free_port, listener, pool)
 
 CURL = shutil.which("curl")
 
@@ -98,9 +95,7 @@ class AccessRulesTest(LbdTestCase):
 
 class AccessRulesConfigTest(unittest.TestCase):
     def check(self, listener_extra, route_extra=""):
-        tmp = tempfile.mkdtemp(prefix="lbd-access-")
-        self.addCleanup(shutil.rmtree, tmp)
-        text = ("global: {admin: {socket: %s/admin.sock}}\n" % tmp +
+        text = ("global: {admin: {socket: @TMPDIR@/admin.sock}}\n" +
                 "listeners:\n"
                 "  - name: web\n"
                 "    bind: 127.0.0.1:8080\n"
@@ -111,12 +106,7 @@ class AccessRulesConfigTest(unittest.TestCase):
                 "pools:\n"
                 "  - name: p\n"
                 "    servers: [{address: 127.0.0.1:9000}]\n")
-        path = os.path.join(tmp, "lbd.yaml")
-        with open(path, "w") as f:
-            f.write(text)
-        r = subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True, text=True,
-                           timeout=20)
-        return path, r
+        return check_config(self, text)
 
     def test_good_lists(self):
         _, r = self.check("allow: [10.0.0.0/8, '2001:db8::/32', 192.0.2.7]",

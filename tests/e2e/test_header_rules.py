@@ -17,7 +17,7 @@ import sys
 import unittest
 
 import backends as B
-from lbdtest import (HERE, HOST, HttpClient, LbdTestCase, config, free_port, lbd_bin,
+from lbdtest import (check_config, HERE, HOST, HttpClient, LbdTestCase, config, free_port,
                      listener, pool)
 
 try:
@@ -301,18 +301,9 @@ class InvalidRulesTest(unittest.TestCase):
     def check(self, routes):
         text = ("listeners:\n  - name: web\n    bind: 127.0.0.1:1\n    routes:\n" + routes +
                 "pools:\n  - { name: p, servers: [ { address: 127.0.0.1:2 } ] }\n")
-        path = os.path.join(self.tmp, "lbd.yaml")
-        with open(path, "w") as f:
-            f.write(text)
-        r = subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True, text=True,
-                           timeout=10)
+        _, r = check_config(self, text)
         self.assertNotEqual(r.returncode, 0)
         return r.stderr
-
-    def setUp(self):
-        import tempfile
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
 
     def test_route_rules_refused_at_their_place(self):
         err = self.check("      - { pool: p, strip_prefix: true }\n"

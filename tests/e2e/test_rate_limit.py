@@ -7,13 +7,12 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
-from lbdtest import (HOST, LbdTestCase, HttpClient, config, free_port,
-                     lbd_bin, listener, metric, pool)
+from lbdtest import (check_config, HOST, LbdTestCase, HttpClient, config, free_port, listener,
+                     metric, pool)
 
 CURL = shutil.which("curl")
 
@@ -128,9 +127,7 @@ class RateLimitTest(LbdTestCase):
 
 class RateLimitCheckTest(unittest.TestCase):
     def check(self, rule_yaml):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, tmp)
-        text = ("global: {admin: {socket: %s/admin.sock}}\n" % tmp +
+        text = ("global: {admin: {socket: @TMPDIR@/admin.sock}}\n" +
                 "listeners:\n"
                 "  - name: web\n"
                 "    bind: 127.0.0.1:8080\n"
@@ -140,12 +137,7 @@ class RateLimitCheckTest(unittest.TestCase):
                 "pools:\n"
                 "  - name: p\n"
                 "    servers: [{address: 127.0.0.1:9000}]\n")
-        path = os.path.join(tmp, "lbd.yaml")
-        with open(path, "w") as f:
-            f.write(text)
-        r = subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True, text=True,
-                           timeout=20)
-        return path, r
+        return check_config(self, text)
 
     def test_good_rules(self):
         for rule in ("{key: client_ip, rate: 100/s, burst: 50}", "{rate: 5/m}",

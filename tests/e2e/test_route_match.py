@@ -7,13 +7,11 @@ refused by `lbd -t` at their file:line:col. A route's split shares its
 requests between pools by weight, and a split_key keeps one client on one
 side."""
 
-import os
 import shutil
 import subprocess
-import tempfile
 import unittest
 
-from lbdtest import HttpClient, LbdTestCase, config, free_port, lbd_bin, listener, pool
+from lbdtest import (check_config, HttpClient, LbdTestCase, config, free_port, listener, pool)
 
 CURL = shutil.which("curl")
 
@@ -137,18 +135,10 @@ class SplitTest(LbdTestCase):
 
 
 class InvalidMatchTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
-
     def check(self, routes):
         text = ("listeners:\n  - name: web\n    bind: 127.0.0.1:1\n    routes:\n" + routes +
                 "pools:\n  - { name: p, servers: [ { address: 127.0.0.1:2 } ] }\n")
-        path = os.path.join(self.tmp, "lbd.yaml")
-        with open(path, "w") as f:
-            f.write(text)
-        r = subprocess.run([lbd_bin(), "-t", "-c", path], capture_output=True, text=True,
-                           timeout=10)
+        _, r = check_config(self, text)
         self.assertNotEqual(r.returncode, 0)
         return r.stderr
 
