@@ -41,6 +41,7 @@
 #include "daemon/state_file.h"
 #include "daemon/watch.h"
 #include "discovery/discovery.h"
+#include "event/event_mem.h"
 #include "event/grace.h"
 #include "event/worker.h"
 #include "http2/http2.h"
@@ -641,6 +642,7 @@ int daemon_main(const char *path, struct config *cfg, const struct daemon_start 
 	l.exe = exe;
 
 	signal(SIGPIPE, SIG_IGN);
+	event_mem_init();
 	if (evthread_use_pthreads() < 0) {
 		log_error("libevent has no thread support");
 		config_unref(l.cfg);
@@ -670,6 +672,7 @@ int daemon_main(const char *path, struct config *cfg, const struct daemon_start 
 		close(l.upgrade_fd);
 	}
 	cleanup(&l);
+	event_mem_release();
 	if (rc == 0)
 		log_info("stopped");
 	return rc;
