@@ -39,21 +39,20 @@ static bool tls_flush(struct bufferevent *bev)
 	return false;
 }
 
-static void event_move(struct event *ev, int fd)
-{
-	struct event_base *base;
-	event_callback_fn cb;
-	short what;
-	void *arg;
-
-	event_get_assignment(ev, &base, NULL, &what, &cb, &arg);
-	event_assign(ev, base, fd, what, cb, arg);
-}
-
+/* An event neither pending nor active is only its fields: event_assign()
+ * on it would change the descriptor and redo everything else as it was
+ * (event2/event_struct.h is libevent's published layout, as
+ * bufferevent_struct.h is). */
 void io_bev_move(struct bufferevent *bev, int fd)
 {
-	event_move(&bev->ev_read, fd);
-	event_move(&bev->ev_write, fd);
+	bev->ev_read.ev_fd = fd;
+	bev->ev_write.ev_fd = fd;
+}
+
+void io_bev_clear_timeouts(struct bufferevent *bev)
+{
+	evutil_timerclear(&bev->timeout_read);
+	evutil_timerclear(&bev->timeout_write);
 }
 
 bool io_flush(struct bufferevent *bev)
@@ -92,9 +91,17 @@ void io_write_timeout(struct bufferevent *bev, const struct timeval *tv)
 	const struct timeval *cur = &bev->timeout_write;
 	bool same = tv ? cur->tv_sec == tv->tv_sec && cur->tv_usec == tv->tv_usec :
 			 !evutil_timerisset(cur);
+	bool writing = bufferevent_get_enabled(bev) & EV_WRITE;
 
-	if (same && !(bufferevent_get_enabled(bev) & EV_WRITE))
+	if (same && !writing)
 		return;
+	if (!writing && !io_is_tls(bev)) {
+		/* No event of a plain BEV is pending: the fields are all. */
+		io_bev_clear_timeouts(bev);
+		if (tv)
+			bev->timeout_write = *tv;
+		return;
+	}
 	bufferevent_set_timeouts(bev, NULL, tv);
 }
 
@@ -288,8 +295,11 @@ int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferev
 		bufferevent_setwatermark(bev, EV_READ, 0, high_water);
 		return 0;
 	}
-	r->ev = event_new(base, bufferevent_getfd(bev), EV_READ | EV_PERSIST, on_readable, r);
-	return r->ev ? 0 : -1;
+	if (event_assign(&r->read_ev, base, bufferevent_getfd(bev), EV_READ | EV_PERSIST,
+			 on_readable, r) < 0)
+		return -1;
+	r->ev = &r->read_ev;
+	return 0;
 }
 
 void io_reader_callbacks(struct io_reader *r, io_read_fn on_read, io_event_fn on_event, void *arg)
@@ -325,8 +335,9 @@ void io_reader_drained(struct io_reader *r)
 
 void io_reader_free(struct io_reader *r)
 {
-	if (r->ev)
-		event_free(r->ev);
+	/* Only a pending or active event is known to the base. */
+	if (r->ev && (r->reading || r->timer_failed))
+		event_del(r->ev);
 	if (r->timer)
 		event_free(r->timer);
 	r->ev = r->timer = NULL;
