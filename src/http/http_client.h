@@ -45,7 +45,7 @@ void client_arm_timer(struct client_conn *c, uint64_t ms);
 
 /* http_client_conn.c, called by http_worker.c. */
 
-/* Free the spare request states past KEEP (the tick:
+/* Free the spare request states and connections past KEEP (the tick:
  * CLIENT_SPARES_MAX; the end: 0). */
 void http_worker_trim_spares(struct http_worker *hw, unsigned keep);
 

@@ -73,6 +73,34 @@ void http_worker_trim_spares(struct http_worker *hw, unsigned keep)
 		hw->nbusy_spare--;
 		free(b);
 	}
+	while (hw->nconn_spare > keep) {
+		struct client_conn *c = hw->conn_spare;
+		hw->conn_spare = c->next_spare;
+		hw->nconn_spare--;
+		free(c);
+	}
+}
+
+/* A zeroed connection: a spare one, or a new one (NULL without memory). */
+static struct client_conn *conn_get(struct http_worker *hw)
+{
+	struct client_conn *c = hw->conn_spare;
+
+	if (!c)
+		return calloc(1, sizeof(*c));
+	hw->conn_spare = c->next_spare;
+	hw->nconn_spare--;
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+/* C's storage waits for the next connection (past CLIENT_SPARES_MAX, the
+ * worker's tick frees it). */
+static void conn_put(struct http_worker *hw, struct client_conn *c)
+{
+	c->next_spare = hw->conn_spare;
+	hw->conn_spare = c;
+	hw->nconn_spare++;
 }
 
 static void client_bev_attach(struct client_conn *c, struct bufferevent *bev);
@@ -184,7 +212,7 @@ void client_free(struct client_conn *c)
 		atomic_fetch_sub_explicit(&c->lrt->connections, 1, memory_order_relaxed);
 		worker_conn_remove(c->w, &c->link);
 	}
-	free(c);
+	conn_put(c->hw, c);
 }
 
 static void linger_on_read(struct bufferevent *bev, void *arg)
@@ -461,7 +489,7 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 		  const struct sockaddr *peer)
 {
 	struct worker *w = hw->w;
-	struct client_conn *c = calloc(1, sizeof(*c));
+	struct client_conn *c = conn_get(hw);
 	const struct listener_conf *l = &w->cfg->listeners[listener_index];
 
 	if (!c)
@@ -474,7 +502,7 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 	if (!busy_get(c) || inbound_init(&c->in, w, l, fd, peer) < 0) {
 		if (c->b)
 			busy_put(hw, c->b);
-		free(c);
+		conn_put(hw, c);
 		return -1;
 	}
 	c->link.stop = client_stop;
