@@ -286,7 +286,8 @@ int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferev
 				 .on_event = on_event,
 				 .arg = arg,
 				 .high_water = high_water };
-	bufferevent_disable(bev, EV_READ);
+	if (bufferevent_get_enabled(bev) & EV_READ)
+		bufferevent_disable(bev, EV_READ);
 	if (io_is_tls(bev)) {
 		r->tls = true;
 		r->timer = evtimer_new(base, on_timer, r); /* no event of its own to fail from */
@@ -295,7 +296,9 @@ int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferev
 		bufferevent_setwatermark(bev, EV_READ, 0, high_water);
 		return 0;
 	}
-	if (event_assign(&r->read_ev, base, bufferevent_getfd(bev), EV_READ | EV_PERSIST,
+	/* A socket bufferevent's descriptor is its events' (bufferevent_getfd()
+	 * asks through its control call, under its lock). */
+	if (event_assign(&r->read_ev, base, event_get_fd(&bev->ev_read), EV_READ | EV_PERSIST,
 			 on_readable, r) < 0)
 		return -1;
 	r->ev = &r->read_ev;
