@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/buffer_compat.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
@@ -53,6 +54,29 @@ void io_bev_clear_timeouts(struct bufferevent *bev)
 {
 	evutil_timerclear(&bev->timeout_read);
 	evutil_timerclear(&bev->timeout_write);
+}
+
+void io_bev_quiet(struct bufferevent *bev)
+{
+	evbuffer_setcb(bufferevent_get_output(bev), NULL, NULL);
+}
+
+static void write_on_add(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct bufferevent *bev = arg;
+
+	(void)buf;
+	if (info->n_added && (bufferevent_get_enabled(bev) & EV_WRITE) &&
+	    !event_pending(&bev->ev_write, EV_WRITE, NULL))
+		bufferevent_enable(bev, EV_WRITE); /* adds the write event */
+}
+
+int io_bev_loud(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+
+	evbuffer_setcb(out, NULL, NULL); /* libevent's own, on a new one */
+	return evbuffer_add_cb(out, write_on_add, bev) ? 0 : -1;
 }
 
 bool io_flush(struct bufferevent *bev)

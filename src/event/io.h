@@ -124,6 +124,19 @@ void io_bev_move(struct bufferevent *bev, int fd);
  * over events that are not pending (some 280 instructions). */
 void io_bev_clear_timeouts(struct bufferevent *bev);
 
+/* libevent's socket bufferevent keeps a callback on its output that adds
+ * write interest when bytes are queued while writing is on and its event
+ * is not pending. Written the io.h way, a plain bufferevent never stays
+ * in that state (io_flush() turns writing on with bytes queued; libevent
+ * drops the event only once all is out, and io_written() then turns
+ * writing off), so the callback finds nothing to do on every add, drain
+ * and write: some 90 instructions each, 5 a request. io_bev_quiet()
+ * removes it from BEV (plain); io_bev_loud() gives BEV (plain) one that
+ * does the same job, for code that writes through libevent (a tunnel),
+ * and returns 0, or -1 without memory. */
+void io_bev_quiet(struct bufferevent *bev);
+int io_bev_loud(struct bufferevent *bev);
+
 /* Whether BEV is a TLS bufferevent. */
 bool io_is_tls(struct bufferevent *bev);
 

@@ -402,6 +402,8 @@ static void client_bev_attach(struct client_conn *c, struct bufferevent *bev)
  * left to the caller. */
 static int client_attach(struct client_conn *c, struct bufferevent *bev)
 {
+	if (!c->in.tls)
+		io_bev_quiet(bev); /* written the io.h way, here and by HTTP/2 */
 	if (io_reader_init(&c->rd, c->w->base, bev, RELAY_HIGH_WATER, on_readable, on_read_event,
 			   c) < 0) {
 		io_reader_free(&c->rd);
