@@ -50,6 +50,11 @@ void io_bev_move(struct bufferevent *bev, int fd)
 	bev->ev_write.ev_fd = fd;
 }
 
+int io_bev_fd(struct bufferevent *bev)
+{
+	return event_get_fd(&bev->ev_read);
+}
+
 void io_bev_clear_timeouts(struct bufferevent *bev)
 {
 	evutil_timerclear(&bev->timeout_read);
@@ -94,7 +99,7 @@ bool io_flush(struct bufferevent *bev)
 	 * Errors other than EAGAIN are left for libevent to meet on its own
 	 * write, so that they reach the event callback like any other. */
 	evbuffer_unfreeze(out, 1);
-	evbuffer_write(out, bufferevent_getfd(bev));
+	evbuffer_write(out, io_bev_fd(bev));
 	evbuffer_freeze(out, 1);
 	if (evbuffer_get_length(out) == 0)
 		return true;
@@ -320,10 +325,8 @@ int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferev
 		bufferevent_setwatermark(bev, EV_READ, 0, high_water);
 		return 0;
 	}
-	/* A socket bufferevent's descriptor is its events' (bufferevent_getfd()
-	 * asks through its control call, under its lock). */
-	if (event_assign(&r->read_ev, base, event_get_fd(&bev->ev_read), EV_READ | EV_PERSIST,
-			 on_readable, r) < 0)
+	if (event_assign(&r->read_ev, base, io_bev_fd(bev), EV_READ | EV_PERSIST, on_readable, r) <
+	    0)
 		return -1;
 	r->ev = &r->read_ev;
 	return 0;

@@ -137,6 +137,11 @@ void io_bev_clear_timeouts(struct bufferevent *bev);
 void io_bev_quiet(struct bufferevent *bev);
 int io_bev_loud(struct bufferevent *bev);
 
+/* The socket of the plain socket bufferevent BEV: its events'.
+ * bufferevent_getfd() asks through the bufferevent's control call, under
+ * its lock. */
+int io_bev_fd(struct bufferevent *bev);
+
 /* Whether BEV is a TLS bufferevent. */
 bool io_is_tls(struct bufferevent *bev);
 
