@@ -11,7 +11,7 @@
  * result as they lie in memory: each nibble spread to a byte, then all
  * eight turned to digits at once ('a'..'f' are 39 past '9' + 1). Some 20
  * instructions where a digit at a time takes ten each. */
-static uint64_t hex8(uint32_t x)
+static inline uint64_t hex8(uint32_t x)
 {
 	const uint64_t ones = 0x0101010101010101ULL;
 	uint64_t v = x;
