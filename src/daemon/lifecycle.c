@@ -61,8 +61,7 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 	struct daemon *l = arg;
 
 	for (unsigned i = 0; i < l->started; i++)
-		if (event_base_got_exit(l->workers[i].base) == 0 &&
-		    event_base_got_break(l->workers[i].base) == 0)
+		if (!worker_exited(&l->workers[i]))
 			return;
 	event_base_loopexit(l->base, NULL);
 }
