@@ -205,6 +205,11 @@ static void write_long_line(struct access_log *log, const struct access_entry *e
 	free(line);
 }
 
+bool access_log_on(const struct access_log *log)
+{
+	return log != NULL && log->fd >= 0;
+}
+
 void access_log_write(struct access_log *log, const struct access_entry *e)
 {
 	struct access_buf *b;

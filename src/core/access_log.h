@@ -96,6 +96,10 @@ struct access_log *access_log_open(const char *target, enum access_format format
 				   size_t errlen);
 void access_log_close(struct access_log *log);
 
+/* Whether lines are written at all ("off": they are not), so that a
+ * caller skips gathering what a line would hold. */
+bool access_log_on(const struct access_log *log);
+
 /* Append one line for E to the calling thread's buffer. */
 void access_log_write(struct access_log *log, const struct access_entry *e);
 

@@ -41,6 +41,7 @@
 #include "daemon/state_file.h"
 #include "daemon/watch.h"
 #include "discovery/discovery.h"
+#include "event/event_mem.h"
 #include "event/grace.h"
 #include "event/worker.h"
 #include "http2/http2.h"
@@ -60,8 +61,7 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 	struct daemon *l = arg;
 
 	for (unsigned i = 0; i < l->started; i++)
-		if (event_base_got_exit(l->workers[i].base) == 0 &&
-		    event_base_got_break(l->workers[i].base) == 0)
+		if (!worker_exited(&l->workers[i]))
 			return;
 	event_base_loopexit(l->base, NULL);
 }
@@ -641,6 +641,7 @@ int daemon_main(const char *path, struct config *cfg, const struct daemon_start 
 	l.exe = exe;
 
 	signal(SIGPIPE, SIG_IGN);
+	event_mem_init();
 	if (evthread_use_pthreads() < 0) {
 		log_error("libevent has no thread support");
 		config_unref(l.cfg);
@@ -670,6 +671,7 @@ int daemon_main(const char *path, struct config *cfg, const struct daemon_start 
 		close(l.upgrade_fd);
 	}
 	cleanup(&l);
+	event_mem_release();
 	if (rc == 0)
 		log_info("stopped");
 	return rc;

@@ -59,7 +59,7 @@ void bev_spare_put(struct bev_spares *s, struct bufferevent *bev)
 
 void bev_spare_close(struct bev_spares *s, struct bufferevent *bev)
 {
-	int fd = bufferevent_getfd(bev);
+	int fd = io_bev_fd(bev);
 
 	if (bufferevent_get_enabled(bev))
 		bufferevent_disable(bev, EV_READ | EV_WRITE);

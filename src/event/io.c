@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/buffer_compat.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
@@ -39,21 +40,48 @@ static bool tls_flush(struct bufferevent *bev)
 	return false;
 }
 
-static void event_move(struct event *ev, int fd)
-{
-	struct event_base *base;
-	event_callback_fn cb;
-	short what;
-	void *arg;
-
-	event_get_assignment(ev, &base, NULL, &what, &cb, &arg);
-	event_assign(ev, base, fd, what, cb, arg);
-}
-
+/* An event neither pending nor active is only its fields: event_assign()
+ * on it would change the descriptor and redo everything else as it was
+ * (event2/event_struct.h is libevent's published layout, as
+ * bufferevent_struct.h is). */
 void io_bev_move(struct bufferevent *bev, int fd)
 {
-	event_move(&bev->ev_read, fd);
-	event_move(&bev->ev_write, fd);
+	bev->ev_read.ev_fd = fd;
+	bev->ev_write.ev_fd = fd;
+}
+
+int io_bev_fd(struct bufferevent *bev)
+{
+	return event_get_fd(&bev->ev_read);
+}
+
+void io_bev_clear_timeouts(struct bufferevent *bev)
+{
+	evutil_timerclear(&bev->timeout_read);
+	evutil_timerclear(&bev->timeout_write);
+}
+
+void io_bev_quiet(struct bufferevent *bev)
+{
+	evbuffer_setcb(bufferevent_get_output(bev), NULL, NULL);
+}
+
+static void write_on_add(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct bufferevent *bev = arg;
+
+	(void)buf;
+	if (info->n_added && (bufferevent_get_enabled(bev) & EV_WRITE) &&
+	    !event_pending(&bev->ev_write, EV_WRITE, NULL))
+		bufferevent_enable(bev, EV_WRITE); /* adds the write event */
+}
+
+int io_bev_loud(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+
+	evbuffer_setcb(out, NULL, NULL); /* libevent's own, on a new one */
+	return evbuffer_add_cb(out, write_on_add, bev) ? 0 : -1;
 }
 
 bool io_flush(struct bufferevent *bev)
@@ -71,7 +99,7 @@ bool io_flush(struct bufferevent *bev)
 	 * Errors other than EAGAIN are left for libevent to meet on its own
 	 * write, so that they reach the event callback like any other. */
 	evbuffer_unfreeze(out, 1);
-	evbuffer_write(out, bufferevent_getfd(bev));
+	evbuffer_write(out, io_bev_fd(bev));
 	evbuffer_freeze(out, 1);
 	if (evbuffer_get_length(out) == 0)
 		return true;
@@ -92,9 +120,17 @@ void io_write_timeout(struct bufferevent *bev, const struct timeval *tv)
 	const struct timeval *cur = &bev->timeout_write;
 	bool same = tv ? cur->tv_sec == tv->tv_sec && cur->tv_usec == tv->tv_usec :
 			 !evutil_timerisset(cur);
+	bool writing = bufferevent_get_enabled(bev) & EV_WRITE;
 
-	if (same && !(bufferevent_get_enabled(bev) & EV_WRITE))
+	if (same && !writing)
 		return;
+	if (!writing && !io_is_tls(bev)) {
+		/* No event of a plain BEV is pending: the fields are all. */
+		io_bev_clear_timeouts(bev);
+		if (tv)
+			bev->timeout_write = *tv;
+		return;
+	}
 	bufferevent_set_timeouts(bev, NULL, tv);
 }
 
@@ -279,7 +315,8 @@ int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferev
 				 .on_event = on_event,
 				 .arg = arg,
 				 .high_water = high_water };
-	bufferevent_disable(bev, EV_READ);
+	if (bufferevent_get_enabled(bev) & EV_READ)
+		bufferevent_disable(bev, EV_READ);
 	if (io_is_tls(bev)) {
 		r->tls = true;
 		r->timer = evtimer_new(base, on_timer, r); /* no event of its own to fail from */
@@ -288,8 +325,11 @@ int io_reader_init(struct io_reader *r, struct event_base *base, struct bufferev
 		bufferevent_setwatermark(bev, EV_READ, 0, high_water);
 		return 0;
 	}
-	r->ev = event_new(base, bufferevent_getfd(bev), EV_READ | EV_PERSIST, on_readable, r);
-	return r->ev ? 0 : -1;
+	if (event_assign(&r->read_ev, base, io_bev_fd(bev), EV_READ | EV_PERSIST, on_readable, r) <
+	    0)
+		return -1;
+	r->ev = &r->read_ev;
+	return 0;
 }
 
 void io_reader_callbacks(struct io_reader *r, io_read_fn on_read, io_event_fn on_event, void *arg)
@@ -325,8 +365,9 @@ void io_reader_drained(struct io_reader *r)
 
 void io_reader_free(struct io_reader *r)
 {
-	if (r->ev)
-		event_free(r->ev);
+	/* Only a pending or active event is known to the base. */
+	if (r->ev && (r->reading || r->timer_failed))
+		event_del(r->ev);
 	if (r->timer)
 		event_free(r->timer);
 	r->ev = r->timer = NULL;

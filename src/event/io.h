@@ -10,13 +10,13 @@
 #ifndef LBD_IO_H
 #define LBD_IO_H
 
+#include <event2/event_struct.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/time.h>
 
 struct bufferevent;
-struct event;
 struct event_base;
 
 /* Write what BEV's output holds now; what the socket does not take is
@@ -34,7 +34,8 @@ bool io_written(struct bufferevent *bev);
  * io_reader's, or off) and so has no read timeout. bufferevent_set_timeouts()
  * takes the base lock twice even when nothing changes; this leaves it out
  * when the timeout stays the same and BEV is not writing, where the call
- * would do nothing else. */
+ * would do nothing else, and when a plain BEV is not writing, where it
+ * would only set the fields. */
 void io_write_timeout(struct bufferevent *bev, const struct timeval *tv);
 
 /* Reading for the HTTP connections. libevent's socket bufferevent asks the
@@ -68,7 +69,8 @@ typedef void (*io_event_fn)(short what, void *arg);
  * the time then. The timer is armed anew only when the deadline comes
  * before it, or when none is pending. */
 struct io_reader {
-	struct event *ev;        /* plain: reading; NULL for TLS */
+	struct event *ev;        /* plain: reading (read_ev); NULL for TLS */
+	struct event read_ev;    /* in place: no allocation a connection */
 	struct event *timer;     /* fires at timer_at, at the latest at deadline;
 			      * a plain reader's is made on first use */
 	struct bufferevent *bev; /* NULL while parked */
@@ -114,8 +116,31 @@ void io_reader_tls_readable(struct io_reader *r);
  * events are not pending), to the socket FD (-1: none; it then closes
  * nothing when freed). bufferevent_setfd() does the same with two
  * event_del() calls under the base lock and more: about 600 instructions
- * against some 100, on every wake of a parked client connection. */
+ * against a few, on every new connection and wake of a parked one. */
 void io_bev_move(struct bufferevent *bev, int fd);
+
+/* Clear the timeouts of BEV, neither reading nor writing: what
+ * bufferevent_set_timeouts() does then, without its lock and its walk
+ * over events that are not pending (some 280 instructions). */
+void io_bev_clear_timeouts(struct bufferevent *bev);
+
+/* libevent's socket bufferevent keeps a callback on its output that adds
+ * write interest when bytes are queued while writing is on and its event
+ * is not pending. Written the io.h way, a plain bufferevent never stays
+ * in that state (io_flush() turns writing on with bytes queued; libevent
+ * drops the event only once all is out, and io_written() then turns
+ * writing off), so the callback finds nothing to do on every add, drain
+ * and write: some 90 instructions each, 5 a request. io_bev_quiet()
+ * removes it from BEV (plain); io_bev_loud() gives BEV (plain) one that
+ * does the same job, for code that writes through libevent (a tunnel),
+ * and returns 0, or -1 without memory. */
+void io_bev_quiet(struct bufferevent *bev);
+int io_bev_loud(struct bufferevent *bev);
+
+/* The socket of the plain socket bufferevent BEV: its events'.
+ * bufferevent_getfd() asks through the bufferevent's control call, under
+ * its lock. */
+int io_bev_fd(struct bufferevent *bev);
 
 /* Whether BEV is a TLS bufferevent. */
 bool io_is_tls(struct bufferevent *bev);

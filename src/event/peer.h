@@ -126,6 +126,8 @@ struct bufferevent *peer_open_addr(struct event_base *base, const struct lbd_add
  * calls the tick every WORKER_TICK_MS (queue timeouts). */
 struct peer_queue *peer_queue_new(struct worker *w);
 void peer_queue_tick(struct peer_queue *pq);
+/* Give PQ's waiters their turn (on its worker's thread). */
+void peer_queue_wake(struct peer_queue *pq);
 void peer_queue_free(struct peer_queue *pq);
 
 /* Between the peer and its worker's queue; for peer.c and peer_queue.c
@@ -141,7 +143,7 @@ void peer_queue_leave(struct peer *p);
  * it): its place stays. */
 void peer_queue_retarget(struct peer *p, struct server_rt *target);
 /* A slot of a server of the pool whose runtime state is RT was freed: the
- * worker with the oldest waiter of it is told, through its event base. */
+ * worker with the oldest waiter of it is told (worker_wake_queue()). */
 void peer_queue_kick(struct pool_rt *rt);
 /* A slot may be free for P, which waits: it picks again. Returns false
  * when it still waits, true when it left the queue (served, or failed

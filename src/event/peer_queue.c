@@ -5,11 +5,10 @@
  * Each worker keeps its own waiters, so a request waits, is served and
  * gives up on the thread that owns it, and its client going away takes it
  * out at once (peer_release()). Workers meet only through atomics and
- * their event bases: a worker that frees a slot activates the wake event
- * of the worker holding the pool's oldest waiter (event_active() is safe
- * from any thread once libevent's threading is on, as lifecycle.c turns
- * it on), and that worker then gives its waiters their turn, oldest first.
- * No lock is taken.
+ * their doorbells: a worker that frees a slot rings the worker holding the
+ * pool's oldest waiter (worker_wake_queue(); its own wake event when that
+ * is itself), and that worker then gives its waiters their turn, oldest
+ * first. No lock is taken.
  *
  * A wake can miss: the oldest waiter may leave before its worker looks,
  * or a slot may free while a waiter is being queued elsewhere. The tick
@@ -31,7 +30,7 @@ _Static_assert(CONFIG_WORKERS_MAX <= QUEUE_WORKERS_MAX, "a queue tells every wor
 struct peer_queue {
 	struct worker *w;
 	struct queue_list list;
-	struct event *wake; /* activated by any worker */
+	struct event *wake; /* activated by its worker (peer_queue_wake()) */
 };
 
 /* Every worker's queue by index, for the wake of another thread. Set
@@ -228,5 +227,10 @@ void peer_queue_kick(struct pool_rt *rt)
 	struct peer_queue *pq = who >= 0 ? atomic_load(&queues[who]) : NULL;
 
 	if (pq)
-		event_active(pq->wake, EV_TIMEOUT, 0);
+		worker_wake_queue(pq->w);
+}
+
+void peer_queue_wake(struct peer_queue *pq)
+{
+	event_active(pq->wake, EV_TIMEOUT, 0);
 }

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -228,9 +229,73 @@ static int apply_listen(struct worker *w, const struct config *cfg, const struct
 	return 0;
 }
 
-static void on_adopt(evutil_socket_t fd, short what, void *arg)
+/* --- the doorbell: what other threads ask of the worker -------------------- */
+
+enum {
+	BELL_ADOPT = 1 << 0, /* a new generation in the mail */
+	BELL_STOP = 1 << 1,
+	BELL_ABORT = 1 << 2,
+	BELL_QUEUE = 1 << 3, /* a server slot freed for a waiter */
+};
+
+static _Thread_local const struct worker *current;
+
+/* The eventfd is written only by the ring that finds no bit set: the
+ * worker reads it before taking the bits, so a bit set after the take
+ * rings again and none is left unseen. */
+static void ring(struct worker *w, unsigned bit)
+{
+	uint64_t one = 1;
+
+	if (atomic_fetch_or_explicit(&w->bell, bit, memory_order_acq_rel) == 0 &&
+	    write(w->bell_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error("worker %u: doorbell: %s", w->index, strerror(errno));
+}
+
+static void on_adopt(struct worker *w);
+static void on_stop(struct worker *w);
+
+static void on_bell(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	uint64_t n;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_error("worker %u: doorbell: %s", w->index, strerror(errno));
+	unsigned bits = atomic_exchange_explicit(&w->bell, 0, memory_order_acq_rel);
+	if (bits & BELL_ABORT) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	if (bits & BELL_ADOPT)
+		on_adopt(w);
+	if (bits & BELL_STOP)
+		on_stop(w);
+	if (bits & BELL_QUEUE)
+		peer_queue_wake(w->queue);
+}
+
+bool worker_is_current(const struct worker *w)
+{
+	return current == w;
+}
+
+void worker_wake_queue(struct worker *w)
+{
+	if (worker_is_current(w))
+		peer_queue_wake(w->queue);
+	else
+		ring(w, BELL_QUEUE);
+}
+
+bool worker_exited(struct worker *w)
+{
+	return atomic_load(&w->exited);
+}
+
+static void on_adopt(struct worker *w)
+{
 	struct worker_mail mail;
 
 	pthread_mutex_lock(&w->mail_lock);
@@ -263,7 +328,7 @@ int worker_adopt(struct worker *w, struct config *cfg, const struct listen_spec 
 	}
 	w->mail = (struct worker_mail){ .cfg = config_ref(cfg), .specs = copy, .nspecs = n };
 	pthread_mutex_unlock(&w->mail_lock);
-	event_active(w->adopt_ev, EV_READ, 0);
+	ring(w, BELL_ADOPT);
 	return 0;
 }
 
@@ -273,10 +338,8 @@ static void maybe_finish_stop(struct worker *w)
 		event_base_loopexit(w->base, NULL);
 }
 
-static void on_stop(evutil_socket_t fd, short what, void *arg)
+static void on_stop(struct worker *w)
 {
-	struct worker *w = arg;
-
 	if (w->stopping)
 		return;
 	w->stopping = true;
@@ -301,6 +364,7 @@ int worker_init(struct worker *w, unsigned index, const struct worker_env *env, 
 	struct timeval tv;
 
 	memset(w, 0, sizeof(*w));
+	w->bell_fd = -1;
 	w->index = index;
 	w->env = *env;
 	TAILQ_INIT(&w->conns);
@@ -313,18 +377,23 @@ int worker_init(struct worker *w, unsigned index, const struct worker_env *env, 
 	if (!ecfg)
 		return -1;
 	event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	/* Only the worker's thread touches its base (others ring its
+	 * doorbell): no lock for every event_add() and event_del(). */
+	event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
 	w->base = event_base_new_with_config(ecfg);
 	event_config_free(ecfg);
 	if (!w->base)
 		return -1;
-	w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
-	w->adopt_ev = event_new(w->base, -1, 0, on_adopt, w);
+	w->bell_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->bell_fd < 0)
+		return -1;
+	w->bell_ev = event_new(w->base, w->bell_fd, EV_READ | EV_PERSIST, on_bell, w);
 	w->resume_ev = evtimer_new(w->base, on_resume, w);
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
 	pthread_mutex_init(&w->mail_lock, NULL);
 	w->queue = peer_queue_new(w);
-	if (!w->stop_ev || !w->adopt_ev || !w->resume_ev || !w->tick_ev || !w->queue ||
-	    deadlines_init(&w->deadlines, w->base) < 0)
+	if (!w->bell_ev || event_add(w->bell_ev, NULL) < 0 || !w->resume_ev || !w->tick_ev ||
+	    !w->queue || deadlines_init(&w->deadlines, w->base) < 0)
 		return -1;
 	ms_to_timeval(WORKER_TICK_MS, &tv);
 	event_add(w->tick_ev, &tv);
@@ -351,10 +420,12 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	w->thread_running = true;
+	current = w;
 	runtime_set_shard(w->index);
 	set_accepting(w, true);
 	event_base_dispatch(w->base);
 	access_log_flush(w->env.access_log);
+	atomic_store(&w->exited, true);
 	return NULL;
 }
 
@@ -365,18 +436,18 @@ int worker_start(struct worker *w)
 
 void worker_stop(struct worker *w)
 {
-	event_active(w->stop_ev, EV_READ, 0);
+	ring(w, BELL_STOP);
 }
 
 void worker_retire(struct worker *w)
 {
 	atomic_store(&w->retire_asked, true);
-	event_active(w->stop_ev, EV_READ, 0);
+	ring(w, BELL_STOP);
 }
 
 void worker_abort(struct worker *w)
 {
-	event_base_loopbreak(w->base);
+	ring(w, BELL_ABORT);
 }
 
 void worker_join(struct worker *w)
@@ -402,10 +473,10 @@ void worker_free(struct worker *w)
 		config_unref(w->mail.cfg);
 	free(w->mail.specs);
 	pthread_mutex_destroy(&w->mail_lock);
-	if (w->adopt_ev)
-		event_free(w->adopt_ev);
-	if (w->stop_ev)
-		event_free(w->stop_ev);
+	if (w->bell_ev)
+		event_free(w->bell_ev);
+	if (w->base && w->bell_fd >= 0) /* a worker never made is all zero */
+		close(w->bell_fd);
 	if (w->resume_ev)
 		event_free(w->resume_ev);
 	if (w->tick_ev)

@@ -114,8 +114,13 @@ struct worker {
 	struct config *cfg;          /* generation for new requests; one ref */
 	struct listen_sock **socks;  /* each allocated: events point at them */
 	size_t nsocks;
-	struct event *stop_ev;  /* activated from the main thread */
-	struct event *adopt_ev; /* activated from the main thread */
+	/* Other threads reach the worker by its doorbell: bits of what they
+	 * ask (worker.c) and an eventfd, written when the first bit is set.
+	 * Its event_base has no lock (no thread but its own touches it). */
+	atomic_uint bell;
+	int bell_fd;
+	struct event *bell_ev;
+	atomic_bool exited; /* its loop is over (set by its thread) */
 	pthread_mutex_t mail_lock;
 	struct worker_mail mail;      /* under mail_lock */
 	struct event *tick_ev;        /* housekeeping timer */
@@ -162,6 +167,16 @@ void worker_retire(struct worker *w);
 
 /* Leave the loop now, whatever is still open (any thread). */
 void worker_abort(struct worker *w);
+
+/* Whether W's loop is over (any thread). */
+bool worker_exited(struct worker *w);
+
+/* Whether the calling thread is W's. */
+bool worker_is_current(const struct worker *w);
+
+/* Have W serve its queue of requests waiting for a server slot
+ * (peer_queue.c), from any thread. */
+void worker_wake_queue(struct worker *w);
 
 void worker_join(struct worker *w);
 void worker_free(struct worker *w);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/access_log.h"
 #include "core/log.h"
 #include "core/rate_limit.h"
 #include "core/retry_budget.h"
@@ -37,13 +38,22 @@ static const struct listener_conf *side_listener(const struct config *cfg,
 	return NULL;
 }
 
+static bool access_logged(const struct exchange *ex)
+{
+	return access_log_on(ex->side.hw->w->env.access_log);
+}
+
+/* The start times are the access log's alone: without it, two clock reads
+ * fewer a request. */
 void exchange_begin(struct exchange *ex, struct config *cfg)
 {
 	ex->cfg = config_ref(cfg);
 	ex->listener = side_listener(ex->cfg, ex->side.lrt);
 	ex->upstream_us = -1;
-	ex->start_us = monotonic_us();
-	clock_gettime(CLOCK_REALTIME, &ex->start_real);
+	if (access_logged(ex)) {
+		ex->start_us = monotonic_us();
+		clock_gettime(CLOCK_REALTIME, &ex->start_real);
+	}
 }
 
 /* The client address of this request: the connection's (its peer, or the
@@ -429,11 +439,9 @@ static void logged_field(const struct request_parser *req, const char *name, con
 	}
 }
 
-/* One access-log line and the request counters (runtime.h), written at the
- * same point so that /metrics and the access log always agree. */
-void exchange_log(struct exchange *ex, const struct config *fallback)
+/* The exchange's access-log line, when there is an access log. */
+static void access_log_line(const struct exchange *ex, const struct config *cfg)
 {
-	const struct config *cfg = ex->cfg ? ex->cfg : fallback;
 	const struct request_parser *req = ex->side.req;
 	const struct http_head *h = &req->head;
 	const char *method = req->method;
@@ -464,6 +472,14 @@ void exchange_log(struct exchange *ex, const struct config *fallback)
 	logged_field(req, "user-agent", &e.user_agent, &e.user_agent_len);
 	logged_field(req, "referer", &e.referer, &e.referer_len);
 	access_log_write(ex->side.hw->w->env.access_log, &e);
+}
+
+/* One access-log line and the request counters (runtime.h), written at the
+ * same point so that /metrics and the access log always agree. */
+void exchange_log(struct exchange *ex, const struct config *fallback)
+{
+	if (access_logged(ex))
+		access_log_line(ex, ex->cfg ? ex->cfg : fallback);
 	runtime_count_request(ex->side.lrt, ex->pool ? ex->pool->rt : NULL, ex->peer.served_by,
 			      ex->status, ex->upstream_us, ex->bytes_in, ex->bytes_out);
 }

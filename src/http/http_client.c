@@ -37,9 +37,12 @@ void client_log_exchange(struct client_conn *c)
 	exchange_log(&c->b->ex, c->w->cfg);
 }
 
+/* An exchange holds nothing before exchange_begin() takes its generation
+ * (ex->cfg) nor after exchange_end() let it go: a connection that closes
+ * after its answer ends it once, not twice. */
 void client_exchange_end(struct client_conn *c, bool upstream_reusable)
 {
-	if (c->b)
+	if (c->b && c->b->ex.cfg)
 		exchange_end(&c->b->ex, upstream_reusable);
 }
 
@@ -325,7 +328,9 @@ static void client_upstream_ready(struct exchange *ex)
 
 	c->state = CLIENT_FORWARD;
 	ms_to_timeval(client_timeouts(c)->client_idle_ms, &tv);
-	io_reader_timeout(&c->rd, c->b->req.complete ? NULL : &tv);
+	/* A request without a body completes on the parser's next (empty)
+	 * feed, before anything more is read: no read timeout to arm. */
+	io_reader_timeout(&c->rd, request_parser_body_left(&c->b->req) ? &tv : NULL);
 	io_write_timeout(c->b->bev, &tv);
 	if (c->b->ex.upgrade && c->b->req.complete)
 		return; /* nothing to relay before the 101 */

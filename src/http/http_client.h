@@ -45,7 +45,7 @@ void client_arm_timer(struct client_conn *c, uint64_t ms);
 
 /* http_client_conn.c, called by http_worker.c. */
 
-/* Free the spare request states past KEEP (the tick:
+/* Free the spare request states and connections past KEEP (the tick:
  * CLIENT_SPARES_MAX; the end: 0). */
 void http_worker_trim_spares(struct http_worker *hw, unsigned keep);
 
@@ -59,9 +59,11 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 /* Free C and all it holds, or mark it to be freed once client_process()
  * returns. */
 void client_free(struct client_conn *c);
-/* Between requests: give the request state back to the worker
- * (struct client_busy) when nothing is buffered either way and the
- * connection is plain HTTP/1; the next bytes take one again. */
+/* Between requests, when nothing is buffered either way and the
+ * connection is plain HTTP/1: C joins the worker's warm list, and the
+ * connection idle the longest past CLIENT_WARM_MAX gives its request
+ * state back to the worker (struct client_busy); its next bytes take one
+ * again. */
 void client_park(struct client_conn *c);
 /* Everything was sent: stop writing, discard input for a moment, close. */
 void client_start_linger(struct client_conn *c);

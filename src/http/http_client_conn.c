@@ -73,6 +73,34 @@ void http_worker_trim_spares(struct http_worker *hw, unsigned keep)
 		hw->nbusy_spare--;
 		free(b);
 	}
+	while (hw->nconn_spare > keep) {
+		struct client_conn *c = hw->conn_spare;
+		hw->conn_spare = c->next_spare;
+		hw->nconn_spare--;
+		free(c);
+	}
+}
+
+/* A zeroed connection: a spare one, or a new one (NULL without memory). */
+static struct client_conn *conn_get(struct http_worker *hw)
+{
+	struct client_conn *c = hw->conn_spare;
+
+	if (!c)
+		return calloc(1, sizeof(*c));
+	hw->conn_spare = c->next_spare;
+	hw->nconn_spare--;
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+/* C's storage waits for the next connection (past CLIENT_SPARES_MAX, the
+ * worker's tick frees it). */
+static void conn_put(struct http_worker *hw, struct client_conn *c)
+{
+	c->next_spare = hw->conn_spare;
+	hw->conn_spare = c;
+	hw->nconn_spare++;
 }
 
 static void client_bev_attach(struct client_conn *c, struct bufferevent *bev);
@@ -101,25 +129,59 @@ static int client_wake(void *arg)
 }
 
 /* Nothing is buffered either way, no exchange is under way, and the
- * connection reads on: the state goes back to the worker. Reading stays
- * on, on the reader's event, so parking and waking cost no system call.
- * TLS keeps its bufferevent (the SSL is in it), and so does a connection
- * whose first bytes may still be the HTTP/2 preface. */
+ * connection reads on. TLS keeps its bufferevent (the SSL is in it), and
+ * so does a connection whose first bytes may still be the HTTP/2
+ * preface. */
+static bool parkable(const struct client_conn *c)
+{
+	const struct client_busy *b = c->b;
+
+	return b && c->state == CLIENT_IDLE && !c->in.tls && !c->h2_sniff && !c->in_process &&
+	       !c->free_pending && !c->read_blocked && c->rd.on && !c->rd.full && !b->ex.cfg &&
+	       !b->req.discarding && b->bev &&
+	       evbuffer_get_length(bufferevent_get_input(b->bev)) == 0 &&
+	       evbuffer_get_length(bufferevent_get_output(b->bev)) == 0 &&
+	       !(bufferevent_get_enabled(b->bev) & EV_WRITE);
+}
+
+/* The state goes back to the worker. Reading stays on, on the reader's
+ * event, so parking and waking cost no system call. */
+static void park(struct client_conn *c)
+{
+	io_reader_park(&c->rd, client_wake);
+	bev_spare_put(&c->w->bev_spares, c->b->bev);
+	busy_put(c->hw, c->b);
+	c->b = NULL;
+}
+
+/* C leaves the warm list: its next bytes came, or it ends. */
+static void warm_leave(struct client_conn *c)
+{
+	if (!c->warm)
+		return;
+	TAILQ_REMOVE(&c->hw->warm, c, warm_link);
+	c->hw->nwarm--;
+	c->warm = false;
+}
+
+/* C joins the warm list, keeping its state for now; the connection idle
+ * the longest parks when the list is over its bound. Nothing happens to a
+ * warm connection but its next bytes (warm_leave() first), a timeout or
+ * its end (client_free()): the oldest is as parkable as when it came. */
 void client_park(struct client_conn *c)
 {
-	struct client_busy *b = c->b;
+	struct http_worker *hw = c->hw;
 
-	if (!b || c->state != CLIENT_IDLE || c->in.tls || c->h2_sniff || c->in_process ||
-	    c->free_pending || c->read_blocked || !c->rd.on || c->rd.full || b->ex.cfg ||
-	    b->req.discarding || !b->bev ||
-	    evbuffer_get_length(bufferevent_get_input(b->bev)) != 0 ||
-	    evbuffer_get_length(bufferevent_get_output(b->bev)) != 0 ||
-	    (bufferevent_get_enabled(b->bev) & EV_WRITE))
+	if (c->warm || !parkable(c))
 		return;
-	io_reader_park(&c->rd, client_wake);
-	bev_spare_put(&c->w->bev_spares, b->bev);
-	busy_put(c->hw, b);
-	c->b = NULL;
+	TAILQ_INSERT_TAIL(&hw->warm, c, warm_link);
+	c->warm = true;
+	if (++hw->nwarm <= CLIENT_WARM_MAX)
+		return;
+	struct client_conn *oldest = TAILQ_FIRST(&hw->warm);
+	warm_leave(oldest);
+	if (parkable(oldest))
+		park(oldest);
 }
 
 /* --- the end of a connection ------------------------------------------- */
@@ -132,6 +194,7 @@ void client_free(struct client_conn *c)
 		c->free_pending = true;
 		return;
 	}
+	warm_leave(c);
 	if (b)
 		client_exchange_end(c, false);
 	deadline_clear(&c->timer);
@@ -149,7 +212,7 @@ void client_free(struct client_conn *c)
 		atomic_fetch_sub_explicit(&c->lrt->connections, 1, memory_order_relaxed);
 		worker_conn_remove(c->w, &c->link);
 	}
-	free(c);
+	conn_put(c->hw, c);
 }
 
 static void linger_on_read(struct bufferevent *bev, void *arg)
@@ -203,7 +266,10 @@ void client_start_linger(struct client_conn *c)
 
 static void on_readable(void *arg)
 {
-	client_process(arg);
+	struct client_conn *c = arg;
+
+	warm_leave(c);
+	client_process(c);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -336,6 +402,8 @@ static void client_bev_attach(struct client_conn *c, struct bufferevent *bev)
  * left to the caller. */
 static int client_attach(struct client_conn *c, struct bufferevent *bev)
 {
+	if (!c->in.tls)
+		io_bev_quiet(bev); /* written the io.h way, here and by HTTP/2 */
 	if (io_reader_init(&c->rd, c->w->base, bev, RELAY_HIGH_WATER, on_readable, on_read_event,
 			   c) < 0) {
 		io_reader_free(&c->rd);
@@ -423,7 +491,7 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 		  const struct sockaddr *peer)
 {
 	struct worker *w = hw->w;
-	struct client_conn *c = calloc(1, sizeof(*c));
+	struct client_conn *c = conn_get(hw);
 	const struct listener_conf *l = &w->cfg->listeners[listener_index];
 
 	if (!c)
@@ -436,7 +504,7 @@ int client_accept(struct http_worker *hw, size_t listener_index, int fd,
 	if (!busy_get(c) || inbound_init(&c->in, w, l, fd, peer) < 0) {
 		if (c->b)
 			busy_put(hw, c->b);
-		free(c);
+		conn_put(hw, c);
 		return -1;
 	}
 	c->link.stop = client_stop;

@@ -46,6 +46,12 @@
  * once in a burst; beyond, the worker's tick frees them. */
 #define CLIENT_SPARES_MAX 64
 
+/* Idle plain keep-alive connections that keep their request state and
+ * bufferevent (warm) until this many others went idle after them: a
+ * client that sends its next request soon pays neither the park nor the
+ * wake, and idle connections past these still cost little. */
+#define CLIENT_WARM_MAX 128
+
 /* Bytes queued towards a peer before lbd stops reading the other side. */
 #define RELAY_HIGH_WATER (128 * 1024)
 #define RELAY_LOW_WATER (32 * 1024)
@@ -183,7 +189,8 @@ struct exchange {
  * reading stays on, on the same event, so parking costs no system call)
  * and takes one again when its next bytes arrive, so that many thousands
  * of idle connections cost a few hundred bytes each instead of some
- * three kilobytes. */
+ * three kilobytes. The CLIENT_WARM_MAX connections that went idle last
+ * keep theirs a while (the worker's warm list). */
 struct client_busy {
 	struct client_conn *c;
 	struct bufferevent *bev;
@@ -215,6 +222,9 @@ struct client_conn {
 	bool h2_allowed;   /* the listener speaks HTTP/2 too */
 	bool h2_sniff;     /* the first bytes may be the h2c preface */
 	bool handed_over;  /* the HTTP/2 side has the connection */
+	bool warm;         /* idle, keeping its request state: in hw->warm */
+	TAILQ_ENTRY(client_conn) warm_link;
+	struct client_conn *next_spare; /* in the worker's spares, once ended */
 };
 
 /* A client connection that speaks HTTP/2, handed to the HTTP/2 side: its
@@ -247,6 +257,14 @@ struct http_worker {
 	 * bev_spares). */
 	struct client_busy *busy_spare;
 	unsigned nbusy_spare;
+	/* Ended connections' storage, for the next ones (glibc's calloc() and
+	 * free() cost some 500 instructions a connection). */
+	struct client_conn *conn_spare;
+	unsigned nconn_spare;
+	/* Idle connections still holding their request state, the one that
+	 * went idle first at the head (http_client_conn.c). */
+	TAILQ_HEAD(, client_conn) warm;
+	unsigned nwarm;
 	struct strbuf scratch; /* for rendering heads, reused */
 	struct http_head_cache head_cache;
 };

@@ -523,6 +523,8 @@ static struct upstream_conn *up_new(struct exchange *ex, struct bufferevent *bev
 	up->tls_id = tls_upstream_pool_identity(&pool->tls);
 	up->proxy_len = (uint8_t)ex->peer.send_first_len;
 	memcpy(up->proxy_header, ex->proxy_header, up->proxy_len);
+	if (!up->tls)
+		io_bev_quiet(bev); /* written the io.h way (io.h) */
 	if (!up->tls && io_reader_init(&up->rd, up->hw->w->base, bev, 0, up_on_read,
 				       up_on_read_event, up) < 0) {
 		io_reader_free(&up->rd);

@@ -16,6 +16,7 @@ static void *http_worker_new(struct worker *w)
 	if (!hw)
 		return NULL;
 	hw->w = w;
+	TAILQ_INIT(&hw->warm);
 	hw->pool = upstream_pool_new(hw);
 	if (!hw->pool) {
 		free(hw);

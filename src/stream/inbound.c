@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "event/io.h"
 #include "event/worker.h"
 #include "stream/pp_socket.h"
 #include "stream/proxy_protocol.h"
@@ -119,7 +120,10 @@ static void hand_over(struct inbound *in)
 		event_free(in->deadline);
 	in->deadline = NULL;
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-	bufferevent_set_timeouts(bev, NULL, NULL);
+	if (in->tls)
+		bufferevent_set_timeouts(bev, NULL, NULL);
+	else
+		io_bev_clear_timeouts(bev); /* a plain one neither reads nor writes yet */
 	if (in->cert_headers)
 		in->cert_subject = tls_client_subject(bev);
 	in->ops->ready(in->arg, bev);

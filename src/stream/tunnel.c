@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "event/io.h"
 #include "event/worker.h"
 #include "tls/tls_listener.h"
 
@@ -153,6 +154,13 @@ static void tunnel_destroy(struct conn_link *link)
 	tunnel_free(t);
 }
 
+/* The tunnel writes through libevent: bytes queued must start its writing
+ * (an HTTP connection's plain bufferevent comes without; io.h). */
+static int writes_through_libevent(struct bufferevent *bev)
+{
+	return io_is_tls(bev) ? 0 : io_bev_loud(bev);
+}
+
 int tunnel_start(struct worker *w, struct bufferevent *a, struct bufferevent *b, uint64_t idle_ms,
 		 tunnel_done_fn done, void *arg)
 {
@@ -160,7 +168,9 @@ int tunnel_start(struct worker *w, struct bufferevent *a, struct bufferevent *b,
 
 	if (t)
 		t->idle_ev = evtimer_new(w->base, on_idle, t);
-	if (!t || !t->idle_ev) {
+	if (!t || !t->idle_ev || writes_through_libevent(a) < 0 || writes_through_libevent(b) < 0) {
+		if (t && t->idle_ev)
+			event_free(t->idle_ev);
 		free(t);
 		bufferevent_free(a);
 		bufferevent_free(b);

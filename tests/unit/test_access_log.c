@@ -483,6 +483,8 @@ START_TEST(test_open_errors_and_off)
 
 	log = access_log_open("off", ACCESS_FORMAT_JSON, err, sizeof(err));
 	ck_assert_ptr_nonnull(log);
+	ck_assert(!access_log_on(log));
+	ck_assert(!access_log_on(NULL));
 	struct access_entry e = full_entry();
 
 	access_log_write(log, &e);
@@ -503,6 +505,7 @@ START_TEST(test_buffered_until_flush)
 	tmp_path(path, sizeof(path), "buffered");
 	log = access_log_open(path, ACCESS_FORMAT_COMBINED, err, sizeof(err));
 	ck_assert_msg(log != NULL, "%s", err);
+	ck_assert(access_log_on(log));
 	access_log_write(log, &e);
 	access_log_write(log, &e);
 	s = read_file(path);

@@ -1,7 +1,9 @@
 /* test_io.c — an io_reader's read timeout (io.c): time allowed without a
  * byte while reading, kept as a deadline whose timer fires early and is
- * re-armed when the deadline moved later; over a socketpair, on a real
- * event loop. Bounds below are loose upwards: the machine may be busy. */
+ * re-armed when the deadline moved later; and the writing of bufferevents
+ * without libevent's output callback (quiet) or with lbd's (loud); over a
+ * socketpair, on a real event loop. Bounds below are loose upwards: the
+ * machine may be busy. */
 #include <check.h>
 
 #include "check_main.h"
@@ -200,6 +202,41 @@ START_TEST(no_timeout_stops_it)
 }
 END_TEST
 
+/* What reached the other end of the socketpair, as a string. */
+static const char *received(void)
+{
+	static char buf[64];
+	ssize_t n = recv(pair[1], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* Without libevent's output callback, io_flush() writes all the same. */
+START_TEST(a_quiet_bufferevent_writes_on_flush)
+{
+	io_bev_quiet(bev);
+	bufferevent_disable(bev, EV_WRITE); /* on when new; see io.h */
+	evbuffer_add(bufferevent_get_output(bev), "abc", 3);
+	ck_assert(io_flush(bev));
+	ck_assert_str_eq(received(), "abc");
+}
+END_TEST
+
+/* A loud one gets bytes queued while writing is on written by libevent,
+ * even after libevent dropped its write event for an empty output. */
+START_TEST(a_loud_bufferevent_writes_what_is_queued)
+{
+	io_bev_quiet(bev);
+	ck_assert_int_eq(io_bev_loud(bev), 0);
+	bufferevent_enable(bev, EV_WRITE);
+	run(20); /* writable with nothing to write: the event goes */
+	evbuffer_add(bufferevent_get_output(bev), "xyz", 3);
+	run(50);
+	ck_assert_str_eq(received(), "xyz");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("io");
@@ -212,6 +249,8 @@ int main(void)
 	tcase_add_test(tc, an_earlier_deadline_rearms);
 	tcase_add_test(tc, reading_off_stops_it);
 	tcase_add_test(tc, no_timeout_stops_it);
+	tcase_add_test(tc, a_quiet_bufferevent_writes_on_flush);
+	tcase_add_test(tc, a_loud_bufferevent_writes_what_is_queued);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
