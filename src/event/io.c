@@ -84,6 +84,24 @@ int io_bev_loud(struct bufferevent *bev)
 	return evbuffer_add_cb(out, write_on_add, bev) ? 0 : -1;
 }
 
+/* evbuffer_write() always goes through writev(); an output in one piece
+ * (a request head, or a response head with its small body, which lbd
+ * copies in behind it) goes through send(), whose way through the kernel
+ * is shorter: about 0.15 us a call on the loopback, some 1 % of a
+ * keep-alive request. */
+static void write_out(struct evbuffer *out, int fd)
+{
+	struct evbuffer_iovec v[2];
+
+	if (evbuffer_peek(out, -1, NULL, v, 2) != 1) {
+		evbuffer_write(out, fd);
+		return;
+	}
+	ssize_t n = send(fd, v[0].iov_base, v[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0)
+		evbuffer_drain(out, (size_t)n);
+}
+
 bool io_flush(struct bufferevent *bev)
 {
 	struct evbuffer *out = bufferevent_get_output(bev);
@@ -99,7 +117,7 @@ bool io_flush(struct bufferevent *bev)
 	 * Errors other than EAGAIN are left for libevent to meet on its own
 	 * write, so that they reach the event callback like any other. */
 	evbuffer_unfreeze(out, 1);
-	evbuffer_write(out, io_bev_fd(bev));
+	write_out(out, io_bev_fd(bev));
 	evbuffer_freeze(out, 1);
 	if (evbuffer_get_length(out) == 0)
 		return true;
