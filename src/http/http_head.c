@@ -21,6 +21,8 @@ void http_head_reset(struct http_head *h)
 	h->reason_off = h->reason_len = 0;
 	h->overflow = HEAD_FITS;
 	h->last = HEAD_SPAN_NONE;
+	h->names = 0;
+	h->connection_known = false;
 }
 
 void http_head_cache_free(struct http_head_cache *cache)
@@ -55,42 +57,48 @@ void http_head_free(struct http_head *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* First storage of a head: from the cache when it has some. */
-static void take_cached(struct http_head *h)
+/* Room for NEED bytes within the bound: cached storage first, then a
+ * bigger block. */
+static int grow(struct http_head *h, uint64_t need)
 {
 	struct http_head_cache *cache = h->cache;
 
+	if (need > h->max_bytes) {
+		h->overflow = HEAD_TOO_BIG;
+		return -1;
+	}
 	if (h->cap == 0 && cache && cache->nbufs) {
 		h->buf = cache->bufs[--cache->nbufs];
 		h->cap = HEAD_CACHE_BYTES;
 	}
+	if (need <= h->cap)
+		return 0;
+	uint32_t cap = h->cap ? h->cap : HEAD_CACHE_BYTES;
+	while (cap < need)
+		cap *= 2;
+	if (cap > h->max_bytes)
+		cap = h->max_bytes;
+	char *buf = realloc(h->buf, cap);
+	if (!buf) {
+		h->overflow = HEAD_NO_MEMORY;
+		return -1;
+	}
+	h->buf = buf;
+	h->cap = cap;
+	return 0;
 }
 
 /* Copy a span; every span gets a NUL after it when it ends (callers rely on
  * that only through the _off/_len pairs, the NUL is a safety net). */
 static int append(struct http_head *h, const char *at, size_t len)
 {
+	uint64_t need = (uint64_t)h->len + len + 1;
+
 	if (h->overflow != HEAD_FITS)
 		return -1;
-	if ((uint64_t)h->len + len + 1 > h->max_bytes) {
-		h->overflow = HEAD_TOO_BIG;
+	/* A cached block can be larger than a small bound. */
+	if ((need > h->cap || need > h->max_bytes) && grow(h, need) < 0)
 		return -1;
-	}
-	take_cached(h);
-	if (h->len + len + 1 > h->cap) {
-		uint32_t cap = h->cap ? h->cap : HEAD_CACHE_BYTES;
-		while (cap < h->len + len + 1)
-			cap *= 2;
-		if (cap > h->max_bytes)
-			cap = h->max_bytes;
-		char *buf = realloc(h->buf, cap);
-		if (!buf) {
-			h->overflow = HEAD_NO_MEMORY;
-			return -1;
-		}
-		h->buf = buf;
-		h->cap = cap;
-	}
 	memcpy(h->buf + h->len, at, len);
 	h->len += (uint32_t)len;
 	h->buf[h->len] = '\0';
@@ -157,7 +165,14 @@ int http_head_add_name(struct http_head *h, const char *at, size_t len)
 		memset(&h->fields[h->nfields++], 0, sizeof(struct http_field));
 	}
 	struct http_field *f = &h->fields[h->nfields - 1];
-	return add_span(h, HEAD_SPAN_NAME, at, len, &f->name_off, &f->name_len);
+	if (add_span(h, HEAD_SPAN_NAME, at, len, &f->name_off, &f->name_len) < 0)
+		return -1;
+	/* Again for each piece of a split name: the id is always that of
+	 * the name so far. */
+	f->name_id = (uint8_t)http_name_of(h->buf + f->name_off, f->name_len);
+	h->names |= HTTP_NAME_BIT(f->name_id);
+	h->connection_known = false;
+	return 0;
 }
 
 int http_head_add_value(struct http_head *h, const char *at, size_t len)
@@ -165,6 +180,7 @@ int http_head_add_value(struct http_head *h, const char *at, size_t len)
 	if (h->nfields == 0)
 		return -1;
 	struct http_field *f = &h->fields[h->nfields - 1];
+	h->connection_known = false;
 	return add_span(h, HEAD_SPAN_VALUE, at, len, &f->value_off, &f->value_len);
 }
 
@@ -176,22 +192,27 @@ int http_head_set_value(struct http_head *h, uint32_t i, const char *at, size_t 
 		return -1;
 	h->fields[i].value_off = off;
 	h->fields[i].value_len = (uint32_t)len;
+	if (h->connection_known && h->fields[i].name_id == HN_CONNECTION)
+		http_head_complete(h);
 	return 0;
 }
 
-const struct http_field *http_head_find(const struct http_head *h, const char *name,
-					unsigned *count)
+/* The fields named ID; NAME (LEN bytes) tells HN_OTHER names apart. */
+static const struct http_field *find(const struct http_head *h, enum http_name id, const char *name,
+				     size_t len, unsigned *count)
 {
 	const struct http_field *first = NULL;
-	size_t len = strlen(name);
+	uint32_t nfields = http_head_may_have(h, id) ? h->nfields : 0;
 	unsigned n = 0;
 
-	for (uint32_t i = 0; i < h->nfields; i++) {
+	for (uint32_t i = 0; i < nfields; i++) {
 		const struct http_field *f = &h->fields[i];
-		if (f->name_len != len || strncasecmp(h->buf + f->name_off, name, len) != 0)
+		if (f->name_id != id ||
+		    (id == HN_OTHER &&
+		     (f->name_len != len || strncasecmp(h->buf + f->name_off, name, len) != 0)))
 			continue;
 		if (!first)
-			first = &h->fields[i];
+			first = f;
 		n++;
 	}
 	if (count)
@@ -199,12 +220,29 @@ const struct http_field *http_head_find(const struct http_head *h, const char *n
 	return first;
 }
 
+const struct http_field *http_head_find(const struct http_head *h, const char *name,
+					unsigned *count)
+{
+	size_t len = strlen(name);
+
+	return find(h, http_name_of(name, len), name, len, count);
+}
+
+const struct http_field *http_head_find_id(const struct http_head *h, enum http_name id,
+					   unsigned *count)
+{
+	return find(h, id, NULL, 0, count);
+}
+
 static bool is_ows(char c)
 {
 	return c == ' ' || c == '\t';
 }
 
-bool http_list_has_token(const char *list, size_t len, const char *token, size_t token_len)
+/* Call FN with each token of a comma-separated list (OWS trimmed; the empty
+ * one after a trailing separator too), until it returns true. */
+static bool each_token(const char *list, size_t len,
+		       bool (*fn)(const char *token, size_t token_len, void *arg), void *arg)
 {
 	size_t i = 0;
 
@@ -217,7 +255,65 @@ bool http_list_has_token(const char *list, size_t len, const char *token, size_t
 		size_t end = i;
 		while (end > start && is_ows(list[end - 1]))
 			end--;
-		if (end - start == token_len && strncasecmp(list + start, token, token_len) == 0)
+		if (fn(list + start, end - start, arg))
+			return true;
+	}
+	return false;
+}
+
+struct wanted {
+	const char *token;
+	size_t len;
+};
+
+static bool token_is(const char *token, size_t len, void *arg)
+{
+	const struct wanted *w = arg;
+
+	return len == w->len && strncasecmp(token, w->token, len) == 0;
+}
+
+bool http_list_has_token(const char *list, size_t len, const char *token, size_t token_len)
+{
+	struct wanted w = { token, token_len };
+
+	return each_token(list, len, token_is, &w);
+}
+
+static bool note_token(const char *token, size_t len, void *arg)
+{
+	struct http_head *h = arg;
+	enum http_name id = http_name_of(token, len);
+
+	if (id == HN_OTHER)
+		h->connection_other = true;
+	else
+		h->connection_ids |= HTTP_NAME_BIT(id);
+	return false;
+}
+
+void http_head_complete(struct http_head *h)
+{
+	uint32_t nfields = http_head_may_have(h, HN_CONNECTION) ? h->nfields : 0;
+
+	h->connection_ids = 0;
+	h->connection_other = false;
+	for (uint32_t i = 0; i < nfields; i++) {
+		const struct http_field *c = &h->fields[i];
+		if (c->name_id == HN_CONNECTION)
+			each_token(h->buf + c->value_off, c->value_len, note_token, h);
+	}
+	h->connection_known = true;
+}
+
+/* By comparing names, as a head that was not completed must. */
+static bool connection_lists(const struct http_head *h, const struct http_field *f)
+{
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct http_field *c = &h->fields[i];
+		if (c->name_id == HN_CONNECTION &&
+		    http_list_has_token(h->buf + c->value_off, c->value_len, h->buf + f->name_off,
+					f->name_len))
 			return true;
 	}
 	return false;
@@ -225,14 +321,15 @@ bool http_list_has_token(const char *list, size_t len, const char *token, size_t
 
 bool http_head_connection_names(const struct http_head *h, const struct http_field *f)
 {
-	for (uint32_t i = 0; i < h->nfields; i++) {
-		const struct http_field *c = &h->fields[i];
-		if (http_field_is(h, c, "connection") &&
-		    http_list_has_token(h->buf + c->value_off, c->value_len, h->buf + f->name_off,
-					f->name_len))
-			return true;
-	}
-	return false;
+	if (!http_head_may_have(h, HN_CONNECTION))
+		return false;
+	if (!h->connection_known)
+		return connection_lists(h, f);
+	/* A known name is listed when a token is that name; another one can
+	 * only be listed by a token that is not a known name either. */
+	if (f->name_id != HN_OTHER)
+		return (h->connection_ids & HTTP_NAME_BIT(f->name_id)) != 0;
+	return h->connection_other && connection_lists(h, f);
 }
 
 static uint8_t count_breaks(const char *from, const char *to, uint8_t n)

@@ -15,9 +15,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/http_name.h"
+
 struct http_field {
 	uint32_t name_off, name_len;
 	uint32_t value_off, value_len;
+	uint8_t name_id; /* enum http_name, kept up to date as the name grows */
 };
 
 /* Storage of the common size, recycled between the heads of one worker so
@@ -63,6 +66,14 @@ struct http_head {
 	enum http_head_overflow overflow;
 	int last;                      /* which span was appended last (HEAD_SPAN_) */
 	struct http_head_cache *cache; /* where storage comes from, or NULL */
+	/* The names (HTTP_NAME_BIT) some field may have: a name split across
+	 * reads can leave the bit of what its first part was, so a bit is a
+	 * hint, and a missing bit is a certainty. */
+	uint64_t names;
+	/* Set by http_head_complete(): what the Connection fields name. */
+	bool connection_known;   /* the two below hold */
+	bool connection_other;   /* a name that is not a known one */
+	uint64_t connection_ids; /* the known names (HTTP_NAME_BIT) */
 };
 
 void http_head_init(struct http_head *h, uint32_t max_bytes, uint32_t max_fields);
@@ -80,6 +91,11 @@ int http_head_add_url(struct http_head *h, const char *at, size_t len);
 int http_head_add_reason(struct http_head *h, const char *at, size_t len);
 int http_head_add_name(struct http_head *h, const char *at, size_t len);
 int http_head_add_value(struct http_head *h, const char *at, size_t len);
+
+/* The head is complete: note what its Connection fields name, which every
+ * field's hop-by-hop check asks (http_head_connection_names). A head that
+ * was never completed answers the same, by comparing names. */
+void http_head_complete(struct http_head *h);
 
 /* Give field I of a complete head the value AT (LEN bytes), stored after
  * what the head holds, within its bound. Returns 0, or -1 once the head
@@ -125,6 +141,16 @@ static inline const char *http_field_value(const struct http_head *h, const stru
  * NULL, receives how many fields have that name. */
 const struct http_field *http_head_find(const struct http_head *h, const char *name,
 					unsigned *count);
+
+/* The same for a known name ID (not HN_OTHER). */
+const struct http_field *http_head_find_id(const struct http_head *h, enum http_name id,
+					   unsigned *count);
+
+/* Whether H may have a field named ID: false is certain, true a hint. */
+static inline bool http_head_may_have(const struct http_head *h, enum http_name id)
+{
+	return (h->names & HTTP_NAME_BIT(id)) != 0;
+}
 
 /* True when field name F equals NAME, case-insensitively. */
 static inline bool http_field_is(const struct http_head *h, const struct http_field *f,

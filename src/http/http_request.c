@@ -112,7 +112,7 @@ static int plan_host(const llhttp_t *p, const struct http_head *h, struct reques
 		     const char **why)
 {
 	unsigned n;
-	const struct http_field *host = http_head_find(h, "host", &n);
+	const struct http_field *host = http_head_find_id(h, HN_HOST, &n);
 
 	if (n > 1)
 		return refuse(why, 400, "more than one Host field");
@@ -138,7 +138,7 @@ static int plan_codings(const struct http_head *h, const char **why)
 
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
-		if (!http_field_is(h, f, "transfer-encoding"))
+		if (f->name_id != HN_TRANSFER_ENCODING)
 			continue;
 		const char *v = http_field_value(h, f);
 		size_t len = f->value_len, pos = 0;
@@ -169,9 +169,9 @@ static int plan_body(const llhttp_t *p, const struct http_head *h, struct reques
 	/* llhttp flags no Transfer-Encoding whose value is empty: the field's
 	 * presence is what counts (it names no final chunked: 400). */
 	bool te = (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) ||
-		  http_head_find(h, "transfer-encoding", NULL);
+		  http_head_find_id(h, HN_TRANSFER_ENCODING, NULL);
 
-	http_head_find(h, "content-length", &ncl);
+	http_head_find_id(h, HN_CONTENT_LENGTH, &ncl);
 	/* llhttp refuses this too: never rely on one guard */
 	if (te && ncl)
 		return refuse(why, 400, "both Content-Length and Transfer-Encoding");
@@ -197,7 +197,7 @@ static int plan_body(const llhttp_t *p, const struct http_head *h, struct reques
 
 static int plan_expect(const llhttp_t *p, const struct http_head *h, const char **why)
 {
-	const struct http_field *f = http_head_find(h, "expect", NULL);
+	const struct http_field *f = http_head_find_id(h, HN_EXPECT, NULL);
 
 	/* RFC 9110 §10.1.1: HTTP/1.0 servers ignore it; an empty list asks
 	 * for nothing. */
@@ -288,7 +288,7 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 	    (status = plan_host(p, h, out, why)) || (status = plan_body(p, h, out, why)) ||
 	    (status = plan_expect(p, h, why)))
 		return status;
-	out->upgrade = p->upgrade && http_head_find(h, "upgrade", NULL) != NULL;
+	out->upgrade = p->upgrade && http_head_find_id(h, HN_UPGRADE, NULL) != NULL;
 	/* By their names: an extension method reached llhttp as "GET". */
 	plan->is_head = method_is(out, "HEAD");
 	/* The idempotent methods of RFC 9110 §9.2.2, and only without a

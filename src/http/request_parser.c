@@ -98,6 +98,7 @@ static int on_headers_complete(llhttp_t *p)
 
 	if (rp->head.method_len == 0)
 		return refuse(rp, 400, "no method");
+	http_head_complete(&rp->head);
 	/* RFC 9110 §7.8: an Upgrade in an HTTP/1.0 request is ignored; llhttp
 	 * would take what follows the head for the new protocol. */
 	if (p->http_major == 1 && p->http_minor == 0 && p->method != HTTP_CONNECT)
