@@ -126,3 +126,11 @@ const char *http_name_text(enum http_name id)
 {
 	return (unsigned)id < HN_COUNT ? texts[id] : "";
 }
+
+const bool http_tchar[256] = {
+	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['!'] = true,
+	['#'] = true,         ['$'] = true,         ['%'] = true,         ['&'] = true,
+	['\''] = true,        ['*'] = true,         ['+'] = true,         ['-'] = true,
+	['.'] = true,         ['^'] = true,         ['_'] = true,         ['`'] = true,
+	['|'] = true,         ['~'] = true,
+};

@@ -68,4 +68,12 @@ enum http_name http_name_of(const char *name, size_t len);
 /* The name of ID in lower case ("" for HN_OTHER). */
 const char *http_name_text(enum http_name id);
 
+/* RFC 9110 §5.6.2: the bytes of a token (methods, field names). */
+extern const bool http_tchar[256];
+
+static inline bool http_is_tchar(unsigned char c)
+{
+	return http_tchar[c];
+}
+
 #endif

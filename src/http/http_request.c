@@ -18,12 +18,15 @@ static int refuse(const char **why, int status, const char *text)
  * could change how the target is understood downstream is refused. */
 static bool host_acceptable(const char *host, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)host[i];
-		if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == '\\' || ch == '@' || ch == '?' ||
-		    ch == '#' || ch == '"' || ch == '<' || ch == '>')
+	static const bool refused[256] = {
+		[0 ... ' '] = true, [0x7f ... 0xff] = true, ['/'] = true, ['\\'] = true,
+		['@'] = true,       ['?'] = true,           ['#'] = true, ['"'] = true,
+		['<'] = true,       ['>'] = true,
+	};
+
+	for (size_t i = 0; i < len; i++)
+		if (refused[(unsigned char)host[i]])
 			return false;
-	}
 	return true;
 }
 
@@ -208,12 +211,25 @@ static int plan_expect(const llhttp_t *p, const struct http_head *h, const char 
 	return refuse(why, 417, "an Expect other than 100-continue");
 }
 
-static bool is_tchar(unsigned char c)
+/* Whether V (LEN bytes) holds a CR, LF or NUL. They are below 0x0e, as
+ * hardly any byte of a value is: eight bytes at a time are checked for
+ * such a byte (any byte below N makes (x - N * ones) & ~x & highs not 0),
+ * and only then one by one. */
+static bool has_line_break_or_nul(const char *v, size_t len)
 {
-	static const char extra[] = "!#$%&'*+-.^_`|~";
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones << 7;
+	size_t i = 0;
 
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c && strchr(extra, c));
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+		memcpy(&x, v + i, 8);
+		if ((x - ones * 0x0e) & ~x & highs)
+			break;
+	}
+	for (; i < len; i++)
+		if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
+			return true;
+	return false;
 }
 
 /* llhttp 8 is lenient in places a proxy must not be: it accepts field
@@ -228,13 +244,11 @@ static int plan_fields(const struct http_head *h, const char **why)
 		if (f->name_len == 0)
 			return refuse(why, 400, "an empty header field name");
 		for (uint32_t j = 0; j < f->name_len; j++)
-			if (!is_tchar((unsigned char)name[j]))
+			if (!http_is_tchar((unsigned char)name[j]))
 				return refuse(why, 400,
 					      "an invalid character in a header field name");
-		const char *v = http_field_value(h, f);
-		for (uint32_t j = 0; j < f->value_len; j++)
-			if (v[j] == '\r' || v[j] == '\n' || v[j] == '\0')
-				return refuse(why, 400, "CR, LF or NUL in a header field value");
+		if (has_line_break_or_nul(http_field_value(h, f), f->value_len))
+			return refuse(why, 400, "CR, LF or NUL in a header field value");
 	}
 	return 0;
 }

@@ -18,26 +18,39 @@ bool http_is_hop_by_hop(const struct http_head *h, const struct http_field *f)
 	return (HTTP_HOP_BY_HOP & HTTP_NAME_BIT(f->name_id)) || http_head_connection_names(h, f);
 }
 
+/* "NAME: VALUE\r\n" (with SPACE) or "NAME:VALUE\r\n", reserved at once and
+ * copied in place: this runs for every field of every head. */
+static void put_line(struct strbuf *out, const char *name, size_t name_len, bool space,
+		     const char *value, size_t len)
+{
+	size_t n = name_len + len + 4;
+
+	if (out->len + n > out->cap && !strbuf_reserve(out, n))
+		return;
+	char *p = out->data + out->len;
+	memcpy(p, name, name_len);
+	p += name_len;
+	*p++ = ':';
+	if (space)
+		*p++ = ' ';
+	memcpy(p, value, len);
+	p += len;
+	*p++ = '\r';
+	*p++ = '\n';
+	out->len = (size_t)(p - out->data);
+}
+
 static void add_line(struct strbuf *out, const char *name, size_t name_len, const char *value,
 		     size_t len)
 {
-	strbuf_add(out, name, name_len);
-	strbuf_add(out, ": ", 2);
-	strbuf_add(out, value, len);
-	strbuf_add(out, "\r\n", 2);
+	put_line(out, name, name_len, true, value, len);
 }
 
 /* An empty value (RFC 9110 §5.5 allows it) is written without the space. */
 static void add_field(struct strbuf *out, const struct http_head *h, const struct http_field *f)
 {
-	strbuf_add(out, http_field_name(h, f), f->name_len);
-	if (f->value_len) {
-		strbuf_add(out, ": ", 2);
-		strbuf_add(out, http_field_value(h, f), f->value_len);
-	} else {
-		strbuf_add(out, ":", 1);
-	}
-	strbuf_add(out, "\r\n", 2);
+	put_line(out, http_field_name(h, f), f->name_len, f->value_len != 0, http_field_value(h, f),
+		 f->value_len);
 }
 
 /* Join every field named NAME into one list ("a, b"), as RFC 9110 §5.3
@@ -61,16 +74,11 @@ static bool add_joined(struct strbuf *out, const struct http_head *h, enum http_
 
 static bool is_token(const char *s, size_t len)
 {
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-
 	if (len == 0)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c && strchr(extra, c))))
+	for (size_t i = 0; i < len; i++)
+		if (!http_is_tchar((unsigned char)s[i]))
 			return false;
-	}
 	return true;
 }
 

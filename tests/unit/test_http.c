@@ -600,6 +600,48 @@ START_TEST(near_names_pass_through)
 }
 END_TEST
 
+/* llhttp lets a few bytes into values that lbd refuses: at any place of a
+ * value, short or long (they are looked for eight bytes at a time). */
+START_TEST(line_breaks_anywhere_in_a_value_are_400)
+{
+	static const llhttp_settings_t none;
+	static const struct {
+		char byte;
+		int status;
+	} cases[] = { { '\r', 400 }, { '\n', 400 }, { '\0', 400 }, { '\x0e', 0 },
+		      { '\t', 0 },   { '\x0c', 0 }, { '\x8d', 0 }, { '\x8a', 0 } };
+	char value[41];
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (size_t len = 1; len <= sizeof(value); len++) {
+			for (size_t at = 0; at < len; at++) {
+				struct http_head h;
+				struct request_plan pl;
+				llhttp_t p;
+				llhttp_init(&p, HTTP_REQUEST, &none);
+				p.http_major = 1;
+				p.http_minor = 1;
+				p.method = HTTP_GET;
+				memset(value, 'v', sizeof(value));
+				value[at] = cases[c].byte;
+				http_head_init(&h, 16384, 100);
+				http_head_add_method(&h, "GET", 3);
+				http_head_add_url(&h, "/static/", 8);
+				http_head_add_name(&h, "Host", 4);
+				http_head_add_value(&h, "a", 1);
+				http_head_add_name(&h, "X", 1);
+				http_head_add_value(&h, value, len);
+				http_head_complete(&h);
+				ck_assert_msg(http_request_plan(&p, &h, &listener, &pl) ==
+						      cases[c].status,
+					      "byte %d at %zu of %zu", cases[c].byte, at, len);
+				http_head_free(&h);
+			}
+		}
+	}
+}
+END_TEST
+
 START_TEST(http10_without_host_is_fine)
 {
 	struct request_parser r;
@@ -1162,6 +1204,7 @@ int main(void)
 	tcase_add_test(tc, chunked_and_upgrade_framing);
 	tcase_add_test(tc, bad_requests_are_refused);
 	tcase_add_test(tc, near_names_pass_through);
+	tcase_add_test(tc, line_breaks_anywhere_in_a_value_are_400);
 	tcase_add_test(tc, http10_without_host_is_fine);
 	tcase_add_test(tc, http10_upgrade_and_expect_are_ignored);
 	tcase_add_test(tc, unix_client_is_forwarded_as_unknown);

@@ -106,6 +106,18 @@ START_TEST(every_changed_byte_is_seen)
 }
 END_TEST
 
+START_TEST(tchar_is_rfc9110s)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	for (int c = 0; c < 256; c++) {
+		bool want = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			    (c >= 'A' && c <= 'Z') || (c && strchr(extra, c));
+		ck_assert_msg(http_is_tchar((unsigned char)c) == want, "byte %d", c);
+	}
+}
+END_TEST
+
 /* A head with the fields of RAW ("Name: value\n" lines), each name and
  * value added STEP bytes at a time (0: whole). */
 static void build(struct http_head *h, const char *raw, size_t step)
@@ -283,6 +295,7 @@ int main(void)
 	tcase_add_test(tc, known_names_in_any_case);
 	tcase_add_test(tc, near_names_are_other);
 	tcase_add_test(tc, every_changed_byte_is_seen);
+	tcase_add_test(tc, tchar_is_rfc9110s);
 	tcase_add_test(tc, split_names_are_classified_whole);
 	tcase_add_test(tc, connection_names_as_compared);
 	tcase_add_test(tc, connection_value_set_later_counts);
