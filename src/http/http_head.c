@@ -90,7 +90,7 @@ static int grow(struct http_head *h, uint64_t need)
 
 /* Copy a span; every span gets a NUL after it when it ends (callers rely on
  * that only through the _off/_len pairs, the NUL is a safety net). */
-static int append(struct http_head *h, const char *at, size_t len)
+static inline int append(struct http_head *h, const char *at, size_t len)
 {
 	uint64_t need = (uint64_t)h->len + len + 1;
 
@@ -107,8 +107,8 @@ static int append(struct http_head *h, const char *at, size_t len)
 
 /* A span continues the previous one when llhttp split it across reads; the
  * NUL written after the previous piece is overwritten by the next. */
-static int add_span(struct http_head *h, int kind, const char *at, size_t len, uint32_t *off,
-		    uint32_t *span_len)
+static inline int add_span(struct http_head *h, int kind, const char *at, size_t len, uint32_t *off,
+			   uint32_t *span_len)
 {
 	bool cont = h->last == kind;
 
@@ -141,6 +141,27 @@ int http_head_add_reason(struct http_head *h, const char *at, size_t len)
 	return add_span(h, HEAD_SPAN_REASON, at, len, &h->reason_off, &h->reason_len);
 }
 
+/* Room for one more field (within the limit: the caller's check). */
+static int field_room(struct http_head *h)
+{
+	if (h->nfields < h->fields_cap)
+		return 0;
+	if (h->fields_cap == 0 && h->cache && h->cache->nfields) {
+		h->fields = h->cache->fields[--h->cache->nfields];
+		h->fields_cap = HEAD_CACHE_FIELDS;
+		return 0;
+	}
+	uint32_t cap = h->fields_cap ? h->fields_cap * 2 : HEAD_CACHE_FIELDS;
+	struct http_field *f = realloc(h->fields, cap * sizeof(*f));
+	if (!f) {
+		h->overflow = HEAD_NO_MEMORY;
+		return -1;
+	}
+	h->fields = f;
+	h->fields_cap = cap;
+	return 0;
+}
+
 int http_head_add_name(struct http_head *h, const char *at, size_t len)
 {
 	if (h->last != HEAD_SPAN_NAME) {
@@ -148,21 +169,9 @@ int http_head_add_name(struct http_head *h, const char *at, size_t len)
 			h->overflow = HEAD_TOO_MANY;
 			return -1;
 		}
-		if (h->fields_cap == 0 && h->cache && h->cache->nfields) {
-			h->fields = h->cache->fields[--h->cache->nfields];
-			h->fields_cap = HEAD_CACHE_FIELDS;
-		}
-		if (h->nfields == h->fields_cap) {
-			uint32_t cap = h->fields_cap ? h->fields_cap * 2 : HEAD_CACHE_FIELDS;
-			struct http_field *f = realloc(h->fields, cap * sizeof(*f));
-			if (!f) {
-				h->overflow = HEAD_NO_MEMORY;
-				return -1;
-			}
-			h->fields = f;
-			h->fields_cap = cap;
-		}
-		memset(&h->fields[h->nfields++], 0, sizeof(struct http_field));
+		if (field_room(h) < 0)
+			return -1;
+		h->fields[h->nfields++] = (struct http_field){ 0 };
 	}
 	struct http_field *f = &h->fields[h->nfields - 1];
 	if (add_span(h, HEAD_SPAN_NAME, at, len, &f->name_off, &f->name_len) < 0)
@@ -228,8 +237,8 @@ const struct http_field *http_head_find(const struct http_head *h, const char *n
 	return find(h, http_name_of(name, len), name, len, count);
 }
 
-const struct http_field *http_head_find_id(const struct http_head *h, enum http_name id,
-					   unsigned *count)
+const struct http_field *http_head_find_known(const struct http_head *h, enum http_name id,
+					      unsigned *count)
 {
 	return find(h, id, NULL, 0, count);
 }
@@ -319,10 +328,8 @@ static bool connection_lists(const struct http_head *h, const struct http_field 
 	return false;
 }
 
-bool http_head_connection_names(const struct http_head *h, const struct http_field *f)
+bool http_head_connection_lists(const struct http_head *h, const struct http_field *f)
 {
-	if (!http_head_may_have(h, HN_CONNECTION))
-		return false;
 	if (!h->connection_known)
 		return connection_lists(h, f);
 	/* A known name is listed when a token is that name; another one can

@@ -142,14 +142,25 @@ static inline const char *http_field_value(const struct http_head *h, const stru
 const struct http_field *http_head_find(const struct http_head *h, const char *name,
 					unsigned *count);
 
-/* The same for a known name ID (not HN_OTHER). */
-const struct http_field *http_head_find_id(const struct http_head *h, enum http_name id,
-					   unsigned *count);
-
 /* Whether H may have a field named ID: false is certain, true a hint. */
 static inline bool http_head_may_have(const struct http_head *h, enum http_name id)
 {
 	return (h->names & HTTP_NAME_BIT(id)) != 0;
+}
+
+const struct http_field *http_head_find_known(const struct http_head *h, enum http_name id,
+					      unsigned *count);
+
+/* http_head_find() for a known name ID (not HN_OTHER). Inline: most of
+ * the fields asked for are absent, which one bit test tells. */
+static inline const struct http_field *http_head_find_id(const struct http_head *h,
+							 enum http_name id, unsigned *count)
+{
+	if (http_head_may_have(h, id))
+		return http_head_find_known(h, id, count);
+	if (count)
+		*count = 0;
+	return NULL;
 }
 
 /* True when field name F equals NAME, case-insensitively. */
@@ -168,7 +179,13 @@ static inline bool http_field_is(const struct http_head *h, const struct http_fi
  * case-insensitively ("keep-alive, Upgrade" has "upgrade"). */
 bool http_list_has_token(const char *list, size_t len, const char *token, size_t token_len);
 
-/* True when any Connection field of H lists the field name of F. */
-bool http_head_connection_names(const struct http_head *h, const struct http_field *f);
+bool http_head_connection_lists(const struct http_head *h, const struct http_field *f);
+
+/* True when any Connection field of H lists the field name of F. Inline:
+ * asked for every field, and most heads have no Connection field. */
+static inline bool http_head_connection_names(const struct http_head *h, const struct http_field *f)
+{
+	return http_head_may_have(h, HN_CONNECTION) && http_head_connection_lists(h, f);
+}
 
 #endif
