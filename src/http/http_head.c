@@ -248,57 +248,54 @@ static bool is_ows(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Call FN with each token of a comma-separated list (OWS trimmed; the empty
- * one after a trailing separator too), until it returns true. */
-static bool each_token(const char *list, size_t len,
-		       bool (*fn)(const char *token, size_t token_len, void *arg), void *arg)
+/* The next token of a comma-separated list from *POS on (OWS trimmed; the
+ * empty one after a trailing separator too): its start, its length in
+ * *TOKEN_LEN. False at the end. */
+static bool next_token(const char *list, size_t len, size_t *pos, const char **token,
+		       size_t *token_len)
 {
-	size_t i = 0;
+	size_t i = *pos;
 
-	while (i < len) {
-		while (i < len && (is_ows(list[i]) || list[i] == ','))
-			i++;
-		size_t start = i;
-		while (i < len && list[i] != ',')
-			i++;
-		size_t end = i;
-		while (end > start && is_ows(list[end - 1]))
-			end--;
-		if (fn(list + start, end - start, arg))
-			return true;
-	}
-	return false;
-}
-
-struct wanted {
-	const char *token;
-	size_t len;
-};
-
-static bool token_is(const char *token, size_t len, void *arg)
-{
-	const struct wanted *w = arg;
-
-	return len == w->len && strncasecmp(token, w->token, len) == 0;
+	if (i >= len)
+		return false;
+	while (i < len && (is_ows(list[i]) || list[i] == ','))
+		i++;
+	size_t start = i;
+	while (i < len && list[i] != ',')
+		i++;
+	size_t end = i;
+	while (end > start && is_ows(list[end - 1]))
+		end--;
+	*pos = i;
+	*token = list + start;
+	*token_len = end - start;
+	return true;
 }
 
 bool http_list_has_token(const char *list, size_t len, const char *token, size_t token_len)
 {
-	struct wanted w = { token, token_len };
+	const char *t;
+	size_t pos = 0, n;
 
-	return each_token(list, len, token_is, &w);
+	while (next_token(list, len, &pos, &t, &n))
+		if (n == token_len && strncasecmp(t, token, token_len) == 0)
+			return true;
+	return false;
 }
 
-static bool note_token(const char *token, size_t len, void *arg)
+/* Note what the Connection field value V (LEN bytes) names. */
+static void note_tokens(struct http_head *h, const char *v, size_t len)
 {
-	struct http_head *h = arg;
-	enum http_name id = http_name_of(token, len);
+	const char *t;
+	size_t pos = 0, n;
 
-	if (id == HN_OTHER)
-		h->connection_other = true;
-	else
-		h->connection_ids |= HTTP_NAME_BIT(id);
-	return false;
+	while (next_token(v, len, &pos, &t, &n)) {
+		enum http_name id = http_name_of(t, n);
+		if (id == HN_OTHER)
+			h->connection_other = true;
+		else
+			h->connection_ids |= HTTP_NAME_BIT(id);
+	}
 }
 
 void http_head_complete(struct http_head *h)
@@ -310,7 +307,7 @@ void http_head_complete(struct http_head *h)
 	for (uint32_t i = 0; i < nfields; i++) {
 		const struct http_field *c = &h->fields[i];
 		if (c->name_id == HN_CONNECTION)
-			each_token(h->buf + c->value_off, c->value_len, note_token, h);
+			note_tokens(h, h->buf + c->value_off, c->value_len);
 	}
 	h->connection_known = true;
 }

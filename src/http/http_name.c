@@ -132,10 +132,9 @@ enum http_name http_name_of(const char *name, size_t len)
 	if (letter >= 26)
 		return HN_OTHER;
 	const uint8_t *c = candidates[len][letter];
-	if (c[0] != HN_OTHER && same_name(name, texts[c[0]], len))
-		return c[0];
-	if (c[1] != HN_OTHER && same_name(name, texts[c[1]], len))
-		return c[1];
+	for (int k = 0; k < 2 && c[k] != HN_OTHER; k++)
+		if (same_name(name, texts[c[k]], len))
+			return c[k];
 	return HN_OTHER;
 }
 
