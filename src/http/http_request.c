@@ -211,22 +211,30 @@ static int plan_expect(const llhttp_t *p, const struct http_head *h, const char 
 	return refuse(why, 417, "an Expect other than 100-continue");
 }
 
-/* Whether V (LEN bytes) holds a CR, LF or NUL. They are below 0x0e, as
- * hardly any byte of a value is: eight bytes at a time are checked for
- * such a byte (any byte below N makes (x - N * ones) & ~x & highs not 0),
- * and only then one by one. */
-static bool has_line_break_or_nul(const char *v, size_t len)
+/* Whether the eight bytes at P have one below 0x0e (CR, LF and NUL are):
+ * (x - N * ones) & ~x & highs is not 0 exactly when a byte is below N. */
+static bool word_has_low_byte(const char *p)
 {
 	const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones << 7;
-	size_t i = 0;
+	uint64_t x;
 
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x;
-		memcpy(&x, v + i, 8);
-		if ((x - ones * 0x0e) & ~x & highs)
-			break;
+	memcpy(&x, p, 8);
+	return ((x - ones * 0x0e) & ~x & highs) != 0;
+}
+
+/* Whether V (LEN bytes) holds a CR, LF or NUL. Hardly any byte of a value
+ * is that low: whole words are checked (the last one overlapping the one
+ * before), and bytes one by one only after a word had such a byte. */
+static bool has_line_break_or_nul(const char *v, size_t len)
+{
+	if (len >= 8) {
+		bool low = false;
+		for (size_t i = 0; i + 8 < len && !low; i += 8)
+			low = word_has_low_byte(v + i);
+		if (!low && !word_has_low_byte(v + len - 8))
+			return false;
 	}
-	for (; i < len; i++)
+	for (size_t i = 0; i < len; i++)
 		if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
 			return true;
 	return false;

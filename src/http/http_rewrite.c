@@ -276,6 +276,24 @@ static void add_compressed_field(struct strbuf *out, const struct http_head *h,
 	strbuf_add(out, "\r\n", 2);
 }
 
+/* "HTTP/1.1 NNN ": a status has three digits (RFC 9110 §15), which go in
+ * place; any other number as it is. */
+static void add_status_line_start(struct strbuf *out, int status)
+{
+	char line[] = "HTTP/1.1 000 ";
+
+	if (status < 100 || status > 999) {
+		strbuf_add(out, line, 9);
+		strbuf_add_u64(out, (uint64_t)status);
+		strbuf_add(out, " ", 1);
+		return;
+	}
+	line[9] = (char)('0' + status / 100);
+	line[10] = (char)('0' + status / 10 % 10);
+	line[11] = (char)('0' + status % 10);
+	strbuf_add(out, line, sizeof(line) - 1);
+}
+
 int http_response_write(struct strbuf *out, const struct http_head *h,
 			const struct response_out *resp)
 {
@@ -283,9 +301,7 @@ int http_response_write(struct strbuf *out, const struct http_head *h,
 	const uint64_t drop = HTTP_HOP_BY_HOP | HTTP_NAME_BIT(HN_CONTENT_LENGTH);
 	bool vary = compress_vary_pending(resp->compress, h);
 
-	strbuf_adds(out, "HTTP/1.1 ");
-	strbuf_add_u64(out, (uint64_t)resp->status);
-	strbuf_add(out, " ", 1);
+	add_status_line_start(out, resp->status);
 	if (h->reason_len) /* an empty head may have no storage at all */
 		strbuf_add(out, h->buf + h->reason_off, h->reason_len);
 	strbuf_add(out, "\r\n", 2);
