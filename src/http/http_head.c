@@ -229,11 +229,9 @@ static const struct http_field *find(const struct http_head *h, enum http_name i
 	return first;
 }
 
-const struct http_field *http_head_find(const struct http_head *h, const char *name,
-					unsigned *count)
+const struct http_field *http_head_find_name(const struct http_head *h, const char *name,
+					     size_t len, unsigned *count)
 {
-	size_t len = strlen(name);
-
 	return find(h, http_name_of(name, len), name, len, count);
 }
 

@@ -137,10 +137,18 @@ static inline const char *http_field_value(const struct http_head *h, const stru
 	return h->buf + f->value_off;
 }
 
-/* The first field named NAME (case-insensitive), or NULL. COUNT, when not
- * NULL, receives how many fields have that name. */
-const struct http_field *http_head_find(const struct http_head *h, const char *name,
-					unsigned *count);
+/* The first field named NAME (LEN bytes, case-insensitive), or NULL.
+ * COUNT, when not NULL, receives how many fields have that name. */
+const struct http_field *http_head_find_name(const struct http_head *h, const char *name,
+					     size_t len, unsigned *count);
+
+/* The same for a NUL-terminated NAME; inline, so that a literal's length
+ * is known when compiling. */
+static inline const struct http_field *http_head_find(const struct http_head *h, const char *name,
+						      unsigned *count)
+{
+	return http_head_find_name(h, name, strlen(name), count);
+}
 
 /* Whether H may have a field named ID: false is certain, true a hint. */
 static inline bool http_head_may_have(const struct http_head *h, enum http_name id)
