@@ -70,7 +70,7 @@ bool compress_accepts_gzip(const struct http_head *req)
 
 	for (uint32_t i = 0; i < req->nfields; i++) {
 		const struct http_field *f = &req->fields[i];
-		if (!http_field_is(req, f, "accept-encoding"))
+		if (f->name_id != HN_ACCEPT_ENCODING)
 			continue;
 		const char *p = http_field_value(req, f), *end = p + f->value_len;
 		while (p < end) {
@@ -114,11 +114,13 @@ static bool type_listed(const struct compression_conf *conf, const char *value, 
 	return false;
 }
 
-static bool any_field_has(const struct http_head *h, const char *name, const char *token)
+static bool any_field_has(const struct http_head *h, enum http_name name, const char *token)
 {
-	for (uint32_t i = 0; i < h->nfields; i++) {
+	uint32_t nfields = http_head_may_have(h, name) ? h->nfields : 0;
+
+	for (uint32_t i = 0; i < nfields; i++) {
 		const struct http_field *f = &h->fields[i];
-		if (http_field_is(h, f, name) &&
+		if (f->name_id == name &&
 		    http_list_has_token(http_field_value(h, f), f->value_len, token, strlen(token)))
 			return true;
 	}
@@ -136,11 +138,11 @@ enum compress_verdict compress_decide(const struct compression_conf *conf, bool 
 	/* No body, a part of one, or a body the server encoded or asked to
 	 * keep as it is (RFC 9110 §7.7). */
 	if (status < 200 || status == 204 || status == 206 || status == 304 ||
-	    http_head_find(resp, "content-encoding", NULL) ||
-	    http_head_find(resp, "content-range", NULL) ||
-	    any_field_has(resp, "cache-control", "no-transform"))
+	    http_head_find_id(resp, HN_CONTENT_ENCODING, NULL) ||
+	    http_head_find_id(resp, HN_CONTENT_RANGE, NULL) ||
+	    any_field_has(resp, HN_CACHE_CONTROL, "no-transform"))
 		return COMPRESS_NONE;
-	type = http_head_find(resp, "content-type", NULL);
+	type = http_head_find_id(resp, HN_CONTENT_TYPE, NULL);
 	if (!type || !type_listed(conf, http_field_value(resp, type), type->value_len))
 		return COMPRESS_NONE;
 	if (!client_gzip || is_head ||
@@ -215,24 +217,24 @@ void compress_end(struct response_compression *rc)
 
 bool compress_vary_pending(enum compress_verdict v, const struct http_head *h)
 {
-	return v != COMPRESS_NONE && !any_field_has(h, "vary", "accept-encoding") &&
-	       !any_field_has(h, "vary", "*");
+	return v != COMPRESS_NONE && !any_field_has(h, HN_VARY, "accept-encoding") &&
+	       !any_field_has(h, HN_VARY, "*");
 }
 
 bool compress_field_rewritten(enum compress_verdict v, const struct http_head *h,
 			      const struct http_field *f, bool *vary_pending)
 {
-	if (*vary_pending && http_field_is(h, f, "vary")) {
+	if (*vary_pending && f->name_id == HN_VARY) {
 		*vary_pending = false;
 		return true;
 	}
-	return v == COMPRESS_GZIP && http_field_is(h, f, "etag") && f->value_len &&
+	return v == COMPRESS_GZIP && f->name_id == HN_ETAG && f->value_len &&
 	       http_field_value(h, f)[0] == '"';
 }
 
 void compress_field_value(const struct http_head *h, const struct http_field *f, struct strbuf *sb)
 {
-	if (http_field_is(h, f, "etag")) {
+	if (f->name_id == HN_ETAG) {
 		strbuf_add(sb, "W/", 2);
 		strbuf_add(sb, http_field_value(h, f), f->value_len);
 		return;

@@ -9,10 +9,8 @@ static bool name_is(const char *rule, const char *name, size_t len)
 	return strlen(rule) == len && strncasecmp(rule, name, len) == 0;
 }
 
-bool header_rules_names(const struct header_rules *rules, const char *name, size_t len)
+bool header_rules_lists(const struct header_rules *rules, const char *name, size_t len)
 {
-	if (!rules)
-		return false;
 	for (size_t i = 0; i < rules->nset; i++)
 		if (name_is(rules->set[i].name, name, len))
 			return true;

@@ -19,9 +19,16 @@ struct header_vars {
 	const char *server; /* the server's name (responses) */
 };
 
-/* Whether RULES (NULL: none) set or remove the field NAME (LEN bytes, any
- * case). */
-bool header_rules_names(const struct header_rules *rules, const char *name, size_t len);
+/* Whether RULES set or remove the field NAME (LEN bytes, any case). */
+bool header_rules_lists(const struct header_rules *rules, const char *name, size_t len);
+
+/* The same for RULES that may be NULL or empty (none), as most routes'
+ * are: asked for every field, that answer costs no call. */
+static inline bool header_rules_names(const struct header_rules *rules, const char *name,
+				      size_t len)
+{
+	return rules && (rules->nset || rules->nremove) && header_rules_lists(rules, name, len);
+}
 
 /* Append VALUE with its variables filled in from VARS. */
 void header_value_write(struct strbuf *out, const char *value, const struct header_vars *vars);

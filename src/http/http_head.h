@@ -15,9 +15,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/http_name.h"
+
 struct http_field {
 	uint32_t name_off, name_len;
 	uint32_t value_off, value_len;
+	uint8_t name_id; /* enum http_name, kept up to date as the name grows */
 };
 
 /* Storage of the common size, recycled between the heads of one worker so
@@ -63,6 +66,14 @@ struct http_head {
 	enum http_head_overflow overflow;
 	int last;                      /* which span was appended last (HEAD_SPAN_) */
 	struct http_head_cache *cache; /* where storage comes from, or NULL */
+	/* The names (HTTP_NAME_BIT) some field may have: a name split across
+	 * reads can leave the bit of what its first part was, so a bit is a
+	 * hint, and a missing bit is a certainty. */
+	uint64_t names;
+	/* Set by http_head_complete(): what the Connection fields name. */
+	bool connection_known;   /* the two below hold */
+	bool connection_other;   /* a name that is not a known one */
+	uint64_t connection_ids; /* the known names (HTTP_NAME_BIT) */
 };
 
 void http_head_init(struct http_head *h, uint32_t max_bytes, uint32_t max_fields);
@@ -80,6 +91,11 @@ int http_head_add_url(struct http_head *h, const char *at, size_t len);
 int http_head_add_reason(struct http_head *h, const char *at, size_t len);
 int http_head_add_name(struct http_head *h, const char *at, size_t len);
 int http_head_add_value(struct http_head *h, const char *at, size_t len);
+
+/* The head is complete: note what its Connection fields name, which every
+ * field's hop-by-hop check asks (http_head_connection_names). A head that
+ * was never completed answers the same, by comparing names. */
+void http_head_complete(struct http_head *h);
 
 /* Give field I of a complete head the value AT (LEN bytes), stored after
  * what the head holds, within its bound. Returns 0, or -1 once the head
@@ -121,10 +137,39 @@ static inline const char *http_field_value(const struct http_head *h, const stru
 	return h->buf + f->value_off;
 }
 
-/* The first field named NAME (case-insensitive), or NULL. COUNT, when not
- * NULL, receives how many fields have that name. */
-const struct http_field *http_head_find(const struct http_head *h, const char *name,
-					unsigned *count);
+/* The first field named NAME (LEN bytes, case-insensitive), or NULL.
+ * COUNT, when not NULL, receives how many fields have that name. */
+const struct http_field *http_head_find_name(const struct http_head *h, const char *name,
+					     size_t len, unsigned *count);
+
+/* The same for a NUL-terminated NAME; inline, so that a literal's length
+ * is known when compiling. */
+static inline const struct http_field *http_head_find(const struct http_head *h, const char *name,
+						      unsigned *count)
+{
+	return http_head_find_name(h, name, strlen(name), count);
+}
+
+/* Whether H may have a field named ID: false is certain, true a hint. */
+static inline bool http_head_may_have(const struct http_head *h, enum http_name id)
+{
+	return (h->names & HTTP_NAME_BIT(id)) != 0;
+}
+
+const struct http_field *http_head_find_known(const struct http_head *h, enum http_name id,
+					      unsigned *count);
+
+/* http_head_find() for a known name ID (not HN_OTHER). Inline: most of
+ * the fields asked for are absent, which one bit test tells. */
+static inline const struct http_field *http_head_find_id(const struct http_head *h,
+							 enum http_name id, unsigned *count)
+{
+	if (http_head_may_have(h, id))
+		return http_head_find_known(h, id, count);
+	if (count)
+		*count = 0;
+	return NULL;
+}
 
 /* True when field name F equals NAME, case-insensitively. */
 static inline bool http_field_is(const struct http_head *h, const struct http_field *f,
@@ -142,7 +187,13 @@ static inline bool http_field_is(const struct http_head *h, const struct http_fi
  * case-insensitively ("keep-alive, Upgrade" has "upgrade"). */
 bool http_list_has_token(const char *list, size_t len, const char *token, size_t token_len);
 
-/* True when any Connection field of H lists the field name of F. */
-bool http_head_connection_names(const struct http_head *h, const struct http_field *f);
+bool http_head_connection_lists(const struct http_head *h, const struct http_field *f);
+
+/* True when any Connection field of H lists the field name of F. Inline:
+ * asked for every field, and most heads have no Connection field. */
+static inline bool http_head_connection_names(const struct http_head *h, const struct http_field *f)
+{
+	return http_head_may_have(h, HN_CONNECTION) && http_head_connection_lists(h, f);
+}
 
 #endif

@@ -18,12 +18,15 @@ static int refuse(const char **why, int status, const char *text)
  * could change how the target is understood downstream is refused. */
 static bool host_acceptable(const char *host, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)host[i];
-		if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == '\\' || ch == '@' || ch == '?' ||
-		    ch == '#' || ch == '"' || ch == '<' || ch == '>')
+	static const bool refused[256] = {
+		[0 ... ' '] = true, [0x7f ... 0xff] = true, ['/'] = true, ['\\'] = true,
+		['@'] = true,       ['?'] = true,           ['#'] = true, ['"'] = true,
+		['<'] = true,       ['>'] = true,
+	};
+
+	for (size_t i = 0; i < len; i++)
+		if (refused[(unsigned char)host[i]])
 			return false;
-	}
 	return true;
 }
 
@@ -112,7 +115,7 @@ static int plan_host(const llhttp_t *p, const struct http_head *h, struct reques
 		     const char **why)
 {
 	unsigned n;
-	const struct http_field *host = http_head_find(h, "host", &n);
+	const struct http_field *host = http_head_find_id(h, HN_HOST, &n);
 
 	if (n > 1)
 		return refuse(why, 400, "more than one Host field");
@@ -138,7 +141,7 @@ static int plan_codings(const struct http_head *h, const char **why)
 
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
-		if (!http_field_is(h, f, "transfer-encoding"))
+		if (f->name_id != HN_TRANSFER_ENCODING)
 			continue;
 		const char *v = http_field_value(h, f);
 		size_t len = f->value_len, pos = 0;
@@ -169,9 +172,9 @@ static int plan_body(const llhttp_t *p, const struct http_head *h, struct reques
 	/* llhttp flags no Transfer-Encoding whose value is empty: the field's
 	 * presence is what counts (it names no final chunked: 400). */
 	bool te = (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) ||
-		  http_head_find(h, "transfer-encoding", NULL);
+		  http_head_find_id(h, HN_TRANSFER_ENCODING, NULL);
 
-	http_head_find(h, "content-length", &ncl);
+	http_head_find_id(h, HN_CONTENT_LENGTH, &ncl);
 	/* llhttp refuses this too: never rely on one guard */
 	if (te && ncl)
 		return refuse(why, 400, "both Content-Length and Transfer-Encoding");
@@ -197,7 +200,7 @@ static int plan_body(const llhttp_t *p, const struct http_head *h, struct reques
 
 static int plan_expect(const llhttp_t *p, const struct http_head *h, const char **why)
 {
-	const struct http_field *f = http_head_find(h, "expect", NULL);
+	const struct http_field *f = http_head_find_id(h, HN_EXPECT, NULL);
 
 	/* RFC 9110 §10.1.1: HTTP/1.0 servers ignore it; an empty list asks
 	 * for nothing. */
@@ -208,12 +211,33 @@ static int plan_expect(const llhttp_t *p, const struct http_head *h, const char 
 	return refuse(why, 417, "an Expect other than 100-continue");
 }
 
-static bool is_tchar(unsigned char c)
+/* Whether the eight bytes at P have one below 0x0e (CR, LF and NUL are):
+ * (x - N * ones) & ~x & highs is not 0 exactly when a byte is below N. */
+static bool word_has_low_byte(const char *p)
 {
-	static const char extra[] = "!#$%&'*+-.^_`|~";
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones << 7;
+	uint64_t x;
 
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c && strchr(extra, c));
+	memcpy(&x, p, 8);
+	return ((x - ones * 0x0e) & ~x & highs) != 0;
+}
+
+/* Whether V (LEN bytes) holds a CR, LF or NUL. Hardly any byte of a value
+ * is that low: whole words are checked (the last one overlapping the one
+ * before), and bytes one by one only after a word had such a byte. */
+static bool has_line_break_or_nul(const char *v, size_t len)
+{
+	if (len >= 8) {
+		bool low = false;
+		for (size_t i = 0; i + 8 < len && !low; i += 8)
+			low = word_has_low_byte(v + i);
+		if (!low && !word_has_low_byte(v + len - 8))
+			return false;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
+			return true;
+	return false;
 }
 
 /* llhttp 8 is lenient in places a proxy must not be: it accepts field
@@ -228,13 +252,11 @@ static int plan_fields(const struct http_head *h, const char **why)
 		if (f->name_len == 0)
 			return refuse(why, 400, "an empty header field name");
 		for (uint32_t j = 0; j < f->name_len; j++)
-			if (!is_tchar((unsigned char)name[j]))
+			if (!http_is_tchar((unsigned char)name[j]))
 				return refuse(why, 400,
 					      "an invalid character in a header field name");
-		const char *v = http_field_value(h, f);
-		for (uint32_t j = 0; j < f->value_len; j++)
-			if (v[j] == '\r' || v[j] == '\n' || v[j] == '\0')
-				return refuse(why, 400, "CR, LF or NUL in a header field value");
+		if (has_line_break_or_nul(http_field_value(h, f), f->value_len))
+			return refuse(why, 400, "CR, LF or NUL in a header field value");
 	}
 	return 0;
 }
@@ -288,7 +310,7 @@ int http_request_plan(const llhttp_t *p, const struct http_head *h,
 	    (status = plan_host(p, h, out, why)) || (status = plan_body(p, h, out, why)) ||
 	    (status = plan_expect(p, h, why)))
 		return status;
-	out->upgrade = p->upgrade && http_head_find(h, "upgrade", NULL) != NULL;
+	out->upgrade = p->upgrade && http_head_find_id(h, HN_UPGRADE, NULL) != NULL;
 	/* By their names: an extension method reached llhttp as "GET". */
 	plan->is_head = method_is(out, "HEAD");
 	/* The idempotent methods of RFC 9110 §9.2.2, and only without a

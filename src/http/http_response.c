@@ -91,9 +91,9 @@ static int relay_interim(struct response_parser *rp, int status)
 static bool framing_ok(const llhttp_t *p, const struct http_head *h)
 {
 	unsigned ncl;
-	bool te = http_head_find(h, "transfer-encoding", NULL) != NULL;
+	bool te = http_head_find_id(h, HN_TRANSFER_ENCODING, NULL) != NULL;
 
-	http_head_find(h, "content-length", &ncl);
+	http_head_find_id(h, HN_CONTENT_LENGTH, &ncl);
 	if (te && ncl)
 		return false;
 	if (te && !(p->flags & F_CHUNKED))
@@ -118,6 +118,7 @@ static int on_headers_complete(llhttp_t *p)
 	struct response_parser *rp = parser_of(p);
 	int status = p->status_code;
 
+	http_head_complete(rp->head);
 	/* llhttp takes one to three digits; a status is three (RFC 9110
 	 * §15), and "10" would otherwise pass for an interim response. */
 	if (status < 100 || status > 999 || !framing_ok(p, rp->head))
@@ -137,8 +138,8 @@ static int on_headers_complete(llhttp_t *p)
 		 * body (RFC 9112 §6.1, RFC 9110 §8.6): framing fields on a 101
 		 * would make llhttp read a body before the switch. */
 		if (!rp->upgrade || !p->upgrade || rp->head_fn ||
-		    http_head_find(rp->head, "transfer-encoding", NULL) ||
-		    http_head_find(rp->head, "content-length", NULL))
+		    http_head_find_id(rp->head, HN_TRANSFER_ENCODING, NULL) ||
+		    http_head_find_id(rp->head, HN_CONTENT_LENGTH, NULL))
 			return -1;
 		struct response_out out = { .status = 101,
 					    .body = BODY_NONE,

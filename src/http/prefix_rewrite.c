@@ -160,8 +160,8 @@ int prefix_rewrite_head(const struct prefix_rewrite *rw, struct http_head *h,
 		return 0;
 	for (uint32_t i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
-		bool location = http_field_is(h, f, "location");
-		if (!location && !http_field_is(h, f, "set-cookie"))
+		bool location = f->name_id == HN_LOCATION;
+		if (!location && f->name_id != HN_SET_COOKIE)
 			continue;
 		scratch->len = 0;
 		int rc = location ? prefix_rewrite_location(rw, http_field_value(h, f),

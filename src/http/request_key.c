@@ -11,9 +11,11 @@ static const char *cookie_value(const struct http_head *h, const char *name, siz
 {
 	const char *value;
 
-	for (uint32_t i = 0; i < h->nfields; i++) {
+	uint32_t nfields = http_head_may_have(h, HN_COOKIE) ? h->nfields : 0;
+
+	for (uint32_t i = 0; i < nfields; i++) {
 		const struct http_field *f = &h->fields[i];
-		if (http_field_is(h, f, "cookie") &&
+		if (f->name_id == HN_COOKIE &&
 		    cookie_find(http_field_value(h, f), f->value_len, name, &value, len))
 			return value;
 	}

@@ -98,6 +98,7 @@ static int on_headers_complete(llhttp_t *p)
 
 	if (rp->head.method_len == 0)
 		return refuse(rp, 400, "no method");
+	http_head_complete(&rp->head);
 	/* RFC 9110 §7.8: an Upgrade in an HTTP/1.0 request is ignored; llhttp
 	 * would take what follows the head for the new protocol. */
 	if (p->http_major == 1 && p->http_minor == 0 && p->method != HTTP_CONNECT)
@@ -192,14 +193,6 @@ static enum llhttp_errno run(struct request_parser *rp, const char *buf, size_t 
 	return err;
 }
 
-static bool is_tchar(unsigned char c)
-{
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c && strchr(extra, c));
-}
-
 /* The methods llhttp parses as HTTP (and PRI, the HTTP/2 preface's). */
 static bool llhttp_knows(const char *m, size_t len)
 {
@@ -234,7 +227,7 @@ static size_t method_gate(struct request_parser *rp, const char *buf, size_t len
 			i++;
 	size_t start = i;
 	while (i < len && rp->method_held + (i - start) < METHOD_MAX &&
-	       is_tchar((unsigned char)buf[i]))
+	       http_is_tchar((unsigned char)buf[i]))
 		i++;
 	size_t tok = i - start, mlen = rp->method_held + tok;
 	if (i == len && mlen < METHOD_MAX) {

@@ -177,9 +177,10 @@ struct pool_conf *route_split_pick(const struct split_conf *s, const char *key, 
 
 size_t route_strip(const struct route_conf *r, const char *target, size_t len, bool *slash)
 {
-	size_t skip = r->path_prefix ? strlen(r->path_prefix) : 0;
-
-	if (!r->strip_prefix || skip > len)
+	if (!r->strip_prefix || !r->path_prefix)
+		return 0;
+	size_t skip = strlen(r->path_prefix);
+	if (skip > len)
 		return 0;
 	/* What is left must still be a path: "/api" leaves "", "/api?x"
 	 * leaves "?x" and "/api/" before "users" leaves "users"; each gets
