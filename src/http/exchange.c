@@ -189,7 +189,7 @@ static int redirect(struct exchange *ex, const struct request_plan *plan, const 
 static void request_id(struct exchange *ex)
 {
 	const struct http_head *h = &ex->side.req->head;
-	const struct http_field *f = http_head_find(h, "x-request-id", NULL);
+	const struct http_field *f = http_head_find_id(h, HN_X_REQUEST_ID, NULL);
 
 	if (f && request_id_acceptable(http_field_value(h, f), f->value_len)) {
 		memcpy(ex->request_id, http_field_value(h, f), f->value_len);
@@ -428,12 +428,12 @@ void exchange_log_refusal(const struct exchange *ex, int status, const char *why
 }
 
 /* A field of the request head for the log, when the head was parsed. */
-static void logged_field(const struct request_parser *req, const char *name, const char **value,
+static void logged_field(const struct request_parser *req, enum http_name name, const char **value,
 			 size_t *len)
 {
 	const struct http_field *f;
 
-	if (req->method && (f = http_head_find(&req->head, name, NULL))) {
+	if (req->method && (f = http_head_find_id(&req->head, name, NULL))) {
 		*value = http_field_value(&req->head, f);
 		*len = f->value_len;
 	}
@@ -468,9 +468,9 @@ static void access_log_line(const struct exchange *ex, const struct config *cfg)
 		.request_id = ex->request_id[0] ? ex->request_id : NULL,
 	};
 
-	logged_field(req, "host", &e.host, &e.host_len);
-	logged_field(req, "user-agent", &e.user_agent, &e.user_agent_len);
-	logged_field(req, "referer", &e.referer, &e.referer_len);
+	logged_field(req, HN_HOST, &e.host, &e.host_len);
+	logged_field(req, HN_USER_AGENT, &e.user_agent, &e.user_agent_len);
+	logged_field(req, HN_REFERER, &e.referer, &e.referer_len);
 	access_log_write(ex->side.hw->w->env.access_log, &e);
 }
 
